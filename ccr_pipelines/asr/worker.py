@@ -1,0 +1,260 @@
+"""Transcription worker (Dagster Pipes external process).
+
+Launched with a batch of calls in the Pipes extras; loads each model once,
+transcribes every call, writes each transcript JSON to the restricted zone,
+and reports back only numbers: per-call results as custom messages, the
+batch's materialization metadata and a check result. Transcript text never
+goes through Pipes, logs or Dagster metadata.
+
+A corrupt call fails that call, not the batch. Each transcript is written
+atomically, so a worker killed mid-batch leaves only whole transcripts, which
+the retry skips (same audio sha256 + same model revision).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+from ..core.audio import ASR_SAMPLE_RATE, decode_channels
+from ..core.transcripts import merge_channel_segments, quality_signals
+from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from .engine import AsrConfig, Engines
+from .models import ModelUnavailable, resolve_model
+
+
+def store_from_config(cfg: dict) -> ObjectStore:
+    if cfg["kind"] == "local":
+        return LocalObjectStore(cfg["root"])
+    return S3ObjectStore(cfg["bucket"], region=cfg.get("region", "eu-west-3"),
+                         endpoint_url=cfg.get("endpoint_url") or None, sse=cfg.get("sse", "AES256"),
+                         kms_key_id=cfg.get("kms_key_id") or None)
+
+
+def transcript_key(tenant_id: str, call: dict, model_revision: str) -> str:
+    y, m, d = call["day"].split("-")
+    return (f"restricted/{tenant_id}/transcripts/{y}/{m}/{d}/{call['call_id']}/"
+            f"{call['sha256'][:16]}-{model_revision}.json")
+
+
+def expected_transcript_key(tenant_id: str, call: dict, asr: AsrConfig) -> str:
+    """The transcript a call will have with the current settings (used to skip done work)."""
+    en = resolve_model(asr.model, setting="asr.model")
+    lang = call.get("language") or "en"
+    model = en if (lang == "en" or not en.english_only) else resolve_model(
+        asr.multilingual_model, setting="asr.multilingual_model")
+    return transcript_key(tenant_id, call, model.revision)
+
+
+class CallFailed(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Calls decoded and transcribed together: their VAD chunks share batches. Bounded by
+# audio length so a group of long calls never holds more than ~30 min of samples.
+GROUP_MAX_CALLS = 16
+GROUP_MAX_AUDIO_S = 1800.0
+
+
+_WRITTEN = 0
+
+
+def _fault_injection_point() -> None:
+    """Tests set CCR_ASR_TEST_CRASH_AFTER=N to kill the worker (like kill -9) after N transcripts."""
+    global _WRITTEN
+    _WRITTEN += 1
+    limit = int(os.environ.get("CCR_ASR_TEST_CRASH_AFTER", "0"))
+    if limit and _WRITTEN >= limit:
+        os._exit(137)
+
+
+class _Prepared:
+    def __init__(self, call, language, model, pipeline, key, channels):
+        self.call, self.language, self.model, self.pipeline = call, language, model, pipeline
+        self.key, self.channels = key, channels
+        self.t0 = time.perf_counter()
+
+    @property
+    def audio_seconds(self) -> float:
+        return len(self.channels[0]) / ASR_SAMPLE_RATE if self.channels else 0.0
+
+
+def prepare_call(engines: Engines, store: ObjectStore, tenant_id: str, call: dict, default_language: str):
+    """Resolve the model, skip done work, download and decode. Returns a result dict (skip) or _Prepared."""
+    language = call.get("language") or default_language
+    try:
+        model, pipeline = engines.for_language(language)
+    except ModelUnavailable as exc:
+        raise CallFailed(f"model_unavailable: {exc}") from None
+    key = transcript_key(tenant_id, call, model.revision)
+    if store.exists(key):
+        return {"call_id": call["call_id"], "status": "skipped", "transcript_key": key, "model": model.name,
+                "model_revision": model.revision}
+    with tempfile.TemporaryDirectory(prefix="ccr-asr-") as tmp:
+        local = os.path.join(tmp, "audio")
+        store.download_file(call["audio_key"], local)
+        try:
+            channels = decode_channels(local, sample_rate=ASR_SAMPLE_RATE)
+        except Exception:  # noqa: BLE001 - any decoder failure sets this call aside, not the batch
+            raise CallFailed("undecodable_audio") from None
+    prepared = _Prepared(call, language, model, pipeline, key, channels)
+    if prepared.audio_seconds == 0:
+        raise CallFailed("empty_audio")
+    return prepared
+
+
+def _labelled(p: _Prepared, roles: list[str], engines: Engines):
+    if len(p.channels) == 2:
+        return [(roles[i], i, p.channels[i]) for i in range(2)], "per_channel"
+    # Diarization models are gated on a hub; without one configured, one unknown speaker.
+    mode = "diarization_unavailable" if not engines.config.diarization_model_dir else "diarized"
+    return [("unknown", None, p.channels[0])], mode
+
+
+def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles: list[str],
+                     group: list[_Prepared]) -> list[dict]:
+    """Transcribe a group of prepared calls in shared batches and write each transcript."""
+    from .engine import transcribe_many
+
+    raw: dict = {}
+    by_pipeline: dict = {}
+    for p in group:
+        by_pipeline.setdefault((id(p.pipeline), p.language), []).append(p)
+    for (_pid, language), members in by_pipeline.items():
+        items = []
+        for p in members:
+            labelled, _mode = _labelled(p, roles, engines)
+            items += [((p.call["call_id"], speaker, ch), audio) for speaker, ch, audio in labelled]
+        raw.update(transcribe_many(members[0].pipeline, items, language=language,
+                                   batch_size=engines.config.batch_size))
+    results = []
+    for p in group:
+        labelled, mode = _labelled(p, roles, engines)
+        per_channel = [(speaker, ch, raw[(p.call["call_id"], speaker, ch)]) for speaker, ch, _a in labelled]
+        try:
+            detected = engines.detect_language(p.channels[0][: 30 * ASR_SAMPLE_RATE])
+        except ModelUnavailable:
+            detected = None
+        segments = merge_channel_segments(per_channel)
+        signals = quality_signals(segments, audio_seconds=p.audio_seconds, expected_language=p.language,
+                                  detected_language=detected)
+        # the group shares its compute: each call is charged its share by audio length
+        processing = (time.perf_counter() - p.t0)
+        doc = {
+            "tenant_id": tenant_id, "call_id": p.call["call_id"], "sha256": p.call["sha256"],
+            "model": {"name": p.model.name, "revision": p.model.revision, "spec": p.model.spec},
+            "compute_type": engines.config.compute_type, "device": engines.config.device,
+            "engine_versions": engines.versions(), "alignment": bool(engines.config.alignment_model_dir),
+            "language": {"configured": p.language, "detected": detected},
+            "audio_seconds": round(p.audio_seconds, 3), "processing_seconds": round(processing, 3),
+            "speaker_mode": mode, "signals": signals,
+            "segments": [s.as_row(tenant_id, p.call["call_id"]) for s in segments],
+        }
+        store.put_bytes(p.key, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+        _fault_injection_point()
+        results.append({"call_id": p.call["call_id"], "status": "transcribed", "transcript_key": p.key,
+                        "model": p.model.name, "model_revision": p.model.revision,
+                        "audio_seconds": doc["audio_seconds"], "processing_seconds": doc["processing_seconds"],
+                        "signals": signals, "speaker_mode": mode, "language_detected": detected})
+    return results
+
+
+def run_batch(extras: dict, report=lambda msg: None) -> dict:
+    """Transcribe every call in *extras*; returns the batch summary (numbers only)."""
+    store = store_from_config(extras["store"])
+    engines = Engines(AsrConfig.from_dict(extras.get("asr", {})))
+    tenant_id = extras["tenant_id"]
+    roles = list(extras.get("channel_roles") or ["agent", "customer"])
+    default_language = extras.get("default_language") or "en"
+    summary = {"calls": 0, "transcribed": 0, "skipped": 0, "failed": 0, "audio_seconds": 0.0,
+               "processing_seconds": 0.0, "failures": {}}
+    t_start = time.perf_counter()
+
+    def record(res: dict) -> None:
+        summary[res["status"]] += 1
+        summary["audio_seconds"] += res.get("audio_seconds", 0.0)
+        if res["status"] == "failed":
+            summary["failures"][res["reason"]] = summary["failures"].get(res["reason"], 0) + 1
+        report(res)
+
+    group: list[_Prepared] = []
+
+    def flush() -> None:
+        if group:
+            for res in transcribe_group(engines, store, tenant_id, roles, group):
+                record(res)
+            group.clear()
+
+    for call in extras["calls"]:
+        summary["calls"] += 1
+        try:
+            prepared = prepare_call(engines, store, tenant_id, call, default_language)
+        except CallFailed as exc:
+            record({"call_id": call["call_id"], "status": "failed", "reason": exc.reason.split(":", 1)[0]})
+            continue
+        if isinstance(prepared, dict):
+            record(prepared)
+            continue
+        group.append(prepared)
+        if len(group) >= GROUP_MAX_CALLS or sum(p.audio_seconds for p in group) >= GROUP_MAX_AUDIO_S:
+            flush()
+    flush()
+    summary["processing_seconds"] = time.perf_counter() - t_start
+    summary["load_seconds"] = round(engines.load_seconds, 3)
+    summary["models_loaded"] = len(engines._loaded)
+    return summary
+
+
+def _quiet_libraries() -> None:
+    """whisperx, pyannote and lightning are chatty on stderr; keep warnings and errors only."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("whisperx", "pyannote", "lightning", "lightning_fabric", "pytorch_lightning", "speechbrain",
+                 "faster_whisper"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main() -> int:
+    from dagster_pipes import open_dagster_pipes
+
+    _quiet_libraries()
+
+    with open_dagster_pipes() as pipes:
+        extras = pipes.extras
+        summary = run_batch(extras, report=pipes.report_custom_message)
+        audio = summary["audio_seconds"]
+        pipes.report_asset_materialization(
+            metadata={
+                "worker_calls": summary["calls"], "worker_transcribed": summary["transcribed"],
+                "worker_skipped": summary["skipped"], "worker_failed": summary["failed"],
+                "audio_seconds": round(audio, 1),
+                "processing_seconds": round(summary["processing_seconds"], 1),
+                "model_load_seconds": summary["load_seconds"],
+                "real_time_factor": round(audio / summary["processing_seconds"], 2) if summary["processing_seconds"] else 0.0,
+                "failure_reasons": {"raw_value": summary["failures"], "type": "json"},
+            },
+        )
+        pipes.report_asset_check(
+            check_name="worker_calls_succeeded",
+            passed=summary["failed"] == 0,
+            severity="WARN",  # a failed call is quarantined; the batch goes on
+            metadata={"failed": summary["failed"], "calls": summary["calls"]},
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:  # noqa: BLE001
+        # The traceback names code, not data; Pipes already reported the error to Dagster.
+        traceback.print_exc(limit=5)
+        sys.exit(1)

@@ -1,0 +1,160 @@
+"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .core.errors import CcrError
+
+
+def _loaded():
+    from .core.settings import load_settings
+
+    return load_settings()
+
+
+def _control(loaded):
+    from .stores.control_store import ControlStore
+
+    store = ControlStore(loaded.settings.control_url())
+    store.migrate()
+    return store
+
+
+# -- commands ---------------------------------------------------------------
+def cmd_settings(args) -> int:
+    loaded = _loaded()
+    print(json.dumps({"profile": str(loaded.source), **loaded.settings.model_dump(mode="json"),
+                      "tenants_file": loaded.registry.source}, indent=2))
+    return 0
+
+
+def cmd_tenants(args) -> int:
+    from .core.tenants import TenantRegistry
+
+    registry = TenantRegistry.load(args.file) if args.file else _loaded().registry
+    if args.action == "validate":
+        print(f"OK: {len(registry)} tenant(s) in {registry.source} (sha256 {registry.digest[:12]})")
+        return 0
+    for t in registry:
+        state = "suspended" if t.suspended else ("terminated" if t.terminated_on else "active")
+        print(f"{t.id:<24} {state:<10} {','.join(t.languages):<6} {t.timezone:<16} scorecard={t.scorecard}")
+    return 0
+
+
+def cmd_db(args) -> int:
+    loaded = _loaded()
+    from .stores.control_store import ControlStore
+
+    store = ControlStore(loaded.settings.control_url())
+    print(f"control store at schema version {store.migrate()}")
+    return 0
+
+
+def cmd_ingest_status(args) -> int:
+    import sqlalchemy as sa
+
+    from .stores.control_store import ingest_events
+
+    control = _control(_loaded())
+    q = sa.select(ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome,
+                  ingest_events.c.reason, sa.func.count().label("n")).group_by(
+        ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome, ingest_events.c.reason)
+    if args.tenant:
+        q = q.where(ingest_events.c.tenant_id == args.tenant)
+    rows = control.fetch(q.order_by(ingest_events.c.tenant_id, ingest_events.c.partition_key))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for r in rows:
+        print(f"{r['tenant_id'] or '(unrouted)':<20} {r['partition_key']:<11} {r['outcome']:<12} "
+              f"{r['reason'] or '':<22} {r['n']}")
+    return 0
+
+
+def cmd_suppress(args) -> int:
+    """P18: add a subject to a tenant's suppression list (keyed hash only), audited (P20)."""
+    from .core.settings import resolve
+    from .core.subjects import subject_hash
+    from .stores.control_store import suppression_list, utcnow
+
+    loaded = _loaded()
+    loaded.registry.require(args.tenant, active=False)
+    secret = resolve(loaded.settings.ingest.subject_hash_key)
+    control = _control(loaded)
+    h = subject_hash(secret, args.tenant, args.type, args.value)
+    import sqlalchemy as sa
+
+    exists = control.fetch(sa.select(suppression_list.c.id).where(
+        suppression_list.c.tenant_id == args.tenant, suppression_list.c.subject_hash == h))
+    if not exists:
+        control.insert(suppression_list, dict(tenant_id=args.tenant, subject_hash=h, identifier_type=args.type,
+                                              reason=args.reason, added_by=args.actor, added_at=utcnow()))
+        control.audit(actor=args.actor, entity="suppression_list", entity_id=f"{args.tenant}:{h[:16]}",
+                      change={"action": "add", "identifier_type": args.type, "reason": args.reason})
+    print(f"suppressed subject {h[:16]}… for tenant {args.tenant}" + (" (already listed)" if exists else ""))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(reset=args.reset, quiet=args.quiet)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ccr",
+        description="CallCenterRate data platform. The settings profile is chosen by CCR_ENV "
+                    "(local|staging|prod); the embedded default keeps everything under CCR_DATA_DIR (./var).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="seed the demo tenants' recordings and run the pipeline end to end (embedded default)")
+    s.add_argument("--reset", action="store_true", help="wipe CCR_DATA_DIR first")
+    s.add_argument("--quiet", action="store_true", help="only the summary")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("settings", help="show the resolved settings profile (no secrets)")
+    s.set_defaults(func=cmd_settings)
+
+    s = sub.add_parser("tenants", help="list or validate the tenant registry")
+    s.add_argument("action", choices=["list", "validate"])
+    s.add_argument("--file", help="a registry file to check instead of the profile's")
+    s.set_defaults(func=cmd_tenants)
+
+    s = sub.add_parser("db", help="control store: create or migrate the schema")
+    s.add_argument("action", choices=["migrate"])
+    s.set_defaults(func=cmd_db)
+
+    s = sub.add_parser("ingest", help="ingestion ledger: every received file's outcome")
+    s.add_argument("action", choices=["status"])
+    s.add_argument("--tenant")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ingest_status)
+
+    s = sub.add_parser("suppress", help="add a data subject to a tenant's suppression list (P18)")
+    s.add_argument("tenant")
+    s.add_argument("--type", required=True, choices=["phone", "email", "customer_ref"])
+    s.add_argument("--value", required=True, help="the identifier; only its keyed hash is stored")
+    s.add_argument("--reason", default="objection")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_suppress)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CcrError as exc:
+        # One line, no traceback: these messages are written to be read.
+        print(f"ccr: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

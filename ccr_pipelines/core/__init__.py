@@ -1,0 +1,1 @@
+"""Pure domain logic. Nothing in this package imports Dagster (tested)."""

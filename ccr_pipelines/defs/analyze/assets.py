@@ -1,0 +1,107 @@
+"""Analytics: redacted transcripts (P21), call metrics, call scores and the review queue (P15)."""
+
+import dagster as dg
+
+from ...core.scorecards import SCORER_VERSION
+from ...resources import ControlStoreResource, TenantRegistryResource, WarehouseResource
+from ...services.score import score_partition
+from ...services.metrics import METRICS_VERSION, metrics_partition
+from ...services.redact import REDACTOR_VERSION, redact_partition
+from ..ingest.partitions import daily_partitions
+from ..shared.tenancy import TenantDayConfig, require_active_tenant
+from ..transcribe.assets import TRANSCRIPTS_KEY
+
+REDACTED_KEY = dg.AssetKey(["silver", "analyze", "redacted_transcripts"])
+NO_PII_LEFT_CHECK = "no_pii_left"
+
+
+@dg.asset(
+    key=REDACTED_KEY,
+    deps=[TRANSCRIPTS_KEY],
+    partitions_def=daily_partitions,
+    group_name="analyze",
+    kinds={"python", "parquet"},
+    owners=["team:data-platform"],
+    code_version=REDACTOR_VERSION,
+    check_specs=[dg.AssetCheckSpec(NO_PII_LEFT_CHECK, asset=REDACTED_KEY, blocking=True,
+                                   description="a second pass of the redactor finds nothing in the output (P21)")],
+)
+def redacted_transcripts(
+    context: dg.AssetExecutionContext,
+    config: TenantDayConfig,
+    warehouse: WarehouseResource,
+    tenant_registry: TenantRegistryResource,
+) -> dg.MaterializeResult:
+    """Transcript segments with phone numbers, e-mails, card numbers, IBANs and NIRs replaced by
+    typed placeholders — the only transcript text analytics may read (P21)."""
+    tenant = require_active_tenant(tenant_registry, config.tenant_id)
+    wh = warehouse.get()
+    counts = redact_partition(wh, tenant.id, context.partition_key)
+    # Verify on what was written, not on what we meant to write.
+    from ...core.redaction import find_entities
+    from ...services.redact import REDACTED_DATASET
+
+    written = wh.read_partition(REDACTED_DATASET, tenant.id, context.partition_key)
+    leftovers = sum(len(find_entities(t or "")) for t in written.column("text").to_pylist()) if written is not None else 0
+    return dg.MaterializeResult(
+        metadata={**counts, "tenant_id": tenant.id, "dagster/row_count": counts["segments"]},
+        check_results=[dg.AssetCheckResult(check_name=NO_PII_LEFT_CHECK, passed=leftovers == 0,
+                                           severity=dg.AssetCheckSeverity.ERROR,
+                                           metadata={"entities_found_in_output": leftovers})],
+    )
+
+
+CALL_METRICS_KEY = dg.AssetKey(["silver", "analyze", "call_metrics"])
+
+
+@dg.asset(
+    key=CALL_METRICS_KEY,
+    deps=[REDACTED_KEY, dg.AssetKey(["silver", "ingest", "call_manifest"])],
+    partitions_def=daily_partitions,
+    group_name="analyze",
+    kinds={"duckdb", "parquet"},
+    owners=["team:data-platform"],
+    code_version=METRICS_VERSION,
+)
+def call_metrics(
+    context: dg.AssetExecutionContext,
+    config: TenantDayConfig,
+    warehouse: WarehouseResource,
+    tenant_registry: TenantRegistryResource,
+) -> dg.MaterializeResult:
+    """Per call: talk time per speaker, talk ratio, non-talk time and longest gap, overlap and
+    interruptions, speech rate, turns and longest monologue — from exact speech regions, in DuckDB."""
+    tenant = require_active_tenant(tenant_registry, config.tenant_id)
+    counts = metrics_partition(warehouse.get(), tenant.id, context.partition_key)
+    return dg.MaterializeResult(metadata={**counts, "tenant_id": tenant.id, "dagster/row_count": counts["calls"]})
+
+
+CALL_SCORES_KEY = dg.AssetKey(["silver", "analyze", "call_scores"])
+
+
+@dg.asset(
+    key=CALL_SCORES_KEY,
+    deps=[REDACTED_KEY, TRANSCRIPTS_KEY],
+    partitions_def=daily_partitions,
+    group_name="analyze",
+    kinds={"python", "parquet"},
+    owners=["team:data-platform"],
+    code_version=SCORER_VERSION,
+)
+def call_scores(
+    context: dg.AssetExecutionContext,
+    config: TenantDayConfig,
+    warehouse: WarehouseResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+) -> dg.MaterializeResult:
+    """Automated call scores on the tenant's scorecard (0-100, per-step results with evidence,
+    scorer and scorecard versions, confidence); unvalidated until a human reviews them, and
+    low-confidence, borderline, auto-failed or undisclosed calls go to the review queue (P15, P23)."""
+    tenant = require_active_tenant(tenant_registry, config.tenant_id)
+    counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key)
+    return dg.MaterializeResult(
+        metadata={**counts, "tenant_id": tenant.id, "scorer_version": SCORER_VERSION,
+                  "dagster/row_count": counts["calls"]},
+        data_version=dg.DataVersion(counts["scorecard_version"]),
+    )

@@ -1,0 +1,111 @@
+"""Ingestion: inbox objects -> validated call manifest (P1, P3, P4, P18)."""
+
+import dagster as dg
+from pydantic import Field
+
+from ... import __version__
+
+from ...core.ingest import UNROUTED
+from ...core.keys import TENANT_ID_RE
+from ...resources import (
+    ControlStoreResource, IngestConfigResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
+)
+from ...services.ingest import MANIFEST_DATASET, IngestEnv, ingest_batch
+from ..shared.fanout import TENANT_TAG  # one definition for every domain
+from .partitions import daily_partitions
+
+CALL_MANIFEST_KEY = dg.AssetKey(["silver", "ingest", "call_manifest"])
+# Check names are constants: alerting rules and runbooks refer to them.
+ACCOUNTING_CHECK = "received_equals_outcomes"
+ISOLATION_CHECK = "single_tenant_partition"
+MAX_KEYS_PER_RUN = 1000
+
+
+class CallManifestConfig(dg.Config):
+    """Which received objects this run ingests."""
+
+    tenant_id: str = Field(default="", description="tenant of the batch; empty for the unroutable batch")
+    keys: list[str] = Field(default_factory=list,
+                            description="inbox keys; empty = the tenant's whole inbox for the partition day")
+    rebuild: bool = Field(default=False, description="also rebuild the day's manifest from accepted audio")
+
+
+def _validate_config(config: CallManifestConfig, day: str) -> None:
+    """Config is an entry point too: refuse anything that could touch another tenant (P4)."""
+    if len(config.keys) > MAX_KEYS_PER_RUN:
+        raise dg.Failure(f"at most {MAX_KEYS_PER_RUN} keys per run (got {len(config.keys)})")
+    if config.tenant_id:
+        if not TENANT_ID_RE.match(config.tenant_id) or config.tenant_id == UNROUTED:
+            raise dg.Failure("config tenant_id is not a valid tenant id")
+        y, m, d = day.split("-")
+        prefix = f"raw/{config.tenant_id}/{y}/{m}/{d}/"
+        if any(not k.startswith(prefix) for k in config.keys):
+            raise dg.Failure(f"every key must be under {prefix} for this tenant and partition")
+    else:
+        if config.rebuild or not config.keys:
+            raise dg.Failure("the unroutable batch needs explicit keys and no rebuild")
+        if any(not k.startswith("raw/") for k in config.keys):
+            raise dg.Failure("unroutable keys must be inbox keys under raw/")
+
+
+@dg.asset(
+    key=CALL_MANIFEST_KEY,
+    partitions_def=daily_partitions,
+    group_name="ingest",
+    kinds={"parquet", "duckdb"},
+    owners=["team:data-platform"],
+    check_specs=[
+        dg.AssetCheckSpec(ACCOUNTING_CHECK, asset=CALL_MANIFEST_KEY, blocking=True,
+                          description="received = accepted + quarantined + duplicates + suppressed: nothing lost"),
+        dg.AssetCheckSpec(ISOLATION_CHECK, asset=CALL_MANIFEST_KEY, blocking=True,
+                          description="the tenant-day manifest holds only that tenant's rows (P4)"),
+    ],
+)
+def call_manifest(
+    context: dg.AssetExecutionContext,
+    config: CallManifestConfig,
+    object_store: ObjectStoreResource,
+    control_store: ControlStoreResource,
+    warehouse: WarehouseResource,
+    tenant_registry: TenantRegistryResource,
+    ingest_config: IngestConfigResource,
+) -> dg.MaterializeResult:
+    """One row per accepted call recording (duration, format, sha256, sidecar metadata with
+    identifiers only as keyed hashes); every received file is accounted for as accepted,
+    quarantined with a reason, duplicate or suppressed."""
+    day = context.partition_key
+    _validate_config(config, day)
+    env = IngestEnv(
+        store=object_store.get(), control=control_store.get(), warehouse=warehouse.get(),
+        registry=tenant_registry.get(), secret=ingest_config.subject_hash_key, run_id=context.run.run_id,
+        max_duration_s=ingest_config.max_duration_s, max_object_bytes=ingest_config.max_object_bytes,
+        region=object_store.region_label, code_version=__version__,
+        log=context.log.info,
+    )
+    result = ingest_batch(env, config.keys or None, tenant_id=config.tenant_id or None,
+                          day=day if config.tenant_id else None, rebuild=config.rebuild)
+    context.log.info(
+        f"ingested {result.received} object(s) for {result.tenant_id or UNROUTED}/{day}: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items()))
+    )
+    isolation_ok, isolation_meta = True, {}
+    if result.tenant_id:
+        table = env.warehouse.read_partition(MANIFEST_DATASET, result.tenant_id, day)
+        tenants = sorted(set(table.column("tenant_id").to_pylist())) if table is not None else []
+        isolation_ok = tenants in ([], [result.tenant_id])
+        isolation_meta = {"tenants_in_partition": len(tenants)}
+    meta = result.metadata()
+    return dg.MaterializeResult(
+        metadata={
+            **{k: v for k, v in meta.items() if k != "quarantine_reasons"},
+            "quarantine_reasons": dg.MetadataValue.json(meta["quarantine_reasons"]),
+            "dagster/row_count": result.manifest_rows,
+            "partition_object": result.partition_object or "",
+        },
+        check_results=[
+            dg.AssetCheckResult(check_name=ACCOUNTING_CHECK, passed=result.accounting_ok,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=result.accounting),
+            dg.AssetCheckResult(check_name=ISOLATION_CHECK, passed=isolation_ok,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=isolation_meta),
+        ],
+    )

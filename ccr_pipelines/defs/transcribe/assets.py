@@ -1,0 +1,89 @@
+"""Transcription: accepted recordings -> transcripts, through the whisperx worker (P1, P9, P15)."""
+
+import sys
+
+import dagster as dg
+from pydantic import Field
+
+from ...resources import AsrResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
+from ...services.transcribe import calls_to_transcribe, write_tables
+from ..ingest.assets import CALL_MANIFEST_KEY
+from ..ingest.partitions import daily_partitions
+from ..shared.tenancy import TenantDayConfig, require_active_tenant
+
+TRANSCRIPTS_KEY = dg.AssetKey(["silver", "transcribe", "transcripts"])
+WORKER_CHECK = "worker_calls_succeeded"
+WORKER_MODULE = "ccr_pipelines.asr.worker"
+
+
+class TranscriptsConfig(TenantDayConfig):
+    call_ids: list[str] = Field(default_factory=list, description="subset of the day's calls; empty = all")
+
+
+def _store_config(res: ObjectStoreResource) -> dict:
+    if res.kind == "local":
+        return {"kind": "local", "root": res.root}
+    return {"kind": "s3", "bucket": res.bucket, "region": res.region, "endpoint_url": res.endpoint_url,
+            "sse": res.sse, "kms_key_id": res.kms_key_id}
+
+
+@dg.asset(
+    key=TRANSCRIPTS_KEY,
+    deps=[CALL_MANIFEST_KEY],
+    partitions_def=daily_partitions,
+    group_name="transcribe",
+    kinds={"python", "parquet"},
+    owners=["team:data-platform"],
+    pool="asr",  # GPU work: the pool limit caps concurrent workers (dagster.yaml / Helm values)
+    check_specs=[dg.AssetCheckSpec(WORKER_CHECK, asset=TRANSCRIPTS_KEY,
+                                   description="every call of the batch was transcribed (failed calls are set aside)")],
+)
+def transcripts(
+    context: dg.AssetExecutionContext,
+    config: TranscriptsConfig,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    tenant_registry: TenantRegistryResource,
+    asr: AsrResource,
+    pipes_client: dg.PipesSubprocessClient,
+) -> dg.MaterializeResult:
+    """Per-call transcripts by whisperx (one speaker per channel for stereo), written to the
+    restricted zone; per-call language, model revision, engine versions and quality signals."""
+    tenant = require_active_tenant(tenant_registry, config.tenant_id)
+    day = context.partition_key
+    calls = calls_to_transcribe(warehouse.get(), tenant.id, day, config.call_ids or None)
+    if not calls:
+        return dg.MaterializeResult(metadata={"calls": 0}, check_results=[
+            dg.AssetCheckResult(check_name=WORKER_CHECK, passed=True, metadata={"calls": 0})])
+    results, worker_md, checks = [], {}, []
+    for i in range(0, len(calls), asr.calls_per_launch):
+        invocation = pipes_client.run(
+            command=[sys.executable, "-m", WORKER_MODULE],
+            context=context,
+            extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
+                    "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
+                    "calls": calls[i:i + asr.calls_per_launch]},
+            env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"},
+        )
+        results += invocation.get_custom_messages()
+        for r in invocation.get_results():
+            if isinstance(r, dg.AssetCheckResult):
+                checks.append(r)
+            else:
+                for k, v in (r.metadata or {}).items():
+                    val = getattr(v, "value", v)
+                    worker_md[k] = worker_md.get(k, 0) + val if isinstance(val, (int, float)) else val
+    counts = write_tables(object_store.get(), warehouse.get(), tenant.id, day, results, context.run.run_id)
+    failed = sum(1 for r in results if r["status"] == "failed")
+    # The worker's own check results (one per launch), folded into one for the batch.
+    worker_passed = all(c.passed for c in checks) if checks else failed == 0
+    models = sorted({f"{r['model']}@{r['model_revision']}" for r in results if r.get("model")})
+    return dg.MaterializeResult(
+        metadata={**worker_md, **counts, "tenant_id": tenant.id, "models": ", ".join(models),
+                  "dagster/row_count": counts["calls"]},
+        check_results=[dg.AssetCheckResult(check_name=WORKER_CHECK, passed=worker_passed and failed == 0,
+                                           severity=dg.AssetCheckSeverity.WARN,
+                                           metadata={"failed": failed, "calls": len(results),
+                                                     "launches": len(checks)})],
+        data_version=dg.DataVersion("|".join(models) or "none"),
+    )

@@ -1,0 +1,179 @@
+"""``ccr demo``: the whole pipeline that exists so far, end to end, on the embedded default.
+
+Drops the committed demo recordings (``demo/fixtures/raw``) into the local
+inbox like an SFTP/S3 upload would, lists one suppressed subject (P18), then
+evaluates the inbox sensor and executes every run it requests against a
+persistent Dagster instance in ``$CCR_DATA_DIR/dagster_home`` — the same one
+``make ui`` opens, so the runs and materializations are visible there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+# A demo subject who objected: its recordings must be blocked at ingestion (P18).
+# A fake number, reserved for the demo.
+DEMO_SUPPRESSED_PHONE = "+33 6 00 00 00 99"
+
+
+# The demo prints a summary; the per-event log is in the Dagster UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def fixtures_dir() -> Path:
+    return Path(str(resources.files("ccr_pipelines.demo").joinpath("fixtures")))
+
+
+def _prepare_home(data_dir: Path) -> Path:
+    home = data_dir / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home.resolve())
+    return home
+
+
+def _seed_inbox(objects_root: Path, control, secret: str) -> int:
+    """Copy the fixture tree into the inbox as files (bad keys included, as an uploader could)."""
+    from ..core.subjects import subject_hash
+    from ..stores.control_store import suppression_list, utcnow
+
+    src = fixtures_dir() / "raw"
+    n = 0
+    for path in sorted(src.rglob("*")):
+        if path.is_file():
+            dst = objects_root / "raw" / path.relative_to(src)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dst)
+            n += 1
+    # One recording of the suppressed subject: same audio as a demo call, new call id.
+    audio = next(p for p in sorted(src.rglob("*")) if p.suffix in (".flac", ".wav", ".ogg") and p.stat().st_size > 1000)
+    day_dir = objects_root / "raw" / "acme-energie" / "2026" / "11" / "17"
+    day_dir.mkdir(parents=True, exist_ok=True)
+    (day_dir / "c-0990.json").write_text(json.dumps({
+        "agent_id": "ag-17", "direction": "inbound", "language": "fr",
+        "started_at": "2026-11-17T10:00:00+01:00", "customer_phone": DEMO_SUPPRESSED_PHONE}))
+    shutil.copyfile(audio, day_dir / f"c-0990{audio.suffix}")
+    n += 2
+    h = subject_hash(secret, "acme-energie", "phone", DEMO_SUPPRESSED_PHONE)
+    control.insert(suppression_list, dict(tenant_id="acme-energie", subject_hash=h, identifier_type="phone",
+                                          reason="objection (demo)", added_by="ccr demo", added_at=utcnow()))
+    control.audit(actor="ccr demo", entity="suppression_list", entity_id=f"acme-energie:{h[:16]}",
+                  change={"action": "add", "identifier_type": "phone"})
+    return n
+
+
+def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
+    import time
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*is currently in preview.*")
+
+    import dagster as dg
+
+    from ..core.settings import load_settings, resolve
+    from ..definitions import defs as load_defs
+    from ..defs.ingest.assets import call_manifest
+    from ..defs.ingest.sensors import raw_recordings_sensor
+    from ..defs.transcribe.assets import transcripts
+    from ..defs.transcribe.sensors import manifest_to_transcripts_sensor
+    from ..defs.analyze.assets import call_metrics, call_scores, redacted_transcripts
+    from ..defs.warehouse.assets import ccr_dbt_marts
+    from ..defs.analyze.sensors import (
+        redacted_to_metrics_sensor, redacted_to_scores_sensor, transcripts_to_redacted_sensor,
+    )
+    from ..defs.platform.assets import tenant_registry
+    from ..stores.control_store import ControlStore
+
+    loaded = load_settings()
+    s = loaded.settings
+    if s.env != "local" or s.object_store.kind != "local":
+        print("ccr demo runs on the embedded default only (CCR_ENV=local)")
+        return 2
+    data_dir = Path(s.data_dir).resolve()
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    home = _prepare_home(data_dir)
+    control = ControlStore(s.control_url())
+    control.migrate()
+    objects_root = Path(s.expand(s.object_store.root)).resolve()
+    seeded = _seed_inbox(objects_root, control, resolve(s.ingest.subject_hash_key))
+    if not quiet:
+        print(f"seeded {seeded} file(s) into the inbox {objects_root / 'raw'}")
+    time.sleep(5.5)  # the sensor leaves objects younger than 5 s for the next tick
+
+    definitions = load_defs()
+    resources_ = definitions.resources
+    instance = dg.DagsterInstance.get()
+    ok = dg.materialize([tenant_registry], instance=instance, resources=resources_, run_config=QUIET).success
+    # Each stage: the sensor that starts it in production, and the asset it runs.
+    stages = [("ingest", raw_recordings_sensor, call_manifest, ("accepted", "quarantined", "duplicate", "suppressed")),
+              ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
+              ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
+               ("segments", "pii_phone", "pii_email", "pii_card", "pii_iban", "pii_nir")),
+              ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
+              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed"))]
+    failed = 0
+    for name, sensor, asset, counters in stages:
+        totals: Counter = Counter()
+        runs = 0
+        while True:
+            with dg.build_sensor_context(instance=instance, resources=resources_, definitions=definitions,
+                                         cursor=_sensor_cursor(instance, sensor.name)) as ctx:
+                result = sensor(ctx)
+            if isinstance(result, dg.SkipReason):
+                break
+            _save_sensor_cursor(instance, sensor.name, result.cursor)
+            if not result.run_requests:
+                break
+            for rr in result.run_requests:
+                r = dg.materialize([asset], instance=instance, resources=resources_, partition_key=rr.partition_key,
+                                   run_config={**rr.run_config, **QUIET}, tags={**rr.tags, "dagster/run_key": rr.run_key},
+                                   raise_on_error=False)
+                runs += 1
+                failed += 0 if r.success else 1
+                for ev in r.get_asset_materialization_events():
+                    md = ev.materialization.metadata
+                    for c in counters:
+                        totals[c] += md[c].value if c in md else 0
+        print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters))
+    # The marts are rebuilt whole over every tenant's partitions (dbt-duckdb); dbt tests run as checks.
+    marts = dg.materialize([ccr_dbt_marts], instance=instance, resources=resources_, run_config=QUIET,
+                           raise_on_error=False)
+    checks = marts.get_asset_check_evaluations() if marts.success else []
+    failed += 0 if marts.success else 1
+    print(f"marts: {'built' if marts.success else 'FAILED'}; dbt tests passed {sum(c.passed for c in checks)}/{len(checks)}")
+    print(f"outputs under {data_dir}:")
+    print(f"  manifest (Parquet)  {objects_root / 'datasets'}")
+    print(f"  accepted audio      {objects_root / 'audio'}")
+    print(f"  quarantine          {objects_root / 'quarantine'}  (reason.json beside each object)")
+    print(f"  transcripts         {objects_root / 'restricted'}  (restricted zone: transcript text)")
+    print(f"  redacted segments   {objects_root / 'datasets'}/*/redacted_segments  (what analytics read)")
+    print(f"  call metrics        {objects_root / 'datasets'}/*/call_metrics")
+    print(f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)")
+    print(f"  marts (DuckDB)      {Path(s.expand(s.object_store.root)).resolve().parent / 'warehouse.duckdb'}")
+    print(f"  control store       {s.control_url()}")
+    print("see the ledger: .venv/bin/ccr ingest status")
+    print(f"open the Dagster UI: make ui   (DAGSTER_HOME={home}; http://127.0.0.1:3000)")
+    return 0 if ok and failed == 0 else 1
+
+
+def _cursor_path(instance, sensor_name: str) -> Path:
+    return Path(instance.root_directory) / f"demo_cursor_{sensor_name}.txt"
+
+
+def _sensor_cursor(instance, sensor_name: str) -> str | None:
+    p = _cursor_path(instance, sensor_name)
+    return p.read_text() if p.exists() else None
+
+
+def _save_sensor_cursor(instance, sensor_name: str, cursor: str | None) -> None:
+    if cursor:
+        _cursor_path(instance, sensor_name).write_text(cursor)

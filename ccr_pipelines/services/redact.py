@@ -1,0 +1,45 @@
+"""Redaction step (P21): restricted transcript segments -> redacted segments for analytics.
+
+``redacted_segments`` (datasets zone) is the only transcript table analytics
+may read; the raw text stays in the restricted zone with its short retention.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pyarrow as pa
+
+from ..core.redaction import TYPES, redact
+from ..stores.warehouse import Warehouse
+from .transcribe import SEGMENTS_DATASET, SEGMENTS_ZONE
+
+REDACTED_DATASET = "redacted_segments"
+REDACTED_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
+    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
+    ("avg_logprob", pa.float64()), ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+    *[(f"pii_{t}", pa.int16()) for t in TYPES],
+    ("redactor_version", pa.string()),
+])
+REDACTOR_VERSION = "redaction-1"  # bump when the rules change: downstream rescoring keys on it
+
+
+def redact_partition(warehouse: Warehouse, tenant_id: str, day: str) -> dict:
+    """Rewrite the tenant-day's redacted table from its restricted segments; return counts only."""
+    source = warehouse.read_partition(SEGMENTS_DATASET, tenant_id, day, zone=SEGMENTS_ZONE)
+    if source is None:
+        return {"segments": 0, "calls": 0, **{f"pii_{t}": 0 for t in TYPES}}
+    totals: Counter = Counter()
+    rows = []
+    for seg in source.to_pylist():
+        if seg["tenant_id"] != tenant_id:  # P4
+            raise ValueError("restricted partition holds another tenant's rows")
+        text, counts = redact(seg["text"] or "")
+        totals.update(counts)
+        rows.append({k: seg.get(k) for k in ("tenant_id", "call_id", "segment_index", "speaker", "channel",
+                                               "start_s", "end_s", "avg_logprob", "speech_regions")}
+                    | {"text": text, **{f"pii_{t}": counts[t] for t in TYPES}, "redactor_version": REDACTOR_VERSION})
+    info = warehouse.write_partition(REDACTED_DATASET, tenant_id, day, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA))
+    return {"segments": len(rows), "calls": len({r["call_id"] for r in rows}),
+            **{f"pii_{t}": totals[t] for t in TYPES}, "partition_object": info.key}

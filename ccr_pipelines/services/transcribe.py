@@ -1,0 +1,106 @@
+"""Transcription, orchestration side (no torch, no Dagster): choose the calls, and turn the
+worker's transcript files into the two tenant-day tables.
+
+- ``transcript_calls`` (datasets zone): one row per call — language, model and
+  revision, engine versions, seconds, quality signals, status. No text.
+- ``transcript_segments`` (restricted zone, P21): one row per segment with the
+  text. Only redaction reads it; analytics read the redacted table.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from ..stores.object_store import ObjectStore
+from ..stores.warehouse import Warehouse
+from .ingest import MANIFEST_DATASET
+
+CALLS_DATASET = "transcript_calls"
+SEGMENTS_DATASET = "transcript_segments"
+SEGMENTS_ZONE = "restricted"
+
+CALLS_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("status", pa.string()),
+    ("failure_reason", pa.string()), ("sha256", pa.string()), ("transcript_key", pa.string()),
+    ("model_name", pa.string()), ("model_revision", pa.string()), ("compute_type", pa.string()),
+    ("device", pa.string()), ("engine_versions", pa.string()), ("language_configured", pa.string()),
+    ("language_detected", pa.string()), ("speaker_mode", pa.string()), ("audio_seconds", pa.float64()),
+    ("processing_seconds", pa.float64()), ("segments", pa.int32()), ("words", pa.int32()),
+    ("mean_confidence", pa.float64()), ("no_speech_share", pa.float64()), ("compression_ratio", pa.float64()),
+    ("hallucination_suspected", pa.bool_()), ("language_mismatch", pa.bool_()),
+    ("words_in_silence_suspected", pa.bool_()), ("run_id", pa.string()), ("transcribed_at", pa.timestamp("us", tz="UTC")),
+])
+SEGMENTS_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
+    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
+    ("avg_logprob", pa.float64()), ("no_speech_prob", pa.float64()), ("compression_ratio", pa.float64()),
+    ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+])
+
+
+def calls_to_transcribe(warehouse: Warehouse, tenant_id: str, day: str, call_ids: list[str] | None = None) -> list[dict]:
+    """Manifest rows of the tenant-day (optionally a subset), in the shape the worker takes."""
+    table = warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
+    if table is None:
+        return []
+    wanted = set(call_ids) if call_ids else None
+    out = []
+    for r in table.select(["call_id", "audio_key", "sha256", "channels", "language", "day", "duration_s"]).to_pylist():
+        if wanted is None or r["call_id"] in wanted:
+            out.append(r)
+    return out
+
+
+def _merge(warehouse: Warehouse, dataset: str, tenant_id: str, day: str, rows: list[dict], schema: pa.Schema,
+           *, zone: str, replace_calls: set[str]):
+    existing = warehouse.read_partition(dataset, tenant_id, day, zone=zone)
+    kept = [r for r in (existing.to_pylist() if existing is not None else []) if r["call_id"] not in replace_calls]
+    merged = sorted(kept + rows, key=lambda r: (r["call_id"], r.get("segment_index", 0)))
+    return warehouse.write_partition(dataset, tenant_id, day, pa.Table.from_pylist(merged, schema=schema), zone=zone)
+
+
+def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: str, results: list[dict],
+                 run_id: str) -> dict:
+    """Build both tables from the worker's per-call results; returns counts (numbers only)."""
+    now = datetime.now(timezone.utc)
+    call_rows, seg_rows = [], []
+    for res in results:
+        base = {"tenant_id": tenant_id, "call_id": res["call_id"], "day": day, "status": res["status"],
+                "failure_reason": res.get("reason"), "run_id": run_id, "transcribed_at": now}
+        if res["status"] == "failed":
+            call_rows.append(base)
+            continue
+        doc = json.loads(store.get_bytes(res["transcript_key"]))
+        if doc["tenant_id"] != tenant_id:  # P4: never mix tenants, even on a routing bug
+            raise ValueError("a transcript of another tenant was returned for this batch")
+        sig = doc["signals"]
+        call_rows.append({**base, "status": "transcribed", "sha256": doc["sha256"], "transcript_key": res["transcript_key"],
+                          "model_name": doc["model"]["name"], "model_revision": doc["model"]["revision"],
+                          "compute_type": doc["compute_type"], "device": doc["device"],
+                          "engine_versions": json.dumps(doc["engine_versions"], sort_keys=True),
+                          "language_configured": doc["language"]["configured"],
+                          "language_detected": doc["language"]["detected"], "speaker_mode": doc["speaker_mode"],
+                          "audio_seconds": doc["audio_seconds"], "processing_seconds": doc["processing_seconds"],
+                          "segments": sig["segments"], "words": sig["words"], "mean_confidence": sig["mean_confidence"],
+                          "no_speech_share": sig["no_speech_share"], "compression_ratio": sig["compression_ratio"],
+                          "hallucination_suspected": sig["hallucination_suspected"],
+                          "language_mismatch": sig["language_mismatch"],
+                          "words_in_silence_suspected": sig["words_in_silence_suspected"]})
+        seg_rows.extend(doc["segments"])
+    touched = {r["call_id"] for r in call_rows}
+    calls_obj = _merge(warehouse, CALLS_DATASET, tenant_id, day, call_rows, CALLS_SCHEMA, zone="datasets",
+                       replace_calls=touched) if call_rows else None
+    done = {r["call_id"] for r in call_rows if r["status"] == "transcribed"}
+    seg_obj = _merge(warehouse, SEGMENTS_DATASET, tenant_id, day, seg_rows, SEGMENTS_SCHEMA, zone=SEGMENTS_ZONE,
+                     replace_calls=done) if done else None
+    return {
+        "calls": len(call_rows),
+        "transcribed": sum(1 for r in call_rows if r["status"] == "transcribed"),
+        "failed": sum(1 for r in call_rows if r["status"] == "failed"),
+        "segments": len(seg_rows),
+        "calls_object": calls_obj.key if calls_obj else "",
+        "segments_object": seg_obj.key if seg_obj else "",
+    }

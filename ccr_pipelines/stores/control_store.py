@@ -1,0 +1,376 @@
+"""Control store: the compliance tables (SQLAlchemy Core; SQLite or PostgreSQL).
+
+Holds lineage, the access log (P3), incidents (P10-P13), alert deliveries
+(P22), data-subject requests (P16), the purge log (P19), the suppression list
+(P18), the review queue (P15), the audit trail of changes (P20) and the
+ingestion ledger (every received file's fate). The schema is created and
+migrated by versioned steps in this module; audit-trail tables are append-only,
+enforced by database triggers on both engines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(name: str, **kw) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), **kw)
+
+
+def _id() -> sa.Column:
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+schema_migrations = sa.Table(
+    "schema_migrations", metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.String(200), nullable=False),
+    _ts("applied_at", nullable=False),
+)
+
+lineage = sa.Table(
+    "lineage", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("call_id", sa.String(64)),
+    sa.Column("artefact_kind", sa.String(40), nullable=False),
+    sa.Column("artefact_uri", sa.String(1100), nullable=False),
+    sa.Column("source_uri", sa.String(1100)),
+    sa.Column("asset_key", sa.String(200)),
+    sa.Column("partition_key", sa.String(100)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("code_version", sa.String(64)),
+    sa.Column("model_version", sa.String(200)),
+    sa.Column("scorer_version", sa.String(64)),
+    sa.Column("scorecard_version", sa.String(64)),
+    sa.Column("engine", sa.String(200)),  # P9: which engine/service processed it
+    sa.Column("region", sa.String(40)),  # P2: where it ran / is stored
+    sa.Column("sha256", sa.String(64)),
+    _ts("created_at", nullable=False),
+    _ts("deleted_at"),
+    sa.Index("ix_lineage_tenant_call", "tenant_id", "call_id"),
+    sa.Index("ix_lineage_uri", "artefact_uri"),
+)
+
+access_log = sa.Table(
+    "access_log", metadata,
+    _id(),
+    _ts("at", nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # read|write|export|delete|link
+    sa.Column("purpose", sa.String(200), nullable=False),
+    sa.Column("object", sa.String(1100), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Index("ix_access_tenant_at", "tenant_id", "at"),
+)
+
+incidents = sa.Table(
+    "incidents", metadata,
+    _id(),
+    sa.Column("severity", sa.String(10), nullable=False),  # critique|majeur|mineur
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("signal", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("tenants", sa.JSON, nullable=False),
+    sa.Column("counts", sa.JSON),
+    sa.Column("run_ids", sa.JSON),
+    sa.Column("is_breach", sa.Boolean, nullable=False, server_default=sa.false()),
+    _ts("detected_at", nullable=False),
+    _ts("acknowledged_at"),
+    _ts("resolved_at"),
+    _ts("notify_authority_by"),  # P10: detection + 72 h for personal-data breaches
+    sa.Column("root_cause", sa.Text),
+    sa.Column("corrective_action", sa.Text),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries", metadata,
+    _id(),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id")),
+    sa.Column("channel", sa.String(20), nullable=False),  # pager|sentry|ticket
+    sa.Column("dedup_key", sa.String(200)),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # sent|failed|retried
+    sa.Column("http_status", sa.Integer),
+    _ts("at", nullable=False),
+)
+
+dsr_requests = sa.Table(
+    "dsr_requests", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # export|erasure|restriction|suppression
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    _ts("requested_at", nullable=False),
+    _ts("due_at", nullable=False),
+    _ts("completed_at"),
+    sa.Column("proof", sa.JSON),
+)
+
+purge_log = sa.Table(
+    "purge_log", metadata,
+    _id(),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("data_class", sa.String(40), nullable=False),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("objects", sa.Integer, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    _ts("at", nullable=False),
+)
+
+suppression_list = sa.Table(
+    "suppression_list", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    # keyed hash (HMAC-SHA256) of the normalised identifier: never the value (P18)
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("identifier_type", sa.String(20), nullable=False),  # phone|email|customer_ref
+    sa.Column("reason", sa.String(100), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    _ts("added_at", nullable=False),
+    sa.UniqueConstraint("tenant_id", "subject_hash", name="uq_suppression_subject"),
+)
+
+review_queue = sa.Table(
+    "review_queue", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("status", sa.String(20), nullable=False, server_default="unreviewed"),
+    _ts("created_at", nullable=False),
+    _ts("decided_at"),
+    sa.Column("reviewer", sa.String(200)),
+    sa.UniqueConstraint("tenant_id", "call_id", name="uq_review_call"),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    _id(),
+    _ts("at", nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),  # tenant_config|suppression_list|review_decision
+    sa.Column("entity_id", sa.String(200), nullable=False),
+    sa.Column("change", sa.JSON, nullable=False),
+)
+
+ingest_events = sa.Table(
+    "ingest_events", metadata,
+    _id(),
+    _ts("at", nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("tenant_id", sa.String(40)),  # NULL when the key names no valid tenant
+    sa.Column("partition_key", sa.String(100)),
+    sa.Column("source_key", sa.String(1100), nullable=False),
+    sa.Column("etag", sa.String(100)),
+    # accepted|quarantined|duplicate|suppressed
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.String(60)),
+    sa.Column("detail", sa.String(300)),  # safe text: never personal data
+    sa.Column("call_id", sa.String(64)),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("quarantine_key", sa.String(1100)),
+    sa.Index("ix_ingest_partition", "tenant_id", "partition_key"),
+    sa.Index("ix_ingest_tenant_sha", "tenant_id", "sha256"),
+    # One outcome per received object version: two runs racing on the same
+    # object cannot both commit (the loser fails and its retry finishes).
+    sa.UniqueConstraint("source_key", "etag", name="uq_ingest_object"),
+)
+
+# Audit trails: rows are written once and never changed (P13, P20, P22).
+APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
+
+
+# ---------------------------------------------------------------------------
+# Versioned migrations. Append new steps; never edit an applied one.
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    upgrade: Callable[[Connection], None]
+
+
+def _v1(conn: Connection) -> None:
+    v1 = [schema_migrations, lineage, access_log, incidents, alert_deliveries, dsr_requests,
+          purge_log, suppression_list, review_queue, audit_log]
+    metadata.create_all(conn, tables=v1)
+
+
+def _v2(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[ingest_events])
+
+
+def _v3(conn: Connection) -> None:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        conn.execute(sa.text(
+            """
+            CREATE OR REPLACE FUNCTION ccr_append_only() RETURNS trigger AS $$
+            BEGIN
+              RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
+            END $$ LANGUAGE plpgsql
+            """
+        ))
+    for table in APPEND_ONLY:
+        if dialect == "postgresql":
+            conn.execute(sa.text(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"
+            ))
+        else:
+            for op in ("UPDATE", "DELETE"):
+                conn.execute(sa.text(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
+                ))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "compliance tables", _v1),
+    Migration(2, "ingestion ledger", _v2),
+    Migration(3, "append-only triggers on audit trails", _v3),
+)
+HEAD = MIGRATIONS[-1].version
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            import sqlite3
+            import time
+
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
+            # WAL: readers do not block the writer; several Dagster run processes
+            # share this file in the embedded default. Switching a fresh file to WAL
+            # needs an exclusive lock and SQLite may refuse it at once (no busy
+            # wait) while another process is creating the schema: retry briefly.
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class ControlStore:
+    """Access to the control store. Create with a SQLAlchemy URL; call ``migrate()`` once."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None):
+        self.url = url
+        self.engine = engine or make_engine(url)
+
+    # -- schema -------------------------------------------------------------
+    def current_version(self) -> int:
+        insp = sa.inspect(self.engine)
+        if not insp.has_table("schema_migrations"):
+            return 0
+        with self.engine.connect() as conn:
+            v = conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar()
+        return int(v or 0)
+
+    def migrate(self, target: int = HEAD) -> int:
+        """Apply pending migrations up to *target*, each in its own transaction. Idempotent."""
+        for m in MIGRATIONS:
+            if m.version > target:
+                break
+            self._apply_with_retry(m)
+        return self.current_version()
+
+    def _apply_with_retry(self, m: "Migration", attempts: int = 5) -> None:
+        """SQLite can answer "database is locked" at once, without waiting, when two first
+        runs race on a fresh file; the step is one transaction, so retrying it is safe."""
+        import time
+
+        from sqlalchemy.exc import OperationalError
+
+        for attempt in range(attempts):
+            try:
+                return self._apply(m)
+            except OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+
+    def _apply(self, m: "Migration") -> None:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Serialise concurrent migrators (several processes start at once).
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(742001)"))
+            elif conn.dialect.name == "sqlite":
+                # Same on SQLite: take the write lock before reading the version (the
+                # driver would otherwise run the DDL outside any transaction, and
+                # concurrent first runs would race to create the same tables).
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if sa.inspect(conn).has_table("schema_migrations"):
+                done = conn.execute(
+                    sa.select(schema_migrations.c.version).where(schema_migrations.c.version == m.version)
+                ).first()
+                if done:
+                    return
+            m.upgrade(conn)
+            conn.execute(schema_migrations.insert().values(
+                version=m.version, description=m.description, applied_at=utcnow()))
+
+    # -- generic ------------------------------------------------------------
+    def insert(self, table: sa.Table, rows: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
+        rows = [rows] if isinstance(rows, Mapping) else list(rows)
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(table.insert(), rows)
+
+    def fetch(self, query) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    # -- compliance helpers -------------------------------------------------
+    def log_access(self, *, actor: str, tenant_id: str, action: str, purpose: str, obj: str,
+                   run_id: str | None = None) -> None:
+        """P3: one row per read/write/export/delete/link of tenant data."""
+        self.insert(access_log, dict(at=utcnow(), actor=actor, tenant_id=tenant_id, action=action,
+                                     purpose=purpose, object=obj, run_id=run_id))
+
+    def audit(self, *, actor: str, entity: str, entity_id: str, change: Mapping[str, Any]) -> None:
+        """P20: append-only record of a change to config, suppression list or review decisions."""
+        self.insert(audit_log, dict(at=utcnow(), actor=actor, entity=entity, entity_id=entity_id,
+                                    change=json.loads(json.dumps(change, default=str))))
+
+    def record_lineage(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        now = utcnow()
+        self.insert(lineage, [{"created_at": now, **r} for r in rows])
+
+    def dispose(self) -> None:
+        self.engine.dispose()

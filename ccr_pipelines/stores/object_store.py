@@ -1,0 +1,380 @@
+"""Object store: one interface, two implementations (local directory, S3).
+
+Both honour the same contract (tested by one suite against both): keys are
+validated (``core.keys``), listing is lexicographic with ``start_after`` like
+S3's ListObjectsV2, writes are atomic (a reader sees the old object or the new
+one, never a partial file), and S3 writes request server-side encryption (P5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from ..core.errors import InvalidKeyError
+from ..core.keys import validate_key, validate_prefix, validate_received_key
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime  # timezone-aware UTC
+
+
+class ObjectNotFound(KeyError):
+    """The key does not exist (message carries the key only, which holds no personal data)."""
+
+
+class ObjectStore(ABC):
+    """The contract every object-store implementation follows."""
+
+    kind: str
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo: ...
+
+    @abstractmethod
+    def put_file(self, key: str, path: str | Path) -> ObjectInfo: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str, *, received: bool = False) -> bytes: ...
+
+    @abstractmethod
+    def download_file(self, key: str, path: str | Path, *, received: bool = False) -> None: ...
+
+    @abstractmethod
+    def head(self, key: str, *, received: bool = False) -> ObjectInfo | None: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "", *, start_after: str | None = None, page_size: int = 1000) -> Iterator[ObjectInfo]:
+        """Yield objects under *prefix* in lexicographic key order, after *start_after*."""
+
+    @abstractmethod
+    def delete(self, key: str, *, received: bool = False) -> None:
+        """Delete *key*; deleting a missing key is not an error (S3 semantics).
+
+        ``received=True`` (also on get/head/download) accepts any key found in the
+        inbox, valid or not, so that bad uploads can be quarantined and removed."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """Stable address for lineage (``file://…`` or ``s3://bucket/key``)."""
+
+    @abstractmethod
+    def access_url(self, key: str, expires_s: int = 3600) -> str:
+        """A link a tenant can use: presigned URL (S3) or a local path."""
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    def copy(self, src: str, dst: str, *, received: bool = False) -> ObjectInfo:
+        return self.put_bytes(dst, self.get_bytes(src, received=received))
+
+    def sha256(self, key: str) -> str:
+        return hashlib.sha256(self.get_bytes(key)).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+class LocalObjectStore(ObjectStore):
+    """A directory with object-store semantics: the embedded default."""
+
+    kind = "local"
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str, *, received: bool = False) -> Path:
+        checked = validate_received_key(key) if received else validate_key(key)
+        path = (self.root / checked).resolve()
+        # validate_key already refuses '..'; this is defence in depth against links.
+        if self.root not in path.parents:
+            raise ValueError("object key resolves outside the store root")
+        return path
+
+    def _info(self, key: str, path: Path) -> ObjectInfo:
+        st = path.stat()
+        return ObjectInfo(
+            key=key,
+            size=st.st_size,
+            # Cheap and stable while the file is unchanged: listing 10,000
+            # objects must not read them all. Rewrites get a new etag.
+            etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
+            last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+        )
+
+    def _atomic_write(self, key: str, writer) -> ObjectInfo:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                raise IsADirectoryError(key)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            # A directory cannot be a file too: unlike S3, keys "a/b" and "a/b/c"
+            # cannot coexist here. Our layouts never need both (files have extensions).
+            raise InvalidKeyError("object key collides with an existing object or folder (local store)") from None
+        # Dot-prefixed temp name: never a valid key, so never listed.
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                writer(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with _suppress():
+                os.unlink(tmp)
+            raise
+        return self._info(key, path)
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        return self._atomic_write(key, lambda fh: fh.write(data))
+
+    def put_file(self, key: str, path: str | Path) -> ObjectInfo:
+        def writer(fh):
+            with open(path, "rb") as src:
+                shutil.copyfileobj(src, fh, _CHUNK)
+
+        return self._atomic_write(key, writer)
+
+    def get_bytes(self, key: str, *, received: bool = False) -> bytes:
+        try:
+            return self._path(key, received=received).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+
+    def download_file(self, key: str, path: str | Path, *, received: bool = False) -> None:
+        src = self._path(key, received=received)
+        if not src.is_file():
+            raise ObjectNotFound(key)
+        shutil.copyfile(src, path)
+
+    def head(self, key: str, *, received: bool = False) -> ObjectInfo | None:
+        path = self._path(key, received=received)
+        if not path.is_file():
+            return None
+        return self._info(key, path)
+
+    def list(self, prefix: str = "", *, start_after: str | None = None, page_size: int = 1000) -> Iterator[ObjectInfo]:
+        validate_prefix(prefix)
+        # Walk only the directory that can contain the prefix.
+        base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self.root / base_rel if base_rel else self.root
+        if not base.is_dir():
+            return
+        yield from self._walk(base, base_rel, prefix, start_after)
+
+    def _walk(self, directory: Path, rel: str, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            return
+        # Sort as S3 would sort the full keys: a directory sorts as "name/".
+        keyed = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            is_dir = e.is_dir(follow_symlinks=False)
+            key = f"{rel}/{e.name}" if rel else e.name
+            keyed.append((key + "/" if is_dir else key, key, is_dir, e))
+        keyed.sort(key=lambda t: t[0])
+        for sort_key, key, is_dir, entry in keyed:
+            if is_dir:
+                # prune subtrees that cannot match the prefix or are all <= start_after
+                if not (sort_key.startswith(prefix) or prefix.startswith(sort_key)):
+                    continue
+                if start_after is not None and not start_after.startswith(sort_key) and sort_key < start_after:
+                    continue
+                yield from self._walk(Path(entry.path), key, prefix, start_after)
+            else:
+                if not key.startswith(prefix):
+                    continue
+                if start_after is not None and key <= start_after:
+                    continue
+                yield self._info(key, Path(entry.path))
+
+    def delete(self, key: str, *, received: bool = False) -> None:
+        path = self._path(key, received=received)
+        with _suppress():
+            path.unlink()
+        # Tidy empty parent directories up to the root.
+        parent = path.parent
+        while parent != self.root:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def access_url(self, key: str, expires_s: int = 3600) -> str:
+        return str(self._path(key))
+
+
+# ---------------------------------------------------------------------------
+class S3ObjectStore(ObjectStore):
+    """S3 (or an S3-compatible endpoint) through boto3."""
+
+    kind = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        region: str = "eu-west-3",
+        endpoint_url: str | None = None,
+        sse: str = "AES256",
+        kms_key_id: str | None = None,
+        client=None,
+        max_attempts: int = 8,
+    ):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.region = region
+        self.sse = sse
+        self.kms_key_id = kms_key_id
+        self.client = client or boto3.client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            # "standard" retries back off with jitter on 5xx, throttling and
+            # connection errors: transient S3 faults must not lose a call.
+            config=Config(retries={"mode": "standard", "max_attempts": max_attempts},
+                          connect_timeout=10, read_timeout=60),
+        )
+
+    def _sse_args(self) -> dict:
+        if self.sse == "none":
+            return {}
+        args = {"ServerSideEncryption": self.sse}
+        if self.sse == "aws:kms" and self.kms_key_id:
+            args["SSEKMSKeyId"] = self.kms_key_id
+        return args
+
+    def _info(self, key: str, size: int, etag: str, last_modified: datetime) -> ObjectInfo:
+        return ObjectInfo(key=key, size=int(size), etag=etag.strip('"'),
+                          last_modified=last_modified.astimezone(timezone.utc))
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        validate_key(key)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **self._sse_args())
+        info = self.head(key)
+        assert info is not None
+        return info
+
+    def put_file(self, key: str, path: str | Path) -> ObjectInfo:
+        validate_key(key)
+        # upload_file switches to multipart for large files; either way the
+        # object appears only when complete.
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=self._sse_args() or None)
+        info = self.head(key)
+        assert info is not None
+        return info
+
+    def get_bytes(self, key: str, *, received: bool = False) -> bytes:
+        _check(key, received)
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            raise ObjectNotFound(key) from None
+
+    def download_file(self, key: str, path: str | Path, *, received: bool = False) -> None:
+        _check(key, received)
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.download_file(self.bucket, key, str(path))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise ObjectNotFound(key) from None
+            raise
+
+    def head(self, key: str, *, received: bool = False) -> ObjectInfo | None:
+        _check(key, received)
+        from botocore.exceptions import ClientError
+
+        try:
+            r = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return self._info(key, r["ContentLength"], r["ETag"], r["LastModified"])
+
+    def list(self, prefix: str = "", *, start_after: str | None = None, page_size: int = 1000) -> Iterator[ObjectInfo]:
+        validate_prefix(prefix)
+        kwargs = {"Bucket": self.bucket, "Prefix": prefix, "PaginationConfig": {"PageSize": page_size}}
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
+            for obj in page.get("Contents", []):
+                yield self._info(obj["Key"], obj["Size"], obj["ETag"], obj["LastModified"])
+
+    def delete(self, key: str, *, received: bool = False) -> None:
+        _check(key, received)
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def copy(self, src: str, dst: str, *, received: bool = False) -> ObjectInfo:
+        _check(src, received)
+        validate_key(dst)
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src},
+                                    **self._sse_args())
+        except self.client.exceptions.NoSuchKey:
+            raise ObjectNotFound(src) from None  # same contract as get/download (and the local store)
+        info = self.head(dst)
+        assert info is not None
+        return info
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{validate_key(key)}"
+
+    def access_url(self, key: str, expires_s: int = 3600) -> str:
+        validate_key(key)
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=int(expires_s)
+        )
+
+
+# ---------------------------------------------------------------------------
+def _check(key: str, received: bool) -> str:
+    return validate_received_key(key) if received else validate_key(key)
+
+
+class _suppress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return exc_type is not None and issubclass(exc_type, OSError)
+
+
+def object_store_from_settings(settings) -> ObjectStore:
+    """Build the store a settings profile describes (P2 and P5 applied by settings)."""
+    from ..core.settings import resolve
+
+    cfg = settings.object_store
+    if cfg.kind == "local":
+        return LocalObjectStore(settings.expand(cfg.root))
+    return S3ObjectStore(
+        resolve(cfg.bucket),
+        region=cfg.region,
+        endpoint_url=resolve(cfg.endpoint_url),
+        sse=cfg.sse,
+        kms_key_id=resolve(cfg.kms_key_id),
+    )

@@ -1,0 +1,131 @@
+"""Warehouse: Parquet datasets in the object store, queried with DuckDB.
+
+Parquet partitions are the system of record for per-call tables. A partition
+is one object per (dataset, tenant, day): ``datasets/{tenant}/{dataset}/day={YYYY-MM-DD}/part.parquet``.
+It is written whole to a temporary file and then put (atomic in both object
+stores), so a reader never sees half a partition and a re-run replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..core.keys import tenant_key, validate_tenant_id
+from .object_store import LocalObjectStore, ObjectInfo, ObjectStore
+
+_DATASET_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PART_NAME = "part.parquet"
+
+
+# Zones a dataset may live in: analytics ("datasets") or, for tables holding
+# transcript text, the restricted zone with its own retention and IAM (P21).
+DATASET_ZONES = ("datasets", "restricted")
+
+
+def _zone(zone: str) -> str:
+    if zone not in DATASET_ZONES:
+        raise ValueError(f"datasets live in {DATASET_ZONES}, not {zone!r}")
+    return zone
+
+
+def dataset_prefix(dataset: str, tenant_id: str, zone: str = "datasets") -> str:
+    if not _DATASET_RE.match(dataset):
+        raise ValueError(f"invalid dataset name {dataset!r}")
+    return tenant_key(_zone(zone), tenant_id, dataset) + "/"
+
+
+def partition_key(dataset: str, tenant_id: str, day: str, zone: str = "datasets") -> str:
+    if not _DATASET_RE.match(dataset):
+        raise ValueError(f"invalid dataset name {dataset!r}")
+    if not _DAY_RE.match(day):
+        raise ValueError(f"invalid partition day {day!r}")
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"invalid partition day {day!r}") from None
+    return tenant_key(_zone(zone), tenant_id, dataset, f"day={day}", PART_NAME)
+
+
+class Warehouse:
+    def __init__(self, store: ObjectStore, *, cache_dir: str | Path | None = None):
+        self.store = store
+        self.cache_dir = Path(cache_dir or tempfile.gettempdir()) / "ccr_warehouse_cache"
+
+    # -- write --------------------------------------------------------------
+    def write_partition(self, dataset: str, tenant_id: str, day: str, table: pa.Table, *,
+                        zone: str = "datasets") -> ObjectInfo:
+        """Replace one partition atomically. Rows must all belong to *tenant_id* (P4)."""
+        validate_tenant_id(tenant_id)
+        if "tenant_id" in table.column_names and table.num_rows:
+            tenants = set(table.column("tenant_id").unique().to_pylist())
+            if tenants != {tenant_id}:
+                raise ValueError(f"partition of tenant '{tenant_id}' would hold rows of other tenants")
+        key = partition_key(dataset, tenant_id, day, zone)
+        fd, tmp = tempfile.mkstemp(suffix=".parquet")
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            return self.store.put_file(key, tmp)
+        finally:
+            os.unlink(tmp)
+
+    # -- read ---------------------------------------------------------------
+    def partitions(self, dataset: str, tenant_id: str, *, zone: str = "datasets") -> list[str]:
+        """Days that have a partition, sorted."""
+        prefix = dataset_prefix(dataset, tenant_id, zone)
+        days = []
+        for info in self.store.list(prefix):
+            m = re.search(r"/day=(\d{4}-\d{2}-\d{2})/" + re.escape(PART_NAME) + "$", info.key)
+            if m:
+                days.append(m.group(1))
+        return days
+
+    def read_partition(self, dataset: str, tenant_id: str, day: str, *, zone: str = "datasets") -> pa.Table | None:
+        key = partition_key(dataset, tenant_id, day, zone)
+        if not self.store.exists(key):
+            return None
+        with self._local_paths([key]) as paths:
+            return pq.ParquetFile(paths[0]).read()
+
+    @contextmanager
+    def _local_paths(self, keys: list[str]) -> Iterator[list[str]]:
+        if isinstance(self.store, LocalObjectStore):
+            yield [str(self.store._path(k)) for k in keys]
+            return
+        with tempfile.TemporaryDirectory(prefix="ccr-wh-") as tmp:
+            paths = []
+            for i, k in enumerate(keys):
+                p = os.path.join(tmp, f"{i}.parquet")
+                self.store.download_file(k, p)
+                paths.append(p)
+            yield paths
+
+    def query(self, sql: str, *, dataset: str, tenant_id: str, days: list[str] | None = None,
+              zone: str = "datasets") -> pa.Table:
+        """Run *sql* against one tenant's dataset, exposed to DuckDB as the view ``t``."""
+        days = self.partitions(dataset, tenant_id, zone=zone) if days is None else days
+        keys = [partition_key(dataset, tenant_id, d, zone) for d in days]
+        keys = [k for k in keys if self.store.exists(k)]
+        con = duckdb.connect()
+        try:
+            if not keys:
+                raise LookupError(f"no partitions of {dataset} for tenant '{tenant_id}'")
+            with self._local_paths(keys) as paths:
+                # DDL cannot take parameters; the paths are our own (store root or temp dir), quoted.
+                listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+                con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet([{listing}], union_by_name=true, "
+                            "hive_partitioning=false)")
+                return con.sql(sql).to_arrow_table()
+        finally:
+            con.close()

@@ -1,0 +1,93 @@
+"""call_scores on real stores: scores and steps tables, the review queue (P15), and a scorecard
+change that rescoring only the tenant concerned."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+import sqlalchemy as sa
+
+from ccr_pipelines.defs.analyze.assets import call_scores
+from ccr_pipelines.defs.analyze.sensors import scorecard_change_sensor
+from ccr_pipelines.resources import (
+    ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
+)
+from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
+from ccr_pipelines.services.score import SCORES_DATASET, STEPS_DATASET
+from ccr_pipelines.stores.control_store import ControlStore, review_queue
+from ccr_pipelines.stores.object_store import LocalObjectStore
+from ccr_pipelines.stores.warehouse import Warehouse
+
+CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
+DAY = "2026-11-16"
+
+
+def _segments(tenant, call_id, texts):
+    rows = [{"tenant_id": tenant, "call_id": call_id, "segment_index": i, "speaker": "agent", "channel": 0,
+             "start_s": 5.0 * i, "end_s": 5.0 * i + 4, "text": t, "avg_logprob": -0.1,
+             "speech_regions": [[5.0 * i, 5.0 * i + 4]], "pii_phone": 0, "pii_email": 0, "pii_card": 0,
+             "pii_iban": 0, "pii_nir": 0, "redactor_version": "x"} for i, t in enumerate(texts)]
+    return rows
+
+
+GOOD_FR = ["Bonjour, vous êtes bien chez Acme Énergie, je m'appelle Julie.", "Cet appel est enregistré.",
+           "Que puis-je faire pour vous ?", "Je corrige votre facture.", "Merci de votre appel, au revoir."]
+NO_DISCLOSURE_EN = ["Hello, thank you for calling Globex support, my name is Sam.", "How can I help you?",
+                    "Thank you for calling, goodbye."]
+
+
+def _setup(tmp_path, tenants_file, monkeypatch):
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    monkeypatch.setenv("CCR_SCORECARDS_DIR", str(cards))
+    store = LocalObjectStore(tmp_path / "objects")
+    wh = Warehouse(store)
+    wh.write_partition(REDACTED_DATASET, "acme-energie", DAY,
+                       pa.Table.from_pylist(_segments("acme-energie", "c-1", GOOD_FR), schema=REDACTED_SCHEMA))
+    wh.write_partition(REDACTED_DATASET, "globex-support", DAY,
+                       pa.Table.from_pylist(_segments("globex-support", "c-1", NO_DISCLOSURE_EN), schema=REDACTED_SCHEMA))
+    os_res = ObjectStoreResource(kind="local", root=str(store.root))
+    res = {"warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+           "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db")}
+    return cards, wh, res
+
+
+def _score(res, tenant):
+    return dg.materialize([call_scores], resources=res, partition_key=DAY,
+                          run_config={"ops": {"silver__analyze__call_scores": {"config": {"tenant_id": tenant}}}})
+
+
+def test_p15_scores_are_unreviewed_and_doubtful_calls_are_queued_once(tmp_path, tenants_file, monkeypatch):
+    _cards, wh, res = _setup(tmp_path, tenants_file, monkeypatch)
+    for tenant in ("acme-energie", "globex-support"):
+        _score(res, tenant)
+    acme = wh.read_partition(SCORES_DATASET, "acme-energie", DAY).to_pylist()[0]
+    globex = wh.read_partition(SCORES_DATASET, "globex-support", DAY).to_pylist()[0]
+    assert acme["score"] == 100.0 and acme["review_status"] == "unreviewed" and not acme["needs_review"]
+    assert globex["auto_failed"] and globex["score"] == 0.0 and "disclosure_missing_or_late" in globex["review_reasons"]
+    steps = wh.read_partition(STEPS_DATASET, "globex-support", DAY).to_pylist()
+    assert {s["step"]: s["status"] for s in steps}["recording_disclosure"] == "missing"
+    control = ControlStore(f"sqlite:///{tmp_path}/control.db")
+    queue = control.fetch(sa.select(review_queue))
+    assert [(q["tenant_id"], q["call_id"], q["status"]) for q in queue] == [("globex-support", "c-1", "unreviewed")]
+    _score(res, "globex-support")  # a rerun does not queue twice
+    assert len(control.fetch(sa.select(review_queue))) == 1
+
+
+def test_changing_one_tenants_scorecard_rescoring_only_that_tenant(tmp_path, tenants_file, monkeypatch):
+    cards, _wh, res = _setup(tmp_path, tenants_file, monkeypatch)
+    sensor_res = {"tenant_registry": res["tenant_registry"], "warehouse": res["warehouse"]}
+    instance = dg.DagsterInstance.ephemeral()
+    with dg.build_sensor_context(instance=instance, resources=sensor_res) as ctx:
+        first = scorecard_change_sensor(ctx)
+    assert not first.run_requests  # first tick records the versions
+    card = cards / "globex-support.v1.yaml"
+    card.write_text(card.read_text().replace("points: 20", "points: 25"))
+    with dg.build_sensor_context(instance=instance, resources=sensor_res, cursor=first.cursor) as ctx:
+        second = scorecard_change_sensor(ctx)
+    assert [(r.tags["ccr/tenant"], r.partition_key) for r in second.run_requests] == [("globex-support", DAY)]
+    with dg.build_sensor_context(instance=instance, resources=sensor_res, cursor=second.cursor) as ctx:
+        assert not scorecard_change_sensor(ctx).run_requests

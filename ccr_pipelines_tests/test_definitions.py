@@ -1,0 +1,131 @@
+"""The code location: it loads, its shape is what we expect, and it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ccr_pipelines.core.settings import ENVIRONMENTS, load_settings
+from ccr_pipelines.definitions import defs
+from ccr_pipelines.resources import resources_from_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Snapshot of the asset graph: extend it (sorted) when a domain adds assets.
+EXPECTED_ASSETS = sorted([
+    "control/platform/tenant_registry",
+    "silver/ingest/call_manifest",
+    "silver/transcribe/transcripts",
+    "silver/analyze/redacted_transcripts",
+    "silver/analyze/call_metrics",
+    "silver/analyze/call_scores",
+    # dbt models (dbt-duckdb), one asset each
+    *[f"marts/warehouse/{m}" for m in ("stg_call_manifest", "stg_call_metrics", "stg_call_scores", "stg_call_score_steps",
+                                       "mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step",
+                                       "mart_review_backlog")],
+])
+EXPECTED_SENSORS = sorted(["manifest_to_transcripts_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
+                           "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor"])
+EXPECTED_RESOURCES = sorted(["asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
+                             "tenant_registry", "warehouse"])
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    d = defs()  # @dg.definitions: calling it loads the code location
+    assert isinstance(d, dg.Definitions)
+    return d
+
+
+def test_definitions_load_and_validate(definitions):
+    dg.Definitions.validate_loadable(definitions)
+    assert sorted(definitions.resources) == EXPECTED_RESOURCES
+
+
+def test_the_asset_graph_matches_the_snapshot(definitions):
+    keys = sorted(k.to_user_string() for k in definitions.resolve_asset_graph().get_all_asset_keys())
+    assert keys == EXPECTED_ASSETS
+
+
+def test_the_sensors_match_the_snapshot(definitions):
+    sensors = definitions.get_repository_def().sensor_defs
+    assert sorted(s.name for s in sensors if s.name != "default_automation_condition_sensor") == EXPECTED_SENSORS
+
+
+def test_every_asset_has_a_group_owners_kinds_and_a_description(definitions):
+    specs = list(definitions.resolve_all_asset_specs())
+    assert len(specs) == len(EXPECTED_ASSETS)
+    for spec in specs:
+        name = spec.key.to_user_string()
+        assert spec.group_name and spec.group_name != "default", name
+        assert spec.owners and all(o.startswith("team:") or "@" in o for o in spec.owners), name
+        assert spec.kinds, name
+        assert spec.description and len(spec.description) > 40, name
+        assert spec.key.path[0] in ("control", "silver", "gold", "marts"), name
+
+
+def test_every_asset_check_name_is_a_module_constant(definitions):
+    from ccr_pipelines.defs.ingest import assets as ingest
+    from ccr_pipelines.defs.transcribe import assets as transcribe
+
+    from ccr_pipelines.defs.analyze import assets as analyze
+
+    constants = {ingest.ACCOUNTING_CHECK, ingest.ISOLATION_CHECK, transcribe.WORKER_CHECK, analyze.NO_PII_LEFT_CHECK}
+    checks = definitions.resolve_asset_graph().asset_check_keys
+    names = {k.name for k in checks if k.asset_key.path[0] != "marts"}
+    assert names == constants
+    # dbt tests become asset checks on the marts (names come from dbt)
+    assert {k.name for k in checks if k.asset_key.path[0] == "marts"} >= {"unique_stg_call_scores_call_uid"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_resources_build_from_every_profile_before_its_secrets_exist(env, monkeypatch):
+    # Secrets become dg.EnvVar, resolved when a run starts, so the code location loads
+    # (and the UI works) even where the run workers alone hold the secrets.
+    for var in ("CCR_SETTINGS_FILE", "CCR_TENANTS_FILE", "CCR_S3_BUCKET", "CCR_CONTROL_DB_URL",
+                "CCR_SUBJECT_HASH_KEY", "CCR_KMS_KEY_ID", "CCR_SENTRY_DSN", "CCR_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    resources = resources_from_settings(load_settings(env))
+    assert sorted(resources) == EXPECTED_RESOURCES
+    store = resources["object_store"]
+    assert store.kind == ("local" if env == "local" else "s3")
+    if env != "local":
+        assert store.region == "eu-west-3" and store.sse in ("AES256", "aws:kms")  # P2, P5
+
+
+def _run(code: str, cwd: Path = REPO) -> str:
+    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_the_code_location_never_imports_torch_or_whisperx():
+    out = _run("import sys, ccr_pipelines.definitions as m; d = m.defs(); d.resolve_asset_graph(); "
+               "print(sorted(x for x in ('torch', 'whisperx', 'faster_whisper', 'ctranslate2', 'pyannote') "
+               "if x in sys.modules))")
+    assert out == "[]"
+
+
+def test_core_modules_import_no_dagster():
+    mods = sorted(p.stem for p in (REPO / "ccr_pipelines" / "core").glob("*.py") if p.stem != "__init__")
+    assert {"keys", "regions", "settings", "tenants"} <= set(mods)
+    code = ("import sys, importlib\n"
+            f"for m in {mods!r}: importlib.import_module('ccr_pipelines.core.' + m)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'torch', 'whisperx')))")
+    assert _run(code) == "[]"
+
+
+def test_dbt_imports_resolve_to_the_installed_package_from_the_repo_root():
+    # A top-level dbt/ folder joins the 'dbt' namespace package when the repo root is on
+    # sys.path (as with `python -c` run there); the installed modules must still win.
+    out = _run("import sys, dbt.version, dbt.adapters.duckdb; "
+               "print(sys.path[0] == '', dbt.version.__file__, dbt.adapters.duckdb.__file__, sep='|')")
+    first, version_file, adapter_file = out.split("|")
+    assert first == "True"
+    for f in (version_file, adapter_file):
+        assert "site-packages" in f and not Path(f).is_relative_to(REPO / "dbt"), f
+    assert not list((REPO / "dbt").rglob("*.py")), "never add Python files under dbt/"

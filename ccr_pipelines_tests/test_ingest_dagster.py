@@ -1,0 +1,121 @@
+"""The inbox sensor and the call_manifest asset, run by Dagster against real stores
+(a local directory and a real S3 endpoint on loopback)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import dagster as dg
+import pytest
+
+from ccr_pipelines.defs.ingest.assets import ACCOUNTING_CHECK, ISOLATION_CHECK, call_manifest
+from ccr_pipelines.defs.ingest.sensors import raw_recordings_sensor
+from ccr_pipelines.resources import (
+    ControlStoreResource, IngestConfigResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
+)
+from ccr_pipelines.stores.object_store import LocalObjectStore
+
+from .audio_helpers import wav_bytes
+from .ingest_helpers import SECRET, sidecar
+
+
+def _store_resource(store) -> ObjectStoreResource:
+    if isinstance(store, LocalObjectStore):
+        return ObjectStoreResource(kind="local", root=str(store.root))
+    return ObjectStoreResource(kind="s3", bucket=store.bucket, region=store.region,
+                               endpoint_url=store.client.meta.endpoint_url)
+
+
+@pytest.fixture
+def resources(object_store, tenants_file, tmp_path):
+    os_res = _store_resource(object_store)
+    return {
+        "object_store": os_res,
+        "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"),
+        "warehouse": WarehouseResource(object_store=os_res),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        "ingest_config": IngestConfigResource(subject_hash_key=SECRET, sensor_max_objects_per_tick=500,
+                                              max_duration_s=600.0),
+    }
+
+
+def _tick(instance, resources, cursor):
+    with dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor) as ctx:
+        return raw_recordings_sensor(ctx)
+
+
+def test_sensor_sees_every_object_once_over_pages_ticks_and_a_restart(object_store, resources):
+    for i in range(1200):  # more than one ListObjectsV2 page
+        tenant = "acme-energie" if i % 3 else "globex-support"
+        object_store.put_bytes(f"raw/{tenant}/2026/11/16/c-{i:05d}.wav", b"x")
+    object_store.put_bytes("raw/acme-energie/2026/11/16/c-00001.json", b"{}")  # sidecar: not a run of its own
+    time.sleep(5.2)  # objects younger than 5 s wait for the next tick
+    instance = dg.DagsterInstance.ephemeral()
+    seen, cursor, ticks = [], None, 0
+    while True:
+        result = _tick(instance, resources, cursor)
+        if isinstance(result, dg.SkipReason):
+            assert "no new objects" in result.skip_message
+            break
+        ticks += 1
+        assert sum(len(r.run_config["ops"]["silver__ingest__call_manifest"]["config"]["keys"])
+                   for r in result.run_requests) <= 500  # bounded work per tick
+        for rr in result.run_requests:
+            assert rr.partition_key == "2026-11-16" and rr.tags["ccr/tenant"] in ("acme-energie", "globex-support")
+            seen += rr.run_config["ops"]["silver__ingest__call_manifest"]["config"]["keys"]
+        cursor = result.cursor  # a restarted daemon gets only this string back
+    assert ticks == 3 and len(seen) == 1200 and len(set(seen)) == 1200
+
+    object_store.put_bytes("raw/globex-support/2026/11/17/c-new.wav", b"x")
+    time.sleep(5.2)
+    result = _tick(instance, resources, cursor)
+    [rr] = result.run_requests
+    assert rr.run_config["ops"]["silver__ingest__call_manifest"]["config"]["keys"] == [
+        "raw/globex-support/2026/11/17/c-new.wav"]
+    assert rr.partition_key == "2026-11-17"
+    assert isinstance(_tick(instance, resources, result.cursor), dg.SkipReason)
+
+
+PHONE = "+33 6 12 34 56 78"
+EMAIL = "jean.dupont@example.fr"
+
+
+def test_sensor_runs_ingest_with_passing_checks_and_no_personal_data_in_dagster(object_store, resources):
+    day = "raw/acme-energie/2026/11/16/"
+    object_store.put_bytes(day + "c-1.json", sidecar(customer_phone=PHONE, customer_email=EMAIL))
+    object_store.put_bytes(day + "c-1.wav", wav_bytes(1.0, channels=2, seed=1))
+    object_store.put_bytes(day + "c-2.wav", b"")
+    object_store.put_bytes(day + "0612345678.wav", wav_bytes(1.0, seed=2))
+    object_store.put_bytes("raw/nobody-known/2026/11/16/c-3.wav", wav_bytes(1.0, seed=3))
+    time.sleep(5.2)
+    instance = dg.DagsterInstance.ephemeral()
+    result = _tick(instance, resources, None)
+    assert len(result.run_requests) == 2
+    totals = {"accepted": 0, "quarantined": 0}
+    for rr in result.run_requests:
+        run = dg.materialize([call_manifest], instance=instance, resources=resources, partition_key=rr.partition_key,
+                             run_config=rr.run_config, tags=rr.tags)
+        assert run.success
+        checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+        assert checks == {ACCOUNTING_CHECK: True, ISOLATION_CHECK: True}
+        [mat] = run.get_asset_materialization_events()
+        for k in totals:
+            totals[k] += mat.materialization.metadata[k].value
+        # nothing personal in Dagster's event log, which cannot be wiped per partition
+        text = "\n".join(str(e.dagster_event) + " " + (e.user_message or "") for e in instance.all_logs(run.run_id))
+        text += str(rr.tags) + str(rr.partition_key)
+        assert "0612345678" not in text and "12 34 56 78" not in text and EMAIL not in text
+        assert not re.search(r"\+33\d{9}", text)
+    assert totals == {"accepted": 1, "quarantined": 3}
+
+
+def test_a_config_that_names_another_tenants_keys_is_refused(object_store, resources):
+    instance = dg.DagsterInstance.ephemeral()
+    run = dg.materialize([call_manifest], instance=instance, resources=resources, partition_key="2026-11-16",
+                         run_config={"ops": {"silver__ingest__call_manifest": {"config": {
+                             "tenant_id": "acme-energie", "keys": ["raw/globex-support/2026/11/16/c-1.wav"]}}}},
+                         raise_on_error=False)
+    assert not run.success
+    failure = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "every key must be under raw/acme-energie/2026/11/16/" in str(failure.event_specific_data.error.message)

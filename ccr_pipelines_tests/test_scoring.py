@@ -1,0 +1,144 @@
+"""Scorecards and scoring (P15, P23): every feature, N/A, auto-fail, evidence, FR and EN, late disclosure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ccr_pipelines.core.errors import SettingsError
+from ccr_pipelines.core.scorecards import load_scorecard, score_call
+
+CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
+
+
+def seg(i, speaker, start, text):
+    return {"segment_index": i, "speaker": speaker, "start_s": float(start), "end_s": float(start) + 4, "text": text}
+
+
+FR_GOOD = [
+    seg(0, "agent", 0.3, "Bonjour, vous êtes bien chez Acme Énergie. Je m'appelle Julie."),
+    seg(1, "agent", 6.0, "Cet appel est enregistré pour la qualité de service."),
+    seg(2, "customer", 10.0, "Bonjour, j'ai une question sur ma facture."),
+    seg(3, "agent", 14.0, "Que puis-je faire pour vous ?"),
+    seg(4, "agent", 20.0, "Je corrige votre facture et je vous envoie un avoir."),
+    seg(5, "agent", 26.0, "Merci de votre appel, au revoir."),
+]
+
+
+def _by_q(result):
+    return {r["question"]: r for r in result["results"]}
+
+
+def test_p23_a_french_call_following_the_script_scores_full_marks_with_evidence():
+    card = load_scorecard(CARDS / "acme-energie.v1.yaml")
+    res = score_call(card, FR_GOOD, uses_virtual_agents=False, asr_confidence=0.9)
+    q = _by_q(res)
+    assert res["score"] == 100.0 and not res["auto_failed"] and res["needs_review"] is False
+    assert q["ai_disclosure"]["status"] == "not_applicable"  # excluded from the denominator
+    ev = q["recording_disclosure"]["evidence"]
+    assert (ev["segment_index"], ev["start_s"], ev["matched_phrase"]) == (1, 6.0, "cet appel est enregistré")
+    assert ev["similarity"] >= 0.8
+    assert res["review_status"] == "unreviewed" and res["scorecard_version"].startswith("acme-energie.v1@v1-")
+
+
+def test_fuzzy_matching_tolerates_asr_errors_but_not_other_sentences():
+    card = load_scorecard(CARDS / "acme-energie.v1.yaml")
+    garbled = [dict(s) for s in FR_GOOD]
+    garbled[1]["text"] = "Cet appel est enregistrer pour la qualité de service."  # ASR slip
+    assert _by_q(score_call(card, garbled, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"]["status"] == "passed"
+    garbled[1]["text"] = "Cette facture est élevée ce mois-ci."
+    assert _by_q(score_call(card, garbled, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"]["status"] == "missing"
+
+
+def test_p23_a_missing_disclosure_auto_fails_the_call_and_queues_it_for_review():
+    card = load_scorecard(CARDS / "acme-energie.v1.yaml")
+    res = score_call(card, [s for s in FR_GOOD if s["segment_index"] != 1], uses_virtual_agents=False, asr_confidence=0.9)
+    assert res["auto_failed"] and res["score"] == 0.0
+    assert set(res["review_reasons"]) >= {"auto_fail", "disclosure_missing_or_late"} and res["needs_review"]
+
+
+def test_p23_a_disclosure_after_30_seconds_is_late_in_english():
+    card = load_scorecard(CARDS / "globex-support.v1.yaml")
+    segments = [
+        seg(0, "agent", 0.3, "Hello, thank you for calling Globex support, my name is Alex."),
+        seg(1, "customer", 5, "Hello, I would like to understand my last bill."),
+        seg(2, "agent", 12, "Of course, how can I help you with it?"),
+        seg(3, "agent", 36.5, "By the way, this call is recorded for quality purposes."),
+        seg(4, "agent", 40, "I will add a travel option for next time. Thank you for calling, goodbye."),
+    ]
+    res = score_call(card, segments, uses_virtual_agents=False, asr_confidence=0.9)
+    q = _by_q(res)
+    ev = q["recording_disclosure"]["evidence"]
+    assert q["recording_disclosure"]["status"] == "late" and ev["segment_start_s"] == 36.5 and 36.5 <= ev["start_s"] <= 40.5
+    assert res["auto_failed"] and "disclosure_missing_or_late" in res["review_reasons"]
+
+
+def test_ai_disclosure_applies_to_virtual_agents_and_weights_count():
+    card = load_scorecard(CARDS / "globex-support.v1.yaml")
+    segments = [
+        seg(0, "unknown", 0.5, "Hello, welcome to Globex support, you are speaking with an automated assistant."),
+        seg(1, "unknown", 5, "This call is recorded. How can I help you?"),
+        seg(2, "unknown", 10, "Your address is updated. Thank you for calling, goodbye."),
+    ]
+    res = score_call(card, segments, uses_virtual_agents=True, asr_confidence=0.95)
+    q = _by_q(res)
+    assert q["ai_disclosure"]["status"] == "passed"
+    # opening 50 pts at weight 1 (agent id matched by "you are speaking with"), resolution 30 pts at weight 2
+    assert res["score"] == 100.0
+    no_ai = score_call(card, segments[1:], uses_virtual_agents=True, asr_confidence=0.95)
+    # greeting, agent id and AI disclosure missing: opening 20 of 50, resolution 60 of 60 -> 80 / 110
+    assert _by_q(no_ai)["ai_disclosure"]["status"] == "missing" and no_ai["score"] == pytest.approx(100 * 80 / 110, abs=0.01)
+
+
+def test_forbidden_phrases_cost_points_and_borderline_or_low_confidence_go_to_review():
+    card = load_scorecard(CARDS / "acme-energie.v1.yaml")
+    rude = FR_GOOD + [seg(6, "agent", 30, "Écoutez, c'est pas mon problème.")]
+    res = score_call(card, rude, uses_virtual_agents=False, asr_confidence=0.9)
+    # possible: accueil 40 (AI disclosure not applicable) + traitement 50 = 90; courtesy (10) lost
+    assert _by_q(res)["courtesy"]["status"] == "forbidden_said" and res["score"] == pytest.approx(100 * 80 / 90, abs=0.01)
+    assert score_call(card, FR_GOOD, uses_virtual_agents=False, asr_confidence=0.3)["review_reasons"] == ["low_asr_confidence"]
+    borderline = [s for s in FR_GOOD if s["segment_index"] not in (3, 4, 5)] + [seg(9, "agent", 28, "voilà")]
+    r = score_call(card, borderline, uses_virtual_agents=False, asr_confidence=0.9)
+    assert r["score"] == pytest.approx(100 * 50 / 90, abs=0.01) and "borderline_score" in r["review_reasons"]
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda c: c["sections"][0]["questions"].append(dict(c["sections"][0]["questions"][0])), "used twice"),
+    (lambda c: c["sections"][0]["questions"][0].update(points=10_000), "points"),
+    (lambda c: c["sections"][0]["questions"][0].update(colour="red"), "unknown field"),
+    (lambda c: c["sections"][0].update(weight=-1), "weight"),
+    (lambda c: c.update(language="de"), "language"),
+])
+def test_invalid_scorecards_fail_at_load_in_one_line(tmp_path, mutate, needle):
+    raw = yaml.safe_load((CARDS / "acme-energie.v1.yaml").read_text())
+    mutate(raw)
+    p = tmp_path / "card.yaml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    with pytest.raises(SettingsError) as exc:
+        load_scorecard(p)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_every_packaged_scorecard_loads_and_versions_change_with_content(tmp_path):
+    tags = {load_scorecard(p).version_tag for p in CARDS.glob("*.yaml")}
+    assert len(tags) == 3
+    raw = yaml.safe_load((CARDS / "default.v1.yaml").read_text())
+    raw["sections"][0]["questions"][1]["points"] = 40
+    p = tmp_path / "d.yaml"
+    p.write_text(yaml.safe_dump(raw))
+    assert load_scorecard(p).version_tag != load_scorecard(CARDS / "default.v1.yaml").version_tag
+
+
+def test_p23_evidence_time_is_placed_inside_a_packed_segment_by_its_speech_regions():
+    card = load_scorecard(CARDS / "globex-support.v1.yaml")
+    # one packed agent window: regions 0-10 s and 36-46 s (the customer spoke in between)
+    packed = {"segment_index": 0, "speaker": "agent", "start_s": 0.0, "end_s": 46.0,
+              "speech_regions": [[0.0, 10.0], [36.0, 46.0]],
+              "text": "Hello, thank you for calling Globex support, my name is Alex. How can I help you "
+                      "By the way, this call is recorded for quality purposes. Thank you for calling, goodbye."}
+    res = score_call(card, [packed], uses_virtual_agents=False, asr_confidence=0.9)
+    ev = _by_q(res)["recording_disclosure"]["evidence"]
+    assert ev["segment_start_s"] == 0.0 and ev["start_s"] > 30.0  # about 36 s: in the second region
+    assert _by_q(res)["recording_disclosure"]["status"] == "late" and res["auto_failed"]
