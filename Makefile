@@ -8,10 +8,12 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
 .PHONY: install demo test ui check clean fixtures
 
+# --no-cache-dir: the dev extra is ~8 GB installed (CUDA torch from PyPI, which also runs
+# on CPU); pip's wheel cache would keep a second ~4 GB copy that nothing reuses.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-cache-dir --upgrade pip
+	$(BIN)/python -m pip install -q --no-cache-dir -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed
