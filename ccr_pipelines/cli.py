@@ -1,4 +1,4 @@
-"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression."""
+"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports."""
 
 from __future__ import annotations
 
@@ -99,6 +99,30 @@ def cmd_suppress(args) -> int:
     return 0
 
 
+def cmd_reports_link(args) -> int:
+    """P3: issue a download link to a delivered report (presigned URL on S3, a path locally), logged."""
+    from .core.report_periods import period_containing
+    from .services.reports import report_prefix
+    from .stores.access import TenantObjects
+    from .stores.object_store import object_store_from_settings
+    from datetime import date
+
+    loaded = _loaded()
+    loaded.registry.require(args.tenant, active=False)
+    try:
+        period = period_containing(args.kind, date.fromisoformat(args.day))
+    except ValueError:
+        raise CcrError(f"--day: not a date (YYYY-MM-DD): {args.day[:20]!r}") from None
+    store = object_store_from_settings(loaded.settings)
+    key = f"{report_prefix(args.tenant, period)}/report.html"
+    if not store.exists(key):
+        raise CcrError(f"no {args.kind} report {period.key} for tenant '{args.tenant}'")
+    with TenantObjects(store, _control(loaded), args.tenant, actor=args.actor,
+                       purpose=f"report link {args.kind} {period.key}") as objects:
+        print(objects.access_url(key, args.expires))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -143,6 +167,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", default="objection")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_suppress)
+
+    s = sub.add_parser("reports", help="tenant reports: issue a download link (logged, P3)")
+    s.add_argument("action", choices=["link"])
+    s.add_argument("tenant")
+    s.add_argument("--kind", choices=["weekly", "monthly"], default="weekly")
+    s.add_argument("--day", required=True, help="any day of the period (YYYY-MM-DD)")
+    s.add_argument("--expires", type=int, default=7 * 24 * 3600, help="link lifetime in seconds (S3)")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_reports_link)
     return p
 
 

@@ -3,46 +3,22 @@ steps: dbt tests run as asset checks, and the marts hold the expected per-tenant
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import dagster as dg
 import duckdb
-import pyarrow as pa
 
-from ccr_pipelines.core.tenants import Tenant
 from ccr_pipelines.defs.warehouse.assets import ccr_dbt_marts
 from ccr_pipelines.resources import ObjectStoreResource, _dbt_resource
-from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
-from ccr_pipelines.services.metrics import metrics_partition
-from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
-from ccr_pipelines.services.score import score_partition
 from ccr_pipelines.stores.control_store import ControlStore
 from ccr_pipelines.stores.object_store import LocalObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
 
+from .analytics_helpers import write_scored_day
+
 DAY = "2026-11-16"
-TEXTS = {"good": ["Hello, thank you for calling Globex support, my name is Sam.", "This call is recorded.",
-                  "How can I help you?", "I will reset your line.", "Thank you for calling, goodbye."],
-         "bad": ["Hello.", "Goodbye."]}
 
 
 def _write_day(wh: Warehouse, control: ControlStore, tenant: str, calls: dict[str, str]) -> None:
-    manifest, segs = [], []
-    for call_id, kind in calls.items():
-        manifest.append({"tenant_id": tenant, "call_id": call_id, "day": DAY, "source_key": "k", "audio_key": "a",
-                         "etag": "e", "sha256": "0" * 64, "size_bytes": 1, "duration_s": 30.0, "sample_rate": 16000,
-                         "channels": 2, "codec": "flac", "container": "flac", "agent_id": "ag-1", "team": "team-a",
-                         "subject_hashes": [], "has_sidecar": True, "ingested_at": datetime.now(timezone.utc), "run_id": "r"})
-        for i, t in enumerate(TEXTS[kind]):
-            segs.append({"tenant_id": tenant, "call_id": call_id, "segment_index": i, "speaker": "agent", "channel": 0,
-                         "start_s": 3.0 * i, "end_s": 3.0 * i + 2.5, "text": t, "avg_logprob": -0.1,
-                         "speech_regions": [[3.0 * i, 3.0 * i + 2.5]], "pii_phone": 0, "pii_email": 0, "pii_card": 0,
-                         "pii_iban": 0, "pii_nir": 0, "redactor_version": "x"})
-    wh.write_partition(MANIFEST_DATASET, tenant, DAY, pa.Table.from_pylist(manifest, schema=MANIFEST_SCHEMA))
-    wh.write_partition(REDACTED_DATASET, tenant, DAY, pa.Table.from_pylist(segs, schema=REDACTED_SCHEMA))
-    metrics_partition(wh, tenant, DAY)
-    score_partition(wh, control, Tenant(id=tenant, display_name=tenant, languages=["en"],
-                                        scorecard="globex-support.v1"), DAY)
+    write_scored_day(wh, control, tenant, DAY, calls)
 
 
 def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path):

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 from collections import Counter
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -150,6 +151,8 @@ def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
     checks = marts.get_asset_check_evaluations() if marts.success else []
     failed += 0 if marts.success else 1
     print(f"marts: {'built' if marts.success else 'FAILED'}; dbt tests passed {sum(c.passed for c in checks)}/{len(checks)}")
+    report_paths, report_failed = _run_reports(instance, resources_, objects_root)
+    failed += report_failed
     print(f"outputs under {data_dir}:")
     print(f"  manifest (Parquet)  {objects_root / 'datasets'}")
     print(f"  accepted audio      {objects_root / 'audio'}")
@@ -160,9 +163,40 @@ def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
     print(f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)")
     print(f"  marts (DuckDB)      {Path(s.expand(s.object_store.root)).resolve().parent / 'warehouse.duckdb'}")
     print(f"  control store       {s.control_url()}")
+    print("  tenant reports      (automated scores, unvalidated until reviewed)")
+    for path in report_paths:
+        print(f"    {path}")
     print("see the ledger: .venv/bin/ccr ingest status")
     print(f"open the Dagster UI: make ui   (DAGSTER_HOME={home}; http://127.0.0.1:3000)")
     return 0 if ok and failed == 0 else 1
+
+
+def _run_reports(instance, resources_, objects_root: Path) -> tuple[list[Path], int]:
+    """The weekly and monthly reports of every active tenant with demo calls, as the schedules would."""
+    import dagster as dg
+
+    from ..core.report_periods import PERIOD_KINDS, period_containing
+    from ..defs.reports.assets import tenant_monthly_reports, tenant_weekly_reports
+    from ..services.score import SCORES_DATASET
+
+    assets = {"weekly": tenant_weekly_reports, "monthly": tenant_monthly_reports}
+    warehouse = resources_["warehouse"].get()
+    registry = resources_["tenant_registry"].get()
+    paths, failed, runs = [], 0, 0
+    for tenant_id in registry.active_ids():
+        days = warehouse.partitions(SCORES_DATASET, tenant_id)
+        for kind in PERIOD_KINDS:
+            periods = sorted({period_containing(kind, date.fromisoformat(d)) for d in days}, key=lambda p: p.start)
+            for period in periods:
+                asset = assets[kind]
+                r = dg.materialize([asset], instance=instance, resources=resources_, partition_key=period.partition_key,
+                                   run_config={"ops": {asset.key.to_python_identifier(): {"config": {"tenant_id": tenant_id}}},
+                                               **QUIET}, tags={"ccr/tenant": tenant_id}, raise_on_error=False)
+                runs += 1
+                failed += 0 if r.success else 1
+                paths.append(objects_root / "reports" / tenant_id / kind / period.key / "report.html")
+    print(f"reports: {runs} run(s); {runs - failed} delivered (HTML + CSV/Parquet extracts + manifest.json)")
+    return paths, failed
 
 
 def _cursor_path(instance, sensor_name: str) -> Path:

@@ -37,6 +37,10 @@ class TenantObjects:
     def key(self, zone: str, *parts: str) -> str:
         return tenant_key(zone, self.tenant_id, *parts)
 
+    def log(self, action: str, key: str) -> None:
+        """Record an access made outside these methods (e.g. a DuckDB read of the tenant's datasets)."""
+        self._log(action, self._own(key))
+
     def _log(self, action: str, key: str) -> None:
         self._pending.append(dict(at=utcnow(), actor=self.actor, tenant_id=self.tenant_id, action=action,
                                   purpose=self.purpose, object=key, run_id=self.run_id))
@@ -67,9 +71,10 @@ class TenantObjects:
         self.store.download_file(self._own(key, received), path, received=received)
         self._log("read", key)
 
-    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+    def put_bytes(self, key: str, data: bytes, *, action: str = "write") -> ObjectInfo:
+        """Write *data*; *action* is ``export`` when the object is a deliverable extract."""
         info = self.store.put_bytes(self._own(key), data)
-        self._log("write", key)
+        self._log(action, key)
         return info
 
     def put_file(self, key: str, path: str | Path) -> ObjectInfo:

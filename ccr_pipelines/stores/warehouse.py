@@ -14,7 +14,7 @@ from datetime import date
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -111,21 +111,42 @@ class Warehouse:
                 paths.append(p)
             yield paths
 
+    def _existing_keys(self, dataset: str, tenant_id: str, days: list[str] | None, zone: str) -> list[str]:
+        days = self.partitions(dataset, tenant_id, zone=zone) if days is None else days
+        keys = [partition_key(dataset, tenant_id, d, zone) for d in days]
+        return [k for k in keys if self.store.exists(k)]
+
     def query(self, sql: str, *, dataset: str, tenant_id: str, days: list[str] | None = None,
               zone: str = "datasets") -> pa.Table:
         """Run *sql* against one tenant's dataset, exposed to DuckDB as the view ``t``."""
-        days = self.partitions(dataset, tenant_id, zone=zone) if days is None else days
-        keys = [partition_key(dataset, tenant_id, d, zone) for d in days]
-        keys = [k for k in keys if self.store.exists(k)]
+        if not self._existing_keys(dataset, tenant_id, days, zone):
+            raise LookupError(f"no partitions of {dataset} for tenant '{tenant_id}'")
+        return self.query_views(sql, tenant_id=tenant_id, days=days, views={"t": (dataset, None)}, zone=zone)
+
+    def query_views(self, sql: str, *, tenant_id: str, days: list[str] | None,
+                    views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets") -> pa.Table:
+        """Run *sql* over several datasets of ONE tenant (P4): each view reads only that tenant's
+        partitions for *days* (all days when None). A dataset with no partition there is an empty
+        view of the given schema, so a quiet period still gives an answer."""
+        validate_tenant_id(tenant_id)
+        keys = {name: self._existing_keys(dataset, tenant_id, days, zone) for name, (dataset, _) in views.items()}
+        flat = [k for ks in keys.values() for k in ks]
         con = duckdb.connect()
         try:
-            if not keys:
-                raise LookupError(f"no partitions of {dataset} for tenant '{tenant_id}'")
-            with self._local_paths(keys) as paths:
-                # DDL cannot take parameters; the paths are our own (store root or temp dir), quoted.
-                listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-                con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet([{listing}], union_by_name=true, "
-                            "hive_partitioning=false)")
+            with self._local_paths(flat) as paths:
+                by_key = dict(zip(flat, paths))
+                for name, (dataset, schema) in views.items():
+                    if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+                        raise ValueError(f"invalid view name {name!r}")
+                    if keys[name]:
+                        # DDL cannot take parameters; the paths are our own (store root or temp dir), quoted.
+                        listing = ", ".join("'" + by_key[k].replace("'", "''") + "'" for k in keys[name])
+                        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
+                                    "union_by_name=true, hive_partitioning=false)")
+                    elif schema is not None:
+                        con.register(name, schema.empty_table())
+                    else:
+                        raise LookupError(f"no partitions of {dataset} for tenant '{tenant_id}'")
                 return con.sql(sql).to_arrow_table()
         finally:
             con.close()

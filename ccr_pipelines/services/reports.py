@@ -1,0 +1,278 @@
+"""Tenant reports (P1, P3, P4, P14, P15): one tenant's datasets for a period -> HTML, extracts, manifest.
+
+Everything a report shows is read through ``Warehouse.query_views`` for ONE
+tenant: the DuckDB views see only that tenant's partitions, so another
+tenant's rows cannot reach a report even when agent names or call ids
+collide. Outputs go under ``reports/{tenant}/{kind}/{period}/`` through the
+tenant-scoped accessor, which writes an access-log row per object (P3); a
+re-run of the same period overwrites the same keys. ``verify_isolation``
+reads back what was written and is the blocking check of the report assets.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from ..core.keys import tenant_key
+from ..core.report_periods import Period
+from ..core.report_render import REPORT_VERSION, ReportData, kpi_changes, language_for, render_html
+from ..core.scorecards import STEP_KINDS
+from ..core.tenants import Tenant, TenantRegistry
+from ..stores.access import TenantObjects
+from ..stores.control_store import ControlStore, ingest_events
+from ..stores.warehouse import Warehouse
+from .metrics import METRICS_DATASET
+from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
+from .transcribe import CALLS_DATASET, CALLS_SCHEMA
+
+REPORTS_ZONE = "reports"
+LOWEST_CALLS = 10
+LOW_ASR_CONFIDENCE = 0.6  # same default as a scorecard's thresholds.low_confidence
+LINK_EXPIRY_S = 7 * 24 * 3600  # a weekly report's link lives until the next one
+EXTRACTS = ("kpis", "daily", "teams", "agents", "steps", "lowest_calls")
+# Columns of call_metrics a report reads (the empty view of a period without metrics).
+METRICS_COLUMNS = pa.schema([("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
+                             ("agent_id", pa.string()), ("team", pa.string()), ("duration_s", pa.float64()),
+                             ("agent_talk_ratio", pa.float64())])
+VIEWS = {"scores": (SCORES_DATASET, SCORES_SCHEMA), "steps": (STEPS_DATASET, STEPS_SCHEMA),
+         "metrics": (METRICS_DATASET, METRICS_COLUMNS), "tcalls": (CALLS_DATASET, CALLS_SCHEMA)}
+
+# Calls are keyed by (call_id, day) within a tenant; metrics join on both.
+_CALLS = """
+SELECT s.call_id, CAST(s.day AS DATE) AS day, s.score, s.auto_failed, s.needs_review, s.review_reasons,
+       s.review_status, s.scorer_version, s.scorecard_version, s.model_revision,
+       m.agent_id, m.team, m.duration_s, m.agent_talk_ratio
+FROM scores s LEFT JOIN metrics m ON m.call_id = s.call_id AND CAST(m.day AS DATE) = CAST(s.day AS DATE)
+"""
+SUMMARY_SQL = f"""
+WITH c AS ({_CALLS})
+SELECT count(*) AS calls, avg(score) AS avg_score,
+       avg(CASE WHEN auto_failed THEN 1.0 ELSE 0.0 END) AS auto_fail_rate,
+       avg(CASE WHEN needs_review THEN 1.0 ELSE 0.0 END) AS needs_review_rate,
+       avg(duration_s) AS avg_duration_s, avg(agent_talk_ratio) AS agent_talk_ratio,
+       (SELECT count(*) FILTER (WHERE status = 'passed') * 1.0
+               / nullif(count(*) FILTER (WHERE status <> 'not_applicable'), 0) FROM steps) AS compliance_rate
+FROM c
+"""
+DAILY_SQL = "SELECT CAST(CAST(day AS DATE) AS VARCHAR) AS day, count(*) AS calls, avg(score) AS avg_score " \
+            "FROM scores GROUP BY 1 ORDER BY 1"
+TEAMS_SQL = f"""
+WITH c AS ({_CALLS})
+SELECT team, count(*) AS calls, avg(score) AS avg_score,
+       avg(CASE WHEN auto_failed THEN 1.0 ELSE 0.0 END) AS auto_fail_rate
+FROM c GROUP BY team ORDER BY team NULLS LAST
+"""
+AGENTS_SQL = f"""
+WITH c AS ({_CALLS})
+SELECT agent_id, any_value(team) AS team, count(*) AS calls, avg(score) AS avg_score,
+       avg(CASE WHEN auto_failed THEN 1.0 ELSE 0.0 END) AS auto_fail_rate,
+       CAST(count(*) FILTER (WHERE needs_review) AS BIGINT) AS needs_review, avg(agent_talk_ratio) AS agent_talk_ratio
+FROM c GROUP BY agent_id ORDER BY avg_score ASC NULLS LAST, agent_id NULLS LAST
+"""
+STEPS_SQL = """
+SELECT step, count(*) FILTER (WHERE status <> 'not_applicable') AS applicable_calls,
+       count(*) FILTER (WHERE status = 'passed') AS passed_calls,
+       count(*) FILTER (WHERE status = 'passed') * 1.0 / nullif(count(*) FILTER (WHERE status <> 'not_applicable'), 0)
+           AS compliance_rate
+FROM steps GROUP BY step
+"""
+REVIEW_SQL = """
+SELECT count(*) FILTER (WHERE needs_review) AS needs_review,
+       count(*) FILTER (WHERE needs_review AND review_status = 'unreviewed') AS unreviewed,
+       count(*) FILTER (WHERE review_status <> 'unreviewed') AS reviewed
+FROM scores
+"""
+REASONS_SQL = "SELECT reason, count(*) AS n FROM (SELECT unnest(review_reasons) AS reason FROM scores " \
+              "WHERE needs_review) GROUP BY reason"
+LOWEST_SQL = f"""
+SELECT call_id, CAST(CAST(day AS DATE) AS VARCHAR) AS day, score, auto_failed, review_status, review_reasons
+FROM scores ORDER BY score ASC NULLS FIRST, day, call_id LIMIT {LOWEST_CALLS}
+"""
+TRANSCRIPTION_SQL = f"""
+SELECT count(*) FILTER (WHERE status = 'failed') AS transcription_failed,
+       count(*) FILTER (WHERE status <> 'failed' AND mean_confidence < {LOW_ASR_CONFIDENCE}) AS low_asr_confidence,
+       count(*) FILTER (WHERE language_mismatch) AS language_mismatch
+FROM tcalls
+"""
+MANIFEST_SQL = """
+SELECT call_id, CAST(CAST(day AS DATE) AS VARCHAR) AS day, scorer_version, scorecard_version, model_revision,
+       review_status
+FROM scores ORDER BY day, call_id
+"""
+
+
+def report_prefix(tenant_id: str, period: Period) -> str:
+    return tenant_key(REPORTS_ZONE, tenant_id, period.kind, period.key)
+
+
+def _rows(table: pa.Table) -> list[dict]:
+    return table.to_pylist()
+
+
+def _query(wh: Warehouse, tenant_id: str, period: Period, sql: str) -> list[dict]:
+    return _rows(wh.query_views(sql, tenant_id=tenant_id, days=period.days(), views=VIEWS))
+
+
+def _ingest_outcomes(control: ControlStore, tenant_id: str, period: Period) -> dict[str, int]:
+    q = (sa.select(ingest_events.c.outcome, sa.func.count())
+         .where(ingest_events.c.tenant_id == tenant_id,
+                ingest_events.c.partition_key >= period.start.isoformat(),
+                ingest_events.c.partition_key < period.end.isoformat())
+         .group_by(ingest_events.c.outcome))
+    with control.engine.connect() as conn:
+        return {outcome: int(n) for outcome, n in conn.execute(q)}
+
+
+def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period, *,
+           generated_at: str) -> tuple[ReportData, list[dict]]:
+    """The report's numbers and the calls behind them, from this tenant's data only (P4)."""
+    tid = tenant.id
+    current = _query(wh, tid, period, SUMMARY_SQL)[0]
+    previous = _query(wh, tid, period.previous(), SUMMARY_SQL)[0]
+    if not previous["calls"]:
+        previous = {}
+    by_day = {r["day"]: r for r in _query(wh, tid, period, DAILY_SQL)}
+    daily = [{"day": d, "calls": (by_day.get(d) or {}).get("calls", 0), "avg_score": (by_day.get(d) or {}).get("avg_score")}
+             for d in period.days()]
+    order = {s: i for i, s in enumerate(STEP_KINDS)}
+    steps = sorted(_query(wh, tid, period, STEPS_SQL), key=lambda r: (order.get(r["step"], 99), r["step"]))
+    review = _query(wh, tid, period, REVIEW_SQL)[0]
+    review["reasons"] = {r["reason"]: r["n"] for r in _query(wh, tid, period, REASONS_SQL)}
+    outcomes = _ingest_outcomes(control, tid, period)
+    quality = {k: outcomes.get(k, 0) for k in ("accepted", "quarantined", "duplicate", "suppressed")}
+    quality.update({k: int(v or 0) for k, v in _query(wh, tid, period, TRANSCRIPTION_SQL)[0].items()})
+    calls = _query(wh, tid, period, MANIFEST_SQL)
+    versions = {k: sorted({c[k] for c in calls if c[k]}) for k in ("scorer_version", "scorecard_version",
+                                                                  "model_revision")}
+    data = ReportData(
+        tenant_id=tid, tenant_name=tenant.display_name, language=language_for(list(tenant.languages)),
+        period=period, generated_at=generated_at, current=current, previous=previous, daily=daily,
+        teams=_query(wh, tid, period, TEAMS_SQL), agents=_query(wh, tid, period, AGENTS_SQL), steps=steps,
+        review=review, lowest=_query(wh, tid, period, LOWEST_SQL), quality=quality, versions=versions)
+    return data, calls
+
+
+def extract_tables(data: ReportData) -> dict[str, pa.Table]:
+    """The report's numbers as tables (CSV and Parquet extracts), each row tagged with tenant and period."""
+    tag = {"tenant_id": data.tenant_id, "period_kind": data.period.kind, "period": data.period.key}
+    kpis = [{"kpi": r["kpi"], "value": r["value"], "previous": r["previous"], "change": r["change"]}
+            for r in kpi_changes(data.current, data.previous)]
+    lowest = [{**r, "review_reasons": ";".join(r.get("review_reasons") or [])} for r in data.lowest]
+    sources = {"kpis": kpis, "daily": data.daily, "teams": data.teams, "agents": data.agents, "steps": data.steps,
+               "lowest_calls": lowest}
+    tables = {}
+    for name, rows in sources.items():
+        rows = [{**tag, **r} for r in rows]
+        tables[name] = pa.Table.from_pylist(rows) if rows else pa.table({k: pa.array([], pa.string()) for k in tag})
+    return tables
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow(["" if v is None else v for v in row.values()])
+    return buf.getvalue().encode("utf-8")
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    fd, tmp = tempfile.mkstemp(suffix=".parquet")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            return fh.read()
+    finally:
+        os.unlink(tmp)
+
+
+def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period, *, run_id: str | None,
+                    actor: str, region: str = "local", link_expiry_s: int = LINK_EXPIRY_S,
+                    now: datetime | None = None) -> dict:
+    """Build and deliver one tenant-period report; returns counts, keys and the download link."""
+    import hashlib
+
+    now = now or datetime.now(timezone.utc)
+    data, calls = gather(wh, control, tenant, period, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"))
+    prefix = report_prefix(tenant.id, period)
+    files: dict[str, tuple[bytes, str]] = {"report.html": (render_html(data).encode("utf-8"), "write")}
+    for name, table in extract_tables(data).items():
+        files[f"{name}.csv"] = (_csv_bytes(table), "export")
+        files[f"{name}.parquet"] = (_parquet_bytes(table), "export")
+    manifest = {
+        "tenant_id": tenant.id, "period": {"kind": period.kind, "key": period.key, "start": period.start.isoformat(),
+                                           "end_exclusive": period.end.isoformat()},
+        "generated_at": now.isoformat(), "run_id": run_id, "report_version": REPORT_VERSION,
+        "language": data.language, "scores_are_automated": True,
+        "reviewed_calls": sum(1 for c in calls if c["review_status"] != "unreviewed"),
+        "versions": data.versions, "calls": calls,
+        "files": [{"name": n, "sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
+                  for n, (b, _) in sorted(files.items())],
+    }
+    files["manifest.json"] = (json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"), "write")
+    purpose = f"tenant report {period.kind} {period.key}"
+    with TenantObjects(wh.store, control, tenant.id, actor=actor, purpose=purpose, run_id=run_id) as objects:
+        objects.log("read", tenant_key("datasets", tenant.id))  # the period's datasets, read for the report
+        for name, (body, action) in files.items():
+            objects.put_bytes(f"{prefix}/{name}", body, action=action)
+        link = objects.access_url(f"{prefix}/report.html", link_expiry_s)
+    control.record_lineage([
+        dict(tenant_id=tenant.id, artefact_kind="report" if name == "report.html" else "report_file",
+             artefact_uri=wh.store.uri(f"{prefix}/{name}"), source_uri=wh.store.uri(tenant_key("datasets", tenant.id)),
+             asset_key=f"gold/reports/tenant_{period.kind}_reports", partition_key=period.partition_key, run_id=run_id,
+             code_version=REPORT_VERSION, scorer_version=",".join(data.versions["scorer_version"])[:64] or None,
+             scorecard_version=",".join(data.versions["scorecard_version"])[:64] or None,
+             model_version=",".join(data.versions["model_revision"])[:200] or None, engine="ccr_pipelines reports",
+             region=region, sha256=hashlib.sha256(body).hexdigest())
+        for name, (body, _) in files.items()])
+    return {"calls": len(calls), "files": len(files), "prefix": prefix, "link": link,
+            "link_expires_s": link_expiry_s, "language": data.language,
+            "avg_score": round(data.current["avg_score"], 2) if data.current.get("avg_score") is not None else None}
+
+
+def verify_isolation(wh: Warehouse, registry: TenantRegistry, tenant_id: str, period: Period) -> list[str]:
+    """P4/P14: what was delivered names only this tenant's calls, agents and teams, and no other tenant.
+
+    Reads the written objects back (not what we meant to write). Problems are
+    described with counts and file names only, never the values.
+    """
+    prefix = report_prefix(tenant_id, period)
+    problems: list[str] = []
+    own = _query(wh, tenant_id, period, f"WITH c AS ({_CALLS}) SELECT call_id, agent_id, team FROM c")
+    own_calls = {r["call_id"] for r in own}
+    own_agents = {r["agent_id"] for r in own if r["agent_id"]}
+    own_teams = {r["team"] for r in own if r["team"]}
+    others = [t for t in registry.ids() if t != tenant_id]
+    manifest = json.loads(wh.store.get_bytes(f"{prefix}/manifest.json"))
+    if manifest.get("tenant_id") != tenant_id:
+        problems.append("manifest.json names another tenant")
+    foreign = {c["call_id"] for c in manifest.get("calls", [])} - own_calls
+    if foreign:
+        problems.append(f"manifest.json lists {len(foreign)} call(s) that are not the tenant's")
+    for name in EXTRACTS:
+        table = pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/{name}.parquet")))
+        cols = set(table.column_names)
+        if set(table.column("tenant_id").to_pylist()) - {tenant_id}:
+            problems.append(f"{name}.parquet has rows of another tenant")
+        for col, allowed in (("call_id", own_calls), ("agent_id", own_agents), ("team", own_teams)):
+            if col in cols:
+                extra = {v for v in table.column(col).to_pylist() if v is not None} - allowed
+                if extra:
+                    problems.append(f"{name}.parquet has {len(extra)} {col} value(s) that are not the tenant's")
+    for name in ("report.html", "manifest.json", *(f"{n}.csv" for n in EXTRACTS)):
+        text = wh.store.get_bytes(f"{prefix}/{name}").decode("utf-8")
+        named = [t for t in others if re.search(rf"(?<![a-z0-9-]){re.escape(t)}(?![a-z0-9-])", text)]
+        if named:
+            problems.append(f"{name} names {len(named)} other tenant id(s)")
+    return problems
