@@ -21,8 +21,8 @@ TEXTS = {"good": ["Hello, thank you for calling Globex support, my name is Sam."
          "bad": ["Hello.", "Goodbye."]}
 
 
-def write_scored_day(wh: Warehouse, control: ControlStore, tenant: str, day: str,
-                     calls: dict[str, str | tuple[str, str, str]], *, scorecard: str = "globex-support.v1") -> None:
+def write_scored_day(wh: Warehouse, control: ControlStore, scorecard: str, tenant: str, day: str,
+                     calls: dict[str, str | tuple[str, str, str]]) -> None:
     """*calls*: call id -> kind, or (kind, agent_id, team). Runs metrics and scoring for real."""
     manifest, segs = [], []
     for call_id, spec in calls.items():

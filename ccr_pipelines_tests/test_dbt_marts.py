@@ -18,7 +18,7 @@ DAY = "2026-11-16"
 
 
 def _write_day(wh: Warehouse, control: ControlStore, tenant: str, calls: dict[str, str]) -> None:
-    write_scored_day(wh, control, tenant, DAY, calls)
+    write_scored_day(wh, control, "globex-support.v1", tenant, DAY, calls)
 
 
 def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path):

@@ -23,6 +23,8 @@ EXPECTED_ASSETS = sorted([
     "silver/analyze/redacted_transcripts",
     "silver/analyze/call_metrics",
     "silver/analyze/call_scores",
+    "gold/reports/tenant_weekly_reports",
+    "gold/reports/tenant_monthly_reports",
     # dbt models (dbt-duckdb), one asset each
     *[f"marts/warehouse/{m}" for m in ("stg_call_manifest", "stg_call_metrics", "stg_call_scores", "stg_call_score_steps",
                                        "mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step",
@@ -30,6 +32,7 @@ EXPECTED_ASSETS = sorted([
 ])
 EXPECTED_SENSORS = sorted(["manifest_to_transcripts_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
                            "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor"])
+EXPECTED_SCHEDULES = sorted(["tenant_monthly_reports_schedule", "tenant_weekly_reports_schedule"])
 EXPECTED_RESOURCES = sorted(["asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
                              "tenant_registry", "warehouse"])
 
@@ -56,6 +59,13 @@ def test_the_sensors_match_the_snapshot(definitions):
     assert sorted(s.name for s in sensors if s.name != "default_automation_condition_sensor") == EXPECTED_SENSORS
 
 
+def test_the_schedules_match_the_snapshot(definitions):
+    schedules = definitions.get_repository_def().schedule_defs
+    assert sorted(s.name for s in schedules) == EXPECTED_SCHEDULES
+    # every schedule ticks hourly in UTC; the tenant's own timezone is applied per tenant (core.report_periods)
+    assert all(s.cron_schedule == "0 * * * *" and s.execution_timezone == "UTC" for s in schedules)
+
+
 def test_every_asset_has_a_group_owners_kinds_and_a_description(definitions):
     specs = list(definitions.resolve_all_asset_specs())
     assert len(specs) == len(EXPECTED_ASSETS)
@@ -73,8 +83,10 @@ def test_every_asset_check_name_is_a_module_constant(definitions):
     from ccr_pipelines.defs.transcribe import assets as transcribe
 
     from ccr_pipelines.defs.analyze import assets as analyze
+    from ccr_pipelines.defs.reports import assets as reports
 
-    constants = {ingest.ACCOUNTING_CHECK, ingest.ISOLATION_CHECK, transcribe.WORKER_CHECK, analyze.NO_PII_LEFT_CHECK}
+    constants = {ingest.ACCOUNTING_CHECK, ingest.ISOLATION_CHECK, transcribe.WORKER_CHECK, analyze.NO_PII_LEFT_CHECK,
+                 reports.REPORT_ISOLATION_CHECK}
     checks = definitions.resolve_asset_graph().asset_check_keys
     names = {k.name for k in checks if k.asset_key.path[0] != "marts"}
     assert names == constants

@@ -60,6 +60,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "greeting": "Greeting", "agent_identification": "Agent identification",
         "recording_disclosure": "Recording disclosure", "ai_disclosure": "AI disclosure",
         "needs_discovery": "Needs discovery", "solution": "Solution", "closing": "Closing", "other": "Other",
+        "reason_low_asr_confidence": "low transcription confidence", "reason_borderline_score": "borderline score",
+        "reason_auto_fail": "auto-fail item", "reason_disclosure_missing_or_late": "disclosure missing or late",
     },
     "fr": {
         "title": "Rapport qualité des appels", "weekly": "Semaine", "monthly": "Mois", "generated": "Généré le",
@@ -93,6 +95,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "recording_disclosure": "Annonce de l'enregistrement", "ai_disclosure": "Annonce de l'IA",
         "needs_discovery": "Découverte du besoin", "solution": "Solution", "closing": "Prise de congé",
         "other": "Autre",
+        "reason_low_asr_confidence": "transcription peu fiable", "reason_borderline_score": "score limite",
+        "reason_auto_fail": "critère éliminatoire", "reason_disclosure_missing_or_late": "annonce absente ou tardive",
     },
 }
 
@@ -282,13 +286,14 @@ def render_html(data: ReportData) -> str:
     lowest = [[(r["call_id"], False), (r["day"], False), (fmt(r["score"], "score", lang), True),
                (t["yes"] if r["auto_failed"] else t["no"], False),
                (t["unvalidated"] if r["review_status"] == "unreviewed" else r["review_status"], False),
-               (", ".join(r.get("review_reasons") or []), False)] for r in data.lowest]
+               (", ".join(t.get(f"reason_{x}", x) for x in r.get("review_reasons") or []), False)] for r in data.lowest]
     review = data.review
     reasons = review.get("reasons") or {}
     review_rows = [[(t["needs_review"], False), (fmt(review.get("needs_review", 0), "count", lang), True)],
                    [(t["unreviewed"], False), (fmt(review.get("unreviewed", 0), "count", lang), True)],
                    [(t["reviewed"], False), (fmt(review.get("reviewed", 0), "count", lang), True)]]
-    review_rows += [[(f'{t["reasons"]}: {k}', False), (fmt(v, "count", lang), True)] for k, v in sorted(reasons.items())]
+    review_rows += [[(f'{t["reasons"]}: {t.get("reason_" + k, k)}', False), (fmt(v, "count", lang), True)]
+                    for k, v in sorted(reasons.items())]
     quality_rows = [[(t[k], False), (fmt(data.quality.get(k, 0), "count", lang), True)]
                     for k in ("accepted", "quarantined", "duplicate", "suppressed", "transcription_failed",
                               "low_asr_confidence", "language_mismatch")]
