@@ -30,10 +30,11 @@ EXPECTED_ASSETS = sorted([
                                        "mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step",
                                        "mart_review_backlog")],
 ])
-EXPECTED_SENSORS = sorted(["manifest_to_transcripts_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
+EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
                            "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor"])
-EXPECTED_SCHEDULES = sorted(["tenant_monthly_reports_schedule", "tenant_weekly_reports_schedule"])
-EXPECTED_RESOURCES = sorted(["asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
+EXPECTED_SCHEDULES = sorted(["data_quality_schedule", "tenant_monthly_reports_schedule",
+                             "tenant_weekly_reports_schedule"])
+EXPECTED_RESOURCES = sorted(["alerting", "asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
                              "tenant_registry", "warehouse"])
 
 
@@ -62,8 +63,9 @@ def test_the_sensors_match_the_snapshot(definitions):
 def test_the_schedules_match_the_snapshot(definitions):
     schedules = definitions.get_repository_def().schedule_defs
     assert sorted(s.name for s in schedules) == EXPECTED_SCHEDULES
-    # every schedule ticks hourly in UTC; the tenant's own timezone is applied per tenant (core.report_periods)
-    assert all(s.cron_schedule == "0 * * * *" and s.execution_timezone == "UTC" for s in schedules)
+    # report schedules tick hourly in UTC; the tenant's own timezone is applied per tenant (core.report_periods)
+    assert all(s.cron_schedule == "0 * * * *" and s.execution_timezone == "UTC" for s in schedules
+               if "reports" in s.name)
 
 
 def test_every_asset_has_a_group_owners_kinds_and_a_description(definitions):
@@ -83,10 +85,13 @@ def test_every_asset_check_name_is_a_module_constant(definitions):
     from ccr_pipelines.defs.transcribe import assets as transcribe
 
     from ccr_pipelines.defs.analyze import assets as analyze
+    from ccr_pipelines.defs.quality import checks as quality
     from ccr_pipelines.defs.reports import assets as reports
 
     constants = {ingest.ACCOUNTING_CHECK, ingest.ISOLATION_CHECK, transcribe.WORKER_CHECK, analyze.NO_PII_LEFT_CHECK,
-                 reports.REPORT_ISOLATION_CHECK}
+                 reports.REPORT_ISOLATION_CHECK, quality.MANIFEST_EXPECTATIONS, quality.TRANSCRIPTS_EXPECTATIONS,
+                 quality.SCORES_EXPECTATIONS, quality.VOLUME_CHECK, quality.FRESHNESS_CHECK,
+                 quality.TRANSCRIPT_GATES_CHECK}
     checks = definitions.resolve_asset_graph().asset_check_keys
     names = {k.name for k in checks if k.asset_key.path[0] != "marts"}
     assert names == constants

@@ -67,6 +67,18 @@ def test_redaction_replaces_values_with_typed_placeholders_and_counts_only():
     assert counts == {"phone": 1, "email": 1, "card": 0, "iban": 0, "nir": 0}
 
 
+@pytest.mark.parametrize("text, expected", [
+    # a number right after the phone used to join its digit run and hide it (found by the Sentry e2e test)
+    ("échec pour 06 12 34 56 78 (40 caractères)", "échec pour [PHONE] (40 caractères)"),
+    ("appelez le 06 12 34 56 78, 12 euros", "appelez le [PHONE], 12 euros"),
+    ("ref 12 06 12 34 56 78", "ref 12 [PHONE]"),
+    # ...without carving a phone out of the middle of a longer number (a NIR with a wrong key)
+    ("Le numéro de dossier est 1 85 05 78 006 084 99.", "Le numéro de dossier est 1 85 05 78 006 084 99."),
+])
+def test_p21_a_phone_inside_a_longer_digit_run_is_found_at_either_end(text, expected):
+    assert redact(text)[0] == expected
+
+
 @pytest.mark.parametrize("text", ["Commande 123456 du 12 mars 2026 à 49,99 euros.", "I'll be at home at five.",
                                   "Au point où on en est.", ""])
 def test_tricky_negatives_are_left_alone(text):

@@ -237,12 +237,21 @@ def find_entities(text: str) -> list[Entity]:
         if kind:
             found.append(Entity(kind, start, end))
         else:
-            # a run can hold a number and its neighbours ("commande 12 appelez le 06…"): try suffixes
-            # bounded: a PII number is at most 19 digits, so only the last few tokens can hold it
-            for k in range(max(1, len(spans) - 24), len(spans)):
-                sub = "".join(_digits_of(text[s:e]) for s, e in spans[k:])
-                kind = _classify_digits(sub)
-                if kind:
+            # A run can hold a number and its neighbours ("commande 12 appelez le 06…", "06 12 34 56 78
+            # (40 s)"): try the run's prefixes, then the suffixes of what is left, longest first. Not
+            # interior windows: those carve phone-like digits out of longer numbers (a dossier number).
+            # Bounded: a PII number is at most 19 digits, so a window spans at most 24 tokens.
+            def window(a: int, b: int) -> str | None:
+                return _classify_digits("".join(_digits_of(text[s:e]) for s, e in spans[a:b]))
+
+            n, head = len(spans), 0
+            for m in range(min(n, 24), 0, -1):
+                if (kind := window(0, m)) is not None:
+                    found.append(Entity(kind, spans[0][0], spans[m - 1][1]))
+                    head = m
+                    break
+            for k in range(max(head, n - 24), n):
+                if (kind := window(k, n)) is not None:
                     found.append(Entity(kind, spans[k][0], end))
                     break
     found.sort(key=lambda e: (e.start, -(e.end - e.start)))

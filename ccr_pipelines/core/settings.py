@@ -99,6 +99,16 @@ class AsrSettings(_Strict):
     calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200
 
 
+class AlertingSettings(_Strict):
+    """Incident routing (P11, P22). Routing keys are secrets: the profile names env vars, never values."""
+
+    # PagerDuty Events API v2 endpoint (EU service region in prod); None = pages are recorded as failed
+    pager_url: Value | None = None
+    default_routing_key_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = "CCR_PAGER_ROUTING_KEY"
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 5
+    backoff_s: Annotated[float, Field(ge=0, le=60)] = 1.0
+
+
 class Settings(_Strict):
     env: Literal["local", "staging", "prod"]
     data_dir: str = DEFAULT_DATA_DIR
@@ -109,6 +119,7 @@ class Settings(_Strict):
     tenants_file: str
     ingest: IngestSettings = IngestSettings()
     asr: AsrSettings = AsrSettings()
+    alerting: AlertingSettings = AlertingSettings()
     sentry_dsn: Value | None = None
     sentry_send_default_pii: bool = False
 

@@ -116,6 +116,24 @@ class AsrResource(dg.ConfigurableResource):
                 "diarization_model_dir": self.diarization_model_dir or None}
 
 
+class AlertingResource(dg.ConfigurableResource):
+    """Pager endpoint, retry policy and Sentry DSN for incident routing (P7, P11, P22)."""
+
+    pager_url: str = ""
+    default_routing_key_env: str = "CCR_PAGER_ROUTING_KEY"
+    max_attempts: int = 5
+    backoff_s: float = 1.0
+    sentry_dsn: str = ""
+    environment: str = "local"
+
+    def settings(self):
+        from ..services.alerting import AlertSettings, init_sentry
+
+        sentry = init_sentry(self.sentry_dsn or None, environment=self.environment)
+        return AlertSettings(pager_url=self.pager_url or None, default_routing_key_env=self.default_routing_key_env,
+                             max_attempts=self.max_attempts, backoff_s=self.backoff_s, sentry_enabled=sentry)
+
+
 def _dbt_resource():
     import sys
     from pathlib import Path
@@ -161,6 +179,11 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
         "dbt": _dbt_resource(),
         # Local: a subprocess. Production swaps in PipesK8sClient on GPU nodes (infra/helm).
         "pipes_client": dg.PipesSubprocessClient(),
+        "alerting": AlertingResource(
+            pager_url=_field(s.alerting.pager_url), default_routing_key_env=s.alerting.default_routing_key_env,
+            max_attempts=s.alerting.max_attempts, backoff_s=s.alerting.backoff_s,
+            sentry_dsn=_field(s.sentry_dsn), environment=s.env,
+        ),
         "ingest_config": IngestConfigResource(
             max_duration_s=s.ingest.max_duration_s,
             max_object_bytes=s.ingest.max_object_bytes,

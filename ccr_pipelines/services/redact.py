@@ -22,7 +22,7 @@ REDACTED_SCHEMA = pa.schema([
     *[(f"pii_{t}", pa.int16()) for t in TYPES],
     ("redactor_version", pa.string()),
 ])
-REDACTOR_VERSION = "redaction-1"  # bump when the rules change: downstream rescoring keys on it
+REDACTOR_VERSION = "redaction-2"  # bump when the rules change: downstream rescoring keys on it
 
 
 def redact_partition(warehouse: Warehouse, tenant_id: str, day: str) -> dict:

@@ -170,6 +170,31 @@ audit_log = sa.Table(
     sa.Column("change", sa.JSON, nullable=False),
 )
 
+# P13: an incident's timeline, one row per step (detected, paged, escalated, acknowledged, resolved…).
+incident_timeline = sa.Table(
+    "incident_timeline", metadata,
+    _id(),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
+    _ts("at", nullable=False),
+    sa.Column("event", sa.String(30), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("detail", sa.JSON),  # ids and counts only
+    sa.Index("ix_incident_timeline_incident", "incident_id"),
+)
+
+# P10, P14: one breach notification draft per affected tenant, naming only that tenant.
+incident_notifications = sa.Table(
+    "incident_notifications", metadata,
+    _id(),
+    sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("language", sa.String(5), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("sent_at"),
+    sa.UniqueConstraint("incident_id", "tenant_id", name="uq_notification_incident_tenant"),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -241,10 +266,26 @@ def _v3(conn: Connection) -> None:
                 ))
 
 
+def _v4(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[incident_timeline, incident_notifications])
+    # dedup: one open incident per tenant + signal; looked up on every signal
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_incidents_signal_status ON incidents (signal, status)"))
+    dialect = conn.dialect.name
+    table = "incident_timeline"  # P13: the timeline is evidence, append-only like the other audit trails
+    if dialect == "postgresql":
+        conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                             f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"))
+    else:
+        for op in ("UPDATE", "DELETE"):
+            conn.execute(sa.text(f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                                 f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
     Migration(3, "append-only triggers on audit trails", _v3),
+    Migration(4, "incident timeline and breach notification drafts", _v4),
 )
 HEAD = MIGRATIONS[-1].version
 
