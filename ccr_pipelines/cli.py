@@ -39,6 +39,23 @@ def cmd_tenants(args) -> int:
     if args.action == "validate":
         print(f"OK: {len(registry)} tenant(s) in {registry.source} (sha256 {registry.digest[:12]})")
         return 0
+    if args.action in ("suspend", "resume"):
+        # P12: the containment switch, in the control store, audited (P20)
+        from .services import suspension
+
+        if not args.tenant or not args.reason:
+            raise CcrError(f"tenants {args.action} needs a tenant id and --reason")
+        try:
+            suspension.switch(_control(_loaded()), registry, args.tenant, suspended=args.action == "suspend",
+                              actor=args.actor, reason=args.reason, incident_id=args.incident)
+        except ValueError as exc:
+            raise CcrError(str(exc)) from None
+        print(f"tenant {args.tenant}: {'suspended' if args.action == 'suspend' else 'resumed'} (audited)")
+        return 0
+    if not args.file:
+        from .services import suspension
+
+        registry = registry.with_suspensions(suspension.current(_control(_loaded())))
     for t in registry:
         state = "suspended" if t.suspended else ("terminated" if t.terminated_on else "active")
         print(f"{t.id:<24} {state:<10} {','.join(t.languages):<6} {t.timezone:<16} scorecard={t.scorecard}")
@@ -123,6 +140,34 @@ def cmd_reports_link(args) -> int:
     return 0
 
 
+def cmd_incidents(args) -> int:
+    """P13: the incident register — list, acknowledge, resolve with root cause and corrective action."""
+    import sqlalchemy as sa
+
+    from .services.alerting import set_status
+    from .stores.control_store import incidents
+
+    control = _control(_loaded())
+    if args.action == "list":
+        q = sa.select(incidents).order_by(incidents.c.id.desc()).limit(args.limit)
+        if not args.all:
+            q = q.where(incidents.c.status != "resolved")
+        for r in control.fetch(q):
+            breach = f" breach, authority by {r['notify_authority_by']:%Y-%m-%d %H:%M}" if r["is_breach"] else ""
+            print(f"#{r['id']:<5} {r['severity']:<9} {r['rule']:<5} {r['status']:<12} {r['signal']} "
+                  f"[{', '.join(r['tenants'] or []) or 'platform'}]{breach}")
+        return 0
+    if args.id is None:
+        raise CcrError(f"incidents {args.action} needs an incident id")
+    try:
+        set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
+                   root_cause=args.root_cause, corrective_action=args.corrective_action)
+    except LookupError as exc:
+        raise CcrError(str(exc)) from None
+    print(f"incident {args.id}: {args.action}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -145,9 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("settings", help="show the resolved settings profile (no secrets)")
     s.set_defaults(func=cmd_settings)
 
-    s = sub.add_parser("tenants", help="list or validate the tenant registry")
-    s.add_argument("action", choices=["list", "validate"])
+    s = sub.add_parser("tenants", help="list or validate the tenant registry; suspend or resume a tenant (P12)")
+    s.add_argument("action", choices=["list", "validate", "suspend", "resume"])
+    s.add_argument("tenant", nargs="?", help="with suspend / resume: the tenant id")
     s.add_argument("--file", help="a registry file to check instead of the profile's")
+    s.add_argument("--reason", help="with suspend / resume: why (kept in the audit trail)")
+    s.add_argument("--incident", type=int, help="with suspend / resume: the incident it belongs to")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_tenants)
 
     s = sub.add_parser("db", help="control store: create or migrate the schema")
@@ -167,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", default="objection")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_suppress)
+
+    s = sub.add_parser("incidents", help="incident register: list, ack, resolve (P11, P13)")
+    s.add_argument("action", choices=["list", "ack", "resolve"])
+    s.add_argument("id", nargs="?", type=int)
+    s.add_argument("--all", action="store_true", help="list resolved incidents too")
+    s.add_argument("--limit", type=int, default=50)
+    s.add_argument("--root-cause")
+    s.add_argument("--corrective-action")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_incidents)
 
     s = sub.add_parser("reports", help="tenant reports: issue a download link (logged, P3)")
     s.add_argument("action", choices=["link"])

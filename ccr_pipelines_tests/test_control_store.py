@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ccr_pipelines.stores.control_store import (
-    APPEND_ONLY, HEAD, MIGRATIONS, ControlStore, access_log, audit_log, incidents, lineage, metadata, review_queue,
+    APPEND_ONLY, APPEND_ONLY_LATER, HEAD, MIGRATIONS, ControlStore, access_log, audit_log, incidents, lineage, metadata, review_queue,
     schema_migrations, suppression_list, utcnow,
 )
 
@@ -108,10 +108,10 @@ def _row_for(table: sa.Table) -> dict:
     return values
 
 
-@pytest.mark.parametrize("table_name", APPEND_ONLY)
+@pytest.mark.parametrize("table_name", APPEND_ONLY + APPEND_ONLY_LATER)
 def test_p3_p13_p20_p22_audit_trails_refuse_update_and_delete(control_store, table_name):
     table = metadata.tables[table_name]
-    if table_name == "alert_deliveries":
+    if table_name in ("alert_deliveries", "incident_timeline"):
         control_store.insert(incidents, dict(severity="mineur", rule="r", signal="s", tenants=[], detected_at=utcnow()))
     control_store.insert(table, _row_for(table))
     first_text_col = next(c.name for c in table.columns if isinstance(c.type, sa.String) and not c.nullable)

@@ -183,3 +183,37 @@ def test_p7_the_sentry_scrubber_removes_transcripts_phones_and_emails():
     assert out["event_id"] == event["event_id"]  # ids are left intact
     assert "[PHONE]" in out["message"] and "[EMAIL]" in out["message"] and "c-1001" in out["message"]
     assert out["extra"]["calls"] == 3
+
+
+def test_p3_p11_one_actor_exporting_three_tenants_pages_critical_and_the_cli_resolves_it(local_settings_env, capsys,
+                                                                                         tmp_path):
+    import dagster as dg
+
+    from ccr_pipelines.cli import main
+    from ccr_pipelines.core.settings import load_settings
+    from ccr_pipelines.defs.alerting.sensors import unusual_access_sensor
+    from ccr_pipelines.resources import AlertingResource, ControlStoreResource, TenantRegistryResource
+
+    loaded = load_settings()
+    url = loaded.settings.control_url()
+    control = ControlStore(url)
+    control.migrate()
+    for tenant in ("acme-energie", "globex-support", "initech-paused"):
+        control.log_access(actor="contractor-7", tenant_id=tenant, action="export", purpose="?", obj=f"reports/{tenant}/x")
+    control.log_access(actor="dagster:run-1", tenant_id="acme-energie", action="read", purpose="report", obj="datasets/acme-energie")
+    with Receiver() as pager:
+        resources = {"control_store": ControlStoreResource(url=url),
+                     "tenant_registry": TenantRegistryResource(path=loaded.registry.source),
+                     "alerting": AlertingResource(pager_url=pager.url, backoff_s=0)}
+        with dg.build_sensor_context(resources=resources) as ctx:
+            unusual_access_sensor(ctx)
+    (inc,) = control.fetch(sa.select(incidents))
+    assert (inc["severity"], inc["rule"], inc["is_breach"]) == ("critique", "R3", True)
+    assert inc["signal"] == "unusual_access:actor:contractor-7"
+    assert main(["incidents", "list"]) == 0
+    assert "R3" in capsys.readouterr().out
+    assert main(["incidents", "resolve", str(inc["id"]), "--root-cause", "export script looped over tenants",
+                 "--corrective-action", "script scoped to one tenant", "--actor", "oncall"]) == 0
+    (inc,) = control.fetch(sa.select(incidents))
+    assert inc["status"] == "resolved" and inc["corrective_action"] == "script scoped to one tenant"
+    assert main(["incidents", "resolve", "999"]) == 2

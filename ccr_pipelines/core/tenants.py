@@ -226,6 +226,11 @@ class TenantRegistry:
             raise TenantError(f"tenant '{tenant_id}' is terminated")
         return tenant
 
+    def with_suspensions(self, switched: dict[str, bool]) -> "TenantRegistry":
+        """The registry with the containment switch applied (P12): *switched* maps tenant id -> suspended."""
+        tenants = [t.model_copy(update={"suspended": switched[t.id]}) if t.id in switched else t for t in self]
+        return TenantRegistry(tenants, source=self.source, digest=self.digest)
+
     def as_dicts(self) -> list[dict]:
         return [t.model_dump(mode="json") for t in self._tenants.values()]
 

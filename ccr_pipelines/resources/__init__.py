@@ -75,16 +75,27 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class TenantRegistryResource(dg.ConfigurableResource):
-    """The environment's validated tenant registry."""
+    """The environment's validated tenant registry, with the control store's suspension switch applied (P12)."""
 
     path: str
+    # where the containment switch lives; empty = the registry file alone decides
+    control_url: str = ""
 
     _registry: "TenantRegistry | None" = PrivateAttr(default=None)
+    _control: "ControlStore | None" = PrivateAttr(default=None)
 
     def get(self) -> TenantRegistry:
         if self._registry is None:
             self._registry = TenantRegistry.load(self.path)
-        return self._registry
+        if not self.control_url:
+            return self._registry
+        if self._control is None:
+            self._control = ControlStore(self.control_url)
+            self._control.migrate()
+        from ..services.suspension import current
+
+        # read on every call: a switch flipped by on-call takes effect at the next tick
+        return self._registry.with_suspensions(current(self._control))
 
 
 class IngestConfigResource(dg.ConfigurableResource):
@@ -174,7 +185,7 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
         "object_store": object_store,
         "control_store": ControlStoreResource(url=control_url),
         "warehouse": WarehouseResource(object_store=object_store),
-        "tenant_registry": TenantRegistryResource(path=loaded.registry.source),
+        "tenant_registry": TenantRegistryResource(path=loaded.registry.source, control_url=control_url),
         "asr": AsrResource(**{k: (v if v is not None else "") for k, v in s.asr.model_dump().items()}),
         "dbt": _dbt_resource(),
         # Local: a subprocess. Production swaps in PipesK8sClient on GPU nodes (infra/helm).

@@ -195,6 +195,19 @@ incident_notifications = sa.Table(
     sa.UniqueConstraint("incident_id", "tenant_id", name="uq_notification_incident_tenant"),
 )
 
+# P12: the containment switch. Append-only: the latest row per tenant is in force, the rows are the history.
+tenant_suspensions = sa.Table(
+    "tenant_suspensions", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("suspended", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("incident_id", sa.BigInteger),
+    _ts("at", nullable=False),
+    sa.Index("ix_tenant_suspensions_tenant", "tenant_id", "id"),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -220,6 +233,8 @@ ingest_events = sa.Table(
 
 # Audit trails: rows are written once and never changed (P13, P20, P22).
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
+# Added by later migrations, with the same triggers (P12, P13).
+APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions")
 
 
 # ---------------------------------------------------------------------------
@@ -270,9 +285,11 @@ def _v4(conn: Connection) -> None:
     metadata.create_all(conn, tables=[incident_timeline, incident_notifications])
     # dedup: one open incident per tenant + signal; looked up on every signal
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_incidents_signal_status ON incidents (signal, status)"))
-    dialect = conn.dialect.name
-    table = "incident_timeline"  # P13: the timeline is evidence, append-only like the other audit trails
-    if dialect == "postgresql":
+    _append_only_trigger(conn, "incident_timeline")  # P13: the timeline is evidence
+
+
+def _append_only_trigger(conn: Connection, table: str) -> None:
+    if conn.dialect.name == "postgresql":
         conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                              f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"))
     else:
@@ -281,11 +298,17 @@ def _v4(conn: Connection) -> None:
                                  f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"))
 
 
+def _v5(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[tenant_suspensions])
+    _append_only_trigger(conn, "tenant_suspensions")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
     Migration(3, "append-only triggers on audit trails", _v3),
     Migration(4, "incident timeline and breach notification drafts", _v4),
+    Migration(5, "tenant suspension switch", _v5),
 )
 HEAD = MIGRATIONS[-1].version
 

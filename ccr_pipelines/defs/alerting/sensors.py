@@ -110,3 +110,31 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, control_store:
         sentry_sdk.capture_message(f"run {run.run_id} of {run.job_name} failed: " + (" | ".join(errors) or
                                    context.failure_event.message or ""), level="error")
     context.log.info(f"run {run.run_id} failed: incident {out['incident_id']} ({out['severity']}, {out['rule']})")
+
+
+ACCESS_WINDOW_S = 3600  # the window in which one actor touching many tenants is unusual (rule R3)
+
+
+@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Access log of the last hour: one actor reading, exporting or linking the data of "
+                       "3 or more tenants opens a critical incident (possible compromise, rule R3; P3).")
+def unusual_access_sensor(context: dg.SensorEvaluationContext, control_store: ControlStoreResource,
+                          tenant_registry: TenantRegistryResource, alerting: AlertingResource):
+    from ...core.incidents import unusual_access_actors
+    from ...stores.control_store import access_log, utcnow
+
+    import sqlalchemy as sa
+
+    control = control_store.get()
+    since = utcnow() - timedelta(seconds=ACCESS_WINDOW_S)
+    rows = control.fetch(sa.select(access_log.c.actor, access_log.c.tenant_id, access_log.c.action)
+                         .where(access_log.c.at >= since).distinct())
+    flagged = unusual_access_actors(rows)
+    if not flagged:
+        return dg.SkipReason(f"no actor touched several tenants in the last {ACCESS_WINDOW_S // 60} min")
+    settings, registry = alerting.settings(), tenant_registry.get()
+    for actor, tenants in flagged.items():
+        out = handle_signal(control, Signal("unusual_access", f"actor:{actor}", tenants), settings=settings,
+                            registry=registry)
+        context.log.info(f"unusual access by one actor over {len(tenants)} tenants: incident {out['incident_id']}")
+    return dg.SkipReason(f"{len(flagged)} actor(s) flagged")

@@ -6,9 +6,12 @@ reads the upstream asset's materializations from the event log (storage-id
 cursor) and requests one downstream run per (tenant, day) that had work.
 """
 
+import json
 from typing import Callable
 
 import dagster as dg
+
+from ...resources import TenantRegistryResource
 
 TENANT_TAG = "ccr/tenant"
 MAX_EVENTS_PER_TICK = 500
@@ -19,30 +22,48 @@ def _value(md, key, default=None):
     return getattr(v, "value", default) if v is not None else default
 
 
+def _parse_cursor(cursor: str | None) -> tuple[int | None, dict[tuple[str, str], int]]:
+    """(last storage id read, held work): a plain integer is the cursor of an older version."""
+    if not cursor:
+        return None, {}
+    if cursor.isdigit():
+        return int(cursor), {}
+    data = json.loads(cursor)
+    return data.get("after"), {(t, d): sid for t, d, sid in data.get("held", [])}
+
+
 def tenant_fanout_sensor(*, name: str, upstream: dg.AssetKey, downstream: dg.AssetsDefinition,
                          had_work: Callable[[dict], bool], description: str) -> dg.SensorDefinition:
     downstream_key = downstream.key
 
     @dg.sensor(name=name, asset_selection=[downstream], minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING, description=description)
-    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        after = int(context.cursor) if context.cursor else None
+    def _sensor(context: dg.SensorEvaluationContext,
+                tenant_registry: TenantRegistryResource) -> dg.SensorResult | dg.SkipReason:
+        after, held = _parse_cursor(context.cursor)
         result = context.instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=upstream, after_storage_id=after), limit=MAX_EVENTS_PER_TICK,
             ascending=True)
-        if not result.records:
-            return dg.SkipReason(f"no new {upstream.path[-1]} materializations")
-        wanted: dict[tuple[str, str], int] = {}
+        wanted: dict[tuple[str, str], int] = dict(held)
         for record in result.records:
             mat = record.asset_materialization
             md = mat.metadata if mat else {}
             tenant = _value(md, "tenant_id")
             if tenant and tenant != "unrouted" and mat.partition and had_work(md):
                 wanted[(tenant, mat.partition)] = record.storage_id
-        cursor = str(result.records[-1].storage_id)
-        if not wanted:
-            return dg.SensorResult(skip_reason=dg.SkipReason(f"new {upstream.path[-1]} materializations had no work"),
-                                   cursor=cursor)
+        if result.records:
+            after = result.records[-1].storage_id
+        # P12: a suspended tenant's work is held in the cursor, not launched and not dropped;
+        # it goes out at the first tick after the tenant is resumed.
+        registry = tenant_registry.get()
+        active = {t for t, _ in wanted if (tenant := registry.get(t)) is not None and tenant.active}
+        launch = {k: v for k, v in wanted.items() if k[0] in active}
+        held = {k: v for k, v in wanted.items() if k[0] not in active and registry.get(k[0]) is not None}
+        cursor = json.dumps({"after": after, "held": sorted([t, d, sid] for (t, d), sid in held.items())})
+        if not launch:
+            why = (f"{len(held)} tenant-day(s) held for suspended tenants" if held else
+                   f"no new {upstream.path[-1]} materializations with work")
+            return dg.SensorResult(skip_reason=dg.SkipReason(why), cursor=cursor)
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
@@ -52,7 +73,7 @@ def tenant_fanout_sensor(*, name: str, upstream: dg.AssetKey, downstream: dg.Ass
                     run_config={"ops": {downstream_key.to_python_identifier(): {"config": {"tenant_id": tenant}}}},
                     tags={TENANT_TAG: tenant},
                 )
-                for (tenant, day), storage_id in sorted(wanted.items())
+                for (tenant, day), storage_id in sorted(launch.items())
             ],
             cursor=cursor,
         )

@@ -1,0 +1,77 @@
+"""P12 containment: one switch stops a tenant's sensors and schedules from launching work, holds
+that work (nothing dropped), and is audited; resuming releases the held work."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import sqlalchemy as sa
+
+from ccr_pipelines.cli import main
+from ccr_pipelines.core.settings import load_settings
+from ccr_pipelines.defs.ingest.assets import CALL_MANIFEST_KEY
+from ccr_pipelines.defs.reports.schedules import tenant_weekly_reports_schedule
+from ccr_pipelines.defs.transcribe.sensors import manifest_to_transcripts_sensor
+from ccr_pipelines.resources import TenantRegistryResource
+from ccr_pipelines.stores.control_store import ControlStore, audit_log, tenant_suspensions
+
+
+def _tenants(registry: TenantRegistryResource, requests) -> list[str]:
+    return [r.tags["ccr/tenant"] for r in requests]
+
+
+def test_p12_p20_suspending_a_tenant_holds_its_work_and_resuming_releases_it(local_settings_env, capsys):
+    loaded = load_settings()
+    control_url = loaded.settings.control_url()
+    registry = TenantRegistryResource(path=loaded.registry.source, control_url=control_url)
+    instance = dg.DagsterInstance.ephemeral()
+    for tenant in ("acme-energie", "globex-support"):
+        instance.report_runless_asset_event(dg.AssetMaterialization(
+            asset_key=CALL_MANIFEST_KEY, partition="2026-11-16", metadata={"tenant_id": tenant, "accepted": 2}))
+
+    assert main(["tenants", "suspend", "acme-energie", "--reason", "incident 12: isolation check failed",
+                 "--incident", "12", "--actor", "oncall@example.org"]) == 0
+    assert registry.get().get("acme-energie").suspended is True
+
+    with dg.build_sensor_context(instance=instance, resources={"tenant_registry": registry}) as ctx:
+        first = manifest_to_transcripts_sensor(ctx)
+    assert _tenants(registry, first.run_requests) == ["globex-support"]  # acme's day is held, not launched
+    assert '"held": [["acme-energie", "2026-11-16"' in first.cursor
+
+    monday_six_paris = datetime(2026, 11, 23, 5, tzinfo=timezone.utc)
+    with dg.build_schedule_context(scheduled_execution_time=monday_six_paris,
+                                   resources={"tenant_registry": registry}) as ctx:
+        reports = tenant_weekly_reports_schedule(ctx)
+    assert isinstance(reports, dg.SkipReason)  # acme (Paris) is suspended; globex (Dublin) is due an hour later
+
+    # a tick while still suspended launches nothing and keeps holding
+    with dg.build_sensor_context(instance=instance, resources={"tenant_registry": registry},
+                                 cursor=first.cursor) as ctx:
+        second = manifest_to_transcripts_sensor(ctx)
+    assert not second.run_requests and '"acme-energie"' in second.cursor
+
+    assert main(["tenants", "resume", "acme-energie", "--reason", "incident 12 fixed", "--actor", "oncall@example.org"]) == 0
+    with dg.build_sensor_context(instance=instance, resources={"tenant_registry": registry},
+                                 cursor=second.cursor) as ctx:
+        third = manifest_to_transcripts_sensor(ctx)
+    assert _tenants(registry, third.run_requests) == ["acme-energie"]
+    assert third.run_requests[0].partition_key == "2026-11-16" and '"held": []' in third.cursor
+
+    control = ControlStore(control_url)
+    switches = control.fetch(sa.select(tenant_suspensions).order_by(tenant_suspensions.c.id))
+    assert [(r["suspended"], r["actor"], r["incident_id"]) for r in switches] == [
+        (True, "oncall@example.org", 12), (False, "oncall@example.org", None)]
+    audits = control.fetch(sa.select(audit_log).where(audit_log.c.entity == "tenant_config"))
+    assert [a["change"]["to"] for a in audits] == [True, False]
+
+    capsys.readouterr()
+    assert main(["tenants", "list"]) == 0
+    assert "acme-energie" in capsys.readouterr().out
+
+
+def test_p12_a_switch_needs_a_known_tenant_and_a_reason(local_settings_env, capsys):
+    assert main(["tenants", "suspend", "no-such-tenant", "--reason", "x"]) == 2
+    assert "unknown tenant" in capsys.readouterr().err
+    assert main(["tenants", "suspend", "acme-energie"]) == 2
+    assert "--reason" in capsys.readouterr().err
