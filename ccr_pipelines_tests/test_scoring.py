@@ -142,3 +142,51 @@ def test_p23_evidence_time_is_placed_inside_a_packed_segment_by_its_speech_regio
     ev = _by_q(res)["recording_disclosure"]["evidence"]
     assert ev["segment_start_s"] == 0.0 and ev["start_s"] > 30.0  # about 36 s: in the second region
     assert _by_q(res)["recording_disclosure"]["status"] == "late" and res["auto_failed"]
+
+
+def test_the_pre_check_never_changes_a_score_or_its_evidence(monkeypatch):
+    """The could_reach pre-check skips segments that cannot match: on 150 generated calls made of the
+    cards' own phrases with ASR-like slips (dropped, swapped and misspelt words) among unrelated talk,
+    every result, evidence and similarity is the same with and without it."""
+    import random
+
+    from ccr_pipelines.core import scorecards as sc
+
+    rng = random.Random(20261123)
+    cards = [sc.load_scorecard(p) for p in sorted(sc.Path(sc.__file__).parents[1].joinpath("config", "scorecards")
+                                                  .glob("*.yaml"))]
+    filler = ["ok", "d'accord", "yes", "so", "my", "bill", "is", "too", "high", "je", "voudrais", "un", "rendez-vous",
+              "the", "line", "drops", "every", "evening", "merci", "bonjour", "monsieur", "hello"]
+
+    def slip(phrase: str) -> str:
+        words = phrase.split()
+        out = []
+        for w in words:
+            r = rng.random()
+            if r < 0.1:
+                continue  # dropped word
+            if r < 0.2 and len(w) > 3:
+                i = rng.randrange(len(w))
+                w = w[:i] + rng.choice("aeioustr") + w[i + 1:]  # misheard letter
+            out.append(w)
+        if len(out) > 2 and rng.random() < 0.2:
+            i = rng.randrange(len(out) - 1)
+            out[i], out[i + 1] = out[i + 1], out[i]
+        return " ".join(out)
+
+    passed = 0
+    for n in range(150):
+        card = cards[n % len(cards)]
+        phrases = [p for s in card.sections for q in s.questions for p in q.phrases]
+        segments = []
+        for i in range(rng.randint(3, 20)):
+            text = slip(rng.choice(phrases)) if rng.random() < 0.5 else " ".join(rng.choices(filler, k=rng.randint(2, 12)))
+            segments.append({"segment_index": i, "speaker": rng.choice(["agent", "customer", "unknown"]),
+                             "start_s": 4.0 * i, "end_s": 4.0 * i + 3.5, "text": text})
+        monkeypatch.setattr(sc, "PREFILTER", True)
+        fast = sc.score_call(card, segments, uses_virtual_agents=n % 2 == 0, asr_confidence=0.8)
+        monkeypatch.setattr(sc, "PREFILTER", False)
+        full = sc.score_call(card, segments, uses_virtual_agents=n % 2 == 0, asr_confidence=0.8)
+        assert fast == full, (card.id, n)
+        passed += sum(r["status"] == "passed" for r in full["results"])
+    assert passed > 200  # the generated calls do match phrases: the comparison covers real evidence

@@ -16,6 +16,7 @@ import hashlib
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import SettingsError
 
-SCORER_VERSION = "scorer-1"
+SCORER_VERSION = "scorer-1"  # unchanged by the pre-check below: it never changes a result
+PREFILTER = True  # switchable only so a test can prove the pre-check changes nothing
 STEP_KINDS = ("greeting", "agent_identification", "recording_disclosure", "ai_disclosure", "needs_discovery",
               "solution", "closing", "other")
 Phrase = Annotated[str, Field(min_length=2, max_length=200)]
@@ -107,17 +109,45 @@ def normalise(text: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9']+", text) if w]
 
 
-def _word_recall(target: list[str], window: list[str]) -> float:
+WORD_SIMILARITY = 0.75  # two words "match" from here: tolerates ASR slips (enregistrer / enregistré)
+
+
+@lru_cache(maxsize=262_144)
+def _words_close(a: str, b: str) -> bool:
+    # cached: a call's words and a card's phrase words recur across segments and calls
+    return a == b or SequenceMatcher(None, a, b, autojunk=False).ratio() >= WORD_SIMILARITY
+
+
+@lru_cache(maxsize=4096)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    return tuple(normalise(phrase))
+
+
+def _word_recall(target: list[str] | tuple[str, ...], window: list[str]) -> float:
     """Share of the phrase's words found, in order, in the window (a word matches at ≥ 0.75 similarity)."""
     found, j = 0, 0
     for w in target:
         k = j
         while k < len(window):
-            if w == window[k] or SequenceMatcher(None, w, window[k], autojunk=False).ratio() >= 0.75:
+            if _words_close(w, window[k]):
                 found, j = found + 1, k + 1
                 break
             k += 1
     return found / len(target)
+
+
+def could_reach(phrase: str, words: set[str], threshold: float) -> bool:
+    """Cheap, exact pre-check: can *phrase* reach *threshold* anywhere in a segment with these words?
+
+    A window's similarity is at most its in-order word recall, and that recall counts phrase
+    words that match some word of the window, hence of the segment. Fewer than threshold × n
+    phrase words with a match anywhere in the segment: no window can reach the threshold.
+    """
+    target = _phrase_words(phrase)
+    if not target or not words:
+        return False
+    found = sum(1 for w in target if w in words or any(_words_close(w, x) for x in words))
+    return found >= threshold * len(target) - 1e-9
 
 
 def best_match(phrase: str, words: list[str]) -> tuple[float, int]:
@@ -127,7 +157,7 @@ def best_match(phrase: str, words: list[str]) -> tuple[float, int]:
     as « enregistrer » for « enregistré ») and the in-order word recall (so a
     long shared prefix — "thank you for calling" — does not pass for the phrase).
     """
-    target = normalise(phrase)
+    target = list(_phrase_words(phrase))
     if not target or not words:
         return 0.0, -1
     joined_target = " ".join(target)
@@ -161,7 +191,7 @@ def time_at(segment: dict, word_index: int, n_words: int) -> float:
 def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None) -> dict:
     """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text."""
     segs = sorted(segments, key=lambda s: (s["start_s"], s["segment_index"]))
-    norm = [(s, normalise(s["text"] or "")) for s in segs]
+    norm = [(s, words, set(words)) for s in segs for words in [normalise(s["text"] or "")]]
     results, earned, possible, auto_failed = [], 0.0, 0.0, False
     # the earliest evidence wins: hits are collected in time order below
     threshold = card.thresholds.similarity
@@ -171,10 +201,12 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
                 results.append({"question": q.id, "step": q.step, "section": section.id, "status": "not_applicable"})
                 continue
             hits = []
-            for seg, words in norm:
+            for seg, words, vocab in norm:
                 if q.speaker != "any" and seg["speaker"] not in (q.speaker, "unknown"):
                     continue
                 for phrase in q.phrases:
+                    if PREFILTER and not could_reach(phrase, vocab, threshold):
+                        continue  # exact: best_match could not reach the threshold here
                     sim, pos = best_match(phrase, words)
                     if sim >= threshold:
                         hits.append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
