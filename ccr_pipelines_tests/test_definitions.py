@@ -121,6 +121,24 @@ def _run(code: str, cwd: Path = REPO) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def test_prod_launches_the_asr_worker_as_a_gpu_pod_and_local_as_a_subprocess():
+    from dagster_k8s import PipesK8sClient
+
+    from ccr_pipelines.resources import AsrResource
+
+    prod = resources_from_settings(load_settings("prod"))
+    assert isinstance(prod["pipes_client"], PipesK8sClient)
+    assert isinstance(resources_from_settings(load_settings("local"))["pipes_client"], dg.PipesSubprocessClient)
+    asr = AsrResource(launcher="k8s", k8s_image="reg.example/ccr-asr-worker:abc123", k8s_namespace="dagster",
+                      k8s_service_account="ccr-asr-worker", k8s_pod_spec_json='{"nodeSelector": {"gpu": "yes"}}')
+    args = asr.launch_args("ccr_pipelines.asr.worker")
+    assert args["image"] == "reg.example/ccr-asr-worker:abc123" and args["namespace"] == "dagster"
+    assert args["command"] == ["python", "-m", "ccr_pipelines.asr.worker"]
+    assert args["base_pod_spec"] == {"nodeSelector": {"gpu": "yes"}, "serviceAccountName": "ccr-asr-worker",
+                                     "restartPolicy": "Never"}
+    assert AsrResource().launch_args("m")["command"][1:] == ["-m", "m"]
+
+
 def test_the_code_location_never_imports_torch_or_whisperx():
     out = _run("import sys, ccr_pipelines.definitions as m; d = m.defs(); d.resolve_asset_graph(); "
                "print(sorted(x for x in ('torch', 'whisperx', 'faster_whisper', 'ctranslate2', 'pyannote') "

@@ -127,13 +127,15 @@ def test_the_helm_deployment_provides_every_setting_the_prod_profile_and_instanc
     tf_accounts = set(re.findall(r'(\w+)\s+=\s+"(ccr-[a-z-]+)"', (TF / "variables.tf").read_text()))
     assert accounts == {sa for _, sa in tf_accounts} and {r for r, _ in tf_accounts} == set(ROLE_ACCESS)
 
-    asr = next(m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "ccr-asr-worker")["data"]
+    # the ASR worker: a pod per batch on a GPU node, the model mounted read-only, its own IRSA account
     prod_asr = yaml.safe_load((REPO / "ccr_pipelines" / "config" / "prod.yaml").read_text())["asr"]
-    assert asr["model"] == prod_asr["model"] and asr["device"] == prod_asr["device"] == "cuda"
-    pod = yaml.safe_load(asr["podSpec"])
+    assert prod_asr["launcher"] == "k8s" and prod_asr["device"] == "cuda"
+    assert prod_asr["k8s_service_account"] in accounts
+    pod = prod_asr["k8s_pod_spec"]
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert pod["containers"][0]["volumeMounts"][0] == {"name": "models", "mountPath": "/models", "readOnly": True}
+    assert prod_asr["model"].startswith("/models/")
 
 
 def test_images_are_pinned_non_root_health_checked_and_only_the_worker_has_torch():

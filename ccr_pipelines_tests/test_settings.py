@@ -315,6 +315,8 @@ BAD_PROFILES = {
     "bad-env": ({"env": "qa"}, "field 'env'"),
     "zero-duration": ({"ingest.max_duration_s": 0}, "field 'ingest.max_duration_s'"),
     "bad-device": ({"asr.device": "tpu"}, "field 'asr.device'"),
+    "k8s-without-image": ({"asr.k8s_image": None}, "asr.launcher 'k8s' needs asr.k8s_image"),
+    "bad-launcher": ({"asr.launcher": "ssh"}, "field 'asr.launcher'"),
     "bad-store-kind": ({"object_store": {"kind": "ftp", "root": "/x"}}, "field 'object_store'"),
 }
 

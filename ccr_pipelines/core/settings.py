@@ -97,6 +97,18 @@ class AsrSettings(_Strict):
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
     diarization_model_dir: str | None = None
     calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200
+    # Where a batch runs: a local subprocess, or a pod on a GPU node through Dagster Pipes (prod).
+    launcher: Literal["subprocess", "k8s"] = "subprocess"
+    k8s_image: Value | None = None  # the ASR worker image (infra/docker/Dockerfile.asr-worker), by tag
+    k8s_namespace: str = "dagster"
+    k8s_service_account: str = "ccr-asr-worker"
+    k8s_pod_spec: dict | None = None  # node selector, tolerations, GPU resources, the model volume
+
+    @model_validator(mode="after")
+    def _k8s_needs_an_image(self) -> "AsrSettings":
+        if self.launcher == "k8s" and not self.k8s_image:
+            raise ValueError("asr.launcher 'k8s' needs asr.k8s_image (the ASR worker image)")
+        return self
 
 
 class AlertingSettings(_Strict):

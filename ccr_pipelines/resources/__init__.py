@@ -119,6 +119,23 @@ class AsrResource(dg.ConfigurableResource):
     alignment_model_dir: str = ""
     diarization_model_dir: str = ""
     calls_per_launch: int = 200
+    launcher: str = "subprocess"
+    k8s_image: str = ""
+    k8s_namespace: str = "dagster"
+    k8s_service_account: str = "ccr-asr-worker"
+    k8s_pod_spec_json: str = ""
+
+    def launch_args(self, worker_module: str) -> dict:
+        """What the Pipes client needs besides context, extras and env: a local command, or a pod."""
+        if self.launcher == "subprocess":
+            import sys
+
+            return {"command": [sys.executable, "-m", worker_module]}
+        import json
+
+        spec = json.loads(self.k8s_pod_spec_json) if self.k8s_pod_spec_json else {}
+        return {"image": self.k8s_image, "command": ["python", "-m", worker_module], "namespace": self.k8s_namespace,
+                "base_pod_spec": {**spec, "serviceAccountName": self.k8s_service_account, "restartPolicy": "Never"}}
 
     def worker_config(self) -> dict:
         return {"model": self.model, "multilingual_model": self.multilingual_model or None,
@@ -157,6 +174,24 @@ def _dbt_resource():
                           dbt_executable=str(Path(sys.executable).with_name("dbt")))
 
 
+def _asr_resource(asr) -> "AsrResource":
+    import json
+
+    values = {k: (v if v is not None else "") for k, v in asr.model_dump().items() if k not in ("k8s_pod_spec",
+                                                                                               "k8s_image")}
+    return AsrResource(**values, k8s_image=_field(asr.k8s_image),
+                       k8s_pod_spec_json=json.dumps(asr.k8s_pod_spec) if asr.k8s_pod_spec else "")
+
+
+def _pipes_client(launcher: str):
+    if launcher == "k8s":
+        from dagster_k8s import PipesK8sClient
+
+        # in-cluster credentials of the code location's service account (IRSA / RBAC, infra/helm)
+        return PipesK8sClient(load_incluster_config=True)
+    return dg.PipesSubprocessClient()
+
+
 def _field(value):
     """A settings value for a resource field: EnvRef -> dg.EnvVar (resolved at run time)."""
     from ..core.settings import EnvRef
@@ -186,10 +221,10 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
         "control_store": ControlStoreResource(url=control_url),
         "warehouse": WarehouseResource(object_store=object_store),
         "tenant_registry": TenantRegistryResource(path=loaded.registry.source, control_url=control_url),
-        "asr": AsrResource(**{k: (v if v is not None else "") for k, v in s.asr.model_dump().items()}),
+        "asr": _asr_resource(s.asr),
         "dbt": _dbt_resource(),
-        # Local: a subprocess. Production swaps in PipesK8sClient on GPU nodes (infra/helm).
-        "pipes_client": dg.PipesSubprocessClient(),
+        # Local: a subprocess. Production: a pod per batch on GPU nodes (asr.launcher: k8s).
+        "pipes_client": _pipes_client(s.asr.launcher),
         "alerting": AlertingResource(
             pager_url=_field(s.alerting.pager_url), default_routing_key_env=s.alerting.default_routing_key_env,
             max_attempts=s.alerting.max_attempts, backoff_s=s.alerting.backoff_s,

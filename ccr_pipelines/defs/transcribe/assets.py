@@ -1,6 +1,5 @@
 """Transcription: accepted recordings -> transcripts, through the whisperx worker (P1, P9, P15)."""
 
-import sys
 
 import dagster as dg
 from pydantic import Field
@@ -45,7 +44,7 @@ def transcripts(
     warehouse: WarehouseResource,
     tenant_registry: TenantRegistryResource,
     asr: AsrResource,
-    pipes_client: dg.PipesSubprocessClient,
+    pipes_client: dg.ResourceParam[dg.PipesClient],
 ) -> dg.MaterializeResult:
     """Per-call transcripts by whisperx (one speaker per channel for stereo), written to the
     restricted zone; per-call language, model revision, engine versions and quality signals."""
@@ -58,7 +57,7 @@ def transcripts(
     results, worker_md, checks = [], {}, []
     for i in range(0, len(calls), asr.calls_per_launch):
         invocation = pipes_client.run(
-            command=[sys.executable, "-m", WORKER_MODULE],
+            **asr.launch_args(WORKER_MODULE),
             context=context,
             extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
                     "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
