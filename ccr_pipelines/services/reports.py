@@ -137,28 +137,33 @@ def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period,
            generated_at: str) -> tuple[ReportData, list[dict]]:
     """The report's numbers and the calls behind them, from this tenant's data only (P4)."""
     tid = tenant.id
-    current = _query(wh, tid, period, SUMMARY_SQL)[0]
+    # one DuckDB connection for all of the period's queries, one for the previous period's summary
+    q = {name: t.to_pylist() for name, t in wh.query_views_many(
+        {"summary": SUMMARY_SQL, "daily": DAILY_SQL, "steps": STEPS_SQL, "review": REVIEW_SQL, "reasons": REASONS_SQL,
+         "transcription": TRANSCRIPTION_SQL, "calls": MANIFEST_SQL, "teams": TEAMS_SQL, "agents": AGENTS_SQL,
+         "lowest": LOWEST_SQL}, tenant_id=tid, days=period.days(), views=VIEWS).items()}
+    current = q["summary"][0]
     previous = _query(wh, tid, period.previous(), SUMMARY_SQL)[0]
     if not previous["calls"]:
         previous = {}
-    by_day = {r["day"]: r for r in _query(wh, tid, period, DAILY_SQL)}
+    by_day = {r["day"]: r for r in q["daily"]}
     daily = [{"day": d, "calls": (by_day.get(d) or {}).get("calls", 0), "avg_score": (by_day.get(d) or {}).get("avg_score")}
              for d in period.days()]
     order = {s: i for i, s in enumerate(STEP_KINDS)}
-    steps = sorted(_query(wh, tid, period, STEPS_SQL), key=lambda r: (order.get(r["step"], 99), r["step"]))
-    review = _query(wh, tid, period, REVIEW_SQL)[0]
-    review["reasons"] = {r["reason"]: r["n"] for r in _query(wh, tid, period, REASONS_SQL)}
+    steps = sorted(q["steps"], key=lambda r: (order.get(r["step"], 99), r["step"]))
+    review = q["review"][0]
+    review["reasons"] = {r["reason"]: r["n"] for r in q["reasons"]}
     outcomes = _ingest_outcomes(control, tid, period)
     quality = {k: outcomes.get(k, 0) for k in ("accepted", "quarantined", "duplicate", "suppressed")}
-    quality.update({k: int(v or 0) for k, v in _query(wh, tid, period, TRANSCRIPTION_SQL)[0].items()})
-    calls = _query(wh, tid, period, MANIFEST_SQL)
+    quality.update({k: int(v or 0) for k, v in q["transcription"][0].items()})
+    calls = q["calls"]
     versions = {k: sorted({c[k] for c in calls if c[k]}) for k in ("scorer_version", "scorecard_version",
                                                                   "model_revision")}
     data = ReportData(
         tenant_id=tid, tenant_name=tenant.display_name, language=language_for(list(tenant.languages)),
         period=period, generated_at=generated_at, current=current, previous=previous, daily=daily,
-        teams=_query(wh, tid, period, TEAMS_SQL), agents=_query(wh, tid, period, AGENTS_SQL), steps=steps,
-        review=review, lowest=_query(wh, tid, period, LOWEST_SQL), quality=quality, versions=versions)
+        teams=q["teams"], agents=q["agents"], steps=steps, review=review, lowest=q["lowest"], quality=quality,
+        versions=versions)
     return data, calls
 
 
