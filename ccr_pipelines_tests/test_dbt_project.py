@@ -13,7 +13,6 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
-import pytest
 
 from ccr_pipelines.services.ingest import MANIFEST_SCHEMA
 from ccr_pipelines.stores.object_store import LocalObjectStore

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from ccr_pipelines.core.ingest import Outcome, Reason
+from ccr_pipelines.core.ingest import Reason
 from ccr_pipelines.services.ingest import MANIFEST_DATASET, ingest_batch
 from ccr_pipelines.stores.control_store import ControlStore, lineage
 from ccr_pipelines.stores.warehouse import Warehouse
 
 from .audio_helpers import flac_bytes, one_sample_wav, silence_wav, wav_bytes, wav_header_only
-from .ingest_helpers import DAY, PREFIX, SECRET, inbox, ledger, make_env, sidecar, suppress
+from .ingest_helpers import DAY, PREFIX, inbox, ledger, make_env, sidecar, suppress
 
 
 @pytest.fixture

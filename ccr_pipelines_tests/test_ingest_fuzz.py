@@ -8,7 +8,6 @@ import random
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 
 from ccr_pipelines.core.ingest_sensor import plan_tick
 from ccr_pipelines.services.ingest import ingest_batch

@@ -7,7 +7,6 @@ real (tiny.en for English, the packaged multilingual base model for French).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg

@@ -16,7 +16,6 @@ Checksums (Luhn, mod 97, NIR key) keep order numbers, dates and prices out.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 PLACEHOLDERS = {"phone": "[PHONE]", "email": "[EMAIL]", "card": "[CARD]", "iban": "[IBAN]", "nir": "[NIR]"}

@@ -24,7 +24,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from ..core.incidents import (PLATFORM, Classification, Signal, authority_deadline, breach_clock,
+from ..core.incidents import (Classification, Signal, authority_deadline, breach_clock,
                               breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line)
 from ..core.tenants import TenantRegistry
 from ..stores.control_store import (ControlStore, alert_deliveries, incident_notifications, incident_timeline,

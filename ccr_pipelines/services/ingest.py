@@ -39,7 +39,7 @@ from ..core.tenants import TenantRegistry
 from ..stores.access import TenantObjects
 from ..stores.control_store import ControlStore, access_log, ingest_events, lineage, suppression_list, utcnow
 from ..stores.object_store import ObjectInfo, ObjectStore
-from ..stores.warehouse import Warehouse, partition_key
+from ..stores.warehouse import Warehouse
 
 MANIFEST_DATASET = "call_manifest"
 MIN_DAY = date(2024, 1, 1)  # first day of the daily partitions
