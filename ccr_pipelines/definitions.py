@@ -4,14 +4,27 @@ Loads every domain under ``defs/`` and adds only project-wide policy: the
 resources built from the settings profile that ``CCR_ENV`` selects.
 """
 
+import os
 from pathlib import Path
 
 import dagster as dg
 
+from .core.settings import check_prod_instance, load_settings
 from .resources import resources_from_settings
+
+
+def _check_instance(env: str) -> None:
+    if env != "prod":
+        return
+    home = os.environ.get("DAGSTER_HOME")
+    path = Path(home) / "dagster.yaml" if home else None
+    text = path.read_text() if path and path.exists() else None
+    check_prod_instance(text, str(path or "$DAGSTER_HOME/dagster.yaml"))
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    loaded = load_settings()
+    _check_instance(loaded.settings.env)  # P8: prod refuses the SQLite instance
     domain_defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent / "defs")
-    return dg.Definitions.merge(domain_defs, dg.Definitions(resources=resources_from_settings()))
+    return dg.Definitions.merge(domain_defs, dg.Definitions(resources=resources_from_settings(loaded)))

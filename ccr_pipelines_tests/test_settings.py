@@ -360,3 +360,15 @@ _NEW_TENANT = """\
     languages: [en]
     scorecard: default.v1
 """
+
+
+def test_p8_prod_refuses_the_sqlite_dagster_instance_and_accepts_the_repositorys_postgres_one():
+    from ccr_pipelines.core.settings import check_prod_instance
+
+    repo_instance = (Path(__file__).resolve().parents[1] / "dagster.yaml").read_text()
+    check_prod_instance(repo_instance, "dagster.yaml")  # storage: postgres
+    check_prod_instance("run_storage:\n  module: dagster_postgres.run_storage\n  class: PostgresRunStorage\n", "x")
+    for sqlite_like in (None, "", "telemetry:\n  enabled: false\n",
+                        "storage:\n  sqlite:\n    base_dir: /tmp/x\n"):
+        with pytest.raises(SettingsError, match="prod needs a PostgreSQL Dagster instance"):
+            check_prod_instance(sqlite_like, "home/dagster.yaml")

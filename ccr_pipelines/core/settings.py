@@ -223,3 +223,19 @@ def load_settings(env: str | None = None) -> LoadedSettings:
         check_region(tenant.storage_region, tenant.region_override_reason,
                      where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'")
     return LoadedSettings(settings, registry, path)
+
+
+def check_prod_instance(instance_yaml: str | None, source: str) -> None:
+    """P8: a prod code location runs on a PostgreSQL Dagster instance, never the SQLite default.
+
+    *instance_yaml* is the text of ``$DAGSTER_HOME/dagster.yaml`` (None when there is none);
+    the repository's file and the Helm chart's both name dagster-postgres storage.
+    """
+    doc = yaml.safe_load(instance_yaml or "") or {}
+    storage = doc.get("storage") or {}
+    run_storage = str((doc.get("run_storage") or {}).get("module", ""))
+    if "postgres" in storage or run_storage.startswith("dagster_postgres"):
+        return
+    raise SettingsError(f"{source}: prod needs a PostgreSQL Dagster instance (storage: postgres), "
+                        "not the SQLite default; see dagster.yaml and infra/helm/values.yaml")
+
