@@ -29,13 +29,11 @@ def _gx_batch_definition():
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics leave the machine
         import great_expectations as gx
 
-        context = gx.get_context(mode="ephemeral")
-        try:
-            from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
-            context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        except Exception:  # progress bars only clutter logs; their config moved between GX releases
-            pass
+        context = gx.get_context(mode="ephemeral")
+        # "Calculating Metrics" bars on stderr would fill the run logs; both flags are needed in GX 1.24
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         asset = context.data_sources.add_pandas("ccr").add_dataframe_asset("partition")
         _GX.update(gx=gx, batch_definition=asset.add_batch_definition_whole_dataframe("whole"))
     return _GX["gx"], _GX["batch_definition"]
