@@ -34,7 +34,7 @@ class Receiver:
                 self.wfile.write(b'{"status":"success"}' if status < 300 else b'{"status":"throttled"}')
 
             def log_message(self, *args):
-                pass
+                """No per-request line on stderr: the requests are recorded above."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import SettingsError
 
 SCORER_VERSION = "scorer-1"  # unchanged by the pre-check below: it never changes a result
-PREFILTER = True  # switchable only so a test can prove the pre-check changes nothing
 STEP_KINDS = ("greeting", "agent_identification", "recording_disclosure", "ai_disclosure", "needs_discovery",
               "solution", "closing", "other")
 Phrase = Annotated[str, Field(min_length=2, max_length=200)]
@@ -188,8 +187,13 @@ def time_at(segment: dict, word_index: int, n_words: int) -> float:
     return round(regions[-1][1], 3)
 
 
-def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None) -> dict:
-    """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text."""
+def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None,
+               precheck: bool = True) -> dict:
+    """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text.
+
+    *precheck* (``could_reach``) only skips work that cannot produce a hit; turning it off gives
+    the same result, slower — which is how the test proves it.
+    """
     segs = sorted(segments, key=lambda s: (s["start_s"], s["segment_index"]))
     norm = [(s, words, set(words)) for s in segs for words in [normalise(s["text"] or "")]]
     results, earned, possible, auto_failed = [], 0.0, 0.0, False
@@ -205,7 +209,7 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
                 if q.speaker != "any" and seg["speaker"] not in (q.speaker, "unknown"):
                     continue
                 for phrase in q.phrases:
-                    if PREFILTER and not could_reach(phrase, vocab, threshold):
+                    if precheck and not could_reach(phrase, vocab, threshold):
                         continue  # exact: best_match could not reach the threshold here
                     sim, pos = best_match(phrase, words)
                     if sim >= threshold:

@@ -12,6 +12,7 @@ reads back what was written and is the blocking check of the report assets.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -206,8 +207,6 @@ def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period
                     actor: str, region: str = "local", link_expiry_s: int = LINK_EXPIRY_S,
                     now: datetime | None = None) -> dict:
     """Build and deliver one tenant-period report; returns counts, keys and the download link."""
-    import hashlib
-
     now = now or datetime.now(timezone.utc)
     data, calls = gather(wh, control, tenant, period, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"))
     prefix = report_prefix(tenant.id, period)

@@ -118,9 +118,8 @@ class Warehouse:
 
     def query(self, sql: str, *, dataset: str, tenant_id: str, days: list[str] | None = None,
               zone: str = "datasets") -> pa.Table:
-        """Run *sql* against one tenant's dataset, exposed to DuckDB as the view ``t``."""
-        if not self._existing_keys(dataset, tenant_id, days, zone):
-            raise LookupError(f"no partitions of {dataset} for tenant '{tenant_id}'")
+        """Run *sql* against one tenant's dataset, exposed to DuckDB as the view ``t``
+        (LookupError when the tenant has no partition of it)."""
         return self.query_views(sql, tenant_id=tenant_id, days=days, views={"t": (dataset, None)}, zone=zone)
 
     def query_views(self, sql: str, *, tenant_id: str, days: list[str] | None,
