@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from ccr_pipelines.core.ingest import Reason
 from ccr_pipelines.services.ingest import MANIFEST_DATASET, ingest_batch
-from ccr_pipelines.stores.control_store import ControlStore, lineage
+from ccr_pipelines.stores.control_store import ControlStore, lineage, subject_calls
 from ccr_pipelines.stores.warehouse import Warehouse
 
 from .audio_helpers import flac_bytes, one_sample_wav, silence_wav, wav_bytes, wav_header_only
@@ -184,6 +185,28 @@ def test_p18_suppression_is_per_tenant(object_store, control):
     object_store.put_bytes(PREFIX + "c-0500.wav", wav_bytes(1.0, seed=5))
     r = ingest_batch(make_env(object_store, control), None, tenant_id="acme-energie", day=DAY)
     assert r.outcomes == {"accepted": 1}
+
+
+def test_p16_a_subjects_calls_are_indexed_by_keyed_hash_at_ingestion(object_store, control):
+    """DSRs find a subject's calls by index lookup; the index holds keyed hashes, never identifiers."""
+    from ccr_pipelines.core.subjects import subject_hash
+
+    object_store.put_bytes(PREFIX + "c-0600.json", sidecar(customer_phone="06 12 34 56 78", customer_ref="CR-1"))
+    object_store.put_bytes(PREFIX + "c-0600.wav", wav_bytes(1.0, seed=6))
+    object_store.put_bytes(PREFIX + "c-0601.json", sidecar(customer_phone="+33 6 12 34 56 78"))
+    object_store.put_bytes(PREFIX + "c-0601.wav", wav_bytes(1.0, seed=7))
+    object_store.put_bytes(PREFIX + "c-0602.json", sidecar(customer_phone="+33 6 99 99 99 99"))
+    object_store.put_bytes(PREFIX + "c-0602.wav", wav_bytes(1.0, seed=8))
+    env = make_env(object_store, control)
+    assert ingest_batch(env, None, tenant_id="acme-energie", day=DAY).outcomes == {"accepted": 3}
+    phone = subject_hash(env.secret, "acme-energie", "phone", "0612345678")
+    assert control.calls_of_subject("acme-energie", [phone]) == [
+        {"call_id": "c-0600", "day": DAY}, {"call_id": "c-0601", "day": DAY}]
+    ref = subject_hash(env.secret, "acme-energie", "customer_ref", "CR-1")
+    assert [r["call_id"] for r in control.calls_of_subject("acme-energie", [ref, phone])] == ["c-0600", "c-0601"]
+    assert control.calls_of_subject("globex-support", [phone]) == []  # P4: scoped to the tenant
+    dump = json.dumps(control.fetch(sa.select(subject_calls)), default=str)
+    assert "12 34" not in dump and "612345678" not in dump and "CR-1" not in dump
 
 
 class CrashingStore:

@@ -37,7 +37,8 @@ from ..core.keys import tenant_key
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
 from ..stores.access import TenantObjects
-from ..stores.control_store import ControlStore, access_log, ingest_events, lineage, suppression_list, utcnow
+from ..stores.control_store import (ControlStore, access_log, ingest_events, lineage, subject_calls, suppression_list,
+                                    utcnow)
 from ..stores.object_store import ObjectInfo, ObjectStore
 from ..stores.warehouse import Warehouse
 
@@ -218,8 +219,12 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     lineage_rows = _lineage_rows(env, decisions, result.partition_object, now)
     access_rows = [dict(at=now, actor=env.actor, tenant_id=d.tenant_id or UNROUTED, action="ingest",
                         purpose="ingestion", object=d.safe, run_id=env.run_id) for d in decisions]
+    subject_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, call_id=d.raw.call_id,
+                         day=d.day, created_at=now)
+                    for d in decisions if d.outcome is Outcome.ACCEPTED for t, h in sorted(d.hashes.items())]
     with env.control.engine.begin() as conn:
-        for table, rows in ((ingest_events, ledger), (lineage, lineage_rows), (access_log, access_rows)):
+        for table, rows in ((ingest_events, ledger), (lineage, lineage_rows), (access_log, access_rows),
+                            (subject_calls, subject_rows)):
             if rows:
                 conn.execute(table.insert(), rows)
 

@@ -208,6 +208,22 @@ tenant_suspensions = sa.Table(
     sa.Index("ix_tenant_suspensions_tenant", "tenant_id", "id"),
 )
 
+# P16, P17: which calls name a data subject, by keyed hash (never the identifier). Written by
+# ingestion in the same transaction as the ledger, so a DSR finds a subject's calls by index,
+# in time proportional to the subject's data rather than the tenant's.
+subject_calls = sa.Table(
+    "subject_calls", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("identifier_type", sa.String(20), nullable=False),  # phone|email|customer_ref
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),  # the call's partition (YYYY-MM-DD)
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("tenant_id", "subject_hash", "call_id", name="uq_subject_call"),
+    sa.Index("ix_subject_calls_call", "tenant_id", "call_id"),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -303,12 +319,17 @@ def _v5(conn: Connection) -> None:
     _append_only_trigger(conn, "tenant_suspensions")
 
 
+def _v6(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[subject_calls])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
     Migration(3, "append-only triggers on audit trails", _v3),
     Migration(4, "incident timeline and breach notification drafts", _v4),
     Migration(5, "tenant suspension switch", _v5),
+    Migration(6, "data-subject call index", _v6),
 )
 HEAD = MIGRATIONS[-1].version
 
@@ -435,6 +456,17 @@ class ControlStore:
     def record_lineage(self, rows: Iterable[Mapping[str, Any]]) -> None:
         now = utcnow()
         self.insert(lineage, [{"created_at": now, **r} for r in rows])
+
+    def calls_of_subject(self, tenant_id: str, hashes: Iterable[str]) -> list[dict]:
+        """P16: ``{call_id, day}`` of every call of *tenant_id* that names one of the subject's keyed
+        hashes (one index lookup; the identifiers themselves are never stored here)."""
+        hashes = sorted(set(hashes))
+        if not hashes:
+            return []
+        q = (sa.select(subject_calls.c.call_id, subject_calls.c.day).distinct()
+             .where(subject_calls.c.tenant_id == tenant_id, subject_calls.c.subject_hash.in_(hashes))
+             .order_by(subject_calls.c.day, subject_calls.c.call_id))
+        return self.fetch(q)
 
     def dispose(self) -> None:
         self.engine.dispose()
