@@ -1,4 +1,4 @@
-"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports."""
+"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports, backups."""
 
 from __future__ import annotations
 
@@ -168,6 +168,59 @@ def cmd_incidents(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    """P6: back up the control store and the warehouse metadata; list backups; restore one into an empty store."""
+    from .core.backup import BackupError
+    from .services import backup
+    from .stores.control_store import ControlStore
+    from .stores.object_store import object_store_from_settings
+
+    loaded = _loaded()
+    store = object_store_from_settings(loaded.settings)
+    try:
+        if args.action == "create":
+            s = loaded.settings
+            marts = None
+            if s.object_store.kind == "local":
+                from pathlib import Path
+
+                marts = Path(s.expand(s.object_store.root)).resolve().parent / "warehouse.duckdb"
+            m = backup.create_backup(_control(loaded), store, marts_path=marts, hash_objects=not args.no_hash)
+            print(f"backup {m.backup_id}: schema version {m.schema_version}, {len(m.tables)} table(s), "
+                  f"{m.total_rows} row(s), {m.warehouse.get('partitions', 0)} partition(s) listed")
+            return 0
+        if args.action == "list":
+            rows = backup.list_backups(store)
+            if args.json:
+                print(json.dumps(rows, indent=2))
+                return 0
+            for r in rows:
+                state = (f"schema v{r['schema_version']} {r['tables']:>3} tables {r['rows']:>9} rows"
+                         if r["complete"] else "INCOMPLETE (no manifest)")
+                print(f"{r['backup_id']}  {state}  {r['bytes']} bytes")
+            return 0
+        if not args.backup_id:
+            raise CcrError(f"backup {args.action} needs a backup id (see: ccr backup list)")
+        if args.action == "verify":
+            drift = backup.warehouse_drift(store, args.backup_id)
+            print(f"backup {args.backup_id}: checksums match; warehouse: {drift['partitions']} partition(s) listed, "
+                  f"{len(drift['missing'])} missing now, {len(drift['changed'])} changed since")
+            return 0
+        if not args.into:
+            raise CcrError("backup restore needs --into URL (an empty control store)")
+        target = ControlStore(args.into)
+        try:
+            out = backup.restore_backup(store, args.backup_id, target, marts_into=args.marts_into)
+        finally:
+            target.dispose()
+    except BackupError as exc:
+        raise CcrError(str(exc)) from None
+    print(f"restored backup {out['backup_id']}: {out['rows']} row(s) in {out['tables']} table(s); "
+          f"schema version {out['schema_version']} -> {out['target_version']}"
+          + (f"; marts file at {out['marts']}" if out["marts"] else ""))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -226,6 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corrective-action")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_incidents)
+
+    s = sub.add_parser("backup", help="control-store and warehouse-metadata backups: create, list, verify, "
+                                      "restore into an empty store (P6)")
+    s.add_argument("action", choices=["create", "list", "verify", "restore"])
+    s.add_argument("backup_id", nargs="?", help="with verify / restore: the backup id (YYYYMMDDTHHMMSSZ)")
+    s.add_argument("--into", help="with restore: SQLAlchemy URL of an EMPTY control store (SQLite or PostgreSQL)")
+    s.add_argument("--marts-into", help="with restore: also write the backed-up dbt marts DuckDB file here")
+    s.add_argument("--no-hash", action="store_true", help="with create: list partitions without their sha256")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_backup)
 
     s = sub.add_parser("reports", help="tenant reports: issue a download link (logged, P3)")
     s.add_argument("action", choices=["link"])

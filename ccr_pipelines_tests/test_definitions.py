@@ -33,7 +33,7 @@ EXPECTED_ASSETS = sorted([
 EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
                            "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",
                            "unusual_access_sensor"])
-EXPECTED_SCHEDULES = sorted(["data_quality_schedule", "tenant_monthly_reports_schedule",
+EXPECTED_SCHEDULES = sorted(["backup_schedule", "data_quality_schedule", "tenant_monthly_reports_schedule",
                              "tenant_weekly_reports_schedule"])
 EXPECTED_RESOURCES = sorted(["alerting", "asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
                              "tenant_registry", "warehouse"])

@@ -1,0 +1,249 @@
+"""Security checks run with the tests (P5, P7, P8, P21): dependency audit, secret scan, and a scan of
+everything the demo leaves in logs and in the Dagster instance for personal data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ccr_pipelines.core.dependency_audit import load_accepted, verdict
+from ccr_pipelines.core.ingest import config_key, is_safe_key
+from ccr_pipelines.core.pii_scan import PiiScanner, needles_from_fixtures, phone_forms, strings_in
+from ccr_pipelines.core.secret_scan import load_allowlist, scan_files, scan_text
+from ccr_pipelines.demo import DEMO_SUPPRESSED_PHONE, fixtures_dir
+from ccr_pipelines.services.ingest import resolve_config_keys
+from ccr_pipelines.stores.object_store import LocalObjectStore
+
+from .conftest import require
+
+REPO = Path(__file__).resolve().parents[1]
+ACCEPTED = REPO / "security" / "pip-audit-accepted.toml"
+ALLOWLIST = REPO / "security" / "secret-scan-allowlist.toml"
+
+
+# -- dependency audit (pip-audit) ---------------------------------------------
+@pytest.mark.slow
+def test_p8_pip_audit_finds_no_advisory_that_is_not_accepted():
+    """Audits the installed environment (the pinned set) through PyPI's vulnerability data. A service
+    that audited nothing fails in CI: a silent pass would claim what was not checked."""
+    exe = Path(sys.executable).with_name("pip-audit")
+    require(exe.exists(), "pip-audit is not installed (pip install -e '.[dev]')")
+    proc = subprocess.run([str(exe), "--local", "--skip-editable", "--format", "json", "--progress-spinner", "off",
+                           "--vulnerability-service", "pypi"], capture_output=True, text=True, timeout=1200)
+    require(proc.stdout.strip().startswith("{"),
+            f"pip-audit produced no report (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+    v = verdict(json.loads(proc.stdout), load_accepted(ACCEPTED), today=date.today())
+    print(f"pip-audit: {v.audited} package(s) audited, {len(v.unaudited)} not auditable, "
+          f"advisories: {v.advisories or 'none'}")
+    assert v.ok, f"unaccepted advisories: {v.unaccepted}; acceptances overdue for review: {v.overdue}"
+    require(not v.unaudited and v.audited > 0,
+            f"the vulnerability service could not audit {len(v.unaudited)} of {len(v.unaudited) + v.audited} "
+            f"package(s), e.g. {v.unaudited[:2]}")
+
+
+def test_p8_the_audit_verdict_fails_on_an_unlisted_or_overdue_advisory_and_counts_what_it_could_not_audit(tmp_path):
+    report = {"dependencies": [
+        {"name": "jinja2", "version": "3.1.2", "vulns": [{"id": "GHSA-h5c8-rqwp-cp95", "aliases": ["CVE-2024-22195"],
+                                                          "fix_versions": ["3.1.3"]}]},
+        {"name": "urllib3", "version": "2.0.0", "vulns": [{"id": "PYSEC-1", "aliases": ["CVE-1"], "fix_versions": []}]},
+        {"name": "pyyaml", "version": "6.0.2", "vulns": []},
+        {"name": "gone", "skip_reason": "Dependency not found on PyPI and could not be audited: gone (1.0)"},
+    ]}
+    accepted = tmp_path / "accepted.toml"
+    accepted.write_text('[[accepted]]\nid = "CVE-1"\npackage = "urllib3"\nreason = "code path unused"\n'
+                        'review_by = 2026-12-31\n')
+    v = verdict(report, load_accepted(accepted), today=date(2026, 11, 23))
+    assert v.audited == 3 and len(v.unaudited) == 1 and len(v.advisories) == 2
+    assert v.unaccepted == ["jinja2==3.1.2 GHSA-h5c8-rqwp-cp95 (fix: 3.1.3)"] and not v.ok
+    later = verdict(report, load_accepted(accepted), today=date(2027, 1, 1))
+    assert later.overdue and "urllib3" in later.overdue[0]
+    accepted.write_text('[[accepted]]\nid = "CVE-1"\npackage = "urllib3"\nreason = ""\nreview_by = 2026-12-31\n')
+    with pytest.raises(ValueError, match="lacks reason"):
+        load_accepted(accepted)
+    assert load_accepted(ACCEPTED) is not None  # the repository's own list parses
+
+
+# -- secret scan --------------------------------------------------------------
+def _tracked_files(root: Path) -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root, capture_output=True, text=True,
+                         check=True)
+    return [line for line in out.stdout.splitlines() if line]
+
+
+# Planted secrets (rule -> (line, secret)), assembled at run time so that this file itself holds none.
+_S = {"aws": "AKIA" + "Z7QX3MPLE4KEYW2B", "aws_secret": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
+      "pem": "RSA " + "PRIVATE KEY", "dsn": "3f1c9a7b2e8d4f60" + "a1b2c3d4e5f60718", "pd": "R02ABCDEF3GHIJKLMN" + "4OPQRS5TUVWXY6",
+      "pw": "S3cr3t-" + "Pa55word", "tok": "q8Vf3kZ2xR7m" + "N1pL9sT4"}
+PLANTED = {
+    "aws_access_key_id": (f"aws_key = {_S['aws']}", _S["aws"]),
+    "aws_secret_access_key": (f"aws_secret_access_key = {_S['aws_secret']}", _S["aws_secret"]),
+    "private_key_block": (f"-----BEGIN {_S['pem']}-----", None),
+    "sentry_dsn_with_key": (f"dsn = 'https://{_S['dsn']}@o12345.ingest.sentry.io/42'", _S["dsn"]),
+    "pagerduty_routing_key": (f'routing_key: "{_S["pd"]}"', _S["pd"]),
+    "password_in_url": (f"url = 'postgresql://ccr:{_S['pw']}@db.internal:5432/ccr'", _S["pw"]),
+    "secret_assignment": (f'api_token = "{_S["tok"]}"', _S["tok"]),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(PLANTED))
+def test_p5_the_secret_scan_finds_each_kind_of_planted_secret_in_a_git_repo(rule, tmp_path):
+    line, secret = PLANTED[rule]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "settings.py").write_text(f"# config\n{line}\n")
+    (tmp_path / "clean.py").write_text("url = 'postgresql://postgres@127.0.0.1:5432/db'\nkey = {'env': 'CCR_KEY'}\n"
+                                       "password = '${DB_PASSWORD}'\n")
+    (tmp_path / "untracked-and-ignored.txt").write_text(line)
+    (tmp_path / ".gitignore").write_text("untracked-and-ignored.txt\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    findings = scan_files(tmp_path, _tracked_files(tmp_path))
+    assert [(f.path, f.line, f.rule) for f in findings if f.rule == rule] == [("settings.py", 2, rule)]
+    assert not [f for f in findings if f.path != "settings.py"]
+    assert secret is None or all(secret not in str(f) for f in findings)  # a report masks the value
+
+
+def test_p5_the_secret_scan_ignores_placeholders_low_entropy_words_and_allowlisted_lines(tmp_path):
+    assert scan_text("a.py", 'password = "correct-horse-staple"\nsecret_key = "${SECRET_KEY}"\n'
+                             'token_url = "https://auth.example.com/oauth/token"\n') == []
+    (tmp_path / "allow.toml").write_text('[[allow]]\npath = "t.py"\nrule = "password_in_url"\n'
+                                         'contains = "fixture-only"\nreason = "throw-away test database"\n')
+    (tmp_path / "t.py").write_text("u = 'postgresql://u:fixture-only@localhost/db'\n")
+    assert scan_files(tmp_path, ["t.py"]) and scan_files(tmp_path, ["t.py"], load_allowlist(tmp_path / "allow.toml")) == []
+
+
+def test_p5_p8_the_repository_holds_no_secret():
+    findings = scan_files(REPO, _tracked_files(REPO), load_allowlist(ALLOWLIST))
+    assert not findings, "secrets in tracked files:\n" + "\n".join(map(str, findings))
+
+
+# -- personal data in what the demo leaves behind (P7, P21) -----------------------
+def _fixture_scanner() -> PiiScanner:
+    fx = fixtures_dir()
+    expected = json.loads((fx / "expected.json").read_text(encoding="utf-8"))
+    sidecars = []
+    for p in sorted((fx / "raw").rglob("*.json")):
+        try:
+            sidecars.append(json.loads(p.read_text(encoding="utf-8")))
+        except ValueError:
+            continue  # the deliberately broken sidecar
+    needles = needles_from_fixtures(expected, sidecars, extra_phones=[DEMO_SUPPRESSED_PHONE], bad_keys=expected["bad"])
+    return PiiScanner(needles)
+
+
+def demo_sources(data_dir: Path, captured: dict[str, str]):
+    """(where, text) for everything the demo run left outside the data stores: its output, every file of
+    the Dagster home but the databases (compute logs, cursors), each run's config, tags and event records
+    read through the DagsterInstance API, every cell of the instance's raw SQLite files, and log files."""
+    yield from captured.items()
+    home = data_dir / "dagster_home"
+    for p in sorted(data_dir.rglob("*")):
+        if p.is_file() and (p.suffix == ".log" or (home in p.parents and p.suffix != ".db" and "-wal" not in p.name
+                                                    and "-shm" not in p.name)):
+            yield str(p.relative_to(data_dir)), p.read_text(encoding="utf-8", errors="replace")
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        for run in instance.get_runs():
+            yield f"run {run.run_id[:8]} config, tags", "\n".join(strings_in([run.run_config, run.tags,
+                                                                              run.asset_selection and
+                                                                              [k.to_user_string() for k in
+                                                                               run.asset_selection]]))
+            for entry in instance.all_logs(run.run_id):
+                yield (f"run {run.run_id[:8]} event {entry.dagster_event_type or 'log'}",
+                       "\n".join(strings_in(json.loads(dg.serialize_value(entry)))))
+    finally:
+        instance.dispose()
+    for db in sorted(home.rglob("*.db")):
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                for row in con.execute(f'SELECT * FROM "{table}"'):
+                    yield f"{db.relative_to(data_dir)}:{table}", "\n".join(strings_in(list(row)))
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """``ccr demo --reset`` once for the module, as a newcomer runs it (a few minutes on 2 cores)."""
+    work = tmp_path_factory.mktemp("demo")
+    dbt_log = REPO / "dbt" / "logs" / "dbt.log"
+    dbt_offset = dbt_log.stat().st_size if dbt_log.exists() else 0
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "CCR_SETTINGS_FILE", "CCR_TENANTS_FILE")}
+    env.update(PYTHONPATH=str(REPO), CCR_DATA_DIR=str(work / "var"), CCR_ENV="local",
+               DAGSTER_DISABLE_TELEMETRY="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    proc = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "demo", "--reset"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    captured = {"demo stdout": proc.stdout, "demo stderr": proc.stderr}
+    if dbt_log.exists():
+        with open(dbt_log, encoding="utf-8", errors="replace") as fh:
+            fh.seek(dbt_offset)
+            captured["dbt/logs/dbt.log (this run)"] = fh.read()
+    return work / "var", captured
+
+
+@pytest.mark.slow
+def test_p7_p21_the_demo_leaves_no_phone_email_or_transcript_text_in_logs_or_dagster_events(demo_run):
+    data_dir, captured = demo_run
+    scanner = _fixture_scanner()
+    sources = list(demo_sources(data_dir, captured))
+    kinds = {s.split(" ")[0].split(":")[0] for s, _ in sources}
+    # the scan really read each kind of place (a renamed folder must not turn it into a no-op)
+    assert {"demo", "run", "dagster_home/history/runs.db", "dagster_home/schedules/schedules.db"} <= kinds, kinds
+    assert any("compute_logs" in s for s, _ in sources) and sum(1 for s, _ in sources if s.startswith("run ")) > 100
+    # the demo did process the personal data it must keep out of the logs
+    assert "quarantined=7" in captured["demo stdout"] and "suppressed=1" in captured["demo stdout"]
+    findings = [f for source, text in sources for f in scanner.scan(source, text)]
+    assert not findings, "personal data found:\n" + "\n".join(map(str, sorted(set(findings), key=str)))
+    print(f"PII scan: {len(sources)} sources, {sum(len(t) for _, t in sources)} characters, 0 findings")
+
+
+@pytest.mark.slow
+def test_p7_the_demo_scan_catches_a_planted_phone_email_or_transcript_sentence(demo_run, tmp_path):
+    data_dir, captured = demo_run
+    scanner = _fixture_scanner()
+    expected = json.loads((fixtures_dir() / "expected.json").read_text(encoding="utf-8"))
+    sentence = expected["good"]["raw/acme-energie/2026/11/16/c-1002.ogg"]["utterances"][3]["text"]
+    plants = {"fixture e-mail #1": "jean.dupont@exemple.fr", "fixture phone #1": "06 12 34 56 78",
+              "transcript sentence c-1002/3": sentence.upper().replace(" ", "\n  "),
+              "e-mail pattern": "someone.else@example.org", "phone pattern (FR)": "01.45.67.89.10"}
+    for label, text in plants.items():
+        got = {f.label for f in scanner.scan("planted", f"INFO step ok {text} done")}
+        assert label in got, (label, got)
+    # planted in a real event of (a copy of) the demo's instance: found through the API and in the raw file
+    copy = tmp_path / "var"
+    shutil.copytree(data_dir / "dagster_home", copy / "dagster_home")
+    instance = dg.DagsterInstance.from_config(str(copy / "dagster_home"))
+    try:
+        run = instance.get_runs(limit=1)[0]
+        instance.report_engine_event(f"lookup for {plants['fixture phone #1']}", run)
+    finally:
+        instance.dispose()
+    hits = [(s, f.label) for s, t in demo_sources(copy, {}) for f in scanner.scan(s, t)]
+    assert any(s.startswith(f"run {run.run_id[:8]}") and label == "fixture phone #1" for s, label in hits)
+    assert any(s.startswith("dagster_home/history/runs/") and label == "fixture phone #1" for s, label in hits)
+
+
+def test_p21_an_uploaded_key_that_holds_a_phone_number_reaches_run_config_only_as_a_token(tmp_path):
+    secret = "k"
+    bad = "raw/acme-energie/2026/11/16/0612345678.wav"
+    token = config_key(bad, secret)
+    assert token.startswith("raw/acme-energie/2026/11/16/redacted-key-") and is_safe_key(token)
+    assert not PiiScanner({f: "phone" for f in phone_forms("0612345678")}).scan("config", token)
+    assert config_key("raw/acme-energie/2026/11/16/c-1.wav", secret) == "raw/acme-energie/2026/11/16/c-1.wav"
+    assert config_key("raw/0612345678/c.wav", secret).startswith("raw/redacted-key-")  # unsafe folder too
+    store = LocalObjectStore(tmp_path / "o")
+    store.put_bytes(bad, b"x")
+    store.put_bytes("raw/acme-energie/2026/11/16/c-1.wav", b"y")
+    assert resolve_config_keys(store, [token, "raw/acme-energie/2026/11/16/c-1.wav"], secret) == [
+        bad, "raw/acme-energie/2026/11/16/c-1.wav"]
+    store.delete(bad)  # processed by an earlier run: the token drops out
+    assert resolve_config_keys(store, [token], secret) == []
