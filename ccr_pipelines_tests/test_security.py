@@ -139,9 +139,10 @@ def _fixture_scanner() -> PiiScanner:
 
 
 def demo_sources(data_dir: Path, captured: dict[str, str]):
-    """(where, text) for everything the demo run left outside the data stores: its output, every file of
+    """(where, text) for everything the demo run left outside the object store: its output, every file of
     the Dagster home but the databases (compute logs, cursors), each run's config, tags and event records
-    read through the DagsterInstance API, every cell of the instance's raw SQLite files, and log files."""
+    read through the DagsterInstance API, every cell of the instance's raw SQLite files and of the
+    control store, and log files."""
     yield from captured.items()
     home = data_dir / "dagster_home"
     for p in sorted(data_dir.rglob("*")):
@@ -160,7 +161,8 @@ def demo_sources(data_dir: Path, captured: dict[str, str]):
                        "\n".join(strings_in(json.loads(dg.serialize_value(entry)))))
     finally:
         instance.dispose()
-    for db in sorted(home.rglob("*.db")):
+    # and the control store, which holds call ids and keyed hashes only (core/subjects.py)
+    for db in sorted(home.rglob("*.db")) + sorted(data_dir.glob("control.db")):
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
             for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
@@ -197,7 +199,8 @@ def test_p7_p21_the_demo_leaves_no_phone_email_or_transcript_text_in_logs_or_dag
     sources = list(demo_sources(data_dir, captured))
     kinds = {s.split(" ")[0].split(":")[0] for s, _ in sources}
     # the scan really read each kind of place (a renamed folder must not turn it into a no-op)
-    assert {"demo", "run", "dagster_home/history/runs.db", "dagster_home/schedules/schedules.db"} <= kinds, kinds
+    assert {"demo", "run", "dagster_home/history/runs.db", "dagster_home/schedules/schedules.db",
+            "control.db"} <= kinds, kinds
     assert any("compute_logs" in s for s, _ in sources) and sum(1 for s, _ in sources if s.startswith("run ")) > 100
     # the demo did process the personal data it must keep out of the logs
     assert "quarantined=7" in captured["demo stdout"] and "suppressed=1" in captured["demo stdout"]
