@@ -234,6 +234,25 @@ def test_a_backup_without_its_manifest_is_incomplete_and_never_restored(tmp_path
         backup.restore_backup(store, "../../etc", ControlStore(f"sqlite:///{tmp_path}/t.db"))
 
 
+def test_p6_a_backup_from_an_older_schema_restores_then_migrates_to_head(tmp_path):
+    old = ControlStore(f"sqlite:///{tmp_path}/old.db")
+    old.migrate(5)  # before the data-subject call index (6) and anything later
+    old.log_access(actor="a", tenant_id="acme-energie", action="read", purpose="p", obj="o")
+    old.audit(actor="a", entity="tenant_config", entity_id="x", change={"k": 1})
+    store = LocalObjectStore(tmp_path / "o")
+    m = backup.create_backup(old, store, warehouse=False)
+    assert m.schema_version == 5 and "subject_calls" not in {t["name"] for t in m.tables}
+    target = ControlStore(f"sqlite:///{tmp_path}/new.db")
+    out = backup.restore_backup(store, m.backup_id, target)
+    assert out["schema_version"] == 5 and out["target_version"] == HEAD == target.current_version()
+    for t in m.tables:
+        if t["name"] != "schema_migrations":
+            table = metadata.tables[t["name"]]
+            q = sa.select(table).order_by(*table.primary_key.columns)
+            assert _rows(target, q) == _rows(old, q), t["name"]
+    assert len(target.fetch(sa.select(access_log))) == len(target.fetch(sa.select(audit_log))) == 1
+
+
 def test_a_backup_from_a_newer_schema_is_refused(source, tmp_path):
     control, store = source
     m = backup.create_backup(control, store)
