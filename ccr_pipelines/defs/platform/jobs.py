@@ -1,5 +1,6 @@
 """Platform jobs: the daily backup of the control store and the warehouse metadata (P6)."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +23,9 @@ def backup_control_store(context: dg.OpExecutionContext, config: BackupConfig, c
                          object_store: ObjectStoreResource) -> dg.Output:
     """Dump every control-store table and list the warehouse into ``control/backups/{id}/`` (P6, P13, P20)."""
     store = object_store.get()
-    marts = Path(object_store.root).resolve().parent / "warehouse.duckdb" if object_store.kind == "local" else None
+    # where dbt-duckdb writes the marts (defs/warehouse, dbt/profiles.yml); absent file = nothing to copy
+    marts = (Path(object_store.root).resolve().parent / "warehouse.duckdb" if object_store.kind == "local"
+             else os.environ.get("CCR_DUCKDB_PATH"))
     manifest = backup.create_backup(control_store.get(), store, marts_path=marts,
                                     warehouse=config.include_warehouse, hash_objects=config.hash_partitions,
                                     log=context.log.info)
