@@ -4,7 +4,7 @@ Fills the two tables that grow with traffic (access_log, lineage) plus a ledger,
 like the pipeline's, then times ``create_backup`` and ``restore_backup`` and reports peak RSS (the
 dump streams rows, so memory must not grow with the table).
 
-    .venv/bin/python benchmarks/backup_restore.py --rows 200000 [--pg postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python benchmarks/backup_restore.py --rows 100000 [--pg postgresql+psycopg2://…/postgres]
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ def fill(control: ControlStore, n: int) -> None:
             acc.append(dict(at=at, actor=f"dagster-run:{run}", tenant_id=tenant, action="read", purpose="scoring",
                             object=f"datasets/{tenant}/call_scores/day=2026-11-16/part.parquet", run_id=run))
             lin.append(dict(tenant_id=tenant, call_id=call, artefact_kind="manifest_row",
-                            artefact_uri=f"s3://ccr-data/datasets/{tenant}/call_manifest/day=2026-11-16/part.parquet#{call}",
-                            source_uri=f"s3://ccr-data/raw/{tenant}/2026/11/16/{call}.flac", asset_key="silver/ingest/call_manifest",
+                            artefact_uri=f"s3://ccr-data/datasets/{tenant}/call_manifest/day=2026-11-16/"
+                                         f"part.parquet#{call}",
+                            source_uri=f"s3://ccr-data/raw/{tenant}/2026/11/16/{call}.flac",
+                            asset_key="silver/ingest/call_manifest",
                             partition_key="2026-11-16", run_id=run, code_version="abc123", engine="ccr ingest",
                             region="eu-west-3", sha256="0" * 64, created_at=at))
             if i % 2 == 0:

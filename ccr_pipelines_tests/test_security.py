@@ -81,7 +81,8 @@ def _tracked_files(root: Path) -> list[str]:
 
 # Planted secrets (rule -> (line, secret)), assembled at run time so that this file itself holds none.
 _S = {"aws": "AKIA" + "Z7QX3MPLE4KEYW2B", "aws_secret": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
-      "pem": "RSA " + "PRIVATE KEY", "dsn": "3f1c9a7b2e8d4f60" + "a1b2c3d4e5f60718", "pd": "R02ABCDEF3GHIJKLMN" + "4OPQRS5TUVWXY6",
+      "pem": "RSA " + "PRIVATE KEY", "dsn": "3f1c9a7b2e8d4f60" + "a1b2c3d4e5f60718",
+      "pd": "R02ABCDEF3GHIJKLMN" + "4OPQRS5TUVWXY6",
       "pw": "S3cr3t-" + "Pa55word", "tok": "q8Vf3kZ2xR7m" + "N1pL9sT4"}
 PLANTED = {
     "aws_access_key_id": (f"aws_key = {_S['aws']}", _S["aws"]),
@@ -116,7 +117,8 @@ def test_p5_the_secret_scan_ignores_placeholders_low_entropy_words_and_allowlist
     (tmp_path / "allow.toml").write_text('[[allow]]\npath = "t.py"\nrule = "password_in_url"\n'
                                          'contains = "fixture-only"\nreason = "throw-away test database"\n')
     (tmp_path / "t.py").write_text("u = 'postgresql://u:fixture-only@localhost/db'\n")
-    assert scan_files(tmp_path, ["t.py"]) and scan_files(tmp_path, ["t.py"], load_allowlist(tmp_path / "allow.toml")) == []
+    assert scan_files(tmp_path, ["t.py"])
+    assert scan_files(tmp_path, ["t.py"], load_allowlist(tmp_path / "allow.toml")) == []
 
 
 def test_p5_p8_the_repository_holds_no_secret():

@@ -25,7 +25,8 @@ RULES: dict[str, re.Pattern] = {
     "aws_access_key_id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "aws_secret_access_key": re.compile(
         r"(?i)aws_?secret_?access_?key['\"]?\s*[:=]\s*['\"]?(?P<value>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"),
-    "private_key_block": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"),
+    "private_key_block": re.compile(
+        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"),
     "sentry_dsn_with_key": re.compile(r"https?://(?P<value>[0-9a-f]{32})(?::[0-9a-f]{32})?@[\w.-]+/\d+"),
     "pagerduty_routing_key": re.compile(
         r"(?i)(?:routing|integration|service)_?key['\"]?\s*[:=]\s*['\"](?P<value>[A-Za-z0-9]{32})['\"]"),
