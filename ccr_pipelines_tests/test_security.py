@@ -31,25 +31,6 @@ ALLOWLIST = REPO / "security" / "secret-scan-allowlist.toml"
 
 
 # -- dependency audit (pip-audit) ---------------------------------------------
-@pytest.mark.slow
-def test_p8_pip_audit_finds_no_advisory_that_is_not_accepted():
-    """Audits the installed environment (the pinned set) through PyPI's vulnerability data. A service
-    that audited nothing fails in CI: a silent pass would claim what was not checked."""
-    exe = Path(sys.executable).with_name("pip-audit")
-    require(exe.exists(), "pip-audit is not installed (pip install -e '.[dev]')")
-    proc = subprocess.run([str(exe), "--local", "--skip-editable", "--format", "json", "--progress-spinner", "off",
-                           "--vulnerability-service", "pypi"], capture_output=True, text=True, timeout=1200)
-    require(proc.stdout.strip().startswith("{"),
-            f"pip-audit produced no report (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
-    v = verdict(json.loads(proc.stdout), load_accepted(ACCEPTED), today=date.today())
-    print(f"pip-audit: {v.audited} package(s) audited, {len(v.unaudited)} not auditable, "
-          f"advisories: {v.advisories or 'none'}")
-    assert v.ok, f"unaccepted advisories: {v.unaccepted}; acceptances overdue for review: {v.overdue}"
-    require(not v.unaudited and v.audited > 0,
-            f"the vulnerability service could not audit {len(v.unaudited)} of {len(v.unaudited) + v.audited} "
-            f"package(s), e.g. {v.unaudited[:2]}")
-
-
 def test_p8_the_audit_verdict_fails_on_an_unlisted_or_overdue_advisory_and_counts_what_it_could_not_audit(tmp_path):
     report = {"dependencies": [
         {"name": "jinja2", "version": "3.1.2", "vulns": [{"id": "GHSA-h5c8-rqwp-cp95", "aliases": ["CVE-2024-22195"],
