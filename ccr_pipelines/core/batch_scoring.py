@@ -113,8 +113,9 @@ def close_matrix(vocab: pa.Array, phrase_words: list[str]) -> np.ndarray:
 
 
 @lru_cache(maxsize=262_144)
-def _best(phrase: str, text: str) -> tuple[float, int]:
-    return best_match(phrase, text.split(" ") if text else [])
+def _best(phrase: str, text: str, threshold: float) -> tuple[float, int]:
+    """best_match where it reaches *threshold* (exact there); below it, only "no hit" is used."""
+    return best_match(phrase, text.split(" ") if text else [], at_least=threshold)
 
 
 @dataclass(frozen=True)
@@ -197,34 +198,45 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     call_ids = call_col.take(pa.array(starts, pa.int64()))
     nc = len(starts)
 
-    # 1-3: tokens, word similarities per distinct word, exact pre-check, best_match on survivors
-    offsets, words = tokenise(t.column("text"))
-    ntok = np.diff(offsets)
+    # 1-3: tokens of each DISTINCT text, word similarities per distinct word, exact pre-check,
+    # best_match on surviving (phrase, text) pairs only
+    text_enc = pc.dictionary_encode(pc.fill_null(t.column("text").combine_chunks() if n else pa.array([], pa.string()), ""))
+    text_of = text_enc.indices.to_numpy().astype(np.int64)
+    offsets, words = tokenise(text_enc.dictionary)
+    nu = len(text_enc.dictionary)
+    ntok_u = np.diff(offsets)
+    ntok = ntok_u[text_of] if n else np.zeros(0, dtype=np.int64)
     enc = pc.dictionary_encode(words) if len(words) else None
     phrase_words = sorted({w for q in qs if q.applies for p in q.phrases for w in _phrase_words(p)})
     pw_col = {w: j for j, w in enumerate(phrase_words)}
-    seg_has = np.zeros((n, len(phrase_words)), dtype=bool)
+    text_has = np.zeros((nu, len(phrase_words)), dtype=bool)
     if enc is not None and phrase_words:
         close = close_matrix(enc.dictionary, phrase_words)
         word_of = enc.indices.to_numpy()
-        tok_seg = np.repeat(np.arange(n), ntok)
+        tok_text = np.repeat(np.arange(nu), ntok_u)
         useful = close.any(axis=1)[word_of]
         ti, pj = np.nonzero(close[word_of[useful]])
-        seg_has[tok_seg[useful][ti], pj] = True
+        text_has[tok_text[useful][ti], pj] = True
     speaker = pc.fill_null(t.column("speaker"), "").to_numpy(zero_copy_only=False)
+    is_agent, is_customer, is_unknown = speaker == "agent", speaker == "customer", speaker == "unknown"
     cand_seg, cand_q, cand_p, cand_phrase = [], [], [], []
     phrase_ids: dict[str, int] = {}
+    reach: dict[str, np.ndarray] = {}
     for qi, q in enumerate(qs):
         if not q.applies:
             continue
-        sp_ok = np.ones(n, dtype=bool) if q.speaker == "any" else (speaker == q.speaker) | (speaker == "unknown")
-        sp_ok &= ntok > 0
+        if q.speaker == "any":
+            sp_ok = np.ones(n, dtype=bool)
+        else:
+            sp_ok = (is_agent if q.speaker == "agent" else is_customer) | is_unknown
         for pi, phrase in enumerate(q.phrases):
             target = _phrase_words(phrase)
             if not target:
                 continue
-            found = seg_has[:, [pw_col[w] for w in target]].sum(axis=1)
-            rows = np.flatnonzero(sp_ok & (found >= threshold * len(target) - 1e-9))
+            if phrase not in reach:  # could_reach, per distinct text
+                found = text_has[:, [pw_col[w] for w in target]].sum(axis=1)
+                reach[phrase] = (found >= threshold * len(target) - 1e-9) & (ntok_u > 0)
+            rows = np.flatnonzero(sp_ok & reach[phrase][text_of])
             cand_seg.append(rows)
             cand_q.append(np.full(len(rows), qi))
             cand_p.append(np.full(len(rows), pi))
@@ -232,15 +244,13 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, dtype=np.int64))
     cand_seg, cand_q, cand_p, cand_phrase = cat(cand_seg), cat(cand_q), cat(cand_p), cat(cand_phrase)
     phrases = list(phrase_ids)
-    # the normalised text of each candidate segment, and best_match once per distinct (phrase, text)
-    useg, seg_inv = np.unique(cand_seg, return_inverse=True)
-    texts_of_useg = _joined(offsets, words, useg)
-    tdict = pc.dictionary_encode(pa.array(texts_of_useg, pa.string())) if len(useg) else None
-    text_id = tdict.indices.to_numpy()[seg_inv] if tdict is not None else np.zeros(0, dtype=np.int64)
-    key = cand_phrase * (len(useg) + 1) + text_id
+    # best_match once per distinct (phrase, text), on the text's normalised words
+    key = cand_phrase * (nu + 1) + text_of[cand_seg]
     ukey, key_inv = np.unique(key, return_inverse=True)
-    tvals = tdict.dictionary.to_pylist() if tdict is not None else []
-    res = [_best(phrases[k // (len(useg) + 1)], tvals[k % (len(useg) + 1)]) for k in ukey.tolist()]
+    utext = ukey % (nu + 1)
+    needed, needed_inv = np.unique(utext, return_inverse=True)
+    joined = _joined(offsets, words, needed)
+    res = [_best(phrases[k], joined[j], threshold) for k, j in zip((ukey // (nu + 1)).tolist(), needed_inv.tolist())]
     sim = np.array([r[0] for r in res], dtype=np.float64)[key_inv] if res else np.zeros(0)
     pos = np.array([r[1] for r in res], dtype=np.int64)[key_inv] if res else np.zeros(0, dtype=np.int64)
 
@@ -253,20 +263,31 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     _, first = np.unique(pair, return_index=True)
     hs, hq, hp, hsim, hpos, pair = hs[first], hq[first], hp[first], hsim[first], hpos[first], pair[first]
 
-    seg_rows = t.take(pa.array(hs, pa.int64())).select(
-        ["segment_index", "start_s", "end_s", "speech_regions"]).to_pylist() if len(hs) else []
+    # evidence of each first hit: time_at on the segment's speech regions, json text
+    hit_rows = pa.array(hs, pa.int64())
+    seg_index_l = t.column("segment_index").take(hit_rows).to_pylist()
+    seg_start_l = t.column("start_s").take(hit_rows).to_pylist()
+    seg_end_l = t.column("end_s").take(hit_rows).to_pylist()
+    regions = t.column("speech_regions").take(hit_rows).combine_chunks() if len(hs) else pa.array([], pa.list_(pa.list_(pa.float64())))
+    n_regions = pc.fill_null(pc.list_value_length(regions), 0).to_numpy()
+    flat_regions = pc.list_flatten(regions)
+    bounds = pc.list_flatten(flat_regions).to_numpy(zero_copy_only=False).tolist()
+    region_at = np.concatenate([[0], np.cumsum(n_regions)]).tolist()
+    hq_l, hp_l, hpos_l, hsim_l = hq.tolist(), hp.tolist(), hpos.tolist(), hsim.tolist()
+    ntok_l = ntok[hs].tolist()
     ev_start = np.zeros(len(hs))
     ev_sim = np.zeros(len(hs))
     ev_json = []
-    for k, row in enumerate(seg_rows):
-        q = qs[hq[k]]
-        phrase = q.phrases[hp[k]]
-        st = time_at(row, int(hpos[k]), int(ntok[hs[k]]))
-        sm = round(float(hsim[k]), 3)
+    for k in range(len(hs)):
+        a, b = region_at[k], region_at[k + 1]
+        seg = {"start_s": seg_start_l[k], "end_s": seg_end_l[k],
+               "speech_regions": [bounds[2 * r:2 * r + 2] for r in range(a, b)]}
+        st = time_at(seg, hpos_l[k], ntok_l[k])
+        sm = round(hsim_l[k], 3)
         ev_start[k], ev_sim[k] = st, sm
-        ev_json.append(f'{{"segment_index": {row["segment_index"]}, "start_s": {_num(st)}, '
-                       f'"segment_start_s": {_num(row["start_s"])}, "segment_end_s": {_num(row["end_s"])}, '
-                       f'"matched_phrase": {_phrase_json(phrase)}, "similarity": {_num(sm)}}}')
+        ev_json.append(f'{{"segment_index": {seg_index_l[k]}, "start_s": {_num(st)}, '
+                       f'"segment_start_s": {_num(seg_start_l[k])}, "segment_end_s": {_num(seg_end_l[k])}, '
+                       f'"matched_phrase": {_phrase_json(qs[hq_l[k]].phrases[hp_l[k]])}, "similarity": {_num(sm)}}}')
 
     # statuses [call, question]
     hit_at = np.full(nc * nq, -1, dtype=np.int64)
@@ -318,7 +339,7 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     na = code == NA
     hit_idx = pa.array(np.where(has & ~na, hit_at, -1), pa.int64())
     valid = pa.array(~(has & ~na))
-    seg_index = pa.array([r["segment_index"] for r in seg_rows] + [0], pa.int32())
+    seg_index = pa.array(seg_index_l + [0], pa.int32())
     steps = pa.table({
         "call_id": call_ids.take(pa.array(np.repeat(np.arange(nc), nq), pa.int64())),
         "question": pa.array([q.id for q in qs] * nc, pa.string()),
@@ -327,9 +348,9 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
         "status": pa.array(STATUSES, pa.string()).take(pa.array(code, pa.int64())),
         "points": pa.array(np.where(ok, weight, 0.0), pa.float64(), mask=na),
         "possible": pa.array(weight, pa.float64(), mask=na),
-        "evidence_segment": _masked_take(seg_index, hit_idx, valid, len(seg_rows)),
-        "evidence_start_s": _masked_take(pa.array(np.append(ev_start, 0.0)), hit_idx, valid, len(seg_rows)),
-        "similarity": _masked_take(pa.array(np.append(ev_sim, 0.0)), hit_idx, valid, len(seg_rows)),
+        "evidence_segment": _masked_take(seg_index, hit_idx, valid, len(hs)),
+        "evidence_start_s": _masked_take(pa.array(np.append(ev_start, 0.0)), hit_idx, valid, len(hs)),
+        "similarity": _masked_take(pa.array(np.append(ev_sim, 0.0)), hit_idx, valid, len(hs)),
     })
     return scores, steps
 
