@@ -130,12 +130,12 @@ def _slip(rng: random.Random, text: str) -> str:
     out = []
     for w in text.split():
         r = rng.random()
-        if r < 0.06:
+        if r < 0.03:
             continue
-        if r < 0.14 and len(w) > 3:
+        if r < 0.09 and len(w) > 3:
             i = rng.randrange(len(w))
             w = w[:i] + rng.choice("aeiounrst") + w[i + 1:]
-        elif r < 0.2:
+        elif r < 0.15:
             w = w.replace("é", "e").replace("è", "e").replace("à", "a")
         out.append(w)
     if len(out) > 2 and rng.random() < 0.1:
@@ -196,7 +196,6 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     call_of = np.repeat(np.arange(n_calls), nseg)
     first = np.concatenate([[0], np.cumsum(nseg)[:-1]])
     pos = np.arange(total) - first[call_of]
-    last = pos == nseg[call_of] - 1
     speaker = np.where(pos % 2 == 0, 0, 1)  # 0 agent, 1 customer, 2 unknown
     speaker[npr.random(total) < 0.03] = 2
     lead = pick("lead", total)
@@ -223,9 +222,9 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     ident[first[npr.random(n_calls) < 0.8]] = True
     ident_rows = np.flatnonzero(ident)
     if "agent_identification" in questions:
-        tail[ident_rows] = core[ident_rows]
+        lead[ident_rows] = core[ident_rows]  # the greeting (or a line), then "my name is <agent>"
         core[ident_rows] = pick("agent_identification", len(ident_rows))
-        lead[ident_rows] = pick("greeting", len(ident_rows)) if "greeting" in questions else lead[ident_rows]
+        tail[ident_rows] = 0
     disc = np.zeros(total, dtype=bool)
     disc[row_at(np.where(said < 0.85, 2, 8))[said < 0.92]] = True
     place("recording_disclosure", disc, 1.0)
@@ -238,8 +237,10 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     sol = np.zeros(total, dtype=bool)
     sol[row_at(10 + 2 * npr.integers(0, 3, size=n_calls))] = True
     place("solution", sol, 0.75)
-    place("closing", last & agent, 0.85)
-    place("courtesy", agent & ~opening & ~last, 0.003)
+    closing = np.zeros(total, dtype=bool)
+    closing[first + (nseg - 1) - (nseg - 1) % 2] = True  # the agent's last turn
+    place("closing", closing, 0.85)
+    place("courtesy", agent & ~opening & ~closing, 0.003)
     names = pick("name", len(ident_rows))
     text = pc.binary_join_element_wise(pool_arr.take(pa.array(lead)), pool_arr.take(pa.array(core)),
                                        pool_arr.take(pa.array(tail)), " ")

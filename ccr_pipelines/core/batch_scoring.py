@@ -278,16 +278,24 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     ev_start = np.zeros(len(hs))
     ev_sim = np.zeros(len(hs))
     ev_json = []
+    finite = bool(np.isfinite(bounds).all() and np.isfinite(seg_start_l).all() and np.isfinite(seg_end_l).all()) \
+        if len(hs) else True
+    num = repr if finite else _num  # json.dumps writes a finite float as its repr
+    phrase_json = [[_phrase_json(p) for p in q.phrases] for q in qs]
     for k in range(len(hs)):
         a, b = region_at[k], region_at[k + 1]
-        seg = {"start_s": seg_start_l[k], "end_s": seg_end_l[k],
-               "speech_regions": [bounds[2 * r:2 * r + 2] for r in range(a, b)]}
-        st = time_at(seg, hpos_l[k], ntok_l[k])
+        if b - a == 1:  # time_at's arithmetic for one speech region, inlined
+            r0, r1 = bounds[2 * a], bounds[2 * a + 1]
+            target = (0 + (r1 - r0)) * hpos_l[k] / max(ntok_l[k], 1)
+            st = round(r0 + target, 3) if target <= r1 - r0 else round(r1, 3)
+        else:
+            st = time_at({"start_s": seg_start_l[k], "end_s": seg_end_l[k],
+                          "speech_regions": [bounds[2 * r:2 * r + 2] for r in range(a, b)]}, hpos_l[k], ntok_l[k])
         sm = round(hsim_l[k], 3)
         ev_start[k], ev_sim[k] = st, sm
-        ev_json.append(f'{{"segment_index": {seg_index_l[k]}, "start_s": {_num(st)}, '
-                       f'"segment_start_s": {_num(seg_start_l[k])}, "segment_end_s": {_num(seg_end_l[k])}, '
-                       f'"matched_phrase": {_phrase_json(qs[hq_l[k]].phrases[hp_l[k]])}, "similarity": {_num(sm)}}}')
+        ev_json.append(f'{{"segment_index": {seg_index_l[k]}, "start_s": {num(st)}, '
+                       f'"segment_start_s": {num(seg_start_l[k])}, "segment_end_s": {num(seg_end_l[k])}, '
+                       f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}}}')
 
     # statuses [call, question]
     hit_at = np.full(nc * nq, -1, dtype=np.int64)
