@@ -51,7 +51,7 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
     segs = warehouse.read_partition(REDACTED_DATASET, tenant.id, day)
     if segs is None:
         return {"calls": 0, "scorecard_version": card.version_tag}
-    if segs.num_rows and pc.any(pc.not_equal(segs.column("tenant_id"), tenant.id)).as_py():  # P4
+    if segs.num_rows and pc.any(pc.fill_null(pc.not_equal(segs.column("tenant_id"), tenant.id), True)).as_py():  # P4
         raise ValueError("redacted partition holds another tenant's rows")
     calls_meta = warehouse.read_partition(CALLS_DATASET, tenant.id, day)
     meta = calls_meta.select(["call_id", "mean_confidence", "model_revision"]) if calls_meta is not None else None
