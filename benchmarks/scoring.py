@@ -469,6 +469,8 @@ def _child(name: str, args: tuple, queue) -> None:
     try:
         result = STAGES[name](*args)
         result["seconds"] = round(time.perf_counter() - t0, 2)
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        result["cpu_s"] = round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 1)  # all cores
         result["maxrss_mb"] = round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                                         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
         queue.put(result)
@@ -526,26 +528,32 @@ def _run_stage(name: str, args: tuple) -> dict:
     return {"stage": name, **result, "tree_peak_mb": round(peak[0] / 2**20)}
 
 
-def run(calls: int, work: Path, *, workers: int = 2, baseline: int = 2000, baseline_full: int | None = None) -> list[dict]:
-    """All stages at *calls*; returns one row per stage and a summary row (stage "total")."""
+def run(calls: int, work: Path, *, workers: int = 2, baseline: int = 2000, baseline_full: int | None = None,
+        report=lambda row: None) -> list[dict]:
+    """All stages at *calls*; returns one row per stage and a summary row (stage "total"),
+    handing each row to *report* as soon as its stage ends."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     _registry(work)
     plan = _plan(calls)
     w = str(work)
-    rows = [_run_stage("generate", (w, plan)), _run_stage("metrics+scoring", (w, plan, workers)),
-            _run_stage("marts", (w, plan)),
-            _run_stage("baseline", (w, plan, baseline, True)),
-            _run_stage("baseline", (w, plan, baseline_full or max(1, baseline // 10), False))]
+    rows = []
+    for name, args in (("generate", (w, plan)), ("metrics+scoring", (w, plan, workers)), ("marts", (w, plan)),
+                       ("baseline", (w, plan, baseline, True)),
+                       ("baseline", (w, plan, baseline_full or max(1, baseline // 10), False))):
+        rows.append(_run_stage(name, args))
+        report(rows[-1])
     timed = [r for r in rows if r["stage"] in ("metrics+scoring", "marts")]
     ours = sum(r["seconds"] for r in timed)
     base_on, base_off = rows[3]["extrapolated_s"], rows[4]["extrapolated_s"]
     rows.append({"stage": "total", "calls": calls, "seconds": round(ours, 1),
+                 "cpu_s": round(sum(r["cpu_s"] for r in timed), 1),
                  "peak_mb": max(r["tree_peak_mb"] for r in timed),
                  "speedup_vs_pandas_difflib": round(base_off / ours, 1),
                  "speedup_vs_pandas_score_call_precheck": round(base_on / ours, 1),
                  "target_120s_4gb_10x": ours <= 120 and max(r["tree_peak_mb"] for r in timed) <= 4096
                  and base_off / ours >= 10})
+    report(rows[-1])
     return rows
 
 
@@ -563,8 +571,8 @@ def main() -> int:
     print(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                       "date": date.today().isoformat(), "uptime_before": load}), flush=True)
     work = Path(args.work) / f"{args.calls}"
-    for row in run(args.calls, work, workers=args.workers, baseline=args.baseline, baseline_full=args.baseline_full):
-        print(json.dumps(row), flush=True)
+    run(args.calls, work, workers=args.workers, baseline=args.baseline, baseline_full=args.baseline_full,
+        report=lambda row: print(json.dumps(row), flush=True))
     print(json.dumps({"uptime_after": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -29,4 +29,4 @@ def test_a_small_scoring_benchmark_runs_every_stage_with_nothing_lost(tmp_path):
         base = rows["baseline" + flag]
         assert base["sample_calls"] >= 8 and base["ms_per_call"] > 0 and base["extrapolated_s"] > 0
     total = rows["total"]
-    assert total["seconds"] > 0 and total["peak_mb"] > 0 and total["speedup_vs_pandas_difflib"] > 0
+    assert total["seconds"] > 0 and total["cpu_s"] > 0 and total["peak_mb"] > 0 and total["speedup_vs_pandas_difflib"] > 0
