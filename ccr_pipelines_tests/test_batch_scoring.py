@@ -66,8 +66,10 @@ def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
 def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
     rng = random.Random(5)
     compared = passed = late = forbidden = auto_failed = na = 0
-    for card_path in CARDS:
-        card = sc.load_scorecard(card_path)
+    default = sc.load_scorecard(CARDS[[p.name for p in CARDS].index("default.v1.yaml")])
+    edge = default.model_copy(update={"thresholds": sc.Thresholds(borderline_low=50, borderline_high=50)})
+    borderline = 0
+    for card in [sc.load_scorecard(p) for p in CARDS] + [edge]:  # edge: a score of exactly 50 is borderline
         for uva in (False, True):
             calls = _calls(rng, card, 60)
             asr = {f"c-{c:04d}": (None if c % 7 == 0 else round(rng.uniform(0.3, 1.0), 4)) for c in range(len(calls))}
@@ -104,9 +106,11 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
                 forbidden += statuses.count("forbidden_said")
                 na += statuses.count("not_applicable")
                 auto_failed += ref["auto_failed"]
+                borderline += card is edge and "borderline_score" in ref["review_reasons"]
     assert compared > 300
     # the generated calls exercise every branch
     assert passed > 300 and late > 10 and forbidden > 10 and na > 30 and auto_failed > 30, (passed, late, forbidden, na)
+    assert borderline >= 2, borderline
 
 
 def test_arrow_normalisation_equals_normalise_on_every_fast_character():
