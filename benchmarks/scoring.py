@@ -376,8 +376,8 @@ def stage_score(work: str, plan: list, workers: int) -> dict:
     else:
         results = [r for j in jobs for r in _score_tenant(j)]
     return {"calls": sum(p[2] for p in plan), "metrics_rows": sum(r[0] for r in results),
-            "scored": sum(r[1] for r in results), "metrics_cpu_s": round(sum(r[2] for r in results), 1),
-            "scoring_cpu_s": round(sum(r[3] for r in results), 1)}
+            "scored": sum(r[1] for r in results), "metrics_worker_s": round(sum(r[2] for r in results), 1),
+            "scoring_worker_s": round(sum(r[3] for r in results), 1)}
 
 
 def stage_marts(work: str, plan: list) -> dict:
