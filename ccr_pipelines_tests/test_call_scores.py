@@ -91,3 +91,25 @@ def test_changing_one_tenants_scorecard_rescoring_only_that_tenant(tmp_path, ten
     assert [(r.tags["ccr/tenant"], r.partition_key) for r in second.run_requests] == [("globex-support", DAY)]
     with dg.build_sensor_context(instance=instance, resources=sensor_res, cursor=second.cursor) as ctx:
         assert not scorecard_change_sensor(ctx).run_requests
+
+
+def test_p15_review_queue_writes_are_set_wise_and_leave_decided_calls_alone(tmp_path):
+    """Rescoring a day: new calls are queued, unreviewed ones get the new reasons and score, a call a
+    reviewer decided keeps its decision; past one look-up chunk (5,000 calls) too."""
+    from ccr_pipelines.services.score import _enqueue
+
+    control = ControlStore(f"sqlite:///{tmp_path}/control.db")
+    control.migrate()
+    first = [(f"c-{i:05d}", ["borderline_score"], 60.0) for i in range(5003)]
+    assert _enqueue(control, "acme-energie", first) == 5003
+    with control.engine.begin() as conn:
+        conn.execute(review_queue.update().where(review_queue.c.call_id == "c-00001")
+                     .values(status="confirmed", reviewer="qa-lead"))
+    again = [(f"c-{i:05d}", ["auto_fail"], 0.0) for i in range(5010)]
+    assert _enqueue(control, "acme-energie", again) == 7
+    rows = {r["call_id"]: r for r in control.fetch(sa.select(review_queue))}
+    assert len(rows) == 5010
+    assert rows["c-00001"]["status"] == "confirmed" and rows["c-00001"]["reasons"] == ["borderline_score"]
+    assert rows["c-05002"]["reasons"] == ["auto_fail"] and rows["c-05002"]["score"] == 0.0
+    assert rows["c-05009"]["status"] == "unreviewed" and rows["c-00000"]["reasons"] == ["auto_fail"]
+    assert _enqueue(control, "globex-support", [("c-00001", ["auto_fail"], 0.0)]) == 1  # per tenant

@@ -149,12 +149,17 @@ def could_reach(phrase: str, words: set[str], threshold: float) -> bool:
     return found >= threshold * len(target) - 1e-9
 
 
-def best_match(phrase: str, words: list[str]) -> tuple[float, int]:
+def best_match(phrase: str, words: list[str], at_least: float = 0.0) -> tuple[float, int]:
     """Best similarity of *phrase* against any window of *words* (phrase length ± 1); (score, start).
 
     The similarity is the lower of the character ratio (tolerates ASR slips such
     as « enregistrer » for « enregistré ») and the in-order word recall (so a
     long shared prefix — "thank you for calling" — does not pass for the phrase).
+
+    *at_least*: only a result ≥ at_least matters to the caller. Windows that cannot reach it —
+    fewer than at_least × n of their words match some phrase word, which bounds the recall — are
+    skipped; a result ≥ at_least is then exactly the one without it (same score, same start),
+    a result below it may differ. 0 (the default) compares every window.
     """
     target = list(_phrase_words(phrase))
     if not target or not words:
@@ -162,8 +167,20 @@ def best_match(phrase: str, words: list[str]) -> tuple[float, int]:
     joined_target = " ".join(target)
     best, where = 0.0, -1
     n = len(target)
+    if at_least > 0:
+        close = [0]
+        target_words = tuple(target)
+        for w in words:
+            close.append(close[-1] + _close_to_any(target_words, w))
     for size in sorted({max(1, n - 1), n, n + 1}):
         for i in range(0, max(1, len(words) - size + 1)):
+            if at_least > 0:
+                if (close[min(i + size, len(words))] - close[i]) / n < at_least:
+                    continue  # its recall, hence its similarity, is below at_least
+                r = _window_similarity(joined_target, " ".join(words[i:i + size]), at_least)
+                if r > best:
+                    best, where = r, i
+                continue
             window = words[i:i + size]
             sm = SequenceMatcher(None, joined_target, " ".join(window), autojunk=False)
             if sm.real_quick_ratio() <= best or sm.quick_ratio() <= best:
@@ -172,6 +189,21 @@ def best_match(phrase: str, words: list[str]) -> tuple[float, int]:
             if r > best:
                 best, where = r, i
     return best, where
+
+
+@lru_cache(maxsize=524_288)
+def _close_to_any(target: tuple[str, ...], word: str) -> int:
+    return 1 if any(t == word or _words_close(t, word) for t in target) else 0
+
+
+@lru_cache(maxsize=524_288)
+def _window_similarity(joined_target: str, joined_window: str, at_least: float) -> float:
+    """best_match's similarity of one window, or -1 when it is surely below *at_least* (cached:
+    script lines recur across segments and calls)."""
+    sm = SequenceMatcher(None, joined_target, joined_window, autojunk=False)
+    if sm.real_quick_ratio() < at_least or sm.quick_ratio() < at_least:
+        return -1.0
+    return min(sm.ratio(), _word_recall(joined_target.split(" "), joined_window.split(" ")))
 
 
 def time_at(segment: dict, word_index: int, n_words: int) -> float:

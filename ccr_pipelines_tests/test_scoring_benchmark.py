@@ -1,0 +1,32 @@
+"""The scoring benchmark (benchmarks/scoring.py) at a reduced size, so the script cannot rot: every
+stage runs on the real code paths in its own process and no call is lost between them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+@pytest.mark.slow
+def test_a_small_scoring_benchmark_runs_every_stage_with_nothing_lost(tmp_path):
+    from scoring import TENANTS, run
+
+    rows = {r["stage"] + ("" if r["stage"] != "baseline" else str(r["precheck"])): r
+            for r in run(800, tmp_path / "bench", workers=2, baseline=40, baseline_full=8)}
+    assert list(rows) == ["generate", "metrics+scoring", "marts", "baselineTrue", "baselineFalse", "total"]
+    gen = rows["generate"]
+    assert gen["calls"] == 800 and gen["partitions"] == len(TENANTS) and 14 * 800 <= gen["segments"] <= 26 * 800
+    assert 0.05 < gen["distinct_text_share"] < 1
+    score = rows["metrics+scoring"]
+    assert score["metrics_rows"] == score["scored"] == 800
+    marts = rows["marts"]
+    assert marts["calls_in_marts"] == 800 and marts["step_rows"] > 800 * 2
+    for flag in ("True", "False"):
+        base = rows["baseline" + flag]
+        assert base["sample_calls"] >= 8 and base["ms_per_call"] > 0 and base["extrapolated_s"] > 0
+    total = rows["total"]
+    assert total["seconds"] > 0 and total["cpu_s"] > 0 and total["peak_mb"] > 0 and total["speedup_vs_pandas_difflib"] > 0
