@@ -10,10 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import sqlalchemy as sa
 
+from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard, load_scorecard, score_call
 from ..core.tenants import Tenant
 from ..stores.control_store import ControlStore, review_queue, utcnow
-from ..stores.warehouse import Warehouse
+from ..stores.warehouse import Warehouse, partition_key
 from .redact import REDACTED_DATASET
 from .transcribe import CALLS_DATASET
 
@@ -44,7 +45,10 @@ def scorecard_for(tenant: Tenant) -> Scorecard:
     return load_scorecard(scorecards_dir() / f"{tenant.scorecard}.yaml")
 
 
-def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant, day: str) -> dict:
+def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant, day: str, *,
+                    lineage: LineageContext | None = None) -> dict:
+    """Score the tenant-day; with *lineage*, one lineage row per call with model, scorer and
+    scorecard versions (P13, P15)."""
     card = scorecard_for(tenant)
     segs = warehouse.read_partition(REDACTED_DATASET, tenant.id, day)
     if segs is None:
@@ -77,9 +81,18 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
                               "similarity": ev.get("similarity"), "scorecard_version": res["scorecard_version"]})
         if res["needs_review"]:
             queue.append((call_id, res["review_reasons"], res["score"]))
-    warehouse.write_partition(SCORES_DATASET, tenant.id, day, pa.Table.from_pylist(score_rows, schema=SCORES_SCHEMA))
+    info = warehouse.write_partition(SCORES_DATASET, tenant.id, day,
+                                     pa.Table.from_pylist(score_rows, schema=SCORES_SCHEMA))
     warehouse.write_partition(STEPS_DATASET, tenant.id, day, pa.Table.from_pylist(step_rows, schema=STEPS_SCHEMA))
     queued = _enqueue(control, tenant.id, queue)
+    if lineage is not None:
+        out_uri = warehouse.store.uri(info.key)
+        src_uri = warehouse.store.uri(partition_key(REDACTED_DATASET, tenant.id, day))
+        control.record_lineage([lineage.row(tenant_id=tenant.id, call_id=r["call_id"], kind="call_score",
+                                            uri=row_uri(out_uri, r["call_id"]), source_uri=row_uri(src_uri, r["call_id"]),
+                                            model_version=r["model_revision"], scorer_version=r["scorer_version"],
+                                            scorecard_version=r["scorecard_version"])
+                                for r in score_rows])
     return {"calls": len(score_rows), "needs_review": len(queue), "queued_new": queued,
             "auto_failed": sum(r["auto_failed"] for r in score_rows),
             "mean_score": round(sum(r["score"] for r in score_rows) / len(score_rows), 2) if score_rows else 0.0,
