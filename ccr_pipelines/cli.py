@@ -234,8 +234,8 @@ def cmd_audit_pack(args) -> int:
         raise CcrError(str(exc)) from None
     out = Path(args.out or f"audit-pack-{args.tenant}-{d1}-{d2}.zip")
     out.write_bytes(body)
-    print(f"{out}: {len(manifest['files'])} section(s), {manifest['commitments_with_evidence']}/23 commitments "
-          f"with evidence in the period")
+    print(f"{out}: {len(manifest['files']) + 1} section(s) with the manifest, "
+          f"{manifest['commitments_with_evidence']}/23 commitments with records in the period")
     return 0
 
 

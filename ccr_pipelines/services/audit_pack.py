@@ -135,7 +135,8 @@ def evidence_counters(conn, tenant_id: str, lo: datetime, hi: datetime, data: di
         "isolation": lambda: (_count(conn, ingest_events, ingest_events.c.tenant_id == tenant_id,
                                      ingest_events.c.at >= lo, ingest_events.c.at < hi),
                               "ingestion ledger rows, tenant-scoped (blocking isolation checks in Dagster)"),
-        "settings": lambda: (1, "settings profile (S3 SSE, TLS, environment): ccr settings"),
+        # P5, P8 are configuration, not period events: the pack points at it, it does not count it
+        "settings": lambda: (0, "configuration, not period-bound: `ccr settings` (S3 SSE, TLS, environment)"),
         "exports": lambda: (len([r for r in data["dsr_requests"] if r["kind"] == "export"]), "dsr_requests.json"),
         "incidents": lambda: (len(incs), "incidents.json"),
         "breaches": lambda: (len([i for i in incs if i["is_breach"]]), "incidents.json (is_breach, notify_authority_by)"),
@@ -204,7 +205,8 @@ def build_pack(control: ControlStore, registry: TenantRegistry, tenant_id: str, 
         for c in cfg["commitments"]:
             n, where = counters[c["evidence"]]()
             evidence.append({"commitment": c["id"], "title": c["title"], "evidence_source": c["evidence"],
-                             "records_in_period": n, "found": "yes" if n else "none in period", "where": where})
+                             "records_in_period": n, "where": where,
+                             "found": "yes" if n else ("configuration" if c["evidence"] == "settings" else "none in period")})
     files = {
         "ropa.json": json.dumps(ropa(cfg, tenant), indent=1, ensure_ascii=False),
         "access_log.csv": _csv(data["access_log"], ["at", "actor", "action", "purpose", "object", "run_id"]),

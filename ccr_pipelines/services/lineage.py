@@ -190,7 +190,16 @@ def format_call(ans: dict) -> str:
         return f"no lineage for call {ans['call_id']} of tenant {ans['tenant_id']}"
     lines = [f"call {ans['call_id']} (tenant {ans['tenant_id']}, day {ans['day']}): "
              + " → ".join(ans["stages"]), ""]
+    files: dict[str, int] = {}
+    for a in ans["artefacts"]:  # a report's extracts: one line per report run, the report row has the versions
+        if a["kind"] == "report_file":
+            files[a["run_id"]] = files.get(a["run_id"], 0) + 1
     for a in ans["artefacts"]:
+        if a["kind"] == "report_file":
+            if a["run_id"] in files:
+                lines.append(f"  {'report_file':<20} {files.pop(a['run_id'])} file(s) of report run {str(a['run_id'])[:8]}"
+                             f" under {a['uri'].rsplit('/', 1)[0]}/")
+            continue
         versions = ", ".join(f"{k.split('_')[0]}={a[k]}" for k in ("code_version", "model_version", "scorer_version",
                                                                     "scorecard_version") if a[k])
         lines.append(f"  {a['kind']:<20} {a['status']:<8} run {str(a['run_id'])[:8]:<8} {a['region'] or '':<10} "
