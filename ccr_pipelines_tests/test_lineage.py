@@ -217,8 +217,9 @@ def test_p16_a_subject_lookup_finds_the_subjects_calls_by_keyed_hash_only(pipeli
 def test_openlineage_events_of_every_run_validate_and_carry_schema_quality_and_erasure_facets(pipeline):
     control, instance = pipeline["control"], pipeline["instance"]
     store = pipeline["wh"].store
-    total = sum(export_run(instance, r.run_id, control, store) for r in instance.get_runs())
-    files = list(store.list("lineage/openlineage/"))
+    mine = set(pipeline["runs"].values())
+    total = sum(export_run(instance, r.run_id, control, store) for r in instance.get_runs() if r.run_id in mine)
+    files = [f for f in store.list("lineage/openlineage/") if f.key.rsplit("/", 1)[1].split(".")[0] in mine]
     events = [json.loads(line) for f in files for line in store.get_bytes(f.key).decode().splitlines()]
     assert total == len(events) == 2 * 4 * 2  # START + COMPLETE, 4 assets, 2 tenants
     validator, facet_validator = _validator(), _facet_validator()
@@ -346,3 +347,27 @@ def test_the_cli_answers_a_call_lookup_in_json_and_text(pipeline, local_settings
     assert cli.main(["audit", "pack", "--tenant", tenant, "--from", "2026-01-01", "--to", "2026-12-31",
                      "--out", str(pack)]) == 0
     assert len(zipfile.ZipFile(pack).namelist()) == len(SECTIONS)
+
+
+def test_the_run_status_sensor_writes_the_runs_events_and_posts_them_to_a_marquez_style_endpoint(pipeline, monkeypatch):
+    from ccr_pipelines.defs.lineage.sensors import openlineage_success_sensor
+
+    from .receivers import Receiver
+
+    instance, res = pipeline["instance"], pipeline["resources"]
+    run_id = pipeline["runs"][("globex-support", "call_metrics")]
+    run = instance.get_run_by_id(run_id)
+    (success,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+    with Receiver(default_status=201) as marquez:
+        monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{marquez.port}")
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="openlineage_success_sensor", dagster_instance=instance, dagster_run=run,
+            dagster_event=success.dagster_event,
+            resources={"control_store": res["control_store"], "object_store": res["object_store"]})
+        openlineage_success_sensor(ctx)
+    assert [r["path"] for r in marquez.requests] == ["/api/v1/lineage"] * 2
+    posted = marquez.json_bodies()
+    assert [e["eventType"] for e in posted] == ["START", "COMPLETE"]
+    assert posted[1]["job"]["name"] == "silver/analyze/call_metrics" and all(_validator().is_valid(e) for e in posted)
+    (f,) = [o for o in pipeline["wh"].store.list("lineage/openlineage/") if run_id in o.key]
+    assert [json.loads(x) for x in pipeline["wh"].store.get_bytes(f.key).decode().splitlines()] == posted
