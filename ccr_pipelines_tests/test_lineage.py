@@ -371,3 +371,22 @@ def test_the_run_status_sensor_writes_the_runs_events_and_posts_them_to_a_marque
     assert posted[1]["job"]["name"] == "silver/analyze/call_metrics" and all(_validator().is_valid(e) for e in posted)
     (f,) = [o for o in pipeline["wh"].store.list("lineage/openlineage/") if run_id in o.key]
     assert [json.loads(x) for x in pipeline["wh"].store.get_bytes(f.key).decode().splitlines()] == posted
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_migration_8_adds_the_period_columns_to_a_lineage_table_created_before_it(engine, tmp_path, request):
+    url = f"sqlite:///{tmp_path}/old.db" if engine == "sqlite" else request.getfixturevalue("pg_url")
+    store = ControlStore(url)
+    assert store.migrate(target=6) == 6
+    with store.engine.begin() as conn:  # the table as migration 1 created it before this change
+        for col in ("period_start", "period_end"):
+            conn.execute(sa.text(f"ALTER TABLE lineage DROP COLUMN {col}"))
+        conn.execute(sa.text("INSERT INTO lineage (tenant_id, call_id, artefact_kind, artefact_uri, created_at) "
+                             "VALUES ('acme-energie', 'c-1', 'audio', 'file:///a', CURRENT_TIMESTAMP)"))
+    assert store.migrate() >= 8
+    cols = {c["name"] for c in sa.inspect(store.engine).get_columns("lineage")}
+    assert {"period_start", "period_end"} <= cols
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("lineage")}
+    assert {"ix_lineage_tenant_kind_partition", "ix_lineage_run"} <= indexes
+    assert svc.call_lineage(store, "acme-energie", "c-1")["stages"] == ["audio"]
+    store.dispose()
