@@ -237,8 +237,9 @@ def main() -> int:
     url = a.url or f"sqlite:////tmp/ccr_lineage_bench_{os.getpid()}.db"
     if a.engine == "postgres" and not url.startswith("postgresql"):
         ap.error("--engine postgres needs --url postgresql://…")
-    print(json.dumps({"uptime": os.popen("uptime").read().strip(), **run(url, a.calls, a.tenants, a.days, a.samples)},
-                     indent=1))
+    before = os.popen("uptime").read().strip()  # the machine is shared: say how loaded it was
+    result = run(url, a.calls, a.tenants, a.days, a.samples)
+    print(json.dumps({"uptime_before": before, "uptime_after": os.popen("uptime").read().strip(), **result}, indent=1))
     return 0
 
 
