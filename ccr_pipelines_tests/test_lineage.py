@@ -31,7 +31,7 @@ from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
 from ccr_pipelines.services.transcribe import SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE
 from ccr_pipelines.stores.control_store import (ControlStore, access_log, incident_notifications, incidents,
                                                 lineage, subject_calls, utcnow)
-from ccr_pipelines.stores.warehouse import Warehouse, partition_key
+from ccr_pipelines.stores.warehouse import Warehouse
 
 from .analytics_helpers import TEXTS
 
@@ -239,6 +239,10 @@ def test_openlineage_events_of_every_run_validate_and_carry_schema_quality_and_e
     redacted = completes["silver/analyze/redacted_transcripts"]
     assert {a["assertion"]: a["success"] for a in redacted["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]} == {
         "no_pii_left": True}
+    partition_schema = json.loads((SCHEMAS / "CcrPartitionRunFacet.json").read_text())
+    for ev in events:  # our run facet validates against the schema its URL names
+        jsonschema.validate({"ccr_partition": ev["run"]["facets"]["ccr_partition"]}, partition_schema,
+                            format_checker=jsonschema.FormatChecker())
     starts = [e for e in events if e["eventType"] == "START"]
     assert {e["run"]["runId"] for e in starts} == {e["run"]["runId"] for e in events if e["eventType"] == "COMPLETE"}
     assert PHONE not in json.dumps(events)

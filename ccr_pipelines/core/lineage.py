@@ -203,7 +203,7 @@ def run_event(event_type: str, *, event_time: datetime, dagster_run_id: str, ass
         run_facets["errorMessage"] = _facet(ERROR_FACET_URL, message=error[:500], programmingLanguage="python")
     if partition:
         run_facets["ccr_partition"] = _facet(
-            f"https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json", partition=partition,
+            "https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json", partition=partition,
             dagsterRunId=dagster_run_id)
     return {
         "eventType": event_type,
