@@ -1,4 +1,5 @@
-"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports, backups."""
+"""The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports,
+backups, lineage lookups and the audit evidence pack."""
 
 from __future__ import annotations
 
@@ -221,6 +222,76 @@ def cmd_backup(args) -> int:
     return 0
 
 
+def _uri_prefix(store) -> str | None:
+    """The URI of the store's root (``file:///…/``), to map lineage URIs back to object keys."""
+    probe = store.uri("x")
+    return None if probe.startswith("s3://") else probe[:-1]
+
+
+def cmd_lineage(args) -> int:
+    """P2, P3, P9, P13, P16, P17: an auditor's lineage lookups, from the control store's indexes."""
+    from .core.settings import resolve
+    from .services import lineage as svc
+    from .stores.object_store import object_store_from_settings
+
+    loaded = _loaded()
+    tenant = loaded.registry.require(args.tenant, active=False)
+    control = _control(loaded)
+    prefix = _uri_prefix(object_store_from_settings(loaded.settings))
+    if args.what == "call":
+        ans = svc.call_lineage(control, tenant, args.target, uri_prefix=prefix)
+        text = svc.format_call(ans)
+        obj = f"lineage/call/{args.target}"
+    elif args.what == "subject":
+        hashes = svc.subject_hashes_for(resolve(loaded.settings.ingest.subject_hash_key), tenant.id, args.target,
+                                        args.type)
+        if not hashes:
+            raise CcrError("the identifier is not a valid phone number, e-mail or customer reference")
+        ans = svc.subject_lineage(control, tenant, hashes, uri_prefix=prefix)
+        text = "\n".join([f"subject {', '.join(ans['subject_hashes'])} (tenant {tenant.id}): {len(ans['calls'])} call(s)"]
+                         + [f"  {c['call_id']:<24} {c['day']}  " + " → ".join(
+                             f"{a['kind']}{'' if a['status'] == 'present' else ' (deleted)'}" for a in c["artefacts"])
+                            + (f"  reports: {len(c['reports'])}" if c["reports"] else "") for c in ans["calls"]])
+        obj = f"lineage/subject/{hashes[0][:16]}"  # never the identifier (P16)
+    else:
+        try:
+            period = svc.parse_period(args.target)
+        except ValueError as exc:
+            raise CcrError(str(exc)) from None
+        ans = svc.report_lineage(control, tenant, period)
+        text = (f"{period.kind} report {period.key} of {tenant.id}: "
+                + ("found" if ans["found"] else "NOT FOUND")
+                + f"; {len(ans['calls'])} call(s) ({len(ans['erased_calls'])} erased); report run(s) "
+                + ", ".join(ans["report_runs"]) + "\n  score runs: " + ", ".join(ans["score_runs"])
+                + "\n  " + "\n  ".join(f"{k}: {', '.join(v)}" for k, v in ans["versions"].items())
+                + "\n  calls: " + " ".join(ans["calls"]))
+        obj = f"lineage/report/{period.key}"
+    control.log_access(actor=args.actor, tenant_id=tenant.id, action="read", purpose=f"lineage lookup {args.what}",
+                       obj=obj)
+    print(json.dumps(ans, indent=2, default=str) if args.json else text)
+    return 0 if (ans.get("found", True) and (args.what != "subject" or ans["calls"])) else 1
+
+
+def cmd_audit_pack(args) -> int:
+    """P13, GDPR art. 30: the tenant's audit evidence pack for a period, as one zip archive."""
+    from datetime import date
+    from pathlib import Path
+
+    from .services.audit_pack import build_pack
+
+    loaded = _loaded()
+    try:
+        d1, d2 = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+        body, manifest = build_pack(_control(loaded), loaded.registry, args.tenant, d1, d2, actor=args.actor)
+    except ValueError as exc:
+        raise CcrError(str(exc)) from None
+    out = Path(args.out or f"audit-pack-{args.tenant}-{d1}-{d2}.zip")
+    out.write_bytes(body)
+    print(f"{out}: {len(manifest['files']) + 1} section(s) with the manifest, "
+          f"{manifest['commitments_with_evidence']}/23 commitments with records in the period")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -298,6 +369,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--expires", type=int, default=7 * 24 * 3600, help="link lifetime in seconds (S3)")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_reports_link)
+
+    s = sub.add_parser("lineage", help="lineage lookups for audits: a call's chain, a data subject's calls, "
+                                       "a report's inputs (P2, P3, P9, P13, P16, P17)")
+    s.add_argument("what", choices=["call", "subject", "report"])
+    s.add_argument("tenant")
+    s.add_argument("target", help="call id | the subject's identifier (hashed, never stored) | period (2026-W47, 2026-11)")
+    s.add_argument("--type", choices=["phone", "email", "customer_ref"], help="with subject: the identifier's type")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_lineage)
+
+    s = sub.add_parser("audit", help="audit evidence pack for a tenant and period (GDPR art. 30, P1-P23)")
+    s.add_argument("action", choices=["pack"])
+    s.add_argument("--tenant", required=True)
+    s.add_argument("--from", dest="date_from", required=True, help="first day (YYYY-MM-DD)")
+    s.add_argument("--to", dest="date_to", required=True, help="last day, included (YYYY-MM-DD)")
+    s.add_argument("--out", help="archive path (default ./audit-pack-TENANT-FROM-TO.zip)")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_audit_pack)
     return p
 
 

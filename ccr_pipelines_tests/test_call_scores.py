@@ -51,7 +51,7 @@ def _setup(tmp_path, tenants_file, monkeypatch):
                        pa.Table.from_pylist(_segments("globex-support", "c-1", NO_DISCLOSURE_EN), schema=REDACTED_SCHEMA))
     os_res = ObjectStoreResource(kind="local", root=str(store.root))
     res = {"warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
-           "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db")}
+           "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"), "object_store": os_res}
     return cards, wh, res
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from ccr_pipelines.defs.warehouse.assets import ccr_dbt_marts
-from ccr_pipelines.resources import ObjectStoreResource, _dbt_resource
+from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, _dbt_resource
 from ccr_pipelines.stores.control_store import ControlStore
 from ccr_pipelines.stores.object_store import LocalObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
@@ -21,7 +21,7 @@ def _write_day(wh: Warehouse, control: ControlStore, tenant: str, calls: dict[st
     write_scored_day(wh, control, "globex-support.v1", tenant, DAY, calls)
 
 
-def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path):
+def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_file):
     store = LocalObjectStore(tmp_path / "var" / "objects")
     wh = Warehouse(store)
     control = ControlStore(f"sqlite:///{tmp_path}/control.db")
@@ -30,8 +30,18 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path):
     _write_day(wh, control, "acme-energie", {"c-1": "good", "c-2": "bad"})
     _write_day(wh, control, "globex-support", {"c-1": "good"})
     result = dg.materialize([ccr_dbt_marts], resources={
-        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root))})
+        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+        "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file))})
     assert result.success
+    # P13: the run that built the marts recorded one lineage row per tenant and mart, covering its days
+    import sqlalchemy as sa
+    from ccr_pipelines.stores.control_store import lineage
+
+    marts = control.fetch(sa.select(lineage).where(lineage.c.artefact_kind == "mart"))
+    assert {r["tenant_id"] for r in marts} == {"acme-energie", "globex-support"} and len(marts) == 2 * 5
+    assert all(r["run_id"] == result.run_id and r["period_start"] and r["artefact_uri"].startswith("duckdb://")
+               for r in marts)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks and all(checks.values()), checks
     assert len(checks) >= 15  # every dbt test ran as a check (the singular P4 test has no single model, so it runs in the build)

@@ -30,11 +30,13 @@ EXPECTED_ASSETS = sorted([
                                        "mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step",
                                        "mart_review_backlog")],
 ])
-EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
+EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "openlineage_failure_sensor", "openlineage_success_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
                            "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",
                            "unusual_access_sensor"])
 EXPECTED_SCHEDULES = sorted(["backup_schedule", "data_quality_schedule", "tenant_monthly_reports_schedule",
                              "tenant_weekly_reports_schedule"])
+EXPECTED_JOBS = sorted(["backup_job", "data_quality_job", "lineage_lookup_job", "tenant_monthly_reports_job",
+                        "tenant_weekly_reports_job"])
 EXPECTED_RESOURCES = sorted(["alerting", "asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
                              "tenant_registry", "warehouse"])
 
@@ -59,6 +61,11 @@ def test_the_asset_graph_matches_the_snapshot(definitions):
 def test_the_sensors_match_the_snapshot(definitions):
     sensors = definitions.get_repository_def().sensor_defs
     assert sorted(s.name for s in sensors if s.name != "default_automation_condition_sensor") == EXPECTED_SENSORS
+
+
+def test_the_jobs_match_the_snapshot(definitions):
+    jobs = definitions.get_repository_def().get_all_jobs()
+    assert sorted(j.name for j in jobs if not j.name.startswith("__")) == EXPECTED_JOBS
 
 
 def test_the_schedules_match_the_snapshot(definitions):

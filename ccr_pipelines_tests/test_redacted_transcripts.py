@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from ccr_pipelines.defs.analyze.assets import NO_PII_LEFT_CHECK, redacted_transcripts
-from ccr_pipelines.resources import ObjectStoreResource, TenantRegistryResource, WarehouseResource
+from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ccr_pipelines.services.redact import REDACTED_DATASET, redact_partition
 from ccr_pipelines.services.transcribe import SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE
 from ccr_pipelines.stores.object_store import LocalObjectStore
@@ -31,7 +31,8 @@ def test_p21_redacted_table_holds_placeholders_and_counts_never_values(tmp_path,
         "Bonjour, je voudrais résilier."]), zone=SEGMENTS_ZONE)
     os_res = ObjectStoreResource(kind="local", root=str(store.root))
     result = dg.materialize([redacted_transcripts], partition_key=DAY, resources={
-        "warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file))},
+        "warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        "object_store": os_res, "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db")},
         run_config={"ops": {"silver__analyze__redacted_transcripts": {"config": {"tenant_id": "acme-energie"}}}})
     md = result.get_asset_materialization_events()[0].materialization.metadata
     assert (md["pii_phone"].value, md["pii_email"].value, md["pii_card"].value) == (1, 1, 1)
@@ -66,7 +67,8 @@ def test_no_segments_gives_an_empty_result(tmp_path):
 def test_p12_suspended_unknown_or_malformed_tenants_in_config_fail_the_run(tmp_path, tenants_file, tenant, needle):
     os_res = ObjectStoreResource(kind="local", root=str(tmp_path / "objects"))
     result = dg.materialize([redacted_transcripts], partition_key=DAY, raise_on_error=False, resources={
-        "warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file))},
+        "warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        "object_store": os_res, "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db")},
         run_config={"ops": {"silver__analyze__redacted_transcripts": {"config": {"tenant_id": tenant}}}})
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

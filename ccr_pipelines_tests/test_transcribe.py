@@ -14,7 +14,8 @@ import pytest
 
 from ccr_pipelines.core.transcripts import word_error_rate, word_errors
 from ccr_pipelines.defs.transcribe.assets import WORKER_CHECK, transcripts
-from ccr_pipelines.resources import AsrResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
+from ccr_pipelines.resources import (AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource,
+                                     WarehouseResource)
 from ccr_pipelines.services.ingest import ingest_batch
 from ccr_pipelines.services.transcribe import CALLS_DATASET, SEGMENTS_DATASET, SEGMENTS_ZONE
 from ccr_pipelines.stores.control_store import ControlStore
@@ -46,7 +47,8 @@ def _resources(store: LocalObjectStore, tenants_file, **asr) -> dict:
     os_res = ObjectStoreResource(kind="local", root=str(store.root))
     return {"object_store": os_res, "warehouse": WarehouseResource(object_store=os_res),
             "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
-            "asr": AsrResource(**asr), "pipes_client": dg.PipesSubprocessClient()}
+            "asr": AsrResource(**asr), "pipes_client": dg.PipesSubprocessClient(),
+            "control_store": ControlStoreResource(url=f"sqlite:///{store.root.parent}/control.db")}
 
 
 def _run(resources, tenant, instance=None, raise_on_error=True):

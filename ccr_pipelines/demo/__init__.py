@@ -153,6 +153,9 @@ def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
     print(f"marts: {'built' if marts.success else 'FAILED'}; dbt tests passed {sum(c.passed for c in checks)}/{len(checks)}")
     report_paths, report_failed = _run_reports(instance, resources_, objects_root)
     failed += report_failed
+    events = _export_openlineage(instance, resources_)
+    print(f"lineage: {events} OpenLineage event(s) under {objects_root / 'lineage' / 'openlineage'}; "
+          "try: ccr lineage call acme-energie <call id>")
     print(f"outputs under {data_dir}:")
     print(f"  manifest (Parquet)  {objects_root / 'datasets'}")
     print(f"  accepted audio      {objects_root / 'audio'}")
@@ -211,3 +214,11 @@ def _sensor_cursor(instance, sensor_name: str) -> str | None:
 def _save_sensor_cursor(instance, sensor_name: str, cursor: str | None) -> None:
     if cursor:
         _cursor_path(instance, sensor_name).write_text(cursor)
+
+
+def _export_openlineage(instance, resources_) -> int:
+    """What the run-status sensors do under the daemon: each run's OpenLineage events (P13)."""
+    from ..defs.lineage.export import export_run
+
+    control, store = resources_["control_store"].get(), resources_["object_store"].get()
+    return sum(export_run(instance, r.run_id, control, store) for r in instance.get_runs())

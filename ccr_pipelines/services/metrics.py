@@ -11,7 +11,9 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from ..stores.warehouse import Warehouse
+from ..core.lineage import LineageContext, row_uri
+from ..stores.control_store import ControlStore
+from ..stores.warehouse import Warehouse, partition_key
 from .ingest import MANIFEST_DATASET
 from .redact import REDACTED_DATASET
 
@@ -112,11 +114,19 @@ def compute_metrics(segments: pa.Table, manifest: pa.Table) -> pa.Table:
         con.close()
 
 
-def metrics_partition(warehouse: Warehouse, tenant_id: str, day: str) -> dict:
+def metrics_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
+                      lineage: LineageContext | None = None) -> dict:
+    """Write the tenant-day's call metrics; with *control* and *lineage*, one lineage row per call (P13)."""
     segs = warehouse.read_partition(REDACTED_DATASET, tenant_id, day)
     manifest = warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
     if segs is None or manifest is None:
         return {"calls": 0}
     table = compute_metrics(segs, manifest)
     info = warehouse.write_partition(METRICS_DATASET, tenant_id, day, table)
+    if control is not None and lineage is not None:
+        out_uri = warehouse.store.uri(info.key)
+        src_uri = warehouse.store.uri(partition_key(REDACTED_DATASET, tenant_id, day))
+        control.record_lineage([lineage.row(tenant_id=tenant_id, call_id=c, kind="call_metrics",
+                                            uri=row_uri(out_uri, c), source_uri=row_uri(src_uri, c))
+                                for c in table.column("call_id").to_pylist()])
     return {"calls": table.num_rows, "partition_object": info.key}

@@ -10,8 +10,10 @@ from collections import Counter
 
 import pyarrow as pa
 
+from ..core.lineage import LineageContext, row_uri
 from ..core.redaction import TYPES, redact
-from ..stores.warehouse import Warehouse
+from ..stores.control_store import ControlStore
+from ..stores.warehouse import Warehouse, partition_key
 from .transcribe import SEGMENTS_DATASET, SEGMENTS_ZONE
 
 REDACTED_DATASET = "redacted_segments"
@@ -25,8 +27,10 @@ REDACTED_SCHEMA = pa.schema([
 REDACTOR_VERSION = "redaction-2"  # bump when the rules change: downstream rescoring keys on it
 
 
-def redact_partition(warehouse: Warehouse, tenant_id: str, day: str) -> dict:
-    """Rewrite the tenant-day's redacted table from its restricted segments; return counts only."""
+def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
+                     lineage: LineageContext | None = None) -> dict:
+    """Rewrite the tenant-day's redacted table from its restricted segments; return counts only.
+    With *control* and *lineage*, one lineage row per call's redacted rows (P13)."""
     source = warehouse.read_partition(SEGMENTS_DATASET, tenant_id, day, zone=SEGMENTS_ZONE)
     if source is None:
         return {"segments": 0, "calls": 0, **{f"pii_{t}": 0 for t in TYPES}}
@@ -41,5 +45,11 @@ def redact_partition(warehouse: Warehouse, tenant_id: str, day: str) -> dict:
                                                "start_s", "end_s", "avg_logprob", "speech_regions")}
                     | {"text": text, **{f"pii_{t}": counts[t] for t in TYPES}, "redactor_version": REDACTOR_VERSION})
     info = warehouse.write_partition(REDACTED_DATASET, tenant_id, day, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA))
+    if control is not None and lineage is not None:
+        out_uri = warehouse.store.uri(info.key)
+        src_uri = warehouse.store.uri(partition_key(SEGMENTS_DATASET, tenant_id, day, SEGMENTS_ZONE))
+        control.record_lineage([lineage.row(tenant_id=tenant_id, call_id=c, kind="redacted_transcript",
+                                            uri=row_uri(out_uri, c), source_uri=row_uri(src_uri, c))
+                                for c in sorted({r["call_id"] for r in rows})])
     return {"segments": len(rows), "calls": len({r["call_id"] for r in rows}),
             **{f"pii_{t}": totals[t] for t in TYPES}, "partition_object": info.key}

@@ -238,7 +238,8 @@ def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period
              code_version=REPORT_VERSION, scorer_version=",".join(data.versions["scorer_version"])[:64] or None,
              scorecard_version=",".join(data.versions["scorecard_version"])[:64] or None,
              model_version=",".join(data.versions["model_revision"])[:200] or None, engine="ccr_pipelines reports",
-             region=region, sha256=hashlib.sha256(body).hexdigest())
+             region=region, sha256=hashlib.sha256(body).hexdigest(),
+             period_start=period.start.isoformat(), period_end=period.end.isoformat())
         for name, (body, _) in files.items()])
     return {"calls": len(calls), "files": len(files), "prefix": prefix, "link": link,
             "link_expires_s": link_expiry_s, "language": data.language,

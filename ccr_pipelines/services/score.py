@@ -10,10 +10,11 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from ..core.batch_scoring import score_segments
+from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard, load_scorecard
 from ..core.tenants import Tenant
 from ..stores.control_store import ControlStore, review_queue, utcnow
-from ..stores.warehouse import Warehouse
+from ..stores.warehouse import Warehouse, partition_key
 from .redact import REDACTED_DATASET
 from .transcribe import CALLS_DATASET
 
@@ -44,9 +45,11 @@ def scorecard_for(tenant: Tenant) -> Scorecard:
     return load_scorecard(scorecards_dir() / f"{tenant.scorecard}.yaml")
 
 
-def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant, day: str) -> dict:
+def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant, day: str, *,
+                    lineage: LineageContext | None = None) -> dict:
     """Score a tenant-day with the vectorised scorer (core/batch_scoring.py): the same results as
-    ``score_call`` per call (tested), without a Python loop per call."""
+    ``score_call`` per call (tested), without a Python loop per call. With *lineage*, one lineage
+    row per call with model, scorer and scorecard versions (P13, P15)."""
     card = scorecard_for(tenant)
     segs = warehouse.read_partition(REDACTED_DATASET, tenant.id, day)
     if segs is None:
@@ -78,12 +81,21 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
         **{k: steps[k] for k in ("question", "step", "section", "status", "points", "possible", "evidence_segment",
                                  "evidence_start_s", "similarity")},
         "scorecard_version": pa.array([card.version_tag] * m, pa.string())}, schema=STEPS_SCHEMA)
-    warehouse.write_partition(SCORES_DATASET, tenant.id, day, score_table)
+    info = warehouse.write_partition(SCORES_DATASET, tenant.id, day, score_table)
     warehouse.write_partition(STEPS_DATASET, tenant.id, day, step_table)
     review = score_table.filter(score_table.column("needs_review"))
     queue = list(zip(review.column("call_id").to_pylist(), review.column("review_reasons").to_pylist(),
                      review.column("score").to_pylist()))
     queued = _enqueue(control, tenant.id, queue)
+    if lineage is not None:
+        out_uri = warehouse.store.uri(info.key)
+        src_uri = warehouse.store.uri(partition_key(REDACTED_DATASET, tenant.id, day))
+        cols = score_table.select(["call_id", "model_revision", "scorer_version", "scorecard_version"]).to_pylist()
+        control.record_lineage([lineage.row(tenant_id=tenant.id, call_id=r["call_id"], kind="call_score",
+                                            uri=row_uri(out_uri, r["call_id"]), source_uri=row_uri(src_uri, r["call_id"]),
+                                            model_version=r["model_revision"], scorer_version=r["scorer_version"],
+                                            scorecard_version=r["scorecard_version"])
+                                for r in cols])
     return {"calls": n, "needs_review": len(queue), "queued_new": queued,
             "auto_failed": pc.sum(scores["auto_failed"].cast(pa.int64())).as_py() or 0,
             "mean_score": round(sum(scores["score"].to_pylist()) / n, 2) if n else 0.0,

@@ -14,8 +14,10 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
+from ..core.lineage import LineageContext, row_uri
+from ..stores.control_store import ControlStore
 from ..stores.object_store import ObjectStore
-from ..stores.warehouse import Warehouse
+from ..stores.warehouse import Warehouse, partition_key
 from .ingest import MANIFEST_DATASET
 
 CALLS_DATASET = "transcript_calls"
@@ -63,8 +65,11 @@ def _merge(warehouse: Warehouse, dataset: str, tenant_id: str, day: str, rows: l
 
 
 def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: str, results: list[dict],
-                 run_id: str) -> dict:
-    """Build both tables from the worker's per-call results; returns counts (numbers only)."""
+                 run_id: str, *, control: ControlStore | None = None, lineage: LineageContext | None = None) -> dict:
+    """Build both tables from the worker's per-call results; returns counts (numbers only).
+
+    With *control* and *lineage*, writes one lineage row per transcribed call (P9: model and
+    engine versions; P2: region) right after the tables it describes."""
     now = datetime.now(timezone.utc)
     call_rows, seg_rows = [], []
     for res in results:
@@ -96,6 +101,15 @@ def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: 
     done = {r["call_id"] for r in call_rows if r["status"] == "transcribed"}
     seg_obj = _merge(warehouse, SEGMENTS_DATASET, tenant_id, day, seg_rows, SEGMENTS_SCHEMA, zone=SEGMENTS_ZONE,
                      replace_calls=done) if done else None
+    if control is not None and lineage is not None and done:
+        manifest_uri = store.uri(partition_key(MANIFEST_DATASET, tenant_id, day))
+        control.record_lineage([
+            lineage.row(tenant_id=tenant_id, call_id=r["call_id"], kind="transcript",
+                        uri=store.uri(r["transcript_key"]), source_uri=row_uri(manifest_uri, r["call_id"]),
+                        model_version=f"{r['model_name']}@{r['model_revision']}"[:200],
+                        engine=f"whisperx {r['engine_versions']} on {r['device']}/{r['compute_type']}"[:200],
+                        sha256=r["sha256"])
+            for r in call_rows if r["status"] == "transcribed"])
     return {
         "calls": len(call_rows),
         "transcribed": sum(1 for r in call_rows if r["status"] == "transcribed"),

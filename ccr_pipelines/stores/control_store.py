@@ -60,6 +60,9 @@ lineage = sa.Table(
     sa.Column("sha256", sa.String(64)),
     _ts("created_at", nullable=False),
     _ts("deleted_at"),
+    # migration 8: the days a partition-level row (mart, report) covers, end exclusive
+    sa.Column("period_start", sa.String(10)),
+    sa.Column("period_end", sa.String(10)),
     sa.Index("ix_lineage_tenant_call", "tenant_id", "call_id"),
     sa.Index("ix_lineage_uri", "artefact_uri"),
 )
@@ -323,6 +326,23 @@ def _v6(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subject_calls])
 
 
+def _v8(conn: Connection) -> None:
+    """P2, P9, P13: record-level lineage lookups. Partition-level rows (marts, reports) say which
+    days they cover; the report and call lookups go by index, not by a scan of the tenant's rows."""
+    # A database created after this change already has the columns (the table definition is
+    # shared with migration 1's create_all); one created before gets them here.
+    have = {c["name"] for c in sa.inspect(conn).get_columns("lineage")}
+    for col in ("period_start", "period_end"):  # period_end is exclusive
+        if col not in have:
+            conn.execute(sa.text(f"ALTER TABLE lineage ADD COLUMN {col} VARCHAR(10)"))
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_lineage_tenant_kind_partition "
+                         "ON lineage (tenant_id, artefact_kind, partition_key)"))
+    # OpenLineage export reads one run's rows
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_lineage_run ON lineage (run_id)"))
+    # P3: who read a call's artefacts, looked up by object within the tenant
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_access_tenant_object ON access_log (tenant_id, object)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
@@ -330,6 +350,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "incident timeline and breach notification drafts", _v4),
     Migration(5, "tenant suspension switch", _v5),
     Migration(6, "data-subject call index", _v6),
+    Migration(8, "lineage periods and lookup indexes", _v8),
 )
 HEAD = MIGRATIONS[-1].version
 

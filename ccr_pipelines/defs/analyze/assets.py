@@ -3,11 +3,12 @@
 import dagster as dg
 
 from ...core.scorecards import SCORER_VERSION
-from ...resources import ControlStoreResource, TenantRegistryResource, WarehouseResource
+from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.score import score_partition
 from ...services.metrics import METRICS_VERSION, metrics_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
 from ..ingest.partitions import daily_partitions
+from ..shared.lineage import lineage_context
 from ..shared.tenancy import TenantDayConfig, require_active_tenant
 from ..transcribe.assets import TRANSCRIPTS_KEY
 
@@ -31,12 +32,16 @@ def redacted_transcripts(
     config: TenantDayConfig,
     warehouse: WarehouseResource,
     tenant_registry: TenantRegistryResource,
+    control_store: ControlStoreResource,
+    object_store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
     """Transcript segments with phone numbers, e-mails, card numbers, IBANs and NIRs replaced by
     typed placeholders — the only transcript text analytics may read (P21)."""
     tenant = require_active_tenant(tenant_registry, config.tenant_id)
     wh = warehouse.get()
-    counts = redact_partition(wh, tenant.id, context.partition_key)
+    counts = redact_partition(wh, tenant.id, context.partition_key, control=control_store.get(),
+                              lineage=lineage_context(context, region=object_store.region_label,
+                                                      engine=f"ccr redactor {REDACTOR_VERSION}"))
     # Verify on what was written, not on what we meant to write.
     from ...core.redaction import find_entities
     from ...services.redact import REDACTED_DATASET
@@ -68,11 +73,17 @@ def call_metrics(
     config: TenantDayConfig,
     warehouse: WarehouseResource,
     tenant_registry: TenantRegistryResource,
+    control_store: ControlStoreResource,
+    object_store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
     """Per call: talk time per speaker, talk ratio, non-talk time and longest gap, overlap and
     interruptions, speech rate, turns and longest monologue — from exact speech regions, in DuckDB."""
     tenant = require_active_tenant(tenant_registry, config.tenant_id)
-    counts = metrics_partition(warehouse.get(), tenant.id, context.partition_key)
+    import duckdb
+
+    counts = metrics_partition(warehouse.get(), tenant.id, context.partition_key, control=control_store.get(),
+                               lineage=lineage_context(context, region=object_store.region_label,
+                                                       engine=f"duckdb {duckdb.__version__}"))
     return dg.MaterializeResult(metadata={**counts, "tenant_id": tenant.id, "dagster/row_count": counts["calls"]})
 
 
@@ -94,12 +105,15 @@ def call_scores(
     warehouse: WarehouseResource,
     control_store: ControlStoreResource,
     tenant_registry: TenantRegistryResource,
+    object_store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
     """Automated call scores on the tenant's scorecard (0-100, per-step results with evidence,
     scorer and scorecard versions, confidence); unvalidated until a human reviews them, and
     low-confidence, borderline, auto-failed or undisclosed calls go to the review queue (P15, P23)."""
     tenant = require_active_tenant(tenant_registry, config.tenant_id)
-    counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key)
+    counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key,
+                             lineage=lineage_context(context, region=object_store.region_label,
+                                                     engine=f"ccr scorer {SCORER_VERSION}"))
     return dg.MaterializeResult(
         metadata={**counts, "tenant_id": tenant.id, "scorer_version": SCORER_VERSION,
                   "dagster/row_count": counts["calls"]},

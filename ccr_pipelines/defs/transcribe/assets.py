@@ -4,10 +4,11 @@
 import dagster as dg
 from pydantic import Field
 
-from ...resources import AsrResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
+from ...resources import AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.transcribe import calls_to_transcribe, write_tables
 from ..ingest.assets import CALL_MANIFEST_KEY
 from ..ingest.partitions import daily_partitions
+from ..shared.lineage import lineage_context
 from ..shared.tenancy import TenantDayConfig, require_active_tenant
 
 TRANSCRIPTS_KEY = dg.AssetKey(["silver", "transcribe", "transcripts"])
@@ -45,6 +46,7 @@ def transcripts(
     tenant_registry: TenantRegistryResource,
     asr: AsrResource,
     pipes_client: dg.ResourceParam[dg.PipesClient],
+    control_store: ControlStoreResource,
 ) -> dg.MaterializeResult:
     """Per-call transcripts by whisperx (one speaker per channel for stereo), written to the
     restricted zone; per-call language, model revision, engine versions and quality signals."""
@@ -72,7 +74,9 @@ def transcripts(
                 for k, v in (r.metadata or {}).items():
                     val = getattr(v, "value", v)
                     worker_md[k] = worker_md.get(k, 0) + val if isinstance(val, (int, float)) else val
-    counts = write_tables(object_store.get(), warehouse.get(), tenant.id, day, results, context.run.run_id)
+    counts = write_tables(object_store.get(), warehouse.get(), tenant.id, day, results, context.run.run_id,
+                          control=control_store.get(),
+                          lineage=lineage_context(context, region=object_store.region_label, engine="whisperx"))
     failed = sum(1 for r in results if r["status"] == "failed")
     # The worker's own check results (one per launch), folded into one for the batch.
     worker_passed = all(c.passed for c in checks) if checks else failed == 0

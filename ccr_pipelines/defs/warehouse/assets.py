@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ...resources import ObjectStoreResource
+from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 
 DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -47,7 +47,8 @@ class CcrDbtTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=CcrDbtTranslator(), pool="dbt")
-def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object_store: ObjectStoreResource):
+def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object_store: ObjectStoreResource,
+                  control_store: ControlStoreResource, tenant_registry: TenantRegistryResource):
     """Staging views and marts (agent-day, team-week, tenant-month, compliance by step, review backlog)."""
     if object_store.kind != "local":
         # dbt-duckdb reads the Parquet files directly; on S3 that needs the httpfs extension,
@@ -58,3 +59,24 @@ def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     os.environ.update(env)
     yield from dbt.cli(["build"], context=context).stream()
+    _record_lineage(context, object_store, control_store, tenant_registry, Path(env["CCR_DUCKDB_PATH"]))
+
+
+def _record_lineage(context, object_store, control_store, tenant_registry, duckdb_path: Path) -> None:
+    """P13: one lineage row per tenant and mart, covering the tenant's scored days (written by the
+    run that built the marts, after dbt succeeded)."""
+    from ... import __version__
+    from ...core.lineage import LineageContext
+    from ...services.lineage import record_mart_lineage
+    from ...services.score import SCORES_DATASET
+    from ...stores.warehouse import Warehouse
+    import dbt.version
+
+    wh = Warehouse(object_store.get())
+    tenant_days = {t: wh.partitions(SCORES_DATASET, t) for t in tenant_registry.get().ids()}
+    models = [k.path[-1] for k in context.selected_asset_keys if k.path[-1].startswith("mart_")]
+    lctx = LineageContext(run_id=context.run.run_id, asset_key="marts/warehouse", partition_key=None,
+                          code_version=__version__, region=object_store.region_label,
+                          engine=f"dbt-core {dbt.version.__version__} (dbt-duckdb)")
+    record_mart_lineage(control_store.get(), lctx, models=models, warehouse_uri=f"duckdb://{duckdb_path}",
+                        tenant_days=tenant_days)

@@ -1,0 +1,217 @@
+"""Record-level lineage model and OpenLineage events (P2, P9, P13, P16, P17). Pure: no Dagster, no I/O.
+
+A lineage row links one artefact (an object, or a call's row in a Parquet
+partition written ``<partition uri>#<call id>``) to its source call id, the
+run, asset key and partition, the code / model / scorer / scorecard versions,
+the engine that processed it and the region where it is stored. Rows of
+partition-level artefacts (marts, reports) carry no call id but the days they
+cover (``period_start`` .. ``period_end``, end exclusive), so a call's chain
+reaches them through its day. No personal data: call ids and URIs only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+# The chain of a call, upstream first; the data class gives the retention (core/tenants.py).
+CALL_KINDS: tuple[str, ...] = ("audio", "manifest_row", "transcript", "redacted_transcript", "call_metrics",
+                               "call_score")
+PERIOD_KINDS: tuple[str, ...] = ("mart", "report", "report_file")
+DATA_CLASS: dict[str, str] = {
+    "audio": "audio", "manifest_row": "scores", "transcript": "raw_transcript",
+    "redacted_transcript": "redacted_transcript", "call_metrics": "scores", "call_score": "scores",
+    "mart": "marts", "report": "reports", "report_file": "reports",
+}
+STAGE_ORDER = {k: i for i, k in enumerate(CALL_KINDS + PERIOD_KINDS)}
+
+
+@dataclass(frozen=True)
+class LineageContext:
+    """What every lineage row of one materialization shares (the writer passes it to the service)."""
+
+    run_id: str | None
+    asset_key: str
+    partition_key: str | None
+    code_version: str
+    region: str
+    engine: str
+
+    def row(self, *, tenant_id: str, kind: str, uri: str, source_uri: str | None = None, call_id: str | None = None,
+            **extra: Any) -> dict:
+        row = dict(tenant_id=tenant_id, call_id=call_id, artefact_kind=kind, artefact_uri=uri[:1100],
+                   source_uri=(source_uri or None) and source_uri[:1100], asset_key=self.asset_key,
+                   partition_key=self.partition_key, run_id=self.run_id, code_version=self.code_version[:64],
+                   engine=self.engine, region=self.region)
+        row.update(extra)  # a per-row engine (e.g. whisperx with its versions) overrides the step's
+        row["engine"] = (row["engine"] or "")[:200] or None
+        return row
+
+
+def row_uri(partition_uri: str, call_id: str) -> str:
+    """A call's row in a per-day Parquet partition."""
+    return f"{partition_uri}#{call_id}"
+
+
+def retention_until(created_at: datetime, kind: str, retention_days: Mapping[str, int]) -> datetime | None:
+    """When the artefact falls due for purge under the tenant's retention class (P19)."""
+    cls = DATA_CLASS.get(kind)
+    if cls is None or cls not in retention_days:
+        return None
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    return created_at + timedelta(days=retention_days[cls])
+
+
+def artefact_view(row: Mapping[str, Any], retention_days: Mapping[str, int]) -> dict:
+    """One artefact as the lookups show it: versions, run, where, retention and deletion status."""
+    created = row["created_at"]
+    until = retention_until(created, row["artefact_kind"], retention_days)
+    return {
+        "kind": row["artefact_kind"], "uri": row["artefact_uri"], "source_uri": row.get("source_uri"),
+        "call_id": row.get("call_id"), "asset_key": row.get("asset_key"), "partition": row.get("partition_key"),
+        "period": ([row["period_start"], row["period_end"]] if row.get("period_start") else None),
+        "run_id": row.get("run_id"), "code_version": row.get("code_version"),
+        "model_version": row.get("model_version"), "scorer_version": row.get("scorer_version"),
+        "scorecard_version": row.get("scorecard_version"), "engine": row.get("engine"), "region": row.get("region"),
+        "sha256": row.get("sha256"), "created_at": iso_utc(created), "retention_until": iso_utc(until),
+        "deleted_at": iso_utc(row.get("deleted_at")), "status": "deleted" if row.get("deleted_at") else "present",
+    }
+
+
+def order_chain(artefacts: Iterable[dict]) -> list[dict]:
+    """Upstream first (audio → … → report), then by time: the order an auditor reads a chain in."""
+    return sorted(artefacts, key=lambda a: (STAGE_ORDER.get(a["kind"], 99), a["created_at"] or "", a["uri"]))
+
+
+def covers(row: Mapping[str, Any], day: str) -> bool:
+    return bool(row.get("period_start")) and row["period_start"] <= day < (row.get("period_end") or "9999-12-31")
+
+
+def iso_utc(v: Any) -> str | None:
+    """ISO 8601 with a zone (SQLite hands back naive UTC datetimes)."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=timezone.utc)
+        return v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+# ---------------------------------------------------------------------------
+# OpenLineage (spec 2-0-2 RunEvent). Namespaces follow the spec's dataset naming:
+# local files "file" + path, S3 "s3://bucket" + key; the DuckDB marts "duckdb://<file>" + schema.table.
+OL_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+PRODUCER = "https://callcenterrate.example/ccr_pipelines"
+JOB_NAMESPACE = "ccr_pipelines"
+SCHEMA_FACET_URL = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+DQ_FACET_URL = ("https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json"
+                "#/$defs/DataQualityMetricsInputDatasetFacet")
+ASSERTIONS_FACET_URL = ("https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json"
+                        "#/$defs/DataQualityAssertionsDatasetFacet")
+ENGINE_FACET_URL = "https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet"
+ERROR_FACET_URL = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+# Our own facet (P17): erasure / deletion state of a dataset, versioned; its JSON Schema ships in
+# ccr_pipelines/schemas/ and is what this URL names.
+ERASURE_FACET_VERSION = "1-0-0"
+ERASURE_FACET_URL = (f"https://callcenterrate.example/spec/facets/{ERASURE_FACET_VERSION}/"
+                     "CcrErasureDatasetFacet.json#/$defs/CcrErasureDatasetFacet")
+ERASURE_FACET_NAME = "ccr_erasure"
+
+
+def dataset_name(uri: str) -> tuple[str, str]:
+    """(namespace, name) of an object-store or warehouse address, per the OpenLineage naming spec."""
+    uri = uri.split("#", 1)[0]
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[5:].partition("/")
+        return f"s3://{bucket}", key
+    if uri.startswith("file://"):
+        from urllib.parse import unquote
+
+        return "file", unquote(uri[len("file://"):])  # a path, not a URI: '=' stays '=
+    if uri.startswith("duckdb://"):
+        path, _, table = uri[len("duckdb://"):].rpartition("/")
+        return f"duckdb://{path}", table
+    raise ValueError("not an object-store or warehouse address")
+
+
+def _facet(url: str, **fields: Any) -> dict:
+    return {"_producer": PRODUCER, "_schemaURL": url, **fields}
+
+
+def ol_dataset(uri: str, *, fields: Iterable[tuple[str, str]] = (), row_count: int | None = None,
+               assertions: Iterable[tuple[str, bool]] = (), erasure: Mapping[str, Any] | None = None,
+               output: bool = False) -> dict:
+    """An input or output dataset with schema, data-quality and erasure facets where known."""
+    namespace, name = dataset_name(uri)
+    facets: dict[str, Any] = {}
+    fields = list(fields)
+    if fields:
+        facets["schema"] = _facet(SCHEMA_FACET_URL, fields=[{"name": n, "type": t} for n, t in fields])
+    assertions = list(assertions)
+    if assertions:
+        facets["dataQualityAssertions"] = _facet(
+            ASSERTIONS_FACET_URL, assertions=[{"assertion": a, "success": bool(ok)} for a, ok in assertions])
+    if erasure is not None:
+        facets[ERASURE_FACET_NAME] = _facet(ERASURE_FACET_URL, **erasure_facet_fields(**erasure))
+    ds: dict[str, Any] = {"namespace": namespace, "name": name, "facets": facets}
+    if row_count is not None:
+        key = "outputStatistics" if output else "dataQualityMetrics"
+        if output:
+            ds["outputFacets"] = {key: _facet(
+                "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
+                "#/$defs/OutputStatisticsOutputDatasetFacet", rowCount=int(row_count))}
+        else:
+            ds["inputFacets"] = {key: _facet(DQ_FACET_URL, rowCount=int(row_count), columnMetrics={})}
+    return ds
+
+
+def erasure_facet_fields(*, deleted: bool, deleted_at: str | None = None, reason: str | None = None,
+                         erased_calls: int = 0, dsr_request_id: int | None = None) -> dict:
+    """P17: a dataset's deletion state, as counts and ids only (never the erased content)."""
+    out: dict[str, Any] = {"deleted": bool(deleted), "erasedCalls": int(erased_calls)}
+    if deleted_at:
+        out["deletedAt"] = deleted_at
+    if reason:
+        out["reason"] = reason
+    if dsr_request_id is not None:
+        out["dsrRequestId"] = int(dsr_request_id)
+    return out
+
+
+def ol_run_id(dagster_run_id: str, asset_key: str, partition: str | None) -> str:
+    """One OpenLineage run per asset materialization (a Dagster run may materialize several)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ccr:{dagster_run_id}:{asset_key}:{partition or ''}"))
+
+
+def run_event(event_type: str, *, event_time: datetime, dagster_run_id: str, asset_key: str,
+              partition: str | None, inputs: list[dict], outputs: list[dict], engine_version: str,
+              error: str | None = None) -> dict:
+    """A RunEvent (START, COMPLETE or FAIL) for one asset materialization."""
+    if event_type not in ("START", "COMPLETE", "FAIL"):
+        raise ValueError(f"unsupported event type {event_type!r}")
+    run_facets: dict[str, Any] = {
+        "processing_engine": _facet(ENGINE_FACET_URL, version=engine_version, name="dagster",
+                                    openlineageAdapterVersion="ccr-1"),
+    }
+    if error:
+        run_facets["errorMessage"] = _facet(ERROR_FACET_URL, message=error[:500], programmingLanguage="python")
+    if partition:
+        run_facets["ccr_partition"] = _facet(
+            "https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json", partition=partition,
+            dagsterRunId=dagster_run_id)
+    return {
+        "eventType": event_type,
+        "eventTime": event_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "producer": PRODUCER,
+        "schemaURL": OL_SCHEMA_URL,
+        "run": {"runId": ol_run_id(dagster_run_id, asset_key, partition), "facets": run_facets},
+        "job": {"namespace": JOB_NAMESPACE, "name": asset_key},
+        "inputs": inputs,
+        "outputs": outputs,
+    }

@@ -1,0 +1,396 @@
+"""Lineage for audits: record-level rows written by the real assets, lookups, OpenLineage events,
+erasure shown in lineage, and the audit evidence pack (P2, P3, P9, P13, P16, P17)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import jsonschema
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from ccr_pipelines.core.lineage import (ERASURE_FACET_NAME, dataset_name, erasure_facet_fields, retention_until,
+                                        run_event)
+from ccr_pipelines.core.report_periods import period_containing
+from ccr_pipelines.core.subjects import subject_hash
+from ccr_pipelines.defs.analyze.assets import call_metrics, call_scores, redacted_transcripts
+from ccr_pipelines.defs.lineage.export import export_run
+from ccr_pipelines.defs.lineage.jobs import lineage_lookup_job
+from ccr_pipelines.defs.reports.assets import tenant_weekly_reports
+from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
+from ccr_pipelines.services import lineage as svc
+from ccr_pipelines.services.audit_pack import SECTIONS, build_pack, scrub_other_tenants
+from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
+from ccr_pipelines.services.transcribe import SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE
+from ccr_pipelines.stores.control_store import (ControlStore, access_log, incident_notifications, incidents,
+                                                lineage, subject_calls, utcnow)
+from ccr_pipelines.stores.warehouse import Warehouse
+
+from .analytics_helpers import TEXTS
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "schemas"
+RUNEVENT_SUBSET = Path(__file__).parent / "data" / "openlineage_runevent_subset.schema.json"
+DAY = "2026-11-16"
+WEEK = period_containing("weekly", date(2026, 11, 16))
+KEY = "test-subject-key"
+PHONE = "+33 6 12 34 56 78"  # fake
+
+
+# -- pure ------------------------------------------------------------------------------------
+def test_retention_date_is_creation_plus_the_tenants_class_retention():
+    created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert retention_until(created, "audio", {"audio": 10}).date() == date(2026, 1, 11)
+    assert retention_until(created, "transcript", {"raw_transcript": 30}).date() == date(2026, 1, 31)
+    assert retention_until(created, "unknown-kind", {"audio": 10}) is None
+
+
+def test_dataset_names_follow_the_openlineage_naming_spec():
+    assert dataset_name("s3://bucket/datasets/acme-energie/call_scores/day=2026-11-16/part.parquet#c-1") == (
+        "s3://bucket", "datasets/acme-energie/call_scores/day=2026-11-16/part.parquet")
+    assert dataset_name("file:///srv/objects/audio/acme-energie/x.flac") == ("file", "/srv/objects/audio/acme-energie/x.flac")
+    assert dataset_name("duckdb:///srv/warehouse.duckdb/main.mart_agent_day") == (
+        "duckdb:///srv/warehouse.duckdb", "main.mart_agent_day")
+    with pytest.raises(ValueError):
+        dataset_name("http://example.org/x")
+
+
+def test_a_run_event_refuses_an_unknown_type_and_fail_carries_an_error_facet():
+    with pytest.raises(ValueError):
+        run_event("DONE", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition=None, inputs=[],
+                  outputs=[], engine_version="1")
+    ev = run_event("FAIL", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition="2026-11-16", inputs=[],
+                   outputs=[], engine_version="1", error="Failure")
+    assert ev["run"]["facets"]["errorMessage"]["message"] == "Failure"
+    assert _validator().is_valid(ev)
+
+
+def test_p17_the_erasure_facet_validates_against_our_published_schema_and_refuses_content():
+    schema = json.loads((SCHEMAS / "CcrErasureDatasetFacet.json").read_text())
+    facet = {"_producer": "https://x.example/p", "_schemaURL": "https://x.example/s",
+             **erasure_facet_fields(deleted=True, deleted_at="2026-11-20T10:00:00+00:00", reason="erasure",
+                                    erased_calls=2, dsr_request_id=7)}
+    jsonschema.validate({ERASURE_FACET_NAME: facet}, schema, format_checker=jsonschema.FormatChecker())
+    with pytest.raises(jsonschema.ValidationError):  # no free-form content can ride along
+        jsonschema.validate({ERASURE_FACET_NAME: facet | {"transcript": "bonjour"}}, schema)
+
+
+def test_p4_scrub_masks_other_tenant_ids_but_not_longer_ids_that_contain_them():
+    text = "acme and acme-energie, globex-support."
+    assert scrub_other_tenants(text, ["acme", "globex-support"]) == "[other tenant] and acme-energie, [other tenant]."
+
+
+# -- the pipeline's own assets write the lineage ---------------------------------------------------
+def _validator():
+    return jsonschema.Draft202012Validator(json.loads(RUNEVENT_SUBSET.read_text()),
+                                           format_checker=jsonschema.FormatChecker())
+
+
+def _facet_validator():
+    return jsonschema.Draft202012Validator(json.loads((SCHEMAS / "CcrErasureDatasetFacet.json").read_text()),
+                                           format_checker=jsonschema.FormatChecker())
+
+
+def _copy_of_control(pipeline, tmp_path) -> ControlStore:
+    """A copy of the module's control store (SQLite backup API: the WAL is included)."""
+    import sqlite3
+
+    src = sqlite3.connect(pipeline["control"].url.split("///", 1)[1])
+    dst = sqlite3.connect(tmp_path / "c.db")
+    src.backup(dst)
+    src.close()
+    dst.close()
+    return ControlStore(f"sqlite:///{tmp_path}/c.db")
+
+
+def _seed_day(wh: Warehouse, control: ControlStore, tenant: str, calls: dict[str, str]) -> None:
+    """What ingestion and transcription leave: manifest, restricted segments, audio lineage, subject index."""
+    manifest, segs = [], []
+    for call_id, kind in calls.items():
+        manifest.append({"tenant_id": tenant, "call_id": call_id, "day": DAY, "source_key": "k", "audio_key": "a",
+                         "etag": "e", "sha256": "0" * 64, "size_bytes": 1, "duration_s": 30.0, "sample_rate": 16000,
+                         "channels": 2, "codec": "flac", "container": "flac", "agent_id": "ag-1", "team": "t",
+                         "subject_hashes": [], "has_sidecar": True, "ingested_at": utcnow(), "run_id": "ingest-run"})
+        for i, t in enumerate(TEXTS[kind] + ([f"call me on {PHONE}"] if call_id == "c-1" else [])):
+            segs.append({"tenant_id": tenant, "call_id": call_id, "segment_index": i, "speaker": "agent", "channel": 0,
+                         "start_s": 3.0 * i, "end_s": 3.0 * i + 2.5, "text": t, "avg_logprob": -0.1,
+                         "no_speech_prob": 0.0, "compression_ratio": 1.0, "speech_regions": [[3.0 * i, 3.0 * i + 2.5]]})
+    info = wh.write_partition(MANIFEST_DATASET, tenant, DAY, pa.Table.from_pylist(manifest, schema=MANIFEST_SCHEMA))
+    wh.write_partition(SEGMENTS_DATASET, tenant, DAY, pa.Table.from_pylist(segs, schema=SEGMENTS_SCHEMA),
+                       zone=SEGMENTS_ZONE)
+    control.record_lineage([dict(tenant_id=tenant, call_id=c, artefact_kind=k, artefact_uri=uri, asset_key="silver/ingest/call_manifest",
+                                 partition_key=DAY, run_id="ingest-run", code_version="0.1.0", engine="pyav", region="local")
+                            for c in calls for k, uri in (("audio", wh.store.uri(f"audio/{tenant}/2026/11/16/{c}.flac")),
+                                                          ("manifest_row", wh.store.uri(info.key) + f"#{c}"))])
+    control.insert(subject_calls, [dict(tenant_id=tenant, subject_hash=subject_hash(KEY, tenant, "phone", PHONE),
+                                        identifier_type="phone", call_id="c-1", day=DAY, created_at=utcnow())])
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """Two tenants (same call ids), their day through the real redaction, metrics, scoring and
+    weekly-report assets in one Dagster instance; the OpenLineage export of every run."""
+    tmp = tmp_path_factory.mktemp("lineage")
+    store_res = ObjectStoreResource(kind="local", root=str(tmp / "objects"))
+    url = f"sqlite:///{tmp}/control.db"
+    control = ControlStore(url)
+    control.migrate()
+    wh = Warehouse(store_res.get())
+    registry_file = tmp / "tenants.yaml"
+    registry_file.write_text(yaml.safe_dump({"version": 1, "tenants": [
+        {"id": t, "display_name": t, "languages": ["en"], "scorecard": "default.v1",
+         "retention_days": {"audio": 90}} for t in ("acme-energie", "globex-support")]}))
+    resources = {"object_store": store_res, "warehouse": WarehouseResource(object_store=store_res),
+                 "control_store": ControlStoreResource(url=url), "tenant_registry": TenantRegistryResource(path=str(registry_file))}
+    instance = dg.DagsterInstance.ephemeral()
+    runs = {}
+    for tenant in ("acme-energie", "globex-support"):
+        _seed_day(wh, control, tenant, {"c-1": "good", "c-2": "bad"})
+        for asset in (redacted_transcripts, call_metrics, call_scores):
+            op = asset.key.to_python_identifier()
+            r = dg.materialize([asset], instance=instance, resources=resources, partition_key=DAY,
+                               run_config={"ops": {op: {"config": {"tenant_id": tenant}}}})
+            runs[(tenant, asset.key.path[-1])] = r.run_id
+        op = tenant_weekly_reports.key.to_python_identifier()
+        r = dg.materialize([tenant_weekly_reports], instance=instance, resources=resources,
+                           partition_key=WEEK.partition_key, run_config={"ops": {op: {"config": {"tenant_id": tenant}}}})
+        runs[(tenant, "report")] = r.run_id
+    return {"control": control, "wh": wh, "instance": instance, "runs": runs, "resources": resources,
+            "registry": resources["tenant_registry"].get(), "prefix": store_res.get().uri("x")[:-1]}
+
+
+def test_p13_a_calls_chain_runs_from_audio_to_report_with_versions_runs_and_regions(pipeline):
+    control, runs = pipeline["control"], pipeline["runs"]
+    tenant = pipeline["registry"].require("acme-energie")
+    ans = svc.call_lineage(control, tenant, "c-1", uri_prefix=pipeline["prefix"])
+    assert ans["found"] and ans["day"] == DAY
+    assert ans["stages"] == ["audio", "manifest_row", "redacted_transcript", "call_metrics", "call_score", "report",
+                             "report_file"]
+    by_kind = {a["kind"]: a for a in ans["artefacts"]}
+    assert by_kind["call_score"]["run_id"] == runs[("acme-energie", "call_scores")]
+    assert by_kind["call_score"]["scorer_version"] and by_kind["call_score"]["scorecard_version"].startswith("default.v1")
+    assert by_kind["redacted_transcript"]["code_version"].endswith("+redaction-2")
+    assert by_kind["call_metrics"]["engine"].startswith("duckdb")  # P9
+    assert {a["region"] for a in ans["artefacts"]} == {"local"}  # P2
+    assert by_kind["report"]["run_id"] == runs[("acme-energie", "report")]
+    created = datetime.fromisoformat(by_kind["audio"]["created_at"])
+    assert (datetime.fromisoformat(by_kind["audio"]["retention_until"]) - created).days == 90  # tenant's class
+    assert all(a["status"] == "present" for a in ans["artefacts"])
+    assert {r["action"] for r in ans["accesses"]} >= {"write", "export"}  # P3: the report's writes
+    # P4: the other tenant's identical call ids never appear
+    assert not any("globex-support" in json.dumps(a) for a in ans["artefacts"] + ans["accesses"])
+
+
+def test_p13_a_report_lookup_names_its_calls_versions_and_runs(pipeline):
+    control, runs = pipeline["control"], pipeline["runs"]
+    ans = svc.report_lineage(control, "acme-energie", svc.parse_period(WEEK.key))
+    assert ans["found"] and ans["calls"] == ["c-1", "c-2"]
+    assert ans["report_runs"] == [runs[("acme-energie", "report")]]
+    assert ans["score_runs"] == [runs[("acme-energie", "call_scores")]]
+    assert ans["versions"]["scorer_version"]
+    assert svc.report_lineage(control, "acme-energie", svc.parse_period("2026-W40"))["found"] is False
+    with pytest.raises(ValueError):
+        svc.parse_period("last week")
+
+
+def test_p16_a_subject_lookup_finds_the_subjects_calls_by_keyed_hash_only(pipeline):
+    control = pipeline["control"]
+    hashes = svc.subject_hashes_for(KEY, "acme-energie", PHONE)
+    ans = svc.subject_lineage(control, "acme-energie", hashes)
+    assert [c["call_id"] for c in ans["calls"]] == ["c-1"]
+    assert {a["kind"] for a in ans["calls"][0]["artefacts"]} >= {"audio", "call_score"}
+    assert ans["calls"][0]["reports"]
+    dumped = json.dumps(ans)
+    assert "612345678" not in dumped and "+33" not in dumped  # the identifier never comes back
+    # P4: hashes are tenant-scoped: acme's hashes find nothing in globex, which has its own c-1
+    assert svc.subject_lineage(control, "globex-support", hashes)["calls"] == []
+    other = svc.subject_lineage(control, "globex-support", svc.subject_hashes_for(KEY, "globex-support", PHONE))
+    assert [c["call_id"] for c in other["calls"]] == ["c-1"] and "acme-energie" not in json.dumps(other)
+
+
+def test_openlineage_events_of_every_run_validate_and_carry_schema_quality_and_erasure_facets(pipeline):
+    control, instance = pipeline["control"], pipeline["instance"]
+    store = pipeline["wh"].store
+    mine = set(pipeline["runs"].values())
+    total = sum(export_run(instance, r.run_id, control, store) for r in instance.get_runs() if r.run_id in mine)
+    files = [f for f in store.list("lineage/openlineage/") if f.key.rsplit("/", 1)[1].split(".")[0] in mine]
+    events = [json.loads(line) for f in files for line in store.get_bytes(f.key).decode().splitlines()]
+    assert total == len(events) == 2 * 4 * 2  # START + COMPLETE, 4 assets, 2 tenants
+    validator, facet_validator = _validator(), _facet_validator()
+    for ev in events:
+        errors = sorted(validator.iter_errors(ev), key=str)
+        assert not errors, errors[0].message
+        for ds in ev["outputs"]:
+            facet_validator.validate({ERASURE_FACET_NAME: ds["facets"][ERASURE_FACET_NAME]})
+    completes = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"
+                 and "acme-energie" in json.dumps(e["outputs"])}
+    scores = completes["silver/analyze/call_scores"]
+    (out,) = scores["outputs"]
+    assert out["namespace"] == "file" and out["name"].endswith("datasets/acme-energie/call_scores/day=2026-11-16/part.parquet")
+    assert {f["name"] for f in out["facets"]["schema"]["fields"]} >= {"call_id", "score", "scorer_version"}
+    assert out["outputFacets"]["outputStatistics"]["rowCount"] == 2
+    assert [i["name"].split("/")[-3] for i in scores["inputs"]] == ["redacted_segments"]
+    redacted = completes["silver/analyze/redacted_transcripts"]
+    assert {a["assertion"]: a["success"] for a in redacted["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]} == {
+        "no_pii_left": True}
+    partition_schema = json.loads((SCHEMAS / "CcrPartitionRunFacet.json").read_text())
+    for ev in events:  # our run facet validates against the schema its URL names
+        jsonschema.validate({"ccr_partition": ev["run"]["facets"]["ccr_partition"]}, partition_schema,
+                            format_checker=jsonschema.FormatChecker())
+    starts = [e for e in events if e["eventType"] == "START"]
+    assert {e["run"]["runId"] for e in starts} == {e["run"]["runId"] for e in events if e["eventType"] == "COMPLETE"}
+    assert PHONE not in json.dumps(events)
+
+
+def test_a_failed_run_emits_start_and_fail(pipeline, tmp_path):
+    control, instance = pipeline["control"], pipeline["instance"]
+    op = call_scores.key.to_python_identifier()
+    r = dg.materialize([call_scores], instance=instance, resources=pipeline["resources"], partition_key=DAY,
+                       run_config={"ops": {op: {"config": {"tenant_id": "not-a-tenant"}}}}, raise_on_error=False)
+    assert not r.success
+    export_run(instance, r.run_id, control, pipeline["wh"].store)
+    (f,) = [o for o in pipeline["wh"].store.list("lineage/openlineage/") if r.run_id in o.key]
+    events = [json.loads(x) for x in pipeline["wh"].store.get_bytes(f.key).decode().splitlines()]
+    assert [e["eventType"] for e in events] == ["START", "FAIL"]
+    assert events[1]["run"]["facets"]["errorMessage"]["message"]
+    assert all(_validator().is_valid(e) for e in events)
+
+
+def test_the_lookup_job_writes_its_answer_as_a_tenant_export_and_refuses_a_raw_identifier(pipeline):
+    res = pipeline["resources"]
+    ok = lineage_lookup_job.execute_in_process(
+        resources={k: res[k] for k in ("control_store", "object_store", "tenant_registry")}, instance=pipeline["instance"],
+        run_config={"ops": {"lineage_lookup": {"config": {"tenant_id": "acme-energie", "lookup": "call", "target": "c-2"}}}})
+    key = ok.output_for_node("lineage_lookup")
+    assert key.startswith("exports/acme-energie/lineage/call-c-2-")
+    assert json.loads(pipeline["wh"].store.get_bytes(key))["call_id"] == "c-2"
+    bad = lineage_lookup_job.execute_in_process(
+        resources={k: res[k] for k in ("control_store", "object_store", "tenant_registry")}, raise_on_error=False,
+        run_config={"ops": {"lineage_lookup": {"config": {"tenant_id": "acme-energie", "lookup": "subject_hash",
+                                                          "target": PHONE}}}})
+    assert not bad.success
+
+
+def test_p17_erasure_shows_in_the_lookup_and_in_the_openlineage_erasure_facet(pipeline, tmp_path):
+    """Issue 7 sets lineage.deleted_at on erasure; the lookups and the export show it. A copy of the
+    control store keeps the module's other tests independent of the order."""
+    control = _copy_of_control(pipeline, tmp_path)
+    with control.engine.begin() as conn:
+        conn.execute(lineage.update().where(lineage.c.tenant_id == "acme-energie", lineage.c.call_id == "c-1")
+                     .values(deleted_at=utcnow()))
+    ans = svc.call_lineage(control, "acme-energie", "c-1")
+    assert ans["deleted"] and all(a["status"] == "deleted" for a in ans["artefacts"] if a["call_id"])
+    assert svc.report_lineage(control, "acme-energie", WEEK)["erased_calls"] == ["c-1"]
+    instance, store = pipeline["instance"], pipeline["wh"].store
+    export_run(instance, pipeline["runs"][("acme-energie", "call_scores")], control, store)
+    key = [o.key for o in store.list("lineage/openlineage/") if pipeline["runs"][("acme-energie", "call_scores")] in o.key][0]
+    complete = [json.loads(x) for x in store.get_bytes(key).decode().splitlines()][1]
+    facet = complete["outputs"][0]["facets"][ERASURE_FACET_NAME]
+    assert facet["erasedCalls"] == 1 and facet["deleted"] is False and facet["deletedAt"]
+    _facet_validator().validate({ERASURE_FACET_NAME: facet})
+
+
+def test_the_audit_pack_has_every_section_and_names_no_other_tenant(pipeline, tmp_path):
+    control = _copy_of_control(pipeline, tmp_path)
+    now = utcnow()
+    with control.engine.begin() as conn:
+        iid = conn.execute(incidents.insert().values(
+            severity="majeur", rule="R1", signal="ingest_failure", tenants=["acme-energie", "globex-support"],
+            counts={"acme-energie": 1, "globex-support": 3}, is_breach=True, detected_at=now,
+            root_cause="disk full on the worker shared with globex-support")).inserted_primary_key[0]
+        for t in ("acme-energie", "globex-support"):
+            conn.execute(incident_notifications.insert().values(incident_id=iid, tenant_id=t, language="fr",
+                                                                body=f"Notification pour {t}", created_at=now))
+    body, manifest = build_pack(control, pipeline["registry"], "acme-energie", date(2026, 1, 1),
+                                now.date(), actor="auditor")
+    zf = zipfile.ZipFile(io.BytesIO(body))
+    names = {n.split("/", 1)[1] for n in zf.namelist()}
+    assert names == set(SECTIONS)
+    everything = "\n".join(zf.read(n).decode() for n in zf.namelist())
+    assert "globex-support" not in everything  # P4, P14
+    ropa = json.loads(zf.read([n for n in zf.namelist() if n.endswith("ropa.json")][0]))
+    for field in ("purposes", "data_categories", "recipients", "sub_processors", "retention_days", "security_measures"):
+        assert ropa[field], field
+    assert ropa["retention_days"]["audio"] == 90
+    evidence = [line.split(",") for line in zf.read([n for n in zf.namelist() if n.endswith("policy_evidence.csv")][0])
+                .decode().splitlines()[1:]]
+    assert [e[0] for e in evidence] == [f"P{i}" for i in range(1, 24)]
+    found = {e[0]: int(e[3]) for e in evidence}
+    assert found["P3"] > 0 and found["P9"] > 0 and found["P10"] == 1 and found["P14"] == 1
+    inc = json.loads(zf.read([n for n in zf.namelist() if n.endswith("incidents.json")][0]))
+    assert inc[0]["notifications"][0]["body"] == "Notification pour acme-energie" and "tenants" not in inc[0]
+    assert manifest["files"]["ropa.json"]
+    logged = control.fetch(sa.select(access_log).where(access_log.c.actor == "auditor"))
+    assert [r["action"] for r in logged] == ["export"]  # P3: the pack itself is logged
+
+
+def test_the_cli_answers_a_call_lookup_in_json_and_text(pipeline, local_settings_env, capsys):
+    """`ccr lineage call` and `ccr audit pack` on the packaged local profile."""
+    from ccr_pipelines import cli
+    from ccr_pipelines.core.settings import load_settings
+
+    loaded = load_settings()
+    control = ControlStore(loaded.settings.control_url())
+    control.migrate()
+    tenant = loaded.registry.active_ids()[0]
+    control.record_lineage([dict(tenant_id=tenant, call_id="c-7", artefact_kind="audio", artefact_uri="file:///x/a.flac",
+                                 partition_key=DAY, run_id="r-1", region="local")])
+    assert cli.main(["lineage", "call", tenant, "c-7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stages"] == ["audio"] and out["run_ids"] == ["r-1"]
+    assert cli.main(["lineage", "call", tenant, "c-404"]) == 1
+    assert "no lineage" in capsys.readouterr().out
+    assert cli.main(["lineage", "subject", tenant, "+33 6 00 00 00 01"]) == 1  # no call: exit 1, not an error
+    pack = local_settings_env / "pack.zip"
+    assert cli.main(["audit", "pack", "--tenant", tenant, "--from", "2026-01-01", "--to", "2026-12-31",
+                     "--out", str(pack)]) == 0
+    assert len(zipfile.ZipFile(pack).namelist()) == len(SECTIONS)
+
+
+def test_the_run_status_sensor_writes_the_runs_events_and_posts_them_to_a_marquez_style_endpoint(pipeline, monkeypatch):
+    from ccr_pipelines.defs.lineage.sensors import openlineage_success_sensor
+
+    from .receivers import Receiver
+
+    instance, res = pipeline["instance"], pipeline["resources"]
+    run_id = pipeline["runs"][("globex-support", "call_metrics")]
+    run = instance.get_run_by_id(run_id)
+    (success,) = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+    with Receiver(default_status=201) as marquez:
+        monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{marquez.port}")
+        ctx = dg.build_run_status_sensor_context(
+            sensor_name="openlineage_success_sensor", dagster_instance=instance, dagster_run=run,
+            dagster_event=success.dagster_event,
+            resources={"control_store": res["control_store"], "object_store": res["object_store"]})
+        openlineage_success_sensor(ctx)
+    assert [r["path"] for r in marquez.requests] == ["/api/v1/lineage"] * 2
+    posted = marquez.json_bodies()
+    assert [e["eventType"] for e in posted] == ["START", "COMPLETE"]
+    assert posted[1]["job"]["name"] == "silver/analyze/call_metrics" and all(_validator().is_valid(e) for e in posted)
+    (f,) = [o for o in pipeline["wh"].store.list("lineage/openlineage/") if run_id in o.key]
+    assert [json.loads(x) for x in pipeline["wh"].store.get_bytes(f.key).decode().splitlines()] == posted
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_migration_8_adds_the_period_columns_to_a_lineage_table_created_before_it(engine, tmp_path, request):
+    url = f"sqlite:///{tmp_path}/old.db" if engine == "sqlite" else request.getfixturevalue("pg_url")
+    store = ControlStore(url)
+    assert store.migrate(target=6) == 6
+    with store.engine.begin() as conn:  # the table as migration 1 created it before this change
+        for col in ("period_start", "period_end"):
+            conn.execute(sa.text(f"ALTER TABLE lineage DROP COLUMN {col}"))
+        conn.execute(sa.text("INSERT INTO lineage (tenant_id, call_id, artefact_kind, artefact_uri, created_at) "
+                             "VALUES ('acme-energie', 'c-1', 'audio', 'file:///a', CURRENT_TIMESTAMP)"))
+    assert store.migrate() >= 8
+    cols = {c["name"] for c in sa.inspect(store.engine).get_columns("lineage")}
+    assert {"period_start", "period_end"} <= cols
+    indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("lineage")}
+    assert {"ix_lineage_tenant_kind_partition", "ix_lineage_run"} <= indexes
+    assert svc.call_lineage(store, "acme-energie", "c-1")["stages"] == ["audio"]
+    store.dispose()
