@@ -39,6 +39,7 @@ def record_figures(name: str, **figures) -> None:
     if not target:
         return
     path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
     doc = json.loads(path.read_text()) if path.exists() else {}
     doc[name] = figures
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
