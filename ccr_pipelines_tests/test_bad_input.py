@@ -303,6 +303,19 @@ def test_hostile_yaml_is_refused_with_its_reason_by_scorecards_and_the_registry(
         assert "anchors and aliases" in msg or "nested deeper than" in msg, msg
 
 
+@pytest.mark.parametrize("text", HOSTILE_YAML.values(), ids=HOSTILE_YAML.keys())
+def test_hostile_yaml_is_refused_in_a_settings_profile(tmp_path, monkeypatch, text):
+    from ccr_pipelines.core.settings import load_settings
+
+    path = tmp_path / "profile.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("CCR_SETTINGS_FILE", str(path))
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    _one_short_line(str(err.value))
+    assert "anchors and aliases" in str(err.value) or "nested deeper than" in str(err.value)
+
+
 def test_an_alias_anywhere_in_the_tenant_registry_is_refused(tmp_path):
     text = TENANTS_YAML.replace("    languages: [fr]\n", "    languages: &langs [fr]\n", 1).replace(
         "    languages: [en]\n", "    languages: *langs\n", 1)
