@@ -5,6 +5,7 @@ transcripts, redacted segments, metrics, scores and reports — nothing lost, no
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -55,6 +56,43 @@ KILL_POINTS = [
     ("marts", "score:", 1.0),
     ("reports", "marts:", 0.5),
 ]
+
+
+def _sensor_names() -> dict[str, str]:
+    from ccr_pipelines.defs.analyze.sensors import (
+        redacted_to_metrics_sensor, redacted_to_scores_sensor, transcripts_to_redacted_sensor,
+    )
+    from ccr_pipelines.defs.ingest.sensors import raw_recordings_sensor
+    from ccr_pipelines.defs.transcribe.sensors import manifest_to_transcripts_sensor
+
+    return {"ingest": raw_recordings_sensor.name, "transcribe": manifest_to_transcripts_sensor.name,
+            "redact": transcripts_to_redacted_sensor.name, "metrics": redacted_to_metrics_sensor.name,
+            "score": redacted_to_scores_sensor.name}
+
+
+def _at_kill(data_dir: Path) -> dict:
+    """Where the killed demo stood: the runs each stage still owed, the report files written."""
+    home = data_dir / "dagster_home"
+    owed = {}
+    for stage, sensor in _sensor_names().items():
+        state = home / f"demo_sensor_{sensor}.json"
+        owed[stage] = len(json.loads(state.read_text())["pending"]) if state.exists() else None  # None: never ticked
+    reports = data_dir / "objects" / "reports"
+    return {"owed": owed, "report_files": len([p for p in reports.rglob("*") if p.is_file()]) if reports.exists() else 0}
+
+
+def _interrupted(stage: str, at: dict, reference_reports: int) -> bool:
+    """Did the kill land inside *stage* (its work begun or due, not finished)?"""
+    owed = at["owed"]
+    order = list(_sensor_names())
+    if stage == "seed":
+        return owed["ingest"] is None
+    if stage in order:
+        earlier_done = all(owed[s] == 0 for s in order[:order.index(stage)])
+        return earlier_done and owed[stage] != 0  # None (tick not stored yet) or runs still owed
+    if stage == "marts":
+        return all(v == 0 for v in owed.values()) and at["report_files"] == 0
+    return 0 < at["report_files"] < reference_reports or (at["report_files"] == 0 and all(v == 0 for v in owed.values()))
 
 
 def _env(data_dir: Path) -> dict:
@@ -132,15 +170,17 @@ def test_the_demo_killed_in_every_stage_and_resumed_ends_like_an_unkilled_run(tm
     kills = []
     for i, (stage, trigger, delay) in enumerate(KILL_POINTS):
         args = ["--reset"] if i == 0 else ["--resume"]
-        kills.append((stage, _run_killed(killed_dir, args, trigger, delay)))
+        kills.append((stage, _run_killed(killed_dir, args, trigger, delay), _at_kill(killed_dir)))
     final = _demo(killed_dir, "--resume")
     out, _ = final.communicate(timeout=900)
     ref_out, _ = reference.communicate(timeout=900)
     assert reference.returncode == 0, ref_out[-3000:]
     assert final.returncode == 0, out[-3000:]
-    assert all(killed for _stage, killed in kills), kills  # each process really died by SIGKILL
+    assert all(killed for _stage, killed, _at in kills), kills  # each process really died by SIGKILL
 
     ref, got = _state(reference_dir), _state(killed_dir)
+    for stage, _killed, at in kills:  # and each kill landed inside its stage
+        assert _interrupted(stage, at, len(ref["reports"])), (stage, at)
     for part in ref:
         assert got[part] == ref[part], part
     # and the reference itself is whole: every call once per dataset, the inbox empty
@@ -151,7 +191,8 @@ def test_the_demo_killed_in_every_stage_and_resumed_ends_like_an_unkilled_run(tm
     outcomes = Counter()
     for (_t, _p, _k, outcome, _r, _c), n in ref["ledger"].items():
         outcomes[outcome] += n
-    record_figures("demo_killed_every_stage", kills=len(kills), stages=[s for s, _ in kills],
+    record_figures("demo_killed_every_stage", kills=len(kills), stages=[s for s, _k, _a in kills],
+                   at_each_kill={s: a for s, _k, a in kills},
                    ledger_rows=sum(ref["ledger"].values()), ledger_outcomes=dict(outcomes),
                    manifest_rows=sum(ref[MANIFEST_DATASET].values()), transcript_calls=sum(ref[CALLS_DATASET].values()),
                    redacted_segments=sum(ref[REDACTED_DATASET].values()), metrics_rows=sum(ref[METRICS_DATASET].values()),
