@@ -295,7 +295,7 @@ def cmd_audit_pack(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(reset=args.reset, quiet=args.quiet)
+    return run_demo(reset=args.reset, quiet=args.quiet, resume=args.resume)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="seed the demo tenants' recordings and run the pipeline end to end (embedded default)")
     s.add_argument("--reset", action="store_true", help="wipe CCR_DATA_DIR first")
     s.add_argument("--quiet", action="store_true", help="only the summary")
+    s.add_argument("--resume", action="store_true",
+                   help="seed nothing; re-run every stage over the data dir (finishes a demo that was killed)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("settings", help="show the resolved settings profile (no secrets)")

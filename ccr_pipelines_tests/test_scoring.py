@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,8 @@ def test_forbidden_phrases_cost_points_and_borderline_or_low_confidence_go_to_re
 
 
 @pytest.mark.parametrize("mutate,needle", [
-    (lambda c: c["sections"][0]["questions"].append(dict(c["sections"][0]["questions"][0])), "used twice"),
+    # a deep copy: a shared list would be dumped as a YAML alias, which the loader refuses first
+    (lambda c: c["sections"][0]["questions"].append(copy.deepcopy(c["sections"][0]["questions"][0])), "used twice"),
     (lambda c: c["sections"][0]["questions"][0].update(points=10_000), "points"),
     (lambda c: c["sections"][0]["questions"][0].update(colour="red"), "unknown field"),
     (lambda c: c["sections"][0].update(weight=-1), "weight"),

@@ -204,6 +204,7 @@ def sidecar_schema() -> dict:
 
 
 MAX_SIDECAR_BYTES = 64 * 1024
+MAX_SIDECAR_STRING = 254  # the schema's longest string (customer_email)
 
 
 def parse_sidecar(data: bytes) -> dict:
@@ -216,6 +217,13 @@ def parse_sidecar(data: bytes) -> dict:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise Rejected(Reason.SIDECAR_NOT_JSON, "sidecar is not UTF-8 JSON") from None
+    if isinstance(doc, dict):
+        # No value the schema allows is longer: refusing longer ones before any pattern runs keeps
+        # regex matching cheap (the e-mail pattern backtracks quadratically on a long string).
+        for name, value in doc.items():
+            if isinstance(value, str) and len(value) > MAX_SIDECAR_STRING:
+                raise Rejected(Reason.SIDECAR_SCHEMA,
+                               f"field {ascii(str(name)[:40])} is longer than {MAX_SIDECAR_STRING} characters")
     validator = jsonschema.Draft202012Validator(sidecar_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:

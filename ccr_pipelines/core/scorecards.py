@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 
 SCORER_VERSION = "scorer-1"  # unchanged by the pre-check below: it never changes a result
@@ -89,8 +90,10 @@ class Scorecard(_Strict):
 def load_scorecard(path: str | Path) -> Scorecard:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        raw = load_config_yaml(path.read_text(encoding="utf-8"))
+    except UnsafeYamlError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         raise SettingsError(f"{path}: cannot read scorecard YAML") from None
     try:
         return Scorecard.model_validate(raw)

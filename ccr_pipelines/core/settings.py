@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 from .regions import check_region
 from .tenants import TenantRegistry
@@ -212,9 +213,11 @@ def load_settings(env: str | None = None) -> LoadedSettings:
     env = env or os.environ.get("CCR_ENV", "local")
     path = _profile_path(env)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_config_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read settings ({exc.strerror})") from None
+    except UnsafeYamlError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
     except yaml.YAMLError:
         raise SettingsError(f"{path}: not valid YAML") from None
     settings = parse_settings(path, raw, data_dir=os.environ.get("CCR_DATA_DIR"))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError, TenantError
 from .keys import TENANT_ID_RE
 
@@ -186,7 +187,9 @@ class TenantRegistry:
         except OSError as exc:
             raise SettingsError(f"{path}: cannot read tenant registry ({exc.strerror})") from None
         try:
-            raw = yaml.safe_load(text)
+            raw = load_config_yaml(text)
+        except UnsafeYamlError as exc:
+            raise SettingsError(f"{path}: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" at line {mark.line + 1}" if mark else ""

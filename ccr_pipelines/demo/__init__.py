@@ -70,7 +70,9 @@ def _seed_inbox(objects_root: Path, control, secret: str) -> int:
     return n
 
 
-def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
+def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) -> int:
+    """Seed the inbox and run every stage; ``resume=True`` seeds nothing and re-runs the stages
+    over what is there (finishing the work of a demo that was killed part-way)."""
     import time
     import warnings
 
@@ -98,6 +100,9 @@ def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
         print("ccr demo runs on the embedded default only (CCR_ENV=local)")
         return 2
     data_dir = Path(s.data_dir).resolve()
+    if resume and reset:
+        print("ccr demo: --resume continues the data dir; it cannot be combined with --reset")
+        return 2
     if reset and data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,10 +110,13 @@ def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
     control = ControlStore(s.control_url())
     control.migrate()
     objects_root = Path(s.expand(s.object_store.root)).resolve()
-    seeded = _seed_inbox(objects_root, control, resolve(s.ingest.subject_hash_key))
-    if not quiet:
-        print(f"seeded {seeded} file(s) into the inbox {objects_root / 'raw'}")
-    time.sleep(5.5)  # the sensor leaves objects younger than 5 s for the next tick
+    if resume:
+        print(f"resuming: no new files; re-running every stage over {data_dir}", flush=True)
+    else:
+        seeded = _seed_inbox(objects_root, control, resolve(s.ingest.subject_hash_key))
+        if not quiet:
+            print(f"seeded {seeded} file(s) into the inbox {objects_root / 'raw'}", flush=True)
+        time.sleep(5.5)  # the sensor leaves objects younger than 5 s for the next tick
 
     definitions = load_defs()
     resources_ = definitions.resources
@@ -126,31 +134,43 @@ def run_demo(*, reset: bool = False, quiet: bool = False) -> int:
         totals: Counter = Counter()
         runs = 0
         while True:
-            with dg.build_sensor_context(instance=instance, resources=resources_, definitions=definitions,
-                                         cursor=_sensor_cursor(instance, sensor.name)) as ctx:
-                result = sensor(ctx)
-            if isinstance(result, dg.SkipReason):
-                break
-            _save_sensor_cursor(instance, sensor.name, result.cursor)
-            if not result.run_requests:
-                break
-            for rr in result.run_requests:
-                r = dg.materialize([asset], instance=instance, resources=resources_, partition_key=rr.partition_key,
-                                   run_config={**rr.run_config, **QUIET}, tags={**rr.tags, "dagster/run_key": rr.run_key},
-                                   raise_on_error=False)
+            state = _sensor_state(instance, sensor.name)
+            pending = state["pending"]
+            if not pending:
+                with dg.build_sensor_context(instance=instance, resources=resources_, definitions=definitions,
+                                             cursor=state["cursor"]) as ctx:
+                    result = sensor(ctx)
+                if isinstance(result, dg.SkipReason):
+                    break
+                # As the Dagster daemon does, a tick's run requests are stored with its cursor; a
+                # run is dropped from them only once it has ended, so a demo killed part-way
+                # re-executes the interrupted runs when resumed (production: run_retries).
+                pending = [{"partition_key": rr.partition_key, "run_config": rr.run_config, "tags": rr.tags,
+                            "run_key": rr.run_key} for rr in result.run_requests]
+                _save_sensor_state(instance, sensor.name, result.cursor or state["cursor"], pending)
+                if not pending:
+                    break
+            while pending:
+                rr = pending[0]
+                r = dg.materialize([asset], instance=instance, resources=resources_, partition_key=rr["partition_key"],
+                                   run_config={**rr["run_config"], **QUIET},
+                                   tags={**rr["tags"], "dagster/run_key": rr["run_key"]}, raise_on_error=False)
                 runs += 1
                 failed += 0 if r.success else 1
                 for ev in r.get_asset_materialization_events():
                     md = ev.materialization.metadata
                     for c in counters:
                         totals[c] += md[c].value if c in md else 0
-        print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters))
+                pending = pending[1:]
+                _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
+        print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters), flush=True)
     # The marts are rebuilt whole over every tenant's partitions (dbt-duckdb); dbt tests run as checks.
     marts = dg.materialize([ccr_dbt_marts], instance=instance, resources=resources_, run_config=QUIET,
                            raise_on_error=False)
     checks = marts.get_asset_check_evaluations() if marts.success else []
     failed += 0 if marts.success else 1
-    print(f"marts: {'built' if marts.success else 'FAILED'}; dbt tests passed {sum(c.passed for c in checks)}/{len(checks)}")
+    print(f"marts: {'built' if marts.success else 'FAILED'}; dbt tests passed {sum(c.passed for c in checks)}/{len(checks)}",
+          flush=True)
     report_paths, report_failed = _run_reports(instance, resources_, objects_root)
     failed += report_failed
     events = _export_openlineage(instance, resources_)
@@ -198,22 +218,26 @@ def _run_reports(instance, resources_, objects_root: Path) -> tuple[list[Path], 
                 runs += 1
                 failed += 0 if r.success else 1
                 paths.append(objects_root / "reports" / tenant_id / kind / period.key / "report.html")
-    print(f"reports: {runs} run(s); {runs - failed} delivered (HTML + CSV/Parquet extracts + manifest.json)")
+    print(f"reports: {runs} run(s); {runs - failed} delivered (HTML + CSV/Parquet extracts + manifest.json)", flush=True)
     return paths, failed
 
 
-def _cursor_path(instance, sensor_name: str) -> Path:
-    return Path(instance.root_directory) / f"demo_cursor_{sensor_name}.txt"
+def _state_path(instance, sensor_name: str) -> Path:
+    return Path(instance.root_directory) / f"demo_sensor_{sensor_name}.json"
 
 
-def _sensor_cursor(instance, sensor_name: str) -> str | None:
-    p = _cursor_path(instance, sensor_name)
-    return p.read_text() if p.exists() else None
+def _sensor_state(instance, sensor_name: str) -> dict:
+    """The demo's stand-in for the daemon's tick storage: the sensor cursor and the runs it
+    requested that have not ended yet."""
+    p = _state_path(instance, sensor_name)
+    return json.loads(p.read_text()) if p.exists() else {"cursor": None, "pending": []}
 
 
-def _save_sensor_cursor(instance, sensor_name: str, cursor: str | None) -> None:
-    if cursor:
-        _cursor_path(instance, sensor_name).write_text(cursor)
+def _save_sensor_state(instance, sensor_name: str, cursor: str | None, pending: list[dict]) -> None:
+    p = _state_path(instance, sensor_name)
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"cursor": cursor, "pending": pending}))
+    os.replace(tmp, p)  # atomic: a kill leaves the old state or the new one
 
 
 def _export_openlineage(instance, resources_) -> int:

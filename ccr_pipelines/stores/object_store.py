@@ -240,6 +240,7 @@ class S3ObjectStore(ObjectStore):
         kms_key_id: str | None = None,
         client=None,
         max_attempts: int = 8,
+        read_timeout: float = 60,
     ):
         import boto3
         from botocore.config import Config
@@ -255,7 +256,7 @@ class S3ObjectStore(ObjectStore):
             # "standard" retries back off with jitter on 5xx, throttling and
             # connection errors: transient S3 faults must not lose a call.
             config=Config(retries={"mode": "standard", "max_attempts": max_attempts},
-                          connect_timeout=10, read_timeout=60),
+                          connect_timeout=10, read_timeout=read_timeout),
         )
 
     def _sse_args(self) -> dict:
