@@ -119,6 +119,13 @@ dsr_requests = sa.Table(
     _ts("due_at", nullable=False),
     _ts("completed_at"),
     sa.Column("proof", sa.JSON),
+    # added by migration 7 (P16)
+    sa.Column("subject_hashes", sa.JSON),  # every identifier's keyed hash; never the identifiers
+    sa.Column("identifier_types", sa.JSON),
+    _ts("extended_at"),
+    sa.Column("extension_reason", sa.String(300)),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("run_id", sa.String(64)),
 )
 
 purge_log = sa.Table(
@@ -224,6 +231,21 @@ subject_calls = sa.Table(
     sa.Index("ix_subject_calls_call", "tenant_id", "call_id"),
 )
 
+# P16: a data subject's restriction of processing. The subject's calls are kept but left out of
+# reports (and any analytics reading through ``restricted_call_ids``) until ``lifted_at`` is set.
+subject_restrictions = sa.Table(
+    "subject_restrictions", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("identifier_type", sa.String(20), nullable=False),
+    sa.Column("request_id", sa.BigInteger),
+    sa.Column("actor", sa.String(200), nullable=False),
+    _ts("restricted_at", nullable=False),
+    _ts("lifted_at"),
+    sa.Index("ix_subject_restrictions_tenant", "tenant_id", "lifted_at"),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -323,6 +345,22 @@ def _v6(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subject_calls])
 
 
+def _v7(conn: Connection) -> None:
+    # P16: the DSR log keeps every identifier's keyed hash, the art. 12(3) extension and the
+    # receipt; restrictions are their own table (lifted, not deleted: the history is the evidence).
+    # A fresh database got these columns from v1's create_all (same Table object): add only what is missing.
+    have = {c["name"] for c in sa.inspect(conn).get_columns("dsr_requests")}
+    for name, ddl in (("subject_hashes", "JSON"), ("identifier_types", "JSON"), ("extended_at", "TIMESTAMP"),
+                      ("extension_reason", "VARCHAR(300)"), ("actor", "VARCHAR(200)"), ("run_id", "VARCHAR(64)")):
+        if conn.dialect.name == "postgresql" and ddl == "TIMESTAMP":
+            ddl = "TIMESTAMP WITH TIME ZONE"
+        if name in have:
+            continue
+        conn.execute(sa.text(f"ALTER TABLE dsr_requests ADD COLUMN {name} {ddl}"))
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_dsr_requests_status ON dsr_requests (status, due_at)"))
+    metadata.create_all(conn, tables=[subject_restrictions])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
@@ -330,6 +368,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "incident timeline and breach notification drafts", _v4),
     Migration(5, "tenant suspension switch", _v5),
     Migration(6, "data-subject call index", _v6),
+    Migration(7, "data-subject requests: hashes, extension, restrictions", _v7),
 )
 HEAD = MIGRATIONS[-1].version
 
@@ -467,6 +506,14 @@ class ControlStore:
              .where(subject_calls.c.tenant_id == tenant_id, subject_calls.c.subject_hash.in_(hashes))
              .order_by(subject_calls.c.day, subject_calls.c.call_id))
         return self.fetch(q)
+
+    def restricted_call_ids(self, tenant_id: str) -> set[str]:
+        """P16: call ids of the subjects under an active restriction (excluded from reports)."""
+        q = (sa.select(subject_calls.c.call_id).distinct()
+             .join(subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                                                 subject_restrictions.c.subject_hash == subject_calls.c.subject_hash))
+             .where(subject_calls.c.tenant_id == tenant_id, subject_restrictions.c.lifted_at.is_(None)))
+        return {r["call_id"] for r in self.fetch(q)}
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from ...core.ingest import UNROUTED
-from ...core.ingest_sensor import Cursor, plan_tick
+from ...core.ingest_sensor import Cursor, key_digest, plan_tick
 from ...resources import IngestConfigResource, ObjectStoreResource, TenantRegistryResource
 from ...services.ingest import MIN_DAY
 from .assets import CALL_MANIFEST_KEY, TENANT_TAG, call_manifest
@@ -15,9 +15,10 @@ OP_NAME = CALL_MANIFEST_KEY.to_python_identifier()
 BATCH_SIZE = 200  # keys per run: keeps run config small and a failed run cheap to retry
 
 
-def run_config_for(tenant_id: str, keys: list[str]) -> dict:
+def run_config_for(tenant_id: str, keys: list[str], secret: str) -> dict:
+    """The batch as keyed digests of its keys: run config is kept by Dagster for good (P17)."""
     return {"ops": {OP_NAME: {"config": {"tenant_id": "" if tenant_id == UNROUTED else tenant_id,
-                                         "keys": list(keys)}}}}
+                                         "key_digests": [key_digest(secret, k) for k in keys]}}}}
 
 
 @dg.sensor(
@@ -52,7 +53,7 @@ def raw_recordings_sensor(
             dg.RunRequest(
                 run_key=b.run_key,
                 partition_key=b.day,
-                run_config=run_config_for(b.tenant_id, list(b.keys)),
+                run_config=run_config_for(b.tenant_id, list(b.keys), ingest_config.subject_hash_key),
                 tags={TENANT_TAG: b.tenant_id, "ccr/straggler": str(b.straggler).lower()},
             )
             for b in plan.batches
