@@ -27,8 +27,9 @@ SUBJECT_PHONE = "06 12 34 56 78"  # c-1001's sidecar says "+33 6 12 34 56 78": s
 CALL = "c-1001"
 TENANT = "acme-energie"
 NEEDLES = ("c-1001", "+33 6 12 34 56 78", "+33612345678", "0612345678", "cust-8f3a")
-# Append-only audit trails keep pseudonymous call ids, never content (docs/privacy.md).
-AUDIT_TABLES = ("access_log", "ingest_events")
+# Append-only audit trails keep pseudonymous call ids, never content; lineage keeps a tombstone
+# (call id, where it was, deleted_at) for "when was it deleted" (docs/privacy.md).
+AUDIT_TABLES = ("access_log", "ingest_events", "lineage")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def _parquet_rows(root: Path) -> dict[str, list[str]]:
     for p in sorted(root.rglob("*.parquet")):
         rel = str(p.relative_to(root))
         if rel.startswith(("datasets/", "restricted/")):
-            t = pq.read_table(p)
+            t = pq.ParquetFile(p).read()  # not read_table: it would take day=… folders as a column
             out[rel] = sorted(t.column("call_id").to_pylist()) if "call_id" in t.column_names else []
     return out
 
@@ -91,7 +92,7 @@ def _hashes(root: Path, prefixes: tuple[str, ...]) -> dict[str, str]:
 
 def _text_of(p: Path) -> str:
     if p.suffix == ".parquet":
-        t = pq.read_table(p)
+        t = pq.ParquetFile(p).read()
         return json.dumps(t.to_pylist(), default=str)
     return p.read_bytes().decode("utf-8", "replace")
 
@@ -150,6 +151,8 @@ def test_p16_p17_p18_erasing_one_demo_subject_leaves_no_trace_and_keeps_everyone
         assert con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{col}" = ?', [CALL]).fetchone()[0] == 0
     con.close()
     db = sqlite3.connect(str(demo / "control.db"))
+    tombstones = db.execute("SELECT count(*), count(deleted_at) FROM lineage WHERE call_id = ?", [CALL]).fetchone()
+    assert tombstones[0] > 0 and tombstones[0] == tombstones[1]  # every lineage row of the call marked deleted
     dump = "\n".join(line for line in db.iterdump() if not line.startswith(tuple(f'INSERT INTO "{t}"' for t in AUDIT_TABLES)))
     db.close()
     for needle in NEEDLES:
