@@ -97,22 +97,15 @@ def cmd_suppress(args) -> int:
     """P18: add a subject to a tenant's suppression list (keyed hash only), audited (P20)."""
     from .core.settings import resolve
     from .core.subjects import subject_hash
-    from .stores.control_store import suppression_list, utcnow
 
     loaded = _loaded()
     loaded.registry.require(args.tenant, active=False)
     secret = resolve(loaded.settings.ingest.subject_hash_key)
     control = _control(loaded)
     h = subject_hash(secret, args.tenant, args.type, args.value)
-    import sqlalchemy as sa
+    from .services.dsr import add_to_suppression_list
 
-    exists = control.fetch(sa.select(suppression_list.c.id).where(
-        suppression_list.c.tenant_id == args.tenant, suppression_list.c.subject_hash == h))
-    if not exists:
-        control.insert(suppression_list, dict(tenant_id=args.tenant, subject_hash=h, identifier_type=args.type,
-                                              reason=args.reason, added_by=args.actor, added_at=utcnow()))
-        control.audit(actor=args.actor, entity="suppression_list", entity_id=f"{args.tenant}:{h[:16]}",
-                      change={"action": "add", "identifier_type": args.type, "reason": args.reason})
+    exists = not add_to_suppression_list(control, args.tenant, {h: args.type}, reason=args.reason, actor=args.actor)
     print(f"suppressed subject {h[:16]}… for tenant {args.tenant}" + (" (already listed)" if exists else ""))
     return 0
 
@@ -273,6 +266,20 @@ def cmd_purge(args) -> int:
     return 0
 
 
+def cmd_review(args) -> int:
+    """P15, P20: record a reviewer's decision on an automated score (audited with before/after)."""
+    from .services.review import decide
+
+    loaded = _loaded()
+    loaded.registry.require(args.tenant, active=False)
+    try:
+        out = decide(_control(loaded), args.tenant, args.call_id, args.status, reviewer=args.actor)
+    except (LookupError, ValueError) as exc:
+        raise CcrError(str(exc)) from None
+    print(f"review {out['review_id']}: {out['before']['status']} -> {out['after']['status']} (audited)")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -335,6 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--register-only", action="store_true", help="log the request; run it with the Dagster job")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_dsr)
+
+    s = sub.add_parser("review", help="record a review decision on an automated score (P15, audited P20)")
+    s.add_argument("action", choices=["decide"])
+    s.add_argument("tenant")
+    s.add_argument("call_id")
+    s.add_argument("--status", required=True, choices=["confirmed", "overridden", "dismissed", "unreviewed"])
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_review)
 
     s = sub.add_parser("purge", help="retention purge (P19): dry run unless --execute")
     s.add_argument("--execute", action="store_true", help="really delete (default: dry run, recorded)")

@@ -196,3 +196,53 @@ def test_p16_the_dsr_jobs_take_only_a_request_id_and_run_in_dagster(world, tmp_p
     text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in instance.all_logs(result.run_id))
     text += json.dumps(instance.get_run_by_id(result.run_id).run_config)
     assert "c-1" not in text and "33 6 11" not in text and "+33611223344" not in text
+
+
+def test_p20_a_review_decision_is_audited_with_before_after_and_actor_and_no_call_id(world):
+    from ccr_pipelines.services.review import decide
+    from ccr_pipelines.stores.control_store import review_queue
+
+    # the scorer queued c-2 ("bad": missing disclosure) for a human
+    assert world.control.fetch(sa.select(review_queue).where(review_queue.c.call_id == "c-2"))
+    out = decide(world.control, T, "c-2", "confirmed", reviewer="qa-lead")
+    assert out["before"]["status"] == "unreviewed" and out["after"]["status"] == "confirmed"
+    [row] = world.control.fetch(sa.select(audit_log).where(audit_log.c.entity == "review_decision"))
+    assert row["actor"] == "qa-lead" and row["change"]["before"]["status"] == "unreviewed"
+    assert "c-2" not in json.dumps(row, default=str)
+    with pytest.raises(ValueError):
+        decide(world.control, T, "c-2", "maybe", reviewer="qa-lead")
+    with pytest.raises(sa.exc.DatabaseError):  # the audit trail is append-only
+        with world.control.engine.begin() as conn:
+            conn.execute(audit_log.delete())
+
+
+def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_settings_env, capsys):
+    from ccr_pipelines.cli import main
+    from ccr_pipelines.core.settings import load_settings, resolve
+    from ccr_pipelines.stores.object_store import object_store_from_settings
+
+    loaded = load_settings()
+    store = object_store_from_settings(loaded.settings)
+    control = ControlStore(loaded.settings.control_url())
+    control.migrate()
+    global SECRET
+    saved, SECRET = SECRET, resolve(loaded.settings.ingest.subject_hash_key)
+    try:
+        _world(store, control)
+    finally:
+        SECRET = saved
+    assert main(["dsr", "export", T, "--phone", PHONE]) == 0
+    assert main(["dsr", "erase", T, "--phone", "0611223344", "--actor", "dpo"]) == 0
+    out = capsys.readouterr().out
+    assert "verification passed" in out and PHONE not in out and "c-1" not in out
+    rid = int(out.strip().splitlines()[-2].split()[1])  # "request N registered (erasure, …)"
+    assert main(["dsr", "receipt", str(rid)]) == 0
+    receipt = json.loads(capsys.readouterr().out)
+    assert receipt["scan"]["passed"] and any(d["store"] == "marts" for d in receipt["deleted"])
+    assert not store.exists(f"exports/{T}/dsr-1/bundle.json")  # the subject's earlier export went too
+    assert main(["dsr", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "export" in listing and "erasure" in listing and "completed" in listing
+    assert main(["dsr", "erase", T]) == 2  # no identifier: a one-line error
+    assert "at least one identifier" in capsys.readouterr().err
+    control.dispose()
