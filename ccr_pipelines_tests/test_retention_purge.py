@@ -237,3 +237,57 @@ def test_p19_purge_plan_lists_every_version_on_a_versioned_s3_bucket(s3_bucket):
     summary = run_purge(env, dry_run=False)
     assert summary["objects"] == 3
     assert [v.key for v in store.list_versions("audio/")] == ["audio/acme-energie/2026/11/19/c-2.flac"]
+
+
+def _job_resources(data: Path):
+    from ccr_pipelines.resources import (AlertingResource, ControlStoreResource, ObjectStoreResource,
+                                         TenantRegistryResource, WarehouseResource)
+
+    store_res = ObjectStoreResource(kind="local", root=str(data / "objects"))
+    return {"object_store": store_res, "warehouse": WarehouseResource(object_store=store_res),
+            "control_store": ControlStoreResource(url=f"sqlite:///{data}/control.db"),
+            "tenant_registry": TenantRegistryResource(path=str(data / "tenants.yaml")),
+            "alerting": AlertingResource(backoff_s=0.01)}
+
+
+def test_p19_the_purge_job_dry_run_in_dagster_reports_counts_only(seeded, tmp_path):
+    import dagster as dg
+
+    from ccr_pipelines.defs.retention.jobs import retention_purge_job
+
+    data = _copy(seeded, tmp_path / "job")
+    before = _state(data)
+    instance = dg.DagsterInstance.ephemeral()
+    result = retention_purge_job.execute_in_process(
+        run_config={"ops": {"retention_purge": {"config": {"dry_run": True, "today": TODAY.isoformat()}}}},
+        resources=_job_resources(data), instance=instance)
+    assert result.success and result.output_for_node("retention_purge")["objects"] > 0
+    assert _state(data) == before
+    text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in instance.all_logs(result.run_id))
+    assert "c-0001" not in text and "audio/acme-energie" not in text  # counts, never keys or call ids
+
+
+def test_p19_a_failing_purge_raises_an_r11_incident(tmp_path):
+    import dagster as dg
+
+    from ccr_pipelines.defs.retention.jobs import retention_purge_job
+    from ccr_pipelines.stores.control_store import incidents
+
+    data = tmp_path / "broken"
+    store = LocalObjectStore(data / "objects")
+    wh = Warehouse(store)
+    import pyarrow as pa
+
+    # one expired partition and no other dataset: the marts rebuild after the purge cannot run (dbt fails)
+    wh.write_partition("call_scores", "acme-energie", "2025-01-01", pa.table({"tenant_id": ["acme-energie"],
+                                                                            "call_id": ["c-1"]}))
+    (data / "tenants.yaml").write_text(yaml.safe_dump({"version": 1, "tenants": [TENANTS["tenants"][0]]}))
+    ControlStore(f"sqlite:///{data}/control.db").migrate()
+    result = retention_purge_job.execute_in_process(
+        run_config={"ops": {"retention_purge": {"config": {"today": TODAY.isoformat()}}}},
+        resources=_job_resources(data), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    control = ControlStore(f"sqlite:///{data}/control.db")
+    [inc] = control.fetch(sa.select(incidents))
+    assert inc["rule"] == "R11" and inc["signal"].startswith("purge_failed")
+    control.dispose()
