@@ -21,7 +21,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -33,8 +33,8 @@ import sqlalchemy as sa
 
 from ..core.incidents import Signal
 from ..core.keys import tenant_key
-from ..core.report_periods import PERIOD_KINDS, period_containing
-from ..core.retention import ALL_DATASETS, DATASET_CLASSES, add_months, dsr_due, overdue
+from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_partition
+from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
 from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
 from ..core.tenants import TenantRegistry
 from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, review_queue,
@@ -66,6 +66,7 @@ class DsrEnv:
     rebuild_marts: Callable[[], None] | None = None
     marts_path: Path | None = None  # the DuckDB file the scan reads
     dagster_instance: object | None = None  # scanned for call ids / identifiers when given
+    alert_settings: object | None = None  # services.alerting.AlertSettings: where R2 / R12 incidents page
     now: Callable[[], datetime] = utcnow
 
 
@@ -259,8 +260,6 @@ def export(env: DsrEnv, request_id: int) -> dict:
         }
         for r in bundle["reports"]:
             kind, period = r["kind"], r["period"]
-            from ..core.retention import report_period_end
-
             end = report_period_end(f"reports/{tenant.id}/{kind}/{period}/x")
             r["retention_until"] = (end + timedelta(days=tenant.retention("reports"))).isoformat() if end else None
         objects.put_bytes(f"{prefix}/bundle.json", json.dumps(bundle, indent=1, ensure_ascii=False, default=str)
@@ -321,12 +320,11 @@ def erase(env: DsrEnv, request_id: int) -> dict:
         for p in _call_prefixes(t, c["call_id"], c["day"]):
             versions = list(env.store.list_versions(p))
             if versions:
-                n = env.store.delete_versions(versions)
+                env.store.delete_versions(versions)
                 for key in sorted({v.key for v in versions}):
                     note("object_store", key, versions=sum(1 for v in versions if v.key == key))
                     env.control.log_access(actor=env.actor, tenant_id=t, action="delete",
                                            purpose=f"dsr erasure {request_id}", obj=mask(key), run_id=env.run_id)
-                del n
     # earlier export bundles of this subject
     for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
             dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
@@ -368,9 +366,6 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     # 4. reports: every version of the affected report goes, then it is generated again without the calls
     regenerated = []
     for kind, period_key in reports:
-        from ..core.report_periods import period_from_partition
-        from ..core.retention import report_period_end
-
         prefix = tenant_key("reports", t, kind, period_key) + "/"
         n = env.store.delete_prefix_all_versions(prefix)
         end = report_period_end(prefix + "x")
@@ -407,7 +402,7 @@ def erase(env: DsrEnv, request_id: int) -> dict:
         handle_signal(env.control, Signal("erasure_verification_failed", f"dsr:{request_id}", (t,),
                                           counts={"findings": len(findings)},
                                           data_categories=tuple(sorted({f.split(':')[0] for f in findings}))),
-                      settings=getattr(env, "alert_settings", None) or AlertSettings(), registry=env.registry)
+                      settings=env.alert_settings or AlertSettings(), registry=env.registry)
     return proof
 
 
@@ -708,5 +703,3 @@ def identifiers_from_args(phone: str | None, email: str | None, customer_ref: st
     return ids
 
 
-__all__ = ["DsrEnv", "DsrError", "register", "extend", "export", "erase", "restrict", "suppress", "verify_erasure",
-           "check_overdue", "validate_bundle", "add_months", "DATASET_CLASSES", "field"]

@@ -94,10 +94,12 @@ def dsr_export(context: dg.OpExecutionContext, config: DsrConfig, object_store: 
 @dg.op
 def dsr_erasure(context: dg.OpExecutionContext, config: DsrConfig, object_store: ObjectStoreResource,
                 warehouse: WarehouseResource, control_store: ControlStoreResource,
-                tenant_registry: TenantRegistryResource, ingest_config: IngestConfigResource) -> None:
+                tenant_registry: TenantRegistryResource, ingest_config: IngestConfigResource,
+                alerting: AlertingResource) -> None:
     """P17: erase the subject everywhere, regenerate reports, rebuild marts, verify, write the receipt."""
-    proof = dsr_service.erase(_env(context, object_store, warehouse, control_store, tenant_registry, ingest_config),
-                              config.request_id)
+    env = _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config)
+    env.alert_settings = alerting.settings()  # a failed verification is a breach (R2)
+    proof = dsr_service.erase(env, config.request_id)
     context.add_output_metadata({"calls": proof["calls"], "locations": len(proof["deleted"]),
                                  "verification_passed": proof["scan"]["passed"]})
     if not proof["scan"]["passed"]:
