@@ -246,3 +246,18 @@ def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_se
     assert main(["dsr", "erase", T]) == 2  # no identifier: a one-line error
     assert "at least one identifier" in capsys.readouterr().err
     control.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_migration_7_adds_the_dsr_columns_to_a_version_6_database(backend, tmp_path, request):
+    url = f"sqlite:///{tmp_path}/c.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    control = ControlStore(url)
+    assert control.migrate(6) == 6
+    new = ("subject_hashes", "identifier_types", "extended_at", "extension_reason", "actor", "run_id")
+    with control.engine.begin() as conn:  # a database created before these columns existed
+        for col in new:
+            conn.execute(sa.text(f"ALTER TABLE dsr_requests DROP COLUMN {col}"))
+    assert control.migrate() >= 7
+    cols = {c["name"] for c in sa.inspect(control.engine).get_columns("dsr_requests")}
+    assert set(new) <= cols and sa.inspect(control.engine).has_table("subject_restrictions")
+    control.dispose()
