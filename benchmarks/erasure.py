@@ -155,6 +155,57 @@ def build(root: Path, calls: int, days: int) -> dict:
             "index_rows": n_sc, "reports": len(periods)}
 
 
+def reseed(root: Path, days: int) -> None:
+    """Put the subject back into an already built (and erased) data set, as ingestion would have:
+    their 5 calls' rows in every dataset, index, lineage and review rows, objects, and the reports."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ccr_pipelines.core.report_periods import period_containing
+    from ccr_pipelines.core.retention import ALL_DATASETS
+    from ccr_pipelines.core.subjects import subject_hash
+    from ccr_pipelines.core.tenants import Tenant
+    from ccr_pipelines.services.reports import generate_report
+    from ccr_pipelines.stores.control_store import ControlStore, lineage, review_queue, subject_calls, utcnow
+    from ccr_pipelines.stores.object_store import LocalObjectStore
+    from ccr_pipelines.stores.warehouse import Warehouse
+
+    store = LocalObjectStore(root / "objects")
+    wh = Warehouse(store)
+    control = ControlStore(f"sqlite:///{root}/control.db")
+    day_list = [(END - timedelta(days=i)).isoformat() for i in range(days)][::-1]
+    subject_days = day_list[-SUBJECT_CALLS * 7::7][:SUBJECT_CALLS]
+    h = subject_hash(SECRET, TENANT, "phone", PHONE)
+    now = utcnow()
+    for day in subject_days:
+        di = day_list.index(day)
+        cid, src = f"c{di:03d}x00000", f"c{di:03d}x00001"
+        for zone, ds in ALL_DATASETS:
+            t = wh.read_partition(ds, TENANT, day, zone=zone)
+            if pc.any(pc.equal(t.column("call_id"), cid)).as_py():
+                continue
+            extra = t.filter(pc.equal(t.column("call_id"), src))
+            extra = extra.set_column(extra.schema.get_field_index("call_id"), "call_id",
+                                     pa.array([cid] * extra.num_rows, pa.string()))
+            wh.write_partition(ds, TENANT, day, pa.concat_tables([t, extra]), zone=zone)
+        with control.engine.begin() as conn:
+            conn.execute(subject_calls.insert(), [dict(tenant_id=TENANT, subject_hash=h, identifier_type="phone",
+                                                       call_id=cid, day=day, created_at=now)])
+            conn.execute(lineage.insert(), [dict(tenant_id=TENANT, call_id=cid, artefact_kind="audio", created_at=now,
+                                                 artefact_uri=f"file:///bench/audio/{TENANT}/{day}/{cid}.flac")])
+            conn.execute(review_queue.insert(), [dict(tenant_id=TENANT, call_id=cid, reasons=["x"], score=50.0,
+                                                      created_at=now)])
+        y, m, d = day.split("-")
+        store.put_bytes(f"audio/{TENANT}/{y}/{m}/{d}/{cid}.flac", b"fLaC" + os.urandom(64))
+        store.put_bytes(f"audio/{TENANT}/{y}/{m}/{d}/{cid}.json", json.dumps({"customer_phone": PHONE}).encode())
+        store.put_bytes(f"restricted/{TENANT}/transcripts/{y}/{m}/{d}/{cid}/0000-tiny.json", b'{"segments": []}')
+    tenant = Tenant(id=TENANT, display_name="Acme", languages=["fr"], scorecard="default.v1")
+    for p in sorted({period_containing(k, date.fromisoformat(d)) for d in subject_days for k in ("weekly", "monthly")},
+                    key=lambda p: (p.kind, p.start)):
+        generate_report(wh, control, tenant, p, run_id=None, actor="bench")
+    control.dispose()
+
+
 def erase(root: Path) -> dict:
     from ccr_pipelines.core.tenants import Tenant, TenantRegistry
     from ccr_pipelines.services import dsr
@@ -192,6 +243,8 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--dir", default="/tmp/ccr-bench-erasure")
     ap.add_argument("--erase-only", help=argparse.SUPPRESS)
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep an existing data set of that size: put the subject back and erase again")
     args = ap.parse_args()
     if args.erase_only:
         print(json.dumps(erase(Path(args.erase_only))))
@@ -200,13 +253,18 @@ def main() -> int:
           f"load {os.getloadavg()}")
     for n in args.calls or [1_000_000]:
         root = Path(args.dir) / f"n{n}"
-        if root.exists():
-            import shutil
+        if args.reuse and (root / "control.db").exists():
+            t = time.time()
+            reseed(root, args.days)
+            print(f"reseeded the subject in {time.time() - t:.1f} s", flush=True)
+        else:
+            if root.exists():
+                import shutil
 
-            shutil.rmtree(root)
-        root.mkdir(parents=True)
-        built = build(root, n, args.days)
-        print("built", json.dumps(built), flush=True)
+                shutil.rmtree(root)
+            root.mkdir(parents=True)
+            built = build(root, n, args.days)
+            print("built", json.dumps(built), flush=True)
         load = os.getloadavg()
         r = subprocess.run([sys.executable, __file__, "--erase-only", str(root)], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})

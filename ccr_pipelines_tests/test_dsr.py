@@ -261,3 +261,33 @@ def test_migration_7_adds_the_dsr_columns_to_a_version_6_database(backend, tmp_p
     cols = {c["name"] for c in sa.inspect(control.engine).get_columns("dsr_requests")}
     assert set(new) <= cols and sa.inspect(control.engine).has_table("subject_restrictions")
     control.dispose()
+
+
+def test_p17_the_verification_scan_finds_a_row_a_hash_a_report_or_an_old_version_left_behind(world):
+    import pyarrow as pa
+
+    generate_report(world.warehouse, world.control, world.registry.get(T), period_containing("weekly", date(2026, 11, 16)),
+                    run_id=None, actor="test")
+    before = {ds: world.warehouse.read_partition(ds, T, DAY) for ds in ("call_scores", "call_manifest")}
+    rid = dsr.register(world, T, "erasure", {"phone": PHONE})
+    proof = dsr.erase(world, rid)
+    assert proof["scan"]["passed"], proof["scan"]["findings"]
+    calls, h = [{"call_id": "c-1", "day": DAY}], [subject_hash(SECRET, T, "phone", PHONE)]
+    # a score row put back
+    world.warehouse.write_partition("call_scores", T, DAY, before["call_scores"])
+    assert any("rows of the calls" in f for f in dsr.verify_erasure(world, T, calls, h))
+    world.warehouse.write_partition("call_scores", T, DAY, before["call_scores"].filter(
+        pa.compute.not_equal(before["call_scores"].column("call_id"), "c-1")))
+    # the subject's keyed hash left in another manifest row
+    m = world.warehouse.read_partition("call_manifest", T, DAY)
+    world.warehouse.write_partition("call_manifest", T, DAY, m.set_column(
+        m.schema.get_field_index("subject_hashes"), "subject_hashes", pa.array([h] * m.num_rows, pa.list_(pa.string()))))
+    assert any("hash" in f for f in dsr.verify_erasure(world, T, calls, h))
+    world.warehouse.write_partition("call_manifest", T, DAY, m)
+    # a report still listing the call
+    key = f"reports/{T}/weekly/2026-W47/manifest.json"
+    doc = json.loads(world.store.get_bytes(key))
+    world.store.put_bytes(key, json.dumps({**doc, "calls": doc["calls"] + [{"call_id": "c-1"}]}).encode())
+    assert any("manifest.json" in f for f in dsr.verify_erasure(world, T, calls, h))
+    world.store.put_bytes(key, json.dumps(doc).encode())
+    assert dsr.verify_erasure(world, T, calls, h) == []

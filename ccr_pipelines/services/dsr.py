@@ -17,7 +17,6 @@ find no remaining occurrence of the call ids or identifiers (R2 incident otherwi
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections import defaultdict
@@ -28,7 +27,6 @@ from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from ..core.incidents import Signal
@@ -438,6 +436,8 @@ def _identifier_hits(text: str, tenant_id: str, hashes: set[str], secret: str) -
 
 
 def _sidecar_names_subject(body: bytes, tenant_id: str, hashes: set[str], secret: str) -> bool:
+    if b"customer_" not in body:
+        return False
     try:
         doc = json.loads(body)
     except ValueError:
@@ -478,12 +478,15 @@ def _json_values_hits(text: str, tenant_id: str, hashes: set[str], secret: str) 
     return hits
 
 
-def _text_findings(where: str, text: str, call_ids: set[str], tenant_id: str, hashes: set[str], secret: str) -> list[str]:
+def _text_findings(where: str, text: str, call_ids: set[str], tenant_id: str, hashes: set[str], secret: str, *,
+                   json_values: bool = True) -> list[str]:
     out = []
-    n_ids = sum(1 for cid in call_ids if re.search(rf"(?<![A-Za-z0-9_-]){re.escape(cid)}(?![A-Za-z0-9_-])", text))
+    n_ids = sum(1 for cid in call_ids if cid in text and
+                re.search(rf"(?<![A-Za-z0-9_-]){re.escape(cid)}(?![A-Za-z0-9_-])", text))
     if n_ids:
         out.append(f"{where}: {n_ids} call id(s)")
-    n = _identifier_hits(text, tenant_id, hashes, secret) + _json_values_hits(text, tenant_id, hashes, secret)
+    n = _identifier_hits(text, tenant_id, hashes, secret)
+    n += _json_values_hits(text, tenant_id, hashes, secret) if json_values else 0
     if n:
         out.append(f"{where}: {n} identifier occurrence(s)")
     return out
@@ -524,12 +527,14 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
                 continue
             if _rows(table, call_ids):
                 findings.append(f"parquet: rows of the calls in {mask(key)}")
-            for col in table.column_names:
-                if pa.types.is_string(table.schema.field(col).type) and col not in ("call_id",):
-                    text = "\n".join(v for v in table.column(col).to_pylist() if v)
-                    if text:
-                        findings += [f for f in _text_findings(f"parquet {mask(key)}.{col}", text, call_ids, t, hashes,
-                                                               env.secret) if "identifier" in f]
+            # identifiers reach the datasets only as keyed hashes (manifest): none may be the subject's
+            for col in ("subject_hashes", "customer_ref_hash"):
+                if col in table.column_names:
+                    values = table.column(col)
+                    if pa.types.is_list(values.type):
+                        values = pc.list_flatten(values)
+                    if pc.any(pc.is_in(values, value_set=pa.array(sorted(hashes), pa.string()))).as_py():
+                        findings.append(f"parquet: the subject's hash in {mask(key)}.{col}")
     # reports of the periods holding the calls
     for day in by_day:
         for kind in PERIOD_KINDS:
@@ -540,11 +545,14 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
                     findings.append(f"reports: old version of {v.key}")
                     continue
                 body = env.store.get_bytes(v.key)
-                if v.key.endswith(".parquet"):
-                    text = pq.read_table(io.BytesIO(body)).to_pandas().to_csv() if body else ""
-                else:
-                    text = body.decode("utf-8", "replace")
-                findings += _text_findings(f"reports {v.key}", text, call_ids, t, hashes, env.secret)
+                if v.key.endswith("/manifest.json"):
+                    # the record-level lineage: call ids and versions, no free text
+                    listed = {c.get("call_id") for c in json.loads(body).get("calls", [])}
+                    if listed & call_ids:
+                        findings.append(f"reports {v.key}: {len(listed & call_ids)} call id(s)")
+                elif v.key.endswith((".html", ".csv")):  # the .parquet extracts hold the same tables as the .csv
+                    findings += _text_findings(f"reports {v.key}", body.decode("utf-8", "replace"), call_ids, t,
+                                               hashes, env.secret, json_values=False)
     # earlier exports of the subject
     for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
             dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
@@ -566,8 +574,10 @@ def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[st
     out = []
     con = duckdb.connect(str(env.marts_path), read_only=True)
     try:
-        cols = con.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns "
-                           "WHERE data_type = 'VARCHAR'").fetchall()
+        # stored tables only: the staging views read the Parquet files, scanned above
+        cols = con.execute("SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
+                           "JOIN information_schema.tables t USING (table_schema, table_name) "
+                           "WHERE c.data_type = 'VARCHAR' AND t.table_type = 'BASE TABLE'").fetchall()
         ids = sorted(call_ids)
         for schema, table, col in cols:
             try:
@@ -586,11 +596,11 @@ def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[s
     ids = sorted(call_ids)
     out = []
     checks = [("review_queue", review_queue, review_queue.c.call_id.in_(ids)),
-              ("subject_calls", subject_calls, sa.or_(subject_calls.c.call_id.in_(ids),
-                                                      subject_calls.c.subject_hash.in_(sorted(hashes)))),
+              ("subject_calls", subject_calls, subject_calls.c.call_id.in_(ids)),
+              ("subject_calls (hashes)", subject_calls, subject_calls.c.subject_hash.in_(sorted(hashes))),
               ("lineage (not marked deleted)", lineage, sa.and_(lineage.c.call_id.in_(ids), lineage.c.deleted_at.is_(None)))]
     for name, table, cond in checks:
-        if not ids and name != "subject_calls":
+        if not ids and name != "subject_calls (hashes)":
             continue
         n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
             table.c.tenant_id == tenant_id, cond))[0]["count_1"]
