@@ -291,3 +291,31 @@ def test_p19_a_failing_purge_raises_an_r11_incident(tmp_path):
     [inc] = control.fetch(sa.select(incidents))
     assert inc["rule"] == "R11" and inc["signal"].startswith("purge_failed")
     control.dispose()
+
+
+def test_p3_p19_the_purge_deletes_expired_access_log_rows_through_a_grant_and_nothing_else_can(control_store,
+                                                                                                tmp_path):
+    from ccr_pipelines.core.tenants import Tenant
+    from ccr_pipelines.stores.control_store import access_log, retention_grants
+
+    old, recent = datetime(2025, 1, 5, tzinfo=timezone.utc), datetime(2026, 11, 1, tzinfo=timezone.utc)
+    for tenant in ("acme-energie", "globex-support"):
+        for at in (old, recent):
+            control_store.insert(access_log, dict(at=at, actor="a", tenant_id=tenant, action="read", purpose="p",
+                                                  object=f"datasets/{tenant}/x"))
+    with pytest.raises(sa.exc.DBAPIError):  # without a grant the trail stays append-only
+        with control_store.engine.begin() as conn:
+            conn.execute(access_log.delete().where(access_log.c.at < datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    registry = TenantRegistry([Tenant(id="acme-energie", display_name="A", languages=["fr"], scorecard="x.v1")])
+    store = LocalObjectStore(tmp_path / "objects")
+    env = PurgeEnv(store=store, warehouse=Warehouse(store), control=control_store, registry=registry, today=TODAY)
+    summary = run_purge(env, dry_run=False)
+    assert summary["by_class"]["acme-energie/access_log"]["rows"] == 1
+    left = sorted((r["tenant_id"], r["at"].year) for r in control_store.fetch(sa.select(access_log)))
+    assert left == [("acme-energie", 2026), ("globex-support", 2025), ("globex-support", 2026)]
+    # the grant covers acme's expired rows only: a recent row, or another tenant's, is still refused
+    for cond in (access_log.c.tenant_id == "acme-energie", access_log.c.tenant_id == "globex-support"):
+        with pytest.raises(sa.exc.DBAPIError):
+            with control_store.engine.begin() as conn:
+                conn.execute(access_log.delete().where(cond))
+    assert len(control_store.fetch(sa.select(retention_grants))) == 1

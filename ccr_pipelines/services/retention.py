@@ -24,8 +24,8 @@ from ..core.keys import tenant_key
 from ..core.retention import (DATASET_CLASSES, OBJECT_CLASSES, PER_CALL_CLASSES, TENANT_ZONES, PurgeItem, cutoff,
                               day_of_key, expired, offboarding_due, report_period_end)
 from ..core.tenants import Tenant, TenantRegistry
-from ..stores.control_store import (ControlStore, lineage, purge_log, review_queue, subject_calls,
-                                    subject_restrictions, suppression_list, utcnow)
+from ..stores.control_store import (ControlStore, access_log, lineage, purge_log, retention_grants, review_queue,
+                                    subject_calls, subject_restrictions, suppression_list, utcnow)
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
 
@@ -92,6 +92,11 @@ def _row_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
         subject_calls.c.tenant_id == tenant.id, subject_calls.c.day < call_cut))[0]["count_1"]
     if n:
         out.append((PurgeItem(tenant.id, "scores", "rows", "subject_calls"), n))
+    n = env.control.fetch(sa.select(sa.func.count()).select_from(access_log).where(
+        access_log.c.tenant_id == tenant.id,
+        access_log.c.at < _midnight(cutoff(env.today, tenant.retention("access_log")))))[0]["count_1"]
+    if n:
+        out.append((PurgeItem(tenant.id, "access_log", "rows", "access_log"), n))
     return out
 
 
@@ -154,6 +159,13 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
                          .values(deleted_at=utcnow()))
         return n, 0
     tenant = env.registry.get(t)
+    if item.target == "access_log":  # append-only: a retention grant lets exactly these rows through (P3, P19)
+        before = _midnight(cutoff(env.today, tenant.retention("access_log")))
+        with c.engine.begin() as conn:
+            conn.execute(retention_grants.insert().values(table_name="access_log", tenant_id=t, before=before,
+                                                          run_id=env.run_id, granted_at=utcnow()))
+            n = conn.execute(access_log.delete().where(access_log.c.tenant_id == t, access_log.c.at < before)).rowcount
+        return 0, n or 0
     tables = {"review_queue": review_queue, "subject_calls": subject_calls, "suppression_list": suppression_list,
               "subject_restrictions": subject_restrictions}
     table = tables[item.target]

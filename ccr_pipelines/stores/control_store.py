@@ -246,6 +246,20 @@ subject_restrictions = sa.Table(
     sa.Index("ix_subject_restrictions_tenant", "tenant_id", "lifted_at"),
 )
 
+# P19: the one way rows leave an append-only audit trail. The retention purge writes a grant
+# (table, tenant, "before") and the table's delete trigger lets through only rows of that tenant
+# older than it; every other UPDATE or DELETE is still refused. The grants are evidence too.
+retention_grants = sa.Table(
+    "retention_grants", metadata,
+    _id(),
+    sa.Column("table_name", sa.String(60), nullable=False),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    _ts("before", nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    _ts("granted_at", nullable=False),
+    sa.Index("ix_retention_grants", "table_name", "tenant_id"),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -272,7 +286,7 @@ ingest_events = sa.Table(
 # Audit trails: rows are written once and never changed (P13, P20, P22).
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 # Added by later migrations, with the same triggers (P12, P13).
-APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions")
+APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions", "retention_grants")
 
 
 # ---------------------------------------------------------------------------
@@ -361,6 +375,38 @@ def _v7(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subject_restrictions])
 
 
+# Audit trails whose expired rows the purge may delete (through a retention grant).
+PURGEABLE_AUDIT = ("access_log",)
+
+
+def _v11(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[retention_grants])
+    _append_only_trigger(conn, "retention_grants")
+    for table in PURGEABLE_AUDIT:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(
+                f"""
+                CREATE OR REPLACE FUNCTION ccr_append_only_{table}() RETURNS trigger AS $$
+                BEGIN
+                  IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = TG_TABLE_NAME
+                       AND g.tenant_id = OLD.tenant_id AND OLD.at < g.before) THEN
+                    RETURN OLD;
+                  END IF;
+                  RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
+                END $$ LANGUAGE plpgsql
+                """))
+            conn.execute(sa.text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                                 f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"))
+        else:
+            conn.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
+            conn.execute(sa.text(
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
+                f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
+                f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
@@ -369,6 +415,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "tenant suspension switch", _v5),
     Migration(6, "data-subject call index", _v6),
     Migration(7, "data-subject requests: hashes, extension, restrictions", _v7),
+    Migration(11, "retention grants: the purge may delete expired access-log rows", _v11),
 )
 HEAD = MIGRATIONS[-1].version
 
