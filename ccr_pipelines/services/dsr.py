@@ -238,7 +238,8 @@ def export(env: DsrEnv, request_id: int) -> dict:
                 "score_steps": d.get("call_score_steps", []),
                 "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
                                     for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
-                "reports": [f"{k}:{p}" for k, p in report_keys],
+                "reports": [f"{k}:{p}" for k, p in report_keys
+                            if period_containing(k, day_d).key == p],
             })
         for kind, period in report_keys:
             reports.append({"kind": kind, "period": period,
