@@ -291,3 +291,21 @@ def test_p17_the_verification_scan_finds_a_row_a_hash_a_report_or_an_old_version
     assert any("manifest.json" in f for f in dsr.verify_erasure(world, T, calls, h))
     world.store.put_bytes(key, json.dumps(doc).encode())
     assert dsr.verify_erasure(world, T, calls, h) == []
+
+
+def test_p16_p17_export_restriction_and_erasure_on_a_postgresql_control_store(pg_url, tmp_path):
+    control = ControlStore(pg_url)
+    control.migrate()
+    env = _world(LocalObjectStore(tmp_path / "objects"), control)
+    rid = dsr.register(env, T, "export", {"phone": PHONE, "customer_ref": "cust-1"})
+    assert [c["call_id"] for c in dsr.export(env, rid)["calls"]] == ["c-1"]
+    rid = dsr.register(env, T, "restriction", {"email": EMAIL})
+    dsr.restrict(env, rid)
+    assert control.restricted_call_ids(T) == {"c-3"}
+    rid = dsr.register(env, T, "erasure", {"phone": PHONE})
+    proof = dsr.erase(env, rid)
+    assert proof["scan"]["passed"], proof["scan"]["findings"]
+    assert control.calls_of_subject(T, [subject_hash(SECRET, T, "phone", PHONE)]) == []
+    [req] = control.fetch(sa.select(dsr_requests).where(dsr_requests.c.id == rid))
+    assert req["status"] == "completed" and req["proof"]["calls"] == 1 and "c-1" not in json.dumps(req["proof"])
+    control.dispose()
