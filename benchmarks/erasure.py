@@ -145,7 +145,7 @@ def build(root: Path, calls: int, days: int) -> dict:
     for p in sorted(periods, key=lambda p: (p.kind, p.start)):
         generate_report(wh, control, tenant, p, run_id=None, actor="bench")
     t1 = time.time()
-    rebuild_marts(store.root)
+    rebuild_marts(store.root, control=control)
     marts_s = time.time() - t1
     parquet_bytes = sum(p.stat().st_size for p in (root / "objects").rglob("*.parquet"))
     n_sc = control.fetch(sa.select(sa.func.count()).select_from(subject_calls))[0]["count_1"]
@@ -220,7 +220,7 @@ def erase(root: Path) -> dict:
 
     def timed_marts():
         t = time.time()
-        rebuild_marts(store.root)
+        rebuild_marts(store.root, control=control)
         marts["s"] = time.time() - t
 
     registry = TenantRegistry([Tenant(id=TENANT, display_name="Acme", languages=["fr"], scorecard="default.v1")])

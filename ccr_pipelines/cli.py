@@ -171,9 +171,10 @@ def _dsr_env(loaded, actor: str):
 
     store = object_store_from_settings(loaded.settings)
     local = isinstance(store, LocalObjectStore)
-    return DsrEnv(store=store, warehouse=Warehouse(store), control=_control(loaded), registry=loaded.registry,
+    control = _control(loaded)
+    return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
                   secret=resolve(loaded.settings.ingest.subject_hash_key), actor=actor,
-                  rebuild_marts=(lambda: rebuild_marts(store.root)) if local else None,
+                  rebuild_marts=(lambda: rebuild_marts(store.root, control=control)) if local else None,
                   marts_path=duckdb_path(store.root) if local else None)
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from ccr_pipelines.defs.warehouse.assets import ccr_dbt_marts
-from ccr_pipelines.resources import ObjectStoreResource, _dbt_resource
+from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, _dbt_resource
 from ccr_pipelines.stores.control_store import ControlStore
 from ccr_pipelines.stores.object_store import LocalObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
@@ -30,7 +30,8 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path):
     _write_day(wh, control, "acme-energie", {"c-1": "good", "c-2": "bad"})
     _write_day(wh, control, "globex-support", {"c-1": "good"})
     result = dg.materialize([ccr_dbt_marts], resources={
-        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root))})
+        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+        "control_store": ControlStoreResource(url=control.url)})
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks and all(checks.values()), checks
@@ -43,4 +44,21 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path):
     assert rate == 0.5
     backlog = dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall())
     assert backlog == {"acme-energie": 1}  # the call without disclosure auto-fails and waits for review
+    con.close()
+
+    # P16: a restricted subject's call leaves the marts at the next build (and comes back when lifted)
+    from ccr_pipelines.stores.control_store import subject_calls, subject_restrictions, utcnow
+
+    control.insert(subject_calls, dict(tenant_id="acme-energie", subject_hash="h" * 64, identifier_type="phone",
+                                       call_id="c-2", day=DAY, created_at=utcnow()))
+    control.insert(subject_restrictions, dict(tenant_id="acme-energie", subject_hash="h" * 64,
+                                              identifier_type="phone", actor="t", restricted_at=utcnow()))
+    result = dg.materialize([ccr_dbt_marts], resources={
+        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+        "control_store": ControlStoreResource(url=control.url)})
+    assert result.success
+    con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
+    assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {
+        "acme-energie": 1, "globex-support": 1}
+    assert dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall()) == {}
     con.close()

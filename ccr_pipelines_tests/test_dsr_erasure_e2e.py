@@ -70,7 +70,7 @@ def _env(data: Path):
     instance = dg.DagsterInstance.from_config(str(data / "dagster_home"))
     return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
                   secret=resolve(loaded.settings.ingest.subject_hash_key), actor="test",
-                  rebuild_marts=lambda: rebuild_marts(store.root), marts_path=duckdb_path(store.root),
+                  rebuild_marts=lambda: rebuild_marts(store.root, control=control), marts_path=duckdb_path(store.root),
                   dagster_instance=instance)
 
 

@@ -668,6 +668,8 @@ def restrict(env: DsrEnv, request_id: int, *, lift: bool = False) -> dict:
                       change={"action": "lift" if lift else "restrict", "identifiers": changed,
                               "before": "restricted" if lift else "none", "after": "none" if lift else "restricted"})
     calls = len(subject_calls_of(env, req))
+    if changed and calls and env.rebuild_marts is not None:
+        env.rebuild_marts()  # the marts leave the calls out (or take them back)
     proof = {"action": "lifted" if lift else "restricted", "identifiers": changed, "calls": calls}
     _complete(env, request_id, proof, status="lifted" if lift else "completed")
     return proof

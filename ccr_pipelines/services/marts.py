@@ -19,12 +19,22 @@ def duckdb_path(objects_root: str | Path) -> Path:
     return Path(objects_root).resolve().parent / "warehouse.duckdb"
 
 
-def rebuild_marts(objects_root: str | Path, *, timeout_s: int = 900) -> None:
+def dbt_vars(restricted_call_uids: list[str]) -> str:
+    """``--vars`` for dbt: the calls restricted subjects' (P16) left out of the staging models."""
+    import json
+
+    return json.dumps({"restricted_call_uids": sorted(restricted_call_uids)})
+
+
+def rebuild_marts(objects_root: str | Path, *, control=None, timeout_s: int = 900) -> None:
+    """*control* (ControlStore): where the active restrictions are read (P16); none = no restriction."""
+    restricted_call_uids = control.restricted_call_uids() if control is not None else []
     root = Path(objects_root).resolve()
     env = {**os.environ, "CCR_DATASETS_ROOT": str(root / "datasets"), "CCR_DUCKDB_PATH": str(duckdb_path(root)),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = str(Path(sys.executable).with_name("dbt"))
-    r = subprocess.run([dbt, "run", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"],
+    r = subprocess.run([dbt, "run", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet",
+                        "--vars", dbt_vars(list(restricted_call_uids))],
                        env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=timeout_s)
     if r.returncode != 0:
         # dbt's own output names models and SQL, not data values

@@ -562,5 +562,13 @@ class ControlStore:
              .where(subject_calls.c.tenant_id == tenant_id, subject_restrictions.c.lifted_at.is_(None)))
         return {r["call_id"] for r in self.fetch(q)}
 
+    def restricted_call_uids(self) -> list[str]:
+        """P16: ``tenant/call_id`` of every call under an active restriction, all tenants (for the marts)."""
+        q = (sa.select(subject_calls.c.tenant_id, subject_calls.c.call_id).distinct()
+             .join(subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                                                 subject_restrictions.c.subject_hash == subject_calls.c.subject_hash))
+             .where(subject_restrictions.c.lifted_at.is_(None)))
+        return sorted(f"{r['tenant_id']}/{r['call_id']}" for r in self.fetch(q))
+
     def dispose(self) -> None:
         self.engine.dispose()

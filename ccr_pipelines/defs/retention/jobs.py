@@ -22,11 +22,11 @@ from ...services.retention import PurgeEnv, run_purge
 OWNERS = ["team:data-platform"]
 
 
-def _rebuilder(object_store: ObjectStoreResource):
+def _rebuilder(object_store: ObjectStoreResource, control_store: ControlStoreResource):
     # dbt-duckdb reads the datasets from a local path (see ccr_dbt_marts); elsewhere the next marts run rebuilds
     if object_store.kind != "local":
         return None
-    return lambda: rebuild_marts(object_store.root)
+    return lambda: rebuild_marts(object_store.root, control=control_store.get())
 
 
 class PurgeConfig(dg.Config):
@@ -42,7 +42,8 @@ def retention_purge(context: dg.OpExecutionContext, config: PurgeConfig, object_
     today = date.fromisoformat(config.today) if config.today else datetime.now(timezone.utc).date()
     registry = tenant_registry.get()
     env = PurgeEnv(store=object_store.get(), warehouse=warehouse.get(), control=control_store.get(),
-                   registry=registry, today=today, run_id=context.run_id, rebuild_marts=_rebuilder(object_store))
+                   registry=registry, today=today, run_id=context.run_id,
+                   rebuild_marts=_rebuilder(object_store, control_store))
     try:
         summary = run_purge(env, dry_run=config.dry_run)
     except Exception:
@@ -76,7 +77,7 @@ def _env(context, object_store, warehouse, control_store, tenant_registry, inges
     return dsr_service.DsrEnv(
         store=object_store.get(), warehouse=warehouse.get(), control=control_store.get(),
         registry=tenant_registry.get(), secret=ingest_config.subject_hash_key, actor=f"dagster:{context.job_name}",
-        run_id=context.run_id, region=object_store.region_label, rebuild_marts=_rebuilder(object_store),
+        run_id=context.run_id, region=object_store.region_label, rebuild_marts=_rebuilder(object_store, control_store),
         marts_path=duckdb_path(object_store.root) if object_store.kind == "local" else None,
         dagster_instance=context.instance)
 

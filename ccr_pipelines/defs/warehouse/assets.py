@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from ...resources import ObjectStoreResource
+from ...resources import ControlStoreResource, ObjectStoreResource
+from ...services.marts import dbt_vars
 
 DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -47,7 +48,8 @@ class CcrDbtTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=CcrDbtTranslator(), pool="dbt")
-def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object_store: ObjectStoreResource):
+def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object_store: ObjectStoreResource,
+                  control_store: ControlStoreResource):
     """Staging views and marts (agent-day, team-week, tenant-month, compliance by step, review backlog)."""
     if object_store.kind != "local":
         # dbt-duckdb reads the Parquet files directly; on S3 that needs the httpfs extension,
@@ -57,4 +59,8 @@ def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object
            "CCR_DUCKDB_PATH": str(Path(object_store.root).resolve().parent / "warehouse.duckdb"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     os.environ.update(env)
-    yield from dbt.cli(["build"], context=context).stream()
+    # P16: calls of subjects under a restriction of processing stay out of the marts (ids as a dbt var,
+    # never in Dagster metadata: the var is passed on the command line only)
+    restricted = control_store.get().restricted_call_uids()
+    args = ["build", "--vars", dbt_vars(restricted)] if restricted else ["build"]
+    yield from dbt.cli(args, context=context).stream()
