@@ -1,5 +1,5 @@
 """The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports,
-backups, lineage lookups and the audit evidence pack."""
+backups, lineage lookups, the audit evidence pack, data-subject requests and the retention purge."""
 
 from __future__ import annotations
 
@@ -97,22 +97,15 @@ def cmd_suppress(args) -> int:
     """P18: add a subject to a tenant's suppression list (keyed hash only), audited (P20)."""
     from .core.settings import resolve
     from .core.subjects import subject_hash
-    from .stores.control_store import suppression_list, utcnow
 
     loaded = _loaded()
     loaded.registry.require(args.tenant, active=False)
     secret = resolve(loaded.settings.ingest.subject_hash_key)
     control = _control(loaded)
     h = subject_hash(secret, args.tenant, args.type, args.value)
-    import sqlalchemy as sa
+    from .services.dsr import add_to_suppression_list
 
-    exists = control.fetch(sa.select(suppression_list.c.id).where(
-        suppression_list.c.tenant_id == args.tenant, suppression_list.c.subject_hash == h))
-    if not exists:
-        control.insert(suppression_list, dict(tenant_id=args.tenant, subject_hash=h, identifier_type=args.type,
-                                              reason=args.reason, added_by=args.actor, added_at=utcnow()))
-        control.audit(actor=args.actor, entity="suppression_list", entity_id=f"{args.tenant}:{h[:16]}",
-                      change={"action": "add", "identifier_type": args.type, "reason": args.reason})
+    exists = not add_to_suppression_list(control, args.tenant, {h: args.type}, reason=args.reason, actor=args.actor)
     print(f"suppressed subject {h[:16]}… for tenant {args.tenant}" + (" (already listed)" if exists else ""))
     return 0
 
@@ -292,6 +285,125 @@ def cmd_audit_pack(args) -> int:
     return 0
 
 
+def _dsr_env(loaded, actor: str):
+    from .core.settings import resolve
+    from .services.dsr import DsrEnv
+    from .services.marts import duckdb_path, rebuild_marts
+    from .stores.object_store import LocalObjectStore, object_store_from_settings
+    from .stores.warehouse import Warehouse
+
+    store = object_store_from_settings(loaded.settings)
+    local = isinstance(store, LocalObjectStore)
+    control = _control(loaded)
+    return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
+                  secret=resolve(loaded.settings.ingest.subject_hash_key), actor=actor,
+                  rebuild_marts=(lambda: rebuild_marts(store.root, control=control)) if local else None,
+                  marts_path=duckdb_path(store.root) if local else None)
+
+
+def cmd_dsr(args) -> int:
+    """P16-P18: data-subject requests. Identifiers are hashed at once; only request ids are printed."""
+    import sqlalchemy as sa
+
+    from .services import dsr
+    from .stores.control_store import dsr_requests
+
+    loaded = _loaded()
+    env = _dsr_env(loaded, args.actor)
+    try:
+        if args.action == "list":
+            q = sa.select(dsr_requests).order_by(dsr_requests.c.id)
+            if args.tenant:
+                q = q.where(dsr_requests.c.tenant_id == args.tenant)
+            for r in env.control.fetch(q):
+                print(f"#{r['id']:<5} {r['tenant_id']:<20} {r['kind']:<12} {r['status']:<20} "
+                      f"received {r['requested_at']:%Y-%m-%d} due {r['due_at']:%Y-%m-%d}"
+                      + (f" extended {r['extended_at']:%Y-%m-%d}" if r["extended_at"] else "")
+                      + (f" completed {r['completed_at']:%Y-%m-%d}" if r["completed_at"] else ""))
+            return 0
+        if args.action in ("receipt", "extend", "lift", "run"):
+            if args.target is None or not args.target.isdigit():
+                raise CcrError(f"dsr {args.action} needs a request id")
+            rid = int(args.target)
+            if args.action == "receipt":
+                print(json.dumps(dsr.get_request(env, rid)["proof"], indent=1, default=str))
+            elif args.action == "extend":
+                if not args.reason:
+                    raise CcrError("dsr extend needs --reason")
+                print(f"request {rid}: due {dsr.extend(env, rid, args.reason):%Y-%m-%d} (extended)")
+            elif args.action == "lift":
+                print(json.dumps(dsr.restrict(env, rid, lift=True)))
+            else:
+                return _dsr_run(env, dsr.get_request(env, rid)["kind"], rid)
+            return 0
+        kind = {"export": "export", "erase": "erasure", "restrict": "restriction", "suppress": "suppression"}[args.action]
+        if not args.target:
+            raise CcrError(f"dsr {args.action} needs a tenant id")
+        loaded.registry.require(args.target, active=False)
+        ids = dsr.identifiers_from_args(args.phone, args.email, args.customer_ref)
+        from datetime import datetime, timezone
+
+        received = (datetime.fromisoformat(args.received).replace(tzinfo=timezone.utc) if args.received else None)
+        rid = dsr.register(env, args.target, kind, ids, received_at=received)
+        print(f"request {rid} registered ({kind}, tenant {args.target})")
+        if args.register_only:
+            print(f"run it with the dagster job dsr_{kind}_job, config request_id={rid}")
+            return 0
+        return _dsr_run(env, kind, rid)
+    except (dsr.DsrError, ValueError) as exc:
+        raise CcrError(str(exc)) from None
+
+
+def _dsr_run(env, kind: str, rid: int) -> int:
+    from .services import dsr
+
+    if kind == "export":
+        b = dsr.export(env, rid)
+        print(f"request {rid}: exported {len(b['calls'])} call(s) to exports/{b['request']['tenant_id']}/dsr-{rid}/")
+    elif kind == "erasure":
+        proof = dsr.erase(env, rid)
+        print(f"request {rid}: erased {proof['calls']} call(s) in {len(proof['deleted'])} location(s); "
+              f"reports regenerated {len(proof['reports_regenerated'])}; verification "
+              + ("passed" if proof["scan"]["passed"] else f"FAILED ({len(proof['scan']['findings'])} finding(s))"))
+        return 0 if proof["scan"]["passed"] else 1
+    elif kind == "restriction":
+        print(f"request {rid}: " + json.dumps(dsr.restrict(env, rid)))
+    else:
+        print(f"request {rid}: " + json.dumps(dsr.suppress(env, rid)))
+    return 0
+
+
+def cmd_purge(args) -> int:
+    """P19: the retention purge (dry run by default from the CLI)."""
+    from datetime import date, datetime, timezone
+
+    from .services.retention import PurgeEnv, run_purge
+
+    loaded = _loaded()
+    env_ = _dsr_env(loaded, args.actor)
+    today = date.fromisoformat(args.today) if args.today else datetime.now(timezone.utc).date()
+    env = PurgeEnv(store=env_.store, warehouse=env_.warehouse, control=env_.control, registry=loaded.registry,
+                   today=today, run_id=None, rebuild_marts=env_.rebuild_marts,
+                   progress=(lambda line: print(line, flush=True)) if args.verbose else None)
+    summary = run_purge(env, dry_run=not args.execute)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def cmd_review(args) -> int:
+    """P15, P20: record a reviewer's decision on an automated score (audited with before/after)."""
+    from .services.review import decide
+
+    loaded = _loaded()
+    loaded.registry.require(args.tenant, active=False)
+    try:
+        out = decide(_control(loaded), args.tenant, args.call_id, args.status, reviewer=args.actor)
+    except (LookupError, ValueError) as exc:
+        raise CcrError(str(exc)) from None
+    print(f"review {out['review_id']}: {out['before']['status']} -> {out['after']['status']} (audited)")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -342,6 +454,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", default="objection")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_suppress)
+
+    s = sub.add_parser("dsr", help="data-subject requests: export, erase, restrict, lift, suppress, list (P16-P18)")
+    s.add_argument("action", choices=["export", "erase", "restrict", "suppress", "lift", "extend", "run", "receipt",
+                                      "list"])
+    s.add_argument("target", nargs="?", help="tenant id (new request) or request id (lift, extend, run, receipt)")
+    s.add_argument("--phone")
+    s.add_argument("--email")
+    s.add_argument("--customer-ref", dest="customer_ref")
+    s.add_argument("--received", help="date the request was received (YYYY-MM-DD), default now")
+    s.add_argument("--reason", help="with extend: why more time is needed (art. 12(3))")
+    s.add_argument("--tenant", help="with list")
+    s.add_argument("--register-only", action="store_true", help="log the request; run it with the Dagster job")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_dsr)
+
+    s = sub.add_parser("review", help="record a review decision on an automated score (P15, audited P20)")
+    s.add_argument("action", choices=["decide"])
+    s.add_argument("tenant")
+    s.add_argument("call_id")
+    s.add_argument("--status", required=True, choices=["confirmed", "overridden", "dismissed", "unreviewed"])
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_review)
+
+    s = sub.add_parser("purge", help="retention purge (P19): dry run unless --execute")
+    s.add_argument("--execute", action="store_true", help="really delete (default: dry run, recorded)")
+    s.add_argument("--today", help="purge as of this day (YYYY-MM-DD)")
+    s.add_argument("--verbose", action="store_true", help="one line per item (no keys or ids)")
+    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
+    s.set_defaults(func=cmd_purge)
 
     s = sub.add_parser("incidents", help="incident register: list, ack, resolve (P11, P13)")
     s.add_argument("action", choices=["list", "ack", "resolve"])

@@ -3,6 +3,8 @@ steps: dbt tests run as asset checks, and the marts hold the expected per-tenant
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 
@@ -31,7 +33,7 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
     _write_day(wh, control, "globex-support", {"c-1": "good"})
     result = dg.materialize([ccr_dbt_marts], resources={
         "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
-        "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"),
+        "control_store": ControlStoreResource(url=control.url),
         "tenant_registry": TenantRegistryResource(path=str(tenants_file))})
     assert result.success
     # P13: the run that built the marts recorded one lineage row per tenant and mart, covering its days
@@ -53,4 +55,25 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
     assert rate == 0.5
     backlog = dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall())
     assert backlog == {"acme-energie": 1}  # the call without disclosure auto-fails and waits for review
+    con.close()
+
+    # P16: a restricted subject's call leaves the marts at the next build (and comes back when lifted)
+    from ccr_pipelines.stores.control_store import subject_calls, subject_restrictions, utcnow
+
+    control.insert(subject_calls, dict(tenant_id="acme-energie", subject_hash="h" * 64, identifier_type="phone",
+                                       call_id="c-2", day=DAY, created_at=utcnow()))
+    control.insert(subject_restrictions, dict(tenant_id="acme-energie", subject_hash="h" * 64,
+                                              identifier_type="phone", actor="t", restricted_at=utcnow()))
+    result = dg.materialize([ccr_dbt_marts], resources={
+        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+        "control_store": ControlStoreResource(url=control.url),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file))})
+    assert result.success
+    # the restricted call's id reaches dbt through a file, never the run's event log (P16, P17)
+    events = result.all_events
+    assert events and not any(re.search(r"\bc-2\b", str(e)) for e in events)
+    con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
+    assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {
+        "acme-energie": 1, "globex-support": 1}
+    assert dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall()) == {}
     con.close()

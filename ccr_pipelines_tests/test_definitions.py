@@ -34,9 +34,13 @@ EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sens
                            "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",
                            "unusual_access_sensor"])
 EXPECTED_SCHEDULES = sorted(["backup_schedule", "data_quality_schedule", "tenant_monthly_reports_schedule",
-                             "tenant_weekly_reports_schedule"])
+                             "tenant_weekly_reports_schedule", "retention_purge_schedule", "dsr_deadline_schedule"])
+# Jobs that are not asset jobs: retention purge (P19) and data-subject requests (P16-P18).
+_OP_JOBS = ["retention_purge_job", "dsr_export_job", "dsr_erasure_job", "dsr_restriction_job",
+            "dsr_suppression_job", "dsr_deadline_job"]
+EXPECTED_OP_JOBS = sorted(_OP_JOBS)
 EXPECTED_JOBS = sorted(["backup_job", "data_quality_job", "lineage_lookup_job", "tenant_monthly_reports_job",
-                        "tenant_weekly_reports_job"])
+                        "tenant_weekly_reports_job", *_OP_JOBS])
 EXPECTED_RESOURCES = sorted(["alerting", "asr", "control_store", "dbt", "ingest_config", "object_store", "pipes_client",
                              "tenant_registry", "warehouse"])
 
@@ -74,6 +78,18 @@ def test_the_schedules_match_the_snapshot(definitions):
     # report schedules tick hourly in UTC; the tenant's own timezone is applied per tenant (core.report_periods)
     assert all(s.cron_schedule == "0 * * * *" and s.execution_timezone == "UTC" for s in schedules
                if "reports" in s.name)
+
+
+def test_the_retention_and_dsr_jobs_match_the_snapshot_and_take_no_identifier_in_config(definitions):
+    repo = definitions.get_repository_def()
+    jobs = sorted(j.name for j in repo.get_all_jobs() if j.name in EXPECTED_OP_JOBS)
+    assert jobs == EXPECTED_OP_JOBS
+    # P17: run config is kept by Dagster for good; a request is named by its id, never by phone/e-mail
+    for name in EXPECTED_OP_JOBS:
+        for node in repo.get_job(name).graph.node_defs:
+            config_type = node.config_schema.config_type if node.config_schema else None
+            fields = set(getattr(config_type, "fields", None) or {})
+            assert fields <= {"request_id", "lift", "dry_run", "today"}, (name, fields)
 
 
 def test_every_asset_has_a_group_owners_kinds_and_a_description(definitions):

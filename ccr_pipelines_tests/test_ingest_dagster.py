@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from ccr_pipelines.defs.ingest.assets import ACCOUNTING_CHECK, ISOLATION_CHECK, call_manifest
+from ccr_pipelines.core.ingest_sensor import key_digest
 from ccr_pipelines.defs.ingest.sensors import raw_recordings_sensor
 from ccr_pipelines.resources import (
     ControlStoreResource, IngestConfigResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
@@ -59,11 +60,11 @@ def test_sensor_sees_every_object_once_over_pages_ticks_and_a_restart(object_sto
             assert "no new objects" in result.skip_message
             break
         ticks += 1
-        assert sum(len(r.run_config["ops"]["silver__ingest__call_manifest"]["config"]["keys"])
+        assert sum(len(r.run_config["ops"]["silver__ingest__call_manifest"]["config"]["key_digests"])
                    for r in result.run_requests) <= 500  # bounded work per tick
         for rr in result.run_requests:
             assert rr.partition_key == "2026-11-16" and rr.tags["ccr/tenant"] in ("acme-energie", "globex-support")
-            seen += rr.run_config["ops"]["silver__ingest__call_manifest"]["config"]["keys"]
+            seen += rr.run_config["ops"]["silver__ingest__call_manifest"]["config"]["key_digests"]
         cursor = result.cursor  # a restarted daemon gets only this string back
     assert ticks == 3 and len(seen) == 1200 and len(set(seen)) == 1200
 
@@ -71,8 +72,8 @@ def test_sensor_sees_every_object_once_over_pages_ticks_and_a_restart(object_sto
     time.sleep(5.2)
     result = _tick(instance, resources, cursor)
     [rr] = result.run_requests
-    assert rr.run_config["ops"]["silver__ingest__call_manifest"]["config"]["keys"] == [
-        "raw/globex-support/2026/11/17/c-new.wav"]
+    assert rr.run_config["ops"]["silver__ingest__call_manifest"]["config"]["key_digests"] == [
+        key_digest(SECRET, "raw/globex-support/2026/11/17/c-new.wav")]
     assert rr.partition_key == "2026-11-17"
     assert isinstance(_tick(instance, resources, result.cursor), dg.SkipReason)
 
@@ -105,7 +106,9 @@ def test_sensor_runs_ingest_with_passing_checks_and_no_personal_data_in_dagster(
         # nothing personal in Dagster's event log, which cannot be wiped per partition
         text = "\n".join(str(e.dagster_event) + " " + (e.user_message or "") for e in instance.all_logs(run.run_id))
         text += str(rr.tags) + str(rr.partition_key)
-        assert "0612345678" not in text and "12 34 56 78" not in text and EMAIL not in text
+        # nor in run storage (P17): the run config names the batch by keyed digests only
+        text += str(instance.get_run_by_id(run.run_id).run_config) + str(rr.run_config)
+        assert "0612345678" not in text and "c-1" not in text and "12 34 56 78" not in text and EMAIL not in text
         assert not re.search(r"\+33\d{9}", text)
     assert totals == {"accepted": 1, "quarantined": 3}
 

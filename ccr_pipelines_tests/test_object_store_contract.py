@@ -380,3 +380,44 @@ def test_an_s3_store_without_sse_writes_plain_objects(s3_bucket):
     plain = S3ObjectStore(bucket, endpoint_url=endpoint, sse="none")
     plain.put_bytes("audio/acme-energie/b.wav", b"x")
     assert "ServerSideEncryption" not in plain.client.head_object(Bucket=bucket, Key="audio/acme-energie/b.wav")
+
+
+def test_p17_list_versions_and_delete_all_versions_remove_a_key_for_good(object_store):
+    object_store.put_bytes("audio/acme-energie/2026/11/16/c-1.flac", b"one")
+    object_store.put_bytes("audio/acme-energie/2026/11/16/c-1.flac", b"two")
+    object_store.put_bytes("audio/acme-energie/2026/11/16/c-10.flac", b"other")
+    versions = [v for v in object_store.list_versions("audio/acme-energie/") if v.key.endswith("c-1.flac")]
+    assert versions and sum(v.is_latest for v in versions) == 1
+    assert object_store.delete_all_versions("audio/acme-energie/2026/11/16/c-1.flac") == len(versions)
+    assert object_store.delete_all_versions("audio/acme-energie/2026/11/16/c-1.flac") == 0  # idempotent
+    assert [v.key for v in object_store.list_versions("audio/")] == ["audio/acme-energie/2026/11/16/c-10.flac"]
+    assert object_store.get_bytes("audio/acme-energie/2026/11/16/c-10.flac") == b"other"
+
+
+def test_p17_on_a_versioned_s3_bucket_old_versions_and_delete_markers_are_listed_and_deleted(s3_bucket):
+    import boto3
+
+    endpoint, bucket = s3_bucket
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-3")
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    store = S3ObjectStore(bucket, region="eu-west-3", endpoint_url=endpoint)
+    key = "datasets/acme-energie/call_scores/day=2026-11-16/part.parquet"
+    for body in (b"v1", b"v2", b"v3"):
+        store.put_bytes(key, body)
+    assert store.delete_noncurrent_versions(key) == 2  # a rewrite's older versions still hold erased rows
+    assert [(v.is_latest, v.is_delete_marker) for v in store.list_versions(key)] == [(True, False)]
+    assert store.get_bytes(key) == b"v3"
+    store.delete(key)  # a plain delete only adds a marker: the data are still in the bucket
+    assert store.head(key) is None
+    kinds = sorted((v.is_delete_marker, v.is_latest) for v in store.list_versions(key))
+    assert kinds == [(False, False), (True, True)]
+    assert store.delete_all_versions(key) == 2
+    assert list(store.list_versions("datasets/")) == []
+    assert client.list_object_versions(Bucket=bucket).get("Versions") is None
+    # a prefix: every version of every key under it
+    for i in range(3):
+        store.put_bytes(f"exports/acme-energie/dsr-1/f{i}.json", b"a")
+        store.put_bytes(f"exports/acme-energie/dsr-1/f{i}.json", b"b")
+    store.put_bytes("exports/acme-energie/dsr-2/keep.json", b"k")
+    assert store.delete_prefix_all_versions("exports/acme-energie/dsr-1/") == 6
+    assert [v.key for v in store.list_versions("exports/")] == ["exports/acme-energie/dsr-2/keep.json"]

@@ -16,12 +16,9 @@ import dagster as dg
 import pytest
 
 from ccr_pipelines.core.dependency_audit import load_accepted, verdict
-from ccr_pipelines.core.ingest import config_key, is_safe_key
 from ccr_pipelines.core.pii_scan import PiiScanner, needles_from_fixtures, phone_forms, strings_in
 from ccr_pipelines.core.secret_scan import load_allowlist, scan_files, scan_text
 from ccr_pipelines.demo import DEMO_SUPPRESSED_PHONE, fixtures_dir
-from ccr_pipelines.services.ingest import resolve_config_keys
-from ccr_pipelines.stores.object_store import LocalObjectStore
 
 from .conftest import require
 
@@ -218,18 +215,16 @@ def test_p7_the_demo_scan_catches_a_planted_phone_email_or_transcript_sentence(d
     assert any(s.startswith("dagster_home/history/runs/") and label == "fixture phone #1" for s, label in hits)
 
 
-def test_p21_an_uploaded_key_that_holds_a_phone_number_reaches_run_config_only_as_a_token(tmp_path):
-    secret = "k"
+def test_p17_p21_an_uploaded_key_that_holds_a_phone_number_reaches_run_config_only_as_a_keyed_digest(tmp_path):
+    """The inbox sensor hands a run keyed digests of its keys (no call id, no file name: run config is kept
+    by Dagster for good); the run finds the objects again by listing the inbox."""
+    from ccr_pipelines.core.ingest_sensor import key_digest
+    from ccr_pipelines.defs.ingest.sensors import run_config_for
+
     bad = "raw/acme-energie/2026/11/16/0612345678.wav"
-    token = config_key(bad, secret)
-    assert token.startswith("raw/acme-energie/2026/11/16/redacted-key-") and is_safe_key(token)
-    assert not PiiScanner({f: "phone" for f in phone_forms("0612345678")}).scan("config", token)
-    assert config_key("raw/acme-energie/2026/11/16/c-1.wav", secret) == "raw/acme-energie/2026/11/16/c-1.wav"
-    assert config_key("raw/0612345678/c.wav", secret).startswith("raw/redacted-key-")  # unsafe folder too
-    store = LocalObjectStore(tmp_path / "o")
-    store.put_bytes(bad, b"x")
-    store.put_bytes("raw/acme-energie/2026/11/16/c-1.wav", b"y")
-    assert resolve_config_keys(store, [token, "raw/acme-energie/2026/11/16/c-1.wav"], secret) == [
-        bad, "raw/acme-energie/2026/11/16/c-1.wav"]
-    store.delete(bad)  # processed by an earlier run: the token drops out
-    assert resolve_config_keys(store, [token], secret) == []
+    cfg = run_config_for("acme-energie", [bad, "raw/acme-energie/2026/11/16/c-1.wav"], "k")
+    text = json.dumps(cfg)
+    assert not PiiScanner({f: "phone" for f in phone_forms("0612345678")}).scan("config", text)
+    assert "c-1" not in text and "0612345678" not in text
+    digests = cfg["ops"]["silver__ingest__call_manifest"]["config"]["key_digests"]
+    assert digests == [key_digest("k", bad), key_digest("k", "raw/acme-energie/2026/11/16/c-1.wav")]

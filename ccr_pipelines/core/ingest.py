@@ -170,23 +170,6 @@ def safe_key(key: str, secret: str) -> str:
     return f"redacted-key-{token}"
 
 
-REDACTED_KEY_PREFIX = "redacted-key-"
-
-
-def config_key(key: str, secret: str) -> str:
-    """An inbox key as it may be written into a run's config, which Dagster keeps forever: the key
-    itself when safe, else its opaque token under the key's folder (``raw/`` when the folder is not
-    safe either). The run finds the object again by listing that folder (``resolve_config_keys``)."""
-    if is_safe_key(key):
-        return key
-    folder = key.rsplit("/", 1)[0] if "/" in key else ""
-    return f"{folder if folder and is_safe_key(folder) else 'raw'}/{safe_key(key, secret)}"
-
-
-def is_config_token(key: str) -> bool:
-    return key.rsplit("/", 1)[-1].startswith(REDACTED_KEY_PREFIX)
-
-
 # ---------------------------------------------------------------------------
 # Sidecar
 def _load_schema() -> dict:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from ..core import audio as audio_probe
 from ..core.ingest import (
-    UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, config_key, is_config_token, manifest_row, parse_raw_key,
+    UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, manifest_row, parse_raw_key,
     parse_sidecar, route_of_key, safe_key, sidecar_candidate,
 )
 from ..core.keys import tenant_key
@@ -155,8 +155,6 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     ``rebuild=True`` the manifest partition is also rebuilt from the accepted
     audio of that day (an engineer's re-run of one tenant's day).
     """
-    if keys:
-        keys = resolve_config_keys(env.store, keys, env.secret)
     if keys is None:
         if not (tenant_id and day):
             raise ValueError("processing a whole inbox day needs tenant_id and day")
@@ -262,21 +260,6 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
 
 
 # ---------------------------------------------------------------------------
-def resolve_config_keys(store: ObjectStore, keys: list[str], secret: str) -> list[str]:
-    """Turn the tokens a run's config holds for unsafe keys (``core.ingest.config_key``) back into the
-    inbox keys, by listing their folders; a token whose object is gone (already processed) drops out."""
-    tokens = {k for k in keys if is_config_token(k)}
-    if not tokens:
-        return keys
-    found: dict[str, str] = {}
-    for folder in sorted({t.rsplit("/", 1)[0] + "/" for t in tokens}):
-        for info in store.list(folder):
-            token = config_key(info.key, secret)
-            if token in tokens:
-                found[token] = info.key
-    return [found[k] if k in tokens else k for k in keys if k not in tokens or k in found]
-
-
 def _inbox_prefix(tenant_id: str, day: str) -> str:
     y, m, d = day.split("-")
     return tenant_key("raw", tenant_id, y, m, d) + "/"

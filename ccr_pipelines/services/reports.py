@@ -120,8 +120,8 @@ def _rows(table: pa.Table) -> list[dict]:
     return table.to_pylist()
 
 
-def _query(wh: Warehouse, tenant_id: str, period: Period, sql: str) -> list[dict]:
-    return _rows(wh.query_views(sql, tenant_id=tenant_id, days=period.days(), views=VIEWS))
+def _query(wh: Warehouse, tenant_id: str, period: Period, sql: str, exclude: frozenset[str] = frozenset()) -> list[dict]:
+    return _rows(wh.query_views(sql, tenant_id=tenant_id, days=period.days(), views=VIEWS, exclude_calls=exclude))
 
 
 def _ingest_outcomes(control: ControlStore, tenant_id: str, period: Period) -> dict[str, int]:
@@ -138,13 +138,15 @@ def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period,
            generated_at: str) -> tuple[ReportData, list[dict]]:
     """The report's numbers and the calls behind them, from this tenant's data only (P4)."""
     tid = tenant.id
+    # P16: calls of subjects under a restriction of processing are in no view of the report
+    restricted = frozenset(control.restricted_call_ids(tid))
     # one DuckDB connection for all of the period's queries, one for the previous period's summary
     q = {name: t.to_pylist() for name, t in wh.query_views_many(
         {"summary": SUMMARY_SQL, "daily": DAILY_SQL, "steps": STEPS_SQL, "review": REVIEW_SQL, "reasons": REASONS_SQL,
          "transcription": TRANSCRIPTION_SQL, "calls": MANIFEST_SQL, "teams": TEAMS_SQL, "agents": AGENTS_SQL,
-         "lowest": LOWEST_SQL}, tenant_id=tid, days=period.days(), views=VIEWS).items()}
+         "lowest": LOWEST_SQL}, tenant_id=tid, days=period.days(), views=VIEWS, exclude_calls=restricted).items()}
     current = q["summary"][0]
-    previous = _query(wh, tid, period.previous(), SUMMARY_SQL)[0]
+    previous = _query(wh, tid, period.previous(), SUMMARY_SQL, restricted)[0]
     if not previous["calls"]:
         previous = {}
     by_day = {r["day"]: r for r in q["daily"]}

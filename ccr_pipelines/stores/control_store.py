@@ -122,6 +122,13 @@ dsr_requests = sa.Table(
     _ts("due_at", nullable=False),
     _ts("completed_at"),
     sa.Column("proof", sa.JSON),
+    # added by migration 7 (P16)
+    sa.Column("subject_hashes", sa.JSON),  # every identifier's keyed hash; never the identifiers
+    sa.Column("identifier_types", sa.JSON),
+    _ts("extended_at"),
+    sa.Column("extension_reason", sa.String(300)),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("run_id", sa.String(64)),
 )
 
 purge_log = sa.Table(
@@ -227,6 +234,35 @@ subject_calls = sa.Table(
     sa.Index("ix_subject_calls_call", "tenant_id", "call_id"),
 )
 
+# P16: a data subject's restriction of processing. The subject's calls are kept but left out of
+# reports (and any analytics reading through ``restricted_call_ids``) until ``lifted_at`` is set.
+subject_restrictions = sa.Table(
+    "subject_restrictions", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("identifier_type", sa.String(20), nullable=False),
+    sa.Column("request_id", sa.BigInteger),
+    sa.Column("actor", sa.String(200), nullable=False),
+    _ts("restricted_at", nullable=False),
+    _ts("lifted_at"),
+    sa.Index("ix_subject_restrictions_tenant", "tenant_id", "lifted_at"),
+)
+
+# P19: the one way rows leave an append-only audit trail. The retention purge writes a grant
+# (table, tenant, "before") and the table's delete trigger lets through only rows of that tenant
+# older than it; every other UPDATE or DELETE is still refused. The grants are evidence too.
+retention_grants = sa.Table(
+    "retention_grants", metadata,
+    _id(),
+    sa.Column("table_name", sa.String(60), nullable=False),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    _ts("before", nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    _ts("granted_at", nullable=False),
+    sa.Index("ix_retention_grants", "table_name", "tenant_id"),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -253,7 +289,7 @@ ingest_events = sa.Table(
 # Audit trails: rows are written once and never changed (P13, P20, P22).
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 # Added by later migrations, with the same triggers (P12, P13).
-APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions")
+APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions", "retention_grants")
 
 
 # ---------------------------------------------------------------------------
@@ -326,6 +362,22 @@ def _v6(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subject_calls])
 
 
+def _v7(conn: Connection) -> None:
+    # P16: the DSR log keeps every identifier's keyed hash, the art. 12(3) extension and the
+    # receipt; restrictions are their own table (lifted, not deleted: the history is the evidence).
+    # A fresh database got these columns from v1's create_all (same Table object): add only what is missing.
+    have = {c["name"] for c in sa.inspect(conn).get_columns("dsr_requests")}
+    for name, ddl in (("subject_hashes", "JSON"), ("identifier_types", "JSON"), ("extended_at", "TIMESTAMP"),
+                      ("extension_reason", "VARCHAR(300)"), ("actor", "VARCHAR(200)"), ("run_id", "VARCHAR(64)")):
+        if conn.dialect.name == "postgresql" and ddl == "TIMESTAMP":
+            ddl = "TIMESTAMP WITH TIME ZONE"
+        if name in have:
+            continue
+        conn.execute(sa.text(f"ALTER TABLE dsr_requests ADD COLUMN {name} {ddl}"))
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_dsr_requests_status ON dsr_requests (status, due_at)"))
+    metadata.create_all(conn, tables=[subject_restrictions])
+
+
 def _v8(conn: Connection) -> None:
     """P2, P9, P13: record-level lineage lookups. Partition-level rows (marts, reports) say which
     days they cover; the report and call lookups go by index, not by a scan of the tenant's rows."""
@@ -343,6 +395,38 @@ def _v8(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_access_tenant_object ON access_log (tenant_id, object)"))
 
 
+# Audit trails whose expired rows the purge may delete (through a retention grant).
+PURGEABLE_AUDIT = ("access_log",)
+
+
+def _v11(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[retention_grants])
+    _append_only_trigger(conn, "retention_grants")
+    for table in PURGEABLE_AUDIT:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(
+                f"""
+                CREATE OR REPLACE FUNCTION ccr_append_only_{table}() RETURNS trigger AS $$
+                BEGIN
+                  IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = TG_TABLE_NAME
+                       AND g.tenant_id = OLD.tenant_id AND OLD.at < g.before) THEN
+                    RETURN OLD;
+                  END IF;
+                  RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
+                END $$ LANGUAGE plpgsql
+                """))
+            conn.execute(sa.text(f"DROP TRIGGER {table}_append_only ON {table}"))
+            conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                                 f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"))
+        else:
+            conn.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
+            conn.execute(sa.text(
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
+                f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
+                f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
@@ -350,7 +434,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "incident timeline and breach notification drafts", _v4),
     Migration(5, "tenant suspension switch", _v5),
     Migration(6, "data-subject call index", _v6),
+    Migration(7, "data-subject requests: hashes, extension, restrictions", _v7),
     Migration(8, "lineage periods and lookup indexes", _v8),
+    Migration(11, "retention grants: the purge may delete expired access-log rows", _v11),
 )
 HEAD = MIGRATIONS[-1].version
 
@@ -488,6 +574,22 @@ class ControlStore:
              .where(subject_calls.c.tenant_id == tenant_id, subject_calls.c.subject_hash.in_(hashes))
              .order_by(subject_calls.c.day, subject_calls.c.call_id))
         return self.fetch(q)
+
+    def restricted_call_ids(self, tenant_id: str) -> set[str]:
+        """P16: call ids of the subjects under an active restriction (excluded from reports)."""
+        q = (sa.select(subject_calls.c.call_id).distinct()
+             .join(subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                                                 subject_restrictions.c.subject_hash == subject_calls.c.subject_hash))
+             .where(subject_calls.c.tenant_id == tenant_id, subject_restrictions.c.lifted_at.is_(None)))
+        return {r["call_id"] for r in self.fetch(q)}
+
+    def restricted_call_uids(self) -> list[str]:
+        """P16: ``tenant/call_id`` of every call under an active restriction, all tenants (for the marts)."""
+        q = (sa.select(subject_calls.c.tenant_id, subject_calls.c.call_id).distinct()
+             .join(subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                                                 subject_restrictions.c.subject_hash == subject_calls.c.subject_hash))
+             .where(subject_restrictions.c.lifted_at.is_(None)))
+        return sorted(f"{r['tenant_id']}/{r['call_id']}" for r in self.fetch(q))
 
     def dispose(self) -> None:
         self.engine.dispose()

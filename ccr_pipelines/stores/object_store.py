@@ -32,6 +32,18 @@ class ObjectInfo:
     last_modified: datetime  # timezone-aware UTC
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One stored version of a key, or a delete marker (versioned S3 buckets). P17, P19: erasure
+    and purges delete every version, not only the current object."""
+
+    key: str
+    version_id: str  # "null" on an unversioned store
+    is_latest: bool
+    is_delete_marker: bool
+    size: int
+
+
 class ObjectNotFound(KeyError):
     """The key does not exist (message carries the key only, which holds no personal data)."""
 
@@ -74,6 +86,36 @@ class ObjectStore(ABC):
     @abstractmethod
     def access_url(self, key: str, expires_s: int = 3600) -> str:
         """A link a tenant can use: presigned URL (S3) or a local path."""
+
+    @abstractmethod
+    def list_versions(self, prefix: str) -> Iterator[ObjectVersion]:
+        """Every version and delete marker under *prefix*, by key (a store without versioning
+        has one version per object)."""
+
+    @abstractmethod
+    def delete_versions(self, versions: list[ObjectVersion]) -> int:
+        """Permanently delete these versions / delete markers; returns how many were removed."""
+
+    def delete_all_versions(self, key: str) -> int:
+        """P17, P19: remove *key* for good: every version and delete marker. Idempotent."""
+        validate_key(key)
+        return self.delete_versions([v for v in self.list_versions(key) if v.key == key])
+
+    def delete_noncurrent_versions(self, key: str) -> int:
+        """After a rewrite (erasure of some rows), drop the older versions that still hold them."""
+        validate_key(key)
+        return self.delete_versions([v for v in self.list_versions(key) if v.key == key and not v.is_latest])
+
+    def delete_prefix_all_versions(self, prefix: str) -> int:
+        """Every version of every key under *prefix* (tenant offboarding)."""
+        validate_prefix(prefix)
+        total, batch = 0, []
+        for v in self.list_versions(prefix):
+            batch.append(v)
+            if len(batch) >= 1000:
+                total += self.delete_versions(batch)
+                batch = []
+        return total + (self.delete_versions(batch) if batch else 0)
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
@@ -217,6 +259,20 @@ class LocalObjectStore(ObjectStore):
                 break
             parent = parent.parent
 
+    def list_versions(self, prefix: str) -> Iterator[ObjectVersion]:
+        # A directory keeps no history: the current file is the only version.
+        for info in self.list(prefix):
+            yield ObjectVersion(key=info.key, version_id="null", is_latest=True, is_delete_marker=False,
+                                size=info.size)
+
+    def delete_versions(self, versions: list[ObjectVersion]) -> int:
+        n = 0
+        for v in versions:
+            if self.head(v.key) is not None:
+                self.delete(v.key)
+                n += 1
+        return n
+
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
@@ -329,6 +385,28 @@ class S3ObjectStore(ObjectStore):
     def delete(self, key: str, *, received: bool = False) -> None:
         _check(key, received)
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_versions(self, prefix: str) -> Iterator[ObjectVersion]:
+        validate_prefix(prefix)
+        for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+            for v in page.get("Versions", []):
+                yield ObjectVersion(key=v["Key"], version_id=v.get("VersionId") or "null",
+                                    is_latest=bool(v.get("IsLatest")), is_delete_marker=False, size=int(v["Size"]))
+            for m in page.get("DeleteMarkers", []):
+                yield ObjectVersion(key=m["Key"], version_id=m.get("VersionId") or "null",
+                                    is_latest=bool(m.get("IsLatest")), is_delete_marker=True, size=0)
+
+    def delete_versions(self, versions: list[ObjectVersion]) -> int:
+        n = 0
+        for i in range(0, len(versions), 1000):  # DeleteObjects takes 1,000 keys at most
+            chunk = versions[i:i + 1000]
+            r = self.client.delete_objects(Bucket=self.bucket, Delete={"Quiet": False, "Objects": [
+                {"Key": v.key, "VersionId": v.version_id} for v in chunk]})
+            if r.get("Errors"):
+                raise RuntimeError(f"S3 refused to delete {len(r['Errors'])} object version(s): "
+                                   f"{r['Errors'][0].get('Code')}")
+            n += len(r.get("Deleted", []))
+        return n
 
     def copy(self, src: str, dst: str, *, received: bool = False) -> ObjectInfo:
         _check(src, received)

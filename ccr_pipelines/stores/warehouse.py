@@ -14,7 +14,7 @@ from datetime import date
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Collection, Iterator, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -123,19 +123,28 @@ class Warehouse:
         return self.query_views(sql, tenant_id=tenant_id, days=days, views={"t": (dataset, None)}, zone=zone)
 
     def query_views(self, sql: str, *, tenant_id: str, days: list[str] | None,
-                    views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets") -> pa.Table:
+                    views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets",
+                    exclude_calls: Collection[str] = ()) -> pa.Table:
         """Run *sql* over several datasets of ONE tenant (P4): each view reads only that tenant's
         partitions for *days* (all days when None). A dataset with no partition there is an empty
         view of the given schema, so a quiet period still gives an answer."""
-        return self.query_views_many({"q": sql}, tenant_id=tenant_id, days=days, views=views, zone=zone)["q"]
+        return self.query_views_many({"q": sql}, tenant_id=tenant_id, days=days, views=views, zone=zone,
+                                     exclude_calls=exclude_calls)["q"]
 
     def query_views_many(self, sqls: Mapping[str, str], *, tenant_id: str, days: list[str] | None,
-                         views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets") -> dict[str, pa.Table]:
-        """Several queries over the same views, on one connection (and one download on S3)."""
+                         views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets",
+                         exclude_calls: Collection[str] = ()) -> dict[str, pa.Table]:
+        """Several queries over the same views, on one connection (and one download on S3).
+
+        *exclude_calls* (P16, restriction of processing): these call ids are left out of every view."""
         validate_tenant_id(tenant_id)
         keys = {name: self._existing_keys(dataset, tenant_id, days, zone) for name, (dataset, _) in views.items()}
         flat = [k for ks in keys.values() for k in ks]
         con = duckdb.connect()
+        where = ""
+        if exclude_calls:
+            con.register("_excluded_calls", pa.table({"call_id": pa.array(sorted(exclude_calls), pa.string())}))
+            where = " WHERE call_id NOT IN (SELECT call_id FROM _excluded_calls)"
         try:
             with self._local_paths(flat) as paths:
                 by_key = dict(zip(flat, paths))
@@ -146,7 +155,7 @@ class Warehouse:
                         # DDL cannot take parameters; the paths are our own (store root or temp dir), quoted.
                         listing = ", ".join("'" + by_key[k].replace("'", "''") + "'" for k in keys[name])
                         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
-                                    "union_by_name=true, hive_partitioning=false)")
+                                    f"union_by_name=true, hive_partitioning=false){where}")
                     elif schema is not None:
                         con.register(name, schema.empty_table())
                     else:

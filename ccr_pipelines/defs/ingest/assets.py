@@ -27,13 +27,18 @@ class CallManifestConfig(dg.Config):
     tenant_id: str = Field(default="", description="tenant of the batch; empty for the unroutable batch")
     keys: list[str] = Field(default_factory=list,
                             description="inbox keys; empty = the tenant's whole inbox for the partition day")
+    key_digests: list[str] = Field(default_factory=list,
+                                   description="the sensor's batch: keyed digests of inbox keys (no call id or "
+                                               "file name in run storage, P17); resolved by listing the inbox")
     rebuild: bool = Field(default=False, description="also rebuild the day's manifest from accepted audio")
 
 
 def _validate_config(config: CallManifestConfig, day: str) -> None:
     """Config is an entry point too: refuse anything that could touch another tenant (P4)."""
-    if len(config.keys) > MAX_KEYS_PER_RUN:
-        raise dg.Failure(f"at most {MAX_KEYS_PER_RUN} keys per run (got {len(config.keys)})")
+    if len(config.keys) + len(config.key_digests) > MAX_KEYS_PER_RUN:
+        raise dg.Failure(f"at most {MAX_KEYS_PER_RUN} keys per run (got {len(config.keys) + len(config.key_digests)})")
+    if config.keys and config.key_digests:
+        raise dg.Failure("give keys or key_digests, not both")
     if config.tenant_id:
         if not TENANT_ID_RE.match(config.tenant_id) or config.tenant_id == UNROUTED:
             raise dg.Failure("config tenant_id is not a valid tenant id")
@@ -42,10 +47,23 @@ def _validate_config(config: CallManifestConfig, day: str) -> None:
         if any(not k.startswith(prefix) for k in config.keys):
             raise dg.Failure(f"every key must be under {prefix} for this tenant and partition")
     else:
-        if config.rebuild or not config.keys:
+        if config.rebuild or not (config.keys or config.key_digests):
             raise dg.Failure("the unroutable batch needs explicit keys and no rebuild")
         if any(not k.startswith("raw/") for k in config.keys):
             raise dg.Failure("unroutable keys must be inbox keys under raw/")
+
+
+def _resolve_digests(store, config: CallManifestConfig, day: str, secret: str) -> list[str]:
+    """The inbox keys whose digests the sensor sent (those already handled by another run are gone)."""
+    from ...core.ingest_sensor import key_digest
+
+    if not config.key_digests:
+        return []
+    wanted = set(config.key_digests)
+    y, m, d = day.split("-")
+    prefix = f"raw/{config.tenant_id}/{y}/{m}/{d}/" if config.tenant_id else "raw/"
+    # an object already handled by an earlier attempt has left the inbox: its ledger row stands
+    return [o.key for o in store.list(prefix) if key_digest(secret, o.key) in wanted]
 
 
 @dg.asset(
@@ -82,7 +100,9 @@ def call_manifest(
         region=object_store.region_label, code_version=__version__,
         log=context.log.info,
     )
-    result = ingest_batch(env, config.keys or None, tenant_id=config.tenant_id or None,
+    keys = (_resolve_digests(env.store, config, day, ingest_config.subject_hash_key) if config.key_digests
+            else (config.keys or None))
+    result = ingest_batch(env, keys, tenant_id=config.tenant_id or None,
                           day=day if config.tenant_id else None, rebuild=config.rebuild)
     context.log.info(
         f"ingested {result.received} object(s) for {result.tenant_id or UNROUTED}/{day}: "

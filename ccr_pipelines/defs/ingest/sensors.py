@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from ...core.ingest import UNROUTED, config_key
-from ...core.ingest_sensor import Cursor, plan_tick
+from ...core.ingest import UNROUTED
+from ...core.ingest_sensor import Cursor, key_digest, plan_tick
 from ...resources import IngestConfigResource, ObjectStoreResource, TenantRegistryResource
 from ...services.ingest import MIN_DAY
 from .assets import CALL_MANIFEST_KEY, TENANT_TAG, call_manifest
@@ -16,10 +16,9 @@ BATCH_SIZE = 200  # keys per run: keeps run config small and a failed run cheap 
 
 
 def run_config_for(tenant_id: str, keys: list[str], secret: str) -> dict:
-    # Run configs are kept forever in the run storage: an uploaded key that holds personal data
-    # (a phone number as file name) goes in as its opaque token (P21; found by test_security's demo scan).
+    """The batch as keyed digests of its keys: run config is kept by Dagster for good (P17)."""
     return {"ops": {OP_NAME: {"config": {"tenant_id": "" if tenant_id == UNROUTED else tenant_id,
-                                         "keys": [config_key(k, secret) for k in keys]}}}}
+                                         "key_digests": [key_digest(secret, k) for k in keys]}}}}
 
 
 @dg.sensor(

@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
+from ...services.marts import write_restricted_calls
 
 DBT_DIR = Path(__file__).resolve().parents[3] / "dbt"
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
@@ -57,6 +58,9 @@ def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object
     env = {"CCR_DATASETS_ROOT": str(Path(object_store.root).resolve() / "datasets"),
            "CCR_DUCKDB_PATH": str(Path(object_store.root).resolve().parent / "warehouse.duckdb"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # P16: calls of subjects under a restriction of processing stay out of the marts, through a file
+    # the staging models anti-join (never on the dbt command line, which Dagster logs)
+    env["CCR_RESTRICTED_CALLS"] = str(write_restricted_calls(control_store.get(), env["CCR_DUCKDB_PATH"]))
     os.environ.update(env)
     yield from dbt.cli(["build"], context=context).stream()
     _record_lineage(context, object_store, control_store, tenant_registry, Path(env["CCR_DUCKDB_PATH"]))

@@ -22,3 +22,4 @@ select
     ingested_at,
     run_id
 from {{ source('ccr', 'call_manifest') }}
+{{ not_restricted("tenant_id || '/' || call_id") }}

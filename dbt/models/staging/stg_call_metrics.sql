@@ -3,3 +3,4 @@ select
     duration_s, agent_talk_s, customer_talk_s, agent_talk_ratio, non_talk_s, longest_gap_s,
     overlap_s, interruptions, turns, agent_wpm, longest_monologue_s
 from {{ source('ccr', 'call_metrics') }}
+{{ not_restricted("tenant_id || '/' || call_id") }}

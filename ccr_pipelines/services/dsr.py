@@ -1,0 +1,718 @@
+"""Data-subject requests (P16, P17, P18): export, erasure, restriction, suppression, and the DSR log.
+
+A request is registered with the subject's identifiers (phone, e-mail, customer reference); only
+their keyed hashes are stored (``dsr_requests.subject_hashes``) and everything after that works
+from the hashes: the subject's calls come from the ``subject_calls`` index (one lookup), so the
+work is proportional to the subject's data, not to the tenant's.
+
+Erasure deletes the subject's audio and sidecars, raw transcripts, every row of the subject's calls
+in every Parquet dataset (partitions rewritten, older object versions dropped), review-queue and
+index rows, earlier export bundles, and regenerates the reports that listed the calls; the marts
+are rebuilt. A verification scan then reads every store back — object store including old
+versions, Parquet, the DuckDB marts file, reports, control store, Dagster's event log — and must
+find no remaining occurrence of the call ids or identifiers (R2 incident otherwise). The receipt
+(``dsr_requests.proof``) lists each deletion by store and location, call ids masked as
+``<call-N>`` so that the receipt itself holds none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from ..core.incidents import Signal
+from ..core.keys import tenant_key
+from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_partition
+from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
+from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
+from ..core.tenants import TenantRegistry
+from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, review_queue,
+                                    subject_calls, subject_restrictions, suppression_list, utcnow)
+from ..stores.object_store import ObjectStore
+from ..stores.warehouse import Warehouse, partition_key
+
+KINDS = ("export", "erasure", "restriction", "suppression")
+EXPORT_SCHEMA_VERSION = "ccr-dsr-export/1"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "dsr_export.schema.json"
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE_RE = re.compile(r"(?:\+|00)?\d[\d .\-()]{7,18}\d")
+
+
+class DsrError(ValueError):
+    """A request that cannot be carried out (unknown id, wrong kind, no identifier); no personal data."""
+
+
+@dataclass
+class DsrEnv:
+    store: ObjectStore
+    warehouse: Warehouse
+    control: ControlStore
+    registry: TenantRegistry
+    secret: str  # subject-hash key
+    actor: str = "ccr dsr"
+    run_id: str | None = None
+    region: str = "local"
+    rebuild_marts: Callable[[], None] | None = None
+    marts_path: Path | None = None  # the DuckDB file the scan reads
+    dagster_instance: object | None = None  # scanned for call ids / identifiers when given
+    alert_settings: object | None = None  # services.alerting.AlertSettings: where R2 / R12 incidents page
+    now: Callable[[], datetime] = utcnow
+
+
+# -- the DSR log ---------------------------------------------------------------
+def register(env: DsrEnv, tenant_id: str, kind: str, identifiers: dict[str, str], *,
+             received_at: datetime | None = None) -> int:
+    """Log a request (P16): keyed hashes of every identifier, received date and the one-month deadline."""
+    if kind not in KINDS:
+        raise DsrError(f"unknown request kind {kind!r}")
+    env.registry.require(tenant_id, active=False)
+    hashes = {}
+    for t, v in identifiers.items():
+        if t not in IDENTIFIER_TYPES:
+            raise DsrError(f"unknown identifier type {t!r}")
+        if v:
+            try:
+                hashes[t] = subject_hash(env.secret, tenant_id, t, v)
+            except ValueError:
+                raise DsrError(f"the {t} given is not valid") from None
+    if not hashes:
+        raise DsrError("a request needs at least one identifier (phone, email or customer_ref)")
+    received_at = received_at or env.now()
+    with env.control.engine.begin() as conn:
+        r = conn.execute(dsr_requests.insert().values(
+            tenant_id=tenant_id, kind=kind, subject_hash=sorted(hashes.values())[0], status="received",
+            requested_at=received_at, due_at=dsr_due(received_at), subject_hashes=sorted(hashes.values()),
+            identifier_types=sorted(hashes), actor=env.actor))
+        return int(r.inserted_primary_key[0])
+
+
+def get_request(env: DsrEnv, request_id: int, kind: str | None = None) -> dict:
+    rows = env.control.fetch(sa.select(dsr_requests).where(dsr_requests.c.id == request_id))
+    if not rows:
+        raise DsrError(f"no data-subject request {request_id}")
+    req = rows[0]
+    if kind and req["kind"] != kind:
+        raise DsrError(f"request {request_id} is a {req['kind']} request, not {kind}")
+    return req
+
+
+def extend(env: DsrEnv, request_id: int, reason: str) -> datetime:
+    """Art. 12(3): extend by two further months (once), with the reason kept."""
+    req = get_request(env, request_id)
+    if req["extended_at"] is not None:
+        raise DsrError(f"request {request_id} was already extended")
+    due = dsr_due(_aware(req["requested_at"]), extended=True)
+    with env.control.engine.begin() as conn:
+        conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
+            extended_at=env.now(), extension_reason=reason[:300], due_at=due))
+    return due
+
+
+def _complete(env: DsrEnv, request_id: int, proof: dict, status: str = "completed") -> None:
+    with env.control.engine.begin() as conn:
+        conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
+            status=status, completed_at=env.now(), proof=json.loads(json.dumps(proof, default=str)),
+            run_id=env.run_id))
+
+
+def check_overdue(env: DsrEnv, *, alert_settings=None, now: datetime | None = None) -> list[int]:
+    """Requests past their deadline and not completed; each raises an R12 incident (P16)."""
+    now = now or env.now()
+    rows = env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.tenant_id, dsr_requests.c.due_at).where(
+        dsr_requests.c.completed_at.is_(None)))
+    late = [r for r in rows if overdue(_aware(r["due_at"]), now)]
+    if late and alert_settings is not None:
+        from .alerting import handle_signal
+
+        by_tenant = defaultdict(list)
+        for r in late:
+            by_tenant[r["tenant_id"]].append(r["id"])
+        for tenant, ids in sorted(by_tenant.items()):
+            handle_signal(env.control, Signal("dsr_overdue", f"dsr:{tenant}", (tenant,), counts={"requests": len(ids)},
+                                              late_by=now - min(_aware(r["due_at"]) for r in late
+                                                                if r["tenant_id"] == tenant)),
+                          settings=alert_settings, registry=env.registry, now=now)
+    return sorted(r["id"] for r in late)
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+# -- resolution ----------------------------------------------------------------
+def subject_calls_of(env: DsrEnv, req: dict) -> list[dict]:
+    return env.control.calls_of_subject(req["tenant_id"], req["subject_hashes"] or [req["subject_hash"]])
+
+
+def _days(calls: list[dict]) -> dict[str, set[str]]:
+    by_day: dict[str, set[str]] = defaultdict(set)
+    for c in calls:
+        by_day[c["day"]].add(c["call_id"])
+    return by_day
+
+
+def _call_prefixes(tenant_id: str, call_id: str, day: str) -> list[str]:
+    y, m, d = day.split("-")
+    return [tenant_key("audio", tenant_id, y, m, d) + f"/{call_id}.",
+            tenant_key("raw", tenant_id, y, m, d) + f"/{call_id}.",
+            tenant_key("restricted", tenant_id, "transcripts", y, m, d, call_id) + "/"]
+
+
+def _affected_reports(env: DsrEnv, tenant_id: str, days: Iterable[str], call_ids: set[str]) -> list[tuple[str, str]]:
+    """(kind, period key) of every delivered report whose manifest lists one of the calls."""
+    out = set()
+    for day in days:
+        for kind in PERIOD_KINDS:
+            period = period_containing(kind, date.fromisoformat(day))
+            key = f"{tenant_key('reports', tenant_id, kind, period.key)}/manifest.json"
+            if (kind, period.key) in out or not env.store.exists(key):
+                continue
+            manifest = json.loads(env.store.get_bytes(key))
+            if {c["call_id"] for c in manifest.get("calls", [])} & call_ids:
+                out.add((kind, period.key))
+    return sorted(out)
+
+
+def _rows(table: pa.Table | None, call_ids: set[str]) -> list[dict]:
+    if table is None or not table.num_rows:
+        return []
+    mask = pc.is_in(table.column("call_id"), value_set=pa.array(sorted(call_ids), pa.string()))
+    return json.loads(json.dumps(table.filter(mask).to_pylist(), default=str))
+
+
+# -- export (access, portability) ---------------------------------------------
+def export(env: DsrEnv, request_id: int) -> dict:
+    """P16: a machine-readable bundle under ``exports/{tenant}/dsr-{id}/`` (bundle.json + audio + transcripts)."""
+    from ..stores.access import TenantObjects
+
+    req = get_request(env, request_id, "export")
+    tenant = env.registry.require(req["tenant_id"], active=False)
+    calls = subject_calls_of(env, req)
+    prefix = tenant_key("exports", tenant.id, f"dsr-{request_id}")
+    by_day = _days(calls)
+    data: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for day, ids in sorted(by_day.items()):
+        for zone, dataset in ALL_DATASETS:
+            for row in _rows(env.warehouse.read_partition(dataset, tenant.id, day, zone=zone), ids):
+                data[row["call_id"]][dataset].append(row)
+    restricted_now = bool(env.control.fetch(sa.select(subject_restrictions.c.id).where(
+        subject_restrictions.c.tenant_id == tenant.id, subject_restrictions.c.lifted_at.is_(None),
+        subject_restrictions.c.subject_hash.in_(req["subject_hashes"] or [])).limit(1)))
+    out_calls, reports = [], []
+    report_keys = _affected_reports(env, tenant.id, by_day, {c["call_id"] for c in calls})
+    with TenantObjects(env.store, env.control, tenant.id, actor=env.actor, purpose=f"dsr export {request_id}",
+                       run_id=env.run_id) as objects:
+        for c in calls:
+            cid, day = c["call_id"], c["day"]
+            files = []
+            for p in _call_prefixes(tenant.id, cid, day):
+                if p.startswith("raw/"):
+                    continue
+                for info in env.store.list(p):
+                    name = info.key.rsplit("/", 1)[-1]
+                    dst = f"{prefix}/files/{cid}/{'transcript-' if info.key.startswith('restricted/') else ''}{name}"
+                    objects.put_bytes(dst, objects.get_bytes(info.key), action="export")
+                    files.append(dst[len(prefix) + 1:])
+            d = data.get(cid, {})
+            manifest = (d.get("call_manifest") or [{}])[0]
+            manifest.pop("subject_hashes", None)
+            day_d = date.fromisoformat(day)
+            out_calls.append({
+                "call_id": cid, "day": day, "metadata": manifest, "files": files,
+                "transcript_segments": [{k: s.get(k) for k in ("segment_index", "speaker", "start_s", "end_s", "text")}
+                                        for s in d.get("transcript_segments", [])],
+                "redacted_segments": [{k: s.get(k) for k in ("segment_index", "speaker", "start_s", "end_s", "text")}
+                                      for s in d.get("redacted_segments", [])],
+                "transcription": (d.get("transcript_calls") or [None])[0],
+                "metrics": (d.get("call_metrics") or [None])[0],
+                "score": (d.get("call_scores") or [None])[0],
+                "score_steps": d.get("call_score_steps", []),
+                "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
+                                    for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
+                "reports": [f"{k}:{p}" for k, p in report_keys
+                            if period_containing(k, day_d).key == p],
+            })
+        for kind, period in report_keys:
+            reports.append({"kind": kind, "period": period,
+                            "retention_until": None})
+        bundle = {
+            "schema": EXPORT_SCHEMA_VERSION,
+            "request": {"id": request_id, "tenant_id": tenant.id, "kind": "export",
+                        "received_at": _aware(req["requested_at"]).isoformat(),
+                        "due_at": _aware(req["due_at"]).isoformat(), "generated_at": env.now().isoformat()},
+            "controller": {"tenant_id": tenant.id, "tenant_name": tenant.display_name},
+            "processor": "CallCenterRate",
+            "subject": {"identifier_types": req["identifier_types"] or [], "restricted": restricted_now},
+            "calls": out_calls,
+            "reports": reports,
+            "retention_policy_days": {cls: tenant.retention(cls) for cls in
+                                      ("audio", "raw_transcript", "redacted_transcript", "scores", "marts", "reports")},
+        }
+        for r in bundle["reports"]:
+            kind, period = r["kind"], r["period"]
+            end = report_period_end(f"reports/{tenant.id}/{kind}/{period}/x")
+            r["retention_until"] = (end + timedelta(days=tenant.retention("reports"))).isoformat() if end else None
+        objects.put_bytes(f"{prefix}/bundle.json", json.dumps(bundle, indent=1, ensure_ascii=False, default=str)
+                          .encode("utf-8"), action="export")
+    validate_bundle(bundle)
+    _complete(env, request_id, {"calls": len(calls), "files": sum(len(c["files"]) for c in out_calls) + 1,
+                                "bundle": f"{prefix}/bundle.json", "reports": len(reports)})
+    return bundle
+
+
+def validate_bundle(bundle: dict) -> None:
+    import jsonschema
+
+    jsonschema.validate(bundle, json.loads(SCHEMA_PATH.read_text()))
+
+
+# -- erasure -------------------------------------------------------------------
+class _Masker:
+    """Call ids in receipt locations become ``<call-N>``: the receipt keeps where, not which call."""
+
+    def __init__(self, call_ids: Iterable[str]):
+        self.ids = {cid: f"<call-{i + 1}>" for i, cid in enumerate(sorted(call_ids, key=len, reverse=True))}
+
+    def __call__(self, text: str) -> str:
+        for cid, token in self.ids.items():
+            text = re.sub(rf"(?<![A-Za-z0-9_-]){re.escape(cid)}(?![A-Za-z0-9_-])", token, text)
+        return text
+
+
+def erase(env: DsrEnv, request_id: int) -> dict:
+    """P17: delete the subject's data everywhere, regenerate affected reports, rebuild the marts, verify.
+
+    Idempotent: run again after a crash it deletes what is left and scans again."""
+    from .reports import generate_report
+
+    req = get_request(env, request_id, "erasure")
+    tenant = env.registry.require(req["tenant_id"], active=False)
+    t = tenant.id
+    hashes = req["subject_hashes"] or [req["subject_hash"]]
+    calls = subject_calls_of(env, req)
+    # a resumed erasure finds the calls in its first run's (private) working list if the index is gone already
+    calls = calls or (req.get("proof") or {}).get("_pending_calls") or []
+    if calls and not (req.get("proof") or {}).get("_pending_calls"):
+        with env.control.engine.begin() as conn:  # kept until the scan passes, then dropped from the row
+            conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
+                status="in_progress", proof={"_pending_calls": calls}))
+    call_ids = {c["call_id"] for c in calls}
+    by_day = _days(calls)
+    mask = _Masker(call_ids)
+    deleted: list[dict] = []
+
+    def note(store: str, location: str, **counts):
+        deleted.append({"store": store, "location": mask(location), **counts})
+
+    reports = _affected_reports(env, t, by_day, call_ids)
+    # 1. objects: audio + sidecars, inbox leftovers, raw transcripts (every version)
+    for c in calls:
+        for p in _call_prefixes(t, c["call_id"], c["day"]):
+            versions = list(env.store.list_versions(p))
+            if versions:
+                env.store.delete_versions(versions)
+                for key in sorted({v.key for v in versions}):
+                    note("object_store", key, versions=sum(1 for v in versions if v.key == key))
+                    env.control.log_access(actor=env.actor, tenant_id=t, action="delete",
+                                           purpose=f"dsr erasure {request_id}", obj=mask(key), run_id=env.run_id)
+    # earlier export bundles of this subject
+    for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
+            dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
+        if set(other["subject_hashes"] or []) & set(hashes):
+            prefix = tenant_key("exports", t, f"dsr-{other['id']}") + "/"
+            n = env.store.delete_prefix_all_versions(prefix)
+            if n:
+                note("object_store", prefix, versions=n)
+    # 2. Parquet: rewrite each affected partition without the calls, then drop the older versions
+    for day, ids in sorted(by_day.items()):
+        for zone, dataset in ALL_DATASETS:
+            key = partition_key(dataset, t, day, zone)
+            table = env.warehouse.read_partition(dataset, t, day, zone=zone)
+            removed = 0
+            if table is not None and table.num_rows:
+                keep = pc.invert(pc.is_in(table.column("call_id"), value_set=pa.array(sorted(ids), pa.string())))
+                kept = table.filter(keep)
+                removed = table.num_rows - kept.num_rows
+                if removed and kept.num_rows:
+                    env.warehouse.write_partition(dataset, t, day, kept, zone=zone)
+                elif removed:
+                    env.store.delete_all_versions(key)
+            old = env.store.delete_noncurrent_versions(key) if env.store.head(key) else 0
+            if removed or old:
+                note("parquet", key, rows=removed, old_versions=old)
+    # 3. control store: review queue, the subject's index rows; lineage keeps the fact, not the content
+    ids_sorted = sorted(call_ids)
+    with env.control.engine.begin() as conn:
+        n_review = conn.execute(review_queue.delete().where(review_queue.c.tenant_id == t,
+                                                            review_queue.c.call_id.in_(ids_sorted))).rowcount if ids_sorted else 0
+        n_index = conn.execute(subject_calls.delete().where(subject_calls.c.tenant_id == t,
+                                                            subject_calls.c.call_id.in_(ids_sorted))).rowcount if ids_sorted else 0
+        n_lineage = conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.call_id.in_(ids_sorted),
+                                                        lineage.c.deleted_at.is_(None))
+                                 .values(deleted_at=env.now())).rowcount if ids_sorted else 0
+    note("control_store", "review_queue", rows=n_review or 0)
+    note("control_store", "subject_calls", rows=n_index or 0)
+    note("control_store", "lineage (deleted_at set)", rows=n_lineage or 0)
+    # 4. reports: every version of the affected report goes, then it is generated again without the calls
+    regenerated = []
+    for kind, period_key in reports:
+        prefix = tenant_key("reports", t, kind, period_key) + "/"
+        n = env.store.delete_prefix_all_versions(prefix)
+        end = report_period_end(prefix + "x")
+        start = period_containing(kind, end) if end else None
+        period = period_from_partition(kind, start.partition_key) if start else None
+        if period is not None:
+            generate_report(env.warehouse, env.control, tenant, period, run_id=env.run_id, actor=env.actor,
+                            region=env.region)
+            for key in [o.key for o in env.store.list(prefix)]:
+                env.store.delete_noncurrent_versions(key)
+        note("reports", prefix, versions=n, regenerated=period is not None)
+        regenerated.append(f"{kind}:{period_key}")
+    # 5. marts are rebuilt from the rewritten partitions
+    marts = False
+    if env.rebuild_marts is not None and calls:
+        env.rebuild_marts()
+        marts = True
+        note("marts", "warehouse.duckdb", rebuilt=True)
+    # 6. P18: an erased subject must not come back through a later import
+    suppressed = add_to_suppression_list(env.control, t, dict(zip(hashes, req["identifier_types"] or [])),
+                                         reason="erasure", actor=env.actor)
+    note("control_store", "suppression_list (added)", rows=suppressed)
+    # 7. verification scan over every store
+    findings = verify_erasure(env, t, calls, hashes)
+    proof = {"calls": len(calls), "days": len(by_day), "deleted": deleted, "reports_regenerated": regenerated,
+             "marts_rebuilt": marts, "scan": {"findings": findings, "passed": not findings,
+                                              "retained_audit_references": audit_references(env, t, ids_sorted)}}
+    if findings:
+        proof["_pending_calls"] = calls  # a re-run must still know the calls; dropped once the scan passes
+    _complete(env, request_id, proof, status="completed" if not findings else "verification_failed")
+    if findings:
+        from .alerting import AlertSettings, handle_signal
+
+        handle_signal(env.control, Signal("erasure_verification_failed", f"dsr:{request_id}", (t,),
+                                          counts={"findings": len(findings)},
+                                          data_categories=tuple(sorted({f.split(':')[0] for f in findings}))),
+                      settings=env.alert_settings or AlertSettings(), registry=env.registry)
+    return proof
+
+
+def audit_references(env: DsrEnv, tenant_id: str, call_ids: list[str]) -> dict:
+    """Append-only audit trails keep pseudonymous call ids (never content): counted, documented, allowed."""
+    if not call_ids:
+        return {"ingest_events": 0, "access_log": 0, "lineage_tombstones": 0}
+    ing = env.control.fetch(sa.select(sa.func.count()).select_from(ingest_events).where(
+        ingest_events.c.tenant_id == tenant_id, ingest_events.c.call_id.in_(call_ids)))[0]["count_1"]
+    acc = 0
+    for cid in call_ids:
+        acc += env.control.fetch(sa.select(sa.func.count()).select_from(access_log).where(
+            access_log.c.tenant_id == tenant_id, access_log.c.object.like(f"%/{cid}%")))[0]["count_1"]
+    tomb = env.control.fetch(sa.select(sa.func.count()).select_from(lineage).where(
+        lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(call_ids), lineage.c.deleted_at.is_not(None)))[0]["count_1"]
+    return {"ingest_events": int(ing), "access_log": int(acc), "lineage_tombstones": int(tomb)}
+
+
+# -- the verification scan -----------------------------------------------------
+def _identifier_hits(text: str, tenant_id: str, hashes: set[str], secret: str) -> int:
+    """How many phone / e-mail-looking strings in *text* hash to one of the subject's identifiers."""
+    hits = 0
+    for m in _EMAIL_RE.finditer(text):
+        if subject_hash(secret, tenant_id, "email", m.group(0)) in hashes:
+            hits += 1
+    for m in _PHONE_RE.finditer(text):
+        try:
+            if subject_hash(secret, tenant_id, "phone", m.group(0)) in hashes:
+                hits += 1
+        except ValueError:
+            continue
+    return hits
+
+
+def _sidecar_names_subject(body: bytes, tenant_id: str, hashes: set[str], secret: str) -> bool:
+    if b"customer_" not in body:
+        return False
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(doc, dict):
+        return False
+    for field_, kind in (("customer_phone", "phone"), ("customer_email", "email"), ("customer_ref", "customer_ref")):
+        v = doc.get(field_)
+        if isinstance(v, str) and v:
+            try:
+                if subject_hash(secret, tenant_id, kind, v) in hashes:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def _json_values_hits(text: str, tenant_id: str, hashes: set[str], secret: str) -> int:
+    """Customer references cannot be spotted in free text: check every JSON string value as one."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return 0
+    hits = 0
+    stack = [doc]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and 0 < len(v) <= 128:
+            try:
+                if subject_hash(secret, tenant_id, "customer_ref", v) in hashes:
+                    hits += 1
+            except ValueError:
+                pass
+    return hits
+
+
+def _text_findings(where: str, text: str, call_ids: set[str], tenant_id: str, hashes: set[str], secret: str, *,
+                   json_values: bool = True) -> list[str]:
+    out = []
+    n_ids = sum(1 for cid in call_ids if cid in text and
+                re.search(rf"(?<![A-Za-z0-9_-]){re.escape(cid)}(?![A-Za-z0-9_-])", text))
+    if n_ids:
+        out.append(f"{where}: {n_ids} call id(s)")
+    n = _identifier_hits(text, tenant_id, hashes, secret)
+    n += _json_values_hits(text, tenant_id, hashes, secret) if json_values else 0
+    if n:
+        out.append(f"{where}: {n} identifier occurrence(s)")
+    return out
+
+
+def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Iterable[str]) -> list[str]:
+    """P17: read every store back; findings name a store and a masked location, never a value."""
+    t, hashes = tenant_id, set(hashes)
+    call_ids = {c["call_id"] for c in calls}
+    mask = _Masker(call_ids)
+    by_day = _days(calls)
+    findings: list[str] = []
+    # object store, every version: the calls' own objects, and the subject's export bundles
+    for c in calls:
+        for p in _call_prefixes(t, c["call_id"], c["day"]):
+            n = sum(1 for _ in env.store.list_versions(p))
+            if n:
+                findings.append(f"object_store: {n} version(s) under {mask(p)}")
+    for day in by_day:
+        y, m, d = day.split("-")
+        for zone, parts in (("audio", (y, m, d)), ("restricted", ("transcripts", y, m, d)), ("raw", (y, m, d))):
+            for v in env.store.list_versions(tenant_key(zone, t, *parts) + "/"):
+                if any(cid in v.key for cid in call_ids):
+                    findings.append(f"object_store: {mask(v.key)}")
+                elif zone != "restricted" and v.key.endswith(".json") and not v.is_delete_marker and v.is_latest:
+                    # other calls' sidecars of the same days: does one still name the subject?
+                    if _sidecar_names_subject(env.store.get_bytes(v.key), t, hashes, env.secret):
+                        findings.append(f"object_store {mask(v.key)}: identifier occurrence in a sidecar")
+    # Parquet: the affected days of every dataset, one current version each, no call id, no identifier
+    for day, ids in sorted(by_day.items()):
+        for zone, dataset in ALL_DATASETS:
+            key = partition_key(dataset, t, day, zone)
+            versions = [v for v in env.store.list_versions(key) if v.key == key]
+            if len(versions) > 1:
+                findings.append(f"parquet: {len(versions)} versions of {mask(key)}")
+            table = env.warehouse.read_partition(dataset, t, day, zone=zone)
+            if table is None:
+                continue
+            if _rows(table, call_ids):
+                findings.append(f"parquet: rows of the calls in {mask(key)}")
+            # identifiers reach the datasets only as keyed hashes (manifest): none may be the subject's
+            for col in ("subject_hashes", "customer_ref_hash"):
+                if col in table.column_names:
+                    values = table.column(col)
+                    if pa.types.is_list(values.type):
+                        values = pc.list_flatten(values)
+                    if pc.any(pc.is_in(values, value_set=pa.array(sorted(hashes), pa.string()))).as_py():
+                        findings.append(f"parquet: the subject's hash in {mask(key)}.{col}")
+    # reports of the periods holding the calls
+    for day in by_day:
+        for kind in PERIOD_KINDS:
+            period = period_containing(kind, date.fromisoformat(day))
+            prefix = tenant_key("reports", t, kind, period.key) + "/"
+            for v in env.store.list_versions(prefix):
+                if not v.is_latest:
+                    findings.append(f"reports: old version of {v.key}")
+                    continue
+                body = env.store.get_bytes(v.key)
+                if v.key.endswith("/manifest.json"):
+                    # the record-level lineage: call ids and versions, no free text
+                    listed = {c.get("call_id") for c in json.loads(body).get("calls", [])}
+                    if listed & call_ids:
+                        findings.append(f"reports {v.key}: {len(listed & call_ids)} call id(s)")
+                elif v.key.endswith((".html", ".csv")):  # the .parquet extracts hold the same tables as the .csv
+                    findings += _text_findings(f"reports {v.key}", body.decode("utf-8", "replace"), call_ids, t,
+                                               hashes, env.secret, json_values=False)
+    # earlier exports of the subject
+    for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
+            dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
+        if set(other["subject_hashes"] or []) & hashes:
+            n = sum(1 for _ in env.store.list_versions(tenant_key("exports", t, f"dsr-{other['id']}") + "/"))
+            if n:
+                findings.append(f"object_store: {n} version(s) of export dsr-{other['id']}")
+    findings += _scan_duckdb(env, call_ids, t, hashes)
+    findings += _scan_control(env, t, call_ids, hashes)
+    findings += _scan_dagster(env, call_ids, t, hashes)
+    return findings
+
+
+def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[str]) -> list[str]:
+    if env.marts_path is None or not Path(env.marts_path).exists() or not call_ids:
+        return []
+    import duckdb
+
+    out = []
+    con = duckdb.connect(str(env.marts_path), read_only=True)
+    try:
+        # stored tables only: the staging views read the Parquet files, scanned above
+        cols = con.execute("SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
+                           "JOIN information_schema.tables t USING (table_schema, table_name) "
+                           "WHERE c.data_type = 'VARCHAR' AND t.table_type = 'BASE TABLE'").fetchall()
+        ids = sorted(call_ids)
+        for schema, table, col in cols:
+            try:
+                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{col}" IN (SELECT unnest(?))',
+                                [ids]).fetchone()[0]
+            except duckdb.Error:
+                continue  # a staging view over files that are not there: nothing stored in the file
+            if n:
+                out.append(f"duckdb: {n} row(s) of {schema}.{table}.{col}")
+    finally:
+        con.close()
+    return out
+
+
+def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str]) -> list[str]:
+    ids = sorted(call_ids)
+    out = []
+    checks = [("review_queue", review_queue, review_queue.c.call_id.in_(ids)),
+              ("subject_calls", subject_calls, subject_calls.c.call_id.in_(ids)),
+              ("subject_calls (hashes)", subject_calls, subject_calls.c.subject_hash.in_(sorted(hashes))),
+              ("lineage (not marked deleted)", lineage, sa.and_(lineage.c.call_id.in_(ids), lineage.c.deleted_at.is_(None)))]
+    for name, table, cond in checks:
+        if not ids and name != "subject_calls (hashes)":
+            continue
+        n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
+            table.c.tenant_id == tenant_id, cond))[0]["count_1"]
+        if n:
+            out.append(f"control_store: {n} row(s) in {name}")
+    # receipts and other requests of the tenant: no call id in clear
+    for r in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.proof).where(
+            dsr_requests.c.tenant_id == tenant_id)):
+        proof = dict(r["proof"] or {})
+        proof.pop("_pending_calls", None)  # the erasure's own working list, dropped on completion
+        text = json.dumps(proof)
+        if any(re.search(rf"(?<![A-Za-z0-9_-]){re.escape(c)}(?![A-Za-z0-9_-])", text) for c in ids):
+            out.append(f"control_store: dsr_requests {r['id']} proof names a call")
+    return out
+
+
+def _scan_dagster(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[str]) -> list[str]:
+    """Dagster's event log cannot be wiped per call: it must never hold one (checked here anyway)."""
+    inst = env.dagster_instance
+    if inst is None:
+        return []
+    import dagster as dg
+
+    out = []
+    n_hits = 0
+    for record in inst.get_run_records():
+        run = record.dagster_run
+        texts = [json.dumps(run.run_config, default=str), json.dumps(dict(run.tags), default=str)]
+        for entry in inst.all_logs(run.run_id):
+            texts.append(entry.user_message or "")
+            if entry.dagster_event is not None:
+                texts.append(dg.serialize_value(entry.dagster_event) if hasattr(dg, "serialize_value")
+                             else str(entry.dagster_event))
+        text = "\n".join(texts)
+        found = _text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret)
+        n_hits += len(found)
+    if n_hits:
+        out.append(f"dagster_event_log: {n_hits} run(s) with call ids or identifiers")
+    return out
+
+
+# -- restriction and suppression -------------------------------------------------
+def restrict(env: DsrEnv, request_id: int, *, lift: bool = False) -> dict:
+    """P16: the subject's calls stay but leave reports until the restriction is lifted (audited, P20)."""
+    req = get_request(env, request_id, "restriction")
+    t, now = req["tenant_id"], env.now()
+    types = dict(zip(req["subject_hashes"] or [], req["identifier_types"] or []))
+    changed = 0
+    with env.control.engine.begin() as conn:
+        for h in req["subject_hashes"] or []:
+            active = conn.execute(sa.select(subject_restrictions.c.id).where(
+                subject_restrictions.c.tenant_id == t, subject_restrictions.c.subject_hash == h,
+                subject_restrictions.c.lifted_at.is_(None))).first()
+            if lift and active:
+                conn.execute(subject_restrictions.update().where(subject_restrictions.c.id == active.id)
+                             .values(lifted_at=now))
+                changed += 1
+            elif not lift and not active:
+                conn.execute(subject_restrictions.insert().values(
+                    tenant_id=t, subject_hash=h, identifier_type=types.get(h, "unknown"), request_id=request_id,
+                    actor=env.actor, restricted_at=now))
+                changed += 1
+    env.control.audit(actor=env.actor, entity="subject_restriction", entity_id=f"{t}:dsr-{request_id}",
+                      change={"action": "lift" if lift else "restrict", "identifiers": changed,
+                              "before": "restricted" if lift else "none", "after": "none" if lift else "restricted"})
+    calls = len(subject_calls_of(env, req))
+    if changed and calls and env.rebuild_marts is not None:
+        env.rebuild_marts()  # the marts leave the calls out (or take them back)
+    proof = {"action": "lifted" if lift else "restricted", "identifiers": changed, "calls": calls}
+    _complete(env, request_id, proof, status="lifted" if lift else "completed")
+    return proof
+
+
+def suppress(env: DsrEnv, request_id: int, *, reason: str = "objection") -> dict:
+    """P18: the subject's keyed hashes join the suppression list; later imports are blocked (audited, P20)."""
+    req = get_request(env, request_id)
+    if req["kind"] not in ("suppression", "erasure"):
+        raise DsrError(f"request {request_id} is a {req['kind']} request; suppression follows erasure or objection")
+    t = req["tenant_id"]
+    added = add_to_suppression_list(env.control, t, dict(zip(req["subject_hashes"] or [], req["identifier_types"] or [])),
+                                    reason=reason, actor=env.actor)
+    if req["kind"] == "suppression":
+        _complete(env, request_id, {"added": added, "identifiers": len(req["subject_hashes"] or [])})
+    return {"added": added}
+
+
+def add_to_suppression_list(control: ControlStore, tenant_id: str, hashes: dict[str, str], *, reason: str,
+                            actor: str) -> int:
+    """P18 + P20: one row per new keyed hash, and an audit row with before/after for each."""
+    added = 0
+    for h, t in sorted(hashes.items()):
+        exists = control.fetch(sa.select(suppression_list.c.id).where(
+            suppression_list.c.tenant_id == tenant_id, suppression_list.c.subject_hash == h))
+        if exists:
+            continue
+        control.insert(suppression_list, dict(tenant_id=tenant_id, subject_hash=h, identifier_type=t, reason=reason,
+                                              added_by=actor, added_at=utcnow()))
+        control.audit(actor=actor, entity="suppression_list", entity_id=f"{tenant_id}:{h[:16]}",
+                      change={"action": "add", "identifier_type": t, "reason": reason,
+                              "before": "absent", "after": "listed"})
+        added += 1
+    return added
+
+
+def identifiers_from_args(phone: str | None, email: str | None, customer_ref: str | None) -> dict[str, str]:
+    ids = {k: v for k, v in (("phone", phone), ("email", email), ("customer_ref", customer_ref)) if v}
+    for k, v in ids.items():
+        try:
+            normalise(k, v)
+        except ValueError:
+            raise DsrError(f"the {k} given is not valid") from None
+    return ids
+
+

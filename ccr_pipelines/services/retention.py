@@ -1,0 +1,248 @@
+"""The retention purge and tenant offboarding (P19).
+
+``plan_purge`` lists what is past its tenant's retention today (core/retention.py says where each
+data class lives); ``run_purge`` deletes it: every version and delete marker of each object, whole
+Parquet partitions, control-store rows whose class expired, then rebuilds the marts. A dry run
+only records what would go. ``purge_log`` gets counts per tenant and class (never a key, a call id
+or a value).
+
+Idempotent and resumable: the plan is recomputed from what exists, every deletion is idempotent,
+and a ``run:started`` marker without its ``run:completed`` tells the next run that the marts were
+perhaps not rebuilt. Killed at any point and run again, the purge ends in the same state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+import sqlalchemy as sa
+
+from ..core.keys import tenant_key
+from ..core.retention import (DATASET_CLASSES, OBJECT_CLASSES, PER_CALL_CLASSES, TENANT_ZONES, PurgeItem, cutoff,
+                              day_of_key, expired, offboarding_due, report_period_end)
+from ..core.tenants import Tenant, TenantRegistry
+from ..stores.control_store import (ControlStore, access_log, lineage, purge_log, retention_grants, review_queue,
+                                    subject_calls, subject_restrictions, suppression_list, utcnow)
+from ..stores.object_store import ObjectStore
+from ..stores.warehouse import Warehouse, partition_key
+
+PLATFORM = "platform"
+STARTED, COMPLETED, OFFBOARDED = "run:started", "run:completed", "offboarding"
+LOG_EVERY = 500  # flush counts to purge_log at least this often, so a killed run loses few
+
+
+@dataclass
+class PurgeEnv:
+    store: ObjectStore
+    warehouse: Warehouse
+    control: ControlStore
+    registry: TenantRegistry
+    today: date
+    run_id: str | None = None
+    rebuild_marts: Callable[[], None] | None = None
+    progress: Callable[[str], None] | None = None  # one line per deleted item (ids only): the kill test reads it
+    counts: dict = field(default_factory=dict)
+
+
+# -- plan --------------------------------------------------------------------
+def _object_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
+    out = []
+    for data_class, prefixes in OBJECT_CLASSES.items():
+        days = tenant.retention(data_class)
+        for parts in prefixes:
+            versions = Counter()
+            for v in env.store.list_versions(tenant_key(parts[0], tenant.id, *parts[1:]) + "/"):
+                d = day_of_key(v.key)
+                if d is not None and expired(d, env.today, days):
+                    versions[v.key] += 1
+            out += [(PurgeItem(tenant.id, data_class, "object", k, d.isoformat() if (d := day_of_key(k)) else None), n)
+                    for k, n in sorted(versions.items())]
+    days = tenant.retention("reports")
+    versions = Counter(v.key for v in env.store.list_versions(tenant_key("reports", tenant.id) + "/")
+                       if (end := report_period_end(v.key)) is not None and expired(end, env.today, days))
+    out += [(PurgeItem(tenant.id, "reports", "object", k), n) for k, n in sorted(versions.items())]
+    return out
+
+
+def _partition_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
+    out = []
+    for data_class, datasets in DATASET_CLASSES.items():
+        days = tenant.retention(data_class)
+        for zone, dataset in datasets:
+            for day in env.warehouse.partitions(dataset, tenant.id, zone=zone):
+                if expired(date.fromisoformat(day), env.today, days):
+                    out.append((PurgeItem(tenant.id, data_class, "partition", partition_key(dataset, tenant.id, day, zone),
+                                          day), 1))
+    return out
+
+
+def _row_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
+    out = []
+    scores_cut = cutoff(env.today, tenant.retention("scores"))
+    n = env.control.fetch(sa.select(sa.func.count()).select_from(review_queue).where(
+        review_queue.c.tenant_id == tenant.id, review_queue.c.created_at < _midnight(scores_cut)))[0]["count_1"]
+    if n:
+        out.append((PurgeItem(tenant.id, "scores", "rows", "review_queue"), n))
+    # a call's index row lives as long as the longest-kept per-call class
+    call_cut = cutoff(env.today, max(tenant.retention(c) for c in PER_CALL_CLASSES)).isoformat()
+    n = env.control.fetch(sa.select(sa.func.count()).select_from(subject_calls).where(
+        subject_calls.c.tenant_id == tenant.id, subject_calls.c.day < call_cut))[0]["count_1"]
+    if n:
+        out.append((PurgeItem(tenant.id, "scores", "rows", "subject_calls"), n))
+    n = env.control.fetch(sa.select(sa.func.count()).select_from(access_log).where(
+        access_log.c.tenant_id == tenant.id,
+        access_log.c.at < _midnight(cutoff(env.today, tenant.retention("access_log")))))[0]["count_1"]
+    if n:
+        out.append((PurgeItem(tenant.id, "access_log", "rows", "access_log"), n))
+    return out
+
+
+def _midnight(d: date):
+    from datetime import datetime, timezone
+
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+
+
+def _offboarding_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
+    out = []
+    for zone in TENANT_ZONES:
+        n = sum(1 for _ in env.store.list_versions(tenant_key(zone, tenant.id) + "/"))
+        if n:
+            out.append((PurgeItem(tenant.id, "offboarding", "prefix", tenant_key(zone, tenant.id) + "/"), n))
+    for table in (review_queue, subject_calls, suppression_list, subject_restrictions):
+        n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
+            table.c.tenant_id == tenant.id))[0]["count_1"]
+        if n:
+            out.append((PurgeItem(tenant.id, "offboarding", "rows", table.name), n))
+    return out
+
+
+def plan_purge(env: PurgeEnv) -> list[tuple[PurgeItem, int]]:
+    """Everything past retention today, per tenant, with the number of versions / rows each holds."""
+    items: list[tuple[PurgeItem, int]] = []
+    for tenant in sorted(env.registry, key=lambda t: t.id):
+        if offboarding_due(tenant.terminated_on, env.today):
+            items += _offboarding_items(env, tenant)
+            continue
+        items += _object_items(env, tenant) + _partition_items(env, tenant) + _row_items(env, tenant)
+    return sorted(items, key=lambda it: it[0].sort_key)
+
+
+# -- run ---------------------------------------------------------------------
+def _last_run_incomplete(control: ControlStore) -> bool:
+    rows = control.fetch(sa.select(purge_log.c.data_class).where(
+        purge_log.c.tenant_id == PLATFORM, purge_log.c.dry_run.is_(False),
+        purge_log.c.data_class.in_([STARTED, COMPLETED])).order_by(purge_log.c.id.desc()).limit(1))
+    return bool(rows) and rows[0]["data_class"] == STARTED
+
+
+def _marker(env: PurgeEnv, data_class: str, objects: int = 0, rows: int = 0) -> None:
+    env.control.insert(purge_log, dict(run_id=env.run_id, tenant_id=PLATFORM, data_class=data_class, dry_run=False,
+                                       objects=objects, rows=rows, at=utcnow()))
+
+
+def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
+    """Delete one item; returns (object versions, rows) removed. Idempotent."""
+    c, t = env.control, item.tenant_id
+    if item.kind == "object":
+        return env.store.delete_all_versions(item.target), 0
+    if item.kind == "prefix":
+        return env.store.delete_prefix_all_versions(item.target), 0
+    if item.kind == "partition":
+        n = env.store.delete_all_versions(item.target)
+        with c.engine.begin() as conn:  # P17/P19: lineage keeps the fact, not the content
+            conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.deleted_at.is_(None),
+                                                lineage.c.artefact_uri == env.store.uri(item.target))
+                         .values(deleted_at=utcnow()))
+        return n, 0
+    tenant = env.registry.get(t)
+    if item.target == "access_log":  # append-only: a retention grant lets exactly these rows through (P3, P19)
+        before = _midnight(cutoff(env.today, tenant.retention("access_log")))
+        with c.engine.begin() as conn:
+            conn.execute(retention_grants.insert().values(table_name="access_log", tenant_id=t, before=before,
+                                                          run_id=env.run_id, granted_at=utcnow()))
+            n = conn.execute(access_log.delete().where(access_log.c.tenant_id == t, access_log.c.at < before)).rowcount
+        return 0, n or 0
+    tables = {"review_queue": review_queue, "subject_calls": subject_calls, "suppression_list": suppression_list,
+              "subject_restrictions": subject_restrictions}
+    table = tables[item.target]
+    where = [table.c.tenant_id == t]
+    if item.data_class != "offboarding":
+        if table is review_queue:
+            where.append(review_queue.c.created_at < _midnight(cutoff(env.today, tenant.retention("scores"))))
+        else:
+            where.append(subject_calls.c.day < cutoff(env.today, max(tenant.retention(x) for x in PER_CALL_CLASSES))
+                         .isoformat())
+    with c.engine.begin() as conn:
+        n = conn.execute(table.delete().where(*where)).rowcount or 0
+        if item.data_class == "offboarding":
+            conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.deleted_at.is_(None))
+                         .values(deleted_at=utcnow()))
+    return 0, n
+
+
+def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
+    """P19: purge (or, dry run, record) what is past retention. Returns counts per tenant and class."""
+    items = plan_purge(env)
+    per: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    if dry_run:
+        for item, n in items:
+            per[(item.tenant_id, item.data_class)][0 if item.kind in ("object", "prefix", "partition") else 1] += n
+            if env.progress:
+                env.progress(f"would delete {item.tenant_id} {item.data_class} {item.kind}")
+        env.control.insert(purge_log, [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=True, objects=o,
+                                            rows=r, at=utcnow()) for (t, k), (o, r) in sorted(per.items())])
+        return _summary(items, per, dry_run=True, marts=False)
+
+    resumed = _last_run_incomplete(env.control)
+    _marker(env, STARTED)
+    pending: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    since_flush = 0
+    rebuild = resumed
+
+    def flush():
+        rows = [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=False, objects=o, rows=r, at=utcnow())
+                for (t, k), (o, r) in sorted(pending.items()) if o or r]
+        env.control.insert(purge_log, rows)
+        pending.clear()
+
+    for item, _ in items:
+        objects, rows = _delete(env, item)
+        rebuild = rebuild or item.kind in ("partition", "prefix")
+        for bucket in (per, pending):
+            bucket[(item.tenant_id, item.data_class)][0] += objects
+            bucket[(item.tenant_id, item.data_class)][1] += rows
+        if env.progress:
+            env.progress(f"deleted {item.tenant_id} {item.data_class} {item.kind}")
+        since_flush += 1
+        if since_flush >= LOG_EVERY:
+            flush()
+            since_flush = 0
+    flush()
+    marts = False
+    if rebuild and env.rebuild_marts is not None:
+        env.rebuild_marts()
+        marts = True
+    # P19: the offboarding proof row, once per tenant whose grace period is over
+    for tenant in sorted(env.registry, key=lambda t: t.id):
+        if offboarding_due(tenant.terminated_on, env.today) and not _offboarding_items(env, tenant):
+            done = env.control.fetch(sa.select(purge_log.c.id).where(
+                purge_log.c.tenant_id == tenant.id, purge_log.c.data_class == OFFBOARDED).limit(1))
+            if not done:
+                total = env.control.fetch(sa.select(sa.func.coalesce(sa.func.sum(purge_log.c.objects), 0),
+                                                    sa.func.coalesce(sa.func.sum(purge_log.c.rows), 0)).where(
+                    purge_log.c.tenant_id == tenant.id, purge_log.c.dry_run.is_(False)))[0]
+                vals = list(total.values())
+                env.control.insert(purge_log, dict(run_id=env.run_id, tenant_id=tenant.id, data_class=OFFBOARDED,
+                                                   dry_run=False, objects=int(vals[0]), rows=int(vals[1]), at=utcnow()))
+    _marker(env, COMPLETED, objects=sum(o for o, _ in per.values()), rows=sum(r for _, r in per.values()))
+    return _summary(items, per, dry_run=False, marts=marts)
+
+
+def _summary(items, per, *, dry_run: bool, marts: bool) -> dict:
+    return {"dry_run": dry_run, "items": len(items), "marts_rebuilt": marts,
+            "objects": sum(o for o, _ in per.values()), "rows": sum(r for _, r in per.values()),
+            "by_class": {f"{t}/{k}": {"objects": o, "rows": r} for (t, k), (o, r) in sorted(per.items())}}
