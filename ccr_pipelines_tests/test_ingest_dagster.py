@@ -122,3 +122,25 @@ def test_a_config_that_names_another_tenants_keys_is_refused(object_store, resou
     assert not run.success
     failure = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert "every key must be under raw/acme-energie/2026/11/16/" in str(failure.event_specific_data.error.message)
+
+
+def test_a_retried_batch_reports_the_keys_its_first_attempt_already_moved_out_of_the_inbox(object_store, resources):
+    """Runs get keyed digests of their keys (P17). An attempt that committed and emptied the inbox, then
+    died, is retried with the same config: the retry finds the handled keys in the ledger and reports them
+    as finished, so the materialization (and what downstream sensors see) is the same as the first's."""
+    prefix = "raw/acme-energie/2026/11/16/"
+    keys = [prefix + "c-1.wav", prefix + "c-2.wav"]
+    for i, k in enumerate(keys):
+        object_store.put_bytes(k, wav_bytes(1.0, seed=20 + i))
+    config = {"ops": {"silver__ingest__call_manifest": {"config": {
+        "tenant_id": "acme-energie", "key_digests": [key_digest(SECRET, k) for k in keys]}}}}
+    instance = dg.DagsterInstance.ephemeral()
+    first = dg.materialize([call_manifest], instance=instance, resources=resources, partition_key="2026-11-16",
+                           run_config=config)
+    assert not any(object_store.exists(k) for k in keys)  # moved out of the inbox
+    retry = dg.materialize([call_manifest], instance=instance, resources=resources, partition_key="2026-11-16",
+                           run_config=config)
+    meta = [r.asset_materializations_for_node("silver__ingest__call_manifest")[0].metadata for r in (first, retry)]
+    assert meta[0]["received"].value == meta[1]["received"].value == 2
+    assert meta[0]["accepted"].value == meta[1]["accepted"].value == 2
+    assert meta[1]["dagster/row_count"].value == 2

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from ccr_pipelines.core.ingest import manifest_row, parse_raw_key, parse_sidecar
+from ccr_pipelines.core.ingest_sensor import key_digest
 from ccr_pipelines.core.subjects import subject_hashes
 from ccr_pipelines.defs.ingest.sensors import OP_NAME, raw_recordings_sensor
 from ccr_pipelines.resources import IngestConfigResource, ObjectStoreResource, TenantRegistryResource
@@ -84,6 +85,8 @@ def test_10000_calls_in_one_sensor_window_are_all_ingested_once_with_bounded_mem
     cursor, ticks, runs = None, 0, 0
     now = datetime.now(timezone.utc)
 
+    # runs get keyed digests of their keys (P17); the test maps them back through the seeded inbox
+    by_digest = {key_digest(SECRET, o.key): o.key for o in store.list("raw/")}
     tracemalloc.start()
     while True:
         with dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor) as ctx:
@@ -92,7 +95,7 @@ def test_10000_calls_in_one_sensor_window_are_all_ingested_once_with_bounded_mem
             break
         ticks += 1
         for rr in result.run_requests:
-            keys = rr.run_config["ops"][OP_NAME]["config"]["keys"]
+            keys = [by_digest[d] for d in rr.run_config["ops"][OP_NAME]["config"]["key_digests"]]
             assert rr.tags["ccr/tenant"] in TENANTS and len(keys) <= 200
             requested.update(keys)
             runs += 1

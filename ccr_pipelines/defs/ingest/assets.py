@@ -53,17 +53,28 @@ def _validate_config(config: CallManifestConfig, day: str) -> None:
             raise dg.Failure("unroutable keys must be inbox keys under raw/")
 
 
-def _resolve_digests(store, config: CallManifestConfig, day: str, secret: str) -> list[str]:
-    """The inbox keys whose digests the sensor sent (those already handled by another run are gone)."""
+def _resolve_digests(store, control, config: CallManifestConfig, day: str, secret: str) -> list[str]:
+    """The keys whose digests the sensor sent: those still in the inbox, and those an earlier attempt
+    of this batch already handled (they left the inbox; the ledger has them, so the retry reports them
+    as finished instead of losing them — a killed run's retry must give the same materialization)."""
+    import sqlalchemy as sa
+
     from ...core.ingest_sensor import key_digest
+    from ...stores.control_store import ingest_events
 
     if not config.key_digests:
         return []
     wanted = set(config.key_digests)
     y, m, d = day.split("-")
     prefix = f"raw/{config.tenant_id}/{y}/{m}/{d}/" if config.tenant_id else "raw/"
-    # an object already handled by an earlier attempt has left the inbox: its ledger row stands
-    return [o.key for o in store.list(prefix) if key_digest(secret, o.key) in wanted]
+    candidates = {o.key for o in store.list(prefix)}
+    where = ([ingest_events.c.tenant_id == config.tenant_id, ingest_events.c.partition_key == day]
+             if config.tenant_id else [ingest_events.c.tenant_id.is_(None)])
+    # the ledger holds the key itself for every key without personal data (safe_key); the others
+    # were quarantined and are found in the inbox until their run commits
+    candidates |= {r["source_key"] for r in control.fetch(sa.select(ingest_events.c.source_key).where(*where))
+                   if r["source_key"].startswith(prefix)}
+    return sorted(k for k in candidates if key_digest(secret, k) in wanted)
 
 
 @dg.asset(
@@ -100,7 +111,7 @@ def call_manifest(
         region=object_store.region_label, code_version=__version__,
         log=context.log.info,
     )
-    keys = (_resolve_digests(env.store, config, day, ingest_config.subject_hash_key) if config.key_digests
+    keys = (_resolve_digests(env.store, env.control, config, day, ingest_config.subject_hash_key) if config.key_digests
             else (config.keys or None))
     result = ingest_batch(env, keys, tenant_id=config.tenant_id or None,
                           day=day if config.tenant_id else None, rebuild=config.rebuild)
