@@ -383,14 +383,10 @@ def stage_score(work: str, plan: list, workers: int) -> dict:
 def stage_marts(work: str, plan: list) -> dict:
     import duckdb
 
-    env = {**os.environ, "CCR_DATASETS_ROOT": str(Path(work) / "objects" / "datasets"),
-           "CCR_DUCKDB_PATH": str(Path(work) / "warehouse.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    out = subprocess.run([dbt, "build", "--project-dir", str(REPO / "dbt"), "--profiles-dir", str(REPO / "dbt"),
-                          "--target-path", str(Path(work) / "dbt_target"), "--log-path", str(Path(work) / "dbt_logs")],
-                         env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(out.stdout[-3000:])
+    from ccr_pipelines.services.marts import run_dbt
+
+    run_dbt("build", datasets_root=Path(work) / "objects" / "datasets", duckdb_file=Path(work) / "warehouse.duckdb",
+            extra_args=["--target-path", str(Path(work) / "dbt_target"), "--log-path", str(Path(work) / "dbt_logs")])
     con = duckdb.connect(str(Path(work) / "warehouse.duckdb"), read_only=True)
     calls = con.execute("select sum(calls) from mart_tenant_month").fetchone()[0]
     steps = con.execute("select count(*) from stg_call_score_steps").fetchone()[0]

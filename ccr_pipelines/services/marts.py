@@ -41,15 +41,25 @@ def write_restricted_calls(control, duckdb_file: str | Path) -> Path:
     return path
 
 
+def run_dbt(command: str, *, datasets_root: str | Path, duckdb_file: str | Path, control=None,
+            extra_args: list[str] | None = None, timeout_s: int | None = None) -> subprocess.CompletedProcess:
+    """``dbt <command>`` over the Parquet datasets under *datasets_root* into *duckdb_file*, with the
+    restriction list from *control* (P16; none = no restriction). Raises on a dbt failure with the
+    tail of dbt's output (model names and SQL, not data values)."""
+    env = {**os.environ, "CCR_DATASETS_ROOT": str(Path(datasets_root).resolve()),
+           "CCR_DUCKDB_PATH": str(Path(duckdb_file).resolve()),
+           "CCR_RESTRICTED_CALLS": str(write_restricted_calls(control, duckdb_file)),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    r = subprocess.run([dbt, command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                        *(extra_args or [])], env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=timeout_s)
+    if r.returncode != 0:
+        raise RuntimeError(f"dbt {command} failed (exit {r.returncode}): {(r.stdout + r.stderr).strip()[-3000:]}")
+    return r
+
+
 def rebuild_marts(objects_root: str | Path, *, control=None, timeout_s: int = 900) -> None:
     """*control* (ControlStore): where the active restrictions are read (P16); none = no restriction."""
     root = Path(objects_root).resolve()
-    env = {**os.environ, "CCR_DATASETS_ROOT": str(root / "datasets"), "CCR_DUCKDB_PATH": str(duckdb_path(root)),
-           "CCR_RESTRICTED_CALLS": str(write_restricted_calls(control, duckdb_path(root))),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    r = subprocess.run([dbt, "run", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"],
-                       env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=timeout_s)
-    if r.returncode != 0:
-        # dbt's own output names models and SQL, not data values
-        raise RuntimeError(f"dbt run failed (exit {r.returncode}): {(r.stdout + r.stderr).strip()[-500:]}")
+    run_dbt("run", datasets_root=root / "datasets", duckdb_file=duckdb_path(root), control=control,
+            extra_args=["--quiet"], timeout_s=timeout_s)
