@@ -111,9 +111,10 @@ def cmd_suppress(args) -> int:
 
 
 def cmd_reports_link(args) -> int:
-    """P3: issue a download link to a delivered report (presigned URL on S3, a path locally), logged."""
+    """P3: issue a download link to a delivered report (presigned URL on S3, a path locally), logged.
+    P4, P14: only a report published with a passed isolation check record that matches its files."""
     from .core.report_periods import period_containing
-    from .services.reports import report_prefix
+    from .services.reports import ReportNotDeliverable, deliverable_key
     from .stores.access import TenantObjects
     from .stores.object_store import object_store_from_settings
     from datetime import date
@@ -125,9 +126,10 @@ def cmd_reports_link(args) -> int:
     except ValueError:
         raise CcrError(f"--day: not a date (YYYY-MM-DD): {args.day[:20]!r}") from None
     store = object_store_from_settings(loaded.settings)
-    key = f"{report_prefix(args.tenant, period)}/report.html"
-    if not store.exists(key):
-        raise CcrError(f"no {args.kind} report {period.key} for tenant '{args.tenant}'")
+    try:
+        key = deliverable_key(store, args.tenant, period)
+    except ReportNotDeliverable as exc:
+        raise CcrError(str(exc)) from None
     with TenantObjects(store, _control(loaded), args.tenant, actor=args.actor,
                        purpose=f"report link {args.kind} {period.key}") as objects:
         print(objects.access_url(key, args.expires))
