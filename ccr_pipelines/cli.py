@@ -143,7 +143,8 @@ def cmd_incidents(args) -> int:
     from .services.alerting import set_status
     from .stores.control_store import incidents
 
-    control = _control(_loaded())
+    loaded = _loaded()
+    control = _control(loaded)
     if args.action == "list":
         q = sa.select(incidents).order_by(incidents.c.id.desc()).limit(args.limit)
         if not args.all:
@@ -155,12 +156,17 @@ def cmd_incidents(args) -> int:
         return 0
     if args.id is None:
         raise CcrError(f"incidents {args.action} needs an incident id")
+    if args.tenant is not None:
+        loaded.registry.require(args.tenant, active=False)
     try:
-        set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
-                   root_cause=args.root_cause, corrective_action=args.corrective_action)
-    except LookupError as exc:
+        out = set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
+                         root_cause=args.root_cause, corrective_action=args.corrective_action, tenant=args.tenant)
+    except (LookupError, ValueError) as exc:
         raise CcrError(str(exc)) from None
-    print(f"incident {args.id}: {args.action}")
+    notes = args.root_cause is not None or args.corrective_action is not None
+    print(f"incident {args.id}: {args.action}" + (f"; notes recorded for tenant {args.tenant}" if args.tenant else "")
+          + (f"; it touches {len(out['tenants'])} tenants: their audit packs carry only notes recorded per tenant "
+             "(--tenant)" if notes and args.tenant is None and len(out["tenants"]) > 1 else ""))
     return 0
 
 
@@ -493,6 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=50)
     s.add_argument("--root-cause")
     s.add_argument("--corrective-action")
+    s.add_argument("--tenant", help="with ack / resolve: the notes are this affected tenant's own, the only ones its "
+                                    "audit pack carries (P14)")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_incidents)
 
