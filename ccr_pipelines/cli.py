@@ -27,9 +27,12 @@ def _control(loaded):
 
 # -- commands ---------------------------------------------------------------
 def cmd_settings(args) -> int:
+    """The resolved profile; P5: every secret value masked, environment references by name."""
+    from .core.settings import public_view
+
     loaded = _loaded()
-    print(json.dumps({"profile": str(loaded.source), **loaded.settings.model_dump(mode="json"),
-                      "tenants_file": loaded.registry.source}, indent=2))
+    print(json.dumps({"profile": str(loaded.source), **public_view(loaded.settings),
+                      "tenants_file": loaded.registry.source}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -433,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed nothing; re-run every stage over the data dir (finishes a demo that was killed)")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("settings", help="show the resolved settings profile (no secrets)")
+    s = sub.add_parser("settings", help="show the resolved settings profile (secret values masked)")
     s.set_defaults(func=cmd_settings)
 
     s = sub.add_parser("tenants", help="list or validate the tenant registry; suspend or resume a tenant (P12)")
