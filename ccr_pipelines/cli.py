@@ -126,7 +126,7 @@ def cmd_reports_link(args) -> int:
     loaded.registry.require(args.tenant, active=False)
     try:
         period = period_containing(args.kind, date.fromisoformat(args.day))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CcrError(f"--day: not a date (YYYY-MM-DD): {args.day[:20]!r}") from None
     store = object_store_from_settings(loaded.settings)
     try:
