@@ -26,9 +26,9 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-## ui: open the Dagster UI on the demo's instance (http://127.0.0.1:3000)
+## ui: open the Dagster UI on the demo's instance (http://127.0.0.1:3000); umask 077: var/ stays the owner's (P5)
 ui: install
-	mkdir -p var/dagster_home
+	umask 077 && mkdir -p -m 700 var var/dagster_home && chmod 700 var var/dagster_home && \
 	DAGSTER_HOME=$(abspath var/dagster_home) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 ## check: definitions load and the dbt project parses

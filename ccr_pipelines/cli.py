@@ -27,9 +27,12 @@ def _control(loaded):
 
 # -- commands ---------------------------------------------------------------
 def cmd_settings(args) -> int:
+    """The resolved profile; P5: every secret value masked, environment references by name."""
+    from .core.settings import public_view
+
     loaded = _loaded()
-    print(json.dumps({"profile": str(loaded.source), **loaded.settings.model_dump(mode="json"),
-                      "tenants_file": loaded.registry.source}, indent=2))
+    print(json.dumps({"profile": str(loaded.source), **public_view(loaded.settings),
+                      "tenants_file": loaded.registry.source}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -111,9 +114,10 @@ def cmd_suppress(args) -> int:
 
 
 def cmd_reports_link(args) -> int:
-    """P3: issue a download link to a delivered report (presigned URL on S3, a path locally), logged."""
+    """P3: issue a download link to a delivered report (presigned URL on S3, a path locally), logged.
+    P4, P14: only a report published with a passed isolation check record that matches its files."""
     from .core.report_periods import period_containing
-    from .services.reports import report_prefix
+    from .services.reports import ReportNotDeliverable, deliverable_key
     from .stores.access import TenantObjects
     from .stores.object_store import object_store_from_settings
     from datetime import date
@@ -122,12 +126,13 @@ def cmd_reports_link(args) -> int:
     loaded.registry.require(args.tenant, active=False)
     try:
         period = period_containing(args.kind, date.fromisoformat(args.day))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CcrError(f"--day: not a date (YYYY-MM-DD): {args.day[:20]!r}") from None
     store = object_store_from_settings(loaded.settings)
-    key = f"{report_prefix(args.tenant, period)}/report.html"
-    if not store.exists(key):
-        raise CcrError(f"no {args.kind} report {period.key} for tenant '{args.tenant}'")
+    try:
+        key = deliverable_key(store, args.tenant, period)
+    except ReportNotDeliverable as exc:
+        raise CcrError(str(exc)) from None
     with TenantObjects(store, _control(loaded), args.tenant, actor=args.actor,
                        purpose=f"report link {args.kind} {period.key}") as objects:
         print(objects.access_url(key, args.expires))
@@ -141,7 +146,8 @@ def cmd_incidents(args) -> int:
     from .services.alerting import set_status
     from .stores.control_store import incidents
 
-    control = _control(_loaded())
+    loaded = _loaded()
+    control = _control(loaded)
     if args.action == "list":
         q = sa.select(incidents).order_by(incidents.c.id.desc()).limit(args.limit)
         if not args.all:
@@ -153,12 +159,17 @@ def cmd_incidents(args) -> int:
         return 0
     if args.id is None:
         raise CcrError(f"incidents {args.action} needs an incident id")
+    if args.tenant is not None:
+        loaded.registry.require(args.tenant, active=False)
     try:
-        set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
-                   root_cause=args.root_cause, corrective_action=args.corrective_action)
-    except LookupError as exc:
+        out = set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
+                         root_cause=args.root_cause, corrective_action=args.corrective_action, tenant=args.tenant)
+    except (LookupError, ValueError) as exc:
         raise CcrError(str(exc)) from None
-    print(f"incident {args.id}: {args.action}")
+    notes = args.root_cause is not None or args.corrective_action is not None
+    print(f"incident {args.id}: {args.action}" + (f"; notes recorded for tenant {args.tenant}" if args.tenant else "")
+          + (f"; it touches {len(out['tenants'])} tenants: their audit packs carry only notes recorded per tenant "
+             "(--tenant)" if notes and args.tenant is None and len(out["tenants"]) > 1 else ""))
     return 0
 
 
@@ -425,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed nothing; re-run every stage over the data dir (finishes a demo that was killed)")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("settings", help="show the resolved settings profile (no secrets)")
+    s = sub.add_parser("settings", help="show the resolved settings profile (secret values masked)")
     s.set_defaults(func=cmd_settings)
 
     s = sub.add_parser("tenants", help="list or validate the tenant registry; suspend or resume a tenant (P12)")
@@ -491,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=50)
     s.add_argument("--root-cause")
     s.add_argument("--corrective-action")
+    s.add_argument("--tenant", help="with ack / resolve: the notes are this affected tenant's own, the only ones its "
+                                    "audit pack carries (P14)")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_incidents)
 

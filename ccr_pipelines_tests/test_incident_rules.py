@@ -217,3 +217,63 @@ def test_p3_p11_one_actor_exporting_three_tenants_pages_critical_and_the_cli_res
     (inc,) = control.fetch(sa.select(incidents))
     assert inc["status"] == "resolved" and inc["corrective_action"] == "script scoped to one tenant"
     assert main(["incidents", "resolve", "999"]) == 2
+
+
+def test_p13_p14_notes_of_a_two_tenant_incident_are_recorded_per_tenant_and_each_audit_pack_carries_only_its_own(
+        local_settings_env, capsys):
+    """Each affected tenant's root cause and corrective action name its own company and calls; the register's
+    shared note names both. Each tenant's pack holds its own notes and no word of the other's."""
+    import io
+    import json
+    import zipfile
+
+    from ccr_pipelines.cli import main
+    from ccr_pipelines.core.settings import load_settings
+    from ccr_pipelines.services.audit_pack import build_pack
+
+    loaded = load_settings()
+    control = ControlStore(loaded.settings.control_url())
+    control.migrate()
+    two = handle_signal(control, Signal("isolation_breach", "reports:W47", ("acme-energie", "globex-support")),
+                        settings=AlertSettings(pager_url=None), registry=loaded.registry)["incident_id"]
+    one = handle_signal(control, Signal("purge_failed", "purge", ("acme-energie",)),
+                        settings=AlertSettings(pager_url=None), registry=loaded.registry)["incident_id"]
+    notes = {"acme-energie": ("Acme Énergie upload c-acme-1001 was filed under the wrong tenant",
+                              "Acme Énergie call c-acme-1001 moved back; key check added"),
+             "globex-support": ("Globex Support call c-glob-2002 reached another tenant's report",
+                                "Globex Support report for c-glob-2002 regenerated")}
+    # the register's own note names both tenants: it reaches no pack
+    assert main(["incidents", "resolve", str(two), "--root-cause", "shared worker mixed Acme Énergie c-acme-1001 and "
+                 "Globex Support c-glob-2002", "--actor", "oncall"]) == 0
+    assert "touches 2 tenants" in capsys.readouterr().out
+    for tenant, (cause, action) in notes.items():
+        assert main(["incidents", "resolve", str(two), "--tenant", tenant, "--root-cause", cause,
+                     "--corrective-action", action, "--actor", "oncall"]) == 0
+        assert capsys.readouterr().out.strip() == f"incident {two}: resolve; notes recorded for tenant {tenant}"
+    assert main(["incidents", "resolve", str(one), "--root-cause", "Acme Énergie purge timed out",
+                 "--actor", "oncall"]) == 0
+    capsys.readouterr()
+    # refused in one line: a tenant the incident does not touch, an unknown tenant, a tenant without notes
+    for argv in (["incidents", "resolve", str(one), "--tenant", "globex-support", "--root-cause", "x"],
+                 ["incidents", "resolve", str(two), "--tenant", "nobody-here", "--root-cause", "x"],
+                 ["incidents", "resolve", str(two), "--tenant", "acme-energie"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("ccr: error: ") and err.count("\n") == 1, err
+    timeline = control.fetch(sa.select(incident_timeline.c.event).where(incident_timeline.c.incident_id == two))
+    assert [r["event"] for r in timeline].count("resolved") == 1  # per-tenant notes keep the resolution time
+    today = datetime.now(timezone.utc).date()
+    words = {"acme-energie": ("Acme", "c-acme-1001"), "globex-support": ("Globex", "c-glob-2002")}
+    for tenant, other in (("acme-energie", "globex-support"), ("globex-support", "acme-energie")):
+        body, _ = build_pack(control, loaded.registry, tenant, today, today, actor="auditor")
+        zf = zipfile.ZipFile(io.BytesIO(body))
+        everything = "\n".join(zf.read(n).decode() for n in zf.namelist())
+        for word in words[other]:
+            assert word not in everything, (tenant, word)
+        incs = {i["id"]: i for i in json.loads(zf.read([n for n in zf.namelist() if n.endswith("incidents.json")][0]))}
+        assert (incs[two]["root_cause"], incs[two]["corrective_action"]) == notes[tenant]
+        assert [t["event"] for t in incs[two]["timeline"]].count("notes") == 1  # not the other tenant's notes row
+        if tenant == "acme-energie":  # an incident of this tenant alone keeps the register's note
+            assert incs[one]["root_cause"] == "Acme Énergie purge timed out"
+        else:
+            assert one not in incs

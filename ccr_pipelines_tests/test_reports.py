@@ -163,10 +163,13 @@ def test_p3_the_report_asset_delivers_logs_every_access_and_reruns_in_place(back
     assert not any("http" in str(v.value) for v in md.values())  # no presigned URL in Dagster metadata
     prefix = report_prefix("acme-energie", WEEK)
     keys = sorted(o.key for o in wh.store.list(prefix + "/"))
-    assert len(keys) == 1 + 2 * len(EXTRACTS) + 1  # html, csv + parquet per extract, manifest
+    # html, csv + parquet per extract, manifest, and the check record; nothing left in staging
+    assert len(keys) == 1 + 2 * len(EXTRACTS) + 1 + 1 and f"{prefix}/check.json" in keys
+    record = json.loads(wh.store.get_bytes(f"{prefix}/check.json"))
+    assert record["passed"] is True and record["run_id"] == first.run_id and record["check"] == REPORT_ISOLATION_CHECK
     rows = control.fetch(sa.select(access_log).where(access_log.c.tenant_id == "acme-energie"))
     actions = sorted({r["action"] for r in rows})
-    assert actions == ["export", "link", "read", "write"]
+    assert actions == ["delete", "export", "link", "read", "write"]  # delete: the staging copy
     assert all(r["run_id"] == first.run_id and r["object"].startswith(("reports/acme-energie/", "datasets/acme-energie"))
                for r in rows)
     if backend == "s3":
@@ -178,6 +181,82 @@ def test_p3_the_report_asset_delivers_logs_every_access_and_reruns_in_place(back
     assert second.success and sorted(o.key for o in wh.store.list(prefix + "/")) == keys  # same period, same objects
     assert control.fetch(sa.select(sa.func.count()).select_from(lineage).where(
         lineage.c.artefact_kind == "report"))[0]["count_1"] >= 2
+    # P4, P14: a run whose report fails the blocking check publishes nothing; the check shows in Dagster
+    published = {k: wh.store.sha256(k) for k in keys}
+    registry_file.write_text(registry_file.read_text().replace("display_name: Acme", "display_name: Acme initech-paused"))
+    failing = run("acme-energie")
+    assert not failing.success
+    (check,) = failing.get_asset_check_evaluations()
+    assert check.check_name == REPORT_ISOLATION_CHECK and not check.passed
+    assert check.metadata["published"].value is False and "report.html names 1 other tenant" in check.metadata["detail"].value
+    assert {k: wh.store.sha256(k) for k in keys} == published  # the checked publication stays
+    assert json.loads(wh.store.get_bytes(f"{prefix}/check.json"))["run_id"] == second.run_id
+    assert sorted(o.key for o in wh.store.list(prefix + "/")) == keys  # no staging leftover
     suspended = run("initech-paused")  # P12: no report for a suspended tenant
     assert not suspended.success
     assert not list(wh.store.list("reports/initech-paused/"))
+
+
+# -- publication after the blocking check, and links (P4, P14) ---------------------------------------
+def _link(*argv: str) -> tuple[int, str, str]:
+    from ccr_pipelines import cli as ccr
+
+    import contextlib
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = ccr.main(["reports", "link", *argv])
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_p4_p14_a_report_is_published_only_after_its_check_passes_and_only_a_checked_report_is_linked(
+        local_settings_env):
+    from ccr_pipelines.core.settings import load_settings
+
+    registry = load_settings().registry
+    wh = Warehouse(LocalObjectStore(local_settings_env / "objects"))
+    control = ControlStore(f"sqlite:///{local_settings_env}/control.db")
+    control.migrate()
+    write_scored_day(wh, control, CARD, "acme-energie", DAY1, {"c-1": "good", "c-2": "bad"})
+    write_scored_day(wh, control, CARD, "globex-support", DAY1, {"c-7": "bad"})
+    acme, globex = registry.require("acme-energie"), registry.require("globex-support")
+    # normal path: staged, checked, published with a passed check record; the link is issued
+    out = generate_report(wh, control, acme, WEEK, run_id="run-ok", actor="test", registry=registry)
+    prefix = report_prefix("acme-energie", WEEK)
+    assert out["published"] and out["problems"] == [] and out["link"]
+    record = json.loads(wh.store.get_bytes(f"{prefix}/check.json"))
+    assert record["passed"] is True and record["run_id"] == "run-ok" and record["checked_at"]
+    assert record["files"]["report.html"] == wh.store.sha256(f"{prefix}/report.html") and len(record["files"]) == 14
+    assert not list(wh.store.list(f"{prefix}/staging/"))
+    rc, link, err = _link("acme-energie", "--day", DAY1)
+    assert rc == 0 and link.strip() == str(wh.store._path(f"{prefix}/report.html")) and err == ""
+    # a report that fails its check (its own name carries another tenant's id) is never at the published keys
+    leaky = globex.model_copy(update={"display_name": "Globex, formerly of acme-energie"})
+    bad = generate_report(wh, control, leaky, WEEK, run_id="run-bad", actor="test", registry=registry)
+    assert not bad["published"] and bad["link"] is None
+    assert any("report.html names 1 other tenant" in p for p in bad["problems"]), bad["problems"]
+    assert list(wh.store.list("reports/globex-support/")) == []  # neither published nor left in staging
+    assert not control.fetch(sa.select(lineage).where(lineage.c.tenant_id == "globex-support",
+                                                      lineage.c.artefact_kind.in_(["report", "report_file"])))
+    rc, link, err = _link("globex-support", "--day", DAY1)
+    assert rc == 2 and link == "" and err.strip() == "ccr: error: no weekly report 2026-W47 of tenant 'globex-support'"
+    # a report at the published key without a check record (written around the pipeline) is refused
+    gprefix = report_prefix("globex-support", WEEK)
+    wh.store.put_bytes(f"{gprefix}/report.html", b"<html>acme-energie</html>")
+    rc, link, err = _link("globex-support", "--day", DAY1)
+    assert rc == 2 and link == "" and "has no passed isolation check record: not deliverable" in err
+    assert err.count("\n") == 1
+    # a published report changed after its check (tampered) is refused too
+    html = wh.store.get_bytes(f"{prefix}/report.html")
+    wh.store.put_bytes(f"{prefix}/report.html", html.replace(b"</body>", b"globex-support c-7</body>"))
+    rc, link, err = _link("acme-energie", "--day", DAY1)
+    assert rc == 2 and link == "" and "differs from what its isolation check passed" in err
+    # a record that did not pass, or names another tenant, is no record
+    wh.store.put_bytes(f"{prefix}/report.html", html)
+    assert _link("acme-energie", "--day", DAY1)[0] == 0
+    for change in ({"passed": False}, {"tenant_id": "globex-support"}):
+        wh.store.put_bytes(f"{prefix}/check.json", json.dumps({**record, **change}).encode())
+        rc, link, err = _link("acme-energie", "--day", DAY1)
+        assert rc == 2 and "no passed isolation check record" in err, change
+    links = control.fetch(sa.select(access_log).where(access_log.c.action == "link", access_log.c.actor != "test"))
+    assert len(links) == 2  # only the two links issued were logged

@@ -190,6 +190,20 @@ def test_p7_p21_the_demo_leaves_no_phone_email_or_transcript_text_in_logs_or_dag
 
 
 @pytest.mark.slow
+def test_p5_after_ccr_demo_every_file_under_the_data_dir_is_0600_and_every_folder_0700(demo_run):
+    """Control store, DuckDB warehouse, restricted_calls.parquet, Dagster home, objects: the operator's alone."""
+    data_dir, _ = demo_run
+    paths = [data_dir, *data_dir.rglob("*")]
+    names = {p.name for p in paths}
+    assert {"control.db", "warehouse.duckdb", "restricted_calls.parquet", "dagster_home", "objects",
+            "runs.db"} <= names, sorted(names)[:50]
+    loose = {str(p.relative_to(data_dir)): oct(p.stat().st_mode & 0o777) for p in paths if not p.is_symlink()
+             and (p.stat().st_mode & 0o777) != (0o700 if p.is_dir() else 0o600)}
+    assert not loose, dict(list(loose.items())[:20])
+    print(f"P5: {len(paths)} paths under the demo's data dir, all 0600 / 0700")
+
+
+@pytest.mark.slow
 def test_p7_the_demo_scan_catches_a_planted_phone_email_or_transcript_sentence(demo_run, tmp_path):
     data_dir, captured = demo_run
     scanner = _fixture_scanner()

@@ -372,3 +372,160 @@ def test_p8_prod_refuses_the_sqlite_dagster_instance_and_accepts_the_repositorys
                         "storage:\n  sqlite:\n    base_dir: /tmp/x\n"):
         with pytest.raises(SettingsError, match="prod needs a PostgreSQL Dagster instance"):
             check_prod_instance(sqlite_like, "home/dagster.yaml")
+
+
+# -- P5: the embedded default's files are the operator's alone ------------------------------------------
+def _modes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root.parent)): p.stat().st_mode & 0o777 for p in [root, *root.rglob("*")]}
+
+
+def test_p5_the_embedded_default_creates_its_stores_0600_and_its_folders_0700(local_settings_env):
+    import os
+
+    import duckdb
+
+    from ccr_pipelines.demo import _prepare_home
+    from ccr_pipelines.services.marts import duckdb_path, write_restricted_calls
+    from ccr_pipelines.stores.control_store import ControlStore
+
+    old = os.umask(0o022)  # as a login shell leaves it
+    try:
+        # a data dir left world-readable by an earlier version: tightened at the next load
+        local_settings_env.mkdir(mode=0o755)
+        s = load_settings().settings
+        assert os.umask(0o077) == 0o077  # the process's new files are private from here on
+        assert (local_settings_env.stat().st_mode & 0o777) == 0o700
+        control = ControlStore(s.control_url())
+        control.migrate()
+        control.log_access(actor="t", tenant_id="acme-energie", action="read", purpose="p", obj="x")
+        store = object_store_from_settings(s)
+        store.put_bytes("restricted/acme-energie/2026/11/16/c-1.json", b"{}")
+        marts = duckdb_path(store.root)
+        write_restricted_calls(control, marts)
+        con = duckdb.connect(str(marts))
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+        con.close()
+        control.dispose()
+        home = _prepare_home(local_settings_env)
+        import dagster as dg
+
+        instance = dg.DagsterInstance.from_config(str(home))
+        instance.dispose()
+        modes = _modes(local_settings_env)
+        names = {Path(k).name for k in modes}
+        assert {"control.db", "warehouse.duckdb", "restricted_calls.parquet", "dagster_home", "dagster.yaml",
+                "c-1.json", "objects"} <= names, names
+        assert any(k.startswith("var/dagster_home/history") for k in modes), sorted(modes)  # the instance's storage
+        loose = {k: oct(m) for k, m in modes.items()
+                 if m != (0o700 if (local_settings_env.parent / k).is_dir() else 0o600)}
+        assert not loose, loose
+        # a store file left 0644 by an earlier version is tightened at the next load
+        (local_settings_env / "control.db").chmod(0o644)
+        (local_settings_env / "objects").chmod(0o755)
+        load_settings()
+        assert (local_settings_env / "control.db").stat().st_mode & 0o777 == 0o600
+        assert (local_settings_env / "objects").stat().st_mode & 0o777 == 0o700
+    finally:
+        os.umask(old)
+
+
+# -- P3, P5: secrets ---------------------------------------------------------------------------------
+def _prod_profile(tmp_path: Path, **ingest) -> Path:
+    raw = yaml.safe_load((CONFIG_DIR / "prod.yaml").read_text())
+    raw["ingest"] = {**raw["ingest"], **ingest}
+    raw["tenants_file"] = str(CONFIG_DIR / "tenants" / "prod.yaml")
+    path = tmp_path / "prod-custom.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_p5_prod_refuses_a_subject_hash_key_written_in_the_profile(tmp_path, clean_env):
+    literal = "a-literal-key-that-is-long-enough-0123456789"
+    clean_env.setenv("CCR_SETTINGS_FILE", str(_prod_profile(tmp_path, subject_hash_key=literal)))
+    with pytest.raises(SettingsError) as exc:
+        load_settings()
+    msg = str(exc.value)
+    assert "must read ingest.subject_hash_key from the environment" in msg and "\n" not in msg
+    assert literal not in msg
+
+
+@pytest.mark.parametrize("key, ok", [("x", False), ("k" * 31, False), ("é" * 16, True), ("k" * 32, True)])
+def test_p5_prod_refuses_a_subject_hash_key_shorter_than_32_bytes(key, ok, clean_env):
+    clean_env.setenv("CCR_SUBJECT_HASH_KEY", key)
+    if ok:
+        assert resolve(load_settings("prod").settings.ingest.subject_hash_key) == key
+        return
+    with pytest.raises(SettingsError) as exc:
+        load_settings("prod")
+    msg = str(exc.value)
+    assert msg == (f"{CONFIG_DIR / 'prod.yaml'}: field 'ingest.subject_hash_key': CCR_SUBJECT_HASH_KEY holds "
+                   f"{len(key)} byte(s); prod needs a key of at least 32 random bytes (P5)")
+    clean_env.delenv("CCR_SUBJECT_HASH_KEY")  # unset: the profile loads; resolving it is what fails
+    with pytest.raises(SettingsError, match="^environment variable CCR_SUBJECT_HASH_KEY is not set$"):
+        resolve(load_settings("prod").settings.ingest.subject_hash_key)
+
+
+def test_p5_the_local_profile_keeps_its_fixed_key_but_ccr_settings_never_prints_it(local_settings_env, capsys):
+    import json
+
+    from ccr_pipelines.cli import main
+
+    loaded = load_settings()
+    assert resolve(loaded.settings.ingest.subject_hash_key) == "local-demo-subject-hash-key"  # the demo still hashes
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    assert shown["ingest"]["subject_hash_key"] == "***" and "local-demo-subject-hash-key" not in out
+    assert shown["control_store"]["url"] == "sqlite:///{data_dir}/control.db"  # no secret in it: shown as is
+
+
+def test_p5_ccr_settings_masks_every_secret_value_and_shows_environment_references_by_name(tmp_path, clean_env,
+                                                                                           tenants_file, capsys):
+    import json
+
+    from ccr_pipelines.cli import main
+
+    secrets = {"pw": "Sup3r-s3cret-pw", "hash": "literal-subject-hash-key-in-a-file",
+               "dsn_key": "0123456789abcdef0123456789abcdef", "routing": "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey12",
+               "s3pw": "minio-secret-99", "token": "tok-" + "z" * 30}
+    profile = tmp_path / "staging-custom.yaml"
+    profile.write_text(yaml.safe_dump({
+        "env": "staging",
+        "object_store": {"kind": "s3", "bucket": {"env": "CCR_S3_BUCKET"},
+                         "endpoint_url": f"http://minio:{secrets['s3pw']}@minio.internal:9000"},
+        "control_store": {"url": f"postgresql+psycopg2://ccr:{secrets['pw']}@db.internal:5432/ccr"},
+        "tenants_file": str(tenants_file),
+        "ingest": {"subject_hash_key": secrets["hash"]},
+        "sentry_dsn": f"https://{secrets['dsn_key']}@o1.ingest.sentry.io/42",
+        "alerting": {"pager_url": {"env": "CCR_PAGER_URL"}, "default_routing_key_env": "CCR_PAGER_ROUTING_KEY"},
+        "asr": {"k8s_pod_spec": {"containers": [{"env": [
+            {"name": "PAGERDUTY_ROUTING_KEY", "routing_key": secrets["routing"]},
+            {"name": "API_TOKEN", "value": f"token: '{secrets['token']}'"}]}]}},
+    }))
+    clean_env.setenv("CCR_SETTINGS_FILE", str(profile))
+    clean_env.setenv("CCR_PAGER_URL", "https://events.eu.pagerduty.com/v2/enqueue")
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    for label, value in secrets.items():
+        assert value not in out, label
+    shown = json.loads(out)
+    assert shown["control_store"]["url"] == "postgresql+psycopg2://ccr:***@db.internal:5432/ccr"
+    assert shown["object_store"]["endpoint_url"] == "http://minio:***@minio.internal:9000"
+    assert shown["ingest"]["subject_hash_key"] == "***" and shown["sentry_dsn"] == "***"
+    assert shown["object_store"]["bucket"] == {"env": "CCR_S3_BUCKET"}  # a reference: its name, never resolved
+    assert shown["alerting"]["pager_url"] == {"env": "CCR_PAGER_URL"} and "events.eu.pagerduty" not in out
+    assert shown["alerting"]["default_routing_key_env"] == "CCR_PAGER_ROUTING_KEY"
+
+
+def test_p5_ccr_settings_as_a_subprocess_prints_no_key(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("CCR_SETTINGS_FILE", "CCR_TENANTS_FILE", "CCR_ENV")}
+    env.update(PYTHONPATH=str(repo), CCR_DATA_DIR=str(tmp_path / "var"))
+    proc = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "settings"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
+    assert '"subject_hash_key": "***"' in proc.stdout and "local-demo-subject-hash-key" not in proc.stdout

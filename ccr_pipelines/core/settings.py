@@ -9,6 +9,7 @@ and fails with one line naming the file and the field.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -149,6 +150,9 @@ class Settings(_Strict):
             raise ValueError("prod must not send PII to Sentry (sentry_send_default_pii)")
         if self.object_store.sse == "none":
             raise ValueError("prod must encrypt objects at rest (object_store.sse, P5)")
+        if not isinstance(self.ingest.subject_hash_key, EnvRef):
+            raise ValueError("prod must read ingest.subject_hash_key from the environment ({env: VAR}), "
+                             "never a key written in the profile (P5)")
         return self
 
     # -- derived paths -----------------------------------------------------
@@ -208,8 +212,109 @@ def parse_settings(path: Path, raw: object, *, data_dir: str | None = None) -> S
     return settings
 
 
+MIN_SUBJECT_HASH_KEY_BYTES = 32  # prod: HMAC-SHA256 key of at least the hash's own size (P5, P18)
+
+
+def check_secrets(settings: Settings, source: Path | str) -> None:
+    """P5: in prod the subject-hash key comes from the environment (the validator) and is at least
+    32 bytes long. Checked at load when its variable is set (CLI, code location, run workers all load
+    the profile); an unset one fails where it is resolved. The message never holds the value."""
+    ref = settings.ingest.subject_hash_key
+    if settings.env != "prod" or not isinstance(ref, EnvRef):
+        return
+    value = os.environ.get(ref.env)
+    if value and len(value.encode("utf-8")) < MIN_SUBJECT_HASH_KEY_BYTES:
+        raise SettingsError(f"{source}: field 'ingest.subject_hash_key': {ref.env} holds "
+                            f"{len(value.encode('utf-8'))} byte(s); prod needs a key of at least "
+                            f"{MIN_SUBJECT_HASH_KEY_BYTES} random bytes (P5)")
+
+
+SECRET_MASK = "***"
+# Fields whose literal value is a secret wherever it appears (an {env: VAR} reference is a name, shown).
+_SECRET_NAME = re.compile(r"(?i)(secret|token|passw(or)?d|passwd|dsn|routing_?key|api_?key|private_?key|hash_?key|"
+                          r"access_?key|auth|credential)")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*\Z")
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]{1,20}://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
+
+
+def _masked(value: object, name: str = "") -> object:
+    if isinstance(value, dict):
+        if set(value) == {"env"} and isinstance(value["env"], str) and _ENV_NAME.match(value["env"]):
+            # an environment reference: the variable's name is not a secret
+            return value
+        return {k: _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, name) for v in value]
+    if not isinstance(value, str):
+        return value
+    if _SECRET_NAME.search(name) and not name.endswith("_env") and value:
+        return SECRET_MASK
+    from .secret_scan import RULES
+
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + SECRET_MASK + m.group("at"), value)
+    for rx in RULES.values():
+        text = rx.sub(lambda m: m.group(0).replace(m.groupdict().get("value") or m.group(0), SECRET_MASK), text)
+    return text
+
+
+def public_view(settings: Settings) -> dict:
+    """P5: the resolved profile as ``ccr settings`` prints it: every secret value masked (subject-hash
+    key, Sentry DSN, routing keys, passwords in URLs, anything a secret-scan rule recognises); an
+    ``{env: VAR}`` reference is shown by its variable's name, never resolved."""
+    return _masked(settings.model_dump(mode="json"))
+
+
+PRIVATE_UMASK = 0o077  # new files 0600, new directories 0700: the owner only
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///…`` URL (None for another engine or an in-memory database)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def protect_local_files(settings: Settings) -> list[Path]:
+    """P5: the embedded default's stores are readable by the operator alone.
+
+    When the profile keeps data on local disk (local object store or a SQLite control store), this
+    sets the process umask to 077 (inherited by every process it starts: dbt, the ASR worker, Dagster
+    run workers), so every file created afterwards — control store, DuckDB warehouse,
+    ``restricted_calls.parquet``, Dagster home, objects — is 0600 and every directory 0700; and it
+    tightens what already exists at the top: the data dir, the object store root and the Dagster home
+    to 0700 (which closes everything below them), the stores' files to 0600. Returns the paths it
+    tightened. Object stores in S3 and PostgreSQL control stores are left to their own access rules."""
+    local_objects = settings.object_store.kind == "local"
+    db = sqlite_path(settings.expand(settings.control_store.url)) if isinstance(settings.control_store.url, str) else None
+    if not local_objects and db is None:
+        return []
+    os.umask(PRIVATE_UMASK)
+    data_dir = Path(settings.data_dir)
+    dirs = [data_dir, data_dir / "dagster_home"]
+    files = []
+    if local_objects:
+        root = Path(settings.expand(settings.object_store.root))
+        dirs.append(root)
+        files += [root.parent / "warehouse.duckdb", root.parent / "warehouse.duckdb.wal",
+                  root.parent / "restricted_calls.parquet"]
+    if db is not None:  # its folder is not changed: it may be any folder the profile names
+        files += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    done = []
+    for path, mode in [(d, 0o700) for d in dirs] + [(f, 0o600) for f in files]:
+        try:
+            if (path.is_dir() if mode == 0o700 else path.is_file()) and (path.stat().st_mode & 0o777) != mode:
+                path.chmod(mode)
+                done.append(path)
+        except OSError:  # not ours to change (a shared parent): the umask still holds for new files
+            continue
+    return done
+
+
 def load_settings(env: str | None = None) -> LoadedSettings:
-    """Load the profile named by *env* (default ``$CCR_ENV`` or ``local``) and its tenant registry."""
+    """Load the profile named by *env* (default ``$CCR_ENV`` or ``local``) and its tenant registry.
+
+    For the embedded default this also makes the process's new files private (``protect_local_files``)."""
     env = env or os.environ.get("CCR_ENV", "local")
     path = _profile_path(env)
     try:
@@ -225,6 +330,8 @@ def load_settings(env: str | None = None) -> LoadedSettings:
     for tenant in registry:
         check_region(tenant.storage_region, tenant.region_override_reason,
                      where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'")
+    check_secrets(settings, path)
+    protect_local_files(settings)
     return LoadedSettings(settings, registry, path)
 
 

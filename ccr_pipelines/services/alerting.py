@@ -213,21 +213,58 @@ def escalate_breaches(control: ControlStore, *, settings: AlertSettings, registr
     return escalated
 
 
+NOTES_EVENT = "notes"  # a timeline row holding one tenant's root cause / corrective action (P13, P14)
+
+
 def set_status(control: ControlStore, incident_id: int, status: str, *, actor: str, root_cause: str | None = None,
-               corrective_action: str | None = None) -> None:
-    """Acknowledge or resolve an incident, with the evidence fields (P13)."""
+               corrective_action: str | None = None, tenant: str | None = None) -> dict:
+    """Acknowledge or resolve an incident, with the evidence fields (P13).
+
+    P14: with *tenant*, the notes are that tenant's own: an append-only ``notes`` row of the timeline
+    naming the tenant, and the only notes its audit pack carries when the incident touches several
+    tenants. Without *tenant*, they are the register's own notes (the incident row), copied into an
+    audit pack only for an incident that touches that tenant alone. Setting a tenant's notes on an
+    incident already in *status* keeps its time (one ``resolve`` per affected tenant). Returns the
+    incident's tenants."""
     if status not in ("acknowledged", "resolved"):
         raise ValueError("status is 'acknowledged' or 'resolved'")
+    if tenant is not None and root_cause is None and corrective_action is None:
+        raise ValueError("notes for a tenant need --root-cause or --corrective-action")
     now = utcnow()
     values = {"status": status, f"{status}_at": now}
-    if root_cause is not None:
-        values["root_cause"] = root_cause
-    if corrective_action is not None:
-        values["corrective_action"] = corrective_action
+    if tenant is None:
+        if root_cause is not None:
+            values["root_cause"] = root_cause
+        if corrective_action is not None:
+            values["corrective_action"] = corrective_action
     with control.engine.begin() as conn:
-        if conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**values)).rowcount != 1:
+        row = conn.execute(sa.select(incidents.c.tenants, incidents.c.status)
+                           .where(incidents.c.id == incident_id)).first()
+        if row is None:
             raise LookupError(f"no incident {incident_id}")
-        _timeline(conn, incident_id, status, {}, at=now, actor=actor)
+        tenants = list(row.tenants or [])
+        if tenant is not None and tenant not in tenants:
+            raise ValueError(f"incident {incident_id} does not touch that tenant")
+        if tenant is None or row.status != status:
+            conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**values))
+            _timeline(conn, incident_id, status, {}, at=now, actor=actor)
+        if tenant is not None:
+            _timeline(conn, incident_id, NOTES_EVENT, {"tenant_id": tenant, "root_cause": root_cause,
+                                                       "corrective_action": corrective_action}, at=now, actor=actor)
+    return {"tenants": tenants}
+
+
+def tenant_notes(timeline_rows: list[dict], tenant_id: str) -> dict | None:
+    """The latest root cause and corrective action recorded for *tenant_id* (``notes`` rows), or None."""
+    notes: dict | None = None
+    for r in timeline_rows:
+        d = r.get("detail") or {}
+        if r.get("event") == NOTES_EVENT and d.get("tenant_id") == tenant_id:
+            notes = dict(notes or {"root_cause": None, "corrective_action": None})
+            for k in ("root_cause", "corrective_action"):
+                if d.get(k) is not None:
+                    notes[k] = d[k]
+    return notes
 
 
 _SENTRY_DSN: list[str] = []  # the DSN initialised in this process (init once, not per sensor tick)

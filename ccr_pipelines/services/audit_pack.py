@@ -2,7 +2,7 @@
 
 Sections: the record of processing activities for the tenant, the access log, data-subject
 requests with their proofs, the purge log, incidents with their timeline and this tenant's
-notifications, the audit trail, a lineage summary, and the map of each policy commitment
+notifications and notes (root cause, corrective action recorded for this tenant: P14), the audit trail, a lineage summary, and the map of each policy commitment
 (P1…P23) to the evidence found in the period. Everything is read from the control store as it
 is; nothing names another tenant (every text is scrubbed of other tenant ids, and a test reads
 the archive back to prove it).
@@ -28,6 +28,7 @@ from ..core.tenants import DEFAULT_RETENTION_DAYS, Tenant, TenantRegistry
 from ..stores.control_store import (ControlStore, access_log, alert_deliveries, audit_log, dsr_requests,
                                     incident_notifications, incident_timeline, incidents, ingest_events, lineage,
                                     purge_log, review_queue, tenant_suspensions)
+from .alerting import NOTES_EVENT, tenant_notes
 
 SECTIONS = ("ropa.json", "access_log.csv", "dsr_requests.json", "purge_log.csv", "incidents.json",
             "audit_log.json", "lineage_summary.json", "policy_evidence.csv", "manifest.json")
@@ -83,17 +84,26 @@ def _incidents(conn, tenant_id: str, lo: datetime, hi: datetime) -> list[dict]:
         if tenant_id not in (r.get("tenants") or []):
             continue
         iid = r["id"]
-        timeline = _rows(conn, sa.select(incident_timeline.c.at, incident_timeline.c.event, incident_timeline.c.actor)
-                         .where(incident_timeline.c.incident_id == iid).order_by(incident_timeline.c.id))
+        rows_tl = _rows(conn, sa.select(incident_timeline.c.at, incident_timeline.c.event, incident_timeline.c.actor,
+                                        incident_timeline.c.detail)
+                        .where(incident_timeline.c.incident_id == iid).order_by(incident_timeline.c.id))
+        # P14: root cause and corrective action are this tenant's own notes; the register's notes only
+        # for an incident that touches this tenant alone; another tenant's notes rows are not listed
+        own = tenant_notes(rows_tl, tenant_id)
+        if own is None and (r.get("tenants") or []) == [tenant_id]:
+            own = {"root_cause": r["root_cause"], "corrective_action": r["corrective_action"]}
+        timeline = [{k: t[k] for k in ("at", "event", "actor")} for t in rows_tl
+                    if t["event"] != NOTES_EVENT or (t["detail"] or {}).get("tenant_id") == tenant_id]
         notes = _rows(conn, sa.select(incident_notifications.c.language, incident_notifications.c.body,
                                       incident_notifications.c.created_at, incident_notifications.c.sent_at)
                       .where(incident_notifications.c.incident_id == iid,
                              incident_notifications.c.tenant_id == tenant_id))
         # P14: the tenant list and per-tenant counts would name other tenants: not copied
         out.append({k: r[k] for k in ("id", "severity", "rule", "signal", "status", "is_breach", "detected_at",
-                                      "acknowledged_at", "resolved_at", "notify_authority_by", "root_cause",
-                                      "corrective_action")}
-                   | {"run_ids": r.get("run_ids") or [], "timeline": timeline, "notifications": notes})
+                                      "acknowledged_at", "resolved_at", "notify_authority_by")}
+                   | {"root_cause": (own or {}).get("root_cause"),
+                      "corrective_action": (own or {}).get("corrective_action"),
+                      "run_ids": r.get("run_ids") or [], "timeline": timeline, "notifications": notes})
     return out
 
 

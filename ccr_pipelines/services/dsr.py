@@ -372,7 +372,7 @@ def erase(env: DsrEnv, request_id: int) -> dict:
         period = period_from_partition(kind, start.partition_key) if start else None
         if period is not None:
             generate_report(env.warehouse, env.control, tenant, period, run_id=env.run_id, actor=env.actor,
-                            region=env.region)
+                            region=env.region, registry=env.registry)
             for key in [o.key for o in env.store.list(prefix)]:
                 env.store.delete_noncurrent_versions(key)
         note("reports", prefix, versions=n, regenerated=period is not None)

@@ -5,8 +5,16 @@ tenant: the DuckDB views see only that tenant's partitions, so another
 tenant's rows cannot reach a report even when agent names or call ids
 collide. Outputs go under ``reports/{tenant}/{kind}/{period}/`` through the
 tenant-scoped accessor, which writes an access-log row per object (P3); a
-re-run of the same period overwrites the same keys. ``verify_isolation``
-reads back what was written and is the blocking check of the report assets.
+re-run of the same period overwrites the same keys.
+
+Publication is gated by the blocking isolation check (P4, P14): a report is
+first written under ``{prefix}/staging/``, read back and checked
+(``isolation_problems``), and only the bytes that passed are copied to the
+published keys, followed by a check record ``{prefix}/check.json`` (passed,
+run id, time, sha256 of every file). A report that fails is never written to
+the published keys; its staging copy is deleted (every version). A link is
+issued only for a report whose check record passed and still matches the
+files (``deliverable_key``): ``ccr reports link`` refuses anything else.
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
 from .transcribe import CALLS_DATASET, CALLS_SCHEMA
 
 REPORTS_ZONE = "reports"
+STAGING = "staging"  # {prefix}/staging/: written and checked here, never linked
+CHECK_RECORD = "check.json"  # {prefix}/check.json: the passed isolation check of what is published
+ISOLATION_CHECK = "report_names_only_its_tenant"  # the blocking asset check of the report assets
 LOWEST_CALLS = 10
 LOW_ASR_CONFIDENCE = 0.6  # same default as a scorecard's thresholds.low_confidence
 LINK_EXPIRY_S = 7 * 24 * 3600  # a weekly report's link lives until the next one
@@ -114,6 +125,16 @@ FROM scores ORDER BY day, call_id
 
 def report_prefix(tenant_id: str, period: Period) -> str:
     return tenant_key(REPORTS_ZONE, tenant_id, period.kind, period.key)
+
+
+def staging_prefix(tenant_id: str, period: Period) -> str:
+    """Where a report is written before its blocking check (under the period's prefix, so that the
+    retention purge and an erasure of the period reach a leftover too)."""
+    return f"{report_prefix(tenant_id, period)}/{STAGING}"
+
+
+class ReportNotDeliverable(ValueError):
+    """A report without a passed check record matching its files (P4, P14)."""
 
 
 def _rows(table: pa.Table) -> list[dict]:
@@ -207,8 +228,12 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period, *, run_id: str | None,
                     actor: str, region: str = "local", link_expiry_s: int = LINK_EXPIRY_S,
-                    now: datetime | None = None) -> dict:
-    """Build and deliver one tenant-period report; returns counts, keys and the download link."""
+                    now: datetime | None = None, registry: TenantRegistry | None = None) -> dict:
+    """Build one tenant-period report, check it in staging and publish it only if the check passed (P4, P14).
+
+    Returns counts, keys, ``published``, the check's ``problems`` (counts and file names, never values)
+    and the download link (None when not published). *registry* gives the other tenants whose ids
+    the check looks for (without it, only the calls, agents and teams are checked)."""
     now = now or datetime.now(timezone.utc)
     data, calls = gather(wh, control, tenant, period, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"))
     prefix = report_prefix(tenant.id, period)
@@ -228,11 +253,40 @@ def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period
     }
     files["manifest.json"] = (json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"), "write")
     purpose = f"tenant report {period.kind} {period.key}"
+    staging = staging_prefix(tenant.id, period)
+    problems: list[str] = []
+    link = None
     with TenantObjects(wh.store, control, tenant.id, actor=actor, purpose=purpose, run_id=run_id) as objects:
         objects.log("read", tenant_key("datasets", tenant.id))  # the period's datasets, read for the report
-        for name, (body, action) in files.items():
-            objects.put_bytes(f"{prefix}/{name}", body, action=action)
-        link = objects.access_url(f"{prefix}/report.html", link_expiry_s)
+        try:
+            # 1. staging: written, then read back (what the check sees is what may be published)
+            for name, (body, _) in files.items():
+                objects.put_bytes(f"{staging}/{name}", body)
+            staged = {name: wh.store.get_bytes(f"{staging}/{name}") for name in files}
+            # 2. the blocking isolation check (P4, P14), on the staged bytes
+            problems = isolation_problems(wh, registry, tenant.id, period, staged)
+            if not problems:
+                # 3. publish: revoke the previous check record first, so that a publication cut short
+                # leaves no record (and no link) rather than a record naming other files
+                if wh.store.exists(f"{prefix}/{CHECK_RECORD}"):
+                    objects.delete(f"{prefix}/{CHECK_RECORD}")
+                for name, body in staged.items():
+                    objects.put_bytes(f"{prefix}/{name}", body, action=files[name][1])
+                record = {"check": ISOLATION_CHECK, "passed": True, "tenant_id": tenant.id,
+                          "period_kind": period.kind, "period": period.key, "run_id": run_id,
+                          "checked_at": datetime.now(timezone.utc).isoformat(),
+                          "files": {n: hashlib.sha256(b).hexdigest() for n, b in sorted(staged.items())}}
+                objects.put_bytes(f"{prefix}/{CHECK_RECORD}", json.dumps(record, indent=1, sort_keys=True).encode())
+        finally:
+            # 4. the staging copy goes, passed or not (every version: nothing of a failed report stays)
+            for name in files:
+                if wh.store.delete_all_versions(f"{staging}/{name}"):
+                    objects.log("delete", f"{staging}/{name}")
+        if not problems:
+            link = objects.access_url(f"{prefix}/report.html", link_expiry_s)
+    if problems:
+        return {"calls": len(calls), "files": len(files), "prefix": prefix, "link": None, "published": False,
+                "problems": problems, "link_expires_s": link_expiry_s, "language": data.language, "avg_score": None}
     control.record_lineage([
         dict(tenant_id=tenant.id, artefact_kind="report" if name == "report.html" else "report_file",
              artefact_uri=wh.store.uri(f"{prefix}/{name}"), source_uri=wh.store.uri(tenant_key("datasets", tenant.id)),
@@ -243,32 +297,67 @@ def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period
              region=region, sha256=hashlib.sha256(body).hexdigest(),
              period_start=period.start.isoformat(), period_end=period.end.isoformat())
         for name, (body, _) in files.items()])
-    return {"calls": len(calls), "files": len(files), "prefix": prefix, "link": link,
-            "link_expires_s": link_expiry_s, "language": data.language,
+    return {"calls": len(calls), "files": len(files), "prefix": prefix, "link": link, "published": True,
+            "problems": [], "link_expires_s": link_expiry_s, "language": data.language,
             "avg_score": round(data.current["avg_score"], 2) if data.current.get("avg_score") is not None else None}
 
 
-def verify_isolation(wh: Warehouse, registry: TenantRegistry, tenant_id: str, period: Period) -> list[str]:
-    """P4/P14: what was delivered names only this tenant's calls, agents and teams, and no other tenant.
-
-    Reads the written objects back (not what we meant to write). Problems are
-    described with counts and file names only, never the values.
-    """
+def deliverable_key(store, tenant_id: str, period: Period) -> str:
+    """P4, P14: the key of a report that may be linked: published with a passed check record whose
+    sha256s still match every published file. Raises ``ReportNotDeliverable`` (one line, no values)."""
     prefix = report_prefix(tenant_id, period)
+    what = f"{period.kind} report {period.key} of tenant '{tenant_id}'"
+    if not store.exists(f"{prefix}/report.html"):
+        raise ReportNotDeliverable(f"no {what}")
+    try:
+        record = json.loads(store.get_bytes(f"{prefix}/{CHECK_RECORD}"))
+    except Exception:  # missing or unreadable: the same answer
+        raise ReportNotDeliverable(f"the {what} has no passed isolation check record: not deliverable") from None
+    if not (isinstance(record, dict) and record.get("passed") is True and record.get("tenant_id") == tenant_id
+            and record.get("period") == period.key and record.get("period_kind") == period.kind
+            and isinstance(record.get("files"), dict) and "report.html" in record["files"]):
+        raise ReportNotDeliverable(f"the {what} has no passed isolation check record: not deliverable")
+    for name, digest in sorted(record["files"].items()):
+        key = f"{prefix}/{name}"
+        if not isinstance(name, str) or "/" in name or not store.exists(key) or store.sha256(key) != digest:
+            raise ReportNotDeliverable(f"the {what} differs from what its isolation check passed: not deliverable")
+    return f"{prefix}/report.html"
+
+
+def verify_isolation(wh: Warehouse, registry: TenantRegistry | None, tenant_id: str, period: Period, *,
+                     prefix: str | None = None) -> list[str]:
+    """P4/P14: what is stored under *prefix* (default: the published report) names only this tenant."""
+    prefix = prefix or report_prefix(tenant_id, period)
+    names = ("report.html", "manifest.json", *(f"{n}.csv" for n in EXTRACTS), *(f"{n}.parquet" for n in EXTRACTS))
+    return isolation_problems(wh, registry, tenant_id, period, {n: wh.store.get_bytes(f"{prefix}/{n}") for n in names})
+
+
+def isolation_problems(wh: Warehouse, registry: TenantRegistry | None, tenant_id: str, period: Period,
+                       files: dict[str, bytes]) -> list[str]:
+    """P4/P14: the report's files (as read back) name only this tenant's calls, agents and teams, and no
+    other tenant. Problems are described with counts and file names only, never the values."""
     problems: list[str] = []
     own = _query(wh, tenant_id, period, f"WITH c AS ({_CALLS}) SELECT call_id, agent_id, team FROM c")
     own_calls = {r["call_id"] for r in own}
     own_agents = {r["agent_id"] for r in own if r["agent_id"]}
     own_teams = {r["team"] for r in own if r["team"]}
-    others = [t for t in registry.ids() if t != tenant_id]
-    manifest = json.loads(wh.store.get_bytes(f"{prefix}/manifest.json"))
+    others = [t for t in registry.ids() if t != tenant_id] if registry is not None else []
+    for name in ("manifest.json", *(f"{n}.parquet" for n in EXTRACTS), "report.html", *(f"{n}.csv" for n in EXTRACTS)):
+        if name not in files:
+            problems.append(f"{name} is missing")
+    if problems:
+        return problems
+    try:
+        manifest = json.loads(files["manifest.json"])
+    except ValueError:
+        return ["manifest.json is not JSON"]
     if manifest.get("tenant_id") != tenant_id:
         problems.append("manifest.json names another tenant")
     foreign = {c["call_id"] for c in manifest.get("calls", [])} - own_calls
     if foreign:
         problems.append(f"manifest.json lists {len(foreign)} call(s) that are not the tenant's")
     for name in EXTRACTS:
-        table = pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/{name}.parquet")))
+        table = pq.read_table(io.BytesIO(files[f"{name}.parquet"]))
         cols = set(table.column_names)
         if set(table.column("tenant_id").to_pylist()) - {tenant_id}:
             problems.append(f"{name}.parquet has rows of another tenant")
@@ -278,7 +367,7 @@ def verify_isolation(wh: Warehouse, registry: TenantRegistry, tenant_id: str, pe
                 if extra:
                     problems.append(f"{name}.parquet has {len(extra)} {col} value(s) that are not the tenant's")
     for name in ("report.html", "manifest.json", *(f"{n}.csv" for n in EXTRACTS)):
-        text = wh.store.get_bytes(f"{prefix}/{name}").decode("utf-8")
+        text = files[name].decode("utf-8", errors="replace")
         named = [t for t in others if re.search(rf"(?<![a-z0-9-]){re.escape(t)}(?![a-z0-9-])", text)]
         if named:
             problems.append(f"{name} names {len(named)} other tenant id(s)")

@@ -188,7 +188,8 @@ incident_timeline = sa.Table(
     _ts("at", nullable=False),
     sa.Column("event", sa.String(30), nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("detail", sa.JSON),  # ids and counts only
+    # ids and counts only; a "notes" row holds one tenant's root cause / corrective action (P14)
+    sa.Column("detail", sa.JSON),
     sa.Index("ix_incident_timeline_incident", "incident_id"),
 )
 

@@ -5,13 +5,13 @@ import dagster as dg
 from ...core.report_periods import PERIOD_KINDS, period_from_partition
 from ...core.report_render import REPORT_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
-from ...services.reports import generate_report, verify_isolation
+from ...services.reports import CHECK_RECORD, ISOLATION_CHECK, generate_report
 from ..analyze.assets import CALL_METRICS_KEY, CALL_SCORES_KEY
 from ..shared.tenancy import require_active_tenant
 from ..transcribe.assets import TRANSCRIPTS_KEY
 from .partitions import PARTITIONS
 
-REPORT_ISOLATION_CHECK = "report_names_only_its_tenant"
+REPORT_ISOLATION_CHECK = ISOLATION_CHECK
 TENANT_TAG = "ccr/tenant"
 
 
@@ -41,8 +41,10 @@ def _report_asset(kind: str) -> dg.AssetsDefinition:
                      "notes and the automated-scores notice (P15); CSV/Parquet extracts and a manifest of every "
                      "call and version used, under the tenant's own prefix."),
         check_specs=[dg.AssetCheckSpec(REPORT_ISOLATION_CHECK, asset=key, blocking=True,
-                                       description="read back: the report, extracts and manifest name only "
-                                                   "this tenant's calls, agents and teams, and no other tenant (P4, P14)")],
+                                       description="read back from staging before publication: the report, extracts "
+                                                   "and manifest name only this tenant's calls, agents and teams, and "
+                                                   "no other tenant; only a report that passes is published and "
+                                                   "linkable (P4, P14)")],
     )
     def _asset(context: dg.AssetExecutionContext, config: TenantPeriodConfig, warehouse: WarehouseResource,
                control_store: ControlStoreResource, tenant_registry: TenantRegistryResource,
@@ -50,18 +52,23 @@ def _report_asset(kind: str) -> dg.AssetsDefinition:
         tenant = require_active_tenant(tenant_registry, config.tenant_id)
         period = period_from_partition(kind, context.partition_key)
         wh = warehouse.get()
+        registry = tenant_registry.get()
+        # staging -> blocking isolation check -> publication (services.reports.generate_report, P4, P14)
         out = generate_report(wh, control_store.get(), tenant, period, run_id=context.run.run_id,
-                              actor=f"dagster:{context.run.run_id}", region=object_store.region_label)
-        problems = verify_isolation(wh, tenant_registry.get(), tenant.id, period)
+                              actor=f"dagster:{context.run.run_id}", region=object_store.region_label,
+                              registry=registry)
+        problems = out["problems"]
         # The link itself is a bearer credential (presigned URL): it goes to the access log's
         # holder, not into Dagster metadata.
         return dg.MaterializeResult(
             metadata={"tenant_id": tenant.id, "period": period.key, "calls": out["calls"], "files": out["files"],
-                      "language": out["language"], "report_prefix": out["prefix"],
+                      "language": out["language"], "report_prefix": out["prefix"], "published": out["published"],
                       "link_expires_s": out["link_expires_s"], "dagster/row_count": out["calls"]},
             check_results=[dg.AssetCheckResult(check_name=REPORT_ISOLATION_CHECK, passed=not problems,
                                                severity=dg.AssetCheckSeverity.ERROR,
-                                               metadata={"problems": len(problems),
+                                               metadata={"problems": len(problems), "published": out["published"],
+                                                         "check_record": f"{out['prefix']}/{CHECK_RECORD}"
+                                                         if out["published"] else "",
                                                          "detail": "; ".join(problems)[:500]})],
         )
 
