@@ -365,3 +365,33 @@ def test_p17_a_quarantined_upload_naming_the_subject_is_erased_and_its_reason_re
                           json.dumps({"customer_email": EMAIL.upper()}).encode())
     h = [subject_hash(SECRET, T, "email", EMAIL)]
     assert any(f.startswith("quarantine ") for f in dsr.verify_erasure(world, T, [], h))
+
+
+def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_request_id(local_settings_env, monkeypatch,
+                                                                                       capsys):
+    """Issue 15: the CLI's environment reads Dagster's run storage like the job's (the embedded default's
+    dagster_home when DAGSTER_HOME is unset), and a lookup for the Dagster job is a request row."""
+    from ccr_pipelines.cli import _dsr_env, main
+    from ccr_pipelines.core.settings import load_settings
+    from ccr_pipelines.stores.control_store import lineage_lookups
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    loaded = load_settings()
+    assert _dsr_env(loaded, "t").dagster_instance is None  # no instance anywhere: none read (the receipt says so)
+    (local_settings_env / "dagster_home").mkdir(parents=True)
+    env = _dsr_env(loaded, "t")
+    assert env.dagster_instance is not None and env.dagster_source == "the data dir's dagster_home"
+    assert env.backup_keep_days == loaded.settings.backups.keep_days == 35
+    assert main(["lineage", "call", T, "c-1", "--register-only"]) == 0
+    assert main(["lineage", "subject", T, PHONE, "--type", "phone", "--register-only"]) == 0
+    out = capsys.readouterr().out
+    assert "config request_id=1" in out and "config request_id=2" in out and PHONE not in out
+    rows = env.control.fetch(sa.select(lineage_lookups).order_by(lineage_lookups.c.id))
+    assert [(r["lookup"], r["target"]) for r in rows] == [
+        ("call", "c-1"), ("subject_hash", subject_hash(dsr_secret(loaded), T, "phone", PHONE))]
+
+
+def dsr_secret(loaded) -> str:
+    from ccr_pipelines.core.settings import resolve
+
+    return resolve(loaded.settings.ingest.subject_hash_key)

@@ -389,3 +389,26 @@ def test_p6_a_restore_without_the_subject_hash_key_is_refused_before_the_target_
         target.dispose()
     finally:
         _restore_env(old)
+
+
+def test_p16_p17_no_job_or_asset_takes_a_call_id_a_key_or_an_identifier_in_run_config():
+    """README: "neither call ids nor identifiers reach Dagster's run storage". Every config class of
+    the code location is read: DSRs and lineage lookups take a request id, ingestion keyed digests."""
+    import importlib
+    import pkgutil
+
+    import ccr_pipelines.defs as defs_pkg
+
+    for mod in pkgutil.walk_packages(defs_pkg.__path__, "ccr_pipelines.defs."):
+        importlib.import_module(mod.name)
+    forbidden = {"call_id", "call_ids", "keys", "key", "target", "phone", "email", "customer_ref", "identifier",
+                 "identifiers", "subject", "subject_hash", "value"}
+    seen, stack = {}, list(dg.Config.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack += cls.__subclasses__()
+        if cls.__module__.startswith("ccr_pipelines.defs."):
+            seen[f"{cls.__module__}.{cls.__name__}"] = set(cls.model_fields)
+    assert "ccr_pipelines.defs.lineage.jobs.LineageLookupConfig" in seen and len(seen) >= 8, sorted(seen)
+    assert seen["ccr_pipelines.defs.lineage.jobs.LineageLookupConfig"] == {"request_id"}
+    assert {name: fields & forbidden for name, fields in seen.items() if fields & forbidden} == {}
