@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..stores.control_store import (ControlStore, dsr_requests, lineage, lineage_lookups, quarantine_subjects,
-                                    review_queue, subject_calls, suppression_list, utcnow)
+                                    review_queue, subject_calls, utcnow)
 from ..stores.object_store import ObjectStore
 
 LEDGER_PREFIX = "control/erasure-ledger"
