@@ -713,9 +713,7 @@ def _quarantine_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes:
             out[entry] = "key names a call"
             continue
         if not name.endswith(".json") or not v.is_latest:
-            if every_version and not v.is_latest and name.endswith(".json"):
-                out[entry] = "an older version of a record"  # cannot be read back cheaply: it must not exist
-            continue
+            continue  # records are written once; an indexed entry's versions are all checked above
         body = env.store.get_bytes(v.key)
         if name == "sidecar.json" and _sidecar_names_subject(body, tenant_id, hashes, env.secret):
             out[entry] = "sidecar names the subject"
@@ -741,9 +739,7 @@ def _export_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set
             out.append(v.key)
         elif v.key.endswith(".json"):
             if not v.is_latest:
-                if not lineage_only:
-                    out.append(v.key)  # an old version of an export: exports are rewritten only by erasure
-                continue
+                continue  # lookup answers are written once (a key per run); the subject's bundles go whole
             if _names(env.store.get_bytes(v.key).decode("utf-8", "replace"), call_ids, tenant_id, hashes, env.secret):
                 out.append(v.key)
     return sorted(set(out))
