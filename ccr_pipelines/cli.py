@@ -108,7 +108,10 @@ def cmd_suppress(args) -> int:
     h = subject_hash(secret, args.tenant, args.type, args.value)
     from .services.dsr import add_to_suppression_list
 
-    exists = not add_to_suppression_list(control, args.tenant, {h: args.type}, reason=args.reason, actor=args.actor)
+    from .stores.object_store import object_store_from_settings
+
+    exists = not add_to_suppression_list(control, args.tenant, {h: args.type}, reason=args.reason, actor=args.actor,
+                                         store=object_store_from_settings(loaded.settings))
     print(f"suppressed subject {h[:16]}… for tenant {args.tenant}" + (" (already listed)" if exists else ""))
     return 0
 
@@ -213,16 +216,20 @@ def cmd_backup(args) -> int:
             return 0
         if not args.into:
             raise CcrError("backup restore needs --into URL (an empty control store)")
+        from .core.settings import resolve
+
         target = ControlStore(args.into)
-        try:
-            out = backup.restore_backup(store, args.backup_id, target, marts_into=args.marts_into)
+        try:  # P6, P17: the erasure ledger is re-applied before the restored store is handed back
+            out = backup.restore_backup(store, args.backup_id, target, marts_into=args.marts_into,
+                                        secret=resolve(loaded.settings.ingest.subject_hash_key))
         finally:
             target.dispose()
     except BackupError as exc:
         raise CcrError(str(exc)) from None
     print(f"restored backup {out['backup_id']}: {out['rows']} row(s) in {out['tables']} table(s); "
           f"schema version {out['schema_version']} -> {out['target_version']}"
-          + (f"; marts file at {out['marts']}" if out["marts"] else ""))
+          + (f"; marts file at {out['marts']}" if out["marts"] else "")
+          + f"; erasure ledger: {out['ledger'].get('entries', 0)} entr(y/ies) re-applied")
     return 0
 
 
@@ -242,6 +249,23 @@ def cmd_lineage(args) -> int:
     tenant = loaded.registry.require(args.tenant, active=False)
     control = _control(loaded)
     prefix = _uri_prefix(object_store_from_settings(loaded.settings))
+    if args.register_only:
+        # P16: the Dagster job gets the request's id only; the target stays in the control store
+        if args.what == "subject":
+            hashes = svc.subject_hashes_for(resolve(loaded.settings.ingest.subject_hash_key), tenant.id, args.target,
+                                            args.type)
+            if not hashes:
+                raise CcrError("the identifier is not a valid phone number, e-mail or customer reference")
+            kind, target = "subject_hash", hashes[0]
+        else:
+            kind, target = args.what, args.target
+        try:
+            rid = svc.register_lookup(control, tenant.id, kind, target, actor=args.actor)
+        except ValueError as exc:
+            raise CcrError(str(exc)) from None
+        print(f"lookup request {rid} registered; run it with the dagster job lineage_lookup_job, "
+              f"config request_id={rid}")
+        return 0
     if args.what == "call":
         ans = svc.call_lineage(control, tenant, args.target, uri_prefix=prefix)
         text = svc.format_call(ans)
@@ -297,19 +321,20 @@ def cmd_audit_pack(args) -> int:
 
 
 def _dsr_env(loaded, actor: str):
-    from .core.settings import resolve
-    from .services.dsr import DsrEnv
-    from .services.marts import duckdb_path, rebuild_marts
-    from .stores.object_store import LocalObjectStore, object_store_from_settings
-    from .stores.warehouse import Warehouse
+    """The one erasure environment (services/dsr.erasure_env), as the Dagster jobs build it: the CLI
+    opens the Dagster instance of $DAGSTER_HOME, or the embedded default's {data_dir}/dagster_home."""
+    from pathlib import Path
 
-    store = object_store_from_settings(loaded.settings)
-    local = isinstance(store, LocalObjectStore)
-    control = _control(loaded)
-    return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
-                  secret=resolve(loaded.settings.ingest.subject_hash_key), actor=actor,
-                  rebuild_marts=(lambda: rebuild_marts(store.root, control=control)) if local else None,
-                  marts_path=duckdb_path(store.root) if local else None)
+    from .core.settings import resolve
+    from .services.dsr import erasure_env
+    from .stores.object_store import object_store_from_settings
+
+    s = loaded.settings
+    home = None if os.environ.get("DAGSTER_HOME") else Path(s.data_dir) / "dagster_home"
+    return erasure_env(object_store_from_settings(s), _control(loaded), loaded.registry,
+                       resolve(s.ingest.subject_hash_key), actor=actor,
+                       dagster_home=home if home is not None and home.is_dir() else None,
+                       backup_keep_days=s.backups.keep_days)
 
 
 def cmd_dsr(args) -> int:
@@ -395,6 +420,7 @@ def cmd_purge(args) -> int:
     today = date.fromisoformat(args.today) if args.today else datetime.now(timezone.utc).date()
     env = PurgeEnv(store=env_.store, warehouse=env_.warehouse, control=env_.control, registry=loaded.registry,
                    today=today, run_id=None, rebuild_marts=env_.rebuild_marts,
+                   backup_keep_days=loaded.settings.backups.keep_days,
                    progress=(lambda line: print(line, flush=True)) if args.verbose else None)
     summary = run_purge(env, dry_run=not args.execute)
     print(json.dumps(summary, indent=1))
@@ -533,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("target", help="call id | the subject's identifier (hashed, never stored) | period (2026-W47, 2026-11)")
     s.add_argument("--type", choices=["phone", "email", "customer_ref"], help="with subject: the identifier's type")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--register-only", action="store_true",
+                   help="record the lookup as a request for the Dagster job lineage_lookup_job (config: its id)")
     s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_lineage)
 

@@ -324,3 +324,31 @@ def test_p6_ccr_backup_create_list_restore(local_settings_env, tmp_path, capsys)
     restored = ControlStore(into)
     assert len(restored.fetch(sa.select(audit_log))) == 1 and len(restored.fetch(sa.select(subject_calls))) == 0
     restored.dispose()
+
+
+def test_p6_p17_p19_the_retention_purge_deletes_backups_past_the_backup_retention_setting(tmp_path):
+    """Issue 15: backups hold erased subjects until they expire; the purge enforces ``backups.keep_days``
+    (7-90 days, default 35), every file of an expired backup, never the newest."""
+    from pydantic import ValidationError
+
+    from ccr_pipelines.core.settings import BackupSettings
+    from ccr_pipelines.services.retention import PurgeEnv, run_purge
+
+    assert BackupSettings().keep_days == 35
+    for bad in (0, 6, 91):
+        with pytest.raises(ValidationError):
+            BackupSettings(keep_days=bad)
+    control = ControlStore(f"sqlite:///{tmp_path}/c.db")
+    control.migrate()
+    store = LocalObjectStore(tmp_path / "objects")
+    made = [backup.create_backup(control, store, now=datetime(2026, 11, d, 3, tzinfo=timezone.utc), warehouse=False)
+            .backup_id for d in (1, 10, 20)]
+    env = PurgeEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry(),
+                   today=date(2026, 11, 30), backup_keep_days=14)
+    dry = run_purge(env, dry_run=True)
+    assert dry["backups_expired"] == 2 and [b["backup_id"] for b in backup.list_backups(store)] == made
+    done = run_purge(env, dry_run=False)
+    assert done["backups_expired"] == 2 and done["by_class"]["platform/backups"]["objects"] == 2
+    assert [b["backup_id"] for b in backup.list_backups(store)] == made[2:]
+    assert list(store.list(f"control/backups/{made[0]}/")) == []
+    control.dispose()

@@ -309,3 +309,89 @@ def test_p16_p17_export_restriction_and_erasure_on_a_postgresql_control_store(pg
     [req] = control.fetch(sa.select(dsr_requests).where(dsr_requests.c.id == rid))
     assert req["status"] == "completed" and req["proof"]["calls"] == 1 and "c-1" not in json.dumps(req["proof"])
     control.dispose()
+
+
+def test_p17_a_request_whose_scan_failed_completes_only_after_a_new_scan_that_passes(world):
+    """Issue 15: a failed verification is not a completion (no completed_at, still overdue-able); re-running
+    the request (``ccr dsr run N``) scans again, and only a passing scan completes it."""
+    rid = dsr.register(world, T, "erasure", {"phone": PHONE})
+    stray = f"audio/{T}/2026/11/16/c-9999.json"  # another call's sidecar naming the subject: not in the index
+    world.store.put_bytes(stray, json.dumps({"customer_phone": "+33611223344"}).encode())
+    proof = dsr.erase(world, rid)
+    req = dsr.get_request(world, rid)
+    assert not proof["scan"]["passed"] and req["status"] == "verification_failed" and req["completed_at"] is None
+    assert dsr.check_overdue(world, now=utcnow() + timedelta(days=40)) == [rid]  # still open: the deadline runs
+    # re-run with nothing changed: a new scan, the same failure, never "completed"
+    dsr.erase(world, rid)
+    req = dsr.get_request(world, rid)
+    assert req["status"] == "verification_failed" and [s["passed"] for s in req["proof"]["scans"]] == [False, False]
+    # the stray removed, the next run's scan passes and only then is the request completed
+    world.store.delete(stray)
+    proof = dsr.erase(world, rid)
+    req = dsr.get_request(world, rid)
+    assert proof["scan"]["passed"] and req["status"] == "completed" and req["completed_at"] is not None
+    assert [s["passed"] for s in req["proof"]["scans"]] == [False, False, True]
+    assert "_pending_calls" not in req["proof"] and any(loc.startswith("quarantine ")
+                                                        for loc in req["proof"]["scan"]["locations_read"])
+
+
+def test_p17_a_quarantined_upload_naming_the_subject_is_erased_and_its_reason_record_holds_no_raw_key(world):
+    """Issue 15: quarantined uploads are indexed by the subject's keyed hash (sidecar or key) and erased."""
+    from ccr_pipelines.services.ingest import IngestEnv, ingest_batch
+    from ccr_pipelines.stores.control_store import quarantine_subjects
+
+    from .audio_helpers import wav_bytes
+    from .ingest_helpers import sidecar
+
+    prefix = f"raw/{T}/2026/11/16/"
+    world.store.put_bytes(prefix + "0611223344.wav", wav_bytes(1.0))  # the subject's number as a file name
+    world.store.put_bytes(prefix + "c-8000.json", sidecar(customer_email=EMAIL))
+    world.store.put_bytes(prefix + "c-8000.wav", b"")  # empty: quarantined with its sidecar
+    env = IngestEnv(store=world.store, control=world.control, warehouse=world.warehouse, registry=world.registry,
+                    secret=SECRET, run_id="r-q", today=date(2026, 11, 20), max_duration_s=600.0)
+    assert ingest_batch(env, None, tenant_id=T, day=DAY).outcomes["quarantined"] == 2
+    reasons = [world.store.get_bytes(o.key).decode() for o in world.store.list(f"quarantine/{T}/")
+               if o.key.endswith("reason.json")]
+    assert len(reasons) == 2 and not any("0611223344" in r for r in reasons)
+    assert len(world.control.fetch(sa.select(quarantine_subjects))) == 2
+    rid = dsr.register(world, T, "erasure", {"phone": PHONE, "email": EMAIL})
+    proof = dsr.erase(world, rid)
+    assert proof["scan"]["passed"], proof["scan"]["findings"]
+    assert list(world.store.list(f"quarantine/{T}/")) == []
+    assert sum(1 for d in proof["deleted"] if d["store"] == "quarantine") == 2
+    assert world.control.fetch(sa.select(quarantine_subjects)) == []
+    # the scan can fail: a quarantined sidecar naming the subject put back is found
+    world.store.put_bytes(f"quarantine/{T}/2026/11/16/feedfacefeedface/sidecar.json",
+                          json.dumps({"customer_email": EMAIL.upper()}).encode())
+    h = [subject_hash(SECRET, T, "email", EMAIL)]
+    assert any(f.startswith("quarantine ") for f in dsr.verify_erasure(world, T, [], h))
+
+
+def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_request_id(local_settings_env, monkeypatch,
+                                                                                       capsys):
+    """Issue 15: the CLI's environment reads Dagster's run storage like the job's (the embedded default's
+    dagster_home when DAGSTER_HOME is unset), and a lookup for the Dagster job is a request row."""
+    from ccr_pipelines.cli import _dsr_env, main
+    from ccr_pipelines.core.settings import load_settings
+    from ccr_pipelines.stores.control_store import lineage_lookups
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    loaded = load_settings()
+    assert _dsr_env(loaded, "t").dagster_instance is None  # no instance anywhere: none read (the receipt says so)
+    (local_settings_env / "dagster_home").mkdir(parents=True)
+    env = _dsr_env(loaded, "t")
+    assert env.dagster_instance is not None and env.dagster_source == "the data dir's dagster_home"
+    assert env.backup_keep_days == loaded.settings.backups.keep_days == 35
+    assert main(["lineage", "call", T, "c-1", "--register-only"]) == 0
+    assert main(["lineage", "subject", T, PHONE, "--type", "phone", "--register-only"]) == 0
+    out = capsys.readouterr().out
+    assert "config request_id=1" in out and "config request_id=2" in out and PHONE not in out
+    rows = env.control.fetch(sa.select(lineage_lookups).order_by(lineage_lookups.c.id))
+    assert [(r["lookup"], r["target"]) for r in rows] == [
+        ("call", "c-1"), ("subject_hash", subject_hash(dsr_secret(loaded), T, "phone", PHONE))]
+
+
+def dsr_secret(loaded) -> str:
+    from ccr_pipelines.core.settings import resolve
+
+    return resolve(loaded.settings.ingest.subject_hash_key)

@@ -74,7 +74,20 @@ def test_each_bad_input_class_is_quarantined_with_a_reason_record(object_store, 
     [row] = ledger(control)
     assert (row["outcome"], row["reason"]) == ("quarantined", reason.value)
     record = _quarantine_record(object_store, row)
-    assert record["reason"] == reason.value and record["source_key"] == key
+    assert record["reason"] == reason.value
+    if reason is Reason.PERSONAL_DATA_IN_KEY:  # P4, P17: the key is kept as a token and a keyed digest only
+        assert record["source_key"] == row["source_key"] and record["source_key"].startswith("redacted-key-")
+        assert len(record["source_key_digest"]) == 64 and "0612345678" not in json.dumps(record)
+        # and the quarantined upload is indexed under the subject it names (the erasure finds it)
+        from ccr_pipelines.core.subjects import subject_hash
+        from ccr_pipelines.stores.control_store import quarantine_subjects
+
+        [q] = control.fetch(sa.select(quarantine_subjects))
+        assert q["subject_hash"] == subject_hash(make_env(object_store, control).secret, "acme-energie", "phone",
+                                                 "+33612345678")
+        assert q["entry"] == row["quarantine_key"].rsplit("/", 1)[0] + "/"
+    else:
+        assert record["source_key"] == key
     assert object_store.get_bytes(row["quarantine_key"]) == data  # the copy is whole
     assert inbox(object_store) == []  # original removed only after the copy was confirmed
     if reason is Reason.PERSONAL_DATA_IN_KEY:

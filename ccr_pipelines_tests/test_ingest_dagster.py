@@ -113,15 +113,22 @@ def test_sensor_runs_ingest_with_passing_checks_and_no_personal_data_in_dagster(
     assert totals == {"accepted": 1, "quarantined": 3}
 
 
-def test_a_config_that_names_another_tenants_keys_is_refused(object_store, resources):
+def test_a_config_cannot_name_another_tenants_keys_nor_any_key_in_clear(object_store, resources):
+    """P4, P17 (issue 15): run config takes keys only as keyed digests, resolved inside the tenant-day's
+    inbox: another tenant's object cannot be reached, and a key (a call id, a file name) in clear is refused."""
     instance = dg.DagsterInstance.ephemeral()
+    other = "raw/globex-support/2026/11/16/c-1.wav"
+    object_store.put_bytes(other, b"RIFF")
     run = dg.materialize([call_manifest], instance=instance, resources=resources, partition_key="2026-11-16",
                          run_config={"ops": {"silver__ingest__call_manifest": {"config": {
-                             "tenant_id": "acme-energie", "keys": ["raw/globex-support/2026/11/16/c-1.wav"]}}}},
+                             "tenant_id": "acme-energie", "key_digests": [key_digest(SECRET, other)]}}}},
                          raise_on_error=False)
-    assert not run.success
-    failure = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"][0]
-    assert "every key must be under raw/acme-energie/2026/11/16/" in str(failure.event_specific_data.error.message)
+    assert object_store.exists(other)  # untouched: the digest matched nothing in acme's inbox
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        dg.materialize([call_manifest], instance=instance, resources=resources, partition_key="2026-11-16",
+                       run_config={"ops": {"silver__ingest__call_manifest": {"config": {
+                           "tenant_id": "acme-energie", "keys": [other]}}}})
+    assert run is not None
 
 
 def test_a_retried_batch_reports_the_keys_its_first_attempt_already_moved_out_of_the_inbox(object_store, resources):

@@ -262,19 +262,37 @@ def test_a_failed_run_emits_start_and_fail(pipeline, tmp_path):
     assert all(_validator().is_valid(e) for e in events)
 
 
-def test_the_lookup_job_writes_its_answer_as_a_tenant_export_and_refuses_a_raw_identifier(pipeline):
+def test_p16_the_lookup_job_takes_a_request_id_writes_its_answer_as_a_tenant_export_and_refuses_a_raw_identifier(
+        pipeline, tmp_path):
+    """P16 (issue 15): the run config names a lookup request (a control-store row), never a call id or
+    a subject hash, and the export's key names the request: nothing about the call reaches Dagster."""
     res = pipeline["resources"]
+    control = pipeline["control"]
+    instance = dg.DagsterInstance.ephemeral()
+    rid = svc.register_lookup(control, "acme-energie", "call", "c-2", actor="auditor")
     ok = lineage_lookup_job.execute_in_process(
-        resources={k: res[k] for k in ("control_store", "object_store", "tenant_registry")}, instance=pipeline["instance"],
-        run_config={"ops": {"lineage_lookup": {"config": {"tenant_id": "acme-energie", "lookup": "call", "target": "c-2"}}}})
+        resources={k: res[k] for k in ("control_store", "object_store", "tenant_registry")}, instance=instance,
+        run_config={"ops": {"lineage_lookup": {"config": {"request_id": rid}}}})
     key = ok.output_for_node("lineage_lookup")
-    assert key.startswith("exports/acme-energie/lineage/call-c-2-")
+    assert key.startswith(f"exports/acme-energie/lineage/call-{rid}-")
     assert json.loads(pipeline["wh"].store.get_bytes(key))["call_id"] == "c-2"
+    assert svc.get_lookup(control, rid)["status"] == "answered"
+    # Dagster's run storage holds the request id only: no call id, no target, in config, tags or events
+    [run] = instance.get_runs()
+    stored = json.dumps(run.run_config) + json.dumps(dict(run.tags)) + "".join(
+        dg.serialize_value(e) for e in instance.all_logs(run.run_id))
+    assert '"c-2"' not in stored and "call-c-2" not in stored and "/c-2" not in stored
+    with pytest.raises(ValueError, match="64-hex"):
+        svc.register_lookup(control, "acme-energie", "subject_hash", PHONE, actor="auditor")
     bad = lineage_lookup_job.execute_in_process(
         resources={k: res[k] for k in ("control_store", "object_store", "tenant_registry")}, raise_on_error=False,
-        run_config={"ops": {"lineage_lookup": {"config": {"tenant_id": "acme-energie", "lookup": "subject_hash",
-                                                          "target": PHONE}}}})
+        run_config={"ops": {"lineage_lookup": {"config": {"request_id": 999999}}}})
     assert not bad.success
+    # the config schema has no room for a target
+    with pytest.raises(dg.DagsterInvalidConfigError):
+        lineage_lookup_job.execute_in_process(
+            resources={k: res[k] for k in ("control_store", "object_store", "tenant_registry")},
+            run_config={"ops": {"lineage_lookup": {"config": {"request_id": rid, "target": "c-2"}}}})
 
 
 def test_p17_erasure_shows_in_the_lookup_and_in_the_openlineage_erasure_facet(pipeline, tmp_path):

@@ -161,8 +161,9 @@ def is_safe_key(key: str) -> bool:
 def safe_key(key: str, secret: str) -> str:
     """The key itself when it is valid and free of personal data; otherwise an opaque token.
 
-    Safe keys go into the append-only ledger and Dagster metadata; the original
-    of an unsafe key is kept only in the quarantine reason record (erasable).
+    Safe keys go into the append-only ledger, Dagster metadata and the quarantine reason record;
+    the original of an unsafe key is stored nowhere (the reason record keeps this token and a keyed
+    digest, ``key_digest_of``, P4, P17).
     """
     if is_safe_key(key):
         return key
@@ -172,6 +173,29 @@ def safe_key(key: str, secret: str) -> str:
 
 # ---------------------------------------------------------------------------
 # Sidecar
+def key_digest_of(key: str, secret: str) -> str:
+    """HMAC-SHA256 of a received key (any key): matches a key someone names later, reveals nothing."""
+    import hmac
+
+    return hmac.new(secret.encode(), key.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+_EMAIL_IN_KEY = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def identifiers_in_key(key: str) -> dict[str, list[str]]:
+    """Phone numbers and e-mail addresses a received key carries (P17: a quarantined upload whose
+    key names a data subject is indexed by the subject's keyed hash, then erased with them)."""
+    out: dict[str, list[str]] = {"phone": [], "email": []}
+    known = AUDIO_EXTENSIONS + (SIDECAR_EXTENSION,)
+    for seg in key.split("/")[1:]:
+        stem, _, ext = seg.rpartition(".")
+        stem = stem if stem and ext.lower() in known else seg
+        out["email"] += [m.group(0) for m in _EMAIL_IN_KEY.finditer(stem)]
+        out["phone"] += [m.group(0) for m in _PHONE_LIKE.finditer(stem)]
+    return {k: v for k, v in out.items() if v}
+
+
 def _load_schema() -> dict:
     return json.loads(resources.files("ccr_pipelines.schemas").joinpath("call_sidecar.schema.json").read_text())
 

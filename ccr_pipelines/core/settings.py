@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .backup import DEFAULT_KEEP_DAYS
 from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 from .regions import check_region
@@ -123,6 +124,13 @@ class AlertingSettings(_Strict):
     backoff_s: Annotated[float, Field(ge=0, le=60)] = 1.0
 
 
+class BackupSettings(_Strict):
+    """P6, P17, P19: how long a backup is kept. A backup holds erased subjects until it expires (the
+    erasure ledger re-applies erasures on restore), so the bounds keep it short: 7 to 90 days."""
+
+    keep_days: Annotated[int, Field(ge=7, le=90)] = DEFAULT_KEEP_DAYS
+
+
 class Settings(_Strict):
     env: Literal["local", "staging", "prod"]
     data_dir: str = DEFAULT_DATA_DIR
@@ -134,6 +142,7 @@ class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     asr: AsrSettings = AsrSettings()
     alerting: AlertingSettings = AlertingSettings()
+    backups: BackupSettings = BackupSettings()
     sentry_dsn: Value | None = None
     sentry_send_default_pii: bool = False
 

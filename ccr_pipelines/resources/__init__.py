@@ -28,6 +28,8 @@ class ObjectStoreResource(dg.ConfigurableResource):
     sse: str = "AES256"
     kms_key_id: str = ""
     region_override_reason: str = ""
+    # P6, P17, P19: backups in the control zone are deleted after this many days (settings backups.keep_days)
+    backup_keep_days: int = 35
 
     _store: "ObjectStore | None" = PrivateAttr(default=None)
 
@@ -206,13 +208,13 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
     s = loaded.settings
     store = s.object_store
     if store.kind == "local":
-        object_store = ObjectStoreResource(kind="local", root=s.expand(store.root))
+        object_store = ObjectStoreResource(kind="local", root=s.expand(store.root), backup_keep_days=s.backups.keep_days)
     else:
         object_store = ObjectStoreResource(
             kind="s3", bucket=_field(store.bucket), region=store.region,
             endpoint_url=_field(store.endpoint_url), sse=store.sse,
             kms_key_id=_field(store.kms_key_id),
-            region_override_reason=store.region_override_reason or "",
+            region_override_reason=store.region_override_reason or "", backup_keep_days=s.backups.keep_days,
         )
     url = s.control_store.url
     control_url = dg.EnvVar(url.env) if not isinstance(url, str) else s.expand(url)

@@ -262,12 +262,23 @@ def _reset_sequences(conn: sa.Connection, names: list[str]) -> None:
 
 
 def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrade: bool = True,
-                   marts_into: str | Path | None = None, log=lambda msg: None) -> dict:
-    """Restore backup *bid* into the EMPTY control store *target* (SQLite or PostgreSQL)."""
+                   marts_into: str | Path | None = None, secret: str | None = None, log=lambda msg: None) -> dict:
+    """Restore backup *bid* into the EMPTY control store *target* (SQLite or PostgreSQL), then
+    re-apply the erasure ledger (P6, P17, P18) before handing it back: a subject erased or suppressed
+    after the backup was taken stays erased and suppressed. *secret* is the subject-hash key (the
+    ledger matches erased calls by keyed digest); needed once the ledger has an entry."""
     parse_backup_id(bid)
     with tempfile.TemporaryDirectory(prefix="ccr-restore-") as tmp:
         manifest, paths = fetch_verified(store, bid, tmp)
         check_restorable(manifest, code_head=HEAD, target_version=target.current_version())
+        from .erasure_ledger import LedgerError, entries
+
+        try:  # before the target is touched: a restore that could not re-apply the ledger must not start
+            if entries(store) and not secret:
+                raise BackupError("the erasure ledger has entries: a restore needs the subject-hash key to "
+                                  "re-apply them")
+        except LedgerError as exc:
+            raise BackupError(str(exc)) from None
         busy = _non_empty_tables(target)
         if busy:
             raise BackupError(f"target control store is not empty ({len(busy)} table(s) hold rows: "
@@ -305,8 +316,17 @@ def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrad
             Path(marts_into).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(paths[manifest.warehouse["marts_file"]], marts_into)
             marts = str(marts_into)
+    from .erasure_ledger import reapply
+
+    try:
+        ledger = reapply(store, target, secret, marts_path=marts)
+    except LedgerError as exc:
+        raise BackupError(f"restored, but the erasure ledger was not re-applied ({exc}): do not use this store") \
+            from None
+    log(f"erasure ledger: {ledger.get('entries', 0)} entr(y/ies) re-applied")
     return {"backup_id": bid, "schema_version": manifest.schema_version, "target_version": version,
-            "tables": len(counts), "rows": sum(counts.values()), "counts": counts, "marts": marts}
+            "tables": len(counts), "rows": sum(counts.values()), "counts": counts, "marts": marts,
+            "ledger": ledger}
 
 
 def warehouse_drift(store: ObjectStore, bid: str) -> dict:
@@ -333,9 +353,8 @@ def prune_backups(store: ObjectStore, *, keep_days: int, now: datetime | None = 
     now = now or utcnow()
     ids = [b["backup_id"] for b in list_backups(store)]
     gone = expired([b for b in ids if _is_id(b)], now=now, keep_days=keep_days)
-    for bid in gone:
-        for info in list(store.list(f"{backup_prefix(bid)}/")):
-            store.delete(info.key)
+    for bid in gone:  # every version: on a versioned bucket a plain delete would leave the copies behind
+        store.delete_prefix_all_versions(f"{backup_prefix(bid)}/")
     return gone
 
 

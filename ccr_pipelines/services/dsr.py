@@ -7,17 +7,26 @@ work is proportional to the subject's data, not to the tenant's.
 
 Erasure deletes the subject's audio and sidecars, raw transcripts, every row of the subject's calls
 in every Parquet dataset (partitions rewritten, older object versions dropped), review-queue and
-index rows, earlier export bundles, and regenerates the reports that listed the calls; the marts
+index rows, earlier export bundles, quarantined uploads whose sidecar or key names the subject,
+lineage-lookup answers under ``exports/{tenant}/lineage/`` that name the calls, the calls' datasets
+in the OpenLineage files (rewritten), and regenerates the reports that listed the calls; the marts
 are rebuilt. A verification scan then reads every store back — object store including old
-versions, Parquet, the DuckDB marts file, reports, control store, Dagster's event log — and must
-find no remaining occurrence of the call ids or identifiers (R2 incident otherwise). The receipt
-(``dsr_requests.proof``) lists each deletion by store and location, call ids masked as
-``<call-N>`` so that the receipt itself holds none.
+versions (every zone, quarantine and exports included), Parquet, the DuckDB marts file, reports,
+control store, Dagster's run storage, the OpenLineage files — and must find no remaining
+occurrence of the call ids or identifiers (R2 incident otherwise). The receipt
+(``dsr_requests.proof``) lists each deletion by store and location, every location the scan read,
+and the backups that still hold the subject until they expire; call ids are masked as
+``<call-N>`` so that the receipt itself holds none. The erasure is appended to the erasure ledger
+(``services/erasure_ledger.py``), which every backup restore re-applies.
+
+Every entry point — ``ccr dsr``, the Dagster jobs, ``benchmarks/erasure.py`` — builds its
+environment with ``erasure_env``, so the scan reads the same stores whoever runs it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,14 +38,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from ..core.backup import DEFAULT_KEEP_DAYS
 from ..core.incidents import Signal
 from ..core.keys import tenant_key
 from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_partition
 from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
 from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
 from ..core.tenants import TenantRegistry
-from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, review_queue,
-                                    subject_calls, subject_restrictions, suppression_list, utcnow)
+from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, lineage_lookups,
+                                    quarantine_subjects, review_queue, subject_calls, subject_restrictions,
+                                    suppression_list, utcnow)
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
 
@@ -45,6 +56,7 @@ EXPORT_SCHEMA_VERSION = "ccr-dsr-export/1"
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "dsr_export.schema.json"
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE_RE = re.compile(r"(?:\+|00)?\d[\d .\-()]{7,18}\d")
+_FILE_EXT_RE = re.compile(r"\.(?:wav|flac|mp3|ogg|opus|json|aiff|bin)$", re.IGNORECASE)
 
 
 class DsrError(ValueError):
@@ -66,6 +78,46 @@ class DsrEnv:
     dagster_instance: object | None = None  # scanned for call ids / identifiers when given
     alert_settings: object | None = None  # services.alerting.AlertSettings: where R2 / R12 incidents page
     now: Callable[[], datetime] = utcnow
+    backup_keep_days: int = DEFAULT_KEEP_DAYS  # backups hold an erased subject until they expire (receipt)
+    dagster_source: str = "none"  # where the Dagster run storage the scan reads comes from (receipt)
+
+
+def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegistry, secret: str, *, actor: str,
+                run_id: str | None = None, region: str = "local", dagster_instance: object | None = None,
+                dagster_home: str | os.PathLike | None = None, alert_settings: object | None = None,
+                backup_keep_days: int = DEFAULT_KEEP_DAYS,
+                rebuild_marts: Callable[[], None] | None | str = "auto") -> DsrEnv:
+    """P17: THE environment of every data-subject request, whoever runs it (``ccr dsr``, the Dagster
+    jobs, the benchmark), so the verification scan reads the same stores every time.
+
+    - object store (every zone, every version) and the Parquet datasets in it;
+    - the DuckDB marts file beside a local store's root (``CCR_DUCKDB_PATH`` elsewhere), rebuilt after
+      an erasure where dbt can read the datasets (a local store);
+    - Dagster's run storage: the running job's instance, else the instance in ``dagster_home`` or
+      ``$DAGSTER_HOME`` when one exists there;
+    - the backups' expiry, from the backup retention setting."""
+    from ..stores.object_store import LocalObjectStore
+    from .marts import duckdb_path, rebuild_marts as _rebuild
+
+    local = isinstance(store, LocalObjectStore)
+    if local:
+        marts_path = duckdb_path(store.root)
+    else:
+        marts_path = Path(os.environ["CCR_DUCKDB_PATH"]) if os.environ.get("CCR_DUCKDB_PATH") else None
+    if rebuild_marts == "auto":
+        rebuild_marts = (lambda: _rebuild(store.root, control=control)) if local else None
+    source = "the running job's instance" if dagster_instance is not None else "none"
+    if dagster_instance is None:
+        home = dagster_home or os.environ.get("DAGSTER_HOME")
+        if home and Path(home).is_dir():
+            import dagster as dg
+
+            dagster_instance = dg.DagsterInstance.from_config(str(home))
+            source = "DAGSTER_HOME" if not dagster_home else "the data dir's dagster_home"
+    return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, secret=secret,
+                  actor=actor, run_id=run_id, region=region, rebuild_marts=rebuild_marts, marts_path=marts_path,
+                  dagster_instance=dagster_instance, alert_settings=alert_settings, backup_keep_days=backup_keep_days,
+                  dagster_source=source)
 
 
 # -- the DSR log ---------------------------------------------------------------
@@ -118,10 +170,12 @@ def extend(env: DsrEnv, request_id: int, reason: str) -> datetime:
 
 
 def _complete(env: DsrEnv, request_id: int, proof: dict, status: str = "completed") -> None:
+    """Write the receipt; ``completed_at`` only for a request that is done (a failed scan is not)."""
+    done = status in ("completed", "lifted")
     with env.control.engine.begin() as conn:
         conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-            status=status, completed_at=env.now(), proof=json.loads(json.dumps(proof, default=str)),
-            run_id=env.run_id))
+            status=status, completed_at=env.now() if done else None,
+            proof=json.loads(json.dumps(proof, default=str)), run_id=env.run_id))
 
 
 def check_overdue(env: DsrEnv, *, alert_settings=None, now: datetime | None = None) -> list[int]:
@@ -309,6 +363,13 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     by_day = _days(calls)
     mask = _Masker(call_ids)
     deleted: list[dict] = []
+    # P6, P17: the ledger first (outside the backups), so that even an erasure killed half-way is
+    # re-applied by a restore; the receipt follows in a second entry at the end
+    from . import erasure_ledger
+
+    erasure_ledger.append(env.store, kind="erasure", tenant_id=t, secret=env.secret, request_id=request_id,
+                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=call_ids,
+                          reason="erasure")
 
     def note(store: str, location: str, **counts):
         deleted.append({"store": store, "location": mask(location), **counts})
@@ -332,6 +393,21 @@ def erase(env: DsrEnv, request_id: int) -> dict:
             n = env.store.delete_prefix_all_versions(prefix)
             if n:
                 note("object_store", prefix, versions=n)
+    # quarantined uploads naming the subject (index, and a read of the tenant's quarantine for older ones)
+    q_entries = _quarantine_matches(env, t, call_ids, set(hashes))
+    for entry in sorted(q_entries):
+        n = env.store.delete_prefix_all_versions(entry)
+        if n:
+            note("quarantine", entry, versions=n)
+            env.control.log_access(actor=env.actor, tenant_id=t, action="delete", purpose=f"dsr erasure {request_id}",
+                                   obj=entry, run_id=env.run_id)
+    # lineage-lookup answers (exports/{tenant}/lineage/) that name the calls or the subject
+    for key in _export_matches(env, t, call_ids, set(hashes), lineage_only=True):
+        n = env.store.delete_all_versions(key)
+        note("exports", key, versions=n)
+    # OpenLineage files of the runs that touched the calls: rewritten without the calls' datasets
+    for key, removed in _rewrite_openlineage(env, t, call_ids):
+        note("openlineage", key, datasets_removed=removed)
     # 2. Parquet: rewrite each affected partition without the calls, then drop the older versions
     for day, ids in sorted(by_day.items()):
         for zone, dataset in ALL_DATASETS:
@@ -359,6 +435,14 @@ def erase(env: DsrEnv, request_id: int) -> dict:
         n_lineage = conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.call_id.in_(ids_sorted),
                                                         lineage.c.deleted_at.is_(None))
                                  .values(deleted_at=env.now())).rowcount if ids_sorted else 0
+        n_quarantine = conn.execute(quarantine_subjects.delete().where(
+            quarantine_subjects.c.tenant_id == t, quarantine_subjects.c.subject_hash.in_(sorted(hashes)))).rowcount
+        n_lookups = conn.execute(lineage_lookups.update().where(
+            lineage_lookups.c.tenant_id == t,
+            sa.or_(lineage_lookups.c.target.in_(ids_sorted), lineage_lookups.c.target.in_(sorted(hashes))))
+            .values(target=None, status="erased")).rowcount
+    note("control_store", "quarantine_subjects", rows=n_quarantine or 0)
+    note("control_store", "lineage_lookups (target cleared)", rows=n_lookups or 0)
     note("control_store", "review_queue", rows=n_review or 0)
     note("control_store", "subject_calls", rows=n_index or 0)
     note("control_store", "lineage (deleted_at set)", rows=n_lineage or 0)
@@ -385,16 +469,28 @@ def erase(env: DsrEnv, request_id: int) -> dict:
         note("marts", "warehouse.duckdb", rebuilt=True)
     # 6. P18: an erased subject must not come back through a later import
     suppressed = add_to_suppression_list(env.control, t, dict(zip(hashes, req["identifier_types"] or [])),
-                                         reason="erasure", actor=env.actor)
+                                         reason="erasure", actor=env.actor, store=None)  # the erasure's ledger entry
     note("control_store", "suppression_list (added)", rows=suppressed)
-    # 7. verification scan over every store
-    findings = verify_erasure(env, t, calls, hashes)
+    # 7. verification scan over every store: a NEW scan each run; only a passing one completes the request
+    read: list[str] = []
+    findings = verify_erasure(env, t, calls, hashes, read=read)
+    earlier = [sc for sc in ((req.get("proof") or {}).get("scans") or [])]
+    scans = earlier + [{"at": env.now().isoformat(), "passed": not findings, "findings": len(findings)}]
     proof = {"calls": len(calls), "days": len(by_day), "deleted": deleted, "reports_regenerated": regenerated,
-             "marts_rebuilt": marts, "scan": {"findings": findings, "passed": not findings,
-                                              "retained_audit_references": audit_references(env, t, ids_sorted)}}
+             "marts_rebuilt": marts, "scan": {"findings": findings, "passed": not findings, "locations_read": read,
+                                              "dagster_run_storage": env.dagster_source,
+                                              "retained_audit_references": audit_references(env, t, ids_sorted)},
+             "scans": scans, "backups_holding_subject": backups_holding(env, calls)}
     if findings:
         proof["_pending_calls"] = calls  # a re-run must still know the calls; dropped once the scan passes
-    _complete(env, request_id, proof, status="completed" if not findings else "verification_failed")
+    status = "completed" if not findings else "verification_failed"
+    _complete(env, request_id, proof, status=status)
+    # the receipt joins the ledger: a restore of an older backup gives the request its outcome back
+    public = {k: v for k, v in proof.items() if not k.startswith("_")}
+    erasure_ledger.append(env.store, kind="erasure", tenant_id=t, secret=env.secret, request_id=request_id,
+                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=call_ids,
+                          reason="erasure", receipt={"status": status, "proof": json.loads(json.dumps(public, default=str)),
+                                                     "completed_at": env.now().isoformat() if not findings else None})
     if findings:
         from .alerting import AlertSettings, handle_signal
 
@@ -425,7 +521,10 @@ def _identifier_hits(text: str, tenant_id: str, hashes: set[str], secret: str) -
     """How many phone / e-mail-looking strings in *text* hash to one of the subject's identifiers."""
     hits = 0
     for m in _EMAIL_RE.finditer(text):
-        if subject_hash(secret, tenant_id, "email", m.group(0)) in hashes:
+        value = m.group(0)
+        # an address used as a file name (``marie@example.fr.wav``) ends with the file's extension
+        candidates = {value, _FILE_EXT_RE.sub("", value)}
+        if any(subject_hash(secret, tenant_id, "email", v) in hashes for v in candidates if "@" in v):
             hits += 1
     for m in _PHONE_RE.finditer(text):
         try:
@@ -493,13 +592,37 @@ def _text_findings(where: str, text: str, call_ids: set[str], tenant_id: str, ha
     return out
 
 
-def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Iterable[str]) -> list[str]:
-    """P17: read every store back; findings name a store and a masked location, never a value."""
+def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Iterable[str], *,
+                   read: list[str] | None = None) -> list[str]:
+    """P17: read every store back; findings name a store and a masked location, never a value.
+    *read* receives every location read (masked), for the receipt."""
     t, hashes = tenant_id, set(hashes)
     call_ids = {c["call_id"] for c in calls}
     mask = _Masker(call_ids)
     by_day = _days(calls)
     findings: list[str] = []
+    read = read if read is not None else []
+    for day in sorted(by_day):
+        y, m, d = day.split("-")
+        read += [f"object_store {tenant_key(z, t, *parts)}/ (every version)" for z, parts in
+                 (("audio", (y, m, d)), ("raw", (y, m, d)), ("restricted", ("transcripts", y, m, d)))]
+        read += [f"parquet {mask(partition_key(ds, t, day, zone))}" for zone, ds in ALL_DATASETS]
+        read += [f"reports {tenant_key('reports', t, k, period_containing(k, date.fromisoformat(day)).key)}/"
+                 for k in PERIOD_KINDS]
+    read.append(f"quarantine {tenant_key('quarantine', t)}/ (every entry, every version)")
+    read.append(f"exports {tenant_key('exports', t)}/ (every object, every version)")
+    read.append("openlineage lineage/openlineage/ (the files of the runs that wrote the calls)")
+    read.append(f"duckdb {Path(env.marts_path).name if env.marts_path else '(none configured)'}")
+    read.append("control_store review_queue, subject_calls, quarantine_subjects, lineage, lineage_lookups, "
+                "dsr_requests")
+    read.append(f"dagster run storage ({env.dagster_source})")
+    # quarantine: no entry may name the subject (sidecar, reason record, key) or one of the calls
+    for entry, why in sorted(_quarantine_matches(env, t, call_ids, hashes, every_version=True).items()):
+        findings.append(f"quarantine {mask(entry)}: {why}")
+    # exports (DSR bundles, lineage-lookup answers): no key, no content naming the calls or the subject
+    for key in _export_matches(env, t, call_ids, hashes, lineage_only=False):
+        findings.append(f"exports {mask(key)}: names the calls or the subject")
+    findings += _scan_openlineage(env, t, call_ids, hashes, mask)
     # object store, every version: the calls' own objects, and the subject's export bundles
     for c in calls:
         for p in _call_prefixes(t, c["call_id"], c["day"]):
@@ -567,6 +690,129 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     return findings
 
 
+def _quarantine_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], *,
+                        every_version: bool = False) -> dict[str, str]:
+    """Quarantine entries (``quarantine/{tenant}/y/m/d/token/``) that name the subject: by the index
+    (``quarantine_subjects``), and by reading every entry's sidecar and reason record (entries written
+    before the index, or keys naming one of the calls). With *every_version*, an indexed entry with
+    any version left counts too."""
+    out: dict[str, str] = {}
+    if hashes:
+        for r in env.control.fetch(sa.select(quarantine_subjects.c.entry).where(
+                quarantine_subjects.c.tenant_id == tenant_id,
+                quarantine_subjects.c.subject_hash.in_(sorted(hashes)))):
+            out[r["entry"]] = "indexed under the subject"
+        if every_version:
+            out = {e: w for e, w in out.items() if next(iter(env.store.list_versions(e)), None) is not None}
+    for v in env.store.list_versions(tenant_key("quarantine", tenant_id) + "/"):
+        entry = "/".join(v.key.split("/")[:6]) + "/"
+        name = v.key.rsplit("/", 1)[-1]
+        if entry in out or v.is_delete_marker:
+            continue
+        if any(cid in v.key for cid in call_ids):
+            out[entry] = "key names a call"
+            continue
+        if not name.endswith(".json") or not v.is_latest:
+            continue  # records are written once; an indexed entry's versions are all checked above
+        body = env.store.get_bytes(v.key)
+        if name == "sidecar.json" and _sidecar_names_subject(body, tenant_id, hashes, env.secret):
+            out[entry] = "sidecar names the subject"
+        elif _text_findings("q", body.decode("utf-8", "replace"), call_ids, tenant_id, hashes, env.secret):
+            out[entry] = f"{name} names the subject or a call"
+    return out
+
+
+def _names(text: str, call_ids: set[str], tenant_id: str, hashes: set[str], secret: str) -> bool:
+    return bool(_text_findings("x", text, call_ids, tenant_id, hashes, secret)) or any(h in text for h in hashes)
+
+
+def _export_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], *,
+                    lineage_only: bool) -> list[str]:
+    """Keys under ``exports/{tenant}/`` (every version) whose name or JSON content names a call or the
+    subject (lineage-lookup answers carry call ids, sha256 and paths; DSR bundles the subject's data)."""
+    prefix = tenant_key("exports", tenant_id, "lineage") + "/" if lineage_only else tenant_key("exports", tenant_id) + "/"
+    out = []
+    for v in env.store.list_versions(prefix):
+        if v.is_delete_marker:
+            continue
+        if any(re.search(rf"(?<![A-Za-z0-9_-]){re.escape(c)}(?![A-Za-z0-9_-])", v.key) for c in call_ids):
+            out.append(v.key)
+        elif v.key.endswith(".json"):
+            if not v.is_latest:
+                continue  # lookup answers are written once (a key per run); the subject's bundles go whole
+            if _names(env.store.get_bytes(v.key).decode("utf-8", "replace"), call_ids, tenant_id, hashes, env.secret):
+                out.append(v.key)
+    return sorted(set(out))
+
+
+_OL_PREFIX = "lineage/openlineage/"
+
+
+def _openlineage_keys(env: DsrEnv, tenant_id: str, call_ids: set[str]) -> list[str]:
+    if not call_ids:
+        return []
+    runs = {r["run_id"] for r in env.control.fetch(sa.select(lineage.c.run_id).distinct().where(
+        lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(sorted(call_ids)), lineage.c.run_id.is_not(None)))}
+    return sorted(i.key for i in env.store.list(_OL_PREFIX) if i.key.rsplit("/", 1)[-1].split(".")[0] in runs)
+
+
+def _ol_names_call(dataset: dict, call_ids: set[str]) -> bool:
+    text = json.dumps(dataset)
+    return any(re.search(rf"(?<![A-Za-z0-9_-]){re.escape(c)}(?![A-Za-z0-9_-])", text) for c in call_ids)
+
+
+def _rewrite_openlineage(env: DsrEnv, tenant_id: str, call_ids: set[str]) -> list[tuple[str, int]]:
+    """Drop the calls' own datasets (audio files, transcripts) from the runs' OpenLineage events;
+    the partition-level datasets stay (their erasure facet counts the erased calls)."""
+    out = []
+    for key in _openlineage_keys(env, tenant_id, call_ids):
+        lines, removed = [], 0
+        for line in env.store.get_bytes(key).decode("utf-8").splitlines():
+            if not line.strip():
+                continue
+            ev = json.loads(line)
+            for side in ("inputs", "outputs"):
+                kept = [d for d in ev.get(side) or [] if not _ol_names_call(d, call_ids)]
+                removed += len(ev.get(side) or []) - len(kept)
+                if side in ev:
+                    ev[side] = kept
+            lines.append(json.dumps(ev, sort_keys=True))
+        if removed:
+            env.store.put_bytes(key, "".join(x + "\n" for x in lines).encode("utf-8"))
+        old = env.store.delete_noncurrent_versions(key)
+        if removed or old:
+            out.append((key, removed))
+    return out
+
+
+def _scan_openlineage(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], mask) -> list[str]:
+    out = []
+    for key in _openlineage_keys(env, tenant_id, call_ids):
+        versions = [v for v in env.store.list_versions(key) if v.key == key]
+        if len(versions) > 1:
+            out.append(f"openlineage: {len(versions)} versions of {key}")
+        out += _text_findings(f"openlineage {key}", env.store.get_bytes(key).decode("utf-8", "replace"), call_ids,
+                              tenant_id, hashes, env.secret, json_values=False)
+    return out
+
+
+def backups_holding(env: DsrEnv, calls: list[dict]) -> list[dict]:
+    """P6, P17: backups taken before this erasure may hold the subject until they expire (listed in
+    the receipt, not counted as findings; a restore re-applies the erasure ledger)."""
+    from .backup import list_backups
+
+    now = env.now()
+    out = []
+    for b in list_backups(env.store):
+        if not b.get("created_at"):
+            continue
+        created = _aware(datetime.fromisoformat(b["created_at"]))
+        if created <= now:
+            out.append({"backup_id": b["backup_id"], "created_at": created.isoformat(),
+                        "expires_at": (created + timedelta(days=env.backup_keep_days)).isoformat()})
+    return out
+
+
 def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[str]) -> list[str]:
     if env.marts_path is None or not Path(env.marts_path).exists() or not call_ids:
         return []
@@ -596,12 +842,14 @@ def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[st
 def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str]) -> list[str]:
     ids = sorted(call_ids)
     out = []
-    checks = [("review_queue", review_queue, review_queue.c.call_id.in_(ids)),
+    checks = [("quarantine_subjects", quarantine_subjects, quarantine_subjects.c.subject_hash.in_(sorted(hashes))),
+              ("lineage_lookups", lineage_lookups, lineage_lookups.c.target.in_(ids + sorted(hashes))),
+              ("review_queue", review_queue, review_queue.c.call_id.in_(ids)),
               ("subject_calls", subject_calls, subject_calls.c.call_id.in_(ids)),
               ("subject_calls (hashes)", subject_calls, subject_calls.c.subject_hash.in_(sorted(hashes))),
               ("lineage (not marked deleted)", lineage, sa.and_(lineage.c.call_id.in_(ids), lineage.c.deleted_at.is_(None)))]
     for name, table, cond in checks:
-        if not ids and name != "subject_calls (hashes)":
+        if not ids and name not in ("subject_calls (hashes)", "quarantine_subjects", "lineage_lookups"):
             continue
         n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
             table.c.tenant_id == tenant_id, cond))[0]["count_1"]
@@ -682,15 +930,21 @@ def suppress(env: DsrEnv, request_id: int, *, reason: str = "objection") -> dict
         raise DsrError(f"request {request_id} is a {req['kind']} request; suppression follows erasure or objection")
     t = req["tenant_id"]
     added = add_to_suppression_list(env.control, t, dict(zip(req["subject_hashes"] or [], req["identifier_types"] or [])),
-                                    reason=reason, actor=env.actor)
+                                    reason=reason, actor=env.actor, store=env.store)
     if req["kind"] == "suppression":
         _complete(env, request_id, {"added": added, "identifiers": len(req["subject_hashes"] or [])})
     return {"added": added}
 
 
 def add_to_suppression_list(control: ControlStore, tenant_id: str, hashes: dict[str, str], *, reason: str,
-                            actor: str) -> int:
-    """P18 + P20: one row per new keyed hash, and an audit row with before/after for each."""
+                            actor: str, store: ObjectStore | None) -> int:
+    """P18 + P20: one row per new keyed hash, and an audit row with before/after for each. With *store*,
+    the suppression is also appended to the erasure ledger (P6: a restore re-applies it)."""
+    if store is not None and hashes:
+        from . import erasure_ledger
+
+        erasure_ledger.append(store, kind="suppression", tenant_id=tenant_id, secret=None,
+                              subject_hashes=dict(hashes), reason=reason)
     added = 0
     for h, t in sorted(hashes.items()):
         exists = control.fetch(sa.select(suppression_list.c.id).where(

@@ -30,15 +30,15 @@ import sqlalchemy as sa
 
 from ..core import audio as audio_probe
 from ..core.ingest import (
-    UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, manifest_row, parse_raw_key,
-    parse_sidecar, route_of_key, safe_key, sidecar_candidate,
+    UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
+    manifest_row, parse_raw_key, parse_sidecar, route_of_key, safe_key, sidecar_candidate,
 )
 from ..core.keys import tenant_key
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
 from ..stores.access import TenantObjects
-from ..stores.control_store import (ControlStore, access_log, ingest_events, lineage, subject_calls, suppression_list,
-                                    utcnow)
+from ..stores.control_store import (ControlStore, access_log, ingest_events, lineage, quarantine_subjects, subject_calls,
+                                    suppression_list, utcnow)
 from ..stores.object_store import ObjectInfo, ObjectStore
 from ..stores.warehouse import Warehouse
 
@@ -126,6 +126,7 @@ class _Decision:
     sidecar: dict | None = None
     hashes: dict = field(default_factory=dict)
     tmp_path: str | None = None
+    quarantine_hashes: dict = field(default_factory=dict)  # subject hash -> identifier type (P17)
 
 
 def _sha256_file(path: str) -> str:
@@ -222,9 +223,14 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     subject_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, call_id=d.raw.call_id,
                          day=d.day, created_at=now)
                     for d in decisions if d.outcome is Outcome.ACCEPTED for t, h in sorted(d.hashes.items())]
+    # P17: a quarantined upload that names a subject (sidecar or key) is found by the erasure's index too
+    quarantine_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, day=d.day, created_at=now,
+                            entry=d.quarantine_key.rsplit("/", 1)[0] + "/")
+                       for d in decisions if d.outcome is Outcome.QUARANTINED and d.tenant_id and d.quarantine_key
+                       for h, t in sorted(d.quarantine_hashes.items())]
     with env.control.engine.begin() as conn:
         for table, rows in ((ingest_events, ledger), (lineage, lineage_rows), (access_log, access_rows),
-                            (subject_calls, subject_rows)):
+                            (subject_calls, subject_rows), (quarantine_subjects, quarantine_rows)):
             if rows:
                 conn.execute(table.insert(), rows)
 
@@ -382,12 +388,18 @@ def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
     copied = env.store.put_file(f"{base}/object.bin", local)
     if copied.size != d.info.size:
         raise IOError("quarantine copy size mismatch")  # the original stays in the inbox
+    sidecar_body = None
     if d.sidecar_key:
-        env.store.put_bytes(f"{base}/sidecar.json", env.store.get_bytes(d.sidecar_key, received=True))
+        sidecar_body = env.store.get_bytes(d.sidecar_key, received=True)
+        env.store.put_bytes(f"{base}/sidecar.json", sidecar_body)
+    if d.tenant_id:
+        d.quarantine_hashes = quarantine_subject_hashes(env.secret, d.tenant_id, d.key, sidecar_body)
+    safe = is_safe_key(d.key)
     record = {
-        # The original key may itself be personal data: it lives only here,
-        # in the quarantine zone, which retention and erasure reach.
-        "source_key": d.key,
+        # P4, P17: the original key may itself be personal data (a phone number as a file name):
+        # an unsafe key is kept as its token and a keyed digest, never in clear.
+        "source_key": d.key if safe else d.safe,
+        "source_key_digest": None if safe else key_digest_of(d.key, env.secret),
         "etag": d.info.etag,
         "size": d.info.size,
         "reason": d.reason.value if d.reason else None,
@@ -399,6 +411,33 @@ def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
     }
     env.store.put_bytes(f"{base}/reason.json", json.dumps(record, indent=1).encode())
     d.quarantine_key = f"{base}/object.bin"
+
+
+def quarantine_subject_hashes(secret: str, tenant_id: str, key: str, sidecar: bytes | None) -> dict[str, str]:
+    """Keyed hashes of the identifiers a quarantined upload carries: its sidecar's customer fields
+    (read even when the sidecar broke the schema) and phone numbers / e-mails in its key (P17)."""
+    from ..core.subjects import subject_hash
+
+    found: list[tuple[str, str]] = []
+    if sidecar:
+        try:
+            doc = json.loads(sidecar)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            for field_, kind in (("customer_phone", "phone"), ("customer_email", "email"),
+                                 ("customer_ref", "customer_ref")):
+                if isinstance(doc.get(field_), str) and doc[field_]:
+                    found.append((kind, doc[field_]))
+    for kind, values in identifiers_in_key(key).items():
+        found += [(kind, v) for v in values]
+    out = {}
+    for kind, value in found:
+        try:
+            out[subject_hash(secret, tenant_id, kind, value)] = kind
+        except ValueError:
+            continue
+    return out
 
 
 def _ledger_row(env: IngestEnv, d: _Decision, now: datetime) -> dict:

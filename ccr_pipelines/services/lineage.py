@@ -8,6 +8,7 @@ with the tenant-scoped key exactly as ingestion does and never stored or printed
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Iterable, Mapping
 
@@ -210,3 +211,52 @@ def format_call(ans: dict) -> str:
     for r in ans["accesses"]:
         lines.append(f"  {r['at'][:19]} {r['actor']:<30} {r['action']:<7} {r['purpose']}")
     return "\n".join(lines)
+
+
+# -- lookups asked of the Dagster job (P13, P16) --------------------------------
+LOOKUP_KINDS = ("call", "subject_hash", "report")
+_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class LookupError_(ValueError):
+    """A lookup request that cannot be registered or answered (message holds no identifier)."""
+
+
+def register_lookup(control: ControlStore, tenant_id: str, lookup: str, target: str, *, actor: str) -> int:
+    """Write a lookup request row; the job's run config names only its id, so neither a call id nor a
+    subject hash reaches Dagster's run storage (P16, README). A subject is named by keyed hash only."""
+    from ..stores.control_store import lineage_lookups, utcnow
+
+    if lookup not in LOOKUP_KINDS:
+        raise LookupError_(f"unknown lookup kind (one of {', '.join(LOOKUP_KINDS)})")
+    if not target or len(target) > 200:
+        raise LookupError_("a lookup target is 1-200 characters")
+    if lookup == "subject_hash" and not _HASH_RE.match(target):
+        raise LookupError_("subject_hash must be the 64-hex keyed hash, never the identifier")
+    if lookup == "report":
+        parse_period(target)
+    with control.engine.begin() as conn:
+        r = conn.execute(lineage_lookups.insert().values(tenant_id=tenant_id, lookup=lookup, target=target,
+                                                         actor=actor[:200], requested_at=utcnow(),
+                                                         status="requested"))
+        return int(r.inserted_primary_key[0])
+
+
+def get_lookup(control: ControlStore, request_id: int) -> dict:
+    from ..stores.control_store import lineage_lookups
+
+    rows = control.fetch(sa.select(lineage_lookups).where(lineage_lookups.c.id == request_id))
+    if not rows:
+        raise LookupError_(f"no lineage lookup request {request_id}")
+    if rows[0]["target"] is None:
+        raise LookupError_(f"lineage lookup request {request_id} named an erased subject or call")
+    return rows[0]
+
+
+def finish_lookup(control: ControlStore, request_id: int, *, status: str, export_key: str | None,
+                  run_id: str | None) -> None:
+    from ..stores.control_store import lineage_lookups, utcnow
+
+    with control.engine.begin() as conn:
+        conn.execute(lineage_lookups.update().where(lineage_lookups.c.id == request_id).values(
+            status=status, export_key=export_key, run_id=run_id, answered_at=utcnow()))

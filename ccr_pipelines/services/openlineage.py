@@ -57,6 +57,10 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
         rows = [dict(r._mapping) for r in conn.execute(sa.select(
             lineage.c.asset_key, lineage.c.artefact_uri, lineage.c.source_uri, lineage.c.deleted_at,
             lineage.c.call_id).where(lineage.c.run_id == dagster_run_id))]
+    # P17: an erased call's own artefacts (its audio, its transcript) are not named again; the partitions
+    # that held its rows stay, and their erasure facet counts it
+    rows = [r for r in rows if not (r["deleted_at"] is not None and r["call_id"]
+                                    and r["call_id"] in (r["artefact_uri"] or "").split("#", 1)[0])]
     events = []
     for a in assets:
         mine = [r for r in rows if r["asset_key"] == a.asset_key or

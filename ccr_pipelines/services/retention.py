@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timezone
 from typing import Callable
 
 import sqlalchemy as sa
@@ -45,6 +45,29 @@ class PurgeEnv:
     rebuild_marts: Callable[[], None] | None = None
     progress: Callable[[str], None] | None = None  # one line per deleted item (ids only): the kill test reads it
     counts: dict = field(default_factory=dict)
+    # P6, P17, P19: backups older than this are deleted by the purge (settings backups.keep_days); None = not here
+    backup_keep_days: int | None = None
+
+
+def _expired_backups(env: PurgeEnv) -> list[str]:
+    from ..core.backup import expired
+    from .backup import list_backups
+
+    if env.backup_keep_days is None:
+        return []
+    now = datetime.combine(env.today, time(0), tzinfo=timezone.utc)
+    ids = [b["backup_id"] for b in list_backups(env.store) if _is_backup_id(b["backup_id"])]
+    return expired(ids, now=now, keep_days=env.backup_keep_days)
+
+
+def _is_backup_id(value: str) -> bool:
+    from ..core.backup import BackupError, parse_backup_id
+
+    try:
+        parse_backup_id(value)
+        return True
+    except BackupError:
+        return False
 
 
 # -- plan --------------------------------------------------------------------
@@ -193,9 +216,12 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
             per[(item.tenant_id, item.data_class)][0 if item.kind in ("object", "prefix", "partition") else 1] += n
             if env.progress:
                 env.progress(f"would delete {item.tenant_id} {item.data_class} {item.kind}")
+        backups = _expired_backups(env)
+        if backups:
+            per[(PLATFORM, "backups")][0] += len(backups)
         env.control.insert(purge_log, [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=True, objects=o,
                                             rows=r, at=utcnow()) for (t, k), (o, r) in sorted(per.items())])
-        return _summary(items, per, dry_run=True, marts=False)
+        return {**_summary(items, per, dry_run=True, marts=False), "backups_expired": len(backups)}
 
     resumed = _last_run_incomplete(env.control)
     _marker(env, STARTED)
@@ -221,6 +247,18 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
         if since_flush >= LOG_EVERY:
             flush()
             since_flush = 0
+    # P6, P17, P19: backups past the backup retention go (every file; the newest always stays)
+    backups = []
+    if env.backup_keep_days is not None:
+        from .backup import prune_backups
+
+        backups = prune_backups(env.store, keep_days=env.backup_keep_days,
+                                now=datetime.combine(env.today, time(0), tzinfo=timezone.utc))
+        if backups:
+            for bucket in (per, pending):
+                bucket[(PLATFORM, "backups")][0] += len(backups)
+            if env.progress:
+                env.progress(f"deleted {len(backups)} expired backup(s)")
     flush()
     marts = False
     if rebuild and env.rebuild_marts is not None:
@@ -239,7 +277,7 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
                 env.control.insert(purge_log, dict(run_id=env.run_id, tenant_id=tenant.id, data_class=OFFBOARDED,
                                                    dry_run=False, objects=int(vals[0]), rows=int(vals[1]), at=utcnow()))
     _marker(env, COMPLETED, objects=sum(o for o, _ in per.values()), rows=sum(r for _, r in per.values()))
-    return _summary(items, per, dry_run=False, marts=marts)
+    return {**_summary(items, per, dry_run=False, marts=marts), "backups_expired": len(backups)}
 
 
 def _summary(items, per, *, dry_run: bool, marts: bool) -> dict:

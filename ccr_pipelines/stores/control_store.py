@@ -264,6 +264,39 @@ retention_grants = sa.Table(
     sa.Index("ix_retention_grants", "table_name", "tenant_id"),
 )
 
+# P16, P17 (migration 12): quarantined uploads whose sidecar or key names a data subject, by keyed
+# hash, so that an erasure finds them by index like accepted calls. ``entry`` is the quarantine
+# folder (``quarantine/{tenant}/{y}/{m}/{d}/{token}/``): a token, never the original key.
+quarantine_subjects = sa.Table(
+    "quarantine_subjects", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("subject_hash", sa.String(64), nullable=False),
+    sa.Column("identifier_type", sa.String(20), nullable=False),
+    sa.Column("entry", sa.String(200), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    _ts("created_at", nullable=False),
+    sa.UniqueConstraint("tenant_id", "subject_hash", "entry", name="uq_quarantine_subject"),
+    sa.Index("ix_quarantine_subjects_hash", "tenant_id", "subject_hash"),
+)
+
+# P13, P16 (migration 12): a lineage lookup asked of the Dagster job. The caller writes the row; the
+# job's run config carries only its id, so no call id or subject hash reaches Dagster's run storage.
+# An erasure clears ``target`` when it names one of the subject's calls or hashes.
+lineage_lookups = sa.Table(
+    "lineage_lookups", metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("lookup", sa.String(20), nullable=False),  # call|subject_hash|report
+    sa.Column("target", sa.String(200)),
+    sa.Column("actor", sa.String(200), nullable=False),
+    _ts("requested_at", nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # requested|answered|failed|erased
+    _ts("answered_at"),
+    sa.Column("export_key", sa.String(300)),
+    sa.Column("run_id", sa.String(64)),
+)
+
 ingest_events = sa.Table(
     "ingest_events", metadata,
     _id(),
@@ -428,6 +461,10 @@ def _v11(conn: Connection) -> None:
                 f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"))
 
 
+def _v12(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[quarantine_subjects, lineage_lookups])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
@@ -438,6 +475,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "data-subject requests: hashes, extension, restrictions", _v7),
     Migration(8, "lineage periods and lookup indexes", _v8),
     Migration(11, "retention grants: the purge may delete expired access-log rows", _v11),
+    Migration(12, "quarantined uploads by subject; lineage lookup requests", _v12),
 )
 HEAD = MIGRATIONS[-1].version
 

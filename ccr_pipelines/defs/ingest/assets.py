@@ -25,8 +25,6 @@ class CallManifestConfig(dg.Config):
     """Which received objects this run ingests."""
 
     tenant_id: str = Field(default="", description="tenant of the batch; empty for the unroutable batch")
-    keys: list[str] = Field(default_factory=list,
-                            description="inbox keys; empty = the tenant's whole inbox for the partition day")
     key_digests: list[str] = Field(default_factory=list,
                                    description="the sensor's batch: keyed digests of inbox keys (no call id or "
                                                "file name in run storage, P17); resolved by listing the inbox")
@@ -35,22 +33,13 @@ class CallManifestConfig(dg.Config):
 
 def _validate_config(config: CallManifestConfig, day: str) -> None:
     """Config is an entry point too: refuse anything that could touch another tenant (P4)."""
-    if len(config.keys) + len(config.key_digests) > MAX_KEYS_PER_RUN:
-        raise dg.Failure(f"at most {MAX_KEYS_PER_RUN} keys per run (got {len(config.keys) + len(config.key_digests)})")
-    if config.keys and config.key_digests:
-        raise dg.Failure("give keys or key_digests, not both")
+    if len(config.key_digests) > MAX_KEYS_PER_RUN:
+        raise dg.Failure(f"at most {MAX_KEYS_PER_RUN} keys per run (got {len(config.key_digests)})")
     if config.tenant_id:
         if not TENANT_ID_RE.match(config.tenant_id) or config.tenant_id == UNROUTED:
             raise dg.Failure("config tenant_id is not a valid tenant id")
-        y, m, d = day.split("-")
-        prefix = f"raw/{config.tenant_id}/{y}/{m}/{d}/"
-        if any(not k.startswith(prefix) for k in config.keys):
-            raise dg.Failure(f"every key must be under {prefix} for this tenant and partition")
-    else:
-        if config.rebuild or not (config.keys or config.key_digests):
-            raise dg.Failure("the unroutable batch needs explicit keys and no rebuild")
-        if any(not k.startswith("raw/") for k in config.keys):
-            raise dg.Failure("unroutable keys must be inbox keys under raw/")
+    elif config.rebuild or not config.key_digests:
+        raise dg.Failure("the unroutable batch needs explicit key digests and no rebuild")
 
 
 def _resolve_digests(store, control, config: CallManifestConfig, day: str, secret: str) -> list[str]:
@@ -112,8 +101,10 @@ def call_manifest(
         region=object_store.region_label, code_version=__version__,
         log=context.log.info,
     )
+    # keys only ever as keyed digests, resolved inside the tenant-day's inbox (P4, P17: no key, call id or file
+    # name in run storage; a digest cannot name another tenant's object)
     keys = (_resolve_digests(env.store, env.control, config, day, ingest_config.subject_hash_key) if config.key_digests
-            else (config.keys or None))
+            else None)
     result = ingest_batch(env, keys, tenant_id=config.tenant_id or None,
                           day=day if config.tenant_id else None, rebuild=config.rebuild)
     context.log.info(

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from ...core.backup import DEFAULT_KEEP_DAYS
 from ...resources import ControlStoreResource, ObjectStoreResource
 from ...services import backup
 
@@ -15,7 +14,8 @@ class BackupConfig(dg.Config):
 
     include_warehouse: bool = True  # the Parquet partition listing and the dbt marts file
     hash_partitions: bool = True  # sha256 of every partition (reads them all; off for a quick listing)
-    keep_days: int = DEFAULT_KEEP_DAYS  # older backups are deleted after this one is written (P17, P19)
+    # older backups are deleted after this one is written (P17, P19); 0 = the settings' backups.keep_days
+    keep_days: int = 0
 
 
 @dg.op(tags={"kind": "backup"})
@@ -29,7 +29,7 @@ def backup_control_store(context: dg.OpExecutionContext, config: BackupConfig, c
     manifest = backup.create_backup(control_store.get(), store, marts_path=marts,
                                     warehouse=config.include_warehouse, hash_objects=config.hash_partitions,
                                     log=context.log.info)
-    pruned = backup.prune_backups(store, keep_days=config.keep_days)
+    pruned = backup.prune_backups(store, keep_days=config.keep_days or object_store.backup_keep_days)
     return dg.Output(manifest.backup_id, metadata={
         "backup_id": manifest.backup_id,
         "schema_version": manifest.schema_version,

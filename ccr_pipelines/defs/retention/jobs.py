@@ -16,7 +16,7 @@ from ...resources import (AlertingResource, ControlStoreResource, IngestConfigRe
                           TenantRegistryResource, WarehouseResource)
 from ...services import dsr as dsr_service
 from ...services.alerting import handle_signal
-from ...services.marts import duckdb_path, rebuild_marts
+from ...services.marts import rebuild_marts
 from ...services.retention import PurgeEnv, run_purge
 
 OWNERS = ["team:data-platform"]
@@ -43,7 +43,8 @@ def retention_purge(context: dg.OpExecutionContext, config: PurgeConfig, object_
     registry = tenant_registry.get()
     env = PurgeEnv(store=object_store.get(), warehouse=warehouse.get(), control=control_store.get(),
                    registry=registry, today=today, run_id=context.run_id,
-                   rebuild_marts=_rebuilder(object_store, control_store))
+                   rebuild_marts=_rebuilder(object_store, control_store),
+                   backup_keep_days=object_store.backup_keep_days)  # P6, P17, P19
     try:
         summary = run_purge(env, dry_run=config.dry_run)
     except Exception:
@@ -74,12 +75,12 @@ class RestrictionConfig(DsrConfig):
 
 
 def _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config) -> dsr_service.DsrEnv:
-    return dsr_service.DsrEnv(
-        store=object_store.get(), warehouse=warehouse.get(), control=control_store.get(),
-        registry=tenant_registry.get(), secret=ingest_config.subject_hash_key, actor=f"dagster:{context.job_name}",
-        run_id=context.run_id, region=object_store.region_label, rebuild_marts=_rebuilder(object_store, control_store),
-        marts_path=duckdb_path(object_store.root) if object_store.kind == "local" else None,
-        dagster_instance=context.instance)
+    """The one erasure environment (services/dsr.erasure_env), with this run's Dagster instance."""
+    return dsr_service.erasure_env(
+        object_store.get(), control_store.get(), tenant_registry.get(), ingest_config.subject_hash_key,
+        actor=f"dagster:{context.job_name}", run_id=context.run_id, region=object_store.region_label,
+        dagster_instance=context.instance, backup_keep_days=object_store.backup_keep_days,
+        rebuild_marts=_rebuilder(object_store, control_store))
 
 
 @dg.op

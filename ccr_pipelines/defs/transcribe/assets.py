@@ -1,8 +1,6 @@
 """Transcription: accepted recordings -> transcripts, through the whisperx worker (P1, P9, P15)."""
 
-
 import dagster as dg
-from pydantic import Field
 
 from ...resources import AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.transcribe import calls_to_transcribe, write_tables
@@ -17,7 +15,7 @@ WORKER_MODULE = "ccr_pipelines.asr.worker"
 
 
 class TranscriptsConfig(TenantDayConfig):
-    call_ids: list[str] = Field(default_factory=list, description="subset of the day's calls; empty = all")
+    """The tenant-day only: a subset of calls would put call ids into run storage (P17)."""
 
 
 def _store_config(res: ObjectStoreResource) -> dict:
@@ -52,7 +50,7 @@ def transcripts(
     restricted zone; per-call language, model revision, engine versions and quality signals."""
     tenant = require_active_tenant(tenant_registry, config.tenant_id)
     day = context.partition_key
-    calls = calls_to_transcribe(warehouse.get(), tenant.id, day, config.call_ids or None)
+    calls = calls_to_transcribe(warehouse.get(), tenant.id, day, None)
     if not calls:
         return dg.MaterializeResult(metadata={"calls": 0}, check_results=[
             dg.AssetCheckResult(check_name=WORKER_CHECK, passed=True, metadata={"calls": 0})])
