@@ -52,14 +52,11 @@ class Engines:
                 "ctranslate2": ctranslate2.__version__, "torch": torch.__version__}
 
     def _load(self, resolved: ResolvedModel, language: str | None):
-        import logging
 
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing file is an error, never a hub download
         import whisperx
 
-        # whisperx configures its own loggers at import: keep warnings and errors only.
-        for name in list(logging.root.manager.loggerDict):
-            if name.split(".")[0] in ("whisperx", "lightning", "lightning_fabric", "pytorch_lightning", "pyannote"):
-                logging.getLogger(name).setLevel(logging.ERROR)
+        route_library_logs()
 
         key = (resolved.path, language)
         if key not in self._loaded:
@@ -202,3 +199,44 @@ def transcribe_many(pipeline, items: list, *, language: str, batch_size: int, ch
     if pipeline.preset_language is None:
         pipeline.tokenizer = None
     return out
+
+
+# Loggers that speak at INFO on every worker launch: whisperx's own console handler (set up at its
+# import), Lightning's "automatically upgraded your loaded checkpoint" line when pyannote's VAD
+# checkpoint is loaded, pyannote and speechbrain.
+CHATTY_LOGGERS = ("whisperx", "lightning", "lightning_fabric", "pytorch_lightning", "pyannote", "speechbrain",
+                  "faster_whisper")
+
+
+def route_library_logs() -> None:
+    """Library INFO goes to the log, not the console: to ``$CCR_ASR_LOG_FILE`` when set (the worker's
+    log file), otherwise nowhere; warnings and errors still reach stderr. Called after whisperx's
+    import (which installs its own stdout handler) and before a model load."""
+    import logging
+    import sys
+
+    target = os.environ.get("CCR_ASR_LOG_FILE")
+    fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING)
+    console.setFormatter(fmt)
+    handlers: list[logging.Handler] = [console]
+    if target:
+        log = logging.FileHandler(target)
+        log.setLevel(logging.INFO)
+        log.setFormatter(fmt)
+        handlers.append(log)
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+        for h in handlers:
+            logger.addHandler(h)
+        logger.setLevel(logging.INFO if target else logging.WARNING)
+        logger.propagate = False
+    for name in list(logging.root.manager.loggerDict):  # children configured before this call
+        if name.split(".")[0] in CHATTY_LOGGERS and "." in name:
+            child = logging.getLogger(name)
+            child.handlers.clear()
+            child.setLevel(logging.NOTSET)
+            child.propagate = True
