@@ -124,16 +124,67 @@ ERASURE_FACET_URL = (f"https://callcenterrate.example/spec/facets/{ERASURE_FACET
 ERASURE_FACET_NAME = "ccr_erasure"
 
 
-def dataset_name(uri: str) -> tuple[str, str]:
-    """(namespace, name) of an object-store or warehouse address, per the OpenLineage naming spec."""
+PARTITIONS_FACET_URL = (f"https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionsDatasetFacet.json"
+                       "#/$defs/CcrPartitionsDatasetFacet")
+PARTITIONS_FACET_NAME = "ccr_partitions"
+PARTITION_FACET_URL = ("https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json"
+                       "#/$defs/CcrPartitionRunFacet")
+_ZONES = ("raw", "audio", "quarantine", "restricted", "datasets", "reports", "exports", "control", "lineage")
+
+
+def _split_key(path: str) -> tuple[str, list[str]]:
+    """(root, key parts) of a path: the key starts at the rightmost zone folder."""
+    parts = path.split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in _ZONES and i + 1 < len(parts):
+            return "/".join(parts[:i]), parts[i:]
+    return "", parts
+
+
+def dataset_partition(uri: str) -> tuple[str, str | None]:
+    """The dataset-level address of an artefact and the partition it lies in (issue 16, one
+    convention, docs/lineage.md): ``<zone>/<tenant>/<dataset>`` for every object of a dataset,
+    the day (``day=`` folder, or ``YYYY/MM/DD`` folders) or report period as its partition."""
     uri = uri.split("#", 1)[0]
+    if uri.startswith("duckdb://"):
+        return uri, None
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        raise ValueError("not an object-store or warehouse address")
+    if scheme == "file":
+        from urllib.parse import unquote
+
+        rest = unquote(rest)  # Path.as_uri() writes '=' as %3D
+    root, parts = _split_key(rest)
+    zone = parts[0]
+    if zone not in _ZONES or len(parts) < 2:
+        return uri, None
+    tenant, tail = parts[1], parts[2:]
+    for i, part in enumerate(tail):
+        if part.startswith("day="):
+            return f"{scheme}://{'/'.join([root, zone, tenant, *tail[:i]]).lstrip('/') if scheme != 'file' else '/'.join([root, zone, tenant, *tail[:i]])}", part[4:]
+        if len(part) == 4 and part.isdigit() and len(tail) >= i + 3 and tail[i + 1].isdigit() and tail[i + 2].isdigit():
+            base = "/".join([root, zone, tenant, *tail[:i]])
+            return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", f"{part}-{tail[i + 1]}-{tail[i + 2]}"
+    if zone == "reports" and len(tail) >= 3:  # reports/<tenant>/<kind>/<period>/<file>
+        base = "/".join([root, zone, tenant, tail[0]])
+        return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", tail[1]
+    base = "/".join([root, zone, tenant, *tail])  # already a dataset-level address (idempotent)
+    return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", None
+
+
+def dataset_name(uri: str) -> tuple[str, str]:
+    """(namespace, name) of the dataset an address belongs to, per the OpenLineage naming spec
+    (``file`` + path, ``s3://bucket`` + key, ``duckdb://<file>`` + ``schema.table``), at dataset
+    level: every day of a tenant's dataset is the same node, so outputs and inputs join."""
+    uri = dataset_partition(uri)[0]
     if uri.startswith("s3://"):
         bucket, _, key = uri[5:].partition("/")
         return f"s3://{bucket}", key
     if uri.startswith("file://"):
         from urllib.parse import unquote
 
-        return "file", unquote(uri[len("file://"):])  # a path, not a URI: '=' stays '=
+        return "file", unquote(uri[len("file://"):])  # a path, not a URI: '=' stays '='
     if uri.startswith("duckdb://"):
         path, _, table = uri[len("duckdb://"):].rpartition("/")
         return f"duckdb://{path}", table
@@ -146,20 +197,26 @@ def _facet(url: str, **fields: Any) -> dict:
 
 def ol_dataset(uri: str, *, fields: Iterable[tuple[str, str]] = (), row_count: int | None = None,
                assertions: Iterable[tuple[str, bool]] = (), erasure: Mapping[str, Any] | None = None,
-               output: bool = False) -> dict:
-    """An input or output dataset with schema, data-quality and erasure facets where known."""
+               output: bool = False, partitions: Iterable[str] = ()) -> dict:
+    """An input or output dataset with schema, partition, data-quality and erasure facets where
+    known. ``dataQualityAssertions`` is an input-dataset facet in the spec: only inputs carry it."""
     namespace, name = dataset_name(uri)
     facets: dict[str, Any] = {}
     fields = list(fields)
     if fields:
         facets["schema"] = _facet(SCHEMA_FACET_URL, fields=[{"name": n, "type": t} for n, t in fields])
+    partitions = sorted(set(partitions))
+    if partitions:
+        facets[PARTITIONS_FACET_NAME] = _facet(PARTITIONS_FACET_URL, partitions=partitions)
     assertions = list(assertions)
-    if assertions:
-        facets["dataQualityAssertions"] = _facet(
-            ASSERTIONS_FACET_URL, assertions=[{"assertion": a, "success": bool(ok)} for a, ok in assertions])
+    if assertions and output:
+        raise ValueError("dataQualityAssertions is an input-dataset facet")
     if erasure is not None:
         facets[ERASURE_FACET_NAME] = _facet(ERASURE_FACET_URL, **erasure_facet_fields(**erasure))
     ds: dict[str, Any] = {"namespace": namespace, "name": name, "facets": facets}
+    if assertions:
+        ds["inputFacets"] = {"dataQualityAssertions": _facet(
+            ASSERTIONS_FACET_URL, assertions=[{"assertion": a, "success": bool(ok)} for a, ok in assertions])}
     if row_count is not None:
         key = "outputStatistics" if output else "dataQualityMetrics"
         if output:
@@ -167,7 +224,7 @@ def ol_dataset(uri: str, *, fields: Iterable[tuple[str, str]] = (), row_count: i
                 "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
                 "#/$defs/OutputStatisticsOutputDatasetFacet", rowCount=int(row_count))}
         else:
-            ds["inputFacets"] = {key: _facet(DQ_FACET_URL, rowCount=int(row_count), columnMetrics={})}
+            ds.setdefault("inputFacets", {})[key] = _facet(DQ_FACET_URL, rowCount=int(row_count), columnMetrics={})
     return ds
 
 
@@ -189,6 +246,9 @@ def ol_run_id(dagster_run_id: str, asset_key: str, partition: str | None) -> str
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ccr:{dagster_run_id}:{asset_key}:{partition or ''}"))
 
 
+CHECKS_JOB_SUFFIX = ".checks"
+
+
 def run_event(event_type: str, *, event_time: datetime, dagster_run_id: str, asset_key: str,
               partition: str | None, inputs: list[dict], outputs: list[dict], engine_version: str,
               error: str | None = None) -> dict:
@@ -202,9 +262,7 @@ def run_event(event_type: str, *, event_time: datetime, dagster_run_id: str, ass
     if error:
         run_facets["errorMessage"] = _facet(ERROR_FACET_URL, message=error[:500], programmingLanguage="python")
     if partition:
-        run_facets["ccr_partition"] = _facet(
-            "https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json", partition=partition,
-            dagsterRunId=dagster_run_id)
+        run_facets["ccr_partition"] = _facet(PARTITION_FACET_URL, partition=partition, dagsterRunId=dagster_run_id)
     return {
         "eventType": event_type,
         "eventTime": event_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),

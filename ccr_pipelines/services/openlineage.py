@@ -16,13 +16,13 @@ from datetime import datetime
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ..core.lineage import iso_utc, ol_dataset, run_event
+from ..core.lineage import CHECKS_JOB_SUFFIX, dataset_partition, iso_utc, ol_dataset, run_event
 from ..stores.control_store import ControlStore, lineage
 from ..stores.object_store import ObjectStore
 from .ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
 from .redact import REDACTED_DATASET, REDACTED_SCHEMA
 from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
-from .transcribe import CALLS_DATASET, CALLS_SCHEMA, SEGMENTS_DATASET, SEGMENTS_SCHEMA
+from .transcribe import CALLS_DATASET, CALLS_SCHEMA, SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE
 
 SCHEMAS: dict[str, pa.Schema] = {MANIFEST_DATASET: MANIFEST_SCHEMA, REDACTED_DATASET: REDACTED_SCHEMA,
                                  SCORES_DATASET: SCORES_SCHEMA, STEPS_DATASET: STEPS_SCHEMA,
@@ -44,46 +44,101 @@ class AssetRun:
 
 
 def _fields(uri: str) -> list[tuple[str, str]]:
-    parts = uri.split("#", 1)[0].split("/")
+    parts = dataset_partition(uri)[0].split("/")
     for name, schema in SCHEMAS.items():
         if name in parts:
             return [(f.name, str(f.type)) for f in schema]
     return []
 
 
-def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[AssetRun], *, engine_version: str) -> list[dict]:
-    """START + COMPLETE/FAIL per asset, inputs/outputs from the run's lineage rows."""
+def _mart_sources() -> list[str]:
+    """The Parquet datasets dbt reads (dbt/models/sources.yml): the inputs of every mart."""
+    import yaml
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "dbt" / "models" / "sources.yml"
+    doc = yaml.safe_load(path.read_text()) if path.exists() else {}
+    return sorted(t["name"] for src in doc.get("sources", []) for t in src.get("tables", []))
+
+
+def _report_inputs() -> list[str]:
+    from .reports import VIEWS
+
+    return sorted(ds for ds, _ in VIEWS.values())
+
+
+def _tenant_dataset(datasets_root: str, tenant: str, dataset: str) -> str:
+    return f"{datasets_root.rstrip('/')}/{tenant}/{dataset}"
+
+
+def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[AssetRun], *, engine_version: str,
+                   datasets_root: str | None = None) -> list[dict]:
+    """START + COMPLETE/FAIL per asset, inputs/outputs from the run's lineage rows, named at dataset
+    level (core/lineage.dataset_name) with the partitions touched as a facet. Marts get the Parquet
+    datasets dbt reads as inputs, reports the datasets the report reads; an asset that read and
+    wrote nothing emits no event; check results are a ``<asset>.checks`` run whose input (the
+    asset's output) carries ``dataQualityAssertions``, where the spec puts them."""
     with control.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(sa.select(
             lineage.c.asset_key, lineage.c.artefact_uri, lineage.c.source_uri, lineage.c.deleted_at,
-            lineage.c.call_id).where(lineage.c.run_id == dagster_run_id))]
+            lineage.c.call_id, lineage.c.tenant_id, lineage.c.artefact_kind).where(lineage.c.run_id == dagster_run_id))]
     events = []
     for a in assets:
         mine = [r for r in rows if r["asset_key"] == a.asset_key or
                 (a.asset_key.startswith("marts/warehouse/") and r["asset_key"] == "marts/warehouse"
                  and r["artefact_uri"].endswith("." + a.asset_key.rsplit("/", 1)[-1]))]
         outs: dict[str, dict] = {}
+        ins: dict[str, set] = {}
         for r in mine:
-            base = r["artefact_uri"].split("#", 1)[0]
-            o = outs.setdefault(base, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None})
+            base, part = dataset_partition(r["artefact_uri"])
+            o = outs.setdefault(base, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(),
+                                       "uri": r["artefact_uri"]})
             o["rows"] += 1
+            o["parts"].update([part] if part else [])
             if r["deleted_at"] is not None:
                 o["deleted"] += 1
                 o["erased"] += 1 if r["call_id"] else 0
                 o["deleted_at"] = iso_utc(r["deleted_at"])
-        ins = sorted({r["source_uri"].split("#", 1)[0] for r in mine if r["source_uri"]} - set(outs))
-        inputs = [ol_dataset(u, fields=_fields(u)) for u in ins]
-        outputs = [ol_dataset(u, fields=_fields(u), row_count=a.row_count if len(outs) == 1 else None, output=True,
-                              assertions=a.checks,
-                              erasure={"deleted": o["deleted"] == o["rows"], "deleted_at": o["deleted_at"],
-                                       "erased_calls": o["erased"]})
-                   for u, o in sorted(outs.items())]
+            sources: list[tuple[str, str | None]] = []
+            if r["artefact_kind"] == "mart" and datasets_root:
+                sources = [(_tenant_dataset(datasets_root, r["tenant_id"], d), None) for d in _mart_sources()]
+            elif r["artefact_kind"] in ("report", "report_file") and datasets_root:
+                sources = [(_tenant_dataset(datasets_root, r["tenant_id"], d), None) for d in _report_inputs()]
+            elif r["source_uri"]:
+                sources = [dataset_partition(r["source_uri"])]
+            for src, spart in sources:
+                ins.setdefault(src, set()).update([spart] if spart else [])
+            if r["artefact_kind"] == "transcript" and datasets_root:
+                # transcription also writes the per-day call and segment tables the next stage reads
+                day = part
+                for zone_root, ds in ((datasets_root.rsplit("/", 1)[0] + "/" + SEGMENTS_ZONE, SEGMENTS_DATASET),
+                                      (datasets_root, CALLS_DATASET)):
+                    extra = outs.setdefault(_tenant_dataset(zone_root, r["tenant_id"], ds),
+                                            {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(),
+                                             "uri": _tenant_dataset(zone_root, r["tenant_id"], ds)})
+                    extra["parts"].update([day] if day else [])
+        for base in list(ins):
+            if base in outs:
+                del ins[base]
+        if a.ok and not outs and not ins:
+            continue  # nothing read, nothing written: no event (issue 16)
+        inputs = [ol_dataset(u, fields=_fields(u), partitions=p) for u, p in sorted(ins.items())]
+        outputs = [ol_dataset(o["uri"], fields=_fields(o["uri"]), row_count=a.row_count if len(outs) == 1 else None,
+                              output=True, partitions=o["parts"],
+                              erasure={"deleted": o["rows"] > 0 and o["deleted"] == o["rows"],
+                                       "deleted_at": o["deleted_at"], "erased_calls": o["erased"]})
+                   for _, o in sorted(outs.items())]
         common = dict(dagster_run_id=dagster_run_id, asset_key=a.asset_key, partition=a.partition,
                       engine_version=engine_version)
         events.append(run_event("START", event_time=a.started, inputs=inputs, outputs=[], **common))
         events.append(run_event("COMPLETE" if a.ok else "FAIL", event_time=a.finished, inputs=inputs,
                                 outputs=outputs if a.ok else [], error=None if a.ok else (a.error or "step failed"),
                                 **common))
+        if a.ok and a.checks and outs:
+            checked = [ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks) for _, o in sorted(outs.items())]
+            common["asset_key"] = a.asset_key + CHECKS_JOB_SUFFIX
+            events.append(run_event("START", event_time=a.finished, inputs=checked, outputs=[], **common))
+            events.append(run_event("COMPLETE", event_time=a.finished, inputs=checked, outputs=[], **common))
     return events
 
 

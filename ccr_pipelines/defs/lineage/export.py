@@ -65,7 +65,10 @@ def export_run(instance: dg.DagsterInstance, run_id: str, control, store) -> int
     assets = asset_runs(instance, run_id)
     if not assets:
         return 0
-    events = events_for_run(control, run_id, assets, engine_version=dg.__version__)
+    events = events_for_run(control, run_id, assets, engine_version=dg.__version__,
+                            datasets_root=store.uri("datasets/x")[:-2])
+    if not events:
+        return 0
     write_file_sink(store, run_id, assets[0].started.date().isoformat(), events)
     url = os.environ.get("OPENLINEAGE_URL")
     if url:
