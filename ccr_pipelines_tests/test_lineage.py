@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from ccr_pipelines.core.lineage import (ERASURE_FACET_NAME, dataset_name, dataset_partition, erasure_facet_fields,
-                                        retention_until, run_event)
+                                        event_dict, retention_until, run_event)
 from ccr_pipelines.core.report_periods import period_containing
 from ccr_pipelines.core.subjects import subject_hash
 from ccr_pipelines.defs.analyze.assets import call_metrics, call_scores, redacted_transcripts
@@ -73,8 +73,8 @@ def test_a_run_event_refuses_an_unknown_type_and_fail_carries_an_error_facet():
     with pytest.raises(ValueError):
         run_event("DONE", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition=None, inputs=[],
                   outputs=[], engine_version="1")
-    ev = run_event("FAIL", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition="2026-11-16", inputs=[],
-                   outputs=[], engine_version="1", error="Failure")
+    ev = event_dict(run_event("FAIL", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition="2026-11-16",
+                              inputs=[], outputs=[], engine_version="1", error="Failure"))
     assert ev["run"]["facets"]["errorMessage"]["message"] == "Failure"
     assert _validator().is_valid(ev)
 

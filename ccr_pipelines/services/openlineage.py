@@ -2,19 +2,24 @@
 from the record-level lineage rows the run wrote (so both views tell the same story), with schema,
 data-quality and erasure facets. No Dagster import: the sensor in defs/lineage hands in plain data.
 
-Sinks: newline-delimited JSON in the object store (default, ``lineage/openlineage/<day>/<run>.ndjson``)
-and optionally HTTP (Marquez-compatible ``POST /api/v1/lineage``; ``OPENLINEAGE_URL``).
+Emitted through the official client (``openlineage-python``): events are its typed classes
+(core/lineage.py); transports are newline-delimited JSON in the object store (default,
+``lineage/openlineage/<day>/<run>.ndjson``) and optionally the client's HTTP transport
+(Marquez-compatible ``POST /api/v1/lineage``; ``OPENLINEAGE_URL``, ``OPENLINEAGE_API_KEY``).
 """
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from openlineage.client import OpenLineageClient
+from openlineage.client.serde import Serde
+from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
+from openlineage.client.transport.transport import Config, Transport
 
 from ..core.lineage import CHECKS_JOB_SUFFIX, dataset_partition, iso_utc, ol_dataset, run_event
 from ..stores.control_store import ControlStore, lineage
@@ -146,23 +151,45 @@ def event_file_key(dagster_run_id: str, day: str) -> str:
     return f"lineage/openlineage/{day}/{dagster_run_id}.ndjson"
 
 
-def write_file_sink(store: ObjectStore, dagster_run_id: str, day: str, events: list[dict]) -> str:
-    """Default sink: one NDJSON object per run (idempotent: a re-export replaces it)."""
+class ObjectStoreTransport(Transport):
+    """The client's file transport for this deployment: the run's events as newline-delimited JSON
+    in the object store (``lineage/openlineage/<day>/<run>.ndjson``), written once on ``close``
+    so a re-export replaces the object (idempotent)."""
+
+    kind = "ccr_object_store"
+    config_class = Config
+
+    def __init__(self, store: ObjectStore, key: str) -> None:
+        self.store, self.key, self.lines = store, key, []
+        self.name, self.priority = "ccr_object_store", 0
+
+    def emit(self, event: Any) -> None:
+        self.lines.append(Serde.to_json(event))
+
+    def close(self, timeout: float = -1) -> bool:  # noqa: ARG002
+        self.store.put_bytes(self.key, "".join(line + "\n" for line in self.lines).encode("utf-8"))
+        return True
+
+
+def http_transport(url: str, *, api_key: str | None = None, timeout_s: float = 10.0) -> HttpTransport:
+    """Optional sink: Marquez-compatible ``POST {url}/api/v1/lineage`` through the client's HTTP transport."""
+    auth = ApiKeyTokenProvider({"apiKey": api_key}) if api_key else TokenProvider({})
+    return HttpTransport(HttpConfig(url=url, endpoint="api/v1/lineage", timeout=timeout_s, auth=auth,
+                                    retry={"total": 2, "backoff_factor": 0.5}))
+
+
+def emit(events: list, *, store: ObjectStore, dagster_run_id: str, day: str, url: str | None = None,
+         api_key: str | None = None) -> str:
+    """Emit the run's events through the OpenLineage client: the object-store file first (the record
+    of what was exported), then HTTP when a URL is configured. Returns the file's key."""
     key = event_file_key(dagster_run_id, day)
-    store.put_bytes(key, "".join(json.dumps(e, sort_keys=True) + "\n" for e in events).encode("utf-8"))
-    return key
-
-
-def post_http_sink(url: str, events: list[dict], *, timeout_s: float = 10.0, api_key: str | None = None) -> int:
-    """Optional sink: Marquez-compatible ``POST {url}/api/v1/lineage``, one event per request."""
-    sent = 0
+    sink = ObjectStoreTransport(store, key)
+    client = OpenLineageClient(transport=sink)
     for e in events:
-        req = urllib.request.Request(url.rstrip("/") + "/api/v1/lineage", data=json.dumps(e).encode("utf-8"),
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {api_key}"} if api_key else {})},
-                                     method="POST")
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 - configured endpoint
-            if resp.status >= 300:
-                raise RuntimeError(f"lineage endpoint answered HTTP {resp.status}")
-        sent += 1
-    return sent
+        client.emit(e)
+    sink.close()
+    if url:
+        http = OpenLineageClient(transport=http_transport(url, api_key=api_key))
+        for e in events:
+            http.emit(e)
+    return key
