@@ -212,9 +212,17 @@ def route_library_logs() -> None:
     """Library INFO goes to the log, not the console: to ``$CCR_ASR_LOG_FILE`` when set (the worker's
     log file), otherwise nowhere; warnings and errors still reach stderr. Called after whisperx's
     import (which installs its own stdout handler) and before a model load."""
+    import importlib
     import logging
     import sys
 
+    # lightning installs its own stderr handler on "lightning.pytorch" at import, which happens inside
+    # whisperx.load_model (pyannote's VAD): import it first so the routing below replaces that handler
+    for module in ("lightning.pytorch", "pytorch_lightning"):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - absent or broken: nothing of it to route
+            pass
     target = os.environ.get("CCR_ASR_LOG_FILE")
     fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
     console = logging.StreamHandler(sys.stderr)

@@ -28,6 +28,8 @@ class ObjectStoreResource(dg.ConfigurableResource):
     sse: str = "AES256"
     kms_key_id: str = ""
     region_override_reason: str = ""
+    audit_bucket: str = ""
+    audit_retention_days: int = 1825
 
     _store: "ObjectStore | None" = PrivateAttr(default=None)
 
@@ -40,6 +42,7 @@ class ObjectStoreResource(dg.ConfigurableResource):
                 self._store = S3ObjectStore(
                     self.bucket, region=self.region, endpoint_url=self.endpoint_url or None,
                     sse=self.sse, kms_key_id=self.kms_key_id or None,
+                    audit_bucket=self.audit_bucket or None, audit_retention_days=self.audit_retention_days,
                 )
             else:
                 raise ValueError(f"unknown object store kind {self.kind!r}")
@@ -213,6 +216,7 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
             endpoint_url=_field(store.endpoint_url), sse=store.sse,
             kms_key_id=_field(store.kms_key_id),
             region_override_reason=store.region_override_reason or "",
+            audit_bucket=_field(store.audit_bucket), audit_retention_days=store.audit_retention_days,
         )
     url = s.control_store.url
     control_url = dg.EnvVar(url.env) if not isinstance(url, str) else s.expand(url)
