@@ -67,6 +67,8 @@ def test_library_info_at_model_load_goes_to_the_log_file_not_the_console(tmp_pat
     noisy = logging.getLogger("whisperx")
     noisy.addHandler(logging.StreamHandler(sys.stdout))  # what whisperx installs at import
     route_library_logs()
+    # lightning's own stderr handler (installed at its import, inside whisperx.load_model) is gone
+    assert logging.getLogger("lightning.pytorch").handlers == []
     logging.getLogger("lightning.pytorch.utilities.migration.utils").info(
         "Lightning automatically upgraded your loaded checkpoint from v1.5.4 to v2.5.5.")
     logging.getLogger("whisperx.asr").info("No language specified, language will be first be detected")

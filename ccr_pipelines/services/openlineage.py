@@ -56,6 +56,19 @@ def _fields(uri: str) -> list[tuple[str, str]]:
     return []
 
 
+# What a stage writes or reads besides the artefact its lineage rows name (the rows are per call;
+# these are the per-day tables written or read alongside), so the graph has no dangling node:
+EXTRA_OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    # transcription writes the transcript JSON (rows) and the per-day call and segment tables
+    "transcript": ((SEGMENTS_ZONE, SEGMENTS_DATASET), ("datasets", CALLS_DATASET)),
+    # scoring writes the scores (rows) and the per-step results the reports read
+    "call_score": (("datasets", STEPS_DATASET),),
+}
+EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
+    "transcript": ("audio",),  # the worker reads the accepted recording; the row names its manifest row
+}
+
+
 def _mart_sources() -> list[str]:
     """The Parquet datasets dbt reads (dbt/models/sources.yml): the inputs of every mart."""
     import yaml
@@ -113,15 +126,16 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
                 sources = [dataset_partition(r["source_uri"])]
             for src, spart in sources:
                 ins.setdefault(src, set()).update([spart] if spart else [])
-            if r["artefact_kind"] == "transcript" and datasets_root:
-                # transcription also writes the per-day call and segment tables the next stage reads
-                day = part
-                for zone_root, ds in ((datasets_root.rsplit("/", 1)[0] + "/" + SEGMENTS_ZONE, SEGMENTS_DATASET),
-                                      (datasets_root, CALLS_DATASET)):
-                    extra = outs.setdefault(_tenant_dataset(zone_root, r["tenant_id"], ds),
-                                            {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(),
-                                             "uri": _tenant_dataset(zone_root, r["tenant_id"], ds)})
-                    extra["parts"].update([day] if day else [])
+            if datasets_root:
+                store_root = datasets_root.rsplit("/", 1)[0]
+                for zone, ds in EXTRA_OUTPUTS.get(r["artefact_kind"], ()):
+                    uri = _tenant_dataset(f"{store_root}/{zone}", r["tenant_id"], ds)
+                    extra = outs.setdefault(uri, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None,
+                                                  "parts": set(), "uri": uri})
+                    extra["parts"].update([part] if part else [])
+                for zone in EXTRA_INPUTS.get(r["artefact_kind"], ()):
+                    ins.setdefault(_tenant_dataset(store_root, zone, r["tenant_id"]), set()).update(
+                        [part] if part else [])
         for base in list(ins):
             if base in outs:
                 del ins[base]
