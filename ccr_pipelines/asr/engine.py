@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ class Engines:
     config: AsrConfig
     _loaded: dict = field(default_factory=dict)
     load_seconds: float = 0.0
+    _vad_model: object | None = None  # one VAD for every loaded model (see _vad)
 
     def versions(self) -> dict:
         import ctranslate2
@@ -51,8 +54,21 @@ class Engines:
         return {"whisperx": version("whisperx"), "faster_whisper": faster_whisper.__version__,
                 "ctranslate2": ctranslate2.__version__, "torch": torch.__version__}
 
-    def _load(self, resolved: ResolvedModel, language: str | None):
+    def _vad(self):
+        """whisperx's pyannote VAD from the checkpoint upgraded once into the model cache (the bundled
+        one is a Lightning 1.5 checkpoint that Lightning would migrate, and announce, at every load);
+        whisperx's own loader with the same options and device. One per engine set."""
+        if self._vad_model is None:
+            import torch
+            from whisperx.vads import Pyannote
 
+            device = "cuda:0" if self.config.device == "cuda" else self.config.device
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._vad_model = Pyannote(torch.device(device), token=None, model_fp=upgraded_vad_checkpoint(),
+                                           chunk_size=30, vad_onset=0.500, vad_offset=0.363)
+        return self._vad_model
+
+    def _load(self, resolved: ResolvedModel, language: str | None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing file is an error, never a hub download
         import whisperx
 
@@ -61,11 +77,13 @@ class Engines:
         key = (resolved.path, language)
         if key not in self._loaded:
             t0 = time.perf_counter()
-            pipeline = whisperx.load_model(
-                resolved.path, device=self.config.device, compute_type=self.config.compute_type,
-                language=language, vad_method="pyannote", threads=self.config.threads,
-                local_files_only=True, asr_options={"beam_size": self.config.beam_size},
-            )
+            vad = self._vad()
+            with contextlib.redirect_stdout(io.StringIO()):  # whisperx prints "Use manually assigned vad_model"
+                pipeline = whisperx.load_model(
+                    resolved.path, device=self.config.device, compute_type=self.config.compute_type,
+                    language=language, vad_model=vad, threads=self.config.threads,
+                    local_files_only=True, asr_options={"beam_size": self.config.beam_size},
+                )
             self.load_seconds += time.perf_counter() - t0
             _report_no_speech_prob(pipeline.model)
             inference = getattr(getattr(pipeline.vad_model, "vad_pipeline", None), "_segmentation", None)
@@ -248,3 +266,32 @@ def route_library_logs() -> None:
             child.handlers.clear()
             child.setLevel(logging.NOTSET)
             child.propagate = True
+
+
+def upgraded_vad_checkpoint() -> str | None:
+    """The pyannote VAD checkpoint bundled with whisperx, migrated once to the installed Lightning
+    version and kept in the model cache (``CCR_MODEL_CACHE``; the worker image does it at build
+    time): loading it needs no migration, so Lightning prints nothing and spends nothing on it.
+    None (whisperx's own file) when whisperx ships none."""
+    from pathlib import Path
+
+    import lightning
+    import torch
+    import whisperx
+    from lightning.pytorch.utilities.migration import migrate_checkpoint, pl_legacy_patch
+
+    from .models import cache_dir
+
+    src = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
+    if not src.is_file():
+        return None
+    target = cache_dir() / f"whisperx-vad-{src.stat().st_size}-lightning-{lightning.__version__}.bin"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with pl_legacy_patch():
+            checkpoint = torch.load(src, map_location="cpu", weights_only=False)
+        migrate_checkpoint(checkpoint)
+        tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, target)  # atomic: concurrent workers never read a half-written file
+    return str(target)

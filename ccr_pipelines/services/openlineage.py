@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
 from openlineage.client.transport.transport import Config, Transport
@@ -90,7 +91,7 @@ def _tenant_dataset(datasets_root: str, tenant: str, dataset: str) -> str:
 
 
 def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[AssetRun], *, engine_version: str,
-                   datasets_root: str | None = None) -> list[dict]:
+                   datasets_root: str | None = None) -> list[RunEvent]:
     """START + COMPLETE/FAIL per asset, inputs/outputs from the run's lineage rows, named at dataset
     level (core/lineage.dataset_name) with the partitions touched as a facet. Marts get the Parquet
     datasets dbt reads as inputs, reports the datasets the report reads; an asset that read and
@@ -142,7 +143,9 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
         if a.ok and not outs and not ins:
             continue  # nothing read, nothing written: no event (issue 16)
         inputs = [ol_dataset(u, fields=_fields(u), partitions=p) for u, p in sorted(ins.items())]
-        outputs = [ol_dataset(o["uri"], fields=_fields(o["uri"]), row_count=a.row_count if len(outs) == 1 else None,
+        own = [o for o in outs.values() if o["rows"]]  # the asset's row count is its own output's, not side tables
+        outputs = [ol_dataset(o["uri"], fields=_fields(o["uri"]),
+                              row_count=a.row_count if len(own) == 1 and o["rows"] else None,
                               output=True, partitions=o["parts"],
                               erasure={"deleted": o["rows"] > 0 and o["deleted"] == o["rows"],
                                        "deleted_at": o["deleted_at"], "erased_calls": o["erased"]})
@@ -153,8 +156,9 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
         events.append(run_event("COMPLETE" if a.ok else "FAIL", event_time=a.finished, inputs=inputs,
                                 outputs=outputs if a.ok else [], error=None if a.ok else (a.error or "step failed"),
                                 **common))
-        if a.ok and a.checks and outs:
-            checked = [ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks) for _, o in sorted(outs.items())]
+        if a.ok and a.checks and any(o["rows"] for o in outs.values()):
+            checked = [ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks)
+                       for _, o in sorted(outs.items()) if o["rows"]]  # the asset's own output, not side tables
             common["asset_key"] = a.asset_key + CHECKS_JOB_SUFFIX
             events.append(run_event("START", event_time=a.finished, inputs=checked, outputs=[], **common))
             events.append(run_event("COMPLETE", event_time=a.finished, inputs=checked, outputs=[], **common))
