@@ -531,3 +531,27 @@ def test_the_demos_openlineage_events_form_one_graph_from_the_inbox_to_marts_and
         other = "globex-support" if tenant == "acme-energie" else "acme-energie"
         reach = {short(n) for n in edges for _ in [0] if path(f"raw/{tenant}", short(n))}
         assert not any(other in n for n in reach), [n for n in reach if other in n]
+
+
+def test_the_http_transport_retries_a_failing_marquez_then_raises_and_the_file_is_written_first(pipeline, monkeypatch):
+    """The client's HTTP transport (api key as a bearer token): a 503 is retried, a lasting failure
+    surfaces as an error (the sensor's tick fails, visible), and the object-store file was written
+    before, so nothing exported is lost."""
+    from .receivers import Receiver
+
+    instance, store = pipeline["instance"], pipeline["wh"].store
+    run_id = pipeline["runs"][("acme-energie", "call_metrics")]
+    key = [o.key for o in store.list("lineage/openlineage/") if run_id in o.key]
+    for k in key:
+        store.delete(k)
+    with Receiver(statuses=[503], default_status=201) as marquez:
+        monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{marquez.port}")
+        monkeypatch.setenv("OPENLINEAGE_API_KEY", "test-key")
+        n = export_run(instance, run_id, pipeline["control"], store)
+    assert [r["status"] for r in marquez.requests] == [503] + [201] * n  # first event retried once
+    assert {r["authorization"] for r in marquez.requests} == {"Bearer test-key"}
+    with Receiver(default_status=500) as down:
+        monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{down.port}")
+        with pytest.raises(Exception):
+            export_run(instance, run_id, pipeline["control"], store)
+    assert [o for o in store.list("lineage/openlineage/") if run_id in o.key]

@@ -20,6 +20,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport, TokenProvider
+from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 from openlineage.client.transport.transport import Config, Transport
 
 from ..core.lineage import CHECKS_JOB_SUFFIX, dataset_partition, iso_utc, ol_dataset, run_event
@@ -190,10 +191,11 @@ class ObjectStoreTransport(Transport):
 
 
 def http_transport(url: str, *, api_key: str | None = None, timeout_s: float = 10.0) -> HttpTransport:
-    """Optional sink: Marquez-compatible ``POST {url}/api/v1/lineage`` through the client's HTTP transport."""
+    """Optional sink: Marquez-compatible ``POST {url}/api/v1/lineage`` through the client's HTTP transport
+    (5xx retried twice with back-off, then an error: a sensor tick must not hang on a dead endpoint)."""
     auth = ApiKeyTokenProvider({"apiKey": api_key}) if api_key else TokenProvider({})
     return HttpTransport(HttpConfig(url=url, endpoint="api/v1/lineage", timeout=timeout_s, auth=auth,
-                                    retry={"total": 2, "backoff_factor": 0.5}))
+                                    retry={**DEFAULT_RETRY_CONFIG, "total": 2, "read": 2, "connect": 2}))
 
 
 def emit(events: list, *, store: ObjectStore, dagster_run_id: str, day: str, url: str | None = None,
