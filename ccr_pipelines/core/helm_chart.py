@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 RELEASE = "dagster"  # `helm upgrade --install dagster dagster/dagster` (docs/operations.md)
+NAMESPACE = "dagster"  # `-n dagster`
 # Chart defaults (helm/dagster/values.yaml) of the keys read below when values.yaml leaves them out.
 CHART_DAGSTER_HOME = "/opt/dagster/dagster_home"
 _DEFAULT_MONITORING = {"startTimeoutSeconds": 300, "cancelTimeoutSeconds": 300, "pollIntervalSeconds": 120,
@@ -67,30 +68,40 @@ def _snake(k8s_config: Mapping[str, Any]) -> dict:
 
 
 def _run_launcher(values: Mapping[str, Any], release: str) -> dict:
+    """``helpers/instance/_run-launcher.tpl`` (dagsterYaml.runLauncher.k8s)."""
     launcher = values.get("runLauncher") or {}
     if launcher.get("type") != "K8sRunLauncher":
         raise ValueError("only the K8sRunLauncher is rendered here")
     k8s = (launcher.get("config") or {}).get("k8sRunLauncher") or {}
+    glob = values.get("global") or {}
     config: dict[str, Any] = {
         "load_incluster_config": k8s.get("loadInclusterConfig", True),
+        "job_namespace": k8s.get("jobNamespace") or NAMESPACE,
+        "image_pull_policy": k8s.get("imagePullPolicy", "Always"),  # the chart's default
         "service_account_name": service_account_name(values, release),
-        "dagster_home": (values.get("global") or {}).get("dagsterHome", CHART_DAGSTER_HOME),
+        "dagster_home": glob.get("dagsterHome", CHART_DAGSTER_HOME),
         "instance_config_map": instance_config_map(release),
-        "postgres_password_secret": (values.get("global") or {}).get("postgresqlSecretName"),
-        "env_config_maps": [f"{fullname(release)}-pipeline-env"]
-        + [c["name"] if isinstance(c, dict) else c for c in k8s.get("envConfigMaps") or []],
-        "env_secrets": [s["name"] if isinstance(s, dict) else s for s in k8s.get("envSecrets") or []],
+        "postgres_password_secret": glob.get("postgresqlSecretName"),
     }
-    if k8s.get("jobNamespace"):
-        config["job_namespace"] = k8s["jobNamespace"]
-    if k8s.get("imagePullPolicy"):
-        config["image_pull_policy"] = k8s["imagePullPolicy"]
-    if k8s.get("runK8sConfig"):
-        config["run_k8s_config"] = _snake(k8s["runK8sConfig"])
-    for key, name in (("volumes", "volumes"), ("volumeMounts", "volume_mounts"), ("labels", "labels"),
-                      ("failPodOnRunFailure", "fail_pod_on_run_failure")):
+    if k8s.get("kubeconfigFile"):
+        config["kubeconfig_file"] = k8s["kubeconfigFile"]
+    if values.get("imagePullSecrets"):
+        config["image_pull_secrets"] = values["imagePullSecrets"]
+    names = [c["name"] for c in k8s.get("envConfigMaps") or [] if isinstance(c, dict) and "name" in c]
+    if names:
+        config["env_config_maps"] = names
+    names = [c["name"] for c in k8s.get("envSecrets") or [] if isinstance(c, dict) and "name" in c]
+    if names:
+        config["env_secrets"] = names
+    for key, name in (("envVars", "env_vars"), ("volumeMounts", "volume_mounts"), ("volumes", "volumes"),
+                      ("labels", "labels"), ("resources", "resources"), ("schedulerName", "scheduler_name"),
+                      ("securityContext", "security_context")):
         if k8s.get(key):
             config[name] = k8s[key]
+    if k8s.get("failPodOnRunFailure"):
+        config["fail_pod_on_run_failure"] = True
+    if k8s.get("runK8sConfig"):
+        config["run_k8s_config"] = _snake({k: v for k, v in k8s["runK8sConfig"].items() if v})
     return {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": config}
 
 
@@ -198,7 +209,7 @@ def code_server_env(values: Mapping[str, Any], deployment: str, *, config_maps: 
     dep = user_deployment(values, deployment)
     glob = values.get("global") or {}
     env: dict[str, str] = {"DAGSTER_HOME": glob.get("dagsterHome", CHART_DAGSTER_HOME),
-                           "DAGSTER_K8S_PIPELINE_RUN_NAMESPACE": "dagster",
+                           "DAGSTER_K8S_PIPELINE_RUN_NAMESPACE": NAMESPACE,
                            "DAGSTER_K8S_PIPELINE_RUN_ENV_CONFIGMAP": f"{fullname()}-pipeline-env"}
     if isinstance(dep.get("env"), dict):  # the chart writes a map into the deployment's own ConfigMap
         env.update({k: str(v) for k, v in dep["env"].items()})
