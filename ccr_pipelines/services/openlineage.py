@@ -74,9 +74,10 @@ EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
 def _mart_sources() -> list[str]:
     """The Parquet datasets dbt reads (dbt/models/sources.yml): the inputs of every mart."""
     import yaml
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "dbt" / "models" / "sources.yml"
+    from .marts import DBT_DIR
+
+    path = DBT_DIR / "models" / "sources.yml"
     doc = yaml.safe_load(path.read_text()) if path.exists() else {}
     return sorted(t["name"] for src in doc.get("sources", []) for t in src.get("tables", []))
 
