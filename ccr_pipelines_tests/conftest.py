@@ -175,3 +175,28 @@ def local_settings_env(monkeypatch, tmp_path) -> Path:
     monkeypatch.delenv("CCR_SETTINGS_FILE", raising=False)
     monkeypatch.delenv("CCR_TENANTS_FILE", raising=False)
     return data
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``ccr demo --reset`` once for the session, as a newcomer runs it (a few minutes on 2 cores):
+    test_security scans what it leaves, test_lineage joins its OpenLineage events."""
+    work = tmp_path_factory.mktemp("demo")
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    dbt_log = repo / "dbt" / "logs" / "dbt.log"
+    dbt_offset = dbt_log.stat().st_size if dbt_log.exists() else 0
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "CCR_SETTINGS_FILE", "CCR_TENANTS_FILE")}
+    env.update(PYTHONPATH=str(repo), CCR_DATA_DIR=str(work / "var"), CCR_ENV="local",
+               DAGSTER_DISABLE_TELEMETRY="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    proc = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "demo", "--reset"], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    captured = {"demo stdout": proc.stdout, "demo stderr": proc.stderr}
+    if dbt_log.exists():
+        with open(dbt_log, encoding="utf-8", errors="replace") as fh:
+            fh.seek(dbt_offset)
+            captured["dbt/logs/dbt.log (this run)"] = fh.read()
+    return work / "var", captured

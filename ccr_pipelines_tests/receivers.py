@@ -27,7 +27,8 @@ class Receiver:
                 elif enc == "deflate":
                     body = zlib.decompress(body)
                 status = outer.statuses.pop(0) if outer.statuses else outer.default_status
-                outer.requests.append({"path": self.path, "body": body, "status": status, "at": time.time()})
+                outer.requests.append({"path": self.path, "body": body, "status": status, "at": time.time(),
+                                       "authorization": self.headers.get("Authorization")})
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

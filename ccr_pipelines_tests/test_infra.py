@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from ccr_pipelines.core.infra_policies import ROLE_ACCESS, zone_expiry_days
@@ -102,17 +103,34 @@ def _env_refs(path: Path) -> set[str]:
     return set(re.findall(r"\{env: ([A-Z0-9_]+)\}", path.read_text()))
 
 
-def test_the_helm_deployment_provides_every_setting_the_prod_profile_and_instance_read():
+def _helm() -> tuple[dict, list[dict], dict]:
     values = yaml.safe_load((REPO / "infra" / "helm" / "values.yaml").read_text())
     manifests = list(yaml.safe_load_all((REPO / "infra" / "helm" / "manifests.yaml").read_text()))
     secrets = yaml.safe_load((REPO / "infra" / "helm" / "secrets.required.yaml").read_text())
-    config = next(m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "ccr-app-config")
+    return values, manifests, secrets
+
+
+def _app_config(manifests: list[dict]) -> dict:
+    return next(m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "ccr-app-config")
+
+
+def test_the_helm_deployment_provides_every_setting_the_prod_profile_and_instance_read():
+    values, manifests, secrets = _helm()
+    config = _app_config(manifests)
     provided = set(config["data"]) | set(secrets["ccr-app-secrets"])
-    needed = _env_refs(REPO / "ccr_pipelines" / "config" / "prod.yaml") | _env_refs(REPO / "dagster.yaml")
+    needed = _env_refs(REPO / "ccr_pipelines" / "config" / "prod.yaml")
     needed.add(yaml.safe_load((REPO / "ccr_pipelines" / "config" / "prod.yaml").read_text())["alerting"][
         "default_routing_key_env"])
     assert needed <= provided, needed - provided
     assert config["data"]["CCR_ENV"] == "prod"
+    # one place for each value: the instance's PostgreSQL password comes from the chart's secret only,
+    # the host from values.yaml only (the chart renders it into the instance ConfigMap)
+    assert all(len(keys) == len(set(keys)) for keys in secrets.values())
+    assert "DAGSTER_PG_PASSWORD" not in secrets["ccr-app-secrets"] and not any(
+        k.startswith("DAGSTER_PG_") for k in config["data"])
+    host = values["postgresql"]["postgresqlHost"]
+    helm_text = "".join(p.read_text() for p in sorted((REPO / "infra").rglob("*")) if p.is_file())
+    assert helm_text.count(host) == 1, "the PostgreSQL host is written in more than one place"
 
     deployment = values["dagster-user-deployments"]["deployments"][0]
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "ccr_pipelines.definitions"]
@@ -148,3 +166,165 @@ def test_images_are_pinned_non_root_health_checked_and_only_the_worker_has_torch
     assert "pip install ." in code and "[asr]" not in code
     assert "pip install '.[asr]'" in worker and "HF_HUB_OFFLINE=1" in worker
     assert 'ENTRYPOINT ["python", "-m", "ccr_pipelines.asr.worker"]' in worker
+
+
+# -- issue 16: the deployment the chart renders comes up ------------------------------------------
+def test_the_values_keep_the_chart_rules_that_bit_us_and_the_rules_can_fail():
+    """The chart's schema is not shipped in any package: ccr_pipelines/core/helm_chart.chart_errors
+    encodes the rules (concurrency placement, readinessProbe.enabled, serviceAccount.create)."""
+    from ccr_pipelines.core.helm_chart import chart_errors
+
+    values, _, _ = _helm()
+    assert chart_errors(values) == []
+    import copy
+
+    bad = copy.deepcopy(values)  # the values as issue 16 found them
+    bad["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"].update(
+        maxConcurrentRuns=50, tagConcurrencyLimits=[{"key": "ccr/tenant", "limit": 4}])
+    dep = bad["dagster-user-deployments"]["deployments"][0]
+    dep["readinessProbe"] = {"exec": {"command": ["dagster"]}, "periodSeconds": 20}
+    bad["serviceAccount"]["create"] = True
+    errors = "\n".join(chart_errors(bad))
+    for needle in ("maxConcurrentRuns is set both", "tagConcurrencyLimits is set both", "readinessProbe needs `enabled`",
+                   "serviceAccount.create"):
+        assert needle in errors, needle
+
+
+def _rendered_instance(tmp_path: Path, values: dict) -> Path:
+    from ccr_pipelines.core.helm_chart import render_instance
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(render_instance(values), sort_keys=False))
+    return home
+
+
+def test_the_instance_the_chart_renders_passes_dagsters_own_validation(tmp_path, monkeypatch):
+    from dagster._core.errors import DagsterInvalidConfigError
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._config import process_config
+    from dagster._serdes.config_class import class_from_code_pointer
+
+    values, _, _ = _helm()
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "placeholder")
+    config, _ = dagster_instance_config(str(_rendered_instance(tmp_path, values)))
+    assert config["run_launcher"]["class"] == "K8sRunLauncher"
+    assert config["concurrency"]["runs"]["tag_concurrency_limits"][0]["key"] == "ccr/tenant"
+    assert "config" not in config["run_coordinator"] or "max_concurrent_runs" not in config["run_coordinator"]["config"]
+    assert config["run_storage"]["config"]["postgres_db"]["params"] == {"sslmode": "require"}  # P5
+    assert config["run_monitoring"]["max_resume_run_attempts"] == 0 and config["run_retries"]["max_retries"] == 2
+    # each configurable class's own config schema, as DagsterInstance would instantiate it
+    for section in ("run_launcher", "run_coordinator", "run_storage", "event_log_storage", "schedule_storage",
+                    "scheduler", "compute_logs"):
+        data = config[section]
+        cls = class_from_code_pointer(data["module"].replace("dagster.core.", "dagster._core."), data["class"])
+        result = process_config(cls.config_type(), data.get("config") or {})
+        assert result.success, (section, [e.message for e in result.errors])
+    launcher = config["run_launcher"]["config"]
+    assert launcher["dagster_home"] == "/opt/dagster/dagster_home" and launcher["instance_config_map"] == "dagster-instance"
+    assert launcher["service_account_name"] == "ccr-code-location" and launcher["postgres_password_secret"] == "ccr-postgres"
+
+    # the check can fail: the values issue 16 found render an instance Dagster refuses
+    import copy
+
+    bad = copy.deepcopy(values)
+    bad["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"] = \
+        bad["concurrency"]["runs"].pop("tagConcurrencyLimits")
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(DagsterInvalidConfigError, match="tag_concurrency_limits"):
+        dagster_instance_config(str(_rendered_instance(tmp_path / "bad", bad)))
+
+
+def test_the_code_location_loads_with_the_charts_dagster_home_and_environment(tmp_path, pg_url):
+    """The code-server pod as the chart builds it: DAGSTER_HOME=/opt/dagster/dagster_home holding the
+    chart's instance ConfigMap (mounted by values.yaml), env from the chart, ccr-app-config and the
+    secrets (placeholders). A temp dir stands in for the home; the instance's PostgreSQL is pointed at
+    a throwaway local database (host, port, database, user and sslmode are the only substitutions)."""
+    import copy
+    from urllib.parse import urlsplit
+
+    from ccr_pipelines.core.helm_chart import CHART_DAGSTER_HOME, code_server_env, instance_config_map, mounted_files
+
+    values, manifests, secrets = _helm()
+    deployment = values["dagster-user-deployments"]["deployments"][0]["name"]
+    assert mounted_files(values, deployment) == {f"{CHART_DAGSTER_HOME}/dagster.yaml": instance_config_map()}
+    pg = urlsplit(pg_url)
+    local = copy.deepcopy(values)
+    local["postgresql"].update(postgresqlHost=pg.hostname, postgresqlDatabase=pg.path.lstrip("/"),
+                               postgresqlUsername=pg.username, postgresqlParams={"sslmode": "disable"},
+                               service={"port": pg.port or 5432})
+    home = _rendered_instance(tmp_path, local)
+    placeholders = {"CCR_CONTROL_DB_URL": f"sqlite:///{tmp_path}/control.db",
+                    "CCR_SUBJECT_HASH_KEY": "p" * 48, "CCR_PAGER_ROUTING_KEY": "placeholder-routing-key",
+                    "CCR_SENTRY_DSN": ""}
+    assert set(placeholders) == set(secrets["ccr-app-secrets"])
+    env = code_server_env(values, deployment, config_maps={"ccr-app-config": _app_config(manifests)["data"]},
+                          secrets={"ccr-app-secrets": placeholders, "ccr-postgres": {"postgresql-password": ""}})
+    assert env["DAGSTER_HOME"] == CHART_DAGSTER_HOME and env["CCR_ENV"] == "prod"
+    env["DAGSTER_HOME"] = str(home)  # the stand-in for the mounted home
+    import os
+
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
+    # the code server's loader (what `dagster api grpc -m ccr_pipelines.definitions` runs), then the instance
+    # (the K8sRunLauncher itself needs a cluster: its class name is read from the instance ref)
+    script = ("import dagster as dg\n"
+              "from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module\n"
+              "from dagster._core.definitions.reconstruct import repository_def_from_target_def\n"
+              "(target,) = loadable_targets_from_python_module('ccr_pipelines.definitions', working_directory='.')\n"
+              "repo = repository_def_from_target_def(target.target_definition)\n"
+              "inst = dg.DagsterInstance.get()\n"
+              "limits = inst.get_concurrency_config().run_queue_config.tag_concurrency_limits\n"
+              "print(type(inst.run_storage).__name__, inst.get_ref().run_launcher_data.class_name, len(limits),\n"
+              "      len(repo.get_all_jobs()))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**base, **env}, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    storage, launcher, limits, jobs = out.stdout.split()[-4:]
+    assert (storage, launcher, limits) == ("PostgresRunStorage", "K8sRunLauncher", "1") and int(jobs) > 5
+
+    # without the mount (the chart's default) the prod code location refuses to load (P8)
+    (home / "dagster.yaml").unlink()
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**base, **env}, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode != 0 and "PostgreSQL Dagster instance" in out.stderr
+
+
+def test_the_webserver_is_reached_through_the_authenticating_proxy_only_and_viewers_get_a_read_only_one():
+    values, manifests, _ = _helm()
+    web = values["dagsterWebserver"]
+    assert web["enableReadOnly"] is True and web["service"]["type"] == "ClusterIP"
+    assert values["ingress"]["enabled"] is False  # the chart's ingress would share one set of annotations
+    ingresses = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "Ingress"}
+    backends = {}
+    for ing in ingresses.values():
+        auth = ing["metadata"]["annotations"]["nginx.ingress.kubernetes.io/auth-url"]
+        assert auth.startswith("http://oauth2-proxy.") and "/oauth2/auth?allowed_groups=" in auth
+        (rule,) = ing["spec"]["rules"]
+        assert ing["spec"]["tls"][0]["hosts"] == [rule["host"]] and rule["host"]
+        (path,) = rule["http"]["paths"]
+        backends[path["backend"]["service"]["name"]] = set(auth.split("allowed_groups=", 1)[1].split(","))
+    assert backends == {"dagster-webserver": {"ccr-dagster-operators"},
+                        "dagster-webserver-read-only": {"ccr-dagster-operators", "ccr-dagster-viewers"}}
+    (policy,) = [m for m in manifests if m["kind"] == "NetworkPolicy"]
+    selected = policy["spec"]["podSelector"]["matchExpressions"][0]["values"]
+    assert set(selected) == {"dagster-webserver", "dagster-webserver-read-only"}
+    assert [f["namespaceSelector"] for f in policy["spec"]["ingress"][0]["from"]] == [
+        {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}]
+    ops = (REPO / "docs" / "operations.md").read_text()
+    assert "oauth2-proxy" in ops and "read-only" in ops
+
+
+def test_the_model_volume_the_worker_mounts_is_defined_and_filled_by_a_documented_job():
+    _, manifests, _ = _helm()
+    prod_asr = yaml.safe_load((REPO / "ccr_pipelines" / "config" / "prod.yaml").read_text())["asr"]
+    (vol,) = prod_asr["k8s_pod_spec"]["volumes"]
+    claim = vol["persistentVolumeClaim"]["claimName"]
+    pvcs = {m["metadata"]["name"] for m in manifests if m["kind"] == "PersistentVolumeClaim"}
+    assert claim in pvcs
+    (job,) = [m for m in manifests if m["kind"] == "Job"]
+    pod = job["spec"]["template"]["spec"]
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == claim
+    command = pod["containers"][0]["command"]
+    assert command[:4] == ["python", "-m", "ccr_pipelines.asr.models", "fill"]
+    assert command[command.index("--to") + 1] == prod_asr["model"]
+    assert "ccr-whisper-models" in (REPO / "docs" / "operations.md").read_text()

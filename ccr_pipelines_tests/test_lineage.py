@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from ccr_pipelines.core.lineage import (ERASURE_FACET_NAME, dataset_name, erasure_facet_fields, retention_until,
-                                        run_event)
+from ccr_pipelines.core.lineage import (ERASURE_FACET_NAME, dataset_name, dataset_partition, erasure_facet_fields,
+                                        event_dict, retention_until, run_event)
 from ccr_pipelines.core.report_periods import period_containing
 from ccr_pipelines.core.subjects import subject_hash
 from ccr_pipelines.defs.analyze.assets import call_metrics, call_scores, redacted_transcripts
@@ -51,10 +51,18 @@ def test_retention_date_is_creation_plus_the_tenants_class_retention():
     assert retention_until(created, "unknown-kind", {"audio": 10}) is None
 
 
-def test_dataset_names_follow_the_openlineage_naming_spec():
+def test_dataset_names_follow_the_openlineage_naming_spec_at_dataset_level_with_the_partition_apart():
+    """One convention (docs/lineage.md): <zone>/<tenant>/<dataset>, the day or period a facet."""
     assert dataset_name("s3://bucket/datasets/acme-energie/call_scores/day=2026-11-16/part.parquet#c-1") == (
-        "s3://bucket", "datasets/acme-energie/call_scores/day=2026-11-16/part.parquet")
-    assert dataset_name("file:///srv/objects/audio/acme-energie/x.flac") == ("file", "/srv/objects/audio/acme-energie/x.flac")
+        "s3://bucket", "datasets/acme-energie/call_scores")
+    assert dataset_partition("s3://bucket/datasets/acme-energie/call_scores/day=2026-11-16/part.parquet#c-1")[1] == \
+        "2026-11-16"
+    assert dataset_name("file:///srv/objects/audio/acme-energie/2026/11/16/c-1.flac") == (
+        "file", "/srv/objects/audio/acme-energie")
+    assert dataset_partition("s3://b/restricted/acme-energie/transcripts/2026/11/16/c-1/t.json") == (
+        "s3://b/restricted/acme-energie/transcripts", "2026-11-16")
+    assert dataset_partition("s3://b/reports/acme-energie/weekly/2026-W47/report.html") == (
+        "s3://b/reports/acme-energie/weekly", "2026-W47")
     assert dataset_name("duckdb:///srv/warehouse.duckdb/main.mart_agent_day") == (
         "duckdb:///srv/warehouse.duckdb", "main.mart_agent_day")
     with pytest.raises(ValueError):
@@ -65,8 +73,8 @@ def test_a_run_event_refuses_an_unknown_type_and_fail_carries_an_error_facet():
     with pytest.raises(ValueError):
         run_event("DONE", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition=None, inputs=[],
                   outputs=[], engine_version="1")
-    ev = run_event("FAIL", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition="2026-11-16", inputs=[],
-                   outputs=[], engine_version="1", error="Failure")
+    ev = event_dict(run_event("FAIL", event_time=utcnow(), dagster_run_id="r", asset_key="a", partition="2026-11-16",
+                              inputs=[], outputs=[], engine_version="1", error="Failure"))
     assert ev["run"]["facets"]["errorMessage"]["message"] == "Failure"
     assert _validator().is_valid(ev)
 
@@ -221,28 +229,46 @@ def test_openlineage_events_of_every_run_validate_and_carry_schema_quality_and_e
     total = sum(export_run(instance, r.run_id, control, store) for r in instance.get_runs() if r.run_id in mine)
     files = [f for f in store.list("lineage/openlineage/") if f.key.rsplit("/", 1)[1].split(".")[0] in mine]
     events = [json.loads(line) for f in files for line in store.get_bytes(f.key).decode().splitlines()]
-    assert total == len(events) == 2 * 4 * 2  # START + COMPLETE, 4 assets, 2 tenants
+    checks = [e for e in events if e["job"]["name"].endswith(".checks")]
+    assert total == len(events) == 2 * 4 * 2 + len(checks)  # START + COMPLETE, 4 assets, 2 tenants (+ check runs)
+    assert all(e["inputs"] or e["outputs"] for e in events if e["eventType"] == "COMPLETE")  # no empty events
     validator, facet_validator = _validator(), _facet_validator()
     for ev in events:
         errors = sorted(validator.iter_errors(ev), key=str)
         assert not errors, errors[0].message
         for ds in ev["outputs"]:
             facet_validator.validate({ERASURE_FACET_NAME: ds["facets"][ERASURE_FACET_NAME]})
+            assert "dataQualityAssertions" not in json.dumps(ds)  # an input-dataset facet in the spec
     completes = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"
-                 and "acme-energie" in json.dumps(e["outputs"])}
+                 and "acme-energie" in json.dumps(e["outputs"] + e["inputs"])}
     scores = completes["silver/analyze/call_scores"]
-    (out,) = scores["outputs"]
-    assert out["namespace"] == "file" and out["name"].endswith("datasets/acme-energie/call_scores/day=2026-11-16/part.parquet")
+    assert [o["name"].rsplit("/", 1)[1] for o in scores["outputs"]] == ["call_score_steps", "call_scores"]
+    out = scores["outputs"][1]
+    assert out["namespace"] == "file" and out["name"].endswith("datasets/acme-energie/call_scores")
+    assert out["facets"]["ccr_partitions"]["partitions"] == ["2026-11-16"]
     assert {f["name"] for f in out["facets"]["schema"]["fields"]} >= {"call_id", "score", "scorer_version"}
     assert out["outputFacets"]["outputStatistics"]["rowCount"] == 2
-    assert [i["name"].split("/")[-3] for i in scores["inputs"]] == ["redacted_segments"]
-    redacted = completes["silver/analyze/redacted_transcripts"]
-    assert {a["assertion"]: a["success"] for a in redacted["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]} == {
+    assert [i["name"].split("/")[-1] for i in scores["inputs"]] == ["redacted_segments"], scores["inputs"]
+    (checked,) = completes["silver/analyze/redacted_transcripts.checks"]["inputs"]
+    assert {a["assertion"]: a["success"] for a in checked["inputFacets"]["dataQualityAssertions"]["assertions"]} == {
         "no_pii_left": True}
-    partition_schema = json.loads((SCHEMAS / "CcrPartitionRunFacet.json").read_text())
-    for ev in events:  # our run facet validates against the schema its URL names
-        jsonschema.validate({"ccr_partition": ev["run"]["facets"]["ccr_partition"]}, partition_schema,
-                            format_checker=jsonschema.FormatChecker())
+    assert checked["name"] == completes["silver/analyze/redacted_transcripts"]["outputs"][0]["name"]
+    # our facets validate against the definition their _schemaURL's fragment names
+    for facet, file in (("ccr_partition", "CcrPartitionRunFacet.json"),):
+        schema = json.loads((SCHEMAS / file).read_text())
+        for ev in events:
+            f = ev["run"]["facets"][facet]
+            ref = f["_schemaURL"].split("#", 1)
+            assert ref[0] == schema["$id"] and ref[1].startswith("/$defs/")
+            jsonschema.validate(f, {**schema, "$ref": "#" + ref[1]}, format_checker=jsonschema.FormatChecker())
+    part_schema = json.loads((SCHEMAS / "CcrPartitionsDatasetFacet.json").read_text())
+    for ev in events:
+        for ds in ev["inputs"] + ev["outputs"]:
+            if "ccr_partitions" in ds["facets"]:
+                f = ds["facets"]["ccr_partitions"]
+                assert f["_schemaURL"].split("#")[0] == part_schema["$id"]
+                jsonschema.validate(f, {**part_schema, "$ref": "#" + f["_schemaURL"].split("#")[1]},
+                                    format_checker=jsonschema.FormatChecker())
     starts = [e for e in events if e["eventType"] == "START"]
     assert {e["run"]["runId"] for e in starts} == {e["run"]["runId"] for e in events if e["eventType"] == "COMPLETE"}
     assert PHONE not in json.dumps(events)
@@ -308,8 +334,10 @@ def test_p17_erasure_shows_in_the_lookup_and_in_the_openlineage_erasure_facet(pi
     instance, store = pipeline["instance"], pipeline["wh"].store
     export_run(instance, pipeline["runs"][("acme-energie", "call_scores")], control, store)
     key = [o.key for o in store.list("lineage/openlineage/") if pipeline["runs"][("acme-energie", "call_scores")] in o.key][0]
-    complete = [json.loads(x) for x in store.get_bytes(key).decode().splitlines()][1]
-    facet = complete["outputs"][0]["facets"][ERASURE_FACET_NAME]
+    complete = [e for e in (json.loads(x) for x in store.get_bytes(key).decode().splitlines())
+                if e["eventType"] == "COMPLETE" and e["outputs"]][0]
+    (scores,) = [o for o in complete["outputs"] if o["name"].endswith("/call_scores")]
+    facet = scores["facets"][ERASURE_FACET_NAME]
     assert facet["erasedCalls"] == 1 and facet["deleted"] is False and facet["deletedAt"]
     _facet_validator().validate({ERASURE_FACET_NAME: facet})
 
@@ -387,9 +415,9 @@ def test_the_run_status_sensor_writes_the_runs_events_and_posts_them_to_a_marque
             dagster_event=success.dagster_event,
             resources={"control_store": res["control_store"], "object_store": res["object_store"]})
         openlineage_success_sensor(ctx)
-    assert [r["path"] for r in marquez.requests] == ["/api/v1/lineage"] * 2
     posted = marquez.json_bodies()
-    assert [e["eventType"] for e in posted] == ["START", "COMPLETE"]
+    assert [r["path"] for r in marquez.requests] == ["/api/v1/lineage"] * len(posted) and len(posted) >= 2
+    assert [e["eventType"] for e in posted][:2] == ["START", "COMPLETE"]
     assert posted[1]["job"]["name"] == "silver/analyze/call_metrics" and all(_validator().is_valid(e) for e in posted)
     (f,) = [o for o in pipeline["wh"].store.list("lineage/openlineage/") if run_id in o.key]
     assert [json.loads(x) for x in pipeline["wh"].store.get_bytes(f.key).decode().splitlines()] == posted
@@ -412,3 +440,136 @@ def test_migration_8_adds_the_period_columns_to_a_lineage_table_created_before_i
     assert {"ix_lineage_tenant_kind_partition", "ix_lineage_run"} <= indexes
     assert svc.call_lineage(store, "acme-energie", "c-1")["stages"] == ["audio"]
     store.dispose()
+
+
+def test_the_openlineage_graph_connects_as_marquez_joins_it_per_tenant(pipeline):
+    """Datasets join on (namespace, name) as Marquez joins them: one node per tenant and dataset, so
+    each stage's output is the next stage's input. This fixture covers segments → redacted →
+    metrics/scores → reports (ingestion, transcription and marts are not run here)."""
+    control, instance, store = pipeline["control"], pipeline["instance"], pipeline["wh"].store
+    mine = set(pipeline["runs"].values())
+    for run_id in mine:
+        export_run(instance, run_id, control, store)
+    events = [json.loads(line) for f in store.list("lineage/openlineage/") if f.key.rsplit("/", 1)[1][:-7] in mine
+              for line in store.get_bytes(f.key).decode().splitlines()]
+    edges: dict[tuple, set] = {}
+    for e in events:
+        if e["eventType"] != "COMPLETE":
+            continue
+        for i in e["inputs"]:
+            for o in e["outputs"]:
+                edges.setdefault((i["namespace"], i["name"]), set()).add((o["namespace"], o["name"]))
+
+    def reachable(start):
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            for nxt in edges.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    for tenant in ("acme-energie", "globex-support"):
+        (segments,) = [n for n in edges if n[1].endswith(f"restricted/{tenant}/transcript_segments")]
+        names = {n[1].split("/objects/", 1)[1] for n in reachable(segments)}
+        assert {f"datasets/{tenant}/redacted_segments", f"datasets/{tenant}/call_metrics",
+                f"datasets/{tenant}/call_scores", f"reports/{tenant}/weekly"} <= names, names
+        assert not any(other in n for n in names for other in ("acme-energie", "globex-support") if other != tenant)
+
+
+@pytest.mark.slow
+def test_the_demos_openlineage_events_form_one_graph_from_the_inbox_to_marts_and_reports_per_tenant(demo_run):
+    """Issue 16: the demo's events (the same export the run-status sensors do), joined as Marquez joins
+    them (namespace + name, a job linking its inputs to its outputs): per tenant one connected path
+    inbox → audio → transcripts → redacted → metrics and scores → marts and reports, the manifest
+    feeding transcription and the marts; no empty event; every event valid; our facets valid against
+    the definition their _schemaURL names; no other tenant's dataset reachable except the shared marts."""
+    data_dir, _ = demo_run
+    files = sorted((data_dir / "objects" / "lineage" / "openlineage").rglob("*.ndjson"))
+    events = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    assert events
+    validator = _validator()
+    schemas = {json.loads(p.read_text())["$id"]: json.loads(p.read_text()) for p in SCHEMAS.glob("Ccr*.json")}
+    edges: dict[tuple, set] = {}
+    for e in events:
+        assert validator.is_valid(e)
+        for ds in e["inputs"] + e["outputs"]:
+            for name, facet in ds["facets"].items():
+                if name.startswith("ccr_"):
+                    doc, frag = facet["_schemaURL"].split("#", 1)
+                    jsonschema.validate(facet, {**schemas[doc], "$ref": "#" + frag})
+            assert "dataQualityAssertions" not in json.dumps(ds.get("facets", {}))
+        for ds in e["outputs"]:
+            assert "dataQualityAssertions" not in json.dumps(ds)
+        if e["eventType"] == "COMPLETE":
+            assert e["inputs"] or e["outputs"], e["job"]["name"]  # no empty events
+            for i in e["inputs"]:
+                edges.setdefault((i["namespace"], i["name"]), set()).update(
+                    (o["namespace"], o["name"]) for o in e["outputs"])
+
+    def short(node):
+        return node[1].split("/objects/", 1)[-1]
+
+    def path(src: str, dst: str) -> list[str] | None:
+        start = [n for n in edges if short(n) == src]
+        todo, back = list(start), {n: None for n in start}
+        while todo:
+            node = todo.pop(0)
+            if short(node) == dst:
+                out = []
+                while node is not None:
+                    out.append(short(node))
+                    node = back[node]
+                return out[::-1]
+            for nxt in edges.get(node, ()):
+                if nxt not in back:
+                    back[nxt] = node
+                    todo.append(nxt)
+        return None
+
+    for tenant in ("acme-energie", "globex-support"):
+        chain = [f"raw/{tenant}", f"audio/{tenant}", f"restricted/{tenant}/transcript_segments",
+                 f"datasets/{tenant}/redacted_segments"]
+        for a, b in zip(chain, chain[1:]):
+            assert path(a, b) == [a, b], (a, b)
+        redacted = chain[-1]
+        for stage in ("call_metrics", "call_scores"):
+            assert path(redacted, f"datasets/{tenant}/{stage}") == [redacted, f"datasets/{tenant}/{stage}"]
+            assert path(f"datasets/{tenant}/{stage}", "main.mart_agent_day")
+            for kind in ("weekly", "monthly"):
+                assert path(f"datasets/{tenant}/{stage}", f"reports/{tenant}/{kind}")
+        assert path(f"datasets/{tenant}/call_manifest", f"restricted/{tenant}/transcript_segments")
+        assert path(f"datasets/{tenant}/call_manifest", "main.mart_tenant_month")
+        # the whole chain as one path of direct edges: inbox → audio → transcripts → redacted → scores →
+        # report, and → metrics → marts
+        for walk in (chain + [f"datasets/{tenant}/call_scores", f"reports/{tenant}/weekly"],
+                     chain + [f"datasets/{tenant}/call_metrics", "main.mart_agent_day"]):
+            assert all(path(a, b) == [a, b] for a, b in zip(walk, walk[1:])), walk
+        other = "globex-support" if tenant == "acme-energie" else "acme-energie"
+        reach = {short(n) for n in edges for _ in [0] if path(f"raw/{tenant}", short(n))}
+        assert not any(other in n for n in reach), [n for n in reach if other in n]
+
+
+def test_the_http_transport_retries_a_failing_marquez_then_raises_and_the_file_is_written_first(pipeline, monkeypatch):
+    """The client's HTTP transport (api key as a bearer token): a 503 is retried, a lasting failure
+    surfaces as an error (the sensor's tick fails, visible), and the object-store file was written
+    before, so nothing exported is lost."""
+    from .receivers import Receiver
+
+    instance, store = pipeline["instance"], pipeline["wh"].store
+    run_id = pipeline["runs"][("acme-energie", "call_metrics")]
+    key = [o.key for o in store.list("lineage/openlineage/") if run_id in o.key]
+    for k in key:
+        store.delete(k)
+    with Receiver(statuses=[503], default_status=201) as marquez:
+        monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{marquez.port}")
+        monkeypatch.setenv("OPENLINEAGE_API_KEY", "test-key")
+        n = export_run(instance, run_id, pipeline["control"], store)
+    assert [r["status"] for r in marquez.requests] == [503] + [201] * n  # first event retried once
+    assert {r["authorization"] for r in marquez.requests} == {"Bearer test-key"}
+    with Receiver(default_status=500) as down:
+        monkeypatch.setenv("OPENLINEAGE_URL", f"http://127.0.0.1:{down.port}")
+        with pytest.raises(Exception):
+            export_run(instance, run_id, pipeline["control"], store)
+    assert [o for o in store.list("lineage/openlineage/") if run_id in o.key]

@@ -152,24 +152,7 @@ def demo_sources(data_dir: Path, captured: dict[str, str]):
             con.close()
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """``ccr demo --reset`` once for the module, as a newcomer runs it (a few minutes on 2 cores)."""
-    work = tmp_path_factory.mktemp("demo")
-    dbt_log = REPO / "dbt" / "logs" / "dbt.log"
-    dbt_offset = dbt_log.stat().st_size if dbt_log.exists() else 0
-    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "CCR_SETTINGS_FILE", "CCR_TENANTS_FILE")}
-    env.update(PYTHONPATH=str(REPO), CCR_DATA_DIR=str(work / "var"), CCR_ENV="local",
-               DAGSTER_DISABLE_TELEMETRY="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    proc = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "demo", "--reset"], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=1500)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    captured = {"demo stdout": proc.stdout, "demo stderr": proc.stderr}
-    if dbt_log.exists():
-        with open(dbt_log, encoding="utf-8", errors="replace") as fh:
-            fh.seek(dbt_offset)
-            captured["dbt/logs/dbt.log (this run)"] = fh.read()
-    return work / "var", captured
+# `demo_run` (``ccr demo --reset`` once per session) is in conftest.py: test_lineage reads its events too.
 
 
 @pytest.mark.slow

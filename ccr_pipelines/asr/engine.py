@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ class Engines:
     config: AsrConfig
     _loaded: dict = field(default_factory=dict)
     load_seconds: float = 0.0
+    _vad_model: object | None = None  # one VAD for every loaded model (see _vad)
 
     def versions(self) -> dict:
         import ctranslate2
@@ -51,24 +54,36 @@ class Engines:
         return {"whisperx": version("whisperx"), "faster_whisper": faster_whisper.__version__,
                 "ctranslate2": ctranslate2.__version__, "torch": torch.__version__}
 
-    def _load(self, resolved: ResolvedModel, language: str | None):
-        import logging
+    def _vad(self):
+        """whisperx's pyannote VAD from the checkpoint upgraded once into the model cache (the bundled
+        one is a Lightning 1.5 checkpoint that Lightning would migrate, and announce, at every load);
+        whisperx's own loader with the same options and device. One per engine set."""
+        if self._vad_model is None:
+            import torch
+            from whisperx.vads import Pyannote
 
+            device = "cuda:0" if self.config.device == "cuda" else self.config.device
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._vad_model = Pyannote(torch.device(device), token=None, model_fp=upgraded_vad_checkpoint(),
+                                           chunk_size=30, vad_onset=0.500, vad_offset=0.363)
+        return self._vad_model
+
+    def _load(self, resolved: ResolvedModel, language: str | None):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing file is an error, never a hub download
         import whisperx
 
-        # whisperx configures its own loggers at import: keep warnings and errors only.
-        for name in list(logging.root.manager.loggerDict):
-            if name.split(".")[0] in ("whisperx", "lightning", "lightning_fabric", "pytorch_lightning", "pyannote"):
-                logging.getLogger(name).setLevel(logging.ERROR)
+        route_library_logs()
 
         key = (resolved.path, language)
         if key not in self._loaded:
             t0 = time.perf_counter()
-            pipeline = whisperx.load_model(
-                resolved.path, device=self.config.device, compute_type=self.config.compute_type,
-                language=language, vad_method="pyannote", threads=self.config.threads,
-                local_files_only=True, asr_options={"beam_size": self.config.beam_size},
-            )
+            vad = self._vad()
+            with contextlib.redirect_stdout(io.StringIO()):  # whisperx prints "Use manually assigned vad_model"
+                pipeline = whisperx.load_model(
+                    resolved.path, device=self.config.device, compute_type=self.config.compute_type,
+                    language=language, vad_model=vad, threads=self.config.threads,
+                    local_files_only=True, asr_options={"beam_size": self.config.beam_size},
+                )
             self.load_seconds += time.perf_counter() - t0
             _report_no_speech_prob(pipeline.model)
             inference = getattr(getattr(pipeline.vad_model, "vad_pipeline", None), "_segmentation", None)
@@ -202,3 +217,81 @@ def transcribe_many(pipeline, items: list, *, language: str, batch_size: int, ch
     if pipeline.preset_language is None:
         pipeline.tokenizer = None
     return out
+
+
+# Loggers that speak at INFO on every worker launch: whisperx's own console handler (set up at its
+# import), Lightning's "automatically upgraded your loaded checkpoint" line when pyannote's VAD
+# checkpoint is loaded, pyannote and speechbrain.
+CHATTY_LOGGERS = ("whisperx", "lightning", "lightning_fabric", "pytorch_lightning", "pyannote", "speechbrain",
+                  "faster_whisper")
+
+
+def route_library_logs() -> None:
+    """Library INFO goes to the log, not the console: to ``$CCR_ASR_LOG_FILE`` when set (the worker's
+    log file), otherwise nowhere; warnings and errors still reach stderr. Called after whisperx's
+    import (which installs its own stdout handler) and before a model load."""
+    import importlib
+    import logging
+    import sys
+
+    # lightning installs its own stderr handler on "lightning.pytorch" at import, which happens inside
+    # whisperx.load_model (pyannote's VAD): import it first so the routing below replaces that handler
+    for module in ("lightning.pytorch", "pytorch_lightning"):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - absent or broken: nothing of it to route
+            pass
+    target = os.environ.get("CCR_ASR_LOG_FILE")
+    fmt = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING)
+    console.setFormatter(fmt)
+    handlers: list[logging.Handler] = [console]
+    if target:
+        log = logging.FileHandler(target)
+        log.setLevel(logging.INFO)
+        log.setFormatter(fmt)
+        handlers.append(log)
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+        for h in handlers:
+            logger.addHandler(h)
+        logger.setLevel(logging.INFO if target else logging.WARNING)
+        logger.propagate = False
+    for name in list(logging.root.manager.loggerDict):  # children configured before this call
+        if name.split(".")[0] in CHATTY_LOGGERS and "." in name:
+            child = logging.getLogger(name)
+            child.handlers.clear()
+            child.setLevel(logging.NOTSET)
+            child.propagate = True
+
+
+def upgraded_vad_checkpoint() -> str | None:
+    """The pyannote VAD checkpoint bundled with whisperx, migrated once to the installed Lightning
+    version and kept in the model cache (``CCR_MODEL_CACHE``; the worker image does it at build
+    time): loading it needs no migration, so Lightning prints nothing and spends nothing on it.
+    None (whisperx's own file) when whisperx ships none."""
+    from pathlib import Path
+
+    import lightning
+    import torch
+    import whisperx
+    from lightning.pytorch.utilities.migration import migrate_checkpoint, pl_legacy_patch
+
+    from .models import cache_dir
+
+    src = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
+    if not src.is_file():
+        return None
+    target = cache_dir() / f"whisperx-vad-{src.stat().st_size}-lightning-{lightning.__version__}.bin"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with pl_legacy_patch():
+            checkpoint = torch.load(src, map_location="cpu", weights_only=False)
+        migrate_checkpoint(checkpoint)
+        tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, target)  # atomic: concurrent workers never read a half-written file
+    return str(target)

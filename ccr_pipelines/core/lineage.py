@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
+import attr
+from openlineage.client import event_v2 as olev
+from openlineage.client import facet_v2 as olf
+
 # The chain of a call, upstream first; the data class gives the retention (core/tenants.py).
 CALL_KINDS: tuple[str, ...] = ("audio", "manifest_row", "transcript", "redacted_transcript", "call_metrics",
                                "call_score")
@@ -104,18 +108,12 @@ def iso_utc(v: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------
-# OpenLineage (spec 2-0-2 RunEvent). Namespaces follow the spec's dataset naming:
-# local files "file" + path, S3 "s3://bucket" + key; the DuckDB marts "duckdb://<file>" + schema.table.
+# OpenLineage (spec 2-0-2 RunEvent), built with the official client's classes (openlineage-python:
+# typed run/job/dataset facets, its serialiser). Namespaces follow the spec's dataset naming: local
+# files "file" + path, S3 "s3://bucket" + key; the DuckDB marts "duckdb://<file>" + schema.table.
 OL_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 PRODUCER = "https://callcenterrate.example/ccr_pipelines"
 JOB_NAMESPACE = "ccr_pipelines"
-SCHEMA_FACET_URL = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
-DQ_FACET_URL = ("https://openlineage.io/spec/facets/1-0-3/DataQualityMetricsInputDatasetFacet.json"
-                "#/$defs/DataQualityMetricsInputDatasetFacet")
-ASSERTIONS_FACET_URL = ("https://openlineage.io/spec/facets/1-1-0/DataQualityAssertionsDatasetFacet.json"
-                        "#/$defs/DataQualityAssertionsDatasetFacet")
-ENGINE_FACET_URL = "https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet"
-ERROR_FACET_URL = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 # Our own facet (P17): erasure / deletion state of a dataset, versioned; its JSON Schema ships in
 # ccr_pipelines/schemas/ and is what this URL names.
 ERASURE_FACET_VERSION = "1-0-0"
@@ -124,51 +122,151 @@ ERASURE_FACET_URL = (f"https://callcenterrate.example/spec/facets/{ERASURE_FACET
 ERASURE_FACET_NAME = "ccr_erasure"
 
 
-def dataset_name(uri: str) -> tuple[str, str]:
-    """(namespace, name) of an object-store or warehouse address, per the OpenLineage naming spec."""
+PARTITIONS_FACET_URL = (f"https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionsDatasetFacet.json"
+                       "#/$defs/CcrPartitionsDatasetFacet")
+PARTITIONS_FACET_NAME = "ccr_partitions"
+PARTITION_FACET_URL = ("https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json"
+                       "#/$defs/CcrPartitionRunFacet")
+_ZONES = ("raw", "audio", "quarantine", "restricted", "datasets", "reports", "exports", "control", "lineage")
+
+
+def _split_key(path: str) -> tuple[str, list[str]]:
+    """(root, key parts) of a path: the key starts at the rightmost zone folder."""
+    parts = path.split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] in _ZONES and i + 1 < len(parts):
+            return "/".join(parts[:i]), parts[i:]
+    return "", parts
+
+
+def dataset_partition(uri: str) -> tuple[str, str | None]:
+    """The dataset-level address of an artefact and the partition it lies in (issue 16, one
+    convention, docs/lineage.md): ``<zone>/<tenant>/<dataset>`` for every object of a dataset,
+    the day (``day=`` folder, or ``YYYY/MM/DD`` folders) or report period as its partition."""
     uri = uri.split("#", 1)[0]
+    if uri.startswith("duckdb://"):
+        return uri, None
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        raise ValueError("not an object-store or warehouse address")
+    if scheme == "file":
+        from urllib.parse import unquote
+
+        rest = unquote(rest)  # Path.as_uri() writes '=' as %3D
+    root, parts = _split_key(rest)
+    zone = parts[0]
+    if zone not in _ZONES or len(parts) < 2:
+        return uri, None
+    tenant, tail = parts[1], parts[2:]
+    for i, part in enumerate(tail):
+        if part.startswith("day="):
+            return f"{scheme}://{'/'.join([root, zone, tenant, *tail[:i]]).lstrip('/') if scheme != 'file' else '/'.join([root, zone, tenant, *tail[:i]])}", part[4:]
+        if len(part) == 4 and part.isdigit() and len(tail) >= i + 3 and tail[i + 1].isdigit() and tail[i + 2].isdigit():
+            base = "/".join([root, zone, tenant, *tail[:i]])
+            return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", f"{part}-{tail[i + 1]}-{tail[i + 2]}"
+    if zone == "reports" and len(tail) >= 3:  # reports/<tenant>/<kind>/<period>/<file>
+        base = "/".join([root, zone, tenant, tail[0]])
+        return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", tail[1]
+    base = "/".join([root, zone, tenant, *tail])  # already a dataset-level address (idempotent)
+    return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", None
+
+
+def dataset_name(uri: str) -> tuple[str, str]:
+    """(namespace, name) of the dataset an address belongs to, per the OpenLineage naming spec
+    (``file`` + path, ``s3://bucket`` + key, ``duckdb://<file>`` + ``schema.table``), at dataset
+    level: every day of a tenant's dataset is the same node, so outputs and inputs join."""
+    uri = dataset_partition(uri)[0]
     if uri.startswith("s3://"):
         bucket, _, key = uri[5:].partition("/")
         return f"s3://{bucket}", key
     if uri.startswith("file://"):
         from urllib.parse import unquote
 
-        return "file", unquote(uri[len("file://"):])  # a path, not a URI: '=' stays '=
+        return "file", unquote(uri[len("file://"):])  # a path, not a URI: '=' stays '='
     if uri.startswith("duckdb://"):
         path, _, table = uri[len("duckdb://"):].rpartition("/")
         return f"duckdb://{path}", table
     raise ValueError("not an object-store or warehouse address")
 
 
-def _facet(url: str, **fields: Any) -> dict:
-    return {"_producer": PRODUCER, "_schemaURL": url, **fields}
+# Our facets as client facet classes (openlineage-python): typed, serialised by the client's Serde,
+# each _schemaURL naming a definition (`#/$defs/...`) in the JSON Schema shipped in ccr_pipelines/schemas/.
+@attr.define
+class CcrErasureDatasetFacet(olf.DatasetFacet):
+    """P17: a dataset's deletion state, as counts and ids only (never the erased content)."""
+
+    # `deleted` (ours) vs the base class's `_deleted` (delete-this-facet marker): same init name, so ours is
+    # passed as `all_deleted=`; it is serialised as `deleted`, as the schema names it
+    deleted: bool = attr.field(alias="all_deleted")
+    erasedCalls: int = 0  # noqa: N815 - the spec's camelCase
+    deletedAt: str | None = None  # noqa: N815
+    reason: str | None = None
+    dsrRequestId: int | None = None  # noqa: N815
+
+    @staticmethod
+    def _get_schema() -> str:
+        return ERASURE_FACET_URL
+
+
+@attr.define
+class CcrPartitionsDatasetFacet(olf.DatasetFacet):
+    """The days (or report periods) of a dataset-level dataset that the run read or wrote."""
+
+    partitions: list[str]
+
+    @staticmethod
+    def _get_schema() -> str:
+        return PARTITIONS_FACET_URL
+
+
+@attr.define
+class CcrPartitionRunFacet(olf.RunFacet):
+    """The Dagster partition and run id behind an OpenLineage run."""
+
+    partition: str
+    dagsterRunId: str  # noqa: N815
+
+    @staticmethod
+    def _get_schema() -> str:
+        return PARTITION_FACET_URL
 
 
 def ol_dataset(uri: str, *, fields: Iterable[tuple[str, str]] = (), row_count: int | None = None,
                assertions: Iterable[tuple[str, bool]] = (), erasure: Mapping[str, Any] | None = None,
-               output: bool = False) -> dict:
-    """An input or output dataset with schema, data-quality and erasure facets where known."""
+               output: bool = False, partitions: Iterable[str] = ()) -> olev.InputDataset | olev.OutputDataset:
+    """An input or output dataset (client classes) with schema, partition, data-quality and erasure
+    facets where known. ``dataQualityAssertions`` is an input-dataset facet in the spec: only inputs
+    carry it."""
     namespace, name = dataset_name(uri)
     facets: dict[str, Any] = {}
     fields = list(fields)
     if fields:
-        facets["schema"] = _facet(SCHEMA_FACET_URL, fields=[{"name": n, "type": t} for n, t in fields])
-    assertions = list(assertions)
-    if assertions:
-        facets["dataQualityAssertions"] = _facet(
-            ASSERTIONS_FACET_URL, assertions=[{"assertion": a, "success": bool(ok)} for a, ok in assertions])
+        facets["schema"] = olf.schema_dataset.SchemaDatasetFacet(
+            fields=[olf.schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in fields], producer=PRODUCER)
+    partitions = sorted(set(partitions))
+    if partitions:
+        facets[PARTITIONS_FACET_NAME] = CcrPartitionsDatasetFacet(partitions=partitions, producer=PRODUCER)
     if erasure is not None:
-        facets[ERASURE_FACET_NAME] = _facet(ERASURE_FACET_URL, **erasure_facet_fields(**erasure))
-    ds: dict[str, Any] = {"namespace": namespace, "name": name, "facets": facets}
+        fields_ = erasure_facet_fields(**erasure)
+        facets[ERASURE_FACET_NAME] = CcrErasureDatasetFacet(all_deleted=fields_.pop("deleted"), **fields_,
+                                                            producer=PRODUCER)
+    assertions = list(assertions)
+    if output:
+        if assertions:
+            raise ValueError("dataQualityAssertions is an input-dataset facet")
+        out_facets = {} if row_count is None else {"outputStatistics": (
+            olf.output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=int(row_count),
+                                                                                    producer=PRODUCER))}
+        return olev.OutputDataset(namespace=namespace, name=name, facets=facets, outputFacets=out_facets)
+    in_facets: dict[str, Any] = {}
+    if assertions:
+        in_facets["dataQualityAssertions"] = olf.data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+            assertions=[olf.data_quality_assertions_dataset.Assertion(assertion=a, success=bool(ok))
+                        for a, ok in assertions], producer=PRODUCER)
     if row_count is not None:
-        key = "outputStatistics" if output else "dataQualityMetrics"
-        if output:
-            ds["outputFacets"] = {key: _facet(
-                "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json"
-                "#/$defs/OutputStatisticsOutputDatasetFacet", rowCount=int(row_count))}
-        else:
-            ds["inputFacets"] = {key: _facet(DQ_FACET_URL, rowCount=int(row_count), columnMetrics={})}
-    return ds
+        in_facets["dataQualityMetrics"] = olf.data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
+            columnMetrics={}, rowCount=int(row_count), producer=PRODUCER)
+    return olev.InputDataset(namespace=namespace, name=name, facets=facets, inputFacets=in_facets)
 
 
 def erasure_facet_fields(*, deleted: bool, deleted_at: str | None = None, reason: str | None = None,
@@ -189,29 +287,35 @@ def ol_run_id(dagster_run_id: str, asset_key: str, partition: str | None) -> str
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ccr:{dagster_run_id}:{asset_key}:{partition or ''}"))
 
 
+CHECKS_JOB_SUFFIX = ".checks"
+
+
 def run_event(event_type: str, *, event_time: datetime, dagster_run_id: str, asset_key: str,
-              partition: str | None, inputs: list[dict], outputs: list[dict], engine_version: str,
-              error: str | None = None) -> dict:
-    """A RunEvent (START, COMPLETE or FAIL) for one asset materialization."""
+              partition: str | None, inputs: list, outputs: list, engine_version: str,
+              error: str | None = None) -> olev.RunEvent:
+    """A RunEvent (START, COMPLETE or FAIL) for one asset materialization, as the client's class."""
     if event_type not in ("START", "COMPLETE", "FAIL"):
         raise ValueError(f"unsupported event type {event_type!r}")
     run_facets: dict[str, Any] = {
-        "processing_engine": _facet(ENGINE_FACET_URL, version=engine_version, name="dagster",
-                                    openlineageAdapterVersion="ccr-1"),
+        "processing_engine": olf.processing_engine_run.ProcessingEngineRunFacet(
+            version=engine_version, name="dagster", openlineageAdapterVersion="ccr-1", producer=PRODUCER),
     }
     if error:
-        run_facets["errorMessage"] = _facet(ERROR_FACET_URL, message=error[:500], programmingLanguage="python")
+        run_facets["errorMessage"] = olf.error_message_run.ErrorMessageRunFacet(
+            message=error[:500], programmingLanguage="python", producer=PRODUCER)
     if partition:
-        run_facets["ccr_partition"] = _facet(
-            "https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json", partition=partition,
-            dagsterRunId=dagster_run_id)
-    return {
-        "eventType": event_type,
-        "eventTime": event_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-        "producer": PRODUCER,
-        "schemaURL": OL_SCHEMA_URL,
-        "run": {"runId": ol_run_id(dagster_run_id, asset_key, partition), "facets": run_facets},
-        "job": {"namespace": JOB_NAMESPACE, "name": asset_key},
-        "inputs": inputs,
-        "outputs": outputs,
-    }
+        run_facets["ccr_partition"] = CcrPartitionRunFacet(partition=partition, dagsterRunId=dagster_run_id,
+                                                           producer=PRODUCER)
+    return olev.RunEvent(
+        eventType=olev.RunState[event_type],
+        eventTime=event_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        run=olev.Run(runId=ol_run_id(dagster_run_id, asset_key, partition), facets=run_facets),
+        job=olev.Job(namespace=JOB_NAMESPACE, name=asset_key),
+        inputs=inputs, outputs=outputs, producer=PRODUCER)
+
+
+def event_dict(event: olev.RunEvent) -> dict:
+    """The event as the spec's JSON object (the client's serialiser: None fields left out)."""
+    from openlineage.client.serde import Serde
+
+    return Serde.to_dict(event)

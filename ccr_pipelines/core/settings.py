@@ -66,6 +66,10 @@ class S3ObjectStoreSettings(_Strict):
     sse: Literal["AES256", "aws:kms", "none"] = "AES256"
     kms_key_id: Value | None = None
     region_override_reason: str | None = None
+    # P6, P13: the object-locked bucket (infra/terraform) that receives write-once audit copies
+    # (backup manifests); its retention matches the bucket's default object-lock retention
+    audit_bucket: Value | None = None
+    audit_retention_days: int = Field(default=1825, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _kms(self) -> "S3ObjectStoreSettings":

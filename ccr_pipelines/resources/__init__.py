@@ -30,6 +30,8 @@ class ObjectStoreResource(dg.ConfigurableResource):
     region_override_reason: str = ""
     # P6, P17, P19: backups in the control zone are deleted after this many days (settings backups.keep_days)
     backup_keep_days: int = 35
+    audit_bucket: str = ""
+    audit_retention_days: int = 1825
 
     _store: "ObjectStore | None" = PrivateAttr(default=None)
 
@@ -42,6 +44,7 @@ class ObjectStoreResource(dg.ConfigurableResource):
                 self._store = S3ObjectStore(
                     self.bucket, region=self.region, endpoint_url=self.endpoint_url or None,
                     sse=self.sse, kms_key_id=self.kms_key_id or None,
+                    audit_bucket=self.audit_bucket or None, audit_retention_days=self.audit_retention_days,
                 )
             else:
                 raise ValueError(f"unknown object store kind {self.kind!r}")
@@ -215,6 +218,7 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
             endpoint_url=_field(store.endpoint_url), sse=store.sse,
             kms_key_id=_field(store.kms_key_id),
             region_override_reason=store.region_override_reason or "", backup_keep_days=s.backups.keep_days,
+            audit_bucket=_field(store.audit_bucket), audit_retention_days=store.audit_retention_days,
         )
     url = s.control_store.url
     control_url = dg.EnvVar(url.env) if not isinstance(url, str) else s.expand(url)

@@ -134,8 +134,19 @@ def create_backup(control: ControlStore, store: ObjectStore, *, now: datetime | 
             manifest.warehouse = _warehouse_metadata(store, tmp, put, marts_path, hash_objects)
             log(f"warehouse: {manifest.warehouse['partitions']} partition(s) listed")
     # Last: a backup without its manifest is incomplete and never restored.
-    store.put_bytes(f"{prefix}/{MANIFEST_NAME}", manifest.to_json())
+    body = manifest.to_json()
+    store.put_bytes(f"{prefix}/{MANIFEST_NAME}", body)
+    # P6, P13: a write-once copy of the manifest (checksums of every file, no personal data) in the
+    # object-locked audit bucket: a backup altered after the fact no longer matches it
+    copy = store.put_audit_copy(audit_manifest_key(bid), body)
+    if copy:
+        log(f"manifest copied under object lock to {copy}")
     return manifest
+
+
+def audit_manifest_key(bid: str) -> str:
+    """Where a backup's manifest copy lives in the audit bucket."""
+    return f"backups/{bid}/{MANIFEST_NAME}"
 
 
 def _warehouse_metadata(store: ObjectStore, tmp: str, put, marts_path, hash_objects: bool) -> dict:

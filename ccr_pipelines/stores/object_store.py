@@ -96,6 +96,12 @@ class ObjectStore(ABC):
     def delete_versions(self, versions: list[ObjectVersion]) -> int:
         """Permanently delete these versions / delete markers; returns how many were removed."""
 
+    def put_audit_copy(self, key: str, data: bytes) -> str | None:
+        """P6, P13: a write-once copy of audit evidence in the object-locked audit bucket (prod:
+        ``object_store.audit_bucket``); returns its address, or None when the store has no audit
+        bucket (the embedded default: nothing can lock a local file against its owner)."""
+        return None
+
     def delete_all_versions(self, key: str) -> int:
         """P17, P19: remove *key* for good: every version and delete marker. Idempotent."""
         validate_key(key)
@@ -297,6 +303,8 @@ class S3ObjectStore(ObjectStore):
         client=None,
         max_attempts: int = 8,
         read_timeout: float = 60,
+        audit_bucket: str | None = None,
+        audit_retention_days: int = 1825,
     ):
         import boto3
         from botocore.config import Config
@@ -305,6 +313,8 @@ class S3ObjectStore(ObjectStore):
         self.region = region
         self.sse = sse
         self.kms_key_id = kms_key_id
+        self.audit_bucket = audit_bucket or None
+        self.audit_retention_days = int(audit_retention_days)
         self.client = client or boto3.client(
             "s3",
             region_name=region,
@@ -326,6 +336,25 @@ class S3ObjectStore(ObjectStore):
     def _info(self, key: str, size: int, etag: str, last_modified: datetime) -> ObjectInfo:
         return ObjectInfo(key=key, size=int(size), etag=etag.strip('"'),
                           last_modified=last_modified.astimezone(timezone.utc))
+
+    def put_audit_copy(self, key: str, data: bytes) -> str | None:
+        """Object lock COMPLIANCE until now + ``audit_retention_days`` (the bucket's default retention
+        is the same; stating it on the write makes the copy's lock explicit): nobody, root included,
+        can overwrite this version or delete it before then. IAM: s3:PutObject and
+        s3:PutObjectRetention on the audit bucket's prefixes (infra/terraform)."""
+        if not self.audit_bucket:
+            return None
+        import base64
+        from datetime import timedelta
+
+        validate_key(key)
+        until = datetime.now(timezone.utc) + timedelta(days=self.audit_retention_days)
+        resp = self.client.put_object(
+            Bucket=self.audit_bucket, Key=key, Body=data,
+            ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode("ascii"),  # required with a lock
+            ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until, **self._sse_args())
+        version = resp.get("VersionId")
+        return f"s3://{self.audit_bucket}/{key}" + (f"?versionId={version}" if version else "")
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         validate_key(key)
@@ -456,4 +485,6 @@ def object_store_from_settings(settings) -> ObjectStore:
         endpoint_url=resolve(cfg.endpoint_url),
         sse=cfg.sse,
         kms_key_id=resolve(cfg.kms_key_id),
+        audit_bucket=resolve(cfg.audit_bucket),
+        audit_retention_days=cfg.audit_retention_days,
     )

@@ -4,8 +4,9 @@
 locals {
   lifecycle = jsondecode(file("${path.module}/policies/lifecycle.json"))
   policy_vars = {
-    bucket_arn  = aws_s3_bucket.data.arn
-    kms_key_arn = aws_kms_key.data.arn
+    bucket_arn       = aws_s3_bucket.data.arn
+    kms_key_arn      = aws_kms_key.data.arn
+    audit_bucket_arn = aws_s3_bucket.audit.arn # write-once copies (core/infra_policies.AUDIT_WRITERS)
   }
 }
 
@@ -85,7 +86,10 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
   }
 }
 
-# Audit copies (access log, incidents, purge and DSR proofs, evidence packs): write once (P13, P20).
+# Audit copies: write once (P6, P13, P20). Writer: the code location (IAM: put + retention under
+# backups/ only), which copies every backup's manifest here under COMPLIANCE object lock
+# (services/backup.py). Only records without personal data are copied: a locked object cannot be
+# erased before its retention ends, so audit packs (actors, incident notes) are not.
 resource "aws_s3_bucket" "audit" {
   bucket              = var.audit_bucket_name
   object_lock_enabled = true

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from ...services.openlineage import AssetRun, events_for_run, post_http_sink, write_file_sink
+from ...services.openlineage import AssetRun, emit, events_for_run
 
 DAGSTER_EVENTS = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_FAILURE,
                   dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
@@ -65,9 +65,10 @@ def export_run(instance: dg.DagsterInstance, run_id: str, control, store) -> int
     assets = asset_runs(instance, run_id)
     if not assets:
         return 0
-    events = events_for_run(control, run_id, assets, engine_version=dg.__version__)
-    write_file_sink(store, run_id, assets[0].started.date().isoformat(), events)
-    url = os.environ.get("OPENLINEAGE_URL")
-    if url:
-        post_http_sink(url, events, api_key=os.environ.get("OPENLINEAGE_API_KEY"))
+    events = events_for_run(control, run_id, assets, engine_version=dg.__version__,
+                            datasets_root=store.uri("datasets/x")[:-2])
+    if not events:
+        return 0
+    emit(events, store=store, dagster_run_id=run_id, day=assets[0].started.date().isoformat(),
+         url=os.environ.get("OPENLINEAGE_URL"), api_key=os.environ.get("OPENLINEAGE_API_KEY"))
     return len(events)

@@ -62,7 +62,7 @@ def transcripts(
             extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
                     "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
                     "calls": calls[i:i + asr.calls_per_launch]},
-            env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"},
+            env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **_worker_log(context, asr)},
         )
         results += invocation.get_custom_messages()
         for r in invocation.get_results():
@@ -88,3 +88,16 @@ def transcripts(
                                                      "launches": len(checks)})],
         data_version=dg.DataVersion("|".join(models) or "none"),
     )
+
+
+def _worker_log(context: dg.AssetExecutionContext, asr: AsrResource) -> dict:
+    """A local worker's library INFO (whisperx, pyannote, Lightning) goes to ``<DAGSTER_HOME>/logs/
+    asr-worker.log``, not the console (asr/engine.route_library_logs); a pod's goes nowhere
+    (warnings and errors reach its log either way)."""
+    import os
+
+    root = getattr(context.instance, "root_directory", None)
+    if asr.launcher != "subprocess" or not root:
+        return {}
+    os.makedirs(os.path.join(root, "logs"), exist_ok=True)
+    return {"CCR_ASR_LOG_FILE": os.path.join(root, "logs", "asr-worker.log")}
