@@ -87,7 +87,7 @@ def _plant(data: Path) -> dict:
     from ccr_pipelines.services import lineage as lineage_svc
     from ccr_pipelines.services.ingest import IngestEnv, ingest_batch
     from ccr_pipelines.services.marts import rebuild_marts
-    from ccr_pipelines.services.openlineage import AssetRun, events_for_run, write_file_sink
+    from ccr_pipelines.services.openlineage import AssetRun, emit, events_for_run
     from ccr_pipelines.services.reports import generate_report
     from ccr_pipelines.services.transcribe import SEGMENTS_DATASET, SEGMENTS_SCHEMA
     from ccr_pipelines.stores.warehouse import Warehouse
@@ -149,7 +149,13 @@ def _plant(data: Path) -> dict:
     now = utcnow()
     events = events_for_run(control, "ingest-run-1", [AssetRun("silver/ingest/call_manifest", DAY, now, now, True)],
                             engine_version="test")
-    ol_key = write_file_sink(store, "ingest-run-1", DAY, events)
+    ol_key = emit(events, store=store, dagster_run_id="ingest-run-1", day=DAY)
+    # today's events name datasets per tenant (the day is a facet); a file written before that
+    # convention names the call's own audio: append such an event so the rewrite is exercised
+    legacy = {"eventType": "COMPLETE", "run": {"runId": "00000000-0000-0000-0000-000000000001"},
+              "job": {"namespace": "ccr", "name": "silver/ingest/call_manifest"}, "inputs": [],
+              "outputs": [{"namespace": "ccr", "name": f"audio/{T}/2026/11/16/{CALL}.wav"}]}
+    store.put_bytes(ol_key, store.get_bytes(ol_key) + (json.dumps(legacy) + "\n").encode())
     assert CALL in store.get_bytes(ol_key).decode()
     # a backup taken before the erasure (control store and the marts file)
     manifest = backup.create_backup(control, store, marts_path=data / "warehouse.duckdb")
@@ -318,7 +324,7 @@ def test_p16_p17_p18_one_erasure_reaches_every_zone_with_the_same_verdict_from_t
     root = planted["cli"] / "objects"
     assert (root / f"audio/{T}/2026/11/16/{OTHER}.wav").exists()
     ol = (root / planted["ol_key"]).read_text()
-    assert OTHER in ol and CALL not in ol  # the OpenLineage file was rewritten, not dropped
+    assert "silver/ingest/call_manifest" in ol and CALL not in ol  # the OpenLineage file was rewritten, not dropped
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
