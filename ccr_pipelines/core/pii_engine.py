@@ -96,10 +96,13 @@ def engine():
         if not _state:
             import spacy
             from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-            from presidio_analyzer.nlp_engine import SpacyNlpEngine
+            from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
             from presidio_anonymizer import AnonymizerEngine
 
-            nlp_engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": MODEL}])
+            nlp_engine = SpacyNlpEngine(
+                models=[{"lang_code": LANGUAGE, "model_name": MODEL}],
+                # only PER is used (addresses come from the rules: a city alone is not redacted)
+                ner_model_configuration=NerModelConfiguration(labels_to_ignore=["MISC", "ORG", "LOC"]))
             # Not nlp_engine.load(): it would try to download a missing model. The model is a pinned package.
             nlp_engine.nlp = {LANGUAGE: spacy.load(MODEL, exclude=_EXCLUDE)}
             registry = RecognizerRegistry(recognizers=_recognizers(), supported_languages=[LANGUAGE])

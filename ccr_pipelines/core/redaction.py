@@ -274,6 +274,11 @@ def number_spans(text: str) -> list[Entity]:
         if kind:
             found.append(Entity(kind, start, end))
             continue
+        if all(len(_digits_of(text[s:e])) == 1 for s, e in spans):
+            # read digit by digit ("four four seven one two three nine"): one number, not a phone plus a digit
+            if (kind := _classify_run(digits)) is not None:
+                found.append(Entity(kind, start, end))
+            continue
         # A run can hold a number and its neighbours ("commande 12 appelez le 06…", "06 12 34 56 78
         # (40 s)"): try the run's prefixes, then the suffixes of what is left, longest first. Not
         # interior windows: those carve phone-like digits out of longer numbers (a dossier number).
@@ -549,24 +554,23 @@ def address_spans(text: str) -> list[Entity]:
             while k < len(toks) and (lows[k] in _FR_ARTICLES or lows[k] in ("'", "’")):
                 k += 1
             names = 0
-            while k < len(toks) and names < 4 and toks[k][0][:1].isalpha() and lows[k] not in _ADDR_STOP \
-                    and lows[k] not in _FR_STREETS:
+            while k < len(toks) and names < 4 and toks[k][0][:1].isalpha() and len(toks[k][0]) > 1 \
+                    and lows[k] not in _ADDR_STOP and lows[k] not in _FR_STREETS:
                 names, k = names + 1, k + 1
                 while k < len(toks) and lows[k] in _FR_ARTICLES and names < 4:
                     k += 1
-            if names == 0:
-                continue
             while k - 1 > i and lows[k - 1] in _FR_ARTICLES:
                 k -= 1
             num = _house_number(toks, i)
             capital = any(toks[x][0][:1].isupper() for x in range(i + 1, k))
-            if num is None and not capital and low not in ("rue", "avenue", "boulevard", "impasse", "allée"):
-                continue
-            out.append(Entity("address", toks[num if num is not None else i][1], toks[k - 1][2]))
+            if names and (num is not None or capital or low in ("rue", "avenue", "boulevard", "impasse", "allée")):
+                out.append(Entity("address", toks[num if num is not None else i][1], toks[k - 1][2]))
         if low in _EN_STREETS and i > 0:
             k = i - 1
             names = 0
-            while k >= 0 and names < 3 and toks[k][0][:1].isalpha() and lows[k] not in _ADDR_STOP:
+            while k >= 0 and names < 3 and toks[k][0][:1].isalpha() and len(toks[k][0]) > 1 \
+                    and lows[k] not in _ADDR_STOP \
+                    and _word_digits(lows[k]) is None:
                 names, k = names + 1, k - 1
             if names == 0:
                 continue
@@ -608,7 +612,7 @@ _NOT_NAMES = {
     "octobre", "novembre", "décembre", "january", "february", "march", "july", "september", "october",
     "november", "december", "iban", "rib", "nir", "sécu", "ah", "oh", "hum", "bien", "très", "tres", "un", "une",
     "le", "la", "les", "de", "du", "des", "a", "an", "is", "of", "to", "in", "for", "my", "your", "our", "this",
-    "that", "there", "here", "what", "how", "can", "could", "would", "will", "just", "je", "tu", "mon", "ma",
+    "that", "there", "here", "what", "how", "can", "could", "would", "just", "je", "tu", "mon", "ma",
     "mes", "votre", "vos", "notre", "ce", "cette", "ça", "qui", "que", "quoi", "comment", "est", "suis", "ai",
     "avez", "avait", "j'appelle", "appelle", "calling", "call", "speaking", "parlez", "parle", "comme",
     "france", "paris", "lyon", "london", "dublin", "marseille", "bordeaux", "ireland", "england", "euro",
