@@ -445,10 +445,11 @@ def spelled_spans(text: str) -> list[Entity]:
                 end = toks[j][2]
                 j += 1
                 # « D comme Denis », "D as in David": skip the spelling word
-                if j + 1 < len(toks) and toks[j][0].lower() == "comme" and toks[j + 1][0][:1].isupper():
+                if j + 1 < len(toks) and toks[j][0].lower() == "comme" and len(toks[j + 1][0]) > 1 \
+                        and toks[j + 1][0][:1].isalpha():
                     end, j = toks[j + 1][2], j + 2
                 elif j + 2 < len(toks) and toks[j][0].lower() == "as" and toks[j + 1][0].lower() == "in" \
-                        and toks[j + 2][0][:1].isupper():
+                        and len(toks[j + 2][0]) > 1 and toks[j + 2][0][:1].isalpha():
                     end, j = toks[j + 2][2], j + 3
                 elif j + 1 < len(toks) and toks[j][0].lower() == "for" and toks[j + 1][0][:1].isupper() \
                         and len(toks[j + 1][0]) > 1:
@@ -596,9 +597,19 @@ _STRONG_CUES = (("je", "m'appelle"), ("m'appelle",), ("my", "name", "is"), ("nam
                 ("nom", "de", "famille"), ("surname", "is"), ("last", "name", "is"), ("first", "name", "is"),
                 ("mon", "prénom", "c'est"), ("mon", "prénom", "est"), ("moi", "c'est"), ("vous", "parlez", "avec"),
                 ("speaking", "with"), ("speak", "to"), ("ask", "for"), ("appelez-moi",), ("call", "me"),
-                ("ici",), ("this", "is"), ("c'est",), ("i'm",), ("i", "am"), ("je", "suis"))
-_WEAK_CUES = (("avec",), ("with",), ("bonjour",), ("hello",), ("hi",), ("merci",), ("thanks",), ("thank", "you"),
-              ("pour",), ("for",), ("to",), ("and",), ("et",), ("dear",), ("cher",), ("chère",), ("de",))
+                ("ici",), ("this", "is"), ("c'est",), ("i'm",), ("i", "am"), ("je", "suis"), ("it's",),
+                ("it", "is"), ("am", "i", "speaking", "to"))
+# Words after which a capitalised word is a person rather than a place or a brand.
+_PERSON_CUES = frozenset("""avec bonjour hello hi merci thanks dear cher chère appelé appelée nommé nommée called
+named collègue colleague conseiller conseillère mari femme fille fils père mère frère sœur soeur husband wife
+daughter son mother father brother sister mum mom dad boyfriend girlfriend partner neighbour voisin voisine
+technicien technician engineer""".split())
+_PERSON_CUE_PAIRS = (("speak", "to"), ("speaking", "to"), ("talk", "to"), ("talking", "to"), ("through", "to"),
+                     ("spoke", "to"), ("parlé", "à"), ("parler", "à"), ("spoke", "with"), ("talked", "to"),
+                     ("ask", "for"), ("asked", "for"), ("demander",), ("passe",), ("passer",))
+_MONTH_NAMES = {"april", "may", "june", "august", "avril", "mai", "juin", "août"}
+_MONTH_LEAD = {"in", "en", "of", "since", "until", "till", "last", "next", "this", "early", "late", "mid", "de",
+               "d'", "fin", "début", "depuis", "by", "before", "after", "avant", "après", "from"}
 _FILLERS = {"euh", "heu", "uh", "um", "erm", "ben", "bah", "alors", "so", "well", "oui", "yes", "yeah", "ok"}
 _NOT_NAMES = {
     "bonjour", "bonsoir", "salut", "oui", "non", "merci", "alors", "euh", "donc", "mais", "et", "je", "j'ai", "vous",
@@ -660,8 +671,22 @@ def person_rule_spans(text: str) -> list[Entity]:
         return False
 
     for i in range(n):
-        if known_name(i):
+        if known_name(i) and not (lows[i] in _MONTH_NAMES and i and (lows[i - 1] in _MONTH_LEAD
+                                                                    or toks[i - 1][0].isdigit()
+                                                                    or _word_digits(lows[i - 1]) is not None)):
             hit[i] = True
+    # after a person cue: « avec Loïc », "my wife Deirdre", "put me through to Lakshmi"
+    for i in range(n):
+        j = None
+        if lows[i] in _PERSON_CUES:
+            j = i + 1
+        else:
+            for pair in _PERSON_CUE_PAIRS:
+                if tuple(lows[i:i + len(pair)]) == pair:
+                    j = i + len(pair)
+                    break
+        if j is not None and j < n and _is_cap(toks[j][0]) and _namelike(toks[j][0]) and lows[j] not in _TITLES:
+            hit[j] = True
     # after a title: the next capitalised word (or gazetteer word), and a second one
     for i in range(n):
         if lows[i] in _TITLES and (lows[i] != "m" or (i + 1 < n and toks[i + 1][0] == ".")):
@@ -680,9 +705,15 @@ def person_rule_spans(text: str) -> list[Entity]:
             while j < n and (lows[j] in _FILLERS or toks[j][0] == ","):
                 j += 1
             weak = cue in (("this", "is"), ("c'est",), ("i'm",), ("i", "am"), ("je", "suis"), ("ici",),
-                           ("call", "me"), ("ask", "for"), ("speak", "to"))
+                           ("call", "me"), ("ask", "for"), ("speak", "to"), ("it's",), ("it", "is"))
             taken = 0
-            while j < n and taken < 3 and _namelike(toks[j][0]):
+            while j < n and taken < 3 and (_namelike(toks[j][0]) or lows[j] in _PARTICLES):
+                if taken and lows[j] in _PARTICLES and j + 1 < n and _namelike(toks[j + 1][0]) \
+                        and lows[j + 1] not in _COMMON_LOWER and (not weak or _is_cap(toks[j + 1][0])):
+                    hit[j], j = True, j + 1  # « yannick le goff », "Ludwig van Beethoven"
+                    continue
+                if lows[j] in _PARTICLES and not _namelike(toks[j][0]):
+                    break
                 if _is_cap(toks[j][0]) or (_is_known(lows[j]) and not (weak and lows[j] in AMBIGUOUS)):
                     pass
                 elif weak or taken >= 2 or len(lows[j]) < 3 or lows[j] in _COMMON_LOWER:
@@ -715,6 +746,7 @@ def person_rule_spans(text: str) -> list[Entity]:
     return out
 
 
+_PARTICLES = {"le", "la", "de", "du", "des", "van", "von", "da", "di", "del", "mac", "ben", "el", "al"}
 # Lower-case words that follow « je m'appelle » / "my name is" without being a name.
 _COMMON_LOWER = frozenset("""pas not calling going really about from with avec depuis chez pour from here
 there what how why when where which who because since very just still also only been being having have has

@@ -465,6 +465,77 @@ REAL = [
 for lang, text, ents in REAL:
     add(lang, text, *ents)
 
+# Hand-written, not from templates: names the gazetteer does not know, lower-cased names, names in the
+# middle of a sentence, hyphenated names, several people in one turn (written before measuring).
+HAND_ASR = [
+    ("fr", "oui bonjour c'est Thibault Vasseur je vous appelle parce que ma facture a doublé", [("person", "Thibault Vasseur")]),
+    ("fr", "ma voisine madame Lebrun m'a dit que vous aviez coupé le courant", [("person", "Lebrun")]),
+    ("fr", "j'ai eu un de vos collègues Grégoire hier il m'a dit de rappeler", [("person", "Grégoire")]),
+    ("fr", "c'est ma fille Anaïs qui s'occupe des papiers normalement", [("person", "Anaïs")]),
+    ("fr", "le contrat est au nom de Jean-Baptiste Carpentier", [("person", "Jean-Baptiste Carpentier")]),
+    ("fr", "alors Kowalski avec un K et un i à la fin", [("person", "Kowalski")]),
+    ("fr", "je m'appelle yannick le goff", [("person", "yannick le goff")]),
+    ("fr", "vous pouvez noter Ousmane Diallo c'est mon beau-frère", [("person", "Ousmane Diallo")]),
+    ("fr", "oui c'est bien Mathilde au téléphone", [("person", "Mathilde")]),
+    ("fr", "mon conseiller c'était un certain Fabrice je crois", [("person", "Fabrice")]),
+    ("fr", "madame Pierre je vous mets en relation avec le service technique", [("person", "Pierre")]),
+    ("fr", "bonjour monsieur Rose vous m'entendez", [("person", "Rose")]),
+    ("fr", "je vous passe ma collègue Victoire elle connaît bien le dossier", [("person", "Victoire")]),
+    ("fr", "ça s'écrit G comme Gérard A comme Anatole R comme Robert", [("spelled", "G comme Gérard A comme Anatole R comme Robert")]),
+    ("fr", "c'est Nguyen N G U Y E N", [("person", "Nguyen"), ("spelled", "N G U Y E N")]),
+    ("fr", "bonjour Sandrine je vous écoute", [("person", "Sandrine")]),
+    ("fr", "vous avez parlé avec Loïc ou avec Romane la dernière fois", [("person", "Loïc"), ("person", "Romane")]),
+    ("fr", "j'habite au quarante-sept rue Jean Jaurès à Villeurbanne", [("address", "quarante-sept rue Jean Jaurès")]),
+    ("fr", "l'adresse de facturation c'est le 3 impasse des Acacias", [("address", "3 impasse des Acacias")]),
+    ("fr", "je suis né le premier avril mille neuf cent soixante-dix", [("dob", "premier avril mille neuf cent soixante-dix")]),
+    ("fr", "mon numéro d'abonné c'est le sept huit quatre deux neuf un zéro trois", [("number", "sept huit quatre deux neuf un zéro trois")]),
+    ("fr", "vous pouvez rappeler mon mari au zéro six quarante-deux dix-sept quatre-vingt-huit trente et un",
+     [("phone", "zéro six quarante-deux dix-sept quatre-vingt-huit trente et un")]),
+    ("en", "hi it's Oluwaseun Adeyemi I've got a problem with my router", [("person", "Oluwaseun Adeyemi")]),
+    ("en", "my name's Grzegorz Nowak", [("person", "Grzegorz Nowak")]),
+    ("en", "yeah so my wife Deirdre usually handles the bills", [("person", "Deirdre")]),
+    ("en", "I was talking to a guy called Brendan last week", [("person", "Brendan")]),
+    ("en", "can you put me through to Lakshmi in billing", [("person", "Lakshmi")]),
+    ("en", "the account holder is my mother Margaret Sullivan", [("person", "Margaret Sullivan")]),
+    ("en", "my name is tom harrington", [("person", "tom harrington")]),
+    ("en", "it's Mark with a k Mark Devlin", [("person", "Mark"), ("person", "Mark Devlin")]),
+    ("en", "thanks Grace I appreciate it", [("person", "Grace")]),
+    ("en", "is Frank still working there he sorted it last time", [("person", "Frank")]),
+    ("en", "Hope O'Connor speaking", [("person", "Hope O'Connor")]),
+    ("en", "hello am I speaking to Mr Okafor", [("person", "Okafor")]),
+    ("en", "surname is Featherstonehaugh F E A T H E R S T O N E H A U G H",
+     [("person", "Featherstonehaugh"), ("spelled", "F E A T H E R S T O N E H A U G H")]),
+    ("en", "that's B as in bravo R as in romeo O as in oscar W as in whiskey N as in november",
+     [("spelled", "B as in bravo R as in romeo O as in oscar W as in whiskey N as in november")]),
+    ("en", "I live at fourteen Willow Crescent in Swindon", [("address", "fourteen Willow Crescent")]),
+    ("en", "send it to 221 Harbour View Road please", [("address", "221 Harbour View Road")]),
+    ("en", "my date of birth is the ninth of June nineteen seventy four", [("dob", "ninth of June nineteen seventy four")]),
+    ("en", "the number's six one seven five five five oh one nine nine", [("phone", "six one seven five five five oh one nine nine")]),
+    ("en", "my membership number is 88412093", [("number", "88412093")]),
+    ("en", "you can reach me at +1 (646) 555 0187", [("phone", "+1 (646) 555 0187")]),
+    # negatives with capitalised words and names of things that are not people
+    ("fr", "Je voudrais résilier mon abonnement Freebox", []),
+    ("fr", "Le technicien d'Enedis est passé mardi", []),
+    ("fr", "On m'a dit d'aller à l'agence de Saint-Étienne", []),
+    ("fr", "J'ai reçu un texto de La Poste", []),
+    ("fr", "Vous êtes chez Acme Énergie bonjour", []),
+    ("fr", "Noël approche donc je voudrais régler ça avant", []),
+    ("en", "I bought it at Tesco on Saturday", []),
+    ("en", "Is this the Globex support line", []),
+    ("en", "Happy Christmas to you too", []),
+    ("en", "It says Windows update failed on the screen", []),
+    ("en", "I'm on the Unlimited Plus plan", []),
+    ("en", "We moved from Manchester in August", []),
+    ("en", "So the Netflix bundle isn't working", []),
+    ("fr", "Le forfait Sérénité coûte combien", []),
+    ("fr", "Avec la carte Visa ou la Mastercard ça marche pareil", []),
+    ("en", "will you send me the email confirmation", []),
+    ("en", "I'll mark it as urgent", []),
+    ("fr", "c'est une pierre qui a cassé la fenêtre", []),
+]
+for lang, text, ents in HAND_ASR:
+    add(lang, text, *ents)
+
 with OUT.open("w", encoding="utf-8") as fh:
     for r in rows:
         fh.write(json.dumps(r, ensure_ascii=False) + "\n")
