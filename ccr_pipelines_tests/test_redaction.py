@@ -159,3 +159,15 @@ def test_checksums():
     assert iban_ok("FR76 3000 6000 0112 3456 7890 189") and not iban_ok("FR76 3000 6000 0112 3456 7890 188")
     assert nir_ok("255081416802538") and not nir_ok("255081416802539")
     assert nir_ok("1850578006084" + f"{97 - 1850578006084 % 97:02d}")
+
+
+def test_skipping_the_model_is_exact_on_the_corpus(monkeypatch):
+    """Segments that skip spaCy (no capital past the first letter, no known first word) get exactly what
+    the full Presidio pass would give them."""
+    from ccr_pipelines.core import pii_engine
+
+    texts = [r["text"] for r in CORPUS] + [r["text"].lower() for r in CORPUS[::3]] + ["Oui d'accord", "Okay so"]
+    assert any(not pii_engine._ner_may_find(t) for t in texts) and any(pii_engine._ner_may_find(t) for t in texts)
+    fast = pii_engine.find_entities_batch(texts)
+    monkeypatch.setattr(pii_engine, "_ner_may_find", lambda _t: True)
+    assert pii_engine.find_entities_batch(texts) == fast

