@@ -27,6 +27,7 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -95,6 +96,8 @@ def main() -> int:
     report["model_load_s"] = round(time.perf_counter() - t0, 2)
     report["contenders"]["presidio+ner"] = _time(pii_engine.redact_batch, texts, args.runs)
     report["loadavg_1m_after"] = os.getloadavg()[0]
+    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    report["skipped_model"] = sum(1 for t in set(texts) if not pii_engine._ner_may_find(t))
     print(json.dumps(report, indent=2))
     return 0
 
