@@ -171,3 +171,13 @@ def test_skipping_the_model_is_exact_on_the_corpus(monkeypatch):
     fast = pii_engine.find_entities_batch(texts)
     monkeypatch.setattr(pii_engine, "_ner_may_find", lambda _t: True)
     assert pii_engine.find_entities_batch(texts) == fast
+
+
+def test_the_redaction_benchmark_runs_at_a_small_size():
+    """benchmarks/redaction.py (figures in benchmarks/RESULTS.md) at 60 segments, one run."""
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(repo / "benchmarks" / "redaction.py"), "--segments", "60", "--runs", "1"],
+                         capture_output=True, text=True, cwd=repo, timeout=300, check=True).stdout
+    report = json.loads(out)
+    assert set(report["contenders"]) == {"rules", "presidio+ner"} and report["segments"] == 60
+    assert all(c["segments_per_s"] > 0 and c["day_core_hours"] > 0 for c in report["contenders"].values())
