@@ -650,6 +650,12 @@ def _namelike(tok: str) -> bool:
     return tok[:1].isalpha() and len(tok) > 1 and tok.lower() not in _NOT_NAMES
 
 
+def _lower_name(low: str) -> bool:
+    """A lower-case word that is a name on its own: an unambiguous gazetteer first name of 4+ letters."""
+    return len(low) > 3 and all(p in FIRST_NAMES and p not in AMBIGUOUS for p in low.split("-")) \
+        and low not in _NOT_NAMES and low not in _COMMON_LOWER
+
+
 def _is_known(low: str) -> bool:
     return low in FIRST_NAMES or low in SURNAMES or low in AMBIGUOUS
 
@@ -691,8 +697,13 @@ def person_rule_spans(text: str) -> list[Entity]:
                 if tuple(lows[i:i + len(pair)]) == pair:
                     j = i + len(pair)
                     break
-        if j is not None and j < n and _is_cap(toks[j][0]) and _namelike(toks[j][0]) and lows[j] not in _TITLES:
+        if j is not None and j < n and _namelike(toks[j][0]) and lows[j] not in _TITLES and (
+                _is_cap(toks[j][0]) or _lower_name(lows[j])):
             hit[j] = True
+    # lower-case ASR: a gazetteer first name followed by a gazetteer surname (« jean dupont »)
+    for i in range(n - 1):
+        if _lower_name(lows[i]) and lows[i + 1] in SURNAMES and lows[i + 1] not in _NOT_NAMES:
+            hit[i] = hit[i + 1] = True
     # after a title: the next capitalised word (or gazetteer word), and a second one
     for i in range(n):
         if lows[i] in _TITLES and (lows[i] != "m" or (i + 1 < n and toks[i + 1][0] == ".")):
