@@ -118,6 +118,9 @@ def stage_ingest(work: str, counts: dict[str, int]) -> dict:
 
 
 def _segments(rng: random.Random, tenant: str, call_ids: list[str], phrases: list[str]) -> list[dict]:
+    from ccr_pipelines.core.redaction import TYPES
+    from ccr_pipelines.services.redact import REDACTOR_VERSION
+
     rows = []
     for call_id in call_ids:
         t = 0.0
@@ -131,8 +134,7 @@ def _segments(rng: random.Random, tenant: str, call_ids: list[str], phrases: lis
                          "speaker": "agent" if i % 2 == 0 else "customer", "channel": i % 2,
                          "start_s": round(t, 3), "end_s": round(t + dur, 3), "text": " ".join(words),
                          "avg_logprob": -0.2, "speech_regions": [[round(t, 3), round(t + dur, 3)]],
-                         "pii_phone": 0, "pii_email": 0, "pii_card": 0, "pii_iban": 0, "pii_nir": 0,
-                         "redactor_version": "redaction-2"})
+                         **{f"pii_{t}": 0 for t in TYPES}, "redactor_version": REDACTOR_VERSION})
             t += dur + rng.uniform(0.2, 1.5)
     return rows
 

@@ -165,7 +165,8 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     import pyarrow.compute as pc
 
     from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
-    from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
+    from ccr_pipelines.core.redaction import TYPES
+    from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA, REDACTOR_VERSION
     from ccr_pipelines.services.transcribe import CALLS_DATASET, CALLS_SCHEMA
 
     rng = random.Random(seed)
@@ -276,8 +277,8 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
         "channel": pa.array((pos % 2).astype(np.int8)), "start_s": pa.array(start), "end_s": pa.array(end),
         "text": text, "avg_logprob": pa.array(np.round(npr.uniform(-0.9, -0.05, total), 3)),
         "speech_regions": regions,
-        **{f"pii_{t}": zeros16 for t in ("phone", "email", "card", "iban", "nir")},
-        "redactor_version": pa.array(["redaction-2"] * total, pa.string()),
+        **{f"pii_{t}": zeros16 for t in TYPES},
+        "redactor_version": pa.array([REDACTOR_VERSION] * total, pa.string()),
     }).select(REDACTED_SCHEMA.names).cast(REDACTED_SCHEMA)
     wh.write_partition(REDACTED_DATASET, tenant, day, redacted)
     duration = np.round(end[first + nseg - 1] + npr.uniform(0.5, 4.0, n_calls), 3)

@@ -169,6 +169,17 @@ def test_the_code_location_never_imports_torch_or_whisperx():
     assert out == "[]"
 
 
+def test_the_code_location_never_imports_spacy_or_presidio():
+    """The NER model loads in the redaction step only (P21, issue 18): the code location and the ingest
+    sensor's key checks (names in call ids use the gazetteer) stay light."""
+    out = _run("import sys, ccr_pipelines.definitions as m; from ccr_pipelines.core.ingest import "
+               "looks_like_personal_data; assert looks_like_personal_data('customer-john-smith'); "
+               "d = m.defs(); d.resolve_asset_graph(); "
+               "print(sorted(x for x in ('spacy', 'thinc', 'presidio_analyzer', 'presidio_anonymizer') "
+               "if x in sys.modules))")
+    assert out == "[]"
+
+
 def test_core_modules_import_no_dagster():
     mods = sorted(p.stem for p in (REPO / "ccr_pipelines" / "core").glob("*.py") if p.stem != "__init__")
     assert {"keys", "regions", "settings", "tenants"} <= set(mods)

@@ -55,6 +55,18 @@ def test_order_numbers_and_short_ids_are_not_mistaken_for_phone_numbers():
     assert looks_like_personal_data("call-0612345678")
 
 
+@pytest.mark.parametrize("call_id", ["call-20261125-0001", "c-2026-11-25-01", "call_2026_11_25_17", "20261125-0042",
+                                     "mark-down-1", "c-0001"])
+def test_date_like_digit_runs_in_call_ids_are_not_personal_data(call_id):
+    assert not looks_like_personal_data(call_id)
+
+
+@pytest.mark.parametrize("call_id", ["customer-john-smith", "call-jean-dupont-1", "c-0612345678", "sarah-oconnor-2",
+                                     "c-20261125-0612345678"])
+def test_p4_call_ids_with_a_name_or_a_phone_number_are_personal_data(call_id):
+    assert looks_like_personal_data(call_id)
+
+
 def test_unsafe_keys_are_replaced_by_a_stable_opaque_token():
     bad = "raw/acme-energie/2026/11/16/0612345678.wav"
     assert not is_safe_key(bad)

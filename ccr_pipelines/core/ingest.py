@@ -21,6 +21,7 @@ from enum import Enum
 from importlib import resources
 
 from .keys import TENANT_ID_RE, validate_key
+from .redaction import name_in_identifier
 
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus")
 SIDECAR_EXTENSION = "json"
@@ -28,6 +29,8 @@ CALL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")  # \Z: "$" would a
 # Seven or more digits in a row (optionally separated) look like a phone number;
 # an e-mail-ish '@' or an IBAN-like run is refused as well.
 _PHONE_LIKE = re.compile(r"(?:\+|00)?\d(?:[\s._-]?\d){6,}")
+# A calendar date inside an id (``call-20261125-0001``, ``c-2026-11-25-01``) is not a phone number.
+_DATE_IN_ID = re.compile(r"(?<!\d)(?:19|20)\d{2}([-_.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?!\d)")
 UNROUTED = "unrouted"  # quarantine area for objects that name no valid tenant
 
 
@@ -91,8 +94,12 @@ class RawKey:
 
 
 def looks_like_personal_data(segment: str) -> bool:
-    """A key segment that carries a phone number or an e-mail address (P4: keys hold no PII)."""
-    return "@" in segment or bool(_PHONE_LIKE.search(segment))
+    """A key segment that carries a phone number, an e-mail address or a person's name (P4: keys hold no
+    PII). Dates are taken out before the digit check; names come from the redactor's gazetteer (common
+    French and English names: a name it does not know passes, as the upload contract says)."""
+    if "@" in segment:
+        return True
+    return bool(_PHONE_LIKE.search(_DATE_IN_ID.sub("/", segment))) or name_in_identifier(segment)
 
 
 def parse_raw_key(key: str, *, min_day: date, max_day: date) -> RawKey:
@@ -115,7 +122,7 @@ def parse_raw_key(key: str, *, min_day: date, max_day: date) -> RawKey:
     call_id, ext = filename.rsplit(".", 1)
     ext = ext.lower()
     if looks_like_personal_data(call_id):
-        raise Rejected(Reason.PERSONAL_DATA_IN_KEY, "call id looks like a phone number or e-mail")
+        raise Rejected(Reason.PERSONAL_DATA_IN_KEY, "call id looks like a phone number, e-mail or name")
     if not CALL_ID_RE.match(call_id):
         raise Rejected(Reason.KEY_OUTSIDE_LAYOUT, "call id must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}")
     if ext not in AUDIO_EXTENSIONS and ext != SIDECAR_EXTENSION:

@@ -2,8 +2,9 @@
 
 Fields that hold transcript text or contact details are dropped by name
 wherever they appear (extras, contexts, breadcrumbs, local variables if ever
-enabled); every remaining string goes through the same redactor as
-transcripts, so a phone number or e-mail in an exception message becomes
+enabled); every remaining string goes through the same redaction rules as
+transcripts (the rules without the NER model, which a hook must not load), so a
+phone number or e-mail in an exception message becomes
 ``[PHONE]`` / ``[EMAIL]``. Request bodies, cookies and user data are removed.
 """
 
@@ -31,7 +32,7 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         return FILTERED
     if isinstance(value, str):
-        return redact(value)[0] if value else value
+        return redact(value, ner=False)[0] if value else value  # the rules, not the NER: no model in a hook
     if isinstance(value, dict):
         return {k: (FILTERED if isinstance(k, str) and k.lower() in SENSITIVE_KEYS else _scrub(v, depth + 1))
                 for k, v in value.items()}

@@ -17,6 +17,8 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from ..core.redaction import TYPES as PII_TYPES
+
 # A demo subject who objected: its recordings must be blocked at ingestion (P18).
 # A fake number, reserved for the demo.
 DEMO_SUPPRESSED_PHONE = "+33 6 00 00 00 99"
@@ -126,7 +128,7 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) 
     stages = [("ingest", raw_recordings_sensor, call_manifest, ("accepted", "quarantined", "duplicate", "suppressed")),
               ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
               ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
-               ("segments", "pii_phone", "pii_email", "pii_card", "pii_iban", "pii_nir")),
+               ("segments", *(f"pii_{t}" for t in PII_TYPES))),
               ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
               ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed"))]
     failed = 0

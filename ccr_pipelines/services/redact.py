@@ -11,7 +11,7 @@ from collections import Counter
 import pyarrow as pa
 
 from ..core.lineage import LineageContext, row_uri
-from ..core.redaction import TYPES, redact
+from ..core.redaction import TYPES
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
 from .transcribe import SEGMENTS_DATASET, SEGMENTS_ZONE
@@ -24,7 +24,8 @@ REDACTED_SCHEMA = pa.schema([
     *[(f"pii_{t}", pa.int16()) for t in TYPES],
     ("redactor_version", pa.string()),
 ])
-REDACTOR_VERSION = "redaction-2"  # bump when the rules change: downstream rescoring keys on it
+REDACTOR_VERSION = "redaction-3"  # bump when the rules change: downstream rescoring keys on it
+# redaction-3: Presidio + spaCy NER (names, addresses, dates of birth, spelled letters, NANP phones, 7+ digit runs)
 
 
 def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
@@ -34,12 +35,14 @@ def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control:
     source = warehouse.read_partition(SEGMENTS_DATASET, tenant_id, day, zone=SEGMENTS_ZONE)
     if source is None:
         return {"segments": 0, "calls": 0, **{f"pii_{t}": 0 for t in TYPES}}
+    from ..core.pii_engine import redact_batch  # spaCy loads here, never in the code location
+
     totals: Counter = Counter()
     rows = []
-    for seg in source.to_pylist():
-        if seg["tenant_id"] != tenant_id:  # P4
-            raise ValueError("restricted partition holds another tenant's rows")
-        text, counts = redact(seg["text"] or "")
+    segments = source.to_pylist()
+    if any(seg["tenant_id"] != tenant_id for seg in segments):  # P4
+        raise ValueError("restricted partition holds another tenant's rows")
+    for seg, (text, counts) in zip(segments, redact_batch([seg["text"] or "" for seg in segments]), strict=True):
         totals.update(counts)
         rows.append({k: seg.get(k) for k in ("tenant_id", "call_id", "segment_index", "speaker", "channel",
                                                "start_s", "end_s", "avg_logprob", "speech_regions")}

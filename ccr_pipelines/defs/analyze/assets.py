@@ -35,19 +35,20 @@ def redacted_transcripts(
     control_store: ControlStoreResource,
     object_store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
-    """Transcript segments with phone numbers, e-mails, card numbers, IBANs and NIRs replaced by
-    typed placeholders — the only transcript text analytics may read (P21)."""
+    """Transcript segments with person names, addresses, dates of birth, spelled letters, phone numbers,
+    e-mails, card numbers, IBANs, NIRs and other 7+ digit numbers replaced by typed placeholders — the
+    only transcript text analytics may read (P21)."""
     tenant = require_active_tenant(tenant_registry, config.tenant_id)
     wh = warehouse.get()
     counts = redact_partition(wh, tenant.id, context.partition_key, control=control_store.get(),
                               lineage=lineage_context(context, region=object_store.region_label,
                                                       engine=f"ccr redactor {REDACTOR_VERSION}"))
     # Verify on what was written, not on what we meant to write.
-    from ...core.redaction import find_entities
+    from ...core.pii_engine import find_entities_batch  # the same detector (P21); spaCy loads only in this step
     from ...services.redact import REDACTED_DATASET
 
     written = wh.read_partition(REDACTED_DATASET, tenant.id, context.partition_key)
-    leftovers = sum(len(find_entities(t or "")) for t in written.column("text").to_pylist()) if written is not None else 0
+    leftovers = sum(map(len, find_entities_batch(written.column("text").to_pylist()))) if written is not None else 0
     return dg.MaterializeResult(
         metadata={**counts, "tenant_id": tenant.id, "dagster/row_count": counts["segments"]},
         check_results=[dg.AssetCheckResult(check_name=NO_PII_LEFT_CHECK, passed=leftovers == 0,
