@@ -30,7 +30,8 @@ COMMANDS = (
     "reports.link",
     "lineage.call", "lineage.subject", "lineage.report",
     "audit.pack",
-    "access.list", "access.grant", "access.revoke", "access.whoami", "access.bootstrap",
+    "access.list", "access.grant", "access.revoke", "access.allow", "access.deny", "access.whoami",
+    "access.bootstrap",
 )
 
 # Commands anyone may run: they read configuration files only (no tenant data, no control store),
@@ -139,4 +140,4 @@ def actor_from_run(tags: Mapping[str, str] | None, *, job_name: str, run_id: str
         return f"sensor:{clean(tags['dagster/sensor_name'])}"
     if tags.get("dagster/backfill"):
         return f"backfill:{clean(tags['dagster/backfill'])}"
-    return f"dagster-run:{clean(job_name)}:{clean(run_id)[:36]}"
+    return f"dagster-run:{clean(run_id)[:64]}"  # unattributed: the run id leads to its job and launcher

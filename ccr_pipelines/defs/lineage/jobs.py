@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...stores.access import TenantObjects
+from ..shared.tenancy import run_actor
 
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -44,7 +45,7 @@ def lineage_lookup(context: dg.OpExecutionContext, config: LineageLookupConfig, 
             raise dg.Failure(str(exc)) from None
     name = re.sub(r"[^A-Za-z0-9._=+-]", "_", config.target)[:64] if config.lookup != "subject_hash" else config.target[:16]
     run_id = context.run.run_id
-    with TenantObjects(store, control, tenant.id, actor=f"dagster:{run_id}", purpose=f"lineage lookup {config.lookup}",
+    with TenantObjects(store, control, tenant.id, actor=run_actor(context), purpose=f"lineage lookup {config.lookup}",
                        run_id=run_id) as objects:
         key = objects.key("exports", "lineage", f"{config.lookup}-{name}-{run_id[:8]}.json")
         objects.put_bytes(key, json.dumps(ans, indent=1, default=str).encode("utf-8"), action="export")

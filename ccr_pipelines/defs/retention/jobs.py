@@ -18,6 +18,7 @@ from ...services import dsr as dsr_service
 from ...services.alerting import handle_signal
 from ...services.marts import duckdb_path, rebuild_marts
 from ...services.retention import PurgeEnv, run_purge
+from ..shared.tenancy import run_actor
 
 OWNERS = ["team:data-platform"]
 
@@ -76,7 +77,7 @@ class RestrictionConfig(DsrConfig):
 def _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config) -> dsr_service.DsrEnv:
     return dsr_service.DsrEnv(
         store=object_store.get(), warehouse=warehouse.get(), control=control_store.get(),
-        registry=tenant_registry.get(), secret=ingest_config.subject_hash_key, actor=f"dagster:{context.job_name}",
+        registry=tenant_registry.get(), secret=ingest_config.subject_hash_key, actor=run_actor(context),
         run_id=context.run_id, region=object_store.region_label, rebuild_marts=_rebuilder(object_store, control_store),
         marts_path=duckdb_path(object_store.root) if object_store.kind == "local" else None,
         dagster_instance=context.instance)
