@@ -230,6 +230,7 @@ def _uri_prefix(store) -> str | None:
 
 def cmd_lineage(args) -> int:
     """P2, P3, P9, P13, P16, P17: an auditor's lineage lookups, from the control store's indexes."""
+    from .core.access import argv_digest
     from .core.settings import resolve
     from .services import lineage as svc
     from .stores.object_store import object_store_from_settings
@@ -241,7 +242,8 @@ def cmd_lineage(args) -> int:
     if args.what == "call":
         ans = svc.call_lineage(control, tenant, args.target, uri_prefix=prefix)
         text = svc.format_call(ans)
-        obj = f"lineage/call/{args.target}"
+        # a call id that names no call is raw input: the access log keeps its digest and length (P3)
+        obj = f"lineage/call/{args.target}" if ans.get("found") else f"lineage/call/unknown {argv_digest([args.target])}"
     elif args.what == "subject":
         hashes = svc.subject_hashes_for(resolve(loaded.settings.ingest.subject_hash_key), tenant.id, args.target,
                                         args.type)

@@ -225,3 +225,22 @@ def test_p3_access_control_holds_on_the_embedded_default_without_set_up(local_se
     assert rc == 0 and "acme-energie" in out, err
     rc, out, _e, _ = run_cli(["access", "whoami"], principal=None)
     assert rc == 0 and out.strip().endswith(": admin")
+
+
+def test_p3_a_failed_lookup_keeps_a_digest_of_the_input_never_the_input(world):
+    url, _snap = world
+    rc, out, err, _ = run_cli(["lineage", "call", "acme-energie", "0612345678"], principal=ADMIN)
+    assert rc == 1 and "Traceback" not in err
+    control = ControlStore(url)
+    [row] = control.fetch(sa.select(access_log).where(access_log.c.purpose == "lineage lookup call"))
+    control.dispose()
+    assert "0612345678" not in json.dumps(row, default=str)
+    assert row["object"] == f"lineage/call/unknown {argv_digest(['0612345678'])}"
+
+
+@pytest.mark.parametrize("name", ["unrouted", "platform"])
+def test_p4_internal_names_are_reserved_tenant_ids(name):
+    from ccr_pipelines.core.tenants import Tenant
+
+    with pytest.raises(ValueError, match="reserved"):
+        Tenant(id=name, display_name="X", languages=["fr"], scorecard="default.v1")
