@@ -10,8 +10,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ccr_pipelines.core.access import (COMMANDS, DEFAULT_ROLE_COMMANDS, OPEN_COMMANDS, ROLES, actor_from_run,
-                                       argv_digest, caller_principal, IdentityError)
+from ccr_pipelines.core.access import (COMMANDS, DEFAULT_ROLE_COMMANDS, OPEN_COMMANDS, ROLES, IdentityError,
+                                       actor_from_run, argv_digest, caller_principal)
 from ccr_pipelines.stores.control_store import ControlStore, access_grants, access_log, audit_log
 
 from .cli_helpers import StoreSnapshot, is_traceback, run_cli

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ccr_pipelines.core.access import COMMANDS, OPEN_COMMANDS
+from ccr_pipelines.core.access import COMMANDS
 
 from .cli_helpers import StoreSnapshot, is_traceback, run_cli, subprocess_cli
 from .fault_helpers import record_figures
@@ -170,7 +170,7 @@ def _command_of(argv: list[str]) -> str:
     try:
         with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
             args = build_parser().parse_args(argv)
-    except BaseException:  # noqa: BLE001 - unparsable lines are counted as such
+    except BaseException:
         return "(unparsed)"
     return _command_key(args)
 

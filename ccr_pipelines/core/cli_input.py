@@ -206,13 +206,10 @@ def _tenants(a, reg):
         if a.tenant is not None:
             raise InputError(f"tenants {a.action} takes no tenant id")
         none_of(a, ("reason", "incident"), f"with tenants {a.action}")
-        if a.file is not None:
-            if a.action != "validate":
-                raise InputError("--file: only with tenants validate")
-            readable_file(a.file, "--file")
+        readable_file(a.file, "--file")
         return None
     if a.file is not None:
-        raise InputError("--file: only with tenants validate")
+        raise InputError("--file: only with tenants list or validate")
     t = tenant(a.tenant, "tenant", reg)
     text(a.reason, "--reason", max_len=300, required=True)
     integer(a.incident, "--incident")
