@@ -630,18 +630,19 @@ def _guard(args, argv: list[str]) -> None:
     file_only = command == "tenants.validate" and args.file
     loaded = None if file_only else _loaded()
     tenant = cli_input.validate(args, loaded.registry if loaded else None)
+    if command in ("settings", "tenants.validate"):
+        return  # configuration files only: no identity needed, no store opened
     try:
-        args.actor = caller_principal(profile=loaded.settings.env if loaded else os.environ.get("CCR_ENV", "local"))
+        args.actor = caller_principal(profile=loaded.settings.env)
     except IdentityError as exc:
         raise CcrError(str(exc)) from None
-    if command in OPEN_COMMANDS:
-        return
     control = _control(loaded)
-    if loaded.settings.env == "local" and not access.has_admin(control):
+    if loaded.settings.env == "local" and command != "access.bootstrap" and not access.has_admin(control):
         # The embedded default: the first caller of a new local store becomes its admin (audited).
         access.bootstrap(control, args.actor, actor="ccr:local-profile",
                          reason="local profile: first caller of a new control store")
-    access.check(control, args.actor, command, argv=argv, tenant_id=tenant)
+    if command not in OPEN_COMMANDS:
+        access.check(control, args.actor, command, argv=argv, tenant_id=tenant)
 
 
 def _internal_error(exc: BaseException) -> int:
