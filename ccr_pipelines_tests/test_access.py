@@ -244,3 +244,23 @@ def test_p4_internal_names_are_reserved_tenant_ids(name):
 
     with pytest.raises(ValueError, match="reserved"):
         Tenant(id=name, display_name="X", languages=["fr"], scorecard="default.v1")
+
+
+def test_p3_a_deployed_profile_refuses_a_caller_the_platform_did_not_name(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import ccr_pipelines
+
+    local = (Path(ccr_pipelines.__file__).parent / "config" / "local.yaml").read_text()
+    (tmp_path / "staging.yaml").write_text(local.replace("env: local", "env: staging"))
+    monkeypatch.setenv("CCR_SETTINGS_FILE", str(tmp_path / "staging.yaml"))
+    monkeypatch.setenv("CCR_TENANTS_FILE", str(Path(ccr_pipelines.__file__).parent / "config" / "tenants" / "local.yaml"))
+    monkeypatch.setenv("CCR_DATA_DIR", str(tmp_path / "var"))
+    rc, out, err, _ = run_cli(["tenants", "list"], principal=None)
+    assert rc == 2 and out == "" and "CCR_PRINCIPAL is not set" in err and err.count("\n") == 1
+    # no first-use admin outside the local profile: the deployment bootstraps one explicitly
+    rc, _o, err, _ = run_cli(["tenants", "list"], principal="ops@corp")
+    assert rc == 2 and "access refused" in err
+    assert run_cli(["access", "bootstrap"], principal="ops@corp")[0] == 0
+    rc, out, _e, _ = run_cli(["tenants", "list"], principal="ops@corp")
+    assert rc == 0 and "acme-energie" in out
