@@ -6,23 +6,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 from .core.errors import CcrError
 
 
+# One invocation loads the settings and opens the control store once; ``main`` disposes of the
+# store afterwards (the CLI is also driven in-process, by tests and the fuzz test).
+_SESSION: dict = {}
+
+
 def _loaded():
     from .core.settings import load_settings
 
-    return load_settings()
+    if "loaded" not in _SESSION:
+        _SESSION["loaded"] = load_settings()
+    return _SESSION["loaded"]
 
 
 def _control(loaded):
     from .stores.control_store import ControlStore
 
-    store = ControlStore(loaded.settings.control_url())
-    store.migrate()
-    return store
+    if "control" not in _SESSION:
+        store = ControlStore(loaded.settings.control_url())
+        _SESSION["control"] = store
+        store.migrate()
+    return _SESSION["control"]
 
 
 # -- commands ---------------------------------------------------------------
@@ -67,10 +77,7 @@ def cmd_tenants(args) -> int:
 
 
 def cmd_db(args) -> int:
-    loaded = _loaded()
-    from .stores.control_store import ControlStore
-
-    store = ControlStore(loaded.settings.control_url())
+    store = _control(_loaded())
     print(f"control store at schema version {store.migrate()}")
     return 0
 
@@ -241,6 +248,7 @@ def _uri_prefix(store) -> str | None:
 
 def cmd_lineage(args) -> int:
     """P2, P3, P9, P13, P16, P17: an auditor's lineage lookups, from the control store's indexes."""
+    from .core.access import argv_digest
     from .core.settings import resolve
     from .services import lineage as svc
     from .stores.object_store import object_store_from_settings
@@ -269,7 +277,8 @@ def cmd_lineage(args) -> int:
     if args.what == "call":
         ans = svc.call_lineage(control, tenant, args.target, uri_prefix=prefix)
         text = svc.format_call(ans)
-        obj = f"lineage/call/{args.target}"
+        # a call id that names no call is raw input: the access log keeps its digest and length (P3)
+        obj = f"lineage/call/{args.target}" if ans.get("found") else f"lineage/call/unknown {argv_digest([args.target])}"
     elif args.what == "subject":
         hashes = svc.subject_hashes_for(resolve(loaded.settings.ingest.subject_hash_key), tenant.id, args.target,
                                         args.type)
@@ -441,14 +450,77 @@ def cmd_review(args) -> int:
     return 0
 
 
+def cmd_access(args) -> int:
+    """P3, P20: who may run which command; changed only here, audited."""
+    from .services import access
+
+    loaded = _loaded()
+    control = _control(loaded)
+    if args.action == "whoami":
+        roles = access.roles_of(control, args.actor)
+        print(f"{args.actor}: {', '.join(sorted(roles)) or 'no role'}")
+        return 0
+    if args.action == "bootstrap":
+        done = access.bootstrap(control, args.actor, actor=args.actor,
+                                reason=args.reason or "ccr access bootstrap: first admin")
+        if not done:
+            raise CcrError("this control store has an admin already: ask one for a role (`ccr access grant`)")
+        print(f"{args.actor}: admin (first admin of this control store; audited)")
+        return 0
+    if args.action == "list":
+        cmds = access.role_commands(control)
+        for principal, roles in access.grants(control).items():
+            print(f"{principal:<40} {', '.join(roles)}")
+        print("roles:")
+        for role in sorted(cmds):
+            print(f"  {role:<9} {'every command' if role == 'admin' else ', '.join(sorted(cmds[role])) or '-'}")
+        return 0
+    if args.action in ("grant", "revoke"):
+        changed = access.set_grant(control, args.principal, args.role, granted=args.action == "grant",
+                                   actor=args.actor, reason=args.reason)
+        print(f"{args.principal}: {args.role} {'granted' if args.action == 'grant' else 'revoked'}"
+              + ("" if changed else " (no change)") + " (audited)")
+        return 0
+    changed = access.set_role_command(control, args.principal, args.role, allow=args.action == "allow",
+                                      actor=args.actor, reason=args.reason)
+    print(f"role {args.principal}: {args.role} {'allowed' if args.action == 'allow' else 'denied'}"
+          + ("" if changed else " (no change)") + " (audited)")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
+    control = _SESSION.pop("control", None)  # the demo may wipe the data dir: close the store first
+    if control is not None:
+        control.dispose()
     return run_demo(reset=args.reset, quiet=args.quiet, resume=args.resume)
 
 
+class _UsageError(CcrError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that echo at most a short, escaped prefix of the input."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        from .core.cli_input import short
+
+        message = message.splitlines()[0] if message else "invalid arguments"
+        if message.startswith("unrecognized arguments: "):
+            rest = message[len("unrecognized arguments: "):]
+            message = f"unrecognized argument(s): {short(rest)}"
+        else:
+            # argparse quotes the offending value ("invalid choice: 'xxx…'"): a short, escaped prefix only
+            message = re.sub(r"'([^']*)'", lambda m: short(m.group(1)), message)
+        message = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", message)[:300]
+        where = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        raise _UsageError(where + message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="ccr",
         description="CallCenterRate data platform. The settings profile is chosen by CCR_ENV "
                     "(local|staging|prod); the embedded default keeps everything under CCR_DATA_DIR (./var).",
@@ -471,7 +543,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--file", help="a registry file to check instead of the profile's")
     s.add_argument("--reason", help="with suspend / resume: why (kept in the audit trail)")
     s.add_argument("--incident", type=int, help="with suspend / resume: the incident it belongs to")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_tenants)
 
     s = sub.add_parser("db", help="control store: create or migrate the schema")
@@ -489,7 +560,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--type", required=True, choices=["phone", "email", "customer_ref"])
     s.add_argument("--value", required=True, help="the identifier; only its keyed hash is stored")
     s.add_argument("--reason", default="objection")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_suppress)
 
     s = sub.add_parser("dsr", help="data-subject requests: export, erase, restrict, lift, suppress, list (P16-P18)")
@@ -503,7 +573,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason", help="with extend: why more time is needed (art. 12(3))")
     s.add_argument("--tenant", help="with list")
     s.add_argument("--register-only", action="store_true", help="log the request; run it with the Dagster job")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_dsr)
 
     s = sub.add_parser("review", help="record a review decision on an automated score (P15, audited P20)")
@@ -511,14 +580,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("tenant")
     s.add_argument("call_id")
     s.add_argument("--status", required=True, choices=["confirmed", "overridden", "dismissed", "unreviewed"])
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_review)
 
     s = sub.add_parser("purge", help="retention purge (P19): dry run unless --execute")
     s.add_argument("--execute", action="store_true", help="really delete (default: dry run, recorded)")
     s.add_argument("--today", help="purge as of this day (YYYY-MM-DD)")
     s.add_argument("--verbose", action="store_true", help="one line per item (no keys or ids)")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_purge)
 
     s = sub.add_parser("incidents", help="incident register: list, ack, resolve (P11, P13)")
@@ -530,7 +597,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--corrective-action")
     s.add_argument("--tenant", help="with ack / resolve: the notes are this affected tenant's own, the only ones its "
                                     "audit pack carries (P14)")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_incidents)
 
     s = sub.add_parser("backup", help="control-store and warehouse-metadata backups: create, list, verify, "
@@ -549,7 +615,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", choices=["weekly", "monthly"], default="weekly")
     s.add_argument("--day", required=True, help="any day of the period (YYYY-MM-DD)")
     s.add_argument("--expires", type=int, default=7 * 24 * 3600, help="link lifetime in seconds (S3)")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_reports_link)
 
     s = sub.add_parser("lineage", help="lineage lookups for audits: a call's chain, a data subject's calls, "
@@ -561,7 +626,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--register-only", action="store_true",
                    help="record the lookup as a request for the Dagster job lineage_lookup_job (config: its id)")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_lineage)
 
     s = sub.add_parser("audit", help="audit evidence pack for a tenant and period (GDPR art. 30, P1-P23)")
@@ -570,19 +634,100 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="date_from", required=True, help="first day (YYYY-MM-DD)")
     s.add_argument("--to", dest="date_to", required=True, help="last day, included (YYYY-MM-DD)")
     s.add_argument("--out", help="archive path (default ./audit-pack-TENANT-FROM-TO.zip)")
-    s.add_argument("--actor", default=os.environ.get("USER", "cli"))
     s.set_defaults(func=cmd_audit_pack)
+
+    s = sub.add_parser("access", help="who may run which command (P3): whoami, list, grant, revoke, allow, deny, "
+                                      "bootstrap (the first admin); the caller is CCR_PRINCIPAL or the OS user")
+    s.add_argument("action", choices=["whoami", "list", "grant", "revoke", "allow", "deny", "bootstrap"])
+    s.add_argument("principal", nargs="?", help="with grant / revoke: the principal; with allow / deny: the role")
+    s.add_argument("role", nargs="?", help="with grant / revoke: the role; with allow / deny: the command "
+                                           "(group.action, e.g. dsr.erase)")
+    s.add_argument("--reason", help="with grant, revoke, allow, deny: why (kept in the audit trail)")
+    s.set_defaults(func=cmd_access)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+ACTOR_REFUSED = ("--actor is no longer accepted: the caller is the identity the platform sets in "
+                 "CCR_PRINCIPAL (the OS user with the local profile); see `ccr access whoami`")
+
+
+def _command_key(args) -> str:
+    from .core.access import command_key
+
+    action = getattr(args, "action", None) or getattr(args, "what", None)
+    return command_key(args.command, action, execute=bool(getattr(args, "execute", False)))
+
+
+def _guard(args, argv: list[str]) -> None:
+    """P3, P4: validate every argument, then check the caller's role, before the command runs.
+
+    A refusal for lack of a role writes one access-log row (digest and length of the command line,
+    never the input) and nothing else; an invalid argument writes nothing at all."""
+    from .core import cli_input
+    from .core.access import IdentityError, OPEN_COMMANDS, caller_principal
+    from .services import access
+
+    command = _command_key(args)
+    file_only = command == "tenants.validate" and args.file
+    loaded = None if file_only else _loaded()
+    tenant = cli_input.validate(args, loaded.registry if loaded else None)
+    if command in ("settings", "tenants.validate"):
+        return  # configuration files only: no identity needed, no store opened
     try:
+        args.actor = caller_principal(profile=loaded.settings.env)
+    except IdentityError as exc:
+        raise CcrError(str(exc)) from None
+    control = _control(loaded)
+    if loaded.settings.env == "local" and command != "access.bootstrap" and not access.has_admin(control):
+        # The embedded default: the first caller of a new local store becomes its admin (audited).
+        access.bootstrap(control, args.actor, actor="ccr:local-profile",
+                         reason="local profile: first caller of a new control store")
+    if command not in OPEN_COMMANDS:
+        access.check(control, args.actor, command, argv=argv, tenant_id=tenant)
+
+
+def _internal_error(exc: BaseException) -> int:
+    # Never the message: a driver's error can quote the statement's parameters.
+    print(f"ccr: error: internal error ({type(exc).__name__}); nothing more is shown (CCR_DEBUG=1 for details)",
+          file=sys.stderr)
+    return 70
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _SESSION.clear()
+    try:
+        if any(a == "--actor" or a.startswith("--actor=") for a in argv):
+            raise _UsageError(ACTOR_REFUSED)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version
+            return int(exc.code or 0)
+        _guard(args, argv)
         return int(args.func(args) or 0)
     except CcrError as exc:
         # One line, no traceback: these messages are written to be read.
-        print(f"ccr: error: {exc}", file=sys.stderr)
+        msg = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", str(exc))
+        print(f"ccr: error: {msg[:500]}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("ccr: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("CCR_DEBUG") == "1":
+            raise
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            print("ccr: error: the database is unreachable or refused the operation (OperationalError)",
+                  file=sys.stderr)
+            return 2
+        return _internal_error(exc)
+    finally:
+        control = _SESSION.pop("control", None)
+        if control is not None:
+            control.dispose()
+        _SESSION.clear()
 
 
 if __name__ == "__main__":

@@ -322,7 +322,10 @@ def test_p6_ccr_backup_create_list_restore(local_settings_env, tmp_path, capsys)
     assert main(["backup", "verify", bid]) == 0
     assert "checksums match" in capsys.readouterr().out
     restored = ControlStore(into)
-    assert len(restored.fetch(sa.select(audit_log))) == 1 and len(restored.fetch(sa.select(subject_calls))) == 0
+    # the suppression's audit row, and the local admin's grant (P3): a restore keeps who may do what
+    assert [a["entity"] for a in restored.fetch(sa.select(audit_log).order_by(audit_log.c.id))] == [
+        "access_grant", "suppression_list"]
+    assert len(restored.fetch(sa.select(subject_calls))) == 0
     restored.dispose()
 
 

@@ -88,9 +88,11 @@ def test_p4_malicious_tenant_ids_in_cli_arguments_are_refused_in_one_line(cli, l
         assert rc == 2 and out == "", (argv[0], rc, out[:200])
         assert err.startswith("ccr: error: ")
         _one_short_line(err.strip())
-    # a read-only filter is a bound parameter: it matches nothing and breaks nothing
-    rc, out, err = cli("ingest", "status", "--tenant", tenant, "--json")
-    assert rc == 0 and json.loads(out) == [] and err == ""
+    # read-only filters are refused too: an unknown tenant is an error, not an empty answer (P4)
+    for argv in (["ingest", "status", "--tenant", tenant, "--json"], ["dsr", "list", "--tenant", tenant]):
+        rc, out, err = cli(*argv)
+        assert rc == 2 and out == "" and "unknown tenant" in err, (argv[0], rc, err[:200])
+        _one_short_line(err.strip())
     assert _control_rows(local_settings_env) == before  # nothing suppressed, suspended or audited
     objects = local_settings_env / "objects"
     assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))

@@ -216,7 +216,7 @@ def test_p20_a_review_decision_is_audited_with_before_after_and_actor_and_no_cal
             conn.execute(audit_log.delete())
 
 
-def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_settings_env, capsys):
+def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_settings_env, capsys, monkeypatch):
     from ccr_pipelines.cli import main
     from ccr_pipelines.core.settings import load_settings, resolve
     from ccr_pipelines.stores.object_store import object_store_from_settings
@@ -232,7 +232,9 @@ def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_se
     finally:
         SECRET = saved
     assert main(["dsr", "export", T, "--phone", PHONE]) == 0
-    assert main(["dsr", "erase", T, "--phone", "0611223344", "--actor", "dpo"]) == 0
+    assert main(["access", "grant", "dpo", "dpo", "--reason", "DPO of the tenant"]) == 0  # by the local admin
+    monkeypatch.setenv("CCR_PRINCIPAL", "dpo")  # the caller is who the platform authenticated, not a flag (P3)
+    assert main(["dsr", "erase", T, "--phone", "0611223344"]) == 0
     out = capsys.readouterr().out
     assert "verification passed" in out and PHONE not in out and "c-1" not in out
     rid = int(out.strip().splitlines()[-2].split()[1])  # "request N registered (erasure, …)"

@@ -213,7 +213,7 @@ def test_p3_p11_one_actor_exporting_three_tenants_pages_critical_and_the_cli_res
     assert main(["incidents", "list"]) == 0
     assert "R3" in capsys.readouterr().out
     assert main(["incidents", "resolve", str(inc["id"]), "--root-cause", "export script looped over tenants",
-                 "--corrective-action", "script scoped to one tenant", "--actor", "oncall"]) == 0
+                 "--corrective-action", "script scoped to one tenant"]) == 0
     (inc,) = control.fetch(sa.select(incidents))
     assert inc["status"] == "resolved" and inc["corrective_action"] == "script scoped to one tenant"
     assert main(["incidents", "resolve", "999"]) == 2

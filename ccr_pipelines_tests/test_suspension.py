@@ -21,7 +21,8 @@ def _tenants(registry: TenantRegistryResource, requests) -> list[str]:
     return [r.tags["ccr/tenant"] for r in requests]
 
 
-def test_p12_p20_suspending_a_tenant_holds_its_work_and_resuming_releases_it(local_settings_env, capsys):
+def test_p12_p20_suspending_a_tenant_holds_its_work_and_resuming_releases_it(local_settings_env, capsys, monkeypatch):
+    monkeypatch.setenv("CCR_PRINCIPAL", "oncall@example.org")  # the caller the platform authenticated (P3)
     loaded = load_settings()
     control_url = loaded.settings.control_url()
     registry = TenantRegistryResource(path=loaded.registry.source, control_url=control_url)
@@ -31,7 +32,7 @@ def test_p12_p20_suspending_a_tenant_holds_its_work_and_resuming_releases_it(loc
             asset_key=CALL_MANIFEST_KEY, partition="2026-11-16", metadata={"tenant_id": tenant, "accepted": 2}))
 
     assert main(["tenants", "suspend", "acme-energie", "--reason", "incident 12: isolation check failed",
-                 "--incident", "12", "--actor", "oncall@example.org"]) == 0
+                 "--incident", "12"]) == 0
     assert registry.get().get("acme-energie").suspended is True
 
     with dg.build_sensor_context(instance=instance, resources={"tenant_registry": registry}) as ctx:
@@ -51,7 +52,7 @@ def test_p12_p20_suspending_a_tenant_holds_its_work_and_resuming_releases_it(loc
         second = manifest_to_transcripts_sensor(ctx)
     assert not second.run_requests and '"acme-energie"' in second.cursor
 
-    assert main(["tenants", "resume", "acme-energie", "--reason", "incident 12 fixed", "--actor", "oncall@example.org"]) == 0
+    assert main(["tenants", "resume", "acme-energie", "--reason", "incident 12 fixed"]) == 0
     with dg.build_sensor_context(instance=instance, resources={"tenant_registry": registry},
                                  cursor=second.cursor) as ctx:
         third = manifest_to_transcripts_sensor(ctx)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError, TenantError
-from .keys import TENANT_ID_RE
+from .keys import RESERVED_TENANT_IDS, TENANT_ID_RE
 
 DataClass = Literal[
     "audio",
@@ -107,6 +107,8 @@ class Tenant(_Strict):
             raise ValueError(
                 "must be a slug of 3-40 chars: lowercase letters, digits and '-', starting with a letter"
             )
+        if v in RESERVED_TENANT_IDS:
+            raise ValueError(f"'{v}' is a reserved name (used by the platform itself)")
         return v
 
     @field_validator("timezone")

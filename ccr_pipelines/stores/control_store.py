@@ -320,10 +320,33 @@ ingest_events = sa.Table(
     sa.UniqueConstraint("source_key", "etag", name="uq_ingest_object"),
 )
 
+# P3: role-based access to the ``ccr`` commands (migration 13). The roles and the commands each may
+# run: written from ``core/access.DEFAULT_ROLE_COMMANDS`` with the first admin, changed only by
+# ``ccr access allow|deny`` (audited). ``admin`` may run every command whatever this table says.
+access_role_commands = sa.Table(
+    "access_role_commands", metadata,
+    sa.Column("role", sa.String(20), primary_key=True),
+    sa.Column("command", sa.String(40), primary_key=True),
+)
+
+# P3, P20: who holds which role. Append-only: the latest row per (principal, role) is in force, the rows
+# are the history; written only by ``ccr access grant|revoke|bootstrap`` (with an audit_log row).
+access_grants = sa.Table(
+    "access_grants", metadata,
+    _id(),
+    sa.Column("principal", sa.String(120), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    _ts("at", nullable=False),
+    sa.Index("ix_access_grants_principal", "principal", "id"),
+)
+
 # Audit trails: rows are written once and never changed (P13, P20, P22).
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 # Added by later migrations, with the same triggers (P12, P13).
-APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions", "retention_grants")
+APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions", "retention_grants", "access_grants")
 
 
 # ---------------------------------------------------------------------------
@@ -463,6 +486,12 @@ def _v11(conn: Connection) -> None:
 
 def _v12(conn: Connection) -> None:
     metadata.create_all(conn, tables=[quarantine_subjects, lineage_lookups])
+def _v13(conn: Connection) -> None:
+    """P3: roles, the commands each may run, and the append-only grant history. The tables start
+    empty (a migrated store stays empty, so a backup can still be restored into it): the role table
+    is written with the first admin (``services/access.bootstrap``)."""
+    metadata.create_all(conn, tables=[access_role_commands, access_grants])
+    _append_only_trigger(conn, "access_grants")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -476,6 +505,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "lineage periods and lookup indexes", _v8),
     Migration(11, "retention grants: the purge may delete expired access-log rows", _v11),
     Migration(12, "quarantined uploads by subject; lineage lookup requests", _v12),
+    Migration(13, "access control: roles, their commands and the grant history (P3)", _v13),
 )
 HEAD = MIGRATIONS[-1].version
 
@@ -534,11 +564,25 @@ class ControlStore:
 
     def migrate(self, target: int = HEAD) -> int:
         """Apply pending migrations up to *target*, each in its own transaction. Idempotent."""
+        done = self._applied_versions()
         for m in MIGRATIONS:
+            if m.version in done:
+                continue
             if m.version > target:
                 break
             self._apply_with_retry(m)
         return self.current_version()
+
+    def _applied_versions(self) -> set[int]:
+        """The versions already applied (one query; empty when the store is new). Each pending step
+        still re-checks under its lock, so concurrent migrators stay safe."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with self.engine.connect() as conn:
+                return {int(v) for v in conn.execute(sa.select(schema_migrations.c.version)).scalars()}
+        except DBAPIError:
+            return set()
 
     def _apply_with_retry(self, m: "Migration", attempts: int = 5) -> None:
         """SQLite can answer "database is locked" at once, without waiting, when two first

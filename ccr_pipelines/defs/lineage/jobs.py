@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...stores.access import TenantObjects
+from ..shared.tenancy import run_actor
 
 
 class LineageLookupConfig(dg.Config):
@@ -42,7 +43,7 @@ def lineage_lookup(context: dg.OpExecutionContext, config: LineageLookupConfig, 
     except ValueError as exc:
         svc.finish_lookup(control, config.request_id, status="failed", export_key=None, run_id=run_id)
         raise dg.Failure(str(exc)) from None
-    with TenantObjects(store, control, tenant.id, actor=f"dagster:{run_id}", purpose=f"lineage lookup {req['lookup']}",
+    with TenantObjects(store, control, tenant.id, actor=run_actor(context), purpose=f"lineage lookup {req['lookup']}",
                        run_id=run_id) as objects:
         # the key names the request, not its target (a call id in a key would reach the run's metadata)
         key = objects.key("exports", "lineage", f"{req['lookup']}-{config.request_id}-{run_id[:8]}.json")

@@ -10,6 +10,7 @@ from ...core.tenants import diff_registries
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...stores.control_store import audit_log
 from ...stores.object_store import ObjectNotFound
+from ..shared.tenancy import run_actor
 
 REGISTRY_SNAPSHOT_PREFIX = "control/tenant_registry"
 
@@ -53,7 +54,7 @@ def tenant_registry(
                 context.log.warning("previous tenant registry snapshot is missing; diffing against an empty registry")
         store.put_bytes(key, json.dumps(snapshot, sort_keys=True, indent=1).encode())
         diff = diff_registries(old, snapshot)
-        control.audit(actor=f"dagster-run:{context.run.run_id}", entity="tenant_config",
+        control.audit(actor=run_actor(context), entity="tenant_config",
                       entity_id=registry.digest, change={"previous": previous_digest, **diff})
         context.log.info(
             f"tenant registry changed: {len(diff['added'])} added, {len(diff['removed'])} removed, "

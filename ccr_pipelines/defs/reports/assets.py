@@ -7,7 +7,7 @@ from ...core.report_render import REPORT_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.reports import CHECK_RECORD, ISOLATION_CHECK, generate_report
 from ..analyze.assets import CALL_METRICS_KEY, CALL_SCORES_KEY
-from ..shared.tenancy import require_active_tenant
+from ..shared.tenancy import require_active_tenant, run_actor
 from ..transcribe.assets import TRANSCRIPTS_KEY
 from .partitions import PARTITIONS
 
@@ -55,7 +55,7 @@ def _report_asset(kind: str) -> dg.AssetsDefinition:
         registry = tenant_registry.get()
         # staging -> blocking isolation check -> publication (services.reports.generate_report, P4, P14)
         out = generate_report(wh, control_store.get(), tenant, period, run_id=context.run.run_id,
-                              actor=f"dagster:{context.run.run_id}", region=object_store.region_label,
+                              actor=run_actor(context), region=object_store.region_label,
                               registry=registry)
         problems = out["problems"]
         # The link itself is a bearer credential (presigned URL): it goes to the access log's

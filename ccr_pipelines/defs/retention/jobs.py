@@ -18,6 +18,7 @@ from ...services import dsr as dsr_service
 from ...services.alerting import handle_signal
 from ...services.marts import rebuild_marts
 from ...services.retention import PurgeEnv, run_purge
+from ..shared.tenancy import run_actor
 
 OWNERS = ["team:data-platform"]
 
@@ -78,7 +79,7 @@ def _env(context, object_store, warehouse, control_store, tenant_registry, inges
     """The one erasure environment (services/dsr.erasure_env), with this run's Dagster instance."""
     return dsr_service.erasure_env(
         object_store.get(), control_store.get(), tenant_registry.get(), ingest_config.subject_hash_key,
-        actor=f"dagster:{context.job_name}", run_id=context.run_id, region=object_store.region_label,
+        actor=run_actor(context), run_id=context.run_id, region=object_store.region_label,
         dagster_instance=context.instance, backup_keep_days=object_store.backup_keep_days,
         rebuild_marts=_rebuilder(object_store, control_store))
 
