@@ -262,11 +262,11 @@ def _erase_with_the_job(data: Path) -> tuple[int, dict]:
 
 def _erase_with_the_cli(data: Path) -> tuple[int, dict, str]:
     env = {**os.environ, "CCR_DATA_DIR": str(data), "CCR_ENV": "local", "PYTHONPATH": str(REPO),
-           "DAGSTER_HOME": str(data / "dagster_home")}
+           "DAGSTER_HOME": str(data / "dagster_home"), "CCR_PRINCIPAL": "dpo"}
     for k in ("CCR_SETTINGS_FILE", "CCR_TENANTS_FILE"):
         env.pop(k, None)
     r = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "dsr", "erase", T, "--phone", "0612345678",
-                        "--email", EMAIL, "--customer-ref", REF, "--actor", "dpo"],
+                        "--email", EMAIL, "--customer-ref", REF],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert "verification passed" in r.stdout and "Traceback" not in r.stderr
@@ -329,9 +329,10 @@ def test_p16_p17_p18_one_erasure_reaches_every_zone_with_the_same_verdict_from_t
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
 def test_p6_p17_p18_p19_a_restore_of_a_backup_taken_before_the_erasure_keeps_the_subject_erased_and_suppressed(
-        planted, engine, tmp_path, request, capsys):
+        planted, engine, tmp_path, request, capsys, monkeypatch):
     """Runs after the erasure above (module order): the ledger in the object store's control zone
     is re-applied by ``ccr backup restore`` before it returns."""
+    monkeypatch.setenv("CCR_PRINCIPAL", "dpo")  # the store's first caller (the CLI erasure), its admin (P3)
     from ccr_pipelines.cli import main
     from ccr_pipelines.services.ingest import IngestEnv, ingest_batch
     from ccr_pipelines.stores.warehouse import Warehouse

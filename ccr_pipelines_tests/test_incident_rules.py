@@ -220,7 +220,7 @@ def test_p3_p11_one_actor_exporting_three_tenants_pages_critical_and_the_cli_res
 
 
 def test_p13_p14_notes_of_a_two_tenant_incident_are_recorded_per_tenant_and_each_audit_pack_carries_only_its_own(
-        local_settings_env, capsys):
+        local_settings_env, capsys, monkeypatch):
     """Each affected tenant's root cause and corrective action name its own company and calls; the register's
     shared note names both. Each tenant's pack holds its own notes and no word of the other's."""
     import io
@@ -242,16 +242,16 @@ def test_p13_p14_notes_of_a_two_tenant_incident_are_recorded_per_tenant_and_each
                               "Acme Énergie call c-acme-1001 moved back; key check added"),
              "globex-support": ("Globex Support call c-glob-2002 reached another tenant's report",
                                 "Globex Support report for c-glob-2002 regenerated")}
+    monkeypatch.setenv("CCR_PRINCIPAL", "oncall")  # the caller the platform authenticated (P3)
     # the register's own note names both tenants: it reaches no pack
     assert main(["incidents", "resolve", str(two), "--root-cause", "shared worker mixed Acme Énergie c-acme-1001 and "
-                 "Globex Support c-glob-2002", "--actor", "oncall"]) == 0
+                 "Globex Support c-glob-2002"]) == 0
     assert "touches 2 tenants" in capsys.readouterr().out
     for tenant, (cause, action) in notes.items():
         assert main(["incidents", "resolve", str(two), "--tenant", tenant, "--root-cause", cause,
-                     "--corrective-action", action, "--actor", "oncall"]) == 0
+                     "--corrective-action", action]) == 0
         assert capsys.readouterr().out.strip() == f"incident {two}: resolve; notes recorded for tenant {tenant}"
-    assert main(["incidents", "resolve", str(one), "--root-cause", "Acme Énergie purge timed out",
-                 "--actor", "oncall"]) == 0
+    assert main(["incidents", "resolve", str(one), "--root-cause", "Acme Énergie purge timed out"]) == 0
     capsys.readouterr()
     # refused in one line: a tenant the incident does not touch, an unknown tenant, a tenant without notes
     for argv in (["incidents", "resolve", str(one), "--tenant", "globex-support", "--root-cause", "x"],
