@@ -99,6 +99,10 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
         assert json.loads(row["engine_versions"])["whisperx"] == "3.8.6"
     # Whisper's no-speech probability is reported per segment (a quality-gate signal)
     assert all(s["no_speech_prob"] is not None and 0.0 <= s["no_speech_prob"] <= 1.0 for s in segments)
+    assert not any(s["no_speech"] for s in segments)  # clear speech passes the no-speech gate
+    # each call is charged its share of the shared batch, not the batch's time (issue 17)
+    assert sum(c["processing_seconds"] for c in calls.values()) <= (
+        md["processing_seconds"].value - md["model_load_seconds"].value + 0.3), calls
     # corpus WER of tiny.en over both calls and both channels (spoken e-mails included)
     assert errors / words <= 0.15, (errors, words)
     # segment timestamps follow the known script (speakers alternate as placed)
@@ -141,6 +145,7 @@ def test_idempotent_rerun_skips_and_a_corrupt_call_fails_alone_then_a_crash_leav
     retry = _run(res, "globex-support", instance=instance)
     md = retry.get_asset_materialization_events()[0].materialization.metadata
     assert (md["worker_skipped"].value, md["worker_transcribed"].value) == (1, 1)
+    assert (md["skipped"].value, md["transcribed"].value) == (1, 1)  # counts that count
     assert set(_calls(store, "globex-support")) == {"c-2001", "c-2002"}
 
     # 3. a corrupt recording fails that call only
