@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ccr_pipelines.core.transcripts import word_error_rate, word_errors
+from ccr_pipelines.core.transcripts import boundaries_within, turns, word_error_rate, word_errors
 from ccr_pipelines.defs.transcribe.assets import WORKER_CHECK, transcripts
 from ccr_pipelines.resources import (AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource,
                                      WarehouseResource)
@@ -108,6 +108,16 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
     # segment timestamps follow the known script (speakers alternate as placed)
     first = min((s for s in segments if s["call_id"] == "c-2001"), key=lambda s: s["start_s"])
     assert first["speaker"] == "agent" and first["start_s"] < 1.0
+    # turns with real times (issue 17): each turn's start and end within 0.5 s of the script's
+    hit = total = 0
+    for key in keys:
+        exp = EXPECTED[key]
+        found = turns([s for s in segments if s["call_id"] == exp["call_id"] and not s["no_speech"]])
+        h, n = boundaries_within(turns(exp["utterances"]), found, 0.5)
+        hit, total = hit + h, total + n
+        assert len(found) == len(turns(exp["utterances"])), (key, found)
+    print(f"stereo turn boundaries within 0.5 s: {hit}/{total} = {hit / total:.1%}")
+    assert hit / total >= 0.9, (hit, total)
 
 
 def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenants_file):

@@ -116,6 +116,30 @@ def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_l
     }
 
 
+def turns(segments: list[dict], speaker_key: str = "speaker", start_key: str = "start_s",
+          end_key: str = "end_s") -> list[tuple[str, float, float]]:
+    """(speaker, start, end) of each turn: consecutive segments (in start order) of one speaker."""
+    out: list[list] = []
+    for s in sorted(segments, key=lambda s: (s[start_key], s[end_key])):
+        if out and out[-1][0] == s[speaker_key]:
+            out[-1][2] = max(out[-1][2], s[end_key])
+        else:
+            out.append([s[speaker_key], s[start_key], s[end_key]])
+    return [tuple(t) for t in out]
+
+
+def boundaries_within(truth: list[tuple[str, float, float]], found: list[tuple[str, float, float]],
+                      tolerance_s: float) -> tuple[int, int]:
+    """(boundaries of *truth* turns matched, all of them): a turn's start (end) is matched when a
+    turn of the same speaker in *found* starts (ends) within *tolerance_s* of it."""
+    hit = 0
+    for speaker, start, end in truth:
+        mine = [(a, b) for sp, a, b in found if sp == speaker]
+        hit += any(abs(a - start) <= tolerance_s for a, _ in mine)
+        hit += any(abs(b - end) <= tolerance_s for _, b in mine)
+    return hit, 2 * len(truth)
+
+
 def normalise_words(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
     text = re.sub(r"[^\w'\s-]", " ", text)
