@@ -42,8 +42,9 @@ def _calls(repeat: int) -> list[dict]:
     return out
 
 
-def contender_worker(calls: list[dict]) -> dict:
-    """The production worker's core (run_batch): models loaded once per launch, batched inference."""
+def contender_worker(calls: list[dict], timestamps: bool = True) -> dict:
+    """The production worker's core (run_batch): models loaded once per launch, batched inference.
+    *timestamps* False: without the word-time alignment that makes turn segments (issue 17)."""
     from ccr_pipelines.asr.worker import run_batch
     from ccr_pipelines.stores.object_store import LocalObjectStore
 
@@ -58,7 +59,7 @@ def contender_worker(calls: list[dict]) -> dict:
                                  "batch_size": int(os.environ.get("BENCH_BATCH", "8")),
                                  "threads": 2, "compute_type": "int8", "device": "cpu",
                                  "vad_step_ratio": float(os.environ.get("BENCH_VAD_STEP", "1.0")),
-                                 "beam_size": BEAM},
+                                 "beam_size": BEAM, "timestamps": timestamps},
                          "calls": [{k: v for k, v in c.items() if k != "fixture"} for c in calls]})
     wall = time.perf_counter() - t0
     shutil.rmtree(root)
@@ -97,6 +98,8 @@ def _child(which: str, repeat: int) -> None:
     import_start = time.perf_counter()
     if which == "worker":
         out = contender_worker(calls)
+    elif which == "worker_no_timestamps":
+        out = contender_worker(calls, timestamps=False)
     elif which == "faster_whisper_sequential":
         out = contender_faster_whisper(calls, load_per_call=False)
     else:
@@ -128,11 +131,17 @@ def main() -> None:
             raise SystemExit(out.stderr[-3000:])
         results.append(json.loads(line[7:]))
         print(line[7:])
-    w, s = results[0], results[1]
-    print(json.dumps({"machine": f"{platform.machine()} {os.cpu_count()} cpu", "python": platform.python_version(),
-                      "beam_size": BEAM, "repeat": args.repeat,
-                      "speedup_worker_vs_sequential": round(s["wall_s"] / w["wall_s"], 2),
-                      "speedup_excluding_worker_start": round(s["wall_s"] / (w["wall_s"] - w["model_load_s"]), 2)}))
+    by = {r["contender"]: r for r in results}
+    summary = {"machine": f"{platform.machine()} {os.cpu_count()} cpu", "python": platform.python_version(),
+               "beam_size": BEAM, "repeat": args.repeat}
+    w, s = by.get("worker"), by.get("faster_whisper_sequential")
+    if w and s:
+        summary |= {"speedup_worker_vs_sequential": round(s["wall_s"] / w["wall_s"], 2),
+                    "speedup_excluding_worker_start": round(s["wall_s"] / (w["wall_s"] - w["model_load_s"]), 2)}
+    if w and "worker_no_timestamps" in by:  # what the turn segments cost (issue 17)
+        n = by["worker_no_timestamps"]
+        summary["timestamps_added_share"] = round((w["wall_s"] - w["model_load_s"]) / (n["wall_s"] - n["model_load_s"]) - 1, 3)
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

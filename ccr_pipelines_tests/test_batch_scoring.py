@@ -55,7 +55,8 @@ def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
             regions = ([[round(t, 3), round(t + dur / 3, 3)], [round(t + dur / 2, 3), round(t + dur, 3)]]
                        if rng.random() < 0.2 else ([] if rng.random() < 0.1 else [[round(t, 3), round(t + dur, 3)]]))
             segs.append({"call_id": f"c-{c:04d}", "segment_index": i, "speaker": rng.choice(["agent", "agent", "customer", "unknown"]),
-                         "start_s": round(t, 3), "end_s": round(t + dur, 3), "text": text, "speech_regions": regions})
+                         "start_s": round(t, 3), "end_s": round(t + dur, 3), "text": text, "speech_regions": regions,
+                         "no_speech": rng.choice([None, False, False, False, True])})
             t += dur + rng.uniform(-1.0, 3.0)  # may overlap: order by start_s differs from segment_index
         if segs and rng.random() < 0.1:
             segs[-1]["start_s"] = segs[0]["start_s"]  # a tie on start_s: segment_index decides
@@ -68,17 +69,24 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
     compared = passed = late = forbidden = auto_failed = na = 0
     default = sc.load_scorecard(CARDS[[p.name for p in CARDS].index("default.v1.yaml")])
     edge = default.model_copy(update={"thresholds": sc.Thresholds(borderline_low=50, borderline_high=50)})
-    borderline = 0
-    for card in [sc.load_scorecard(p) for p in CARDS] + [edge]:  # edge: a score of exactly 50 is borderline
+    # a card that accepts the sidecar's recording_notice as the disclosure
+    noticed = sc.load_scorecard(CARDS[0]).model_copy(update={"recording_notice_satisfies_disclosure": True})
+    borderline = unverifiable = by_notice = 0
+    for card in [sc.load_scorecard(p) for p in CARDS] + [edge, noticed]:  # edge: a score of exactly 50 is borderline
         for uva in (False, True):
             calls = _calls(rng, card, 60)
             asr = {f"c-{c:04d}": (None if c % 7 == 0 else round(rng.uniform(0.3, 1.0), 4)) for c in range(len(calls))}
+            notice = {f"c-{c:04d}": rng.choice([None, False, True]) for c in range(len(calls))}
             rows = [s for segs in calls for s in segs]
             table = pa.Table.from_pylist(rows, schema=pa.schema([
                 ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
                 ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-                ("speech_regions", pa.list_(pa.list_(pa.float64())))]))
-            scores, steps = bs.score_segments(card, table, uses_virtual_agents=uva, asr_confidence=asr)
+                ("speech_regions", pa.list_(pa.list_(pa.float64()))), ("no_speech", pa.bool_())]))
+            if rng.random() < 0.3:  # the column is optional
+                table = table.drop_columns(["no_speech"])
+                rows = [{k: v for k, v in r.items() if k != "no_speech"} for r in rows]
+            scores, steps = bs.score_segments(card, table, uses_virtual_agents=uva, asr_confidence=asr,
+                                              recording_notice=notice)
             got = {r["call_id"]: r for r in scores.to_pylist()}
             got_steps = {}
             for r in steps.to_pylist():
@@ -87,13 +95,16 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
             assert scores.column("call_id").to_pylist() == expected_ids
             for call_id in expected_ids:
                 segs = [s for s in rows if s["call_id"] == call_id]
-                ref = sc.score_call(card, segs, uses_virtual_agents=uva, asr_confidence=asr[call_id])
+                ref = sc.score_call(card, segs, uses_virtual_agents=uva, asr_confidence=asr[call_id],
+                                    recording_notice=notice[call_id])
                 g = got[call_id]
                 assert g["results_json"] == json.dumps(ref["results"]), (card.id, call_id)
                 for k in ("score", "auto_failed", "needs_review", "review_reasons", "review_status", "confidence",
                           "scorer_version", "scorecard_version"):
                     assert g[k] == ref[k], (card.id, call_id, k)
-                flat = [(r["question"], r["step"], r["section"], r["status"], r.get("points"), r.get("possible"),
+                out = ("not_applicable", "unverifiable")  # out of the denominator: no points, no possible
+                flat = [(r["question"], r["step"], r["section"], r["status"],
+                         None if r["status"] in out else r.get("points"), None if r["status"] in out else r.get("possible"),
                          (r.get("evidence") or {}).get("segment_index"), (r.get("evidence") or {}).get("start_s"),
                          (r.get("evidence") or {}).get("similarity")) for r in ref["results"]]
                 assert [(s["question"], s["step"], s["section"], s["status"], s["points"], s["possible"],
@@ -107,10 +118,13 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
                 na += statuses.count("not_applicable")
                 auto_failed += ref["auto_failed"]
                 borderline += card is edge and "borderline_score" in ref["review_reasons"]
+                unverifiable += statuses.count("unverifiable")
+                by_notice += sum((r.get("evidence") or {}).get("source") == "sidecar" for r in ref["results"])
     assert compared > 300
     # the generated calls exercise every branch
     assert passed > 300 and late > 10 and forbidden > 10 and na > 30 and auto_failed > 30, (passed, late, forbidden, na)
     assert borderline >= 2, borderline
+    assert unverifiable > 30 and by_notice > 10, (unverifiable, by_notice)
 
 
 def test_arrow_normalisation_equals_normalise_on_every_fast_character():

@@ -113,3 +113,25 @@ def test_p15_review_queue_writes_are_set_wise_and_leave_decided_calls_alone(tmp_
     assert rows["c-05002"]["reasons"] == ["auto_fail"] and rows["c-05002"]["score"] == 0.0
     assert rows["c-05009"]["status"] == "unreviewed" and rows["c-00000"]["reasons"] == ["auto_fail"]
     assert _enqueue(control, "globex-support", [("c-00001", ["auto_fail"], 0.0)]) == 1  # per tenant
+
+
+def test_p23_the_sidecars_recording_notice_passes_the_disclosure_where_the_tenants_card_allows_it(
+        tmp_path, tenants_file, monkeypatch):
+    """recording_notice (a platform announcement before the agent, from the sidecar via the manifest)
+    satisfies the recording disclosure with evidence 'sidecar' only on a card that says so."""
+    from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
+
+    cards, wh, res = _setup(tmp_path, tenants_file, monkeypatch)
+    row = {name: None for name in MANIFEST_SCHEMA.names} | {"tenant_id": "globex-support", "call_id": "c-1",
+                                                            "day": DAY, "recording_notice": True}
+    wh.write_partition(MANIFEST_DATASET, "globex-support", DAY, pa.Table.from_pylist([row], schema=MANIFEST_SCHEMA))
+    _score(res, "globex-support")
+    assert wh.read_partition(SCORES_DATASET, "globex-support", DAY).to_pylist()[0]["auto_failed"]
+    card = cards / "globex-support.v1.yaml"
+    card.write_text(card.read_text() + "recording_notice_satisfies_disclosure: true\n")
+    _score(res, "globex-support")
+    scored = wh.read_partition(SCORES_DATASET, "globex-support", DAY).to_pylist()[0]
+    assert not scored["auto_failed"] and scored["score"] == 80.0  # the solution step is still missing
+    assert '"evidence": {"source": "sidecar", "field": "recording_notice"}' in scored["results_json"]
+    steps = {s["step"]: s for s in wh.read_partition(STEPS_DATASET, "globex-support", DAY).to_pylist()}
+    assert steps["recording_disclosure"]["status"] == "passed" and steps["recording_disclosure"]["evidence_segment"] is None

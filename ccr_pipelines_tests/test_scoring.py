@@ -79,9 +79,9 @@ def test_p23_a_disclosure_after_30_seconds_is_late_in_english():
 def test_ai_disclosure_applies_to_virtual_agents_and_weights_count():
     card = load_scorecard(CARDS / "globex-support.v1.yaml")
     segments = [
-        seg(0, "unknown", 0.5, "Hello, welcome to Globex support, you are speaking with an automated assistant."),
-        seg(1, "unknown", 5, "This call is recorded. How can I help you?"),
-        seg(2, "unknown", 10, "Your address is updated. Thank you for calling, goodbye."),
+        seg(0, "agent", 0.5, "Hello, welcome to Globex support, you are speaking with an automated assistant."),
+        seg(1, "agent", 5, "This call is recorded. How can I help you?"),
+        seg(2, "agent", 10, "Your address is updated. Thank you for calling, goodbye."),
     ]
     res = score_call(card, segments, uses_virtual_agents=True, asr_confidence=0.95)
     q = _by_q(res)
@@ -103,6 +103,63 @@ def test_forbidden_phrases_cost_points_and_borderline_or_low_confidence_go_to_re
     borderline = [s for s in FR_GOOD if s["segment_index"] not in (3, 4, 5)] + [seg(9, "agent", 28, "voilà")]
     r = score_call(card, borderline, uses_virtual_agents=False, asr_confidence=0.9)
     assert r["score"] == pytest.approx(100 * 50 / 90, abs=0.01) and "borderline_score" in r["review_reasons"]
+
+
+def test_agent_questions_count_only_agent_speech_and_unknown_speech_is_unverifiable():
+    """Issue 17: the customer's "my name is" does not identify the agent; a customer's "calm down" is no
+    forbidden phrase of the agent's; speech of unknown role is neither a pass nor a failure."""
+    card = load_scorecard(CARDS / "globex-support.v1.yaml")
+    base = [
+        seg(0, "agent", 0.3, "Hello, thank you for calling Globex support."),
+        seg(1, "agent", 4, "This call is recorded. How can I help you?"),
+        seg(2, "customer", 8, "Hi, my name is John Smith and honestly, calm down with the prices."),
+        seg(3, "agent", 20, "Your address is updated. Thank you for calling, goodbye."),
+    ]
+    q = _by_q(res := score_call(card, base, uses_virtual_agents=False, asr_confidence=0.9))
+    assert q["agent_identification"]["status"] == "missing" and q["courtesy"]["status"] == "passed"
+    assert "speaker_unverifiable" not in res["review_reasons"]
+    unknown = [dict(s, speaker="unknown") if s["segment_index"] == 2 else s for s in base]
+    res = score_call(card, unknown, uses_virtual_agents=False, asr_confidence=0.9)
+    q = _by_q(res)
+    assert q["agent_identification"]["status"] == "unverifiable" and q["courtesy"]["status"] == "unverifiable"
+    assert q["agent_identification"]["evidence"]["segment_index"] == 2  # what a reviewer should listen to
+    assert q["agent_identification"]["possible"] == 0.0 and "speaker_unverifiable" in res["review_reasons"]
+    # out of the denominator: greeting 10 + disclosure 20 (opening, weight 1) + resolution 3 x 10 at weight 2
+    assert res["score"] == 100.0 and res["needs_review"]
+    # a mono call where nobody knows who spoke: the auto-fail disclosure is unverifiable, not an auto-fail
+    mono = [dict(s, speaker="unknown") for s in base]
+    res = score_call(card, mono, uses_virtual_agents=False, asr_confidence=0.9)
+    assert not res["auto_failed"] and _by_q(res)["recording_disclosure"]["status"] == "unverifiable"
+    # ... but what nobody said is missing whoever the speakers are
+    res = score_call(card, [s for s in mono if s["segment_index"] != 1], uses_virtual_agents=False, asr_confidence=0.9)
+    assert res["auto_failed"] and _by_q(res)["recording_disclosure"]["status"] == "missing"
+
+
+def test_p23_recording_notice_satisfies_the_disclosure_only_where_the_card_allows_it():
+    card = load_scorecard(CARDS / "acme-energie.v1.yaml")
+    no_disclosure = [s for s in FR_GOOD if s["segment_index"] != 1]
+    res = score_call(card, no_disclosure, uses_virtual_agents=False, asr_confidence=0.9, recording_notice=True)
+    assert res["auto_failed"]  # the packaged card does not accept the platform's announcement
+    allowing = card.model_copy(update={"recording_notice_satisfies_disclosure": True})
+    res = score_call(allowing, no_disclosure, uses_virtual_agents=False, asr_confidence=0.9, recording_notice=True)
+    q = _by_q(res)["recording_disclosure"]
+    assert q["status"] == "passed" and q["evidence"] == {"source": "sidecar", "field": "recording_notice"}
+    assert res["score"] == 100.0 and not res["auto_failed"]
+    for notice in (False, None):
+        assert score_call(allowing, no_disclosure, uses_virtual_agents=False, asr_confidence=0.9,
+                          recording_notice=notice)["auto_failed"]
+    # the agent's own disclosure keeps its evidence
+    q = _by_q(score_call(allowing, FR_GOOD, uses_virtual_agents=False, asr_confidence=0.9, recording_notice=True))
+    assert q["recording_disclosure"]["evidence"]["segment_index"] == 1
+
+
+def test_segments_flagged_no_speech_count_neither_for_nor_against_a_step():
+    card = load_scorecard(CARDS / "acme-energie.v1.yaml")
+    gated = [dict(s, no_speech=True) if s["segment_index"] == 1 else s for s in FR_GOOD]
+    assert _by_q(score_call(card, gated, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"][
+        "status"] == "missing"
+    rude = FR_GOOD + [dict(seg(6, "agent", 30, "Écoutez, c'est pas mon problème."), no_speech=True)]
+    assert _by_q(score_call(card, rude, uses_virtual_agents=False, asr_confidence=0.9))["courtesy"]["status"] == "passed"
 
 
 @pytest.mark.parametrize("mutate,needle", [
@@ -188,5 +245,5 @@ def test_the_pre_check_never_changes_a_score_or_its_evidence():
         fast = sc.score_call(card, segments, uses_virtual_agents=n % 2 == 0, asr_confidence=0.8)
         full = sc.score_call(card, segments, uses_virtual_agents=n % 2 == 0, asr_confidence=0.8, precheck=False)
         assert fast == full, (card.id, n)
-        passed += sum(r["status"] == "passed" for r in full["results"])
+        passed += sum(r["status"] in ("passed", "unverifiable") for r in full["results"])  # both carry evidence
     assert passed > 200  # the generated calls do match phrases: the comparison covers real evidence

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ccr_pipelines.core.transcripts import word_error_rate, word_errors
+from ccr_pipelines.core.transcripts import boundaries_within, turns, word_error_rate, word_errors
 from ccr_pipelines.defs.transcribe.assets import WORKER_CHECK, transcripts
 from ccr_pipelines.resources import (AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource,
                                      WarehouseResource)
@@ -99,11 +99,25 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
         assert json.loads(row["engine_versions"])["whisperx"] == "3.8.6"
     # Whisper's no-speech probability is reported per segment (a quality-gate signal)
     assert all(s["no_speech_prob"] is not None and 0.0 <= s["no_speech_prob"] <= 1.0 for s in segments)
+    assert not any(s["no_speech"] for s in segments)  # clear speech passes the no-speech gate
+    # each call is charged its share of the shared batch, not the batch's time (issue 17)
+    assert sum(c["processing_seconds"] for c in calls.values()) <= (
+        md["processing_seconds"].value - md["model_load_seconds"].value + 0.3), calls
     # corpus WER of tiny.en over both calls and both channels (spoken e-mails included)
     assert errors / words <= 0.15, (errors, words)
     # segment timestamps follow the known script (speakers alternate as placed)
     first = min((s for s in segments if s["call_id"] == "c-2001"), key=lambda s: s["start_s"])
     assert first["speaker"] == "agent" and first["start_s"] < 1.0
+    # turns with real times (issue 17): each turn's start and end within 0.5 s of the script's
+    hit = total = 0
+    for key in keys:
+        exp = EXPECTED[key]
+        found = turns([s for s in segments if s["call_id"] == exp["call_id"] and not s["no_speech"]])
+        h, n = boundaries_within(turns(exp["utterances"]), found, 0.5)
+        hit, total = hit + h, total + n
+        assert len(found) == len(turns(exp["utterances"])), (key, found)
+    print(f"stereo turn boundaries within 0.5 s: {hit}/{total} = {hit / total:.1%}")
+    assert hit / total >= 0.9, (hit, total)
 
 
 def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenants_file):
@@ -141,6 +155,7 @@ def test_idempotent_rerun_skips_and_a_corrupt_call_fails_alone_then_a_crash_leav
     retry = _run(res, "globex-support", instance=instance)
     md = retry.get_asset_materialization_events()[0].materialization.metadata
     assert (md["worker_skipped"].value, md["worker_transcribed"].value) == (1, 1)
+    assert (md["skipped"].value, md["transcribed"].value) == (1, 1)  # counts that count
     assert set(_calls(store, "globex-support")) == {"c-2001", "c-2002"}
 
     # 3. a corrupt recording fails that call only

@@ -31,6 +31,11 @@ class AsrConfig:
     # the batched worker beat sequential faster-whisper (benchmarks/RESULTS.md).
     vad_step_ratio: float = 1.0
     beam_size: int = 5
+    # Word times from Whisper's cross-attention (CTranslate2 align, as faster-whisper's word
+    # timestamps) on the decoded text: each word goes to its own speech region, so a call comes back
+    # as turns, not one segment per packed 30 s window (issue 17). The text itself is unchanged.
+    # Off only to measure its cost.
+    timestamps: bool = True
 
     @classmethod
     def from_dict(cls, d: dict) -> "AsrConfig":
@@ -85,7 +90,7 @@ class Engines:
                     local_files_only=True, asr_options={"beam_size": self.config.beam_size},
                 )
             self.load_seconds += time.perf_counter() - t0
-            _report_no_speech_prob(pipeline.model)
+            _report_no_speech_prob(pipeline.model, timestamps=self.config.timestamps)
             inference = getattr(getattr(pipeline.vad_model, "vad_pipeline", None), "_segmentation", None)
             if inference is not None and self.config.vad_step_ratio:
                 inference.step = inference.duration * self.config.vad_step_ratio
@@ -112,16 +117,20 @@ class Engines:
         return self._load(ml, None).detect_language(audio)
 
 
-def _report_no_speech_prob(model) -> None:
-    """Make the batched decoder also return Whisper's no-speech probability per window.
+def _report_no_speech_prob(model, timestamps: bool = False) -> None:
+    """Make the batched decoder also return Whisper's no-speech probability per window, and with
+    *timestamps* each word's time in its window (``words``: [(start, end, word)]).
 
-    whisperx's batched path asks CTranslate2 for text and scores only; the
-    no-speech probability (a hallucination signal for the quality gates) costs
-    nothing extra to return. Same prompt and decoding options as whisperx.
+    whisperx's batched path asks CTranslate2 for text and scores only; the no-speech probability
+    (a hallucination signal for the quality gates) costs nothing extra to return. Same prompt and
+    decoding options as whisperx, so the text is the same with or without word times; these come
+    from one alignment pass over the decoded tokens (faster-whisper's ``find_alignment``), given
+    each window's length in ``model._ccr_frames`` (a queue, in the order windows are decoded).
     """
     import types
 
     def generate_segment_batched(self, features, tokenizer, options, encoder_output=None):
+        with_ts = getattr(self, "_ccr_timestamps", False)
         prompt = self.get_prompt(tokenizer, [], without_timestamps=options.without_timestamps,
                                  prefix=options.prefix, hotwords=options.hotwords)
         encoded = self.encode(features)
@@ -131,15 +140,25 @@ def _report_no_speech_prob(model) -> None:
             suppress_tokens=options.suppress_tokens, no_repeat_ngram_size=options.no_repeat_ngram_size,
             repetition_penalty=options.repetition_penalty, return_scores=True, return_no_speech_prob=True,
         )
-        texts, logprobs, no_speech = [], [], []
+        texts, logprobs, no_speech, token_lists = [], [], [], []
         for r in results:
             tokens = [t for t in r.sequences_ids[0] if t < tokenizer.eot]
+            token_lists.append(tokens)
             texts.append(tokenizer.tokenizer.decode(tokens))
             n = len(r.sequences_ids[0])
             logprobs.append(r.scores[0] * (n ** options.length_penalty) / (n + 1))
             no_speech.append(float(r.no_speech_prob))
-        return {"text": texts, "avg_logprob": logprobs, "no_speech_prob": no_speech}
+        words = [None] * len(results)
+        if with_ts:
+            frames = [self._ccr_frames.popleft() if self._ccr_frames else features.shape[-1] for _ in results]
+            words = _word_times(self, tokenizer, token_lists, encoded, frames)
+        return {"text": texts, "avg_logprob": logprobs, "no_speech_prob": no_speech, "words": words}
 
+    model._ccr_timestamps = timestamps
+    if not hasattr(model, "_ccr_frames"):
+        from collections import deque
+
+        model._ccr_frames = deque()
     if getattr(model, "_ccr_no_speech", False):
         return
     model.generate_segment_batched = types.MethodType(generate_segment_batched, model)
@@ -169,6 +188,88 @@ def pack_regions(regions: list[tuple[float, float]], window_s: float = 30.0, gap
     if current:
         windows.append(current)
     return windows
+
+
+JOIN_GAP_S = 0.2  # regions closer than this are one stretch of speech (the VAD cuts at its window edges)
+
+
+def join_regions(window: list[tuple[float, float]], texts: list[str], join_gap_s: float = JOIN_GAP_S):
+    """[(regions, text)]: consecutive regions less than *join_gap_s* apart joined; those without text
+    left out."""
+    out: list[tuple[list, list]] = []
+    prev_end = None
+    for (a, b), text in zip(window, texts):
+        if out and prev_end is not None and a - prev_end < join_gap_s:
+            out[-1][0].append((a, b))
+            out[-1][1].append(text)
+        else:
+            out.append(([(a, b)], [text]))
+        prev_end = b
+    joined = [(regions, "".join(parts).strip()) for regions, parts in out]
+    return [(regions, text) for regions, text in joined if text]
+
+
+def _word_times(model, tokenizer, token_lists: list, encoded, frames: list[int]) -> list:
+    """[(start, end, word)] per window, or None for a window whose alignment failed (its words are
+    then shared by its regions' durations)."""
+    out: list = [None] * len(token_lists)
+    todo = [i for i, t in enumerate(token_lists) if t]
+    for i, t in enumerate(token_lists):
+        if not t:
+            out[i] = []
+    if not todo:
+        return out
+    try:
+        import ctranslate2
+
+        sub = encoded if len(todo) == len(token_lists) else ctranslate2.StorageView.from_array(
+            __import__("numpy").asarray(encoded)[todo])
+        aligned = model.find_alignment(tokenizer, [token_lists[i] for i in todo], sub, [frames[i] for i in todo])
+    except Exception:  # noqa: BLE001 - word times are a refinement; the text stands without them
+        return out
+    for i, words in zip(todo, aligned):
+        out[i] = [(float(w["start"]), float(w["end"]), w["word"]) for w in words] if words else None
+    return out
+
+
+def place_spans(window: list[tuple[float, float]], spans: list[tuple[float, float, str]],
+                gap_s: float = PACK_GAP_S) -> list[str]:
+    """The text of each speech region of a packed *window*, from timed *spans* of text (start and
+    end in packed-window seconds: Whisper's words, or the whole window's text when it has no word
+    times). A span goes to the region it overlaps most; a span across several regions is shared
+    word by word in proportion to its overlap with each; punctuation stays with the word before it.
+    The regions' texts put back together are the window's text."""
+    import re
+
+    packed, at = [], 0.0
+    for a, b in window:
+        packed.append((at, at + (b - a)))
+        at += (b - a) + gap_s
+    texts: list[list[str]] = [[] for _ in window]
+    last = 0
+    for s, e, text in spans:
+        pieces = re.findall(r"\s*\S+", text)  # words with their leading spaces: joining is exact
+        if not pieces:
+            continue
+        if all(not c.isalnum() for c in text):
+            texts[last].append(text)
+            continue
+        e = packed[-1][1] if e == float("inf") else e
+        overlap = [max(0.0, min(e, q1) - max(s, q0)) for q0, q1 in packed]
+        total = sum(overlap)
+        if total <= 0:  # a span inside a gap: the nearest region
+            mid = (s + e) / 2
+            last = min(range(len(packed)), key=lambda i: min(abs(mid - packed[i][0]), abs(mid - packed[i][1])))
+            texts[last].append(text)
+            continue
+        done, acc = 0, 0.0
+        for k, o in enumerate(overlap):
+            acc += o
+            upto = round(len(pieces) * acc / total)
+            if upto > done:
+                texts[k] += pieces[done:upto]
+                done, last = upto, k
+    return ["".join(t) for t in texts]
 
 
 def transcribe_many(pipeline, items: list, *, language: str, batch_size: int, chunk_size: int = 30) -> dict:
@@ -206,11 +307,23 @@ def transcribe_many(pipeline, items: list, *, language: str, batch_size: int, ch
     if pipeline.tokenizer is None or pipeline.tokenizer.language_code != language:
         pipeline.tokenizer = Tokenizer(pipeline.model.hf_tokenizer, pipeline.model.model.is_multilingual,
                                        task="transcribe", language=language)
+    pipeline.model._ccr_frames.clear()
+    pipeline.model._ccr_frames.extend(len(w[2]) // 160 for w in windows)  # mel frames (10 ms hop)
     results = pipeline(({"inputs": w[2]} for w in windows), batch_size=batch_size, num_workers=0)
     for (item_id, window, _audio), res in zip(windows, results):
-        text, lp, ns = res["text"], res["avg_logprob"], res.get("no_speech_prob")
+        text, lp, ns, spans = res["text"], res["avg_logprob"], res.get("no_speech_prob"), res.get("words")
         if isinstance(text, list):
             text, lp, ns = text[0], lp[0], (ns[0] if isinstance(ns, list) else ns)
+            spans = spans[0] if isinstance(spans, list) else None
+        if getattr(pipeline.model, "_ccr_timestamps", False):
+            # one segment per speech turn, with the words Whisper placed there (no word times:
+            # the window's words shared by its regions' durations)
+            spans = spans or [(0.0, float("inf"), text)]
+            for regions, turn_text in join_regions(window, place_spans(window, spans)):
+                out[item_id].append({"text": turn_text, "start": round(regions[0][0], 3),
+                                     "end": round(regions[-1][1], 3), "avg_logprob": lp, "no_speech_prob": ns,
+                                     "speech_regions": [[round(a, 3), round(b, 3)] for a, b in regions]})
+            continue
         out[item_id].append({"text": text, "start": round(window[0][0], 3), "end": round(window[-1][1], 3),
                              "avg_logprob": lp, "no_speech_prob": ns,
                              "speech_regions": [[round(a, 3), round(b, 3)] for a, b in window]})

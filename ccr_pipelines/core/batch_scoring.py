@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .scorecards import (
-    SCORER_VERSION, WORD_SIMILARITY, Scorecard, _phrase_words, _words_close, best_match, normalise, time_at,
+    SCORER_VERSION, SIDECAR_EVIDENCE, UNVERIFIABLE_REASON, WORD_SIMILARITY, Scorecard, _phrase_words, _words_close,
+    best_match, normalise, time_at,
 )
 
 # Characters whose Arrow normalisation equals normalise()'s (checked one by one in the tests):
@@ -40,8 +41,8 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789'"
 _CHAR_COL = np.full(256, len(_ALPHABET), dtype=np.int64)
 _CHAR_COL[np.frombuffer(_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(_ALPHABET))
 
-STATUSES = ("not_applicable", "passed", "missing", "late", "forbidden_said")
-NA, PASSED, MISSING, LATE, FORBIDDEN = range(5)
+STATUSES = ("not_applicable", "passed", "missing", "late", "forbidden_said", "unverifiable")
+NA, PASSED, MISSING, LATE, FORBIDDEN, UNVERIFIABLE = range(6)
 SCORE_COLUMNS = ("call_id", "score", "auto_failed", "needs_review", "review_reasons", "review_status",
                  "confidence", "scorer_version", "scorecard_version", "results_json")
 
@@ -148,8 +149,8 @@ def _fragments(qs: list[_Q]) -> list[str]:
                 continue
             ok = code == PASSED
             text = json.dumps({"question": q.id, "step": q.step, "section": q.section, "status": status,
-                               "points": q.weight if ok else 0.0, "possible": q.weight, "auto_fail": q.auto_fail,
-                               "evidence": None})
+                               "points": q.weight if ok else 0.0, "possible": 0.0 if code == UNVERIFIABLE else q.weight,
+                               "auto_fail": q.auto_fail, "evidence": None})
             out.append(text[:-len("null}")])
     return out
 
@@ -158,12 +159,14 @@ def _num(x: float) -> str:
     return repr(x) if math.isfinite(x) else json.dumps(x)
 
 
-def _pattern_outcome(card: Scorecard, qs: list[_Q], codes: tuple[int, ...]) -> tuple[float, bool, bool, bool]:
-    """(score, auto_failed, borderline, disclosure missing or late) — score_call's arithmetic, in its order."""
+def _pattern_outcome(card: Scorecard, qs: list[_Q], codes: tuple[int, ...]) -> tuple[float, bool, bool, bool, bool]:
+    """(score, auto_failed, borderline, disclosure missing or late, unverifiable) — score_call's arithmetic,
+    in its order."""
     earned = possible = 0.0
     auto_failed = disclosure = False
+    unverifiable = UNVERIFIABLE in codes
     for q, code in zip(qs, codes):
-        if code == NA:
+        if code in (NA, UNVERIFIABLE):
             continue
         ok = code == PASSED
         possible += q.weight
@@ -174,18 +177,23 @@ def _pattern_outcome(card: Scorecard, qs: list[_Q], codes: tuple[int, ...]) -> t
             disclosure = True
     score = 0.0 if auto_failed else (100.0 * earned / possible if possible else 0.0)
     th = card.thresholds  # as score_call: the borderline test sees the unrounded score
-    return round(score, 2), auto_failed, th.borderline_low <= score <= th.borderline_high, disclosure
+    return round(score, 2), auto_failed, th.borderline_low <= score <= th.borderline_high, disclosure, unverifiable
 
 
 def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool,
-                   asr_confidence: dict[str, float | None]) -> tuple[pa.Table, pa.Table]:
+                   asr_confidence: dict[str, float | None],
+                   recording_notice: dict[str, bool | None] | None = None) -> tuple[pa.Table, pa.Table]:
     """Score every call of *segs* (columns call_id, segment_index, speaker, start_s, end_s, text,
-    speech_regions). Returns (scores: one row per call, sorted by call_id, columns SCORE_COLUMNS;
-    steps: one row per call and question). Same values as score_call for each call."""
+    speech_regions, optionally no_speech). Returns (scores: one row per call, sorted by call_id, columns
+    SCORE_COLUMNS; steps: one row per call and question). Same values as score_call for each call,
+    given each call's sidecar ``recording_notice``."""
     qs = _questions(card, uses_virtual_agents)
     nq = len(qs)
     threshold = card.thresholds.similarity
-    t = segs.select(["call_id", "segment_index", "speaker", "start_s", "end_s", "text", "speech_regions"])
+    if "no_speech" not in segs.column_names:
+        segs = segs.append_column("no_speech", pa.nulls(segs.num_rows, pa.bool_()))
+    t = segs.select(["call_id", "segment_index", "speaker", "start_s", "end_s", "text", "speech_regions",
+                     "no_speech"])
     t = t.sort_by([("call_id", "ascending"), ("start_s", "ascending"), ("segment_index", "ascending")])
     n = t.num_rows
     call_col = t.column("call_id").combine_chunks() if n else pa.array([], pa.string())
@@ -218,7 +226,9 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
         ti, pj = np.nonzero(close[word_of[useful]])
         text_has[tok_text[useful][ti], pj] = True
     speaker = pc.fill_null(t.column("speaker"), "").to_numpy(zero_copy_only=False)
-    is_agent, is_customer, is_unknown = speaker == "agent", speaker == "customer", speaker == "unknown"
+    is_agent, is_customer = speaker == "agent", speaker == "customer"
+    is_unknown = (speaker == "unknown") | (speaker == "")
+    speech = ~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool)
     cand_seg, cand_q, cand_p, cand_phrase = [], [], [], []
     phrase_ids: dict[str, int] = {}
     reach: dict[str, np.ndarray] = {}
@@ -226,9 +236,9 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
         if not q.applies:
             continue
         if q.speaker == "any":
-            sp_ok = np.ones(n, dtype=bool)
+            sp_ok = speech
         else:
-            sp_ok = (is_agent if q.speaker == "agent" else is_customer) | is_unknown
+            sp_ok = ((is_agent if q.speaker == "agent" else is_customer) | is_unknown) & speech
         for pi, phrase in enumerate(q.phrases):
             target = _phrase_words(phrase)
             if not target:
@@ -254,12 +264,15 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     sim = np.array([r[0] for r in res], dtype=np.float64)[key_inv] if res else np.zeros(0)
     pos = np.array([r[1] for r in res], dtype=np.int64)[key_inv] if res else np.zeros(0, dtype=np.int64)
 
-    # 4: the earliest hit per (call, question): segments are in score_call's order, then phrase order
+    # 4: the earliest hit per (call, question, who): segments are in score_call's order, then phrase order;
+    # who = 0 when the segment's speaker answers the question, 1 when its role is unknown
     hit = sim >= threshold
     hs, hq, hp, hsim, hpos = cand_seg[hit], cand_q[hit], cand_p[hit], sim[hit], pos[hit]
-    order = np.lexsort((hp, hs, hq))
-    hs, hq, hp, hsim, hpos = hs[order], hq[order], hp[order], hsim[order], hpos[order]
-    pair = call_of[hs] * nq + hq if len(hs) else np.zeros(0, dtype=np.int64)
+    any_q = np.array([q.speaker == "any" for q in qs] + [False], dtype=bool)
+    who = (is_unknown[hs] & ~any_q[hq]).astype(np.int64) if len(hs) else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((hp, hs, who, hq))
+    hs, hq, hp, hsim, hpos, who = hs[order], hq[order], hp[order], hsim[order], hpos[order], who[order]
+    pair = (call_of[hs] * nq + hq) * 2 + who if len(hs) else np.zeros(0, dtype=np.int64)
     _, first = np.unique(pair, return_index=True)
     hs, hq, hp, hsim, hpos, pair = hs[first], hq[first], hp[first], hsim[first], hpos[first], pair[first]
 
@@ -298,17 +311,31 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
                        f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}}}')
 
     # statuses [call, question]
-    hit_at = np.full(nc * nq, -1, dtype=np.int64)
-    hit_at[pair] = np.arange(len(pair))
-    has = hit_at >= 0
+    both = np.full(nc * nq * 2, -1, dtype=np.int64)
+    both[pair] = np.arange(len(pair))
+    verified_at, unknown_at = both[0::2], both[1::2]
+    has, has_unknown = verified_at >= 0, unknown_at >= 0
     hq_all = np.tile(np.arange(nq), nc)
     kinds = np.array([q.kind == "script_step" for q in qs])[hq_all]
     within = np.array([q.within_s if q.within_s is not None else np.inf for q in qs])[hq_all]
-    start_all = np.where(has, ev_start[np.maximum(hit_at, 0)] if len(hs) else 0.0, 0.0)
-    code = np.where(kinds, np.where(~has, MISSING, np.where(start_all > within, LATE, PASSED)),
-                    np.where(has, FORBIDDEN, PASSED))
+    start_all = np.where(has, ev_start[np.maximum(verified_at, 0)] if len(hs) else 0.0, 0.0)
+    code = np.where(kinds, np.where(~has, np.where(has_unknown, UNVERIFIABLE, MISSING),
+                                    np.where(start_all > within, LATE, PASSED)),
+                    np.where(has, FORBIDDEN, np.where(has_unknown, UNVERIFIABLE, PASSED)))
+    # the sidecar's recording_notice satisfies the recording disclosure where the card allows it
+    notice_calls = np.zeros(nc, dtype=bool)
+    if card.recording_notice_satisfies_disclosure and recording_notice:
+        notice_calls = np.array([bool(recording_notice.get(c)) for c in call_ids.to_pylist()], dtype=bool)
+    disclosure_q = np.array([q.kind == "script_step" and q.step == "recording_disclosure" for q in qs])[hq_all]
+    by_notice = disclosure_q & np.repeat(notice_calls, nq) & (code != PASSED)
+    code = np.where(by_notice, PASSED, code)
     applies = np.array([q.applies for q in qs])[hq_all]
     code = np.where(applies, code, NA).astype(np.int64)
+    by_notice &= applies
+    # evidence: the verified hit, the unknown-role one for an unverifiable step, the sidecar's notice
+    hit_at = np.where(code == UNVERIFIABLE, unknown_at, verified_at)
+    hit_at = np.where(by_notice, len(hs), hit_at)  # the sidecar evidence sits after the hits
+    has = (hit_at >= 0) & ~by_notice
 
     # per-call outcome from its pattern of statuses, computed once per distinct pattern
     patterns, pinv = np.unique(code.reshape(nc, nq), axis=0, return_inverse=True) if nc else (np.zeros((0, nq)), [])
@@ -320,15 +347,17 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     disclosure = [outcomes[i][3] for i in pinv.tolist()]
     asr = [asr_confidence.get(c) for c in call_ids.to_pylist()]
     low = card.thresholds.low_confidence
+    unverifiable = [outcomes[i][4] for i in pinv.tolist()]
     reasons = [[r for r, on in (("low_asr_confidence", a is not None and a < low), ("borderline_score", b),
-                                ("auto_fail", f), ("disclosure_missing_or_late", d)) if on]
-               for a, b, f, d in zip(asr, borderline, auto_failed, disclosure)]
+                                ("auto_fail", f), ("disclosure_missing_or_late", d), (UNVERIFIABLE_REASON, u)) if on]
+               for a, b, f, d, u in zip(asr, borderline, auto_failed, disclosure, unverifiable)]
     confidence = [round((a if a is not None else 0.5) * (0.8 if b else 1.0), 3) for a, b in zip(asr, borderline)]
 
     # results_json: fragments in question order, evidence from the hits
     frags = pa.array(_fragments(qs), pa.string())
     prefix = frags.take(pa.array(hq_all * len(STATUSES) + code, pa.int64()))
-    ev_arr = pa.array(ev_json + ["null"], pa.string()).take(pa.array(np.where(has, hit_at, len(ev_json)), pa.int64()))
+    ev_arr = pa.array(ev_json + [json.dumps(SIDECAR_EVIDENCE), "null"], pa.string()).take(
+        pa.array(np.where(has | by_notice, hit_at, len(ev_json) + 1), pa.int64()))
     ev_arr = pc.if_else(pa.array(code == NA), "", ev_arr)
     closing = pc.if_else(pa.array(code == NA), "", "}")
     frag = pc.binary_join_element_wise(prefix, ev_arr, closing, "")
@@ -344,9 +373,10 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     })
     weight = np.array([q.weight for q in qs])[hq_all]
     ok = code == PASSED
-    na = code == NA
-    hit_idx = pa.array(np.where(has & ~na, hit_at, -1), pa.int64())
-    valid = pa.array(~(has & ~na))
+    na = (code == NA) | (code == UNVERIFIABLE)  # both out of the denominator
+    shown = has & (code != NA)
+    hit_idx = pa.array(np.where(shown, hit_at, -1), pa.int64())
+    valid = pa.array(~shown)
     seg_index = pa.array(seg_index_l + [0], pa.int32())
     steps = pa.table({
         "call_id": call_ids.take(pa.array(np.repeat(np.arange(nc), nq), pa.int64())),

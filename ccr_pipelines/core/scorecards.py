@@ -8,6 +8,12 @@ when its condition does not hold (excluded from the denominator). An
 auto-fail question that fails sets the call's score to 0. Every result carries
 its evidence: segment index, timestamps, matched phrase and similarity.
 Scores are automated: ``review_status`` starts as ``unreviewed`` (P15).
+
+Who spoke matters: a question for the agent (or the customer) is answered only by that
+party's speech. Speech of ``unknown`` role (a mono call without diarization, a low-confidence
+role) that would answer it makes the step ``unverifiable``: neither a pass nor a forbidden-phrase
+failure, out of the denominator, never an auto-fail, and a review reason. Segments flagged
+``no_speech`` by the ASR gate (words over non-speech: likely hallucinations) count for nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 
-SCORER_VERSION = "scorer-1"  # unchanged by the pre-check below: it never changes a result
+SCORER_VERSION = "scorer-2"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; unchanged by the pre-check
 STEP_KINDS = ("greeting", "agent_identification", "recording_disclosure", "ai_disclosure", "needs_discovery",
               "solution", "closing", "other")
 Phrase = Annotated[str, Field(min_length=2, max_length=200)]
@@ -67,6 +73,9 @@ class Scorecard(_Strict):
     language: Literal["fr", "en"]
     sections: Annotated[list[Section], Field(min_length=1, max_length=50)]
     thresholds: Thresholds = Thresholds()
+    # The sidecar's recording_notice (a platform announcement played before the agent joins) satisfies
+    # the recording disclosure, with evidence {"source": "sidecar"}: only where the tenant says so (P23).
+    recording_notice_satisfies_disclosure: bool = False
 
     @model_validator(mode="after")
     def _unique(self) -> "Scorecard":
@@ -222,9 +231,27 @@ def time_at(segment: dict, word_index: int, n_words: int) -> float:
     return round(regions[-1][1], 3)
 
 
+UNVERIFIABLE_REASON = "speaker_unverifiable"
+SIDECAR_EVIDENCE = {"source": "sidecar", "field": "recording_notice"}
+
+
+def _counts(seg: dict, role: str) -> str | None:
+    """'verified' when the segment's speaker answers a question for *role*, 'unknown' when nobody
+    knows who spoke it, None when it is the other party's (or non-speech)."""
+    if seg.get("no_speech"):
+        return None
+    if role == "any":
+        return "verified"
+    speaker = seg.get("speaker")
+    if speaker == role:
+        return "verified"
+    return "unknown" if speaker in ("unknown", None, "") else None
+
+
 def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None,
-               precheck: bool = True) -> dict:
-    """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text.
+               precheck: bool = True, recording_notice: bool | None = None) -> dict:
+    """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text
+    (optionally ``no_speech``: the ASR gate's flag). *recording_notice*: the sidecar's field.
 
     *precheck* (``could_reach``) only skips work that cannot produce a hit; turning it off gives
     the same result, slower — which is how the test proves it.
@@ -232,6 +259,7 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
     segs = sorted(segments, key=lambda s: (s["start_s"], s["segment_index"]))
     norm = [(s, words, set(words)) for s in segs for words in [normalise(s["text"] or "")]]
     results, earned, possible, auto_failed = [], 0.0, 0.0, False
+    notice = bool(recording_notice) and card.recording_notice_satisfies_disclosure
     # the earliest evidence wins: hits are collected in time order below
     threshold = card.thresholds.similarity
     for section in card.sections:
@@ -239,32 +267,39 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
             if q.applies_if == "uses_virtual_agents" and not uses_virtual_agents:
                 results.append({"question": q.id, "step": q.step, "section": section.id, "status": "not_applicable"})
                 continue
-            hits = []
+            hits: dict[str, list] = {"verified": [], "unknown": []}
             for seg, words, vocab in norm:
-                if q.speaker != "any" and seg["speaker"] not in (q.speaker, "unknown"):
+                who = _counts(seg, q.speaker)
+                if who is None:
                     continue
                 for phrase in q.phrases:
                     if precheck and not could_reach(phrase, vocab, threshold):
                         continue  # exact: best_match could not reach the threshold here
                     sim, pos = best_match(phrase, words)
                     if sim >= threshold:
-                        hits.append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
-                                     "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
-                                     "matched_phrase": phrase, "similarity": round(sim, 3)})
+                        hits[who].append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
+                                          "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
+                                          "matched_phrase": phrase, "similarity": round(sim, 3)})
                         break
             weight = section.weight * q.points
-            possible += weight
+            first = hits["verified"][0] if hits["verified"] else None
+            unknown = hits["unknown"][0] if hits["unknown"] else None
             if q.kind == "script_step":
-                first = hits[0] if hits else None
                 if first is None:
-                    status, ok = "missing", False
+                    status, ok = ("unverifiable", False) if unknown else ("missing", False)
                 elif q.within_s is not None and first["start_s"] > q.within_s:
                     status, ok = "late", False
                 else:
                     status, ok = "passed", True
+                if not ok and notice and q.step == "recording_disclosure":
+                    status, ok, first = "passed", True, dict(SIDECAR_EVIDENCE)
             else:  # forbidden phrases: passing means none was said
-                status, ok = ("passed", True) if not hits else ("forbidden_said", False)
-                first = hits[0] if hits else None
+                status, ok = ("forbidden_said", False) if first else (("unverifiable", False) if unknown else ("passed", True))
+            if status == "unverifiable":  # out of the denominator, never an auto-fail
+                results.append({"question": q.id, "step": q.step, "section": section.id, "status": status,
+                                "points": 0.0, "possible": 0.0, "auto_fail": q.auto_fail, "evidence": unknown})
+                continue
+            possible += weight
             earned += weight if ok else 0.0
             if not ok and q.auto_fail:
                 auto_failed = True
@@ -281,6 +316,8 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
         reasons.append("auto_fail")
     if any(r["step"] in ("recording_disclosure", "ai_disclosure") and r["status"] in ("missing", "late") for r in results):
         reasons.append("disclosure_missing_or_late")  # P23
+    if any(r["status"] == "unverifiable" for r in results):
+        reasons.append(UNVERIFIABLE_REASON)
     # confidence of the automated score: ASR confidence, lowered when the call is borderline
     confidence = (asr_confidence if asr_confidence is not None else 0.5) * (0.8 if "borderline_score" in reasons else 1.0)
     return {"score": round(score, 2), "auto_failed": auto_failed, "results": results,

@@ -15,6 +15,20 @@ from dataclasses import dataclass
 
 # Whisper's own heuristic: a gzip compression ratio above 2.4 means repetitive text.
 HALLUCINATION_COMPRESSION_RATIO = 2.4
+# Whisper's own no-speech rule (openai-whisper and faster-whisper skip such a window): the decoder
+# thinks the window holds no speech AND is unsure of the words it produced.
+NO_SPEECH_PROB = 0.6
+NO_SPEECH_LOGPROB = -1.0
+
+
+def is_no_speech(no_speech_prob: float | None, avg_logprob: float | None, compression_ratio: float) -> bool:
+    """The no-speech gate: words the decoder itself scores as non-speech (Whisper's rule), or
+    repetitive text (compression ratio above 2.4): likely hallucinations over noise or music.
+    Such segments are kept, flagged ``no_speech``, and count neither for nor against a script step."""
+    if compression_ratio > HALLUCINATION_COMPRESSION_RATIO:
+        return True
+    return (no_speech_prob is not None and no_speech_prob > NO_SPEECH_PROB
+            and avg_logprob is not None and avg_logprob < NO_SPEECH_LOGPROB)
 
 
 def compression_ratio(text: str) -> float:
@@ -39,13 +53,14 @@ class Segment:
     # measured from these, not from the segment span, which can cover the
     # other party's turns on a stereo call.
     speech_regions: tuple[tuple[float, float], ...] = ()
+    no_speech: bool = False  # the no-speech gate (is_no_speech)
 
     def as_row(self, tenant_id: str, call_id: str) -> dict:
         return {
             "tenant_id": tenant_id, "call_id": call_id, "segment_index": self.index, "speaker": self.speaker,
             "channel": self.channel, "start_s": round(self.start, 3), "end_s": round(self.end, 3),
             "text": self.text, "avg_logprob": self.avg_logprob, "no_speech_prob": self.no_speech_prob,
-            "compression_ratio": round(self.compression_ratio, 4),
+            "compression_ratio": round(self.compression_ratio, 4), "no_speech": self.no_speech,
             "speech_regions": [[round(a, 3), round(b, 3)] for a, b in (self.speech_regions or ((self.start, self.end),))],
         }
 
@@ -62,13 +77,16 @@ def merge_channel_segments(per_channel: list[tuple[str, int | None, list[dict]]]
             flat.append((float(s["start"]), float(s["end"]), speaker, channel, text, s.get("avg_logprob"),
                          s.get("no_speech_prob"), regions))
     flat.sort(key=lambda t: (t[0], t[1], t[2]))
-    return [Segment(i, sp, st, en, tx, lp, ns, compression_ratio(tx), ch, rg)
-            for i, (st, en, sp, ch, tx, lp, ns, rg) in enumerate(flat)]
+    return [Segment(i, sp, st, en, tx, lp, ns, cr, ch, rg, is_no_speech(ns, lp, cr))
+            for i, (st, en, sp, ch, tx, lp, ns, rg) in enumerate(flat) for cr in [compression_ratio(tx)]]
 
 
 def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_language: str | None,
                     detected_language: str | None) -> dict:
-    """Per-call quality signals: no text, only numbers and flags."""
+    """Per-call quality signals: no text, only numbers and flags. Segments the no-speech gate flagged
+    are counted apart (``no_speech_words``) and make ``hallucination_suspected`` true."""
+    gated = [s for s in segments if s.no_speech]
+    segments = [s for s in segments if not s.no_speech]
     speech = sum(max(0.0, b - a) for s in segments for a, b in (s.speech_regions or ((s.start, s.end),)))
     words = sum(len(s.text.split()) for s in segments)
     weighted = [(s.avg_logprob, s.end - s.start) for s in segments if s.avg_logprob is not None]
@@ -85,8 +103,10 @@ def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_l
         "no_speech_share": round(no_speech_share, 4),
         "compression_ratio": round(cr, 4),
         "max_segment_compression_ratio": round(max((s.compression_ratio for s in segments), default=0.0), 4),
-        "hallucination_suspected": cr > HALLUCINATION_COMPRESSION_RATIO
+        "hallucination_suspected": cr > HALLUCINATION_COMPRESSION_RATIO or bool(gated)
         or any(s.compression_ratio > HALLUCINATION_COMPRESSION_RATIO for s in segments),
+        "no_speech_segments": len(gated),
+        "no_speech_words": sum(len(s.text.split()) for s in gated),
         "expected_language": expected_language,
         "detected_language": detected_language,
         "language_mismatch": bool(expected_language and detected_language and expected_language != detected_language),
@@ -94,6 +114,30 @@ def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_l
         # many words over mostly-silent audio is a classic hallucination pattern
         "words_in_silence_suspected": no_speech_share > 0.8 and words > 20,
     }
+
+
+def turns(segments: list[dict], speaker_key: str = "speaker", start_key: str = "start_s",
+          end_key: str = "end_s") -> list[tuple[str, float, float]]:
+    """(speaker, start, end) of each turn: consecutive segments (in start order) of one speaker."""
+    out: list[list] = []
+    for s in sorted(segments, key=lambda s: (s[start_key], s[end_key])):
+        if out and out[-1][0] == s[speaker_key]:
+            out[-1][2] = max(out[-1][2], s[end_key])
+        else:
+            out.append([s[speaker_key], s[start_key], s[end_key]])
+    return [tuple(t) for t in out]
+
+
+def boundaries_within(truth: list[tuple[str, float, float]], found: list[tuple[str, float, float]],
+                      tolerance_s: float) -> tuple[int, int]:
+    """(boundaries of *truth* turns matched, all of them): a turn's start (end) is matched when a
+    turn of the same speaker in *found* starts (ends) within *tolerance_s* of it."""
+    hit = 0
+    for speaker, start, end in truth:
+        mine = [(a, b) for sp, a, b in found if sp == speaker]
+        hit += any(abs(a - start) <= tolerance_s for a, _ in mine)
+        hit += any(abs(b - end) <= tolerance_s for _, b in mine)
+    return hit, 2 * len(truth)
 
 
 def normalise_words(text: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.lineage import LineageContext, row_uri
 from ..stores.control_store import ControlStore
@@ -121,6 +122,8 @@ def metrics_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control
     manifest = warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
     if segs is None or manifest is None:
         return {"calls": 0}
+    if "no_speech" in segs.column_names:  # the ASR no-speech gate: likely hallucinations are no talk
+        segs = segs.filter(pc.invert(pc.fill_null(segs.column("no_speech"), False)))
     table = compute_metrics(segs, manifest)
     info = warehouse.write_partition(METRICS_DATASET, tenant_id, day, table)
     if control is not None and lineage is not None:

@@ -23,6 +23,7 @@ REDACTED_SCHEMA = pa.schema([
     ("avg_logprob", pa.float64()), ("speech_regions", pa.list_(pa.list_(pa.float64()))),
     *[(f"pii_{t}", pa.int16()) for t in TYPES],
     ("redactor_version", pa.string()),
+    ("no_speech", pa.bool_()),  # the ASR no-speech gate: such segments never count for or against a step
 ])
 REDACTOR_VERSION = "redaction-3"  # bump when the rules change: downstream rescoring keys on it
 # redaction-3: Presidio + spaCy NER (names, addresses, dates of birth, spelled letters, NANP phones, 7+ digit runs)
@@ -45,7 +46,7 @@ def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control:
     for seg, (text, counts) in zip(segments, redact_batch([seg["text"] or "" for seg in segments]), strict=True):
         totals.update(counts)
         rows.append({k: seg.get(k) for k in ("tenant_id", "call_id", "segment_index", "speaker", "channel",
-                                               "start_s", "end_s", "avg_logprob", "speech_regions")}
+                                               "start_s", "end_s", "avg_logprob", "speech_regions", "no_speech")}
                     | {"text": text, **{f"pii_{t}": counts[t] for t in TYPES}, "redactor_version": REDACTOR_VERSION})
     info = warehouse.write_partition(REDACTED_DATASET, tenant_id, day, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA))
     if control is not None and lineage is not None:

@@ -15,6 +15,7 @@ from ..core.scorecards import Scorecard, load_scorecard
 from ..core.tenants import Tenant
 from ..stores.control_store import ControlStore, review_queue, utcnow
 from ..stores.warehouse import Warehouse, partition_key
+from .ingest import MANIFEST_DATASET
 from .redact import REDACTED_DATASET
 from .transcribe import CALLS_DATASET
 
@@ -59,7 +60,11 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
     calls_meta = warehouse.read_partition(CALLS_DATASET, tenant.id, day)
     meta = calls_meta.select(["call_id", "mean_confidence", "model_revision"]) if calls_meta is not None else None
     asr = dict(zip(meta.column("call_id").to_pylist(), meta.column("mean_confidence").to_pylist())) if meta else {}
-    scores, steps = score_segments(card, segs, uses_virtual_agents=tenant.uses_virtual_agents, asr_confidence=asr)
+    manifest = warehouse.read_partition(MANIFEST_DATASET, tenant.id, day)
+    notice = (dict(zip(manifest.column("call_id").to_pylist(), manifest.column("recording_notice").to_pylist()))
+              if manifest is not None and "recording_notice" in manifest.column_names else {})
+    scores, steps = score_segments(card, segs, uses_virtual_agents=tenant.uses_virtual_agents, asr_confidence=asr,
+                                   recording_notice=notice)
     n = scores.num_rows
     if meta is not None and n:
         revisions = dict(zip(meta.column("call_id").to_pylist(), meta.column("model_revision").to_pylist()))

@@ -40,6 +40,7 @@ SEGMENTS_SCHEMA = pa.schema([
     ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
     ("avg_logprob", pa.float64()), ("no_speech_prob", pa.float64()), ("compression_ratio", pa.float64()),
     ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+    ("no_speech", pa.bool_()),  # the no-speech gate (core/transcripts.is_no_speech); null in older transcripts
 ])
 
 
@@ -112,7 +113,10 @@ def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: 
             for r in call_rows if r["status"] == "transcribed"])
     return {
         "calls": len(call_rows),
-        "transcribed": sum(1 for r in call_rows if r["status"] == "transcribed"),
+        # counts that count: a call whose transcript already existed (same audio, same model) is
+        # "skipped", not transcribed again, though its rows are rewritten
+        "transcribed": sum(1 for r in results if r["status"] == "transcribed"),
+        "skipped": sum(1 for r in results if r["status"] == "skipped"),
         "failed": sum(1 for r in call_rows if r["status"] == "failed"),
         "segments": len(seg_rows),
         "calls_object": calls_obj.key if calls_obj else "",
