@@ -175,3 +175,21 @@ def local_settings_env(monkeypatch, tmp_path) -> Path:
     monkeypatch.delenv("CCR_SETTINGS_FILE", raising=False)
     monkeypatch.delenv("CCR_TENANTS_FILE", raising=False)
     return data
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite-instance", "postgres-instance"])
+def dagster_instance(request, tmp_path):
+    """A persistent Dagster instance: Dagster's default SQLite storage (run-sharded event log, what
+    `make ui` / `ccr demo` use), then dagster-postgres on a fresh database (production)."""
+    import dagster as dg
+
+    home = tmp_path / "instance_home"
+    home.mkdir()
+    text = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    if request.param == "postgres":
+        text = f"storage:\n  postgres:\n    postgres_url: {plain_pg_url(request.getfixturevalue('pg_url'))}\n" + text
+    (home / "dagster.yaml").write_text(text)
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        yield instance
