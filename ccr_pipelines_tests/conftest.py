@@ -22,6 +22,17 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+SLOW_TIMEOUT_S = 1200  # tests marked slow (whole demos, benchmarks at small sizes, fault injection)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``slow`` get SLOW_TIMEOUT_S instead of pyproject's default (300 s), unless they
+    name their own limit with ``@pytest.mark.timeout``."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dagster_home(tmp_path_factory):
     """Every Dagster instance the tests make lives in a temp home, telemetry and pop-ups off."""
