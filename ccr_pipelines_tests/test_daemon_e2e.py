@@ -96,6 +96,10 @@ def test_uploads_flow_to_reports_and_a_failed_check_pages_under_the_real_daemon(
                    PYTHONUNBUFFERED="1")
         log = tmp_path / "daemon.log"
         port = _free_port()
+        # create the instance's storage once: the daemon and the webserver starting together on an empty
+        # DAGSTER_HOME would both create the SQLite schedule storage (alembic "more than one head")
+        subprocess.run([str(BIN / "dagster"), "instance", "migrate"], cwd=REPO, env=env, check=True,
+                       capture_output=True, timeout=300)
         with open(log, "w") as out:
             procs = [subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True),
