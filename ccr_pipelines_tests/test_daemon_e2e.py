@@ -166,7 +166,7 @@ def _mart_calls(data: Path) -> int:
     except duckdb.Error:
         return -1
     try:
-        return con.sql("select coalesce(sum(calls), 0) from mart_tenant_month").fetchone()[0]
+        return con.sql("select coalesce(sum(calls), 0) from mart_tenant_month").fetchall()[0][0]
     except duckdb.Error:
         return -1
     finally:
