@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 export DAGSTER_DISABLE_TELEMETRY = 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: install demo test ui check clean fixtures
+.PHONY: install demo test ui run check clean fixtures
 
 # --no-cache-dir: the dev extra is ~8 GB installed (CUDA torch from PyPI, which also runs
 # on CPU); pip's wheel cache would keep a second ~4 GB copy that nothing reuses.
@@ -26,10 +26,17 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-## ui: open the Dagster UI on the demo's instance (http://127.0.0.1:3000); umask 077: var/ stays the owner's (P5)
+## ui: the pipeline itself: Dagster's webserver AND daemon (dagster dev) on the embedded default
+## (http://127.0.0.1:3000). Sensors, schedules and the marts/report sensors run by themselves:
+## drop recordings under var/objects/raw/{tenant}/{yyyy}/{mm}/{dd}/ and they flow to reports.
+## umask 077: var/ stays the owner's (P5)
 ui: install
 	umask 077 && mkdir -p -m 700 var var/dagster_home && chmod 700 var var/dagster_home && \
+	(test -f var/dagster_home/dagster.yaml || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > var/dagster_home/dagster.yaml) && \
 	DAGSTER_HOME=$(abspath var/dagster_home) $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+## run: the same as ui (webserver + daemon): the name for "run the pipeline"
+run: ui
 
 ## check: definitions load and the dbt project parses
 # DAGSTER_HOME points at a scratch instance: the repository's dagster.yaml is the

@@ -228,7 +228,13 @@ def simulate(tenants: int, calls: int, work: Path, seed: int = 1) -> list[dict]:
         queue = ctx.Queue()
         proc = ctx.Process(target=_child, args=(name, str(work), counts, queue))
         proc.start()
-        result = queue.get()
+        result = None
+        while result is None:  # a child killed (OOM, signal) puts nothing: do not wait for it forever
+            try:
+                result = queue.get(timeout=5)
+            except Exception:  # queue.Empty
+                if not proc.is_alive():
+                    result = {"error": f"the stage process died (exit code {proc.exitcode})"}
         proc.join()
         if "error" in result:
             raise RuntimeError(f"stage {name}: {result['error']}")

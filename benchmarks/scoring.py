@@ -35,6 +35,7 @@ import platform
 import random
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -361,6 +362,15 @@ def _score_one(work: str, tenant: str, day: str) -> tuple[int, int, float, float
     return measured, scored, t1 - t0, time.perf_counter() - t1
 
 
+def _worker_init() -> None:
+    """Pool workers take SIGTERM's default action whatever they inherited: a parent started with
+    SIGINT ignored (nohup, CI runners) under Dagster's in-process execution ignores SIGTERM too
+    (its interrupt handlers map SIGTERM onto SIGINT's), and ``Pool.terminate()`` would then wait
+    forever on a worker that cannot be terminated."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stage_score(work: str, plan: list, workers: int) -> dict:
     from ccr_pipelines.stores.control_store import ControlStore
 
@@ -372,8 +382,10 @@ def stage_score(work: str, plan: list, workers: int) -> dict:
         sizes[t] = sizes.get(t, 0) + n
     jobs = [(work, t, [d for tt, d, _ in plan if tt == t]) for t in sorted(sizes, key=lambda t: -sizes[t])]
     if workers > 1:
-        with mp.get_context("spawn").Pool(workers) as pool:
+        with mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
             results = [r for rs in pool.imap_unordered(_score_tenant, jobs) for r in rs]
+            pool.close()  # workers exit on their own; __exit__'s terminate() then has nothing to wait on
+            pool.join()
     else:
         results = [r for j in jobs for r in _score_tenant(j)]
     return {"calls": sum(p[2] for p in plan), "metrics_rows": sum(r[0] for r in results),

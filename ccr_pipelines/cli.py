@@ -494,7 +494,7 @@ def cmd_demo(args) -> int:
     control = _SESSION.pop("control", None)  # the demo may wipe the data dir: close the store first
     if control is not None:
         control.dispose()
-    return run_demo(reset=args.reset, quiet=args.quiet, resume=args.resume)
+    return run_demo(reset=args.reset, quiet=args.quiet, resume=args.resume, verbose=args.verbose)
 
 
 class _UsageError(CcrError):
@@ -531,7 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reset", action="store_true", help="wipe CCR_DATA_DIR first")
     s.add_argument("--quiet", action="store_true", help="only the summary")
     s.add_argument("--resume", action="store_true",
-                   help="seed nothing; re-run every stage over the data dir (finishes a demo that was killed)")
+                   help="seed nothing; process what the inbox holds now (new uploads) and finish a demo that was "
+                        "killed (under `make ui` the daemon does this by itself)")
+    s.add_argument("--verbose", action="store_true", help="also show dbt's log on the console (else var/logs/dbt.log)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("settings", help="show the resolved settings profile (secret values masked)")

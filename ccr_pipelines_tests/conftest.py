@@ -22,6 +22,17 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+SLOW_TIMEOUT_S = 1200  # tests marked slow (whole demos, benchmarks at small sizes, fault injection)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``slow`` get SLOW_TIMEOUT_S instead of pyproject's default (300 s), unless they
+    name their own limit with ``@pytest.mark.timeout``."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dagster_home(tmp_path_factory):
     """Every Dagster instance the tests make lives in a temp home, telemetry and pop-ups off."""
@@ -200,3 +211,21 @@ def demo_run(tmp_path_factory):
             fh.seek(dbt_offset)
             captured["dbt/logs/dbt.log (this run)"] = fh.read()
     return work / "var", captured
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite-instance", "postgres-instance"])
+def dagster_instance(request, tmp_path):
+    """A persistent Dagster instance: Dagster's default SQLite storage (run-sharded event log, what
+    `make ui` / `ccr demo` use), then dagster-postgres on a fresh database (production)."""
+    import dagster as dg
+
+    home = tmp_path / "instance_home"
+    home.mkdir()
+    text = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    if request.param == "postgres":
+        text = f"storage:\n  postgres:\n    postgres_url: {plain_pg_url(request.getfixturevalue('pg_url'))}\n" + text
+    (home / "dagster.yaml").write_text(text)
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        yield instance

@@ -47,7 +47,9 @@ def sentry_off():
 
 
 def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_sentry(tmp_path, monkeypatch,
-                                                                                       sentry_off):
+                                                                                       sentry_off, dagster_instance):
+    """On both instances the daemon runs on: Dagster's default SQLite storage, whose run-sharded event
+    log refuses a cross-run event query with a storage-id cursor, and dagster-postgres."""
     store_res = ObjectStoreResource(kind="local", root=str(tmp_path / "objects"))
     wh = Warehouse(store_res.get())
     control = ControlStore(f"sqlite:///{tmp_path}/control.db")
@@ -82,7 +84,7 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
         defs = dg.Definitions(
             assets=[dg.AssetSpec(k) for k in (CALL_MANIFEST_KEY, TRANSCRIPTS_KEY, CALL_SCORES_KEY)] + [parse_segments],
             asset_checks=QUALITY_CHECKS, jobs=[data_quality_job], resources=resources)
-        instance = dg.DagsterInstance.ephemeral()
+        instance = dagster_instance
 
         sweep = defs.resolve_job_def("data_quality_job").execute_in_process(instance=instance, raise_on_error=False)
         evaluations = {e.check_name: e for e in sweep.get_asset_check_evaluations()}

@@ -77,3 +77,44 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
         "acme-energie": 1, "globex-support": 1}
     assert dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall()) == {}
     con.close()
+
+
+def test_marts_build_on_an_s3_store_over_a_mirror_and_are_published(tmp_path, tenants_file, s3_bucket, monkeypatch):
+    """Issue 16: on the prod (S3) profile the marts asset always failed. dbt-duckdb reads local Parquet, so
+    the datasets are mirrored into CCR_MARTS_WORKDIR (changed files only; a deleted partition leaves the
+    mirror, P17/P19), the marts are built there and the DuckDB file is published to marts/warehouse.duckdb.
+    dbt's own totals (every node, as its "Done. PASS=…" line) come back as an observation."""
+    from ccr_pipelines.services.marts import MARTS_KEY
+    from ccr_pipelines.stores.object_store import S3ObjectStore
+
+    endpoint, bucket = s3_bucket
+    monkeypatch.setenv("CCR_MARTS_WORKDIR", str(tmp_path / "marts_work"))
+    store = S3ObjectStore(bucket, region="eu-west-3", endpoint_url=endpoint)
+    wh = Warehouse(store)
+    control = ControlStore(f"sqlite:///{tmp_path}/control.db")
+    control.migrate()
+    _write_day(wh, control, "acme-energie", {"c-1": "good", "c-2": "bad"})
+    _write_day(wh, control, "globex-support", {"c-1": "good"})
+    resources = {"dbt": _dbt_resource(), "control_store": ControlStoreResource(url=control.url),
+                 "object_store": ObjectStoreResource(kind="s3", bucket=bucket, endpoint_url=endpoint),
+                 "tenant_registry": TenantRegistryResource(path=str(tenants_file))}
+    result = dg.materialize([ccr_dbt_marts], resources=resources)
+    assert result.success
+    [md] = [md for md in ({k: v.value for k, v in o.asset_observation_data.asset_observation.metadata.items()}
+                          for o in result.get_asset_observation_events()) if "dbt_total" in md]
+    assert md["dbt_total"] == md["dbt_pass"] > md["dbt_tests_total"] == md["dbt_tests_pass"] > 0
+    published = tmp_path / "published.duckdb"
+    store.download_file(MARTS_KEY, published)
+    con = duckdb.connect(str(published), read_only=True)
+    assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {
+        "acme-energie": 2, "globex-support": 1}
+    con.close()
+
+    # a partition deleted from the store (a purge) leaves the mirror and the next build
+    for obj in list(store.list("datasets/globex-support/")):
+        store.delete(obj.key)
+    assert dg.materialize([ccr_dbt_marts], resources=resources).success
+    store.download_file(MARTS_KEY, published)
+    con = duckdb.connect(str(published), read_only=True)
+    assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {"acme-energie": 2}
+    con.close()

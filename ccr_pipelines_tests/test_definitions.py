@@ -32,6 +32,7 @@ EXPECTED_ASSETS = sorted([
 ])
 EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "openlineage_failure_sensor", "openlineage_success_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
                            "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",
+                           "scores_to_marts_sensor", "scores_to_reports_sensor",
                            "unusual_access_sensor"])
 EXPECTED_SCHEDULES = sorted(["backup_schedule", "data_quality_schedule", "tenant_monthly_reports_schedule",
                              "tenant_weekly_reports_schedule", "retention_purge_schedule", "dsr_deadline_schedule"])
@@ -199,3 +200,17 @@ def test_dbt_imports_resolve_to_the_installed_package_from_the_repo_root():
     for f in (version_file, adapter_file):
         assert "site-packages" in f and not Path(f).is_relative_to(REPO / "dbt"), f
     assert not list((REPO / "dbt").rglob("*.py")), "never add Python files under dbt/"
+
+
+def test_the_project_names_its_code_location_as_the_workspace_does():
+    """Issue 16: without ``[tool.dg.project] code_location_name`` dagster derives the name from the checkout
+    folder and, when that folder is not called ccr_pipelines, warns on every load (103 warnings for one
+    `dagster definitions validate` of a copy in another folder; none with the setting)."""
+    import tomllib
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["dg"]["project"]
+    [location] = yaml.safe_load((repo / "workspace.yaml").read_text())["load_from"]
+    assert project["code_location_name"] == location["python_module"]["location_name"] == "ccr_pipelines"

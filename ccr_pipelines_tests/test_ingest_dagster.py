@@ -151,3 +151,43 @@ def test_a_retried_batch_reports_the_keys_its_first_attempt_already_moved_out_of
     assert meta[0]["received"].value == meta[1]["received"].value == 2
     assert meta[0]["accepted"].value == meta[1]["accepted"].value == 2
     assert meta[1]["dagster/row_count"].value == 2
+
+
+@pytest.mark.parametrize("object_store", ["local"], indirect=True)
+def test_a_backfill_over_day_partitions_needs_no_config_and_fans_out_over_active_tenants(object_store, resources):
+    """docs/partitioning.md: "a normal Dagster backfill over the day partitions". A backfill launches one
+    run per partition with the job's default config (no tenant): each run ingests the day's inbox of
+    every active tenant, skips the suspended one (P12), and its materialization lists the tenants with
+    work so the fan-out sensors carry each of them downstream; tenant_ids narrows it."""
+    from ccr_pipelines.defs.shared.fanout import metadata_count, tenant_days
+
+    for tenant in ("acme-energie", "globex-support", "initech-paused"):
+        for d in ("16", "17"):
+            object_store.put_bytes(f"raw/{tenant}/2026/11/{d}/c-{d}1.wav", wav_bytes(1.0, seed=int(d)))
+    instance = dg.DagsterInstance.ephemeral()
+    job = dg.Definitions(assets=[call_manifest], resources=resources,
+                         jobs=[dg.define_asset_job("ingest_backfill", selection=[call_manifest],
+                                                   partitions_def=call_manifest.partitions_def)]
+                         ).resolve_job_def("ingest_backfill")
+    for day in ("2026-11-16", "2026-11-17"):
+        run = job.execute_in_process(instance=instance, partition_key=day)  # what a backfill launches: no config
+        assert run.success
+        assert {e.check_name: e.passed for e in run.get_asset_check_evaluations()} == {
+            ACCOUNTING_CHECK: True, ISOLATION_CHECK: True}
+        [mat] = run.get_asset_materialization_events()
+        per_tenant = dict(tenant_days(mat.materialization))
+        assert sorted(per_tenant) == ["acme-energie", "globex-support"]
+        assert all(metadata_count(md, "accepted") == 1 for md in per_tenant.values())
+    remaining = sorted(o.key for o in object_store.list("raw/"))
+    assert remaining == ["raw/initech-paused/2026/11/16/c-161.wav", "raw/initech-paused/2026/11/17/c-171.wav"]
+
+    object_store.put_bytes("raw/globex-support/2026/11/18/c-181.wav", wav_bytes(1.0, seed=5))
+    object_store.put_bytes("raw/acme-energie/2026/11/18/c-181.wav", wav_bytes(1.0, seed=6))
+    narrowed = job.execute_in_process(instance=instance, partition_key="2026-11-18", run_config={
+        "ops": {"silver__ingest__call_manifest": {"config": {"tenant_ids": ["globex-support"]}}}})
+    [mat] = narrowed.get_asset_materialization_events()
+    assert [t for t, _ in tenant_days(mat.materialization)] == ["globex-support"]
+    assert "raw/acme-energie/2026/11/18/c-181.wav" in {o.key for o in object_store.list("raw/")}
+    refused = job.execute_in_process(instance=instance, partition_key="2026-11-18", raise_on_error=False, run_config={
+        "ops": {"silver__ingest__call_manifest": {"config": {"tenant_ids": ["initech-paused"]}}}})
+    assert not refused.success  # a suspended tenant named explicitly is refused, not silently skipped (P12)

@@ -24,6 +24,9 @@ from ccr_pipelines.stores.warehouse import Warehouse
 
 from .ingest_helpers import make_env
 
+# real whisperx on CPU, several worker launches per test
+pytestmark = pytest.mark.timeout(900)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "demo" / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())["good"]
 DAY = "2026-11-16"

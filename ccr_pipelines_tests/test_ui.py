@@ -21,7 +21,8 @@ from .browser import CHROMIUM, png_stats, screenshot
 from .conftest import require
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.browser
+# a whole demo then the webserver and a browser: more than the default limit
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
 
 
 def _free_port() -> int:

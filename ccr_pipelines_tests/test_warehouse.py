@@ -148,3 +148,31 @@ def test_an_invalid_dataset_or_day_is_refused(object_store, dataset, day):
 
 def test_dataset_prefix_ends_with_a_slash():
     assert dataset_prefix("call", "acme-energie") == "datasets/acme-energie/call/"
+
+
+def test_a_dataset_folder_reads_whole_with_pyarrow_and_duckdb_hive_partitioning(tmp_path):
+    """Issue 16: a ``day`` column inside ``day=`` folders made ``pyarrow.parquet.read_table(<folder>)``
+    fail ("Field day has incompatible types"). Stored dictionary-encoded it merges with the partition
+    field; DuckDB reads it with and without hive partitioning; read_partition gives a plain string."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    store = LocalObjectStore(tmp_path / "objects")
+    wh = Warehouse(store)
+    for day in ("2026-11-16", "2026-11-17"):
+        t = _table("acme-energie", 2).append_column("day", pa.array([day] * 2, pa.string()))
+        wh.write_partition("call_manifest", "acme-energie", day, t)
+    folder = tmp_path / "objects" / "datasets" / "acme-energie" / "call_manifest"
+    whole = pq.read_table(folder)
+    assert whole.num_rows == 4 and sorted(set(whole.column("day").to_pylist())) == ["2026-11-16", "2026-11-17"]
+    hive = duckdb.sql(f"select day, count(*) from read_parquet('{folder}/*/part.parquet', hive_partitioning=true) "
+                      "group by day order by day").fetchall()
+    assert [(str(d), n) for d, n in hive] == [("2026-11-16", 2), ("2026-11-17", 2)]
+    plain = duckdb.sql(f"select typeof(day) from read_parquet('{folder}/*/part.parquet', hive_partitioning=false) "
+                       "limit 1").fetchall()[0][0]
+    assert plain == "VARCHAR"
+    back = wh.read_partition("call_manifest", "acme-energie", "2026-11-16")
+    assert back.schema.field("day").type == pa.string() and back.column("day").to_pylist() == ["2026-11-16"] * 2
+    got = wh.query("select count(*) as n from t where day = '2026-11-17'", dataset="call_manifest",
+                   tenant_id="acme-energie")
+    assert got.column("n").to_pylist() == [2]  # the warehouse's own DuckDB views still see a string day

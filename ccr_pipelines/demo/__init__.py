@@ -1,10 +1,13 @@
-"""``ccr demo``: the whole pipeline that exists so far, end to end, on the embedded default.
+"""``ccr demo``: a thin convenience over the definitions the Dagster daemon runs.
 
 Drops the committed demo recordings (``demo/fixtures/raw``) into the local
 inbox like an SFTP/S3 upload would, lists one suppressed subject (P18), then
-evaluates the inbox sensor and executes every run it requests against a
-persistent Dagster instance in ``$CCR_DATA_DIR/dagster_home`` — the same one
-``make ui`` opens, so the runs and materializations are visible there.
+ticks the *same sensors* the daemon ticks under ``make ui`` — inbox, the
+tenant fan-outs, ``scores_to_marts_sensor``, ``scores_to_reports_sensor`` — and
+executes the runs they request in this process (faster than launching each run
+as a subprocess) against the persistent Dagster instance in
+``$CCR_DATA_DIR/dagster_home``, the one ``make ui`` opens. Under ``make ui`` the
+daemon does all of this by itself; the demo only saves waiting for its ticks.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import json
 import os
 import shutil
 from collections import Counter
-from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -72,9 +74,10 @@ def _seed_inbox(objects_root: Path, control, secret: str) -> int:
     return n
 
 
-def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) -> int:
-    """Seed the inbox and run every stage; ``resume=True`` seeds nothing and re-runs the stages
-    over what is there (finishing the work of a demo that was killed part-way)."""
+def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, verbose: bool = False) -> int:
+    """Seed the inbox and run every stage; ``resume=True`` seeds nothing and processes what is there:
+    new uploads in the inbox, and the work of a demo that was killed part-way."""
+    import contextlib
     import time
     import warnings
 
@@ -94,6 +97,9 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) 
         redacted_to_metrics_sensor, redacted_to_scores_sensor, transcripts_to_redacted_sensor,
     )
     from ..defs.platform.assets import tenant_registry
+    from ..defs.reports.assets import tenant_monthly_reports, tenant_weekly_reports
+    from ..defs.reports.sensors import scores_to_reports_sensor
+    from ..defs.warehouse.sensors import scores_to_marts_sensor
     from ..stores.control_store import ControlStore
 
     loaded = load_settings()
@@ -113,7 +119,8 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) 
     control.migrate()
     objects_root = Path(s.expand(s.object_store.root)).resolve()
     if resume:
-        print(f"resuming: no new files; re-running every stage over {data_dir}", flush=True)
+        print(f"resume: no demo files seeded; processing what the inbox holds and finishing owed runs in {data_dir}",
+              flush=True)
     else:
         seeded = _seed_inbox(objects_root, control, resolve(s.ingest.subject_hash_key))
         if not quiet:
@@ -124,17 +131,26 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) 
     resources_ = definitions.resources
     instance = dg.DagsterInstance.get()
     ok = dg.materialize([tenant_registry], instance=instance, resources=resources_, run_config=QUIET).success
-    # Each stage: the sensor that starts it in production, and the asset it runs.
+    # Each stage: the sensor that starts it under the daemon, and the assets its runs materialize.
     stages = [("ingest", raw_recordings_sensor, call_manifest, ("accepted", "quarantined", "duplicate", "suppressed")),
               ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
               ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
                ("segments", *(f"pii_{t}" for t in PII_TYPES))),
               ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
-              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed"))]
+              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed")),
+              ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),
+              ("reports", scores_to_reports_sensor, None, ())]
+    by_key = {k.to_user_string(): a for a in (call_manifest, transcripts, redacted_transcripts, call_metrics,
+                                              call_scores, ccr_dbt_marts, tenant_weekly_reports,
+                                              tenant_monthly_reports) for k in a.keys}
+    log_path = data_dir / "logs" / "dbt.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     failed = 0
-    for name, sensor, asset, counters in stages:
+    report_paths: list[Path] = []
+    for name, sensor, default, counters in stages:
         totals: Counter = Counter()
-        runs = 0
+        runs = run_failures = 0
+        dbt_summary: dict = {}
         while True:
             state = _sensor_state(instance, sensor.name)
             pending = state["pending"]
@@ -142,39 +158,60 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) 
                 with dg.build_sensor_context(instance=instance, resources=resources_, definitions=definitions,
                                              cursor=state["cursor"]) as ctx:
                     result = sensor(ctx)
+                    cursor = ctx.cursor
                 if isinstance(result, dg.SkipReason):
+                    break
+                if not result.run_requests:
+                    _save_sensor_state(instance, sensor.name, result.cursor or cursor or state["cursor"], [])
                     break
                 # As the Dagster daemon does, a tick's run requests are stored with its cursor; a
                 # run is dropped from them only once it has ended, so a demo killed part-way
                 # re-executes the interrupted runs when resumed (production: run_retries).
                 pending = [{"partition_key": rr.partition_key, "run_config": rr.run_config, "tags": rr.tags,
-                            "run_key": rr.run_key} for rr in result.run_requests]
+                            "run_key": rr.run_key,
+                            "assets": sorted({k.to_user_string() for k in rr.asset_selection or []})}
+                           for rr in result.run_requests]
                 _save_sensor_state(instance, sensor.name, result.cursor or state["cursor"], pending)
-                if not pending:
-                    break
             while pending:
                 rr = pending[0]
-                r = dg.materialize([asset], instance=instance, resources=resources_, partition_key=rr["partition_key"],
-                                   run_config={**rr["run_config"], **QUIET},
-                                   tags={**rr["tags"], "dagster/run_key": rr["run_key"]}, raise_on_error=False)
+                assets = list({id(by_key[k]): by_key[k] for k in rr.get("assets") or []}.values()) or [default]
+                with contextlib.ExitStack() as stack:
+                    if name == "marts" and not verbose:  # dbt prints its whole log on stdout: to var/logs/dbt.log
+                        stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(log_path, "a"))))
+                    r = dg.materialize(assets, instance=instance, resources=resources_,
+                                       partition_key=rr["partition_key"], run_config={**rr["run_config"], **QUIET},
+                                       tags={**rr["tags"], "dagster/run_key": rr["run_key"]}, raise_on_error=False)
                 runs += 1
-                failed += 0 if r.success else 1
+                run_failures += 0 if r.success else 1
                 for ev in r.get_asset_materialization_events():
                     md = ev.materialization.metadata
                     for c in counters:
                         totals[c] += md[c].value if c in md else 0
+                for ev in r.get_asset_observation_events():
+                    dbt_summary = {k[4:]: v.value for k, v in ev.asset_observation_data.asset_observation.metadata.items()
+                                   if k.startswith("dbt_")} or dbt_summary
+                if name == "reports":
+                    kind = "weekly" if "weekly" in rr["assets"][0] else "monthly"
+                    report_paths.append(objects_root / "reports" / rr["tags"]["ccr/tenant"] / kind /
+                                        rr["tags"]["ccr/period"] / "report.html")
                 pending = pending[1:]
                 _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
-        print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters), flush=True)
-    # The marts are rebuilt whole over every tenant's partitions (dbt-duckdb); dbt tests run as checks.
-    marts = dg.materialize([ccr_dbt_marts], instance=instance, resources=resources_, run_config=QUIET,
-                           raise_on_error=False)
-    checks = marts.get_asset_check_evaluations() if marts.success else []
-    failed += 0 if marts.success else 1
-    print(f"marts: {'built' if marts.success else 'FAILED'}; dbt tests passed {sum(c.passed for c in checks)}/{len(checks)}",
-          flush=True)
-    report_paths, report_failed = _run_reports(instance, resources_, objects_root)
-    failed += report_failed
+        failed += run_failures
+        if name == "marts":
+            if not runs:
+                print("marts: up to date (no new scores since the last build)", flush=True)
+            elif run_failures:
+                print(f"marts: FAILED (dbt log: {log_path})", flush=True)
+            else:
+                d = dbt_summary
+                print(f"marts: built; dbt build PASS={d.get('pass')} WARN={d.get('warn')} ERROR={d.get('error')} "
+                      f"SKIP={d.get('skip')} TOTAL={d.get('total')} (tests passed {d.get('tests_pass')}/"
+                      f"{d.get('tests_total')}); dbt log: {log_path}", flush=True)
+        elif name == "reports":
+            print(f"reports: {runs} run(s); {runs - run_failures} delivered (HTML + CSV/Parquet extracts + "
+                  "manifest.json)", flush=True)
+        else:
+            print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters), flush=True)
     events = _export_openlineage(instance, resources_)
     print(f"lineage: {events} OpenLineage event(s) under {objects_root / 'lineage' / 'openlineage'}; "
           "try: ccr lineage call acme-energie <call id>")
@@ -194,34 +231,6 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False) 
     print("see the ledger: .venv/bin/ccr ingest status")
     print(f"open the Dagster UI: make ui   (DAGSTER_HOME={home}; http://127.0.0.1:3000)")
     return 0 if ok and failed == 0 else 1
-
-
-def _run_reports(instance, resources_, objects_root: Path) -> tuple[list[Path], int]:
-    """The weekly and monthly reports of every active tenant with demo calls, as the schedules would."""
-    import dagster as dg
-
-    from ..core.report_periods import PERIOD_KINDS, period_containing
-    from ..defs.reports.assets import tenant_monthly_reports, tenant_weekly_reports
-    from ..services.score import SCORES_DATASET
-
-    assets = {"weekly": tenant_weekly_reports, "monthly": tenant_monthly_reports}
-    warehouse = resources_["warehouse"].get()
-    registry = resources_["tenant_registry"].get()
-    paths, failed, runs = [], 0, 0
-    for tenant_id in registry.active_ids():
-        days = warehouse.partitions(SCORES_DATASET, tenant_id)
-        for kind in PERIOD_KINDS:
-            periods = sorted({period_containing(kind, date.fromisoformat(d)) for d in days}, key=lambda p: p.start)
-            for period in periods:
-                asset = assets[kind]
-                r = dg.materialize([asset], instance=instance, resources=resources_, partition_key=period.partition_key,
-                                   run_config={"ops": {asset.key.to_python_identifier(): {"config": {"tenant_id": tenant_id}}},
-                                               **QUIET}, tags={"ccr/tenant": tenant_id}, raise_on_error=False)
-                runs += 1
-                failed += 0 if r.success else 1
-                paths.append(objects_root / "reports" / tenant_id / kind / period.key / "report.html")
-    print(f"reports: {runs} run(s); {runs - failed} delivered (HTML + CSV/Parquet extracts + manifest.json)", flush=True)
-    return paths, failed
 
 
 def _state_path(instance, sensor_name: str) -> Path:

@@ -15,6 +15,67 @@ from pathlib import Path
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
 
+MARTS_KEY = "marts/warehouse.duckdb"  # where the marts built over an S3 store are published
+
+
+def mirror_datasets(store, dest: str | Path) -> dict:
+    """Make *dest* an exact copy of the object store's ``datasets/`` Parquet files: new or changed
+    objects (by ETag) are downloaded, files whose object is gone are deleted (a purge or an erasure,
+    P17/P19, must leave the next build). dbt-duckdb then reads local Parquet: on S3 it would need
+    the httpfs extension, which DuckDB fetches from the internet at run time."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    index_path = dest / ".etags.json"
+    import json
+
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    seen, fetched = set(), 0
+    for obj in store.list("datasets/"):
+        if not obj.key.endswith(".parquet"):
+            continue
+        rel = obj.key[len("datasets/"):]
+        seen.add(rel)
+        local = dest / rel
+        if index.get(rel) == obj.etag and local.exists():
+            continue
+        local.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_suffix(".part")
+        store.download_file(obj.key, tmp)
+        os.replace(tmp, local)
+        index[rel] = obj.etag
+        fetched += 1
+    removed = 0
+    for rel in sorted(set(index) - seen):
+        (dest / rel).unlink(missing_ok=True)
+        index.pop(rel)
+        removed += 1
+    index_path.write_text(json.dumps(index, sort_keys=True))
+    return {"files": len(seen), "fetched": fetched, "removed": removed}
+
+
+def marts_workdir() -> Path:
+    """Where marts over an S3 store are built: ``CCR_MARTS_WORKDIR`` (production: a volume of the
+    code-server pod), else a folder in the temp dir."""
+    import tempfile
+
+    return Path(os.environ.get("CCR_MARTS_WORKDIR") or Path(tempfile.gettempdir()) / "ccr-marts")
+
+
+def build_summary(run_results: dict) -> dict:
+    """What dbt itself reports for a build (``Done. PASS=… WARN=… ERROR=… SKIP=… TOTAL=…``, every node),
+    and the same for its tests alone, from ``run_results.json``."""
+    statuses: dict[str, int] = {}
+    tests: dict[str, int] = {}
+    for r in run_results.get("results", []):
+        status = {"success": "pass"}.get(str(r.get("status")), str(r.get("status")))
+        statuses[status] = statuses.get(status, 0) + 1
+        if str(r.get("unique_id", "")).startswith("test."):
+            tests[status] = tests.get(status, 0) + 1
+    return {"pass": statuses.get("pass", 0), "warn": statuses.get("warn", 0),
+            "error": statuses.get("error", 0) + statuses.get("fail", 0), "skip": statuses.get("skipped", 0),
+            "total": sum(statuses.values()), "tests_pass": tests.get("pass", 0), "tests_total": sum(tests.values())}
+
+
 def duckdb_path(objects_root: str | Path) -> Path:
     return Path(objects_root).resolve().parent / "warehouse.duckdb"
 

@@ -57,6 +57,30 @@ def partition_key(dataset: str, tenant_id: str, day: str, zone: str = "datasets"
     return tenant_key(_zone(zone), tenant_id, dataset, f"day={day}", PART_NAME)
 
 
+# A ``day`` column inside ``day=`` folders is stored dictionary-encoded: the type pyarrow infers for a
+# hive partition field, so ``pyarrow.parquet.read_table(<dataset folder>)`` merges the two instead of
+# failing with "Field day has incompatible types" (issue 16). It stays a string for every reader:
+# Parquet's logical type is unchanged (DuckDB reads VARCHAR, or the folder's value with
+# hive_partitioning=true), and read_partition hands it back as a plain string.
+_DAY_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
+def _hive_safe(table: pa.Table) -> pa.Table:
+    if "day" in table.column_names and pa.types.is_string(table.schema.field("day").type):
+        i = table.schema.get_field_index("day")
+        return table.set_column(i, pa.field("day", _DAY_TYPE, table.schema.field("day").nullable),
+                                table.column("day").cast(_DAY_TYPE))
+    return table
+
+
+def _plain_day(table: pa.Table) -> pa.Table:
+    if "day" in table.column_names and pa.types.is_dictionary(table.schema.field("day").type):
+        i = table.schema.get_field_index("day")
+        return table.set_column(i, pa.field("day", pa.string(), table.schema.field("day").nullable),
+                                table.column("day").cast(pa.string()))
+    return table
+
+
 class Warehouse:
     def __init__(self, store: ObjectStore, *, cache_dir: str | Path | None = None):
         self.store = store
@@ -75,7 +99,7 @@ class Warehouse:
         fd, tmp = tempfile.mkstemp(suffix=".parquet")
         os.close(fd)
         try:
-            pq.write_table(table, tmp, compression="zstd")
+            pq.write_table(_hive_safe(table), tmp, compression="zstd")
             return self.store.put_file(key, tmp)
         finally:
             os.unlink(tmp)
@@ -96,7 +120,7 @@ class Warehouse:
         if not self.store.exists(key):
             return None
         with self._local_paths([key]) as paths:
-            return pq.ParquetFile(paths[0]).read()
+            return _plain_day(pq.ParquetFile(paths[0]).read())
 
     @contextmanager
     def _local_paths(self, keys: list[str]) -> Iterator[list[str]]:

@@ -9,7 +9,7 @@ from ...services.metrics import METRICS_VERSION, metrics_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
 from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
-from ..shared.tenancy import TenantDayConfig, require_active_tenant
+from ..shared.tenancy import TenantDayConfig, fold_metadata, run_tenants
 from ..transcribe.assets import TRANSCRIPTS_KEY
 
 REDACTED_KEY = dg.AssetKey(["silver", "analyze", "redacted_transcripts"])
@@ -38,22 +38,27 @@ def redacted_transcripts(
     """Transcript segments with person names, addresses, dates of birth, spelled letters, phone numbers,
     e-mails, card numbers, IBANs, NIRs and other 7+ digit numbers replaced by typed placeholders — the
     only transcript text analytics may read (P21)."""
-    tenant = require_active_tenant(tenant_registry, config.tenant_id)
     wh = warehouse.get()
-    counts = redact_partition(wh, tenant.id, context.partition_key, control=control_store.get(),
-                              lineage=lineage_context(context, region=object_store.region_label,
-                                                      engine=f"ccr redactor {REDACTOR_VERSION}"))
     # Verify on what was written, not on what we meant to write.
     from ...core.pii_engine import find_entities_batch  # the same detector (P21); spaCy loads only in this step
     from ...services.redact import REDACTED_DATASET
 
-    written = wh.read_partition(REDACTED_DATASET, tenant.id, context.partition_key)
-    leftovers = sum(map(len, find_entities_batch(written.column("text").to_pylist()))) if written is not None else 0
+    per_tenant, leftovers = {}, {}
+    for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        counts = redact_partition(wh, tenant.id, context.partition_key, control=control_store.get(),
+                                  lineage=lineage_context(context, region=object_store.region_label,
+                                                          engine=f"ccr redactor {REDACTOR_VERSION}"))
+        written = wh.read_partition(REDACTED_DATASET, tenant.id, context.partition_key)
+        leftovers[tenant.id] = (sum(map(len, find_entities_batch(written.column("text").to_pylist())))
+                                if written is not None else 0)
+        per_tenant[tenant.id] = {**counts, "dagster/row_count": counts["segments"]}
+    failed = sorted(t for t, n in leftovers.items() if n)
     return dg.MaterializeResult(
-        metadata={**counts, "tenant_id": tenant.id, "dagster/row_count": counts["segments"]},
-        check_results=[dg.AssetCheckResult(check_name=NO_PII_LEFT_CHECK, passed=leftovers == 0,
+        metadata=fold_metadata(per_tenant),
+        check_results=[dg.AssetCheckResult(check_name=NO_PII_LEFT_CHECK, passed=not failed,
                                            severity=dg.AssetCheckSeverity.ERROR,
-                                           metadata={"entities_found_in_output": leftovers})],
+                                           metadata={"entities_found_in_output": sum(leftovers.values()),
+                                                     **({"failed_tenants": failed} if failed else {})})],
     )
 
 
@@ -79,13 +84,15 @@ def call_metrics(
 ) -> dg.MaterializeResult:
     """Per call: talk time per speaker, talk ratio, non-talk time and longest gap, overlap and
     interruptions, speech rate, turns and longest monologue — from exact speech regions, in DuckDB."""
-    tenant = require_active_tenant(tenant_registry, config.tenant_id)
     import duckdb
 
-    counts = metrics_partition(warehouse.get(), tenant.id, context.partition_key, control=control_store.get(),
-                               lineage=lineage_context(context, region=object_store.region_label,
-                                                       engine=f"duckdb {duckdb.__version__}"))
-    return dg.MaterializeResult(metadata={**counts, "tenant_id": tenant.id, "dagster/row_count": counts["calls"]})
+    per_tenant = {}
+    for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        counts = metrics_partition(warehouse.get(), tenant.id, context.partition_key, control=control_store.get(),
+                                   lineage=lineage_context(context, region=object_store.region_label,
+                                                           engine=f"duckdb {duckdb.__version__}"))
+        per_tenant[tenant.id] = {**counts, "dagster/row_count": counts["calls"]}
+    return dg.MaterializeResult(metadata=fold_metadata(per_tenant))
 
 
 CALL_SCORES_KEY = dg.AssetKey(["silver", "analyze", "call_scores"])
@@ -111,12 +118,14 @@ def call_scores(
     """Automated call scores on the tenant's scorecard (0-100, per-step results with evidence,
     scorer and scorecard versions, confidence); unvalidated until a human reviews them, and
     low-confidence, borderline, auto-failed or undisclosed calls go to the review queue (P15, P23)."""
-    tenant = require_active_tenant(tenant_registry, config.tenant_id)
-    counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key,
-                             lineage=lineage_context(context, region=object_store.region_label,
-                                                     engine=f"ccr scorer {SCORER_VERSION}"))
+    per_tenant, versions = {}, set()
+    for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key,
+                                 lineage=lineage_context(context, region=object_store.region_label,
+                                                         engine=f"ccr scorer {SCORER_VERSION}"))
+        versions.add(str(counts["scorecard_version"]))
+        per_tenant[tenant.id] = {**counts, "scorer_version": SCORER_VERSION, "dagster/row_count": counts["calls"]}
     return dg.MaterializeResult(
-        metadata={**counts, "tenant_id": tenant.id, "scorer_version": SCORER_VERSION,
-                  "dagster/row_count": counts["calls"]},
-        data_version=dg.DataVersion(counts["scorecard_version"]),
+        metadata=fold_metadata(per_tenant),
+        data_version=dg.DataVersion("|".join(sorted(versions)) or "none"),
     )

@@ -9,6 +9,7 @@ from ...core.errors import SettingsError
 from ...resources import TenantRegistryResource, WarehouseResource
 from ...services.redact import REDACTED_DATASET
 from ...services.score import scorecard_for
+from ..shared.intervals import interval_s
 from ..shared.fanout import TENANT_TAG, metadata_count, tenant_fanout_sensor
 from ..transcribe.assets import TRANSCRIPTS_KEY
 from .assets import CALL_SCORES_KEY, REDACTED_KEY, call_metrics, call_scores, redacted_transcripts
@@ -40,7 +41,7 @@ redacted_to_scores_sensor = tenant_fanout_sensor(
 
 @dg.sensor(
     asset_selection=[call_scores],
-    minimum_interval_seconds=300,
+    minimum_interval_seconds=interval_s(300),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="When a tenant's scorecard changes, rescore that tenant's days (and only that tenant's).",
 )

@@ -12,6 +12,7 @@ from ...resources import (
 )
 from ...services.ingest import MANIFEST_DATASET, IngestEnv, ingest_batch
 from ..shared.fanout import TENANT_TAG  # one definition for every domain
+from ..shared.tenancy import fold_metadata, run_tenants
 from .partitions import daily_partitions
 
 CALL_MANIFEST_KEY = dg.AssetKey(["silver", "ingest", "call_manifest"])
@@ -29,6 +30,9 @@ class CallManifestConfig(dg.Config):
                                    description="the sensor's batch: keyed digests of inbox keys (no call id or "
                                                "file name in run storage, P17); resolved by listing the inbox")
     rebuild: bool = Field(default=False, description="also rebuild the day's manifest from accepted audio")
+    tenant_ids: list[str] = Field(default_factory=list,
+                                  description="no tenant_id and no keys (a backfill): the tenants whose inbox day "
+                                              "is processed; empty = every active tenant")
 
 
 def _validate_config(config: CallManifestConfig, day: str) -> None:
@@ -38,8 +42,9 @@ def _validate_config(config: CallManifestConfig, day: str) -> None:
     if config.tenant_id:
         if not TENANT_ID_RE.match(config.tenant_id) or config.tenant_id == UNROUTED:
             raise dg.Failure("config tenant_id is not a valid tenant id")
-    elif config.rebuild or not config.key_digests:
-        raise dg.Failure("the unroutable batch needs explicit key digests and no rebuild")
+    elif config.key_digests:
+        if config.rebuild:
+            raise dg.Failure("the unroutable batch needs explicit key digests and no rebuild")
 
 
 def _resolve_digests(store, control, config: CallManifestConfig, day: str, secret: str) -> list[str]:
@@ -103,32 +108,47 @@ def call_manifest(
     )
     # keys only ever as keyed digests, resolved inside the tenant-day's inbox (P4, P17: no key, call id or file
     # name in run storage; a digest cannot name another tenant's object)
-    keys = (_resolve_digests(env.store, env.control, config, day, ingest_config.subject_hash_key) if config.key_digests
-            else None)
-    result = ingest_batch(env, keys, tenant_id=config.tenant_id or None,
-                          day=day if config.tenant_id else None, rebuild=config.rebuild)
-    context.log.info(
-        f"ingested {result.received} object(s) for {result.tenant_id or UNROUTED}/{day}: "
-        + ", ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items()))
-    )
-    isolation_ok, isolation_meta = True, {}
-    if result.tenant_id:
-        table = env.warehouse.read_partition(MANIFEST_DATASET, result.tenant_id, day)
-        tenants = sorted(set(table.column("tenant_id").to_pylist())) if table is not None else []
-        isolation_ok = tenants in ([], [result.tenant_id])
-        isolation_meta = {"tenants_in_partition": len(tenants)}
-    meta = result.metadata()
-    return dg.MaterializeResult(
-        metadata={
-            **{k: v for k, v in meta.items() if k != "quarantine_reasons"},
+    if config.tenant_id or config.key_digests:
+        batches = [(config.tenant_id or None, _resolve_digests(env.store, env.control, config, day,
+                                                               ingest_config.subject_hash_key)
+                    if config.key_digests else None)]
+    else:  # a backfill run (no config): the day's inbox of every active tenant, or of those listed
+        batches = [(t.id, None) for t in run_tenants(tenant_registry, "", config.tenant_ids)]
+    per_tenant, accounting, failed_accounting, failed_isolation, isolation_meta = {}, {}, [], [], {}
+    for tenant_id, keys in batches:
+        result = ingest_batch(env, keys, tenant_id=tenant_id, day=day if tenant_id else None, rebuild=config.rebuild)
+        context.log.info(
+            f"ingested {result.received} object(s) for {result.tenant_id or UNROUTED}/{day}: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items()))
+        )
+        if result.tenant_id:
+            table = env.warehouse.read_partition(MANIFEST_DATASET, result.tenant_id, day)
+            tenants = sorted(set(table.column("tenant_id").to_pylist())) if table is not None else []
+            if tenants not in ([], [result.tenant_id]):
+                failed_isolation.append(result.tenant_id)
+            isolation_meta["tenants_in_partition"] = max(isolation_meta.get("tenants_in_partition", 0), len(tenants))
+        if not result.accounting_ok:
+            failed_accounting.append(result.tenant_id or UNROUTED)
+        for k, v in result.accounting.items():
+            accounting[k] = accounting.get(k, 0) + v if isinstance(v, (int, float)) else v
+        meta = result.metadata()
+        per_tenant[result.tenant_id or UNROUTED] = {
+            **{k: v for k, v in meta.items() if k not in ("quarantine_reasons", "tenant_id")},
             "quarantine_reasons": dg.MetadataValue.json(meta["quarantine_reasons"]),
             "dagster/row_count": result.manifest_rows,
             "partition_object": result.partition_object or "",
-        },
+        }
+    metadata = fold_metadata(per_tenant) if per_tenant else {"received": 0, "tenant_count": 0}
+    if len(batches) > 1:
+        accounting = {**accounting, **({"failed_tenants": failed_accounting} if failed_accounting else {})}
+        if failed_isolation:
+            isolation_meta["failed_tenants"] = failed_isolation
+    return dg.MaterializeResult(
+        metadata=metadata,
         check_results=[
-            dg.AssetCheckResult(check_name=ACCOUNTING_CHECK, passed=result.accounting_ok,
-                                severity=dg.AssetCheckSeverity.ERROR, metadata=result.accounting),
-            dg.AssetCheckResult(check_name=ISOLATION_CHECK, passed=isolation_ok,
+            dg.AssetCheckResult(check_name=ACCOUNTING_CHECK, passed=not failed_accounting,
+                                severity=dg.AssetCheckSeverity.ERROR, metadata=accounting),
+            dg.AssetCheckResult(check_name=ISOLATION_CHECK, passed=not failed_isolation,
                                 severity=dg.AssetCheckSeverity.ERROR, metadata=isolation_meta),
         ],
     )

@@ -8,6 +8,7 @@ from ...core.ingest import UNROUTED
 from ...core.ingest_sensor import Cursor, key_digest, plan_tick
 from ...resources import IngestConfigResource, ObjectStoreResource, TenantRegistryResource
 from ...services.ingest import MIN_DAY
+from ..shared.intervals import interval_s
 from .assets import CALL_MANIFEST_KEY, TENANT_TAG, call_manifest
 
 INBOX_PREFIX = "raw/"
@@ -23,7 +24,7 @@ def run_config_for(tenant_id: str, keys: list[str], secret: str) -> dict:
 
 @dg.sensor(
     asset_selection=[call_manifest],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=interval_s(30),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Lists the inbox (raw/) and requests one call_manifest run per tenant-day batch of new objects.",
 )

@@ -2,8 +2,9 @@
 
 Partitions are days and the tenant is run config (docs/partitioning.md), so
 declarative automation cannot carry the tenant downstream. A fan-out sensor
-reads the upstream asset's materializations from the event log (storage-id
-cursor) and requests one downstream run per (tenant, day) that had work.
+reads the upstream asset's materializations (``fetch_materializations`` with a
+storage-id cursor: asset events are indexed across runs on Dagster's run-sharded SQLite
+instance as on dagster-postgres) and requests one downstream run per (tenant, day) that had work.
 """
 
 import json
@@ -12,6 +13,7 @@ from typing import Callable
 import dagster as dg
 
 from ...resources import TenantRegistryResource
+from .intervals import interval_s
 
 TENANT_TAG = "ccr/tenant"
 MAX_EVENTS_PER_TICK = 500
@@ -19,7 +21,19 @@ MAX_EVENTS_PER_TICK = 500
 
 def _value(md, key, default=None):
     v = md.get(key)
-    return getattr(v, "value", default) if v is not None else default
+    if v is None:
+        return default
+    return v.value if hasattr(v, "value") else v
+
+
+def tenant_days(mat) -> list[tuple[str, dict]]:
+    """(tenant, its metadata) of one materialization: ``tenant_id`` for a one-tenant run, or each entry
+    of ``tenants`` for a run over several tenants (a backfill, ``shared.tenancy.fold_metadata``)."""
+    md = mat.metadata if mat else {}
+    tenant = _value(md, "tenant_id")
+    if tenant:
+        return [(tenant, md)]
+    return [(t, counts) for t, counts in sorted((_value(md, "tenants") or {}).items())]
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int | None, dict[tuple[str, str], int]]:
@@ -36,7 +50,7 @@ def tenant_fanout_sensor(*, name: str, upstream: dg.AssetKey, downstream: dg.Ass
                          had_work: Callable[[dict], bool], description: str) -> dg.SensorDefinition:
     downstream_key = downstream.key
 
-    @dg.sensor(name=name, asset_selection=[downstream], minimum_interval_seconds=30,
+    @dg.sensor(name=name, asset_selection=[downstream], minimum_interval_seconds=interval_s(30),
                default_status=dg.DefaultSensorStatus.RUNNING, description=description)
     def _sensor(context: dg.SensorEvaluationContext,
                 tenant_registry: TenantRegistryResource) -> dg.SensorResult | dg.SkipReason:
@@ -47,10 +61,9 @@ def tenant_fanout_sensor(*, name: str, upstream: dg.AssetKey, downstream: dg.Ass
         wanted: dict[tuple[str, str], int] = dict(held)
         for record in result.records:
             mat = record.asset_materialization
-            md = mat.metadata if mat else {}
-            tenant = _value(md, "tenant_id")
-            if tenant and tenant != "unrouted" and mat.partition and had_work(md):
-                wanted[(tenant, mat.partition)] = record.storage_id
+            for tenant, md in tenant_days(mat):
+                if tenant != "unrouted" and mat.partition and had_work(md):
+                    wanted[(tenant, mat.partition)] = record.storage_id
         if result.records:
             after = result.records[-1].storage_id
         # P12: a suspended tenant's work is held in the cursor, not launched and not dropped;

@@ -7,7 +7,7 @@ from ...services.transcribe import calls_to_transcribe, write_tables
 from ..ingest.assets import CALL_MANIFEST_KEY
 from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
-from ..shared.tenancy import TenantDayConfig, require_active_tenant
+from ..shared.tenancy import TenantDayConfig, fold_metadata, run_tenants
 
 TRANSCRIPTS_KEY = dg.AssetKey(["silver", "transcribe", "transcripts"])
 WORKER_CHECK = "worker_calls_succeeded"
@@ -48,44 +48,50 @@ def transcripts(
 ) -> dg.MaterializeResult:
     """Per-call transcripts by whisperx (one speaker per channel for stereo), written to the
     restricted zone; per-call language, model revision, engine versions and quality signals."""
-    tenant = require_active_tenant(tenant_registry, config.tenant_id)
     day = context.partition_key
-    calls = calls_to_transcribe(warehouse.get(), tenant.id, day, None)
-    if not calls:
-        return dg.MaterializeResult(metadata={"calls": 0}, check_results=[
-            dg.AssetCheckResult(check_name=WORKER_CHECK, passed=True, metadata={"calls": 0})])
-    results, worker_md, checks = [], {}, []
-    for i in range(0, len(calls), asr.calls_per_launch):
-        invocation = pipes_client.run(
-            **asr.launch_args(WORKER_MODULE),
-            context=context,
-            extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
-                    "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
-                    "calls": calls[i:i + asr.calls_per_launch]},
-            env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **_worker_log(context, asr)},
-        )
-        results += invocation.get_custom_messages()
-        for r in invocation.get_results():
-            if isinstance(r, dg.AssetCheckResult):
-                checks.append(r)
-            else:
-                for k, v in (r.metadata or {}).items():
-                    val = getattr(v, "value", v)
-                    worker_md[k] = worker_md.get(k, 0) + val if isinstance(val, (int, float)) else val
-    counts = write_tables(object_store.get(), warehouse.get(), tenant.id, day, results, context.run.run_id,
-                          control=control_store.get(),
-                          lineage=lineage_context(context, region=object_store.region_label, engine="whisperx"))
-    failed = sum(1 for r in results if r["status"] == "failed")
-    # The worker's own check results (one per launch), folded into one for the batch.
-    worker_passed = all(c.passed for c in checks) if checks else failed == 0
-    models = sorted({f"{r['model']}@{r['model_revision']}" for r in results if r.get("model")})
+    per_tenant, all_models, failed_tenants, launches, failed_total, calls_total = {}, set(), [], 0, 0, 0
+    for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        calls = calls_to_transcribe(warehouse.get(), tenant.id, day, None)
+        if not calls:
+            continue
+        results, worker_md, checks = [], {}, []
+        for i in range(0, len(calls), asr.calls_per_launch):
+            invocation = pipes_client.run(
+                **asr.launch_args(WORKER_MODULE),
+                context=context,
+                extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
+                        "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
+                        "calls": calls[i:i + asr.calls_per_launch]},
+                env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
+                     **_worker_log(context, asr)},
+            )
+            results += invocation.get_custom_messages()
+            for r in invocation.get_results():
+                if isinstance(r, dg.AssetCheckResult):
+                    checks.append(r)
+                else:
+                    for k, v in (r.metadata or {}).items():
+                        val = getattr(v, "value", v)
+                        worker_md[k] = worker_md.get(k, 0) + val if isinstance(val, (int, float)) else val
+        counts = write_tables(object_store.get(), warehouse.get(), tenant.id, day, results, context.run.run_id,
+                              control=control_store.get(),
+                              lineage=lineage_context(context, region=object_store.region_label, engine="whisperx"))
+        failed = sum(1 for r in results if r["status"] == "failed")
+        # The worker's own check results (one per launch), folded into one for the batch.
+        if not ((all(c.passed for c in checks) if checks else failed == 0) and failed == 0):
+            failed_tenants.append(tenant.id)
+        models = sorted({f"{r['model']}@{r['model_revision']}" for r in results if r.get("model")})
+        all_models.update(models)
+        launches, failed_total, calls_total = launches + len(checks), failed_total + failed, calls_total + len(results)
+        per_tenant[tenant.id] = {**worker_md, **counts, "models": ", ".join(models), "dagster/row_count": counts["calls"]}
+    models = sorted(all_models)
+    check_md = {"failed": failed_total, "calls": calls_total, "launches": launches}
+    if failed_tenants and not config.tenant_id:
+        check_md["failed_tenants"] = failed_tenants
     return dg.MaterializeResult(
-        metadata={**worker_md, **counts, "tenant_id": tenant.id, "models": ", ".join(models),
-                  "dagster/row_count": counts["calls"]},
-        check_results=[dg.AssetCheckResult(check_name=WORKER_CHECK, passed=worker_passed and failed == 0,
-                                           severity=dg.AssetCheckSeverity.WARN,
-                                           metadata={"failed": failed, "calls": len(results),
-                                                     "launches": len(checks)})],
+        metadata=fold_metadata(per_tenant) if per_tenant else {"calls": 0},
+        check_results=[dg.AssetCheckResult(check_name=WORKER_CHECK, passed=not failed_tenants,
+                                           severity=dg.AssetCheckSeverity.WARN, metadata=check_md)],
         data_version=dg.DataVersion("|".join(models) or "none"),
     )
 
