@@ -73,7 +73,7 @@ SELECT count(*) AS calls, avg(score) AS avg_score,
        avg(CASE WHEN needs_review THEN 1.0 ELSE 0.0 END) AS needs_review_rate,
        avg(duration_s) AS avg_duration_s, avg(agent_talk_ratio) AS agent_talk_ratio,
        (SELECT count(*) FILTER (WHERE status = 'passed') * 1.0
-               / nullif(count(*) FILTER (WHERE status <> 'not_applicable'), 0) FROM steps) AS compliance_rate
+               / nullif(count(*) FILTER (WHERE status NOT IN ('not_applicable', 'unverifiable')), 0) FROM steps) AS compliance_rate
 FROM c
 """
 DAILY_SQL = "SELECT CAST(CAST(day AS DATE) AS VARCHAR) AS day, count(*) AS calls, avg(score) AS avg_score " \
@@ -92,9 +92,9 @@ SELECT agent_id, any_value(team) AS team, count(*) AS calls, avg(score) AS avg_s
 FROM c GROUP BY agent_id ORDER BY avg_score ASC NULLS LAST, agent_id NULLS LAST
 """
 STEPS_SQL = """
-SELECT step, count(*) FILTER (WHERE status <> 'not_applicable') AS applicable_calls,
+SELECT step, count(*) FILTER (WHERE status NOT IN ('not_applicable', 'unverifiable')) AS applicable_calls,
        count(*) FILTER (WHERE status = 'passed') AS passed_calls,
-       count(*) FILTER (WHERE status = 'passed') * 1.0 / nullif(count(*) FILTER (WHERE status <> 'not_applicable'), 0)
+       count(*) FILTER (WHERE status = 'passed') * 1.0 / nullif(count(*) FILTER (WHERE status NOT IN ('not_applicable', 'unverifiable')), 0)
            AS compliance_rate
 FROM steps GROUP BY step
 """
