@@ -280,6 +280,8 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
         "speech_regions": regions,
         **{f"pii_{t}": zeros16 for t in TYPES},
         "redactor_version": pa.array([REDACTOR_VERSION] * total, pa.string()),
+        # the ASR no-speech gate flags ~1 % of segments (noise decoded as words): they never count
+        "no_speech": pa.array(npr.random(total) < 0.01),
     }).select(REDACTED_SCHEMA.names).cast(REDACTED_SCHEMA)
     wh.write_partition(REDACTED_DATASET, tenant, day, redacted)
     duration = np.round(end[first + nseg - 1] + npr.uniform(0.5, 4.0, n_calls), 3)

@@ -35,7 +35,7 @@ BIN = Path(sys.executable).parent
 FIXTURE = REPO / "ccr_pipelines" / "demo" / "fixtures" / "raw" / "globex-support" / "2026" / "11" / "17"
 TENANT, DAY = "globex-support", "2026-11-17"
 INTERVAL_S = 5
-ROUTING_KEY = "e2eroutingkey0123456789abcdef012"
+ROUTING_KEY = "e2e-test-routing-key"  # a local receiver's key, not a secret
 
 
 def _free_port() -> int:

@@ -176,7 +176,7 @@ def test_the_demo_killed_in_every_stage_and_resumed_ends_like_an_unkilled_run(tm
     ref_out, _ = reference.communicate(timeout=900)
     assert reference.returncode == 0, ref_out[-3000:]
     assert final.returncode == 0, out[-3000:]
-    assert all(killed for _stage, killed, _at in kills), kills  # each process really died by SIGKILL
+    assert all(killed for _stage, killed, _at in kills), [(s, k) for s, k, _a in kills]  # each died by SIGKILL
 
     ref, got = _state(reference_dir), _state(killed_dir)
     for stage, _killed, at in kills:  # and each kill landed inside its stage
