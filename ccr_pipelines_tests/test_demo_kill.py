@@ -46,13 +46,21 @@ def _a_transcript_exists(data_dir: Path) -> bool:
     return any(p.is_file() for p in (data_dir / "objects" / "restricted").rglob("*"))
 
 
+def _a_partition_of(dataset: str):
+    """A predicate: the first tenant-day of *dataset* is written (metrics and scoring take < 1 s a
+    run: a kill timed from the previous stage's line would land after them)."""
+    def written(data_dir: Path) -> bool:
+        return any(p.is_file() for p in (data_dir / "objects" / "datasets").glob(f"*/{dataset}/**/*"))
+    return written
+
+
 KILL_POINTS = [
     ("seed", "seeded ", 1.0),  # during the inbox settle wait, nothing ingested yet
     ("ingest", _ledger_has_rows, 0),  # the first ingest batch committed, others not yet
     ("transcribe", _a_transcript_exists, 0),  # the ASR worker has written its first transcript
     ("redact", "transcribe:", 1.0),
-    ("metrics", "redact:", 1.0),
-    ("score", "metrics:", 1.0),
+    ("metrics", _a_partition_of("call_metrics"), 0),  # the first tenant-day's metrics written
+    ("score", _a_partition_of("call_scores"), 0),  # the first tenant-day's scores written
     ("marts", "score:", 1.0),
     ("reports", "marts:", 0.5),
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -74,11 +75,19 @@ def _seed_inbox(objects_root: Path, control, secret: str) -> int:
     return n
 
 
+def _wait_for_uploads_to_settle(inbox: Path, settle_s: float = 5.5) -> None:
+    """The inbox sensor leaves objects younger than 5 s for its next tick (an upload may still be
+    in flight): before ticking it, wait until the newest upload is that old — e.g. a demo killed
+    right after seeding, resumed at once."""
+    newest = max((p.stat().st_mtime for p in inbox.rglob("*") if p.is_file()), default=None) if inbox.exists() else None
+    if newest is not None:
+        time.sleep(max(0.0, min(settle_s, newest + settle_s - time.time())))
+
+
 def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, verbose: bool = False) -> int:
     """Seed the inbox and run every stage; ``resume=True`` seeds nothing and processes what is there:
     new uploads in the inbox, and the work of a demo that was killed part-way."""
     import contextlib
-    import time
     import warnings
 
     warnings.filterwarnings("ignore", message=".*is currently in preview.*")
@@ -121,6 +130,7 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
     if resume:
         print(f"resume: no demo files seeded; processing what the inbox holds and finishing owed runs in {data_dir}",
               flush=True)
+        _wait_for_uploads_to_settle(objects_root / "raw")
     else:
         seeded = _seed_inbox(objects_root, control, resolve(s.ingest.subject_hash_key))
         if not quiet:
