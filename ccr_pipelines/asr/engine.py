@@ -359,6 +359,9 @@ def route_library_logs() -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.WARNING)
     console.setFormatter(fmt)
+    # whisperx warns on every clip under 30 s that language detection "may be inaccurate": routine for
+    # call segments, and the call's language comes from the tenant or the sidecar first — log file only
+    console.addFilter(lambda record: "language detection may be inaccurate" not in record.getMessage())
     handlers: list[logging.Handler] = [console]
     if target:
         log = logging.FileHandler(target)
