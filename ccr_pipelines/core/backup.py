@@ -41,6 +41,15 @@ def parse_backup_id(value: str) -> datetime:
     return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
 
 
+def is_backup_id(value: str) -> bool:
+    """True for a well-formed backup id (what a listing of the backups zone may also hold is skipped)."""
+    try:
+        parse_backup_id(value)
+        return True
+    except BackupError:
+        return False
+
+
 def backup_prefix(bid: str) -> str:
     parse_backup_id(bid)
     return f"{BACKUPS_PREFIX}/{bid}"

@@ -733,9 +733,8 @@ def person_rule_spans(text: str) -> list[Entity]:
                     continue
                 if lows[j] in _PARTICLES and not _namelike(toks[j][0]):
                     break
-                if _is_cap(toks[j][0]) or (_is_known(lows[j]) and not (weak and lows[j] in AMBIGUOUS)):
-                    pass
-                elif weak or taken >= 2 or len(lows[j]) < 3 or lows[j] in _COMMON_LOWER:
+                name_like = _is_cap(toks[j][0]) or (_is_known(lows[j]) and not (weak and lows[j] in AMBIGUOUS))
+                if not name_like and (weak or taken >= 2 or len(lows[j]) < 3 or lows[j] in _COMMON_LOWER):
                     break  # a strong cue also takes lower-case words (ASR lower-cases names), two at most
                 hit[j], j, taken = True, j + 1, taken + 1
             break

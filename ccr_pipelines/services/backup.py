@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from ..core.backup import (
     BACKUPS_PREFIX, MANIFEST_NAME, BackupError, Manifest, backup_id, backup_prefix, check_files, check_restorable,
-    decode_datetime, encode_value, expired, parse_backup_id, table_file,
+    decode_datetime, encode_value, expired, is_backup_id, parse_backup_id, table_file,
 )
 from ..stores.control_store import HEAD, MIGRATIONS, ControlStore, metadata, utcnow
 from ..stores.object_store import ObjectNotFound, ObjectStore
@@ -363,15 +363,9 @@ def prune_backups(store: ObjectStore, *, keep_days: int, now: datetime | None = 
     """Delete backups older than *keep_days* (never the newest): backups are temporary copies (P17, P19)."""
     now = now or utcnow()
     ids = [b["backup_id"] for b in list_backups(store)]
-    gone = expired([b for b in ids if _is_id(b)], now=now, keep_days=keep_days)
+    gone = expired([b for b in ids if is_backup_id(b)], now=now, keep_days=keep_days)
     for bid in gone:  # every version: on a versioned bucket a plain delete would leave the copies behind
         store.delete_prefix_all_versions(f"{backup_prefix(bid)}/")
     return gone
 
 
-def _is_id(value: str) -> bool:
-    try:
-        parse_backup_id(value)
-        return True
-    except BackupError:
-        return False

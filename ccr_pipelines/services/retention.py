@@ -50,24 +50,16 @@ class PurgeEnv:
 
 
 def _expired_backups(env: PurgeEnv) -> list[str]:
-    from ..core.backup import expired
+    from ..core.backup import expired, is_backup_id
     from .backup import list_backups
 
     if env.backup_keep_days is None:
         return []
     now = datetime.combine(env.today, time(0), tzinfo=timezone.utc)
-    ids = [b["backup_id"] for b in list_backups(env.store) if _is_backup_id(b["backup_id"])]
+    ids = [b["backup_id"] for b in list_backups(env.store) if is_backup_id(b["backup_id"])]
     return expired(ids, now=now, keep_days=env.backup_keep_days)
 
 
-def _is_backup_id(value: str) -> bool:
-    from ..core.backup import BackupError, parse_backup_id
-
-    try:
-        parse_backup_id(value)
-        return True
-    except BackupError:
-        return False
 
 
 # -- plan --------------------------------------------------------------------
