@@ -52,3 +52,12 @@ def ledger(control: ControlStore) -> list[dict]:
 
 def inbox(store) -> list[str]:
     return [o.key for o in store.list("raw/")]
+
+
+def names_call(text: str, call_id: str) -> bool:
+    """Whether ``text`` names ``call_id`` as an identifier: ``c-1`` in ``raw/…/c-1.wav`` or ``"c-1"``,
+    not inside a run id (``…b62c-146d…``, where a plain substring test finds it by chance) nor as the
+    start of ``c-10``."""
+    import re
+
+    return re.search(rf"(?<![0-9A-Za-z]){re.escape(call_id)}(?![0-9A-Za-z])", text) is not None
