@@ -23,6 +23,7 @@ EXPECTED_ASSETS = sorted([
     "silver/analyze/redacted_transcripts",
     "silver/analyze/call_metrics",
     "silver/analyze/call_scores",
+    "silver/analyze/playback_audio",
     "gold/reports/tenant_weekly_reports",
     "gold/reports/tenant_monthly_reports",
     # dbt models (dbt-duckdb), one asset each
@@ -31,7 +32,7 @@ EXPECTED_ASSETS = sorted([
                                        "mart_review_backlog")],
 ])
 EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "openlineage_failure_sensor", "openlineage_success_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
-                           "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",
+                           "redacted_to_playback_sensor", "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",
                            "scores_to_marts_sensor", "scores_to_reports_sensor",
                            "unusual_access_sensor"])
 EXPECTED_SCHEDULES = sorted(["backup_schedule", "data_quality_schedule", "tenant_monthly_reports_schedule",

@@ -127,6 +127,10 @@ def _plant(data: Path) -> dict:
     store.put_bytes(PREFIX + "c-5004.wav", b"")
     out = ingest("ingest-run-2")
     assert (out.outcomes["duplicate"], out.outcomes["quarantined"]) == (1, 2), out.outcomes
+    # the playback copies (personal data silenced, issue 18): audio too, erased with the call
+    from ccr_pipelines.services.playback import playback_key, render_partition
+
+    assert render_partition(wh, T, DAY)["calls"] == 2
     # a quarantine record in the format before issue 15 (raw key, not indexed): found by reading
     store.put_bytes(f"quarantine/{T}/2026/11/16/0123456789abcdef/reason.json",
                     json.dumps({"source_key": PREFIX + f"{EMAIL}.wav", "reason": "personal_data_in_key"}).encode())
@@ -162,7 +166,7 @@ def _plant(data: Path) -> dict:
     instance.dispose()
     control.dispose()
     # every zone holds the subject before the erasure
-    assert store.exists(f"audio/{T}/2026/11/16/{CALL}.wav")
+    assert store.exists(f"audio/{T}/2026/11/16/{CALL}.wav") and store.exists(playback_key(T, DAY, CALL))
     quarantined = [o.key for o in store.list(f"quarantine/{T}/")]
     assert sum(k.endswith("sidecar.json") for k in quarantined) == 1 and len(quarantined) >= 6
     assert len(list(store.list(f"exports/{T}/lineage/"))) == 2
@@ -308,10 +312,10 @@ def test_p16_p17_p18_one_erasure_reaches_every_zone_with_the_same_verdict_from_t
     # same verdict, same locations deleted, same locations read (but for who opened Dagster)
     loc = {r: sorted((d["store"], d["location"]) for d in q["proof"]["deleted"]) for r, q in
            (("cli", cli_req), ("job", job_req))}
-    assert loc["cli"] == loc["job"] and len(loc["cli"]) == 24
+    assert loc["cli"] == loc["job"] and len(loc["cli"]) == 25
     read = {r: [x for x in q["proof"]["scan"]["locations_read"] if not x.startswith("dagster")]
             for r, q in (("cli", cli_req), ("job", job_req))}
-    assert read["cli"] == read["job"] and len(read["cli"]) == 17, read["cli"]
+    assert read["cli"] == read["job"] and len(read["cli"]) == 18, read["cli"]
     stores = {s for s, _ in loc["cli"]}
     assert {"object_store", "quarantine", "exports", "openlineage", "parquet", "reports", "marts",
             "control_store"} <= stores, stores
@@ -323,6 +327,8 @@ def test_p16_p17_p18_one_erasure_reaches_every_zone_with_the_same_verdict_from_t
     # the other call and the other tenant's data are intact
     root = planted["cli"] / "objects"
     assert (root / f"audio/{T}/2026/11/16/{OTHER}.wav").exists()
+    assert (root / f"playback/{T}/2026/11/16/{OTHER}.wav").exists()
+    assert not (root / f"playback/{T}/2026/11/16/{CALL}.wav").exists()
     ol = (root / planted["ol_key"]).read_text()
     assert "silver/ingest/call_manifest" in ol and CALL not in ol  # the OpenLineage file was rewritten, not dropped
 

@@ -26,6 +26,7 @@ ZONE_CLASS: dict[str, str | None] = {
     "raw": None,  # inbox: objects are moved out by ingestion within minutes; leftovers expire below
     "audio": "audio",
     "quarantine": "audio",  # rejected recordings are audio too
+    "playback": "audio",  # the silenced copies of the recordings
     "restricted": "raw_transcript",
     "datasets": "scores",  # per-call tables: scores, metrics, redacted transcripts (same bound)
     "reports": "reports",

@@ -26,6 +26,7 @@ ZONES = (
     "raw",  # inbox: audio and sidecars as received, until ingestion moves them
     "audio",  # accepted recordings and their sidecars (audio retention class)
     "quarantine",  # rejected inputs, kept with a reason record
+    "playback",  # recordings with personal data silenced: what reviewers hear (P21; audio retention class)
     "restricted",  # raw transcripts: personal data, short retention (P21)
     "datasets",  # Parquet system-of-record tables, partitioned by tenant
     "reports",  # tenant deliverables

@@ -21,12 +21,12 @@ from openlineage.client import event_v2 as olev
 from openlineage.client import facet_v2 as olf
 
 # The chain of a call, upstream first; the data class gives the retention (core/tenants.py).
-CALL_KINDS: tuple[str, ...] = ("audio", "manifest_row", "transcript", "redacted_transcript", "call_metrics",
-                               "call_score")
+CALL_KINDS: tuple[str, ...] = ("audio", "manifest_row", "transcript", "redacted_transcript", "playback_audio",
+                               "call_metrics", "call_score")
 PERIOD_KINDS: tuple[str, ...] = ("mart", "report", "report_file")
 DATA_CLASS: dict[str, str] = {
     "audio": "audio", "manifest_row": "scores", "transcript": "raw_transcript",
-    "redacted_transcript": "redacted_transcript", "call_metrics": "scores", "call_score": "scores",
+    "redacted_transcript": "redacted_transcript", "playback_audio": "audio", "call_metrics": "scores", "call_score": "scores",
     "mart": "marts", "report": "reports", "report_file": "reports",
 }
 STAGE_ORDER = {k: i for i, k in enumerate(CALL_KINDS + PERIOD_KINDS)}
@@ -127,7 +127,7 @@ PARTITIONS_FACET_URL = (f"https://callcenterrate.example/spec/facets/1-0-0/CcrPa
 PARTITIONS_FACET_NAME = "ccr_partitions"
 PARTITION_FACET_URL = ("https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json"
                        "#/$defs/CcrPartitionRunFacet")
-_ZONES = ("raw", "audio", "quarantine", "restricted", "datasets", "reports", "exports", "control", "lineage")
+_ZONES = ("raw", "audio", "quarantine", "playback", "restricted", "datasets", "reports", "exports", "control", "lineage")
 
 
 def _split_key(path: str) -> tuple[str, list[str]]:

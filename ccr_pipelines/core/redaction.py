@@ -345,7 +345,25 @@ def resolve(text: str, found: list[Entity]) -> list[Entity]:
         if e.start >= last_end:
             result.append(e)
             last_end = e.end
-    return result
+    return _join_name_parts(text, result)
+
+
+# Words that sit between the parts of one person's name: « Cormac Ó Briain », « Gwenaëlle Le Bihan »,
+# "Oisín Mac Giolla", « Ben Ali ». Two person spans with only such a word (or a space) between are one name.
+_NAME_JOINERS = {"o", "ó", "ní", "nic", "mac", "mc", "ua", "le", "la", "de", "du", "des", "van", "von", "der",
+                 "den", "da", "di", "del", "dos", "das", "ben", "bin", "bint", "el", "al", "ibn", "ter", "ten"}
+
+
+def _join_name_parts(text: str, entities: list[Entity]) -> list[Entity]:
+    out: list[Entity] = []
+    for e in entities:
+        if out and out[-1].kind == "person" and e.kind == "person":
+            gap = text[out[-1].end:e.start].strip().lower()
+            if gap == "" or gap in _NAME_JOINERS:
+                out[-1] = Entity("person", out[-1].start, e.end)
+                continue
+        out.append(e)
+    return out
 
 
 def find_entities(text: str, *, ner: bool = True) -> list[Entity]:
@@ -597,6 +615,9 @@ from .names import AMBIGUOUS, AMBIGUOUS_SURNAMES, FIRST_NAMES, SURNAMES  # noqa:
 
 _TITLES = {"monsieur", "madame", "mademoiselle", "mme", "mlle", "mr", "mrs", "ms", "miss", "mister", "dr",
            "docteur", "doctor", "maître", "maitre", "sir", "m"}
+# Titles that are always followed by a name (not "miss" or "sir", which are also a verb and a form of address)
+_NAME_TITLES = {"monsieur", "madame", "mademoiselle", "mme", "mlle", "mr", "mrs", "ms", "mister", "docteur", "dr",
+                "maître", "maitre"}
 _STRONG_CUES = (("je", "m'appelle"), ("m'appelle",), ("my", "name", "is"), ("name's",), ("names",),
                 ("mon", "nom", "est"), ("mon", "nom", "c'est"), ("au", "nom", "de"), ("under", "the", "name"),
                 ("nom", "de", "famille"), ("surname", "is"), ("last", "name", "is"), ("first", "name", "is"),
@@ -609,10 +630,15 @@ _STRONG_FIRST = {c[0] for c in _STRONG_CUES}
 _PERSON_CUES = frozenset("""avec bonjour hello hi merci thanks dear cher chère appelé appelée nommé nommée called
 named collègue colleague conseiller conseillère mari femme fille fils père mère frère sœur soeur husband wife
 daughter son mother father brother sister mum mom dad boyfriend girlfriend partner neighbour voisin voisine
-technicien technician engineer""".split())
+technicien technician engineer grand-mère grand-père grand-mere grand-pere grandmère grandpère oncle tante cousin
+cousine beau-frère belle-sœur belle-soeur beau-père belle-mère neveu nièce grandmother grandfather grandma grandpa
+granny nan uncle aunt auntie nephew niece landlord landlady propriétaire locataire tenant titulaire holder
+signataire""".split())
 _PERSON_CUE_PAIRS = (("speak", "to"), ("speaking", "to"), ("talk", "to"), ("talking", "to"), ("through", "to"),
                      ("spoke", "to"), ("parlé", "à"), ("parler", "à"), ("spoke", "with"), ("talked", "to"),
-                     ("ask", "for"), ("asked", "for"), ("demander",), ("passe",), ("passer",))
+                     ("ask", "for"), ("asked", "for"), ("demander",), ("passe",), ("passer",),
+                     # « j'ai eu Bastien au téléphone », "trying to reach Ignatius", "the name Siddharth"
+                     ("j'ai", "eu"), ("avez", "eu"), ("reach",), ("reached",), ("name",), ("nom",))
 _MONTH_NAMES = {"april", "may", "june", "august", "avril", "mai", "juin", "août"}
 _MONTH_LEAD = {"in", "en", "of", "since", "until", "till", "last", "next", "this", "early", "late", "mid", "de",
                "d'", "fin", "début", "depuis", "by", "before", "after", "avant", "après", "from"}
@@ -711,7 +737,12 @@ def person_rule_spans(text: str) -> list[Entity]:
             while j < n and toks[j][0] == ".":
                 j += 1
             taken = 0
-            while j < n and taken < 2 and _namelike(toks[j][0]) and (_is_cap(toks[j][0]) or _is_known(lows[j])):
+            while j < n and taken < 2 and _namelike(toks[j][0]) and (
+                    _is_cap(toks[j][0]) or _is_known(lows[j])
+                    # lower-case ASR: after an unambiguous title (« madame benali », "mr clarke") any
+                    # word that is not a common one; "miss", "sir", "doctor" are verbs or forms of address
+                    or (lows[i] in _NAME_TITLES and len(lows[j]) > 2 and lows[j] not in _COMMON_LOWER
+                        and lows[j] not in _TITLES)):
                 hit[j], j, taken = True, j + 1, taken + 1
     # after a cue: « je m'appelle Anne Martin », "my name is dana scully", "this is Sarah"
     for i in range(n):

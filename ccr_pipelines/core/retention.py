@@ -29,7 +29,7 @@ DATASET_CLASSES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 # Objects per data class, by the tenant prefix they live under; the day is in the key (yyyy/mm/dd).
 OBJECT_CLASSES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "audio": (("audio",), ("quarantine",)),
+    "audio": (("audio",), ("quarantine",), ("playback",)),
     "raw_transcript": (("restricted", "transcripts"),),
 }
 # Every dataset a call's rows may be in (erasure rewrites them all).

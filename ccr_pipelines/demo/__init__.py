@@ -100,10 +100,11 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
     from ..defs.ingest.sensors import raw_recordings_sensor
     from ..defs.transcribe.assets import transcripts
     from ..defs.transcribe.sensors import manifest_to_transcripts_sensor
-    from ..defs.analyze.assets import call_metrics, call_scores, redacted_transcripts
+    from ..defs.analyze.assets import call_metrics, call_scores, playback_audio, redacted_transcripts
     from ..defs.warehouse.assets import ccr_dbt_marts
     from ..defs.analyze.sensors import (
-        redacted_to_metrics_sensor, redacted_to_scores_sensor, transcripts_to_redacted_sensor,
+        redacted_to_metrics_sensor, redacted_to_playback_sensor, redacted_to_scores_sensor,
+        transcripts_to_redacted_sensor,
     )
     from ..defs.platform.assets import tenant_registry
     from ..defs.reports.assets import tenant_monthly_reports, tenant_weekly_reports
@@ -146,6 +147,7 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
               ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
               ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
                ("segments", *(f"pii_{t}" for t in PII_TYPES))),
+              ("playback", redacted_to_playback_sensor, playback_audio, ("calls", "silenced_calls")),
               ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
               ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed")),
               ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),

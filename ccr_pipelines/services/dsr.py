@@ -217,6 +217,7 @@ def _days(calls: list[dict]) -> dict[str, set[str]]:
 def _call_prefixes(tenant_id: str, call_id: str, day: str) -> list[str]:
     y, m, d = day.split("-")
     return [tenant_key("audio", tenant_id, y, m, d) + f"/{call_id}.",
+            tenant_key("playback", tenant_id, y, m, d) + f"/{call_id}.",
             tenant_key("raw", tenant_id, y, m, d) + f"/{call_id}.",
             tenant_key("restricted", tenant_id, "transcripts", y, m, d, call_id) + "/"]
 
@@ -605,7 +606,8 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     for day in sorted(by_day):
         y, m, d = day.split("-")
         read += [f"object_store {tenant_key(z, t, *parts)}/ (every version)" for z, parts in
-                 (("audio", (y, m, d)), ("raw", (y, m, d)), ("restricted", ("transcripts", y, m, d)))]
+                 (("audio", (y, m, d)), ("playback", (y, m, d)), ("raw", (y, m, d)),
+                  ("restricted", ("transcripts", y, m, d)))]
         read += [f"parquet {mask(partition_key(ds, t, day, zone))}" for zone, ds in ALL_DATASETS]
         read += [f"reports {tenant_key('reports', t, k, period_containing(k, date.fromisoformat(day)).key)}/"
                  for k in PERIOD_KINDS]
@@ -631,7 +633,8 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
                 findings.append(f"object_store: {n} version(s) under {mask(p)}")
     for day in by_day:
         y, m, d = day.split("-")
-        for zone, parts in (("audio", (y, m, d)), ("restricted", ("transcripts", y, m, d)), ("raw", (y, m, d))):
+        for zone, parts in (("audio", (y, m, d)), ("playback", (y, m, d)), ("restricted", ("transcripts", y, m, d)),
+                            ("raw", (y, m, d))):
             for v in env.store.list_versions(tenant_key(zone, t, *parts) + "/"):
                 if any(cid in v.key for cid in call_ids):
                     findings.append(f"object_store: {mask(v.key)}")

@@ -536,6 +536,103 @@ HAND_ASR = [
 for lang, text, ents in HAND_ASR:
     add(lang, text, *ents)
 
+# Held-out names (issue 18): people whose names are in no list the detector carries — written before
+# measuring, from many origins, as Whisper writes them (capitals, little punctuation), in the middle
+# of sentences as well as after cues. test_redaction measures recall on them apart.
+HELD_OUT = [
+    ("fr", "bonjour je suis Amandine Rouxel je vous appelle pour mon compteur", [("person", "Amandine Rouxel")]),
+    ("fr", "mon propriétaire monsieur Vandenberghe ne répond plus", [("person", "Vandenberghe")]),
+    ("fr", "c'est Solène qui a fait la demande pas moi", [("person", "Solène")]),
+    ("fr", "vous pouvez envoyer le courrier à Ghislaine Pouchard", [("person", "Ghislaine Pouchard")]),
+    ("fr", "j'ai eu Bastien Lefloch au téléphone la semaine dernière", [("person", "Bastien Lefloch")]),
+    ("fr", "le titulaire c'est mon oncle Firmin Dubreuil", [("person", "Firmin Dubreuil")]),
+    ("fr", "alors mon nom c'est Tchakounté avec un accent sur le e", [("person", "Tchakounté")]),
+    ("fr", "Maëlys Kerbrat à l'appareil bonjour", [("person", "Maëlys Kerbrat")]),
+    ("fr", "je vous passe Honorine elle s'occupe des résiliations", [("person", "Honorine")]),
+    ("fr", "oui Ludivine Stroobants c'est bien ça", [("person", "Ludivine Stroobants")]),
+    ("fr", "il faut voir avec Aurèle Mbappé Ngassa pour le dossier", [("person", "Aurèle Mbappé Ngassa")]),
+    ("fr", "madame Haddad-Benkirane voulait changer de forfait", [("person", "Haddad-Benkirane")]),
+    ("fr", "je m'appelle Quitterie Desforges", [("person", "Quitterie Desforges")]),
+    ("fr", "mon conseiller habituel c'est Evariste il est en congé", [("person", "Evariste")]),
+    ("fr", "d'accord donc je note que Gwenaëlle Le Bihan rappellera demain", [("person", "Gwenaëlle Le Bihan")]),
+    ("fr", "bonjour Apolline c'est encore moi pour le remboursement", [("person", "Apolline")]),
+    ("fr", "mon ex-mari Corentin Jaffrezic a gardé le contrat à son nom", [("person", "Corentin Jaffrezic")]),
+    ("fr", "la technicienne Ysaline est venue ce matin", [("person", "Ysaline")]),
+    ("fr", "vous parlez avec Anatole Brézillon du service client", [("person", "Anatole Brézillon")]),
+    ("fr", "c'est au nom de Perpétue Nzeyimana", [("person", "Perpétue Nzeyimana")]),
+    ("fr", "j'appelle de la part de ma grand-mère Eugénie Troadec", [("person", "Eugénie Troadec")]),
+    ("fr", "vous avez bien noté Wassim Belkacemi", [("person", "Wassim Belkacemi")]),
+    ("fr", "euh c'est Clothilde Vanhoutte v a n h o u t t e", [("person", "Clothilde Vanhoutte"), ("spelled", "v a n h o u t t e")]),
+    ("fr", "le monsieur qui est venu s'appelait Hippolyte", [("person", "Hippolyte")]),
+    ("fr", "mon fils Timéo Grosjean-Mallet a ouvert le compte", [("person", "Timéo Grosjean-Mallet")]),
+    ("en", "hi this is Thaddeus Blackwood calling about my bill", [("person", "Thaddeus Blackwood")]),
+    ("en", "my landlord Mr Abernathy set up the account", [("person", "Abernathy")]),
+    ("en", "yeah it was Ingrid Halvorsen who called me yesterday", [("person", "Ingrid Halvorsen")]),
+    ("en", "could you note that Cormac Ó Briain is the second holder", [("person", "Cormac Ó Briain")]),
+    ("en", "I spoke with Temperance at your Leeds office", [("person", "Temperance")]),
+    ("en", "the engineer Bartholomew Quigley never showed up", [("person", "Bartholomew Quigley")]),
+    ("en", "my name is Anjali Raghunathan", [("person", "Anjali Raghunathan")]),
+    ("en", "it's Zebediah with a z", [("person", "Zebediah")]),
+    ("en", "so Philippa Worthington is my daughter she pays the bill", [("person", "Philippa Worthington")]),
+    ("en", "I've been trying to reach Ignatius for two weeks", [("person", "Ignatius")]),
+    ("en", "you're speaking with Evander from the support team", [("person", "Evander")]),
+    ("en", "put it under Marguerite Fairweather please", [("person", "Marguerite Fairweather")]),
+    ("en", "Oisín Mac Giolla Phádraig speaking how can I help", [("person", "Oisín Mac Giolla Phádraig")]),
+    ("en", "my husband Leopold Vasquez-Thornton handles that", [("person", "Leopold Vasquez-Thornton")]),
+    ("en", "the last agent Seraphina told me it was fixed", [("person", "Seraphina")]),
+    ("en", "yes Mrs Oyelaran-Whitfield that's all sorted", [("person", "Oyelaran-Whitfield")]),
+    ("en", "account holder Barnaby Tsang", [("person", "Barnaby Tsang")]),
+    ("en", "I'm calling for my neighbour Winifred Ashdown", [("person", "Winifred Ashdown")]),
+    ("en", "ok Ptolemy I've reset the line now", [("person", "Ptolemy")]),
+    ("en", "it was Kwabena Mensah-Bonsu who signed for the parcel", [("person", "Kwabena Mensah-Bonsu")]),
+    ("en", "thanks Rosalind that's really helpful", [("person", "Rosalind")]),
+    ("en", "my name's Dmitri Volkonsky", [("person", "Dmitri Volkonsky")]),
+    ("en", "we had a technician called Eustace come round", [("person", "Eustace")]),
+    ("en", "can I speak to Gwendolyn Pryce please", [("person", "Gwendolyn Pryce")]),
+    ("en", "it's under my partner's name Siddharth Venkataraman", [("person", "Siddharth Venkataraman")]),
+]
+for lang, text, ents in HELD_OUT:
+    add(lang, text, *ents)
+
+# A second held-out batch, written after the first one had been measured and the detector changed
+# for it (name particles, kinship and role cues): this one was measured once, as written.
+HELD_OUT_2 = [
+    ("fr", "bonjour j'appelle pour Léontine Chauvireau qui est hospitalisée", [("person", "Léontine Chauvireau")]),
+    ("fr", "c'est Séverin Lacombe-Vidal je suis le gérant", [("person", "Séverin Lacombe-Vidal")]),
+    ("fr", "votre collègue Blandine m'a promis un geste commercial", [("person", "Blandine")]),
+    ("fr", "il faut que Maximilien Orsoni signe aussi", [("person", "Maximilien Orsoni")]),
+    ("fr", "je voudrais parler à madame Feuillâtre s'il vous plaît", [("person", "Feuillâtre")]),
+    ("fr", "ma belle-fille Nolwenn Guéguen gère tout ça", [("person", "Nolwenn Guéguen")]),
+    ("fr", "le dossier est suivi par Athénaïs Roquebrune", [("person", "Athénaïs Roquebrune")]),
+    ("fr", "oui donc Barthélémy Ozanne né en soixante-deux", [("person", "Barthélémy Ozanne")]),
+    ("fr", "je suis la tutrice de monsieur Kerangal", [("person", "Kerangal")]),
+    ("fr", "c'est Domitille qui m'a donné votre numéro", [("person", "Domitille")]),
+    ("fr", "mon associé Ferdinand Abgrall est d'accord", [("person", "Ferdinand Abgrall")]),
+    ("fr", "appelez plutôt Rosalie Tamboura en fin de journée", [("person", "Rosalie Tamboura")]),
+    ("fr", "l'ancien occupant s'appelait Cyprien Mougenot", [("person", "Cyprien Mougenot")]),
+    ("fr", "bonjour monsieur Achterberg vous êtes bien chez Acme", [("person", "Achterberg")]),
+    ("fr", "je vous mets en relation avec Octavie du service litiges", [("person", "Octavie")]),
+    ("en", "hello I'm ringing on behalf of Cornelius Whitlock", [("person", "Cornelius Whitlock")]),
+    ("en", "my flatmate Saoirse Breathnach moved out in March", [("person", "Saoirse Breathnach")]),
+    ("en", "the bill is addressed to Percival Hargreaves", [("person", "Percival Hargreaves")]),
+    ("en", "yes this is Obadiah Fennimore", [("person", "Obadiah Fennimore")]),
+    ("en", "Araminta from your billing team said she'd call back", [("person", "Araminta")]),
+    ("en", "could you ask Florian Ratzinger to email me", [("person", "Florian Ratzinger")]),
+    ("en", "my son Caspian Leigh-Osborne is on the contract too", [("person", "Caspian Leigh-Osborne")]),
+    ("en", "I already explained all this to Tobias Lindqvist", [("person", "Tobias Lindqvist")]),
+    ("en", "Mrs Fotheringay next door has the same problem", [("person", "Fotheringay")]),
+    ("en", "hi Desmond it's about the refund again", [("person", "Desmond")]),
+    ("en", "the contract was signed by Ebenezer Achebe", [("person", "Ebenezer Achebe")]),
+    ("en", "you'll be talking to Marisol Etxeberria today", [("person", "Marisol Etxeberria")]),
+    ("en", "my carer Lucinda Pemberton helps me with calls", [("person", "Lucinda Pemberton")]),
+    ("en", "I think Horatio on the phone last time was very rude", [("person", "Horatio")]),
+    ("en", "this is regarding the account of the late Augustina Delacroix-Byrne", [("person", "Augustina Delacroix-Byrne")]),
+]
+for lang, text, ents in HELD_OUT_2:
+    add(lang, text, *ents)
+
+
+
 with OUT.open("w", encoding="utf-8") as fh:
     for r in rows:
         fh.write(json.dumps(r, ensure_ascii=False) + "\n")

@@ -2,10 +2,12 @@
 
 import dagster as dg
 
+from ...core.playback import PLAYBACK_VERSION
 from ...core.scorecards import SCORER_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.score import score_partition
 from ...services.metrics import METRICS_VERSION, metrics_partition
+from ...services.playback import render_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
 from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
@@ -60,6 +62,37 @@ def redacted_transcripts(
                                            metadata={"entities_found_in_output": sum(leftovers.values()),
                                                      **({"failed_tenants": failed} if failed else {})})],
     )
+
+
+PLAYBACK_KEY = dg.AssetKey(["silver", "analyze", "playback_audio"])
+
+
+@dg.asset(
+    key=PLAYBACK_KEY,
+    deps=[REDACTED_KEY, dg.AssetKey(["silver", "ingest", "call_manifest"])],
+    partitions_def=daily_partitions,
+    group_name="analyze",
+    kinds={"python", "wav"},
+    owners=["team:data-platform"],
+    code_version=PLAYBACK_VERSION,
+)
+def playback_audio(
+    context: dg.AssetExecutionContext,
+    config: TenantDayConfig,
+    warehouse: WarehouseResource,
+    tenant_registry: TenantRegistryResource,
+    control_store: ControlStoreResource,
+    object_store: ObjectStoreResource,
+) -> dg.MaterializeResult:
+    """The copy of each recording that reviewers and tenants hear: every turn in which the redactor
+    found personal data is silenced on every channel (P21). The original stays under audio/."""
+    wh = warehouse.get()
+    per_tenant = {}
+    for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        per_tenant[tenant.id] = render_partition(
+            wh, tenant.id, context.partition_key, control=control_store.get(),
+            lineage=lineage_context(context, region=object_store.region_label, engine=f"ccr {PLAYBACK_VERSION}"))
+    return dg.MaterializeResult(metadata=fold_metadata(per_tenant))
 
 
 CALL_METRICS_KEY = dg.AssetKey(["silver", "analyze", "call_metrics"])

@@ -12,7 +12,7 @@ from ...services.score import scorecard_for
 from ..shared.intervals import interval_s
 from ..shared.fanout import TENANT_TAG, metadata_count, tenant_fanout_sensor
 from ..transcribe.assets import TRANSCRIPTS_KEY
-from .assets import CALL_SCORES_KEY, REDACTED_KEY, call_metrics, call_scores, redacted_transcripts
+from .assets import CALL_SCORES_KEY, REDACTED_KEY, call_metrics, call_scores, playback_audio, redacted_transcripts
 
 transcripts_to_redacted_sensor = tenant_fanout_sensor(
     name="transcripts_to_redacted_sensor",
@@ -28,6 +28,15 @@ redacted_to_metrics_sensor = tenant_fanout_sensor(
     downstream=call_metrics,
     had_work=lambda md: metadata_count(md, "segments") > 0,
     description="Requests a call_metrics run for each tenant-day whose redacted transcripts changed.",
+)
+
+redacted_to_playback_sensor = tenant_fanout_sensor(
+    name="redacted_to_playback_sensor",
+    upstream=REDACTED_KEY,
+    downstream=playback_audio,
+    had_work=lambda md: metadata_count(md, "segments") > 0,
+    description="Requests a playback_audio run (recordings with personal data silenced) for each tenant-day "
+                "whose redacted transcripts changed.",
 )
 
 redacted_to_scores_sensor = tenant_fanout_sensor(
