@@ -183,7 +183,7 @@ def test_p13_a_calls_chain_runs_from_audio_to_report_with_versions_runs_and_regi
     by_kind = {a["kind"]: a for a in ans["artefacts"]}
     assert by_kind["call_score"]["run_id"] == runs[("acme-energie", "call_scores")]
     assert by_kind["call_score"]["scorer_version"] and by_kind["call_score"]["scorecard_version"].startswith("default.v1")
-    assert by_kind["redacted_transcript"]["code_version"].endswith("+redaction-3")
+    assert by_kind["redacted_transcript"]["code_version"].endswith("+redaction-4")
     assert by_kind["call_metrics"]["engine"].startswith("duckdb")  # P9
     assert {a["region"] for a in ans["artefacts"]} == {"local"}  # P2
     assert by_kind["report"]["run_id"] == runs[("acme-energie", "report")]

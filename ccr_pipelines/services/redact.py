@@ -25,8 +25,9 @@ REDACTED_SCHEMA = pa.schema([
     ("redactor_version", pa.string()),
     ("no_speech", pa.bool_()),  # the ASR no-speech gate: such segments never count for or against a step
 ])
-REDACTOR_VERSION = "redaction-3"  # bump when the rules change: downstream rescoring keys on it
+REDACTOR_VERSION = "redaction-4"  # bump when the rules change: downstream rescoring keys on it
 # redaction-3: Presidio + spaCy NER (names, addresses, dates of birth, spelled letters, NANP phones, 7+ digit runs)
+# redaction-4: names after a title in lower case, kinship/role/"reach" cues, name particles join one span
 
 
 def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
