@@ -130,10 +130,10 @@ def test_issue17_the_demo_mishearing_sounds_like_the_disclosure_and_the_request_
 
 
 def test_issue17_homophones_share_a_key_and_short_phrases_are_not_matched_by_sound():
-    assert word_key("cet") == word_key("c'est") == word_key("cette")
+    assert word_key("cet") == word_key("c'est") == word_key("C’est")
     assert word_key("enregistré") == word_key("enregistrer") == word_key("enregistrée")
     assert word_key("appel") != word_key("appelé")
-    assert word_key("calling", "en") == word_key("colling", "en")
+    assert word_key("phone", "en") == word_key("fone", "en") and word_key("recorded", "en") == word_key("rekorded", "en")
     # "au revoir" or "my name is" hold too few sounds to tell from look-alikes: never matched by sound
     assert phonetic_match(tuple(accented_words("au revoir")), accented_words("au revoir"))[0] == 0.0
     assert len("".join(word_key(w, "en") for w in ("my", "name", "is"))) < MIN_KEY_CHARS
