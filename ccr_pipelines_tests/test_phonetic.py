@@ -142,3 +142,69 @@ def test_issue17_homophones_share_a_key_and_short_phrases_are_not_matched_by_sou
 @pytest.mark.parametrize("text", ["", "   ", "…", "123 456"])
 def test_issue17_empty_or_wordless_text_never_matches(text):
     assert phonetic_match(tuple(accented_words(DISCLOSURE_FR)), accented_words(text))[0] < PHONETIC_SIMILARITY
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aàâäbcçdeéèêëfgiîïjklmnoôöœpqrstuùûüvwxyzAÉÈÇ'’- .,!?0123456789ßﬁ")),
+               max_size=60))
+def test_issue17_accented_words_split_text_exactly_as_the_scorer_does(text):
+    """Evidence times come from word positions: the phonetic match's word count must be normalise()'s."""
+    from ccr_pipelines.core.scorecards import normalise
+
+    assert len(accented_words(text)) == len(normalise(text))
+
+
+# -- the scorer uses it: a misheard step passes by sound, never a customer's words, never a forbidden phrase
+
+def _card(name: str):
+    from pathlib import Path
+
+    import ccr_pipelines
+    from ccr_pipelines.core.scorecards import load_scorecard
+
+    return load_scorecard(Path(ccr_pipelines.__file__).parent / "config" / "scorecards" / f"{name}.yaml")
+
+
+def _seg(i: int, speaker: str, start: float, text: str) -> dict:
+    return {"segment_index": i, "speaker": speaker, "start_s": start, "end_s": start + 3.0, "text": text,
+            "speech_regions": [[start, start + 3.0]], "no_speech": False}
+
+
+def _step(result: dict, question: str) -> dict:
+    return next(r for r in result["results"] if r["question"] == question)
+
+
+def test_issue17_the_scorer_passes_a_misheard_disclosure_by_sound_with_its_evidence_marked():
+    from ccr_pipelines.core.scorecards import score_call
+
+    segs = [_seg(0, "agent", 0.0, "Bonjour, vous êtes bien chez Acme Énergie."),
+            _seg(1, "agent", 4.0, "C'est appelé Tangistré."), _seg(2, "customer", 8.0, "Oui d'accord.")]
+    out = score_call(_card("acme-energie.v1"), segs, uses_virtual_agents=False, asr_confidence=0.9)
+    step = _step(out, "recording_disclosure")
+    assert step["status"] == "passed" and step["evidence"]["method"] == "phonetic"
+    assert step["evidence"]["segment_index"] == 1 and 4.0 <= step["evidence"]["start_s"] <= 7.0
+    assert not out["auto_failed"]
+    # word matches keep their evidence as before (no method key)
+    assert "method" not in _step(out, "greeting")["evidence"]
+
+
+def test_issue17_a_sound_alike_said_by_the_customer_or_a_look_alike_request_does_not_pass_the_agents_step():
+    from ccr_pipelines.core.scorecards import score_call
+
+    segs = [_seg(0, "customer", 0.0, "C'est appelé Tangistré ?"),
+            _seg(1, "agent", 4.0, "Je vous enregistre votre demande.")]
+    out = score_call(_card("acme-energie.v1"), segs, uses_virtual_agents=False, asr_confidence=0.9)
+    assert _step(out, "recording_disclosure")["status"] == "missing" and out["auto_failed"]
+
+
+def test_issue17_forbidden_phrases_are_never_matched_by_sound():
+    from ccr_pipelines.core.scorecards import score_call
+
+    # sounds exactly like « c'est pas mon problème » (phonetic 1.0, words 0.5): still not a failure
+    segs = [_seg(0, "agent", 0.0, "Cet appel est enregistré."), _seg(1, "agent", 4.0, "Sais pas mon prob lème.")]
+    out = score_call(_card("acme-energie.v1"), segs, uses_virtual_agents=False, asr_confidence=0.9)
+    assert _step(out, "courtesy")["status"] == "passed"

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 
-SCORER_VERSION = "scorer-2"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; unchanged by the pre-check
+SCORER_VERSION = "scorer-3"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; 3: phonetic
+# fallback for script steps (core/phonetic.py). Unchanged by the pre-check.
 STEP_KINDS = ("greeting", "agent_identification", "recording_disclosure", "ai_disclosure", "needs_discovery",
               "solution", "closing", "other")
 Phrase = Annotated[str, Field(min_length=2, max_length=200)]
@@ -248,6 +249,29 @@ def _counts(seg: dict, role: str) -> str | None:
     return "unknown" if speaker in ("unknown", None, "") else None
 
 
+def _phonetic_hits(card: Scorecard, q, norm: list) -> dict[str, list]:
+    """Issue 17: a script step that no window matches word for word, found by sound (« C'est appelé
+    Tangistré » for « cet appel est enregistré »); the earliest segment per role, evidence marked
+    ``"method": "phonetic"``. Never used for forbidden phrases: a sound-alike must not fail an agent."""
+    from .phonetic import PHONETIC_SIMILARITY, accented_words, phonetic_match
+
+    lang = "en" if card.language == "en" else "fr"
+    hits: dict[str, list] = {"verified": [], "unknown": []}
+    for seg, words, _vocab in norm:
+        who = _counts(seg, q.speaker)
+        if who is None or hits[who]:
+            continue
+        heard = accented_words(seg["text"] or "")
+        for phrase in q.phrases:
+            sim, pos = phonetic_match(tuple(accented_words(phrase)), heard, lang)
+            if sim >= PHONETIC_SIMILARITY:
+                hits[who].append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
+                                  "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
+                                  "matched_phrase": phrase, "similarity": round(sim, 3), "method": "phonetic"})
+                break
+    return hits
+
+
 def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None,
                precheck: bool = True, recording_notice: bool | None = None) -> dict:
     """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text
@@ -281,6 +305,8 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
                                           "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
                                           "matched_phrase": phrase, "similarity": round(sim, 3)})
                         break
+            if q.kind == "script_step" and not hits["verified"] and not hits["unknown"]:
+                hits = _phonetic_hits(card, q, norm)  # ASR misheard the step: does it SOUND said?
             weight = section.weight * q.points
             first = hits["verified"][0] if hits["verified"] else None
             unknown = hits["unknown"][0] if hits["unknown"] else None
