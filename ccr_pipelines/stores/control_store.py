@@ -446,9 +446,10 @@ class ControlStore:
         lock, so concurrent migrators (daemon, webserver, CLI, run processes) are safe. A store the
         releases before Alembic created is adopted first: stamped at the baseline, only when it is
         at their last version (else ``SchemaError``)."""
-        from .migrations import rev_id, versions
+        from .migrations import file_versions, rev_id
 
-        goal = versions()[-1] if target is None else max((v for v in versions() if v <= int(target)), default=0)
+        known = file_versions()  # not Alembic's scripts: a store at the head is checked without loading them
+        goal = known[-1] if target is None else max((v for v in known if v <= int(target)), default=0)
         try:
             rev = self.current_revision()  # fast path, no lock: already there
         except DBAPIError:

@@ -9,6 +9,8 @@ there (``ControlStore.migrate``). The baseline is never downgraded.
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,3 +66,16 @@ def head() -> str:
 def versions() -> list[int]:
     """Every revision, oldest first, as its integer version."""
     return sorted(int(s.revision) for s in script().walk_revisions())
+
+
+_REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py\Z")
+
+
+@lru_cache(maxsize=1)
+def file_versions() -> tuple[int, ...]:
+    """The revisions' versions read from their file names (``0014_slug.py``, as
+    ``scripts/new_migration.py`` writes them), without loading Alembic: ``ControlStore.migrate``'s
+    fast path, in every process that opens a store already at the head. test_schema_migrations
+    checks that they are ``versions()``."""
+    return tuple(sorted(int(m.group(1)) for name in os.listdir(HERE / "versions")
+                        if (m := _REVISION_FILE.match(name))))
