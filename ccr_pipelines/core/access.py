@@ -47,8 +47,8 @@ DEFAULT_ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "admin": tuple(c for c in COMMANDS if c not in OPEN_COMMANDS),
     # runs the platform: ingestion, demo, backups, purge, containment, incidents
     "operator": _READ_ONLY_COMMON + (
-        "demo", "db.migrate", "db.current", "db.history", "tenants.suspend", "tenants.resume", "incidents.ack", "incidents.resolve",
-        "backup.create", "backup.list", "backup.verify", "purge", "purge.execute"),
+        "demo", "db.migrate", "db.current", "db.history", "tenants.suspend", "tenants.resume", "incidents.ack",
+        "incidents.resolve", "backup.create", "backup.list", "backup.verify", "purge", "purge.execute"),
     # data-protection officer: data-subject requests, suppression, lookups, audit packs, breaches
     "dpo": _READ_ONLY_COMMON + (
         "suppress", "dsr.export", "dsr.erase", "dsr.restrict", "dsr.suppress", "dsr.lift", "dsr.extend",
