@@ -25,13 +25,20 @@ def _loaded():
     return _SESSION["loaded"]
 
 
-def _control(loaded):
+# Commands that show or change the schema as it is: the store is not upgraded before they run
+# (below the baseline it is, as it holds no role table to check the caller against before that).
+_SCHEMA_AS_IS = ("db.current", "db.history", "db.downgrade")
+
+
+def _control(loaded, *, migrate: bool = True):
     from .stores.control_store import ControlStore
+    from .stores.migrations import BASELINE
 
     if "control" not in _SESSION:
         store = ControlStore(loaded.settings.control_url())
         _SESSION["control"] = store
-        store.migrate()
+        if migrate or store.current_version() < int(BASELINE):
+            store.migrate()
     return _SESSION["control"]
 
 
@@ -77,8 +84,32 @@ def cmd_tenants(args) -> int:
 
 
 def cmd_db(args) -> int:
-    store = _control(_loaded())
-    print(f"control store at schema version {store.migrate()}")
+    """The control store's schema, as Alembic revisions (docs/operations.md "Schema migrations")."""
+    from .stores import migrations
+
+    store = _control(_loaded(), migrate=False)  # opened (and checked) by the guard
+    head = migrations.head()
+    if args.action == "migrate":
+        print(f"control store at schema version {store.migrate()} (revision {head}, the head)")
+    elif args.action == "current":
+        rev, version = store.current_revision(), store.current_version()
+        if rev is None:
+            print(f"control store at hand-rolled schema version {version}, not under Alembic yet: "
+                  f"`ccr db migrate` adopts it" if version else "control store without a schema yet")
+        else:
+            print(f"control store at revision {rev}" + (" (the head)" if rev == head else
+                                                         f" (the head is {head}: `ccr db migrate` upgrades)"))
+    elif args.action == "history":
+        for r in store.history():
+            marks = [m for m, on in (("head", r["head"]), ("current", r["current"]), ("baseline", r["baseline"]))
+                     if on]
+            print(f"{r['revision']}  {r['description']}" + (f"  ({', '.join(marks)})" if marks else ""))
+    else:
+        before = store.current_revision()
+        version = store.downgrade(args.revision)
+        rev = migrations.rev_id(version)
+        print(f"control store at revision {rev}" + ("" if rev == before else f" (downgraded from {before}; "
+                                                    f"`ccr db migrate` or any other command upgrades it again)"))
     return 0
 
 
@@ -547,8 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--incident", type=int, help="with suspend / resume: the incident it belongs to")
     s.set_defaults(func=cmd_tenants)
 
-    s = sub.add_parser("db", help="control store: create or migrate the schema")
-    s.add_argument("action", choices=["migrate"])
+    s = sub.add_parser("db", help="control store schema (Alembic): migrate to the head, show the current "
+                                  "revision or the history, downgrade to a revision")
+    s.add_argument("action", choices=["migrate", "current", "history", "downgrade"])
+    s.add_argument("revision", nargs="?", help="with downgrade: the revision to go back to (e.g. 0013; not below "
+                                               "the baseline)")
     s.set_defaults(func=cmd_db)
 
     s = sub.add_parser("ingest", help="ingestion ledger: every received file's outcome")
@@ -679,7 +713,7 @@ def _guard(args, argv: list[str]) -> None:
         args.actor = caller_principal(profile=loaded.settings.env)
     except IdentityError as exc:
         raise CcrError(str(exc)) from None
-    control = _control(loaded)
+    control = _control(loaded, migrate=command not in _SCHEMA_AS_IS)
     if loaded.settings.env == "local" and command != "access.bootstrap" and not access.has_admin(control):
         # The embedded default: the first caller of a new local store becomes its admin (audited).
         access.bootstrap(control, args.actor, actor="ccr:local-profile",

@@ -27,6 +27,9 @@ def _argv_for(tmp_path) -> dict[str, list[str]]:
     return {
         "demo": ["demo", "--quiet"],
         "db.migrate": ["db", "migrate"],
+        "db.current": ["db", "current"],
+        "db.history": ["db", "history"],
+        "db.downgrade": ["db", "downgrade", "0013"],
         "tenants.list": ["tenants", "list"],
         "tenants.suspend": ["tenants", "suspend", t, "--reason", "incident 1"],
         "tenants.resume": ["tenants", "resume", t, "--reason", "incident 1 fixed"],

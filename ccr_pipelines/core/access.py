@@ -19,7 +19,7 @@ ROLES = ("admin", "operator", "dpo", "analyst", "auditor")
 
 # Every command the CLI knows, as ``group.action`` (the keys ``command_key`` returns).
 COMMANDS = (
-    "demo", "settings", "db.migrate",
+    "demo", "settings", "db.migrate", "db.current", "db.history", "db.downgrade",
     "tenants.list", "tenants.validate", "tenants.suspend", "tenants.resume",
     "ingest.status", "suppress",
     "dsr.export", "dsr.erase", "dsr.restrict", "dsr.suppress", "dsr.lift", "dsr.extend", "dsr.run",
@@ -40,14 +40,15 @@ OPEN_COMMANDS = frozenset({"settings", "tenants.validate", "access.whoami", "acc
 
 _READ_ONLY_COMMON = ("tenants.list", "ingest.status", "incidents.list")
 
-# The role -> commands table migration 13 writes into the control store (``access_role_commands``).
-# Changing it afterwards is a new migration: reviewed and versioned like the schema.
+# The role -> commands table the first admin's bootstrap writes into the control store
+# (``access_role_commands``). Changing it afterwards is a new schema revision (as 0014 did for
+# ``db.current`` and ``db.history``): reviewed and versioned like the schema.
 DEFAULT_ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "admin": tuple(c for c in COMMANDS if c not in OPEN_COMMANDS),
     # runs the platform: ingestion, demo, backups, purge, containment, incidents
     "operator": _READ_ONLY_COMMON + (
-        "demo", "db.migrate", "tenants.suspend", "tenants.resume", "incidents.ack", "incidents.resolve",
-        "backup.create", "backup.list", "backup.verify", "purge", "purge.execute"),
+        "demo", "db.migrate", "db.current", "db.history", "tenants.suspend", "tenants.resume", "incidents.ack",
+        "incidents.resolve", "backup.create", "backup.list", "backup.verify", "purge", "purge.execute"),
     # data-protection officer: data-subject requests, suppression, lookups, audit packs, breaches
     "dpo": _READ_ONLY_COMMON + (
         "suppress", "dsr.export", "dsr.erase", "dsr.restrict", "dsr.suppress", "dsr.lift", "dsr.extend",
@@ -58,7 +59,7 @@ DEFAULT_ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # auditor: reads evidence, changes nothing
     "auditor": _READ_ONLY_COMMON + (
         "lineage.call", "lineage.subject", "lineage.report", "audit.pack", "dsr.list", "dsr.receipt",
-        "backup.list", "access.list", "purge"),
+        "backup.list", "access.list", "purge", "db.current", "db.history"),
 }
 
 PRINCIPAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,119}\Z")

@@ -216,6 +216,22 @@ def _tenants(a, reg):
     return t
 
 
+_REVISION_RE = re.compile(r"^\d{1,4}\Z")
+
+
+def _db(a, reg):
+    if a.action != "downgrade":
+        if a.revision is not None:
+            raise InputError(f"db {a.action} takes no revision")
+        return None
+    if a.revision is None:
+        raise InputError("db downgrade needs a revision (e.g. 0013; see `ccr db history`)")
+    text(a.revision, "revision", max_len=20)
+    if not _REVISION_RE.match(a.revision):
+        raise InputError(f"revision: a revision number such as 0013 (see `ccr db history`), got {short(a.revision)}")
+    return None
+
+
 def _ingest(a, reg):
     return tenant(a.tenant, "--tenant", reg, required=False)
 
@@ -369,7 +385,7 @@ def _access(a, reg):
 
 
 _VALIDATORS = {
-    "tenants": _tenants, "ingest": _ingest, "suppress": _suppress, "dsr": _dsr, "review": _review,
+    "tenants": _tenants, "db": _db, "ingest": _ingest, "suppress": _suppress, "dsr": _dsr, "review": _review,
     "purge": _purge, "incidents": _incidents, "backup": _backup, "reports": _reports, "lineage": _lineage,
     "audit": _audit, "access": _access,
 }

@@ -35,7 +35,8 @@ from ..core.backup import (
     BACKUPS_PREFIX, MANIFEST_NAME, BackupError, Manifest, backup_id, backup_prefix, check_files, check_restorable,
     decode_datetime, encode_value, expired, is_backup_id, parse_backup_id, table_file,
 )
-from ..stores.control_store import HEAD, MIGRATIONS, ControlStore, metadata, utcnow
+from ..stores import migrations
+from ..stores.control_store import ControlStore, metadata, utcnow
 from ..stores.object_store import ObjectNotFound, ObjectStore
 
 PARTITIONS_FILE = "warehouse/partitions.jsonl.gz"
@@ -47,18 +48,20 @@ _BATCH = 1000
 
 @lru_cache(maxsize=1)
 def table_order() -> tuple[tuple[str, int], ...]:
-    """Every control-store table with the migration that creates it, in migration order
-    (found by migrating a scratch SQLite file step by step: no hand-kept list to forget)."""
+    """Every control-store table with the schema revision that creates it, in revision order
+    (found by migrating a scratch SQLite file revision by revision: no hand-kept list to forget)."""
     with tempfile.TemporaryDirectory(prefix="ccr-schema-") as tmp:
         store = ControlStore(f"sqlite:///{tmp}/schema.db")
         seen: list[tuple[str, int]] = []
         try:
-            for m in MIGRATIONS:
-                store.migrate(m.version)
-                names = set(sa.inspect(store.engine).get_table_names()) - {n for n, _ in seen}
+            for version in migrations.versions():
+                store.migrate(version)
+                # the control store's tables only (not Alembic's version table)
+                names = set(sa.inspect(store.engine).get_table_names()) & set(metadata.tables)
+                names -= {n for n, _ in seen}
                 fk_order = [t.name for t in metadata.sorted_tables]
-                seen += [(n, m.version) for n in sorted(names, key=lambda n: fk_order.index(n)
-                                                        if n in fk_order else len(fk_order))]
+                seen += [(n, version) for n in sorted(names, key=lambda n: fk_order.index(n)
+                                                      if n in fk_order else len(fk_order))]
         finally:
             store.dispose()
     return tuple(seen)
@@ -281,7 +284,7 @@ def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrad
     parse_backup_id(bid)
     with tempfile.TemporaryDirectory(prefix="ccr-restore-") as tmp:
         manifest, paths = fetch_verified(store, bid, tmp)
-        check_restorable(manifest, code_head=HEAD, target_version=target.current_version())
+        check_restorable(manifest, code_head=int(migrations.head()), target_version=target.current_version())
         from .erasure_ledger import LedgerError, entries
 
         try:  # before the target is touched: a restore that could not re-apply the ledger must not start
@@ -299,7 +302,7 @@ def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrad
         with target.engine.begin() as conn:
             for t in manifest.tables:
                 if t["name"] == "schema_migrations":
-                    continue  # the target's own migration history, written by migrate()
+                    continue  # a backup from before Alembic: the target's own history is Alembic's
                 if t["name"] not in metadata.tables:
                     raise BackupError(f"backup table {t['name']} is unknown to this code's schema")
                 table = metadata.tables[t["name"]]

@@ -3,20 +3,23 @@
 Holds lineage, the access log (P3), incidents (P10-P13), alert deliveries
 (P22), data-subject requests (P16), the purge log (P19), the suppression list
 (P18), the review queue (P15), the audit trail of changes (P20) and the
-ingestion ledger (every received file's fate). The schema is created and
-migrated by versioned steps in this module; audit-trail tables are append-only,
-enforced by database triggers on both engines.
+ingestion ledger (every received file's fate). The tables are defined here;
+Alembic revisions (``stores/migrations/versions``) create and migrate the schema,
+applied by ``ControlStore.migrate``; audit-trail tables are append-only, enforced
+by database triggers on both engines.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ..core.errors import CcrError
 
 metadata = sa.MetaData()
 
@@ -32,13 +35,6 @@ def _ts(name: str, **kw) -> sa.Column:
 def _id() -> sa.Column:
     return sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
 
-
-schema_migrations = sa.Table(
-    "schema_migrations", metadata,
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("description", sa.String(200), nullable=False),
-    _ts("applied_at", nullable=False),
-)
 
 lineage = sa.Table(
     "lineage", metadata,
@@ -60,11 +56,14 @@ lineage = sa.Table(
     sa.Column("sha256", sa.String(64)),
     _ts("created_at", nullable=False),
     _ts("deleted_at"),
-    # migration 8: the days a partition-level row (mart, report) covers, end exclusive
+    # hand-rolled migration 8: the days a partition-level row (mart, report) covers, end exclusive
     sa.Column("period_start", sa.String(10)),
     sa.Column("period_end", sa.String(10)),
     sa.Index("ix_lineage_tenant_call", "tenant_id", "call_id"),
     sa.Index("ix_lineage_uri", "artefact_uri"),
+    # revision 0008: report and partition lookups, and one run's rows (OpenLineage export)
+    sa.Index("ix_lineage_tenant_kind_partition", "tenant_id", "artefact_kind", "partition_key"),
+    sa.Index("ix_lineage_run", "run_id"),
 )
 
 access_log = sa.Table(
@@ -78,6 +77,7 @@ access_log = sa.Table(
     sa.Column("object", sa.String(1100), nullable=False),
     sa.Column("run_id", sa.String(64)),
     sa.Index("ix_access_tenant_at", "tenant_id", "at"),
+    sa.Index("ix_access_tenant_object", "tenant_id", "object"),  # revision 0008: who read a call's artefacts
 )
 
 incidents = sa.Table(
@@ -97,6 +97,7 @@ incidents = sa.Table(
     _ts("notify_authority_by"),  # P10: detection + 72 h for personal-data breaches
     sa.Column("root_cause", sa.Text),
     sa.Column("corrective_action", sa.Text),
+    sa.Index("ix_incidents_signal_status", "signal", "status"),  # revision 0004: one open incident per signal
 )
 
 alert_deliveries = sa.Table(
@@ -122,13 +123,14 @@ dsr_requests = sa.Table(
     _ts("due_at", nullable=False),
     _ts("completed_at"),
     sa.Column("proof", sa.JSON),
-    # added by migration 7 (P16)
+    # added by hand-rolled migration 7 (P16; revision 0001 for a new store)
     sa.Column("subject_hashes", sa.JSON),  # every identifier's keyed hash; never the identifiers
     sa.Column("identifier_types", sa.JSON),
     _ts("extended_at"),
     sa.Column("extension_reason", sa.String(300)),
     sa.Column("actor", sa.String(200)),
     sa.Column("run_id", sa.String(64)),
+    sa.Index("ix_dsr_requests_status", "status", "due_at"),  # revision 0007
 )
 
 purge_log = sa.Table(
@@ -347,167 +349,9 @@ access_grants = sa.Table(
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 # Added by later migrations, with the same triggers (P12, P13).
 APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions", "retention_grants", "access_grants")
-
-
-# ---------------------------------------------------------------------------
-# Versioned migrations. Append new steps; never edit an applied one.
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    upgrade: Callable[[Connection], None]
-
-
-def _v1(conn: Connection) -> None:
-    v1 = [schema_migrations, lineage, access_log, incidents, alert_deliveries, dsr_requests,
-          purge_log, suppression_list, review_queue, audit_log]
-    metadata.create_all(conn, tables=v1)
-
-
-def _v2(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[ingest_events])
-
-
-def _v3(conn: Connection) -> None:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        conn.execute(sa.text(
-            """
-            CREATE OR REPLACE FUNCTION ccr_append_only() RETURNS trigger AS $$
-            BEGIN
-              RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
-            END $$ LANGUAGE plpgsql
-            """
-        ))
-    for table in APPEND_ONLY:
-        if dialect == "postgresql":
-            conn.execute(sa.text(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"
-            ))
-        else:
-            for op in ("UPDATE", "DELETE"):
-                conn.execute(sa.text(
-                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
-                ))
-
-
-def _v4(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[incident_timeline, incident_notifications])
-    # dedup: one open incident per tenant + signal; looked up on every signal
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_incidents_signal_status ON incidents (signal, status)"))
-    _append_only_trigger(conn, "incident_timeline")  # P13: the timeline is evidence
-
-
-def _append_only_trigger(conn: Connection, table: str) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                             f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"))
-    else:
-        for op in ("UPDATE", "DELETE"):
-            conn.execute(sa.text(f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                                 f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"))
-
-
-def _v5(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[tenant_suspensions])
-    _append_only_trigger(conn, "tenant_suspensions")
-
-
-def _v6(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[subject_calls])
-
-
-def _v7(conn: Connection) -> None:
-    # P16: the DSR log keeps every identifier's keyed hash, the art. 12(3) extension and the
-    # receipt; restrictions are their own table (lifted, not deleted: the history is the evidence).
-    # A fresh database got these columns from v1's create_all (same Table object): add only what is missing.
-    have = {c["name"] for c in sa.inspect(conn).get_columns("dsr_requests")}
-    for name, ddl in (("subject_hashes", "JSON"), ("identifier_types", "JSON"), ("extended_at", "TIMESTAMP"),
-                      ("extension_reason", "VARCHAR(300)"), ("actor", "VARCHAR(200)"), ("run_id", "VARCHAR(64)")):
-        if conn.dialect.name == "postgresql" and ddl == "TIMESTAMP":
-            ddl = "TIMESTAMP WITH TIME ZONE"
-        if name in have:
-            continue
-        conn.execute(sa.text(f"ALTER TABLE dsr_requests ADD COLUMN {name} {ddl}"))
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_dsr_requests_status ON dsr_requests (status, due_at)"))
-    metadata.create_all(conn, tables=[subject_restrictions])
-
-
-def _v8(conn: Connection) -> None:
-    """P2, P9, P13: record-level lineage lookups. Partition-level rows (marts, reports) say which
-    days they cover; the report and call lookups go by index, not by a scan of the tenant's rows."""
-    # A database created after this change already has the columns (the table definition is
-    # shared with migration 1's create_all); one created before gets them here.
-    have = {c["name"] for c in sa.inspect(conn).get_columns("lineage")}
-    for col in ("period_start", "period_end"):  # period_end is exclusive
-        if col not in have:
-            conn.execute(sa.text(f"ALTER TABLE lineage ADD COLUMN {col} VARCHAR(10)"))
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_lineage_tenant_kind_partition "
-                         "ON lineage (tenant_id, artefact_kind, partition_key)"))
-    # OpenLineage export reads one run's rows
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_lineage_run ON lineage (run_id)"))
-    # P3: who read a call's artefacts, looked up by object within the tenant
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_access_tenant_object ON access_log (tenant_id, object)"))
-
-
 # Audit trails whose expired rows the purge may delete (through a retention grant).
 PURGEABLE_AUDIT = ("access_log",)
 
-
-def _v11(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[retention_grants])
-    _append_only_trigger(conn, "retention_grants")
-    for table in PURGEABLE_AUDIT:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(
-                f"""
-                CREATE OR REPLACE FUNCTION ccr_append_only_{table}() RETURNS trigger AS $$
-                BEGIN
-                  IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = TG_TABLE_NAME
-                       AND g.tenant_id = OLD.tenant_id AND OLD.at < g.before) THEN
-                    RETURN OLD;
-                  END IF;
-                  RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
-                END $$ LANGUAGE plpgsql
-                """))
-            conn.execute(sa.text(f"DROP TRIGGER {table}_append_only ON {table}"))
-            conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                                 f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"))
-        else:
-            conn.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
-            conn.execute(sa.text(
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
-                f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
-                f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"))
-
-
-def _v12(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[quarantine_subjects, lineage_lookups])
-def _v13(conn: Connection) -> None:
-    """P3: roles, the commands each may run, and the append-only grant history. The tables start
-    empty (a migrated store stays empty, so a backup can still be restored into it): the role table
-    is written with the first admin (``services/access.bootstrap``)."""
-    metadata.create_all(conn, tables=[access_role_commands, access_grants])
-    _append_only_trigger(conn, "access_grants")
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "compliance tables", _v1),
-    Migration(2, "ingestion ledger", _v2),
-    Migration(3, "append-only triggers on audit trails", _v3),
-    Migration(4, "incident timeline and breach notification drafts", _v4),
-    Migration(5, "tenant suspension switch", _v5),
-    Migration(6, "data-subject call index", _v6),
-    Migration(7, "data-subject requests: hashes, extension, restrictions", _v7),
-    Migration(8, "lineage periods and lookup indexes", _v8),
-    Migration(11, "retention grants: the purge may delete expired access-log rows", _v11),
-    Migration(12, "quarantined uploads by subject; lineage lookup requests", _v12),
-    Migration(13, "access control: roles, their commands and the grant history (P3)", _v13),
-)
-HEAD = MIGRATIONS[-1].version
 
 
 def make_engine(url: str) -> Engine:
@@ -546,6 +390,37 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+class SchemaError(CcrError):
+    """The control store's schema cannot be migrated as asked (one line, safe to print)."""
+
+
+def __getattr__(name: str):
+    """``HEAD``: the head revision's schema version, read from the revision scripts when first asked."""
+    if name == "HEAD":
+        from .migrations import head
+
+        return int(head())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_MIGRATION_LOCK = 742001  # PostgreSQL advisory lock id: one migrator at a time (kept from the hand-rolled steps)
+
+
+def _schema_state(conn: Connection) -> tuple[str, int, str | None]:
+    """``(kind, version, revision)``; kind is ``alembic``, ``legacy`` (the hand-rolled
+    ``schema_migrations`` only), ``empty`` (no control-store table) or ``unknown`` (tables, no version)."""
+    from .migrations import LEGACY_TABLE
+
+    tables = set(sa.inspect(conn).get_table_names())
+    if "alembic_version" in tables:
+        rev = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return "alembic", int(rev or 0), rev
+    if LEGACY_TABLE in tables:
+        v = conn.execute(sa.text(f"SELECT MAX(version) FROM {LEGACY_TABLE}")).scalar()
+        return "legacy", int(v or 0), None
+    return ("unknown" if tables & set(metadata.tables) else "empty"), 0, None
+
+
 class ControlStore:
     """Access to the control store. Create with a SQLAlchemy URL; call ``migrate()`` once."""
 
@@ -553,71 +428,139 @@ class ControlStore:
         self.url = url
         self.engine = engine or make_engine(url)
 
-    # -- schema -------------------------------------------------------------
+    # -- schema (Alembic revisions in stores/migrations) ---------------------
     def current_version(self) -> int:
-        insp = sa.inspect(self.engine)
-        if not insp.has_table("schema_migrations"):
-            return 0
+        """The schema version: the Alembic revision's number; for a store the releases before Alembic
+        created and not yet adopted, its hand-rolled version (the numbers agree); 0 when new."""
         with self.engine.connect() as conn:
-            v = conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar()
-        return int(v or 0)
+            return _schema_state(conn)[1]
 
-    def migrate(self, target: int = HEAD) -> int:
-        """Apply pending migrations up to *target*, each in its own transaction. Idempotent."""
-        done = self._applied_versions()
-        for m in MIGRATIONS:
-            if m.version in done:
-                continue
-            if m.version > target:
-                break
-            self._apply_with_retry(m)
-        return self.current_version()
+    def current_revision(self) -> str | None:
+        """The Alembic revision the store is at; None when it is not under Alembic (yet)."""
+        with self.engine.connect() as conn:
+            return _schema_state(conn)[2]
 
-    def _applied_versions(self) -> set[int]:
-        """The versions already applied (one query; empty when the store is new). Each pending step
-        still re-checks under its lock, so concurrent migrators stay safe."""
-        from sqlalchemy.exc import DBAPIError
+    def migrate(self, target: int | str | None = None) -> int:
+        """Upgrade to revision *target* (the head by default; a number means the last revision up to
+        it) and return the version reached. Never downgrades; idempotent; one transaction under a
+        lock, so concurrent migrators (daemon, webserver, CLI, run processes) are safe. A store the
+        releases before Alembic created is adopted first: stamped at the baseline, only when it is
+        at their last version (else ``SchemaError``)."""
+        from .migrations import file_versions, rev_id
+
+        known = file_versions()  # not Alembic's scripts: a store at the head is checked without loading them
+        goal = known[-1] if target is None else max((v for v in known if v <= int(target)), default=0)
+        try:
+            rev = self.current_revision()  # fast path, no lock: already there
+        except DBAPIError:
+            rev = None
+        if rev is not None and int(rev) >= goal:
+            return int(rev)
+
+        def work(conn: Connection) -> int:
+            from alembic import command
+
+            from . import migrations
+
+            kind, version, rev = _schema_state(conn)
+            if kind == "legacy":
+                self._adopt(conn)
+                kind, version, rev = _schema_state(conn)
+            elif kind == "unknown":
+                raise SchemaError("the control store holds tables but no schema version (neither Alembic's nor "
+                                  "the hand-rolled one): refusing to migrate it")
+            if goal and (kind != "alembic" or version < goal):
+                command.upgrade(migrations.config(conn), rev_id(goal))
+            return _schema_state(conn)[1]
+
+        return self._locked(work)
+
+    def _adopt(self, conn: Connection) -> None:
+        """Stamp a store of the releases before Alembic at the baseline, after checking it is at their
+        last hand-rolled version with every table; its ``schema_migrations`` rows stay (history)."""
+        from alembic import command
+
+        from . import migrations
+
+        done = {int(v) for v in conn.execute(sa.text(f"SELECT version FROM {migrations.LEGACY_TABLE}")).scalars()}
+        last = migrations.LEGACY_VERSIONS[-1]
+        if max(done, default=0) != last or not set(migrations.LEGACY_VERSIONS) <= done:
+            raise SchemaError(f"control store at hand-rolled schema version {max(done, default=0)}: Alembic adopts "
+                              f"only a store at the last one ({last}); upgrade it with the release before Alembic "
+                              f"first (docs/operations.md)")
+        missing = migrations.BASELINE_TABLES - set(sa.inspect(conn).get_table_names())
+        if missing:
+            raise SchemaError(f"control store at hand-rolled schema version {last} lacks {len(missing)} table(s) "
+                              f"({', '.join(sorted(missing)[:3])}): not adopted")
+        command.stamp(migrations.config(conn), migrations.BASELINE)
+
+    def downgrade(self, target: int | str) -> int:
+        """Downgrade to revision *target*, undoing the revisions after it (their tables and rows go:
+        take a backup first). The baseline is never downgraded: *target* must be at least ``BASELINE``."""
+        from alembic import command
+
+        from . import migrations
+
+        text = str(target).strip()
+        if not text.isdigit() or int(text) not in migrations.versions():
+            raise SchemaError(f"unknown revision {ascii(text[:20])} (see `ccr db history`)")
+        goal = int(text)
+        if goal < int(migrations.BASELINE):
+            raise SchemaError(f"revision {migrations.rev_id(goal)} is inside the baseline (up to "
+                              f"{migrations.BASELINE}, the schema before Alembic), which is not downgraded; "
+                              f"restore a backup instead")
+
+        def work(conn: Connection) -> int:
+            kind, version, _rev = _schema_state(conn)
+            if kind != "alembic":
+                raise SchemaError("the control store is not under Alembic yet: `ccr db migrate` first")
+            if goal > version:
+                raise SchemaError(f"revision {migrations.rev_id(goal)} is after the current one "
+                                  f"({migrations.rev_id(version)}): `ccr db migrate` upgrades")
+            if goal < version:
+                command.downgrade(migrations.config(conn), migrations.rev_id(goal))
+            return _schema_state(conn)[1]
+
+        return self._locked(work)
+
+    def history(self) -> list[dict]:
+        """Every revision, newest first: version, revision id, description, and whether it is the
+        current one, the head, part of the baseline."""
+        from . import migrations
 
         try:
-            with self.engine.connect() as conn:
-                return {int(v) for v in conn.execute(sa.select(schema_migrations.c.version)).scalars()}
+            current = self.current_revision()
         except DBAPIError:
-            return set()
+            current = None
+        head = migrations.head()
+        return [{"version": int(s.revision), "revision": s.revision, "down_revision": s.down_revision,
+                 "description": s.doc, "current": s.revision == current, "head": s.revision == head,
+                 "baseline": int(s.revision) <= int(migrations.BASELINE)}
+                for s in migrations.script().walk_revisions()]
 
-    def _apply_with_retry(self, m: "Migration", attempts: int = 5) -> None:
-        """SQLite can answer "database is locked" at once, without waiting, when two first
-        runs race on a fresh file; the step is one transaction, so retrying it is safe."""
+    def _locked(self, work: Callable[[Connection], int], attempts: int = 5) -> int:
+        """Run *work* in one transaction holding the migration lock (PostgreSQL: an advisory lock;
+        SQLite: the write lock, BEGIN IMMEDIATE), and commit. SQLite can answer "database is
+        locked" at once when two first runs race on a fresh file: the transaction is retried."""
         import time
-
-        from sqlalchemy.exc import OperationalError
 
         for attempt in range(attempts):
             try:
-                return self._apply(m)
+                with self.engine.connect() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+                    elif conn.dialect.name == "sqlite":
+                        # take the write lock before reading the version (the driver would otherwise run
+                        # the DDL outside any transaction, and concurrent first runs would race)
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    out = work(conn)
+                    conn.commit()
+                    return out
             except OperationalError as exc:
                 if "locked" not in str(exc) or attempt == attempts - 1:
                     raise
                 time.sleep(0.1 * (attempt + 1))
-
-    def _apply(self, m: "Migration") -> None:
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Serialise concurrent migrators (several processes start at once).
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(742001)"))
-            elif conn.dialect.name == "sqlite":
-                # Same on SQLite: take the write lock before reading the version (the
-                # driver would otherwise run the DDL outside any transaction, and
-                # concurrent first runs would race to create the same tables).
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            if sa.inspect(conn).has_table("schema_migrations"):
-                done = conn.execute(
-                    sa.select(schema_migrations.c.version).where(schema_migrations.c.version == m.version)
-                ).first()
-                if done:
-                    return
-            m.upgrade(conn)
-            conn.execute(schema_migrations.insert().values(
-                version=m.version, description=m.description, applied_at=utcnow()))
+        raise AssertionError("unreachable")
 
     # -- generic ------------------------------------------------------------
     def insert(self, table: sa.Table, rows: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
