@@ -191,6 +191,8 @@ def fuzz_world(request, tmp_path, monkeypatch):
     """The local profile (objects in tmp) on a SQLite file or a fresh PostgreSQL database."""
     data = tmp_path / "var"
     (tmp_path / "out").mkdir()
+    # in-process calls write their default outputs (an audit pack's ./audit-pack-….zip) here, not in the checkout
+    monkeypatch.chdir(tmp_path / "out")
     monkeypatch.setenv("CCR_DATA_DIR", str(data))
     monkeypatch.setenv("CCR_ENV", "local")
     monkeypatch.setenv("CCR_TENANTS_FILE", str(REPO / "ccr_pipelines" / "config" / "tenants" / "local.yaml"))
