@@ -55,7 +55,9 @@ def table_order() -> tuple[tuple[str, int], ...]:
         try:
             for m in MIGRATIONS:
                 store.migrate(m.version)
-                names = set(sa.inspect(store.engine).get_table_names()) - {n for n, _ in seen}
+                # derived indexes (``index_metadata``: the transcript search index and its FTS5
+                # shadow tables) are rebuilt from the warehouse, not backed up
+                names = (set(sa.inspect(store.engine).get_table_names()) & set(metadata.tables)) - {n for n, _ in seen}
                 fk_order = [t.name for t in metadata.sorted_tables]
                 seen += [(n, m.version) for n in sorted(names, key=lambda n: fk_order.index(n)
                                                         if n in fk_order else len(fk_order))]

@@ -343,6 +343,27 @@ access_grants = sa.Table(
     sa.Index("ix_access_grants_principal", "principal", "id"),
 )
 
+# Issue 19 (migration 14): the transcript search index, one row per redacted segment (the text is the
+# redacted text of ``redacted_segments``, never the raw transcript). A derived index: written with each
+# redacted partition (``services/search.index_partition``), deleted by an erasure in its control-store
+# transaction and by the retention purge; left out of backups (``metadata`` does not hold it) and
+# rebuilt from the redacted partitions. The full-text part is engine-specific (``_v14``): an FTS5
+# table over ``text`` on SQLite, a ``tsv`` column with a GIN index on PostgreSQL.
+index_metadata = sa.MetaData()
+search_segments = sa.Table(
+    "search_segments", index_metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),  # the call's partition (YYYY-MM-DD)
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("segment_index", sa.Integer, nullable=False),
+    sa.Column("speaker", sa.String(20)),
+    sa.Column("start_s", sa.Float),
+    sa.Column("end_s", sa.Float),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+
 # Audit trails: rows are written once and never changed (P13, P20, P22).
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 # Added by later migrations, with the same triggers (P12, P13).
@@ -494,6 +515,42 @@ def _v13(conn: Connection) -> None:
     _append_only_trigger(conn, "access_grants")
 
 
+def _v14(conn: Connection) -> None:
+    """Issue 19: the transcript search index (self-contained: it creates only its own objects).
+
+    SQLite: ``search_segments`` and an external-content FTS5 table over its ``text``, kept in step by
+    triggers (a row deleted by any statement leaves the full-text index too), tokenizer ``unicode61
+    remove_diacritics 2`` (case and accents folded). PostgreSQL: the same table with a ``tsv``
+    column (the folded text's ``to_tsvector('simple', …)``, written by the indexer) and a GIN index.
+    Also lets the analyst and dpo roles run ``ccr search`` in a store whose role table is written."""
+    cols = ("tenant_id VARCHAR(40) NOT NULL, day VARCHAR(10) NOT NULL, call_id VARCHAR(64) NOT NULL, "
+            "segment_index INTEGER NOT NULL, speaker VARCHAR(20), start_s {f}, end_s {f}, text TEXT NOT NULL")
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("CREATE TABLE search_segments (id BIGSERIAL PRIMARY KEY, "
+                             + cols.format(f="DOUBLE PRECISION") + ", tsv TSVECTOR NOT NULL)"))
+        conn.execute(sa.text("CREATE INDEX ix_search_segments_tsv ON search_segments USING GIN (tsv)"))
+    else:
+        conn.execute(sa.text("CREATE TABLE search_segments (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                             + cols.format(f="FLOAT") + ")"))
+        conn.execute(sa.text("CREATE VIRTUAL TABLE search_fts USING fts5(text, content='search_segments', "
+                             "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"))
+        conn.execute(sa.text("CREATE TRIGGER search_segments_ai AFTER INSERT ON search_segments BEGIN "
+                             "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END"))
+        conn.execute(sa.text("CREATE TRIGGER search_segments_ad AFTER DELETE ON search_segments BEGIN "
+                             "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); END"))
+        conn.execute(sa.text("CREATE TRIGGER search_segments_au AFTER UPDATE ON search_segments BEGIN "
+                             "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+                             "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END"))
+    conn.execute(sa.text("CREATE INDEX ix_search_segments_call ON search_segments (tenant_id, call_id)"))
+    conn.execute(sa.text("CREATE INDEX ix_search_segments_day ON search_segments (tenant_id, day)"))
+    # a store bootstrapped before this step has its role table already: add the new command's rows
+    if conn.execute(sa.text("SELECT 1 FROM access_role_commands LIMIT 1")).first():
+        for role in ("analyst", "dpo"):
+            conn.execute(sa.text("INSERT INTO access_role_commands (role, command) SELECT :r, 'search' WHERE NOT "
+                                 "EXISTS (SELECT 1 FROM access_role_commands WHERE role = :r AND command = 'search')"),
+                         {"r": role})
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "compliance tables", _v1),
     Migration(2, "ingestion ledger", _v2),
@@ -506,6 +563,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "retention grants: the purge may delete expired access-log rows", _v11),
     Migration(12, "quarantined uploads by subject; lineage lookup requests", _v12),
     Migration(13, "access control: roles, their commands and the grant history (P3)", _v13),
+    Migration(14, "transcript search index (issue 19)", _v14),
 )
 HEAD = MIGRATIONS[-1].version
 
