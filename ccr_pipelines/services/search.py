@@ -50,11 +50,20 @@ def _insert(conn: sa.Connection, rows: list[dict]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        stmt = sa.text("INSERT INTO search_segments (tenant_id, day, call_id, segment_index, speaker, start_s, end_s, "
-                       "text, tsv) VALUES (:tenant_id, :day, :call_id, :segment_index, :speaker, :start_s, :end_s, "
-                       ":text, to_tsvector('simple', :folded))")
+        # one statement per batch (arrays unnested server-side): row-by-row executemany is ~10x slower
+        stmt = sa.text(
+            "INSERT INTO search_segments (tenant_id, day, call_id, segment_index, speaker, start_s, end_s, text, tsv) "
+            "SELECT u.tenant_id, u.day, u.call_id, u.segment_index, u.speaker, u.start_s, u.end_s, u.text, "
+            "to_tsvector('simple', u.folded) FROM unnest(CAST(:tenant_id AS varchar[]), CAST(:day AS varchar[]), "
+            "CAST(:call_id AS varchar[]), CAST(:segment_index AS integer[]), CAST(:speaker AS varchar[]), "
+            "CAST(:start_s AS double precision[]), CAST(:end_s AS double precision[]), CAST(:text AS text[]), "
+            "CAST(:folded AS text[])) AS u(tenant_id, day, call_id, segment_index, speaker, start_s, end_s, text, "
+            "folded)")
         for i in range(0, len(rows), _BATCH):
-            conn.execute(stmt, [{**r, "folded": fold(r["text"])} for r in rows[i:i + _BATCH]])
+            batch = rows[i:i + _BATCH]
+            cols = {k: [r[k] for r in batch] for k in ("tenant_id", "day", "call_id", "segment_index", "speaker",
+                                                       "start_s", "end_s", "text")}
+            conn.execute(stmt, {**cols, "folded": [fold(r["text"]) for r in batch]})
     else:
         for i in range(0, len(rows), _BATCH):
             conn.execute(search_segments.insert(), rows[i:i + _BATCH])
