@@ -32,7 +32,8 @@ def dbfs(samples: np.ndarray) -> float:
     if samples is None or len(samples) == 0:
         return FLOOR_DBFS
     x = np.asarray(samples, dtype=np.float64)
-    rms = math.sqrt(float(np.dot(x, x)) / len(x))
+    # a plain reduction, not np.dot: BLAS would start its thread pool beside the decoder's threads
+    rms = math.sqrt(float(np.square(x).mean()))
     return max(FLOOR_DBFS, 20.0 * math.log10(rms) if rms > 0 else FLOOR_DBFS)
 
 
