@@ -7,7 +7,7 @@ tenant-day (the redaction step's hook), the calls spread over --days days. The s
 second tenant (1 % of the calls, the same vocabulary) and a few subject restrictions, so every query
 pays the tenant filter and the restriction check. Queries go through ``services/search.search``
 (the CLI's function, access-log row included) with a mix of rare, medium and common words, two-word
-queries, a speaker filter, a seven-day window and a word that is nowhere; each answer is checked
+queries, a speaker filter, a recent and an old seven-day window and a word that is nowhere; each answer is checked
 (at most --limit rows, only the tenant's calls, every word present).
 
     python benchmarks/search.py --calls 100000 --engine sqlite [--url sqlite:////tmp/search.db]
@@ -91,6 +91,7 @@ def _day_tables(tenant: str, calls: int, days: int, segments: int, rng: random.R
 def _queries(rng: random.Random, days: int) -> list[tuple[str, str, dict]]:
     last = (START + timedelta(days=days - 1)).isoformat()
     week = (START + timedelta(days=max(0, days - 7))).isoformat()
+    first_week = (START + timedelta(days=min(days - 1, 6))).isoformat()  # an old window: newest-first walks far
     out = []
     for _ in range(40):
         out += [("rare", rng.choice(RARE).upper(), {}),
@@ -100,6 +101,7 @@ def _queries(rng: random.Random, days: int) -> list[tuple[str, str, dict]]:
                 ("two rare-ish", f"{rng.choice(RARE)} {rng.choice(MEDIUM)}", {}),
                 ("speaker", rng.choice(MEDIUM), {"speaker": "customer"}),
                 ("7 days", rng.choice(MEDIUM + RARE), {"day_from": week, "day_to": last}),
+                ("first 7 days", rng.choice(MEDIUM + RARE), {"day_to": first_week}),
                 ("no hit", "introuvable", {})]
     rng.shuffle(out)
     return out

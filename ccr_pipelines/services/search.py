@@ -15,6 +15,7 @@ A search reads one tenant's rows only (the tenant is a bound parameter of every 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Collection, Iterable
 
 import pyarrow as pa
@@ -154,6 +155,35 @@ def _category_query(warehouse, tenant_id: str, category: str, days) -> set[str]:
         con.close()
 
 
+MAX_WINDOW_DAYS = 400
+
+
+def _id_window(conn: sa.Connection, tenant_id: str, day_from: str | None, day_to: str) -> tuple[int, int] | None:
+    """The smallest and largest index row id of the tenant's days in the window (None: no row).
+
+    A tenant-day's rows are written by one insert, so they sit in one block of ids; bounding the
+    full-text scan by the window's ids keeps a query over an old window from walking back through
+    every newer row (the newest-first plan the engines pick for a frequent word). Each day costs
+    two lookups on ``ix_search_segments_day`` (tenant, day, id)."""
+    s = search_segments
+    first = day_from or conn.execute(sa.select(sa.func.min(s.c.day)).where(s.c.tenant_id == tenant_id)).scalar()
+    if first is None or first > day_to:
+        return None
+    d0, d1 = date.fromisoformat(first), date.fromisoformat(day_to)
+    if (d1 - d0).days > MAX_WINDOW_DAYS:
+        return (0, 2**62)  # a long window: no bound worth computing
+    lo = hi = None
+    for i in range((d1 - d0).days + 1):
+        day = (d0 + timedelta(days=i)).isoformat()
+        cond = (s.c.tenant_id == tenant_id, s.c.day == day)
+        a = conn.execute(sa.select(s.c.id).where(*cond).order_by(s.c.id).limit(1)).scalar()
+        if a is None:
+            continue
+        b = conn.execute(sa.select(s.c.id).where(*cond).order_by(s.c.id.desc()).limit(1)).scalar()
+        lo, hi = (a if lo is None else min(lo, a)), (b if hi is None else max(hi, b))
+    return None if lo is None else (lo, hi)
+
+
 def search(control: ControlStore, tenant_id: str, query: str, *, actor: str, digest_key: str,
            speaker: str | None = None, day_from: str | None = None, day_to: str | None = None,
            call_ids: Collection[str] | None = None, limit: int = 20, purpose: str = "ccr search") -> list[dict]:
@@ -180,7 +210,8 @@ def search(control: ControlStore, tenant_id: str, query: str, *, actor: str, dig
     with control.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # the read and its log row: one snapshot, no upgrade race
-        if call_ids is not None and not call_ids:
+        window = _id_window(conn, tenant_id, day_from, day_to) if day_to else (0, 2**62)
+        if (call_ids is not None and not call_ids) or window is None:
             found = []
         else:
             if call_ids is not None:
@@ -188,12 +219,13 @@ def search(control: ControlStore, tenant_id: str, query: str, *, actor: str, dig
             where.append(_not_restricted(s))
             if conn.dialect.name == "postgresql":
                 match = sa.text("search_segments.tsv @@ to_tsquery('simple', :tsq)").bindparams(tsq=pg_tsquery(terms))
-                q = sa.select(*cols).where(match, *where).order_by(s.c.id.desc()).limit(limit)
+                q = (sa.select(*cols).where(match, s.c.id.between(*window), *where).order_by(s.c.id.desc())
+                     .limit(limit))
             else:
                 fts = sa.table("search_fts", sa.column("rowid"))
                 match = sa.text("search_fts MATCH :m").bindparams(m=fts5_match(terms))
-                q = (sa.select(*cols).select_from(fts.join(s, s.c.id == fts.c.rowid)).where(match, *where)
-                     .order_by(fts.c.rowid.desc()).limit(limit))
+                q = (sa.select(*cols).select_from(fts.join(s, s.c.id == fts.c.rowid))
+                     .where(match, fts.c.rowid.between(*window), *where).order_by(fts.c.rowid.desc()).limit(limit))
             found = [dict(r._mapping) for r in conn.execute(q)]
         rows = found
         conn.execute(access_log.insert().values(

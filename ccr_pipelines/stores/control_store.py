@@ -542,7 +542,8 @@ def _v14(conn: Connection) -> None:
                              "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
                              "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END"))
     conn.execute(sa.text("CREATE INDEX ix_search_segments_call ON search_segments (tenant_id, call_id)"))
-    conn.execute(sa.text("CREATE INDEX ix_search_segments_day ON search_segments (tenant_id, day)"))
+    # a day window's id range in O(days log n) (services/search._id_window): a tenant-day's rows are one insert
+    conn.execute(sa.text("CREATE INDEX ix_search_segments_day ON search_segments (tenant_id, day, id)"))
     # a store bootstrapped before this step has its role table already: add the new command's rows
     if conn.execute(sa.text("SELECT 1 FROM access_role_commands LIMIT 1")).first():
         for role in ("analyst", "dpo"):
