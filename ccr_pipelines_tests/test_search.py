@@ -17,7 +17,7 @@ from ccr_pipelines.core.search import SearchQueryError, fold, fts5_match, pg_tsq
 from ccr_pipelines.services import dsr
 from ccr_pipelines.services import search as svc
 from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
-from ccr_pipelines.stores.control_store import ControlStore, access_log, search_segments, utcnow
+from ccr_pipelines.stores.control_store import ControlStore, access_log, search_segments
 from ccr_pipelines.stores.object_store import LocalObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
 
