@@ -214,3 +214,17 @@ def test_p3_ccr_search_prints_call_time_and_speaker_logs_the_search_and_refuses_
     rc, out, err, _ = run_cli(["search", "acme-energie", "résilier", "--category", "churn"], principal="ana@example.org")
     assert rc == 0 and [ln.split()[0] for ln in out.splitlines()[:-1]] == ["c-fr-3"], err
     control.dispose()
+
+
+def test_a_window_in_the_past_finds_its_days_only_however_many_newer_rows_follow(control_store):
+    """--to before the newest day: the scan is bounded by the window's ids, and the answer is the same."""
+    days = ["2026-11-10", "2026-11-12", "2026-11-16"]
+    for i, day in enumerate(days):
+        svc.index_partition(control_store, T, day, _segments(T, [(f"c-{i}-{k}", k, "customer", "je veux résilier")
+                                                                  for k in range(30)]))
+    svc.index_partition(control_store, T, "2026-11-12", _segments(T, [("c-1-x", 0, "agent", "résilier encore")]))
+    assert {r["day"] for r in _search(control_store, T, "résilier", day_to="2026-11-10", limit=200)} == {"2026-11-10"}
+    old = _search(control_store, T, "résilier", day_from="2026-11-11", day_to="2026-11-13", limit=200)
+    assert [r["call_id"] for r in old] == ["c-1-x"]  # the day was indexed again: its new rows only
+    assert _search(control_store, T, "résilier", day_to="2026-11-09") == []
+    assert len(_search(control_store, T, "résilier", day_to="2026-11-30", limit=200)) == 61

@@ -166,6 +166,9 @@ def _id_window(conn: sa.Connection, tenant_id: str, day_from: str | None, day_to
     every newer row (the newest-first plan the engines pick for a frequent word). Each day costs
     two lookups on ``ix_search_segments_day`` (tenant, day, id)."""
     s = search_segments
+    last = conn.execute(sa.select(sa.func.max(s.c.day)).where(s.c.tenant_id == tenant_id)).scalar()
+    if last is not None and day_to >= last:
+        return (0, 2**62)  # the window reaches the newest day: the newest-first scan starts inside it
     first = day_from or conn.execute(sa.select(sa.func.min(s.c.day)).where(s.c.tenant_id == tenant_id)).scalar()
     if first is None or first > day_to:
         return None
