@@ -1,5 +1,6 @@
 """The ``ccr`` command: demo, settings and tenants, control store, ingestion ledger, suppression, reports,
-backups, lineage lookups, the audit evidence pack, data-subject requests and the retention purge."""
+backups, lineage lookups, transcript search, the audit evidence pack, data-subject requests and the retention
+purge."""
 
 from __future__ import annotations
 
@@ -340,6 +341,41 @@ def cmd_lineage(args) -> int:
     return 0 if (ans.get("found", True) and (args.what != "subject" or ans["calls"])) else 1
 
 
+def cmd_search(args) -> int:
+    """Issue 19 (P3, P4, P16, P17): one tenant's redacted segments holding every word of the query.
+    One access-log row per search (a keyed digest of the query, never the words)."""
+    from .core.search import SearchQueryError, clock
+    from .core.settings import resolve
+    from .services import search as svc
+
+    loaded = _loaded()
+    tenant = loaded.registry.require(args.tenant, active=False)
+    control = _control(loaded)
+    call_ids = None
+    try:
+        if args.category:
+            from .stores.object_store import object_store_from_settings
+            from .stores.warehouse import Warehouse
+
+            call_ids = svc.category_calls(Warehouse(object_store_from_settings(loaded.settings)), tenant.id,
+                                          args.category, day_from=args.date_from, day_to=args.date_to)
+        rows = svc.search(control, tenant.id, args.query, actor=args.actor,
+                          digest_key=resolve(loaded.settings.ingest.subject_hash_key), speaker=args.speaker,
+                          day_from=args.date_from, day_to=args.date_to, call_ids=call_ids, limit=args.limit)
+    except SearchQueryError as exc:
+        raise CcrError(str(exc)) from None
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+    else:
+        for r in rows:
+            text = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", r["text"])
+            print(f"{r['call_id']:<24} {r['day']}  {clock(r['start_s']):>7}-{clock(r['end_s']):<7} "
+                  f"{r['speaker'] or 'unknown':<9} {text[:120]}")
+        print(f"{len(rows)} segment(s) in tenant {tenant.id} (newest indexed first, at most {args.limit}; "
+              f"the search is access-logged)")
+    return 0 if rows else 1
+
+
 def cmd_audit_pack(args) -> int:
     """P13, GDPR art. 30: the tenant's audit evidence pack for a period, as one zip archive."""
     from datetime import date
@@ -663,6 +699,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--register-only", action="store_true",
                    help="record the lookup as a request for the Dagster job lineage_lookup_job (config: its id)")
     s.set_defaults(func=cmd_lineage)
+
+    s = sub.add_parser("search", help="search one tenant's redacted transcripts: segments holding every word "
+                                      "(case and accents folded); every search is access-logged (P3)")
+    s.add_argument("tenant")
+    s.add_argument("query", help="the words to find (the access log keeps a keyed digest, never the words)")
+    s.add_argument("--speaker", choices=["agent", "customer"])
+    s.add_argument("--from", dest="date_from", help="first day (YYYY-MM-DD)")
+    s.add_argument("--to", dest="date_to", help="last day, included (YYYY-MM-DD)")
+    s.add_argument("--category", help="only calls with a hit of this category (the categories step's output)")
+    s.add_argument("--limit", type=int, default=20, help="at most this many segments (1-200)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("audit", help="audit evidence pack for a tenant and period (GDPR art. 30, P1-P23)")
     s.add_argument("action", choices=["pack"])

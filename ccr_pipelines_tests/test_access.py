@@ -65,6 +65,7 @@ def _argv_for(tmp_path) -> dict[str, list[str]]:
         "access.revoke": ["access", "revoke", ADMIN, "admin", "--reason", "lock them out"],
         "access.allow": ["access", "allow", "analyst", "dsr.erase", "--reason", "why not"],
         "access.deny": ["access", "deny", "dpo", "dsr.erase", "--reason", "why not"],
+        "search": ["search", t, "facture électricité", "--speaker", "customer", "--from", DAY],
     }
 
 

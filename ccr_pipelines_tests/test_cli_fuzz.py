@@ -52,6 +52,7 @@ PHONES = ["+33 6 12 34 56 78", "0612345678", "06 12", "not a phone"]
 EMAILS = ["jean.dupont@example.org", "no-at-sign", "a@b"]
 REFS = ["CUST-1", "C" * 129]
 BACKUP_IDS = ["20261130T000000Z", "20261130T000000", "2026-11-30", "99999999T999999Z"]
+QUERIES = ["facture", "Électricité CHÈRE", "résilier contrat", "!!!", "a b c d e f g h i", "x" * 41, "0612345678"]
 ROLES = ["admin", "operator", "dpo", "analyst", "auditor", "root", "ADMIN"]
 PRINCIPALS = [ADMIN] * 8 + [ANALYST, ANALYST, NOBODY, NOBODY, "bad principal", "x\ny", "a" * 200]
 
@@ -137,6 +138,10 @@ def invocations(tmp: Path) -> st.SearchStrategy[list[str]]:
                            [_opt("--type", _v(["phone", "email", "customer_ref"])), _flag("--json")])),
         "audit": _cmd(["audit", "pack"], [], [_opt("--tenant", tenant), _opt("--from", day), _opt("--to", day),
                                               _opt("--out", paths)]),
+        "search": _cmd(["search"], [tenant, _v(QUERIES)],
+                       [_opt("--speaker", _v(["agent", "customer", "nobody"])), _opt("--from", day), _opt("--to", day),
+                        _opt("--category", _v(["churn", "billing.v1", "a/b", ""])), _opt("--limit", num),
+                        _flag("--json")]),
         "access": st.sampled_from(["whoami", "list", "grant", "revoke", "allow", "deny", "bootstrap"]).flatmap(
             # NOBODY is never granted anything (its refusals stay refusals); ADMIN is never revoked
             lambda a: _cmd(["access", a], [_v([ANALYST, "x@y", "svc@corp"], ROLES), _v(ROLES, list(COMMANDS))],

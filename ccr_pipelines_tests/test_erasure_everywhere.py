@@ -312,10 +312,12 @@ def test_p16_p17_p18_one_erasure_reaches_every_zone_with_the_same_verdict_from_t
     # same verdict, same locations deleted, same locations read (but for who opened Dagster)
     loc = {r: sorted((d["store"], d["location"]) for d in q["proof"]["deleted"]) for r, q in
            (("cli", cli_req), ("job", job_req))}
-    assert loc["cli"] == loc["job"] and len(loc["cli"]) == 25
+    # 26: the playback copy (issue 18) and the search index (issue 19)
+    assert loc["cli"] == loc["job"] and len(loc["cli"]) == 26
     read = {r: [x for x in q["proof"]["scan"]["locations_read"] if not x.startswith("dagster")]
             for r, q in (("cli", cli_req), ("job", job_req))}
-    assert read["cli"] == read["job"] and len(read["cli"]) == 18, read["cli"]
+    # 20: playback/, call_acoustics, turn_loudness
+    assert read["cli"] == read["job"] and len(read["cli"]) == 20, read["cli"]
     stores = {s for s, _ in loc["cli"]}
     assert {"object_store", "quarantine", "exports", "openlineage", "parquet", "reports", "marts",
             "control_store"} <= stores, stores

@@ -121,6 +121,17 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
         assert len(found) == len(turns(exp["utterances"])), (key, found)
     print(f"stereo turn boundaries within 0.5 s: {hit}/{total} = {hit / total:.1%}")
     assert hit / total >= 0.9, (hit, total)
+    # issue 19: loudness per turn and non-talk time, from the audio the worker decoded (numbers only)
+    wh = Warehouse(store)
+    acoustics = {r["call_id"]: r for r in wh.read_partition("call_acoustics", "globex-support", DAY).to_pylist()}
+    loud = wh.read_partition("turn_loudness", "globex-support", DAY).to_pylist()
+    for key in keys:
+        exp, row = EXPECTED[key], acoustics[EXPECTED[key]["call_id"]]
+        assert 0 < row["non_talk_s"] < exp["duration_s"] and 0 < row["longest_silence_s"] <= row["non_talk_s"]
+        assert -60 < row["agent_baseline_dbfs"] < 0 and -60 < row["customer_baseline_dbfs"] < 0
+        spoken = [s for s in segments if s["call_id"] == exp["call_id"] and not s["no_speech"]]
+        assert len([t for t in loud if t["call_id"] == exp["call_id"]]) == len(spoken)
+    assert "text" not in wh.read_partition("turn_loudness", "globex-support", DAY).column_names
 
 
 def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenants_file):

@@ -31,6 +31,10 @@ class AsrConfig:
     # the batched worker beat sequential faster-whisper (benchmarks/RESULTS.md).
     vad_step_ratio: float = 1.0
     beam_size: int = 5
+    # Decoder context, passed to every window: a tenant's custom vocabulary (``hotwords``, Whisper's
+    # previous-text slot) or an ``initial_prompt``; None = none (the default decoding).
+    initial_prompt: str | None = None
+    hotwords: str | None = None
     # Word times from Whisper's cross-attention (CTranslate2 align, as faster-whisper's word
     # timestamps) on the decoded text: each word goes to its own speech region, so a call comes back
     # as turns, not one segment per packed 30 s window (issue 17). The text itself is unchanged.
@@ -87,7 +91,8 @@ class Engines:
                 pipeline = whisperx.load_model(
                     resolved.path, device=self.config.device, compute_type=self.config.compute_type,
                     language=language, vad_model=vad, threads=self.config.threads,
-                    local_files_only=True, asr_options={"beam_size": self.config.beam_size},
+                    local_files_only=True, asr_options={"beam_size": self.config.beam_size, "hotwords": self.config.hotwords,
+                                                         "initial_prompt": self.config.initial_prompt},
                 )
             self.load_seconds += time.perf_counter() - t0
             _report_no_speech_prob(pipeline.model, timestamps=self.config.timestamps)

@@ -21,6 +21,7 @@ import time
 import traceback
 
 from ..core.audio import ASR_SAMPLE_RATE, decode_channels
+from ..core.loudness import call_acoustics
 from ..core.transcripts import merge_channel_segments, quality_signals
 from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from .engine import AsrConfig, Engines
@@ -162,6 +163,8 @@ def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles
             "audio_seconds": round(p.audio_seconds, 3), "processing_seconds": round(processing, 3),
             "speaker_mode": mode, "signals": signals,
             "segments": [s.as_row(tenant_id, p.call["call_id"]) for s in segments],
+            # issue 19: loudness per turn, raised voice, non-talk (numbers only), from the decoded audio
+            "acoustics": call_acoustics(p.channels, segments, ASR_SAMPLE_RATE),
         }
         store.put_bytes(p.key, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
         _fault_injection_point()

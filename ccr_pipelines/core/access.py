@@ -31,7 +31,7 @@ COMMANDS = (
     "lineage.call", "lineage.subject", "lineage.report",
     "audit.pack",
     "access.list", "access.grant", "access.revoke", "access.allow", "access.deny", "access.whoami",
-    "access.bootstrap",
+    "access.bootstrap", "search",
 )
 
 # Commands anyone may run: they read configuration files only (no tenant data, no control store),
@@ -53,9 +53,9 @@ DEFAULT_ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "dpo": _READ_ONLY_COMMON + (
         "suppress", "dsr.export", "dsr.erase", "dsr.restrict", "dsr.suppress", "dsr.lift", "dsr.extend",
         "dsr.run", "dsr.receipt", "dsr.list", "lineage.call", "lineage.subject", "lineage.report",
-        "audit.pack", "incidents.ack", "incidents.resolve", "tenants.suspend", "access.list", "purge"),
-    # quality analyst: review decisions on automated scores, report links
-    "analyst": ("tenants.list", "ingest.status", "review.decide", "reports.link"),
+        "audit.pack", "incidents.ack", "incidents.resolve", "tenants.suspend", "access.list", "purge", "search"),
+    # quality analyst: review decisions on automated scores, report links, transcript search (redacted text)
+    "analyst": ("tenants.list", "ingest.status", "review.decide", "reports.link", "search"),
     # auditor: reads evidence, changes nothing
     "auditor": _READ_ONLY_COMMON + (
         "lineage.call", "lineage.subject", "lineage.report", "audit.pack", "dsr.list", "dsr.receipt",

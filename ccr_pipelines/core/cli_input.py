@@ -360,6 +360,28 @@ def _audit(a, reg):
     return t
 
 
+_CATEGORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}\Z")
+
+
+def _search(a, reg):
+    from .search import SearchQueryError, query_terms
+
+    t = tenant(a.tenant, "tenant", reg)
+    text(a.query, "query", max_len=300, required=True)
+    try:
+        query_terms(a.query)
+    except SearchQueryError as exc:
+        raise InputError(str(exc)) from None
+    d1 = day(a.date_from, "--from")
+    d2 = day(a.date_to, "--to")
+    if d1 and d2 and d2 < d1:
+        raise InputError("--to is before --from")
+    if a.category is not None and not _CATEGORY_RE.match(a.category):
+        raise InputError(f"--category: a category id (1-80 of A-Z a-z 0-9 _ . -): {short(a.category)}")
+    integer(a.limit, "--limit", hi=200)
+    return t
+
+
 def _access(a, reg):
     from .access import COMMANDS, ROLES, IdentityError, validate_principal
 
@@ -387,5 +409,5 @@ def _access(a, reg):
 _VALIDATORS = {
     "tenants": _tenants, "db": _db, "ingest": _ingest, "suppress": _suppress, "dsr": _dsr, "review": _review,
     "purge": _purge, "incidents": _incidents, "backup": _backup, "reports": _reports, "lineage": _lineage,
-    "audit": _audit, "access": _access,
+    "audit": _audit, "access": _access, "search": _search,
 }

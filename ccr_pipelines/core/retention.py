@@ -25,7 +25,8 @@ DATASET_CLASSES: dict[str, tuple[tuple[str, str], ...]] = {
     "raw_transcript": (("restricted", "transcript_segments"),),
     "redacted_transcript": (("datasets", "redacted_segments"),),
     "scores": (("datasets", "call_manifest"), ("datasets", "transcript_calls"), ("datasets", "call_metrics"),
-               ("datasets", "call_scores"), ("datasets", "call_score_steps")),
+               ("datasets", "call_scores"), ("datasets", "call_score_steps"),
+               ("datasets", "call_acoustics"), ("datasets", "turn_loudness")),  # issue 19: loudness, non-talk
 }
 # Objects per data class, by the tenant prefix they live under; the day is in the key (yyyy/mm/dd).
 OBJECT_CLASSES: dict[str, tuple[tuple[str, ...], ...]] = {

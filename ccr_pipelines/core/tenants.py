@@ -8,6 +8,7 @@ and the field.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -80,6 +81,34 @@ class AlertRouting(_Strict):
     )
 
 
+VOCABULARY_MAX_TERMS = 100
+VOCABULARY_MAX_CHARS = 600  # Whisper's prompt slot holds ~220 tokens; the hotwords take part of it
+_VOCABULARY_TERM = re.compile(r"^[^\W_][\w .&'+-]{0,39}\Z")
+
+
+def validate_vocabulary(terms: list[str]) -> list[str]:
+    """Product names and brands: 1-40 characters each (letters, digits, space . & ' + -), no
+    duplicate (case-insensitive), at most 100 terms and 600 characters in all."""
+    seen: set[str] = set()
+    for i, term in enumerate(terms):
+        if not isinstance(term, str) or not _VOCABULARY_TERM.match(term) or term != term.strip():
+            raise ValueError(f"vocabulary[{i}]: 1-40 characters, letters, digits, space . & ' + - "
+                             f"(starting with a letter or digit)")
+        if term.casefold() in seen:
+            raise ValueError(f"vocabulary[{i}]: listed twice")
+        seen.add(term.casefold())
+    if len(terms) > VOCABULARY_MAX_TERMS:
+        raise ValueError(f"vocabulary: at most {VOCABULARY_MAX_TERMS} terms (got {len(terms)})")
+    if len(", ".join(terms)) > VOCABULARY_MAX_CHARS:
+        raise ValueError(f"vocabulary: at most {VOCABULARY_MAX_CHARS} characters in all")
+    return terms
+
+
+def hotwords_text(terms: list[str]) -> str | None:
+    """The hotwords string the decoder takes: the terms, comma-separated (None when there are none)."""
+    return ", ".join(terms) or None
+
+
 class Tenant(_Strict):
     id: str
     display_name: Annotated[str, Field(min_length=1, max_length=120)]
@@ -99,6 +128,9 @@ class Tenant(_Strict):
     )
     uses_virtual_agents: bool = False
     terminated_on: date | None = None
+    # Issue 19: custom vocabulary (product names, brands) given to the ASR decoder as hotwords, so that
+    # "Veltrana" is not heard as "melt round". Words only: never names of people or other personal data.
+    vocabulary: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -128,6 +160,16 @@ class Tenant(_Strict):
             if not lo <= days <= hi:
                 raise ValueError(f"{data_class}={days} days is outside the allowed {lo}..{hi}")
         return v
+
+    @field_validator("vocabulary")
+    @classmethod
+    def _vocabulary(cls, v: list[str]) -> list[str]:
+        return validate_vocabulary(v)
+
+    @property
+    def hotwords(self) -> str | None:
+        """The decoder's hotwords text for this tenant (None: no custom vocabulary)."""
+        return hotwords_text(self.vocabulary)
 
     @model_validator(mode="after")
     def _roles(self) -> "Tenant":

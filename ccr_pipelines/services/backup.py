@@ -56,7 +56,9 @@ def table_order() -> tuple[tuple[str, int], ...]:
         try:
             for version in migrations.versions():
                 store.migrate(version)
-                # the control store's tables only (not Alembic's version table)
+                # the control store's tables only (not Alembic's version table); derived indexes
+                # (``index_metadata``: the transcript search index and its FTS5 shadow tables) are
+                # rebuilt from the warehouse, not backed up
                 names = set(sa.inspect(store.engine).get_table_names()) & set(metadata.tables)
                 names -= {n for n, _ in seen}
                 fk_order = [t.name for t in metadata.sorted_tables]

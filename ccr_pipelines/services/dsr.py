@@ -46,10 +46,11 @@ from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
 from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
 from ..core.tenants import TenantRegistry
 from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, lineage_lookups,
-                                    quarantine_subjects, review_queue, subject_calls, subject_restrictions,
-                                    suppression_list, utcnow)
+                                    quarantine_subjects, review_queue, search_segments, subject_calls,
+                                    subject_restrictions, suppression_list, utcnow)
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
+from . import search as search_index
 
 KINDS = ("export", "erasure", "restriction", "suppression")
 EXPORT_SCHEMA_VERSION = "ccr-dsr-export/1"
@@ -442,7 +443,9 @@ def erase(env: DsrEnv, request_id: int) -> dict:
             lineage_lookups.c.tenant_id == t,
             sa.or_(lineage_lookups.c.target.in_(ids_sorted), lineage_lookups.c.target.in_(sorted(hashes))))
             .values(target=None, status="erased")).rowcount
+        n_search = search_index.delete_calls(conn, t, ids_sorted)  # issue 19: gone from search with the rest
     note("control_store", "quarantine_subjects", rows=n_quarantine or 0)
+    note("control_store", "search_segments", rows=n_search)
     note("control_store", "lineage_lookups (target cleared)", rows=n_lookups or 0)
     note("control_store", "review_queue", rows=n_review or 0)
     note("control_store", "subject_calls", rows=n_index or 0)
@@ -616,7 +619,7 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     read.append("openlineage lineage/openlineage/ (the files of the runs that wrote the calls)")
     read.append(f"duckdb {Path(env.marts_path).name if env.marts_path else '(none configured)'}")
     read.append("control_store review_queue, subject_calls, quarantine_subjects, lineage, lineage_lookups, "
-                "dsr_requests")
+                "search_segments, dsr_requests")
     read.append(f"dagster run storage ({env.dagster_source})")
     # quarantine: no entry may name the subject (sidecar, reason record, key) or one of the calls
     for entry, why in sorted(_quarantine_matches(env, t, call_ids, hashes, every_version=True).items()):
@@ -848,6 +851,7 @@ def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[s
     checks = [("quarantine_subjects", quarantine_subjects, quarantine_subjects.c.subject_hash.in_(sorted(hashes))),
               ("lineage_lookups", lineage_lookups, lineage_lookups.c.target.in_(ids + sorted(hashes))),
               ("review_queue", review_queue, review_queue.c.call_id.in_(ids)),
+              ("search_segments", search_segments, search_segments.c.call_id.in_(ids)),
               ("subject_calls", subject_calls, subject_calls.c.call_id.in_(ids)),
               ("subject_calls (hashes)", subject_calls, subject_calls.c.subject_hash.in_(sorted(hashes))),
               ("lineage (not marked deleted)", lineage, sa.and_(lineage.c.call_id.in_(ids), lineage.c.deleted_at.is_(None)))]

@@ -25,9 +25,10 @@ from ..core.retention import (DATASET_CLASSES, OBJECT_CLASSES, PER_CALL_CLASSES,
                               day_of_key, expired, offboarding_due, report_period_end)
 from ..core.tenants import Tenant, TenantRegistry
 from ..stores.control_store import (ControlStore, access_log, lineage, purge_log, retention_grants, review_queue,
-                                    subject_calls, subject_restrictions, suppression_list, utcnow)
+                                    search_segments, subject_calls, subject_restrictions, suppression_list, utcnow)
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
+from . import search as search_index
 
 PLATFORM = "platform"
 STARTED, COMPLETED, OFFBOARDED = "run:started", "run:completed", "offboarding"
@@ -127,7 +128,7 @@ def _offboarding_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, i
         n = sum(1 for _ in env.store.list_versions(tenant_key(zone, tenant.id) + "/"))
         if n:
             out.append((PurgeItem(tenant.id, "offboarding", "prefix", tenant_key(zone, tenant.id) + "/"), n))
-    for table in (review_queue, subject_calls, suppression_list, subject_restrictions):
+    for table in (review_queue, subject_calls, suppression_list, subject_restrictions, search_segments):
         n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
             table.c.tenant_id == tenant.id))[0]["count_1"]
         if n:
@@ -169,6 +170,8 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
     if item.kind == "partition":
         n = env.store.delete_all_versions(item.target)
         with c.engine.begin() as conn:  # P17/P19: lineage keeps the fact, not the content
+            if item.data_class == "redacted_transcript" and item.day:  # issue 19: the day leaves search too
+                search_index.delete_days(conn, t, days=[item.day])
             conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.deleted_at.is_(None),
                                                 lineage.c.artefact_uri == env.store.uri(item.target))
                          .values(deleted_at=utcnow()))
@@ -181,6 +184,9 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
                                                           run_id=env.run_id, granted_at=utcnow()))
             n = conn.execute(access_log.delete().where(access_log.c.tenant_id == t, access_log.c.at < before)).rowcount
         return 0, n or 0
+    if item.target == "search_segments":  # issue 19: the offboarded tenant's search index
+        with c.engine.begin() as conn:
+            return 0, search_index.delete_days(conn, t)
     tables = {"review_queue": review_queue, "subject_calls": subject_calls, "suppression_list": suppression_list,
               "subject_restrictions": subject_restrictions}
     table = tables[item.target]

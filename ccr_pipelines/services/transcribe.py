@@ -5,6 +5,8 @@ worker's transcript files into the two tenant-day tables.
   revision, engine versions, seconds, quality signals, status. No text.
 - ``transcript_segments`` (restricted zone, P21): one row per segment with the
   text. Only redaction reads it; analytics read the redacted table.
+- ``call_acoustics`` and ``turn_loudness`` (datasets zone, issue 19): non-talk time, longest silence,
+  each speaker's loudness baseline and raised-voice events; dBFS per turn. Numbers only.
 """
 
 from __future__ import annotations
@@ -43,6 +45,38 @@ SEGMENTS_SCHEMA = pa.schema([
     ("no_speech", pa.bool_()),  # the no-speech gate (core/transcripts.is_no_speech); null in older transcripts
 ])
 
+# Issue 19: loudness and non-talk (numbers only, no text: datasets zone), from the worker's "acoustics".
+ACOUSTICS_DATASET = "call_acoustics"
+ACOUSTICS_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("acoustics_version", pa.string()),
+    ("duration_s", pa.float64()), ("non_talk_s", pa.float64()), ("longest_silence_s", pa.float64()),
+    ("agent_baseline_dbfs", pa.float64()), ("customer_baseline_dbfs", pa.float64()),
+    ("agent_raised_voice", pa.int32()), ("customer_raised_voice", pa.int32()),
+])
+TURN_LOUDNESS_DATASET = "turn_loudness"
+TURN_LOUDNESS_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
+    ("start_s", pa.float64()), ("end_s", pa.float64()), ("speech_s", pa.float64()), ("dbfs", pa.float64()),
+    ("above_baseline_db", pa.float64()), ("raised_voice", pa.bool_()),
+])
+
+
+def acoustics_rows(tenant_id: str, call_id: str, day: str, ac: dict) -> tuple[dict, list[dict]]:
+    """The worker's acoustics block as one call row and one row per turn."""
+    base = ac.get("baseline_dbfs") or {}
+    raised = {(e["segment_index"]) for e in ac.get("raised_voice") or []}
+    call = {"tenant_id": tenant_id, "call_id": call_id, "day": day, "acoustics_version": ac.get("version"),
+            "duration_s": ac.get("duration_s"), "non_talk_s": ac.get("non_talk_s"),
+            "longest_silence_s": ac.get("longest_silence_s"), "agent_baseline_dbfs": base.get("agent"),
+            "customer_baseline_dbfs": base.get("customer"),
+            **{f"{sp}_raised_voice": sum(1 for e in ac.get("raised_voice") or [] if e["speaker"] == sp)
+               for sp in ("agent", "customer")}}
+    turns = [{"tenant_id": tenant_id, "call_id": call_id, **{k: t[k] for k in ("segment_index", "speaker", "start_s",
+                                                                                "end_s", "speech_s", "dbfs")},
+              "above_baseline_db": round(t["dbfs"] - base[t["speaker"]], 2) if t["speaker"] in base else None,
+              "raised_voice": t["segment_index"] in raised} for t in ac.get("turns") or []]
+    return call, turns
+
 
 def calls_to_transcribe(warehouse: Warehouse, tenant_id: str, day: str, call_ids: list[str] | None = None) -> list[dict]:
     """Manifest rows of the tenant-day (optionally a subset), in the shape the worker takes."""
@@ -72,7 +106,7 @@ def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: 
     With *control* and *lineage*, writes one lineage row per transcribed call (P9: model and
     engine versions; P2: region) right after the tables it describes."""
     now = datetime.now(timezone.utc)
-    call_rows, seg_rows = [], []
+    call_rows, seg_rows, ac_rows, turn_rows = [], [], [], []
     for res in results:
         base = {"tenant_id": tenant_id, "call_id": res["call_id"], "day": day, "status": res["status"],
                 "failure_reason": res.get("reason"), "run_id": run_id, "transcribed_at": now}
@@ -96,12 +130,21 @@ def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: 
                           "language_mismatch": sig["language_mismatch"],
                           "words_in_silence_suspected": sig["words_in_silence_suspected"]})
         seg_rows.extend(doc["segments"])
+        if doc.get("acoustics"):  # transcripts written before issue 19 have none
+            ac_call, ac_turns = acoustics_rows(tenant_id, res["call_id"], day, doc["acoustics"])
+            ac_rows.append(ac_call)
+            turn_rows.extend(ac_turns)
     touched = {r["call_id"] for r in call_rows}
     calls_obj = _merge(warehouse, CALLS_DATASET, tenant_id, day, call_rows, CALLS_SCHEMA, zone="datasets",
                        replace_calls=touched) if call_rows else None
     done = {r["call_id"] for r in call_rows if r["status"] == "transcribed"}
     seg_obj = _merge(warehouse, SEGMENTS_DATASET, tenant_id, day, seg_rows, SEGMENTS_SCHEMA, zone=SEGMENTS_ZONE,
                      replace_calls=done) if done else None
+    if ac_rows:
+        _merge(warehouse, ACOUSTICS_DATASET, tenant_id, day, ac_rows, ACOUSTICS_SCHEMA, zone="datasets",
+               replace_calls={r["call_id"] for r in ac_rows})
+        _merge(warehouse, TURN_LOUDNESS_DATASET, tenant_id, day, turn_rows, TURN_LOUDNESS_SCHEMA, zone="datasets",
+               replace_calls={r["call_id"] for r in ac_rows})
     if control is not None and lineage is not None and done:
         manifest_uri = store.uri(partition_key(MANIFEST_DATASET, tenant_id, day))
         control.record_lineage([
@@ -119,6 +162,7 @@ def write_tables(store: ObjectStore, warehouse: Warehouse, tenant_id: str, day: 
         "skipped": sum(1 for r in results if r["status"] == "skipped"),
         "failed": sum(1 for r in call_rows if r["status"] == "failed"),
         "segments": len(seg_rows),
+        "acoustics_calls": len(ac_rows),
         "calls_object": calls_obj.key if calls_obj else "",
         "segments_object": seg_obj.key if seg_obj else "",
     }

@@ -345,6 +345,27 @@ access_grants = sa.Table(
     sa.Index("ix_access_grants_principal", "principal", "id"),
 )
 
+# Issue 19 (schema revision 0015): the transcript search index, one row per redacted segment (the text is the
+# redacted text of ``redacted_segments``, never the raw transcript). A derived index: written with each
+# redacted partition (``services/search.index_partition``), deleted by an erasure in its control-store
+# transaction and by the retention purge; left out of backups (``metadata`` does not hold it) and
+# rebuilt from the redacted partitions. The full-text part is engine-specific (revision 0015): an FTS5
+# table over ``text`` on SQLite, a ``tsv`` column with a GIN index on PostgreSQL.
+index_metadata = sa.MetaData()
+search_segments = sa.Table(
+    "search_segments", index_metadata,
+    _id(),
+    sa.Column("tenant_id", sa.String(40), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),  # the call's partition (YYYY-MM-DD)
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("segment_index", sa.Integer, nullable=False),
+    sa.Column("speaker", sa.String(20)),
+    sa.Column("start_s", sa.Float),
+    sa.Column("end_s", sa.Float),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+
 # Audit trails: rows are written once and never changed (P13, P20, P22).
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 # Added by later migrations, with the same triggers (P12, P13).

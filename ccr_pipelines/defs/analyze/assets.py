@@ -7,6 +7,7 @@ from ...core.scorecards import SCORER_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.score import score_partition
 from ...services.metrics import METRICS_VERSION, metrics_partition
+from ...services import search as search_index
 from ...services.playback import render_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
 from ..ingest.partitions import daily_partitions
@@ -51,6 +52,8 @@ def redacted_transcripts(
                                   lineage=lineage_context(context, region=object_store.region_label,
                                                           engine=f"ccr redactor {REDACTOR_VERSION}"))
         written = wh.read_partition(REDACTED_DATASET, tenant.id, context.partition_key)
+        counts["search_rows"] = search_index.index_partition(control_store.get(), tenant.id, context.partition_key,
+                                                             written)  # issue 19: the search index follows
         leftovers[tenant.id] = (sum(map(len, find_entities_batch(written.column("text").to_pylist())))
                                 if written is not None else 0)
         per_tenant[tenant.id] = {**counts, "dagster/row_count": counts["segments"]}

@@ -59,7 +59,8 @@ def transcripts(
             invocation = pipes_client.run(
                 **asr.launch_args(WORKER_MODULE),
                 context=context,
-                extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
+                extras={"store": _store_config(object_store), "tenant_id": tenant.id,
+                        "asr": {**asr.worker_config(), "hotwords": tenant.hotwords},  # issue 19: custom vocabulary
                         "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
                         "calls": calls[i:i + asr.calls_per_launch]},
                 env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",

@@ -34,9 +34,19 @@ def rev_id(version: int) -> str:
     return f"{int(version):04d}"
 
 
+# The search index (revision 0015) is derived data outside ``metadata`` (never backed up): its table,
+# SQLite's FTS5 table and that table's shadow tables (search_fts_data, _idx, _docsize, _config).
+INDEX_TABLE_PREFIXES = ("search_segments", "search_fts")
+
+
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Autogenerate ignores the legacy version table an adopted store keeps (its history)."""
-    return not (type_ == "table" and name == LEGACY_TABLE)
+    """Autogenerate ignores the legacy version table an adopted store keeps (its history) and the
+    search index (derived data, defined in ``control_store.index_metadata``)."""
+    if type_ == "table" and (name == LEGACY_TABLE or (name or "").startswith(INDEX_TABLE_PREFIXES)):
+        return False
+    if type_ == "index" and getattr(getattr(obj, "table", None), "name", "").startswith(INDEX_TABLE_PREFIXES):
+        return False
+    return True
 
 
 def config(connection=None):
