@@ -14,34 +14,17 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
+from ..core.catalog import CALL_MANIFEST, TRANSCRIPT_CALLS, TRANSCRIPT_SEGMENTS
 from ..core.lineage import LineageContext, row_uri
 from ..stores.control_store import ControlStore
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
-from .ingest import MANIFEST_DATASET
 
-CALLS_DATASET = "transcript_calls"
-SEGMENTS_DATASET = "transcript_segments"
-SEGMENTS_ZONE = "restricted"
-
-CALLS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("status", pa.string()),
-    ("failure_reason", pa.string()), ("sha256", pa.string()), ("transcript_key", pa.string()),
-    ("model_name", pa.string()), ("model_revision", pa.string()), ("compute_type", pa.string()),
-    ("device", pa.string()), ("engine_versions", pa.string()), ("language_configured", pa.string()),
-    ("language_detected", pa.string()), ("speaker_mode", pa.string()), ("audio_seconds", pa.float64()),
-    ("processing_seconds", pa.float64()), ("segments", pa.int32()), ("words", pa.int32()),
-    ("mean_confidence", pa.float64()), ("no_speech_share", pa.float64()), ("compression_ratio", pa.float64()),
-    ("hallucination_suspected", pa.bool_()), ("language_mismatch", pa.bool_()),
-    ("words_in_silence_suspected", pa.bool_()), ("run_id", pa.string()), ("transcribed_at", pa.timestamp("us", tz="UTC")),
-])
-SEGMENTS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-    ("avg_logprob", pa.float64()), ("no_speech_prob", pa.float64()), ("compression_ratio", pa.float64()),
-    ("speech_regions", pa.list_(pa.list_(pa.float64()))),
-    ("no_speech", pa.bool_()),  # the no-speech gate (core/transcripts.is_no_speech); null in older transcripts
-])
+MANIFEST_DATASET = CALL_MANIFEST.name
+# The datasets this service writes (core/catalog.py); the names stay for callers that used them.
+CALLS_DATASET, CALLS_SCHEMA = TRANSCRIPT_CALLS.name, TRANSCRIPT_CALLS.schema
+SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE = (TRANSCRIPT_SEGMENTS.name, TRANSCRIPT_SEGMENTS.schema,
+                                                    TRANSCRIPT_SEGMENTS.zone)
 
 
 def calls_to_transcribe(warehouse: Warehouse, tenant_id: str, day: str, call_ids: list[str] | None = None) -> list[dict]:
