@@ -212,6 +212,10 @@ def test_the_quarantine_of_unroutable_uploads_and_the_platform_keys_are_describe
     with pytest.raises(InvalidKeyError):
         catalog.quarantine_key("unrouted", DAY, "0123456789abcdef", "upload.wav")  # an entry holds three files
     assert catalog.openlineage_key("run-1", date(2026, 11, 17)) == "lineage/openlineage/2026-11-17/run-1.ndjson"
+    from ccr_pipelines.services.lineage import LOOKUP_KINDS
+
+    for lookup in LOOKUP_KINDS:  # every lookup kind has its answer's key
+        assert catalog.kind_of_key(catalog.lineage_export_key(T, lookup, 3, "0b1d2c3a-aaaa")) == "lineage_export"
     for key in ("control/backups/20261117T020000Z/manifest.json", "control/tenant_registry/abc.json",
                 "control/erasure-ledger/acme-energie/x.json", "marts/warehouse.duckdb",
                 "raw/acme-energie/2026/11/17/anything at all.wav"):

@@ -178,7 +178,7 @@ _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 _TOKEN_RE = re.compile(r"^[0-9a-f]{16}\Z")
 _SHA256_RE = re.compile(r"^[0-9a-f]{16,64}\Z")
 _PERIOD_RE = {"weekly": re.compile(r"^\d{4}-W\d{2}\Z"), "monthly": re.compile(r"^\d{4}-\d{2}\Z")}
-_LOOKUP_RE = re.compile(r"^[a-z]{1,20}\Z")
+_LOOKUP_RE = re.compile(r"^[a-z][a-z_]{0,19}\Z")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 
@@ -334,7 +334,7 @@ def lineage_exports_prefix(tenant_id: str) -> str:
 def lineage_export_key(tenant_id: str, lookup: str, request_id: int, run_id: str) -> str:
     """A lineage-lookup answer; the key names the request, never its target (no call id in run metadata)."""
     if not isinstance(lookup, str) or not _LOOKUP_RE.match(lookup):
-        raise InvalidKeyError("lineage lookup kind is not a lowercase word")
+        raise InvalidKeyError("lineage lookup kind is not a lowercase name")
     if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
         raise InvalidKeyError("run id is not valid")
     return tenant_key("exports", tenant_id, "lineage", f"{lookup}-{_request_id(request_id)}-{run_id[:8]}.json")
@@ -392,7 +392,7 @@ OBJECT_KINDS: tuple[ObjectKind, ...] = (
                "gold/reports/tenant_{kind}_reports", "reports", removal="by the period's last day"),
     ObjectKind("dsr_export", re.compile(rf"^exports/{_T}/dsr-\d+/.+"), "dsr_export_job / ccr dsr export", None,
                removal="erased with the subject; offboarding"),
-    ObjectKind("lineage_export", re.compile(rf"^exports/{_T}/lineage/[a-z]+-\d+-[^/]+\.json$"),
+    ObjectKind("lineage_export", re.compile(rf"^exports/{_T}/lineage/[a-z][a-z_]*-\d+-[^/]+\.json$"),
                "lineage_lookup_job", None, removal="erased with the subject; offboarding"),
     ObjectKind("openlineage", re.compile(r"^lineage/openlineage/\d{4}-\d{2}-\d{2}/[^/]+\.ndjson$"),
                "openlineage sensors", None, removal="rewritten by an erasure (the calls' datasets removed)"),
