@@ -120,6 +120,17 @@ def test_each_dataset_has_a_zone_a_known_data_class_columns_and_a_unique_name():
     assert {d.name for d in catalog.DATASETS if d.zone == "restricted"} == {"transcript_segments"}
 
 
+def test_a_partition_key_is_the_datasets_zone_tenant_and_day_and_refuses_a_bad_name_zone_tenant_or_day():
+    assert catalog.REDACTED_SEGMENTS.partition_key(T, DAY) == f"datasets/{T}/redacted_segments/day={DAY}/part.parquet"
+    assert catalog.TRANSCRIPT_SEGMENTS.partition_key(T, DAY).startswith(f"restricted/{T}/transcript_segments/")
+    assert catalog.kind_of_key(catalog.CALL_SCORES.partition_key(T, DAY)) == "dataset_partition"
+    for name, tenant, day, zone in (("../x", T, DAY, "datasets"), ("call_scores", "../t", DAY, "datasets"),
+                                    ("call_scores", T, "2026-02-30", "datasets"), ("call_scores", T, DAY, "reports"),
+                                    ("call_scores", T, "2026-11-17\n", "datasets")):
+        with pytest.raises(InvalidKeyError):
+            catalog.partition_key(name, tenant, day, zone)
+
+
 def test_quality_suites_name_catalogued_datasets_and_their_columns():
     for name, suite in SUITES.items():
         d = catalog.dataset(name)

@@ -79,8 +79,16 @@ class Dataset:
     def columns(self) -> tuple[str, ...]:
         return tuple(self.schema.names) if self.schema is not None else ()
 
+    def partition_key(self, tenant_id: str, day: str) -> str:
+        return partition_key(self.name, tenant_id, day, self.zone)
+
 
 PARTITIONING = "{zone}/{tenant}/{dataset}/day={yyyy-mm-dd}/part.parquet"
+# Zones a dataset may live in: analytics ("datasets") or, for tables holding transcript text, the
+# restricted zone with its own retention and IAM (P21).
+DATASET_ZONES = ("datasets", "restricted")
+PART_NAME = "part.parquet"
+_DATASET_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
 
 MANIFEST_SCHEMA = pa.schema([
     ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
@@ -171,6 +179,27 @@ def dataset(name: str) -> Dataset:
 
 def datasets_of_class(data_class: str) -> tuple[Dataset, ...]:
     return tuple(d for d in DATASETS if d.data_class == data_class)
+
+
+def _dataset_name(name: str, zone: str) -> str:
+    if not isinstance(name, str) or not _DATASET_NAME_RE.match(name):
+        raise InvalidKeyError(f"invalid dataset name {ascii(str(name)[:64])}")
+    if zone not in DATASET_ZONES:
+        raise InvalidKeyError(f"datasets live in {DATASET_ZONES}, not {ascii(str(zone)[:20])}")
+    return name
+
+
+def dataset_prefix(name: str, tenant_id: str, zone: str = "datasets") -> str:
+    """A dataset's folder for one tenant: ``{zone}/{tenant}/{dataset}/`` (the Warehouse lists it)."""
+    return tenant_key(zone, tenant_id, _dataset_name(name, zone)) + "/"
+
+
+def partition_key(name: str, tenant_id: str, day: str, zone: str = "datasets") -> str:
+    """One tenant-day partition of a dataset: ``{zone}/{tenant}/{dataset}/day=YYYY-MM-DD/part.parquet``.
+    Any well-formed name (the Warehouse is generic); the pipeline's datasets are ``DATASETS``."""
+    _dataset_name(name, zone)
+    y, m, d = _day_parts(day if isinstance(day, str) else "")
+    return tenant_key(zone, tenant_id, name, f"day={y}-{m}-{d}", PART_NAME)
 
 
 # -- validated parts ------------------------------------------------------------------------------
