@@ -111,7 +111,8 @@ TRANSCRIPT_CALLS_SCHEMA = pa.schema([
     ("processing_seconds", pa.float64()), ("segments", pa.int32()), ("words", pa.int32()),
     ("mean_confidence", pa.float64()), ("no_speech_share", pa.float64()), ("compression_ratio", pa.float64()),
     ("hallucination_suspected", pa.bool_()), ("language_mismatch", pa.bool_()),
-    ("words_in_silence_suspected", pa.bool_()), ("run_id", pa.string()), ("transcribed_at", pa.timestamp("us", tz="UTC")),
+    ("words_in_silence_suspected", pa.bool_()), ("run_id", pa.string()),
+    ("transcribed_at", pa.timestamp("us", tz="UTC")),
 ])
 TRANSCRIPT_SEGMENTS_SCHEMA = pa.schema([
     ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),

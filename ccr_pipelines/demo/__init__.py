@@ -203,8 +203,8 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
                                    if k.startswith("dbt_")} or dbt_summary
                 if name == "reports":
                     kind = "weekly" if "weekly" in rr["assets"][0] else "monthly"
-                    report_paths.append(objects_root / report_key(rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"],
-                                                                  "report.html"))
+                    report_paths.append(objects_root / report_key(
+                        rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"], "report.html"))
                 pending = pending[1:]
                 _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
         failed += run_failures

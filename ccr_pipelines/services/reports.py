@@ -289,7 +289,8 @@ def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period
     control.record_lineage([
         dict(tenant_id=tenant.id, artefact_kind="report" if name == "report.html" else "report_file",
              artefact_uri=wh.store.uri(f"{prefix}/{name}"), source_uri=wh.store.uri(tenant_key("datasets", tenant.id)),
-             asset_key=catalog.asset_path(catalog.report_asset(period.kind)), partition_key=period.partition_key, run_id=run_id,
+             asset_key=catalog.asset_path(catalog.report_asset(period.kind)), partition_key=period.partition_key,
+             run_id=run_id,
              code_version=REPORT_VERSION, scorer_version=",".join(data.versions["scorer_version"])[:64] or None,
              scorecard_version=",".join(data.versions["scorecard_version"])[:64] or None,
              model_version=",".join(data.versions["model_revision"])[:200] or None, engine="ccr_pipelines reports",
