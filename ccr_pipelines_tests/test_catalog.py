@@ -167,7 +167,7 @@ def test_the_writers_named_in_the_catalogue_are_assets_of_the_code_location():
 
 # -- key builders ---------------------------------------------------------------------------------
 GOOD = {"tenant_id": T, "day": DAY, "call_id": CALL, "extension": "flac", "sha256": SHA, "model_revision": "r1",
-        "area": T, "token": "0123456789abcdef", "name": "reason.json", "kind": "weekly", "period_key": "2026-W47",
+        "area": T, "token": "feedfeedfeedfeed", "name": "reason.json", "kind": "weekly", "period_key": "2026-W47",
         "request_id": 7, "lookup": "call", "run_id": "0b1d2c3a-aaaa-bbbb-cccc-123456789012",
         "dagster_run_id": "0b1d2c3a-aaaa-bbbb-cccc-123456789012"}
 BUILDERS = [catalog.inbox_day_prefix, catalog.inbox_key, catalog.call_inbox_prefix, catalog.audio_day_prefix,
