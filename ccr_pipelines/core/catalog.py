@@ -13,7 +13,7 @@ raw inbox           ``raw/{t}/yyyy/mm/dd/{call}.{ext}`` and ``{call}.json`` (as 
 audio               ``audio/{t}/yyyy/mm/dd/{call}.{ext}`` and the sidecar ``{call}.json``
 quarantine          ``quarantine/{t|unrouted}/yyyy/mm/dd/{token}/object.bin|sidecar.json|reason.json``
 transcript          ``restricted/{t}/transcripts/yyyy/mm/dd/{call}/{sha256[:16]}-{revision}.json``
-dataset partition   ``{datasets|restricted}/{t}/{dataset}/day=yyyy-mm-dd/part.parquet`` (stores/warehouse.py)
+dataset partition   ``{datasets|restricted}/{t}/{dataset}/day=yyyy-mm-dd/part.parquet`` (``partition_key``)
 report              ``reports/{t}/{weekly|monthly}/{period}/{file}``
 DSR export          ``exports/{t}/dsr-{request id}/bundle.json``, ``files/{call}/…``
 lineage answer      ``exports/{t}/lineage/{lookup}-{request id}-{run[:8]}.json``
