@@ -44,7 +44,7 @@ LINEAGE_COLS = ("tenant_id", "call_id", "artefact_kind", "artefact_uri", "source
 REPORT_FILES = ("report.html", "manifest.json", "calls.csv", "calls.parquet", "agents.csv", "agents.parquet")
 MARTS = ("mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step", "mart_review_backlog")
 ASSETS = {"audio": "silver/ingest/call_manifest", "manifest_row": "silver/ingest/call_manifest",
-          "transcript": "silver/transcribe/transcripts", "redacted_transcript": "silver/analyze/redacted_transcripts",
+          "transcript": "silver/transcribe/transcripts", "redacted_transcript": "silver/analyze/redacted_segments",
           "call_metrics": "silver/analyze/call_metrics", "call_score": "silver/analyze/call_scores"}
 DATASETS = {"manifest_row": "call_manifest", "redacted_transcript": "redacted_segments",
             "call_metrics": "call_metrics", "call_score": "call_scores"}

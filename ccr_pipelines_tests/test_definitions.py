@@ -20,7 +20,7 @@ EXPECTED_ASSETS = sorted([
     "control/platform/tenant_registry",
     "silver/ingest/call_manifest",
     "silver/transcribe/transcripts",
-    "silver/analyze/redacted_transcripts",
+    "silver/analyze/redacted_segments",
     "silver/analyze/call_metrics",
     "silver/analyze/call_scores",
     "silver/analyze/playback_audio",

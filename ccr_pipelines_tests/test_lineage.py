@@ -249,10 +249,10 @@ def test_openlineage_events_of_every_run_validate_and_carry_schema_quality_and_e
     assert {f["name"] for f in out["facets"]["schema"]["fields"]} >= {"call_id", "score", "scorer_version"}
     assert out["outputFacets"]["outputStatistics"]["rowCount"] == 2
     assert [i["name"].split("/")[-1] for i in scores["inputs"]] == ["redacted_segments"], scores["inputs"]
-    (checked,) = completes["silver/analyze/redacted_transcripts.checks"]["inputs"]
+    (checked,) = completes["silver/analyze/redacted_segments.checks"]["inputs"]
     assert {a["assertion"]: a["success"] for a in checked["inputFacets"]["dataQualityAssertions"]["assertions"]} == {
         "no_pii_left": True}
-    assert checked["name"] == completes["silver/analyze/redacted_transcripts"]["outputs"][0]["name"]
+    assert checked["name"] == completes["silver/analyze/redacted_segments"]["outputs"][0]["name"]
     # our facets validate against the definition their _schemaURL's fragment names
     for facet, file in (("ccr_partition", "CcrPartitionRunFacet.json"),):
         schema = json.loads((SCHEMAS / file).read_text())

@@ -33,7 +33,7 @@ def test_p21_redacted_table_holds_placeholders_and_counts_never_values(tmp_path,
     result = dg.materialize([redacted_transcripts], partition_key=DAY, resources={
         "warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
         "object_store": os_res, "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db")},
-        run_config={"ops": {"silver__analyze__redacted_transcripts": {"config": {"tenant_id": "acme-energie"}}}})
+        run_config={"ops": {"silver__analyze__redacted_segments": {"config": {"tenant_id": "acme-energie"}}}})
     md = result.get_asset_materialization_events()[0].materialization.metadata
     assert (md["pii_phone"].value, md["pii_email"].value, md["pii_card"].value) == (1, 1, 1)
     assert [c.passed for c in result.get_asset_check_evaluations() if c.check_name == NO_PII_LEFT_CHECK] == [True]
@@ -69,7 +69,7 @@ def test_p12_suspended_unknown_or_malformed_tenants_in_config_fail_the_run(tmp_p
     result = dg.materialize([redacted_transcripts], partition_key=DAY, raise_on_error=False, resources={
         "warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
         "object_store": os_res, "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db")},
-        run_config={"ops": {"silver__analyze__redacted_transcripts": {"config": {"tenant_id": tenant}}}})
+        run_config={"ops": {"silver__analyze__redacted_segments": {"config": {"tenant_id": tenant}}}})
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert needle in failure.event_specific_data.error.message

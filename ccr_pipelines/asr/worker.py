@@ -20,12 +20,14 @@ import tempfile
 import time
 import traceback
 
+from ..core import catalog
 from ..core.audio import ASR_SAMPLE_RATE, decode_channels
 from ..core.loudness import call_acoustics
+from ..core.errors import InvalidKeyError
 from ..core.transcripts import merge_channel_segments, quality_signals
 from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from .engine import AsrConfig, Engines
-from .models import ModelUnavailable, resolve_model
+from .models import ModelUnavailable
 
 
 def store_from_config(cfg: dict) -> ObjectStore:
@@ -37,18 +39,8 @@ def store_from_config(cfg: dict) -> ObjectStore:
 
 
 def transcript_key(tenant_id: str, call: dict, model_revision: str) -> str:
-    y, m, d = call["day"].split("-")
-    return (f"restricted/{tenant_id}/transcripts/{y}/{m}/{d}/{call['call_id']}/"
-            f"{call['sha256'][:16]}-{model_revision}.json")
-
-
-def expected_transcript_key(tenant_id: str, call: dict, asr: AsrConfig) -> str:
-    """The transcript a call will have with the current settings (used to skip done work)."""
-    en = resolve_model(asr.model, setting="asr.model")
-    lang = call.get("language") or "en"
-    model = en if (lang == "en" or not en.english_only) else resolve_model(
-        asr.multilingual_model, setting="asr.multilingual_model")
-    return transcript_key(tenant_id, call, model.revision)
+    """Where a call's transcript goes (core/catalog.py: tenant id, day and call id validated)."""
+    return catalog.transcript_key(tenant_id, call["day"], call["call_id"], call["sha256"], model_revision)
 
 
 class CallFailed(Exception):
@@ -94,7 +86,10 @@ def prepare_call(engines: Engines, store: ObjectStore, tenant_id: str, call: dic
         model, pipeline = engines.for_language(language)
     except ModelUnavailable as exc:
         raise CallFailed(f"model_unavailable: {exc}") from None
-    key = transcript_key(tenant_id, call, model.revision)
+    try:
+        key = transcript_key(tenant_id, call, model.revision)
+    except InvalidKeyError:  # a tenant id, day or call id that could escape its prefix (P4): nothing written
+        raise CallFailed("invalid_key") from None
     if store.exists(key):
         return {"call_id": call["call_id"], "status": "skipped", "transcript_key": key, "model": model.name,
                 "model_revision": model.revision}

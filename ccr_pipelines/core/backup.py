@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
+from . import catalog
+
 BACKUP_FORMAT = 1
-BACKUPS_PREFIX = "control/backups"
+BACKUPS_PREFIX = catalog.BACKUPS_PREFIX
 MANIFEST_NAME = "manifest.json"
 # Backups are temporary copies (P17: an erased subject's rows leave the backups when they
 # age out); 35 days covers a monthly restore test plus a week of margin.

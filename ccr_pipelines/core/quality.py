@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import date
 from statistics import median
 
+from .catalog import CALL_MANIFEST, CALL_SCORES, TRANSCRIPT_CALLS
+
 # Expectation (GX class name, kwargs). "{tenant}" in a value set is the tenant being checked (P4).
 SUITES: dict[str, list[tuple[str, dict]]] = {
-    "call_manifest": [
+    CALL_MANIFEST.name: [
         ("ExpectTableColumnsToMatchSet", {"column_set": ["tenant_id", "call_id", "day", "sha256", "duration_s",
                                                          "sample_rate", "channels", "codec"], "exact_match": False}),
         ("ExpectColumnValuesToNotBeNull", {"column": "call_id"}),
@@ -25,7 +27,7 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
                                            "strict_min": True}),
         ("ExpectColumnValuesToBeInSet", {"column": "channels", "value_set": [1, 2]}),
     ],
-    "transcript_calls": [
+    TRANSCRIPT_CALLS.name: [
         ("ExpectColumnValuesToNotBeNull", {"column": "call_id"}),
         ("ExpectColumnValuesToBeUnique", {"column": "call_id"}),
         ("ExpectColumnValuesToBeInSet", {"column": "tenant_id", "value_set": ["{tenant}"]}),
@@ -33,7 +35,7 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("ExpectColumnValuesToBeBetween", {"column": "mean_confidence", "min_value": 0, "max_value": 1}),
         ("ExpectColumnValuesToBeBetween", {"column": "no_speech_share", "min_value": 0, "max_value": 1}),
     ],
-    "call_scores": [
+    CALL_SCORES.name: [
         ("ExpectColumnValuesToNotBeNull", {"column": "call_id"}),
         ("ExpectColumnValuesToBeUnique", {"column": "call_id"}),
         ("ExpectColumnValuesToBeInSet", {"column": "tenant_id", "value_set": ["{tenant}"]}),

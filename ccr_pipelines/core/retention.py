@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from .catalog import DATASETS, OBJECT_KINDS, datasets_of_class
 from .keys import ZONES
 
 # P19: after a tenant is marked terminated, this long to take its data back before everything goes.
@@ -19,20 +20,25 @@ OFFBOARDING_GRACE_DAYS = 30
 DSR_DEADLINE_MONTHS = 1
 DSR_EXTENSION_MONTHS = 2
 
-# Parquet datasets per data class: (zone, dataset). The analyses (manifest metadata, transcript
-# quality, metrics, scores) share the "scores" class: they are the analysis of a call.
+# Parquet datasets per data class: (zone, dataset), from the catalogue (core/catalog.py). The analyses
+# (manifest metadata, transcript quality, metrics, scores) share the "scores" class: they are the
+# analysis of a call.
 DATASET_CLASSES: dict[str, tuple[tuple[str, str], ...]] = {
-    "raw_transcript": (("restricted", "transcript_segments"),),
-    "redacted_transcript": (("datasets", "redacted_segments"),),
-    "scores": (("datasets", "call_manifest"), ("datasets", "transcript_calls"), ("datasets", "call_metrics"),
-               ("datasets", "call_scores"), ("datasets", "call_score_steps"),
-               ("datasets", "call_acoustics"), ("datasets", "turn_loudness")),  # issue 19: loudness, non-talk
+    cls: tuple((d.zone, d.name) for d in datasets_of_class(cls))
+    for cls in dict.fromkeys(("raw_transcript", "redacted_transcript", "scores", *(d.data_class for d in DATASETS)))
 }
+
+
+def _object_classes() -> dict[str, tuple[tuple[str, ...], ...]]:
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for kind in OBJECT_KINDS:
+        if kind.data_class and kind.tenant_parts and kind.tenant_parts not in out.get(kind.data_class, ()):
+            out[kind.data_class] = out.get(kind.data_class, ()) + (kind.tenant_parts,)
+    return out
+
+
 # Objects per data class, by the tenant prefix they live under; the day is in the key (yyyy/mm/dd).
-OBJECT_CLASSES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "audio": (("audio",), ("quarantine",), ("playback",)),
-    "raw_transcript": (("restricted", "transcripts"),),
-}
+OBJECT_CLASSES: dict[str, tuple[tuple[str, ...], ...]] = _object_classes()
 # Every dataset a call's rows may be in (erasure rewrites them all).
 ALL_DATASETS: tuple[tuple[str, str], ...] = tuple(d for ds in DATASET_CLASSES.values() for d in ds)
 # Per-call classes: a call's index row (subject_calls) lives as long as the longest of them.

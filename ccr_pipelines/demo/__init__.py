@@ -20,6 +20,7 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+from ..core.catalog import TENANT_TAG, report_key
 from ..core.redaction import TYPES as PII_TYPES
 
 # A demo subject who objected: its recordings must be blocked at ingestion (P18).
@@ -204,8 +205,8 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
                                    if k.startswith("dbt_")} or dbt_summary
                 if name == "reports":
                     kind = "weekly" if "weekly" in rr["assets"][0] else "monthly"
-                    report_paths.append(objects_root / "reports" / rr["tags"]["ccr/tenant"] / kind /
-                                        rr["tags"]["ccr/period"] / "report.html")
+                    report_paths.append(objects_root / report_key(
+                        rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"], "report.html"))
                 pending = pending[1:]
                 _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
         failed += run_failures

@@ -38,9 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from ..core import catalog
 from ..core.backup import DEFAULT_KEEP_DAYS
 from ..core.incidents import Signal
-from ..core.keys import tenant_key
 from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_partition
 from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
 from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
@@ -216,11 +216,15 @@ def _days(calls: list[dict]) -> dict[str, set[str]]:
 
 
 def _call_prefixes(tenant_id: str, call_id: str, day: str) -> list[str]:
-    y, m, d = day.split("-")
-    return [tenant_key("audio", tenant_id, y, m, d) + f"/{call_id}.",
-            tenant_key("playback", tenant_id, y, m, d) + f"/{call_id}.",
-            tenant_key("raw", tenant_id, y, m, d) + f"/{call_id}.",
-            tenant_key("restricted", tenant_id, "transcripts", y, m, d, call_id) + "/"]
+    return [catalog.call_audio_prefix(tenant_id, day, call_id), catalog.call_playback_prefix(tenant_id, day, call_id),
+            catalog.call_inbox_prefix(tenant_id, day, call_id), catalog.call_transcripts_prefix(tenant_id, day, call_id)]
+
+
+def _day_prefixes(tenant_id: str, day: str) -> tuple[tuple[str, str], ...]:
+    """(zone, prefix) of the per-day object folders that may hold a call's objects."""
+    return (("audio", catalog.audio_day_prefix(tenant_id, day)), ("playback", catalog.playback_day_prefix(tenant_id, day)),
+            ("raw", catalog.inbox_day_prefix(tenant_id, day)),
+            ("restricted", catalog.transcripts_day_prefix(tenant_id, day)))
 
 
 def _affected_reports(env: DsrEnv, tenant_id: str, days: Iterable[str], call_ids: set[str]) -> list[tuple[str, str]]:
@@ -229,7 +233,7 @@ def _affected_reports(env: DsrEnv, tenant_id: str, days: Iterable[str], call_ids
     for day in days:
         for kind in PERIOD_KINDS:
             period = period_containing(kind, date.fromisoformat(day))
-            key = f"{tenant_key('reports', tenant_id, kind, period.key)}/manifest.json"
+            key = catalog.report_key(tenant_id, kind, period.key, "manifest.json")
             if (kind, period.key) in out or not env.store.exists(key):
                 continue
             manifest = json.loads(env.store.get_bytes(key))
@@ -253,7 +257,7 @@ def export(env: DsrEnv, request_id: int) -> dict:
     req = get_request(env, request_id, "export")
     tenant = env.registry.require(req["tenant_id"], active=False)
     calls = subject_calls_of(env, req)
-    prefix = tenant_key("exports", tenant.id, f"dsr-{request_id}")
+    prefix = catalog.dsr_export_prefix(tenant.id, request_id).rstrip("/")
     by_day = _days(calls)
     data: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for day, ids in sorted(by_day.items()):
@@ -279,19 +283,19 @@ def export(env: DsrEnv, request_id: int) -> dict:
                     objects.put_bytes(dst, objects.get_bytes(info.key), action="export")
                     files.append(dst[len(prefix) + 1:])
             d = data.get(cid, {})
-            manifest = (d.get("call_manifest") or [{}])[0]
+            manifest = (d.get(catalog.CALL_MANIFEST.name) or [{}])[0]
             manifest.pop("subject_hashes", None)
             day_d = date.fromisoformat(day)
             out_calls.append({
                 "call_id": cid, "day": day, "metadata": manifest, "files": files,
                 "transcript_segments": [{k: s.get(k) for k in ("segment_index", "speaker", "start_s", "end_s", "text")}
-                                        for s in d.get("transcript_segments", [])],
+                                        for s in d.get(catalog.TRANSCRIPT_SEGMENTS.name, [])],
                 "redacted_segments": [{k: s.get(k) for k in ("segment_index", "speaker", "start_s", "end_s", "text")}
-                                      for s in d.get("redacted_segments", [])],
-                "transcription": (d.get("transcript_calls") or [None])[0],
-                "metrics": (d.get("call_metrics") or [None])[0],
-                "score": (d.get("call_scores") or [None])[0],
-                "score_steps": d.get("call_score_steps", []),
+                                      for s in d.get(catalog.REDACTED_SEGMENTS.name, [])],
+                "transcription": (d.get(catalog.TRANSCRIPT_CALLS.name) or [None])[0],
+                "metrics": (d.get(catalog.CALL_METRICS.name) or [None])[0],
+                "score": (d.get(catalog.CALL_SCORES.name) or [None])[0],
+                "score_steps": d.get(catalog.CALL_SCORE_STEPS.name, []),
                 "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
                                     for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
                 "reports": [f"{k}:{p}" for k, p in report_keys
@@ -315,7 +319,7 @@ def export(env: DsrEnv, request_id: int) -> dict:
         }
         for r in bundle["reports"]:
             kind, period = r["kind"], r["period"]
-            end = report_period_end(f"reports/{tenant.id}/{kind}/{period}/x")
+            end = report_period_end(catalog.report_prefix(tenant.id, kind, period))
             r["retention_until"] = (end + timedelta(days=tenant.retention("reports"))).isoformat() if end else None
         objects.put_bytes(f"{prefix}/bundle.json", json.dumps(bundle, indent=1, ensure_ascii=False, default=str)
                           .encode("utf-8"), action="export")
@@ -391,7 +395,7 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
             dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
         if set(other["subject_hashes"] or []) & set(hashes):
-            prefix = tenant_key("exports", t, f"dsr-{other['id']}") + "/"
+            prefix = catalog.dsr_export_prefix(t, other["id"])
             n = env.store.delete_prefix_all_versions(prefix)
             if n:
                 note("object_store", prefix, versions=n)
@@ -453,7 +457,7 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     # 4. reports: every version of the affected report goes, then it is generated again without the calls
     regenerated = []
     for kind, period_key in reports:
-        prefix = tenant_key("reports", t, kind, period_key) + "/"
+        prefix = catalog.report_prefix(t, kind, period_key)
         n = env.store.delete_prefix_all_versions(prefix)
         end = report_period_end(prefix + "x")
         start = period_containing(kind, end) if end else None
@@ -607,16 +611,13 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     findings: list[str] = []
     read = read if read is not None else []
     for day in sorted(by_day):
-        y, m, d = day.split("-")
-        read += [f"object_store {tenant_key(z, t, *parts)}/ (every version)" for z, parts in
-                 (("audio", (y, m, d)), ("playback", (y, m, d)), ("raw", (y, m, d)),
-                  ("restricted", ("transcripts", y, m, d)))]
+        read += [f"object_store {prefix} (every version)" for _zone, prefix in _day_prefixes(t, day)]
         read += [f"parquet {mask(partition_key(ds, t, day, zone))}" for zone, ds in ALL_DATASETS]
-        read += [f"reports {tenant_key('reports', t, k, period_containing(k, date.fromisoformat(day)).key)}/"
+        read += [f"reports {catalog.report_prefix(t, k, period_containing(k, date.fromisoformat(day)).key)}"
                  for k in PERIOD_KINDS]
-    read.append(f"quarantine {tenant_key('quarantine', t)}/ (every entry, every version)")
-    read.append(f"exports {tenant_key('exports', t)}/ (every object, every version)")
-    read.append("openlineage lineage/openlineage/ (the files of the runs that wrote the calls)")
+    read.append(f"quarantine {catalog.quarantine_prefix(t)} (every entry, every version)")
+    read.append(f"exports {catalog.exports_prefix(t)} (every object, every version)")
+    read.append(f"openlineage {catalog.OPENLINEAGE_PREFIX} (the files of the runs that wrote the calls)")
     read.append(f"duckdb {Path(env.marts_path).name if env.marts_path else '(none configured)'}")
     read.append("control_store review_queue, subject_calls, quarantine_subjects, lineage, lineage_lookups, "
                 "search_segments, dsr_requests")
@@ -635,10 +636,8 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
             if n:
                 findings.append(f"object_store: {n} version(s) under {mask(p)}")
     for day in by_day:
-        y, m, d = day.split("-")
-        for zone, parts in (("audio", (y, m, d)), ("playback", (y, m, d)), ("restricted", ("transcripts", y, m, d)),
-                            ("raw", (y, m, d))):
-            for v in env.store.list_versions(tenant_key(zone, t, *parts) + "/"):
+        for zone, prefix in _day_prefixes(t, day):
+            for v in env.store.list_versions(prefix):
                 if any(cid in v.key for cid in call_ids):
                     findings.append(f"object_store: {mask(v.key)}")
                 elif zone != "restricted" and v.key.endswith(".json") and not v.is_delete_marker and v.is_latest:
@@ -669,7 +668,7 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     for day in by_day:
         for kind in PERIOD_KINDS:
             period = period_containing(kind, date.fromisoformat(day))
-            prefix = tenant_key("reports", t, kind, period.key) + "/"
+            prefix = catalog.report_prefix(t, kind, period.key)
             for v in env.store.list_versions(prefix):
                 if not v.is_latest:
                     findings.append(f"reports: old version of {v.key}")
@@ -687,7 +686,7 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
             dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
         if set(other["subject_hashes"] or []) & hashes:
-            n = sum(1 for _ in env.store.list_versions(tenant_key("exports", t, f"dsr-{other['id']}") + "/"))
+            n = sum(1 for _ in env.store.list_versions(catalog.dsr_export_prefix(t, other["id"])))
             if n:
                 findings.append(f"object_store: {n} version(s) of export dsr-{other['id']}")
     findings += _scan_duckdb(env, call_ids, t, hashes)
@@ -710,7 +709,7 @@ def _quarantine_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes:
             out[r["entry"]] = "indexed under the subject"
         if every_version:
             out = {e: w for e, w in out.items() if next(iter(env.store.list_versions(e)), None) is not None}
-    for v in env.store.list_versions(tenant_key("quarantine", tenant_id) + "/"):
+    for v in env.store.list_versions(catalog.quarantine_prefix(tenant_id)):
         entry = "/".join(v.key.split("/")[:6]) + "/"
         name = v.key.rsplit("/", 1)[-1]
         if entry in out or v.is_delete_marker:
@@ -736,7 +735,7 @@ def _export_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set
                     lineage_only: bool) -> list[str]:
     """Keys under ``exports/{tenant}/`` (every version) whose name or JSON content names a call or the
     subject (lineage-lookup answers carry call ids, sha256 and paths; DSR bundles the subject's data)."""
-    prefix = tenant_key("exports", tenant_id, "lineage") + "/" if lineage_only else tenant_key("exports", tenant_id) + "/"
+    prefix = catalog.lineage_exports_prefix(tenant_id) if lineage_only else catalog.exports_prefix(tenant_id)
     out = []
     for v in env.store.list_versions(prefix):
         if v.is_delete_marker:
@@ -751,7 +750,7 @@ def _export_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set
     return sorted(set(out))
 
 
-_OL_PREFIX = "lineage/openlineage/"
+_OL_PREFIX = catalog.OPENLINEAGE_PREFIX
 
 
 def _openlineage_keys(env: DsrEnv, tenant_id: str, call_ids: set[str]) -> list[str]:

@@ -20,11 +20,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..core.catalog import ERASURE_LEDGER_PREFIX
 from ..stores.control_store import (ControlStore, dsr_requests, lineage, lineage_lookups, quarantine_subjects,
                                     review_queue, subject_calls, utcnow)
 from ..stores.object_store import ObjectStore
 
-LEDGER_PREFIX = "control/erasure-ledger"
+LEDGER_PREFIX = ERASURE_LEDGER_PREFIX
 FORMAT = 1
 
 

@@ -29,11 +29,11 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ..core import audio as audio_probe
+from ..core import catalog
 from ..core.ingest import (
     UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
     manifest_row, parse_raw_key, parse_sidecar, route_of_key, safe_key, sidecar_candidate,
 )
-from ..core.keys import tenant_key
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
 from ..stores.access import TenantObjects
@@ -42,21 +42,10 @@ from ..stores.control_store import (ControlStore, access_log, ingest_events, lin
 from ..stores.object_store import ObjectInfo, ObjectStore
 from ..stores.warehouse import Warehouse
 
-MANIFEST_DATASET = "call_manifest"
+# The dataset this service writes (core/catalog.py); the two names stay for callers that used them.
+MANIFEST_DATASET, MANIFEST_SCHEMA = catalog.CALL_MANIFEST.name, catalog.CALL_MANIFEST.schema
+MANIFEST_ASSET = catalog.asset_path(catalog.CALL_MANIFEST_ASSET)
 MIN_DAY = date(2024, 1, 1)  # first day of the daily partitions
-
-MANIFEST_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
-    ("source_key", pa.string()), ("audio_key", pa.string()), ("etag", pa.string()),
-    ("sha256", pa.string()), ("size_bytes", pa.int64()), ("duration_s", pa.float64()),
-    ("sample_rate", pa.int32()), ("channels", pa.int8()), ("codec", pa.string()),
-    ("container", pa.string()), ("agent_id", pa.string()), ("team", pa.string()),
-    ("direction", pa.string()), ("campaign", pa.string()), ("script_id", pa.string()),
-    ("started_at", pa.string()), ("language", pa.string()), ("customer_ref_hash", pa.string()),
-    ("subject_hashes", pa.list_(pa.string())), ("has_sidecar", pa.bool_()),
-    ("recording_notice", pa.bool_()), ("ingested_at", pa.timestamp("us", tz="UTC")),
-    ("run_id", pa.string()),
-])
 
 
 @dataclass
@@ -144,10 +133,6 @@ def _ledger_rows_for(control: ControlStore, safe_keys: list[str]) -> list[dict]:
                          .order_by(ingest_events.c.id))
 
 
-def _call_uid(tenant_id: str, call_id: str) -> str:
-    return f"{tenant_id}/{call_id}"
-
-
 def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | None = None,
                  day: str | None = None, rebuild: bool = False) -> BatchResult:
     """Process *keys* (inbox objects of one tenant-day, or unroutable ones when tenant_id is None).
@@ -159,7 +144,7 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     if keys is None:
         if not (tenant_id and day):
             raise ValueError("processing a whole inbox day needs tenant_id and day")
-        keys = [o.key for o in env.store.list(_inbox_prefix(tenant_id, day)) if not o.key.endswith(".json")]
+        keys = [o.key for o in env.store.list(catalog.inbox_day_prefix(tenant_id, day)) if not o.key.endswith(".json")]
     result = BatchResult(tenant_id=tenant_id, day=day)
     if tenant_id:
         keys = keys + _orphan_sidecars(env, tenant_id, day, keys) if day else keys
@@ -225,7 +210,7 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
                     for d in decisions if d.outcome is Outcome.ACCEPTED for t, h in sorted(d.hashes.items())]
     # P17: a quarantined upload that names a subject (sidecar or key) is found by the erasure's index too
     quarantine_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, day=d.day, created_at=now,
-                            entry=d.quarantine_key.rsplit("/", 1)[0] + "/")
+                            entry=catalog.quarantine_entry_of(d.quarantine_key))
                        for d in decisions if d.outcome is Outcome.QUARANTINED and d.tenant_id and d.quarantine_key
                        for h, t in sorted(d.quarantine_hashes.items())]
     with env.control.engine.begin() as conn:
@@ -266,14 +251,9 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
 
 
 # ---------------------------------------------------------------------------
-def _inbox_prefix(tenant_id: str, day: str) -> str:
-    y, m, d = day.split("-")
-    return tenant_key("raw", tenant_id, y, m, d) + "/"
-
-
 def _orphan_sidecars(env: IngestEnv, tenant_id: str, day: str, keys: list[str]) -> list[str]:
     """Sidecars in the inbox whose audio never came (after a grace period) are quarantined too."""
-    listing = list(env.store.list(_inbox_prefix(tenant_id, day)))
+    listing = list(env.store.list(catalog.inbox_day_prefix(tenant_id, day)))
     owned = {sidecar_candidate(o.key) for o in listing if not o.key.endswith(".json")}
     owned |= {sidecar_candidate(k) for k in keys}
     cutoff = utcnow() - env.orphan_sidecar_after
@@ -344,7 +324,7 @@ def _sidecar_travelled(store: ObjectStore, row: dict) -> bool:
     if row["outcome"] != Outcome.QUARANTINED.value:
         return True
     q = row["quarantine_key"]
-    return bool(q) and store.exists(q.rsplit("/", 1)[0] + "/sidecar.json")
+    return bool(q) and store.exists(catalog.quarantine_entry_of(q) + catalog.QUARANTINE_SIDECAR)
 
 
 def _is_suppressed(control: ControlStore, tenant_id: str, hashes: list[str]) -> bool:
@@ -363,15 +343,14 @@ def _accepted_with_sha(control: ControlStore, tenant_id: str, sha: str) -> str |
 def _accept(env: IngestEnv, d: _Decision, now: datetime) -> dict:
     raw = d.raw
     assert raw is not None and d.tenant_id
-    y, m, dd = d.day.split("-")
-    audio_key = tenant_key("audio", d.tenant_id, y, m, dd, f"{raw.call_id}.{raw.extension}")
+    audio_key = catalog.audio_key(d.tenant_id, d.day, raw.call_id, raw.extension)
     with TenantObjects(env.store, env.control, d.tenant_id, actor=env.actor, purpose="ingestion",
                        run_id=env.run_id) as objs:
         put = objs.put_file(audio_key, d.tmp_path)
         if put.size != d.info.size:
             raise IOError("audio copy size mismatch")  # never delete the original then
         if d.sidecar_key:
-            objs.put_bytes(tenant_key("audio", d.tenant_id, y, m, dd, f"{raw.call_id}.json"),
+            objs.put_bytes(catalog.audio_sidecar_key(d.tenant_id, d.day, raw.call_id),
                            env.store.get_bytes(d.sidecar_key))
     return manifest_row(raw=raw, audio_key=audio_key, etag=d.info.etag, sha256=d.sha256, size=d.info.size,
                         probe=d.probe, sidecar=d.sidecar, hashes=d.hashes, ingested_at=now, run_id=env.run_id)
@@ -380,18 +359,16 @@ def _accept(env: IngestEnv, d: _Decision, now: datetime) -> dict:
 def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
     """Copy the object (and its sidecar) to quarantine with a reason record; confirm the copy."""
     area = d.tenant_id or UNROUTED
-    y, m, dd = d.day.split("-")
     token = hashlib.blake2b(f"{d.safe}@{d.info.etag}".encode(), digest_size=8).hexdigest()
-    base = f"quarantine/{area}/{y}/{m}/{dd}/{token}"
     local = os.path.join(tmp, f"q-{token}")
     env.store.download_file(d.key, local, received=True)
-    copied = env.store.put_file(f"{base}/object.bin", local)
+    copied = env.store.put_file(catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_OBJECT), local)
     if copied.size != d.info.size:
         raise IOError("quarantine copy size mismatch")  # the original stays in the inbox
     sidecar_body = None
     if d.sidecar_key:
         sidecar_body = env.store.get_bytes(d.sidecar_key, received=True)
-        env.store.put_bytes(f"{base}/sidecar.json", sidecar_body)
+        env.store.put_bytes(catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_SIDECAR), sidecar_body)
     if d.tenant_id:
         d.quarantine_hashes = quarantine_subject_hashes(env.secret, d.tenant_id, d.key, sidecar_body)
     safe = is_safe_key(d.key)
@@ -409,8 +386,9 @@ def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
         "at": now.isoformat(),
         "has_sidecar": bool(d.sidecar_key),
     }
-    env.store.put_bytes(f"{base}/reason.json", json.dumps(record, indent=1).encode())
-    d.quarantine_key = f"{base}/object.bin"
+    env.store.put_bytes(catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_REASON),
+                        json.dumps(record, indent=1).encode())
+    d.quarantine_key = catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_OBJECT)
 
 
 def quarantine_subject_hashes(secret: str, tenant_id: str, key: str, sidecar: bytes | None) -> dict[str, str]:
@@ -454,15 +432,14 @@ def _lineage_rows(env: IngestEnv, decisions: list[_Decision], partition_object: 
     for d in decisions:
         if d.outcome is not Outcome.ACCEPTED:
             continue
-        y, m, dd = d.day.split("-")
-        audio_key = tenant_key("audio", d.tenant_id, y, m, dd, f"{d.raw.call_id}.{d.raw.extension}")
+        audio_key = catalog.audio_key(d.tenant_id, d.day, d.raw.call_id, d.raw.extension)
         common = dict(tenant_id=d.tenant_id, call_id=d.raw.call_id, run_id=env.run_id, code_version=env.code_version,
                       engine=f"pyav {av.__version__}", region=env.region, sha256=d.sha256, created_at=now)
         rows.append(dict(common, artefact_kind="audio", artefact_uri=env.store.uri(audio_key),
-                         source_uri=env.store.uri(d.key), asset_key="silver/ingest/call_manifest", partition_key=d.day))
+                         source_uri=env.store.uri(d.key), asset_key=MANIFEST_ASSET, partition_key=d.day))
         if partition_object:
             rows.append(dict(common, artefact_kind="manifest_row", artefact_uri=f"{env.store.uri(partition_object)}#{d.raw.call_id}",
-                             source_uri=env.store.uri(audio_key), asset_key="silver/ingest/call_manifest",
+                             source_uri=env.store.uri(audio_key), asset_key=MANIFEST_ASSET,
                              partition_key=d.day))
     return rows
 
@@ -476,25 +453,24 @@ def _rebuild_rows(env: IngestEnv, tenant_id: str, day: str) -> list[dict]:
     """Manifest rows re-derived from the accepted audio of a tenant-day (an engineer's re-run)."""
     from ..core.ingest import AUDIO_EXTENSIONS
 
-    y, m, dd = day.split("-")
     previous = {r["call_id"]: r for r in _existing_rows(env, tenant_id, day)}
     rows = []
     with tempfile.TemporaryDirectory(prefix="ccr-rebuild-") as tmp:
-        for obj in env.store.list(tenant_key("audio", tenant_id, y, m, dd) + "/"):
+        for obj in env.store.list(catalog.audio_day_prefix(tenant_id, day)):
             call_id, ext = obj.key.rsplit("/", 1)[1].rsplit(".", 1)
             if ext not in AUDIO_EXTENSIONS:
                 continue
             local = os.path.join(tmp, "a.bin")
             env.store.download_file(obj.key, local)
             probe = audio_probe.probe(local, max_duration_s=env.max_duration_s)
-            sc_key = obj.key.rsplit(".", 1)[0] + ".json"
+            sc_key = catalog.audio_sidecar_key(tenant_id, day, call_id)
             sidecar = parse_sidecar(env.store.get_bytes(sc_key)) if env.store.exists(sc_key) else None
             sc = sidecar or {}
             hashes = subject_hashes(env.secret, tenant_id, {"phone": sc.get("customer_phone"),
                                                             "email": sc.get("customer_email"),
                                                             "customer_ref": sc.get("customer_ref")})
             prev = previous.get(call_id, {})
-            raw = RawKey(key=prev.get("source_key") or f"raw/{tenant_id}/{y}/{m}/{dd}/{call_id}.{ext}",
+            raw = RawKey(key=prev.get("source_key") or catalog.inbox_key(tenant_id, day, call_id, ext),
                          tenant_id=tenant_id, day=date.fromisoformat(day), call_id=call_id, extension=ext)
             rows.append(manifest_row(raw=raw, audio_key=obj.key, etag=prev.get("etag") or obj.etag,
                                      sha256=_sha256_file(local), size=obj.size, probe=probe, sidecar=sidecar,

@@ -12,10 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..core import catalog
+
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
 
-MARTS_KEY = "marts/warehouse.duckdb"  # where the marts built over an S3 store are published
+MARTS_KEY = catalog.MARTS_KEY  # where the marts built over an S3 store are published
 
 
 def mirror_datasets(store, dest: str | Path) -> dict:

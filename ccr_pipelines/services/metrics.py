@@ -15,10 +15,10 @@ import pyarrow.compute as pc
 from ..core.lineage import LineageContext, row_uri
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
-from .ingest import MANIFEST_DATASET
-from .redact import REDACTED_DATASET
+from ..core.catalog import CALL_MANIFEST, CALL_METRICS, REDACTED_SEGMENTS
 
-METRICS_DATASET = "call_metrics"
+MANIFEST_DATASET, REDACTED_DATASET = CALL_MANIFEST.name, REDACTED_SEGMENTS.name
+METRICS_DATASET = CALL_METRICS.name  # the dataset this service writes (core/catalog.py)
 METRICS_VERSION = "metrics-1"
 
 METRICS_SQL = """

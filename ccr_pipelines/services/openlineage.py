@@ -23,17 +23,13 @@ from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, H
 from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 from openlineage.client.transport.transport import Config, Transport
 
+from ..core import catalog
 from ..core.lineage import CHECKS_JOB_SUFFIX, dataset_partition, iso_utc, ol_dataset, run_event
 from ..stores.control_store import ControlStore, lineage
 from ..stores.object_store import ObjectStore
-from .ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
-from .redact import REDACTED_DATASET, REDACTED_SCHEMA
-from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
-from .transcribe import CALLS_DATASET, CALLS_SCHEMA, SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE
 
-SCHEMAS: dict[str, pa.Schema] = {MANIFEST_DATASET: MANIFEST_SCHEMA, REDACTED_DATASET: REDACTED_SCHEMA,
-                                 SCORES_DATASET: SCORES_SCHEMA, STEPS_DATASET: STEPS_SCHEMA,
-                                 CALLS_DATASET: CALLS_SCHEMA, SEGMENTS_DATASET: SEGMENTS_SCHEMA}
+SCHEMAS: dict[str, pa.Schema] = {d.name: d.schema for d in catalog.DATASETS if d.schema is not None}
+MARTS_ASSET = catalog.asset_path(catalog.MARTS_ASSET_PREFIX)
 
 
 @dataclass
@@ -62,9 +58,10 @@ def _fields(uri: str) -> list[tuple[str, str]]:
 # these are the per-day tables written or read alongside), so the graph has no dangling node:
 EXTRA_OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     # transcription writes the transcript JSON (rows) and the per-day call and segment tables
-    "transcript": ((SEGMENTS_ZONE, SEGMENTS_DATASET), ("datasets", CALLS_DATASET)),
+    "transcript": ((catalog.TRANSCRIPT_SEGMENTS.zone, catalog.TRANSCRIPT_SEGMENTS.name),
+                   (catalog.TRANSCRIPT_CALLS.zone, catalog.TRANSCRIPT_CALLS.name)),
     # scoring writes the scores (rows) and the per-step results the reports read
-    "call_score": (("datasets", STEPS_DATASET),),
+    "call_score": ((catalog.CALL_SCORE_STEPS.zone, catalog.CALL_SCORE_STEPS.name),),
 }
 EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
     "transcript": ("audio",),  # the worker reads the accepted recording; the row names its manifest row
@@ -73,19 +70,11 @@ EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
 
 def _mart_sources() -> list[str]:
     """The Parquet datasets dbt reads (dbt/models/sources.yml): the inputs of every mart."""
-    import yaml
-
-    from .marts import DBT_DIR
-
-    path = DBT_DIR / "models" / "sources.yml"
-    doc = yaml.safe_load(path.read_text()) if path.exists() else {}
-    return sorted(t["name"] for src in doc.get("sources", []) for t in src.get("tables", []))
+    return sorted(d.name for d in catalog.MART_SOURCES)
 
 
 def _report_inputs() -> list[str]:
-    from .reports import VIEWS
-
-    return sorted(ds for ds, _ in VIEWS.values())
+    return sorted(d.name for d in catalog.REPORT_INPUTS)
 
 
 def _tenant_dataset(datasets_root: str, tenant: str, dataset: str) -> str:
@@ -110,7 +99,7 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
     events = []
     for a in assets:
         mine = [r for r in rows if r["asset_key"] == a.asset_key or
-                (a.asset_key.startswith("marts/warehouse/") and r["asset_key"] == "marts/warehouse"
+                (a.asset_key.startswith(MARTS_ASSET + "/") and r["asset_key"] == MARTS_ASSET
                  and r["artefact_uri"].endswith("." + a.asset_key.rsplit("/", 1)[-1]))]
         outs: dict[str, dict] = {}
         ins: dict[str, set] = {}
@@ -172,7 +161,7 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
 
 
 def event_file_key(dagster_run_id: str, day: str) -> str:
-    return f"lineage/openlineage/{day}/{dagster_run_id}.ndjson"
+    return catalog.openlineage_key(dagster_run_id, day)
 
 
 class ObjectStoreTransport(Transport):

@@ -13,21 +13,15 @@ import tempfile
 from collections import defaultdict
 
 from ..core.audio import decode_channels
-from ..core.keys import tenant_key
+from ..core.catalog import CALL_MANIFEST, REDACTED_SEGMENTS, playback_key
 from ..core.lineage import LineageContext, row_uri
 from ..core.playback import apply_silence, silence_spans, wav_bytes
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
-from .ingest import MANIFEST_DATASET
-from .redact import REDACTED_DATASET
 
-PLAYBACK_ZONE = "playback"
+MANIFEST_DATASET, REDACTED_DATASET = CALL_MANIFEST.name, REDACTED_SEGMENTS.name
 PLAYBACK_SAMPLE_RATE = 16_000  # the ASR decode rate: calls arrive at 8 kHz, nothing is lost
-
-
-def playback_key(tenant_id: str, day: str, call_id: str) -> str:
-    y, m, d = day.split("-")
-    return tenant_key(PLAYBACK_ZONE, tenant_id, y, m, d, f"{call_id}.wav")
+__all__ = ["PLAYBACK_SAMPLE_RATE", "playback_key", "render_partition"]
 
 
 def render_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,

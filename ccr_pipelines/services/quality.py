@@ -15,6 +15,7 @@ from datetime import date
 
 import pyarrow as pa
 
+from ..core.catalog import CALL_MANIFEST, TRANSCRIPT_CALLS
 from ..core.quality import GATE_MAX_SHARE, LOW_CONFIDENCE, SUITES, days_late, volume_anomaly
 from ..core.tenants import TenantRegistry
 from ..stores.warehouse import Warehouse
@@ -77,7 +78,7 @@ def sweep_suite(wh: Warehouse, registry: TenantRegistry, dataset: str) -> dict:
     return {"failed_tenants": sorted(failed), "failed_expectations": failed, "tenants_checked": checked, "rows": rows}
 
 
-def sweep_volume(wh: Warehouse, registry: TenantRegistry, dataset: str = "call_manifest") -> dict:
+def sweep_volume(wh: Warehouse, registry: TenantRegistry, dataset: str = CALL_MANIFEST.name) -> dict:
     """Per tenant: calls on its newest day vs the median of its previous days."""
     anomalies: dict[str, str] = {}
     for tenant_id in registry.active_ids():
@@ -91,7 +92,7 @@ def sweep_volume(wh: Warehouse, registry: TenantRegistry, dataset: str = "call_m
     return {"failed_tenants": sorted(anomalies), "direction": anomalies}
 
 
-def sweep_freshness(wh: Warehouse, registry: TenantRegistry, today: date, dataset: str = "call_manifest") -> dict:
+def sweep_freshness(wh: Warehouse, registry: TenantRegistry, today: date, dataset: str = CALL_MANIFEST.name) -> dict:
     late = {}
     for tenant_id in registry.active_ids():
         days = wh.partitions(dataset, tenant_id)
@@ -101,7 +102,7 @@ def sweep_freshness(wh: Warehouse, registry: TenantRegistry, today: date, datase
     return {"failed_tenants": sorted(late), "days_late": late, "max_days_late": max(late.values(), default=0)}
 
 
-def sweep_transcript_gates(wh: Warehouse, registry: TenantRegistry, dataset: str = "transcript_calls") -> dict:
+def sweep_transcript_gates(wh: Warehouse, registry: TenantRegistry, dataset: str = TRANSCRIPT_CALLS.name) -> dict:
     """Share of each tenant's recent calls with a quality signal, against GATE_MAX_SHARE."""
     failed: dict[str, dict[str, float]] = {}
     for tenant_id in registry.active_ids():

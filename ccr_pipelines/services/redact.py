@@ -10,21 +10,15 @@ from collections import Counter
 
 import pyarrow as pa
 
+from ..core.catalog import REDACTED_SEGMENTS, TRANSCRIPT_SEGMENTS
 from ..core.lineage import LineageContext, row_uri
 from ..core.redaction import TYPES
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
-from .transcribe import SEGMENTS_DATASET, SEGMENTS_ZONE
 
-REDACTED_DATASET = "redacted_segments"
-REDACTED_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-    ("avg_logprob", pa.float64()), ("speech_regions", pa.list_(pa.list_(pa.float64()))),
-    *[(f"pii_{t}", pa.int16()) for t in TYPES],
-    ("redactor_version", pa.string()),
-    ("no_speech", pa.bool_()),  # the ASR no-speech gate: such segments never count for or against a step
-])
+SEGMENTS_DATASET, SEGMENTS_ZONE = TRANSCRIPT_SEGMENTS.name, TRANSCRIPT_SEGMENTS.zone
+# The dataset this service writes (core/catalog.py); the names stay for callers that used them.
+REDACTED_DATASET, REDACTED_SCHEMA = REDACTED_SEGMENTS.name, REDACTED_SEGMENTS.schema
 REDACTOR_VERSION = "redaction-4"  # bump when the rules change: downstream rescoring keys on it
 # redaction-3: Presidio + spaCy NER (names, addresses, dates of birth, spelled letters, NANP phones, 7+ digit runs)
 # redaction-4: names after a title in lower case, kinship/role/"reach" cues, name particles join one span

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from ..core import catalog
 from ..core.keys import tenant_key
 from ..core.report_periods import Period
 from ..core.report_render import REPORT_VERSION, ReportData, kpi_changes, language_for, render_html
@@ -40,11 +41,7 @@ from ..core.tenants import Tenant, TenantRegistry
 from ..stores.access import TenantObjects
 from ..stores.control_store import ControlStore, ingest_events
 from ..stores.warehouse import Warehouse
-from .metrics import METRICS_DATASET
-from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
-from .transcribe import CALLS_DATASET, CALLS_SCHEMA
 
-REPORTS_ZONE = "reports"
 STAGING = "staging"  # {prefix}/staging/: written and checked here, never linked
 CHECK_RECORD = "check.json"  # {prefix}/check.json: the passed isolation check of what is published
 ISOLATION_CHECK = "report_names_only_its_tenant"  # the blocking asset check of the report assets
@@ -56,8 +53,10 @@ EXTRACTS = ("kpis", "daily", "teams", "agents", "steps", "lowest_calls")
 METRICS_COLUMNS = pa.schema([("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
                              ("agent_id", pa.string()), ("team", pa.string()), ("duration_s", pa.float64()),
                              ("agent_talk_ratio", pa.float64())])
-VIEWS = {"scores": (SCORES_DATASET, SCORES_SCHEMA), "steps": (STEPS_DATASET, STEPS_SCHEMA),
-         "metrics": (METRICS_DATASET, METRICS_COLUMNS), "tcalls": (CALLS_DATASET, CALLS_SCHEMA)}
+VIEWS = {"scores": (catalog.CALL_SCORES.name, catalog.CALL_SCORES.schema),
+         "steps": (catalog.CALL_SCORE_STEPS.name, catalog.CALL_SCORE_STEPS.schema),
+         "metrics": (catalog.CALL_METRICS.name, METRICS_COLUMNS),
+         "tcalls": (catalog.TRANSCRIPT_CALLS.name, catalog.TRANSCRIPT_CALLS.schema)}
 
 # Calls are keyed by (call_id, day) within a tenant; metrics join on both.
 _CALLS = """
@@ -124,7 +123,7 @@ FROM scores ORDER BY day, call_id
 
 
 def report_prefix(tenant_id: str, period: Period) -> str:
-    return tenant_key(REPORTS_ZONE, tenant_id, period.kind, period.key)
+    return catalog.report_prefix(tenant_id, period.kind, period.key).rstrip("/")
 
 
 def staging_prefix(tenant_id: str, period: Period) -> str:
@@ -290,7 +289,8 @@ def generate_report(wh: Warehouse, control: ControlStore, tenant: Tenant, period
     control.record_lineage([
         dict(tenant_id=tenant.id, artefact_kind="report" if name == "report.html" else "report_file",
              artefact_uri=wh.store.uri(f"{prefix}/{name}"), source_uri=wh.store.uri(tenant_key("datasets", tenant.id)),
-             asset_key=f"gold/reports/tenant_{period.kind}_reports", partition_key=period.partition_key, run_id=run_id,
+             asset_key=catalog.asset_path(catalog.report_asset(period.kind)), partition_key=period.partition_key,
+             run_id=run_id,
              code_version=REPORT_VERSION, scorer_version=",".join(data.versions["scorer_version"])[:64] or None,
              scorecard_version=",".join(data.versions["scorecard_version"])[:64] or None,
              model_version=",".join(data.versions["model_revision"])[:200] or None, engine="ccr_pipelines reports",

@@ -9,33 +9,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.batch_scoring import score_segments
 from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard, load_scorecard
 from ..core.tenants import Tenant
 from ..stores.control_store import ControlStore, review_queue, utcnow
 from ..stores.warehouse import Warehouse, partition_key
-from .ingest import MANIFEST_DATASET
-from .redact import REDACTED_DATASET
-from .transcribe import CALLS_DATASET
 
-SCORES_DATASET = "call_scores"
-STEPS_DATASET = "call_score_steps"
+MANIFEST_DATASET, REDACTED_DATASET, CALLS_DATASET = CALL_MANIFEST.name, REDACTED_SEGMENTS.name, TRANSCRIPT_CALLS.name
+# The datasets this service writes (core/catalog.py); the names stay for callers that used them.
+SCORES_DATASET, SCORES_SCHEMA = CALL_SCORES.name, CALL_SCORES.schema
+STEPS_DATASET, STEPS_SCHEMA = CALL_SCORE_STEPS.name, CALL_SCORE_STEPS.schema
 PACKAGED_SCORECARDS = Path(__file__).resolve().parents[1] / "config" / "scorecards"
-
-SCORES_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("score", pa.float64()),
-    ("auto_failed", pa.bool_()), ("needs_review", pa.bool_()), ("review_reasons", pa.list_(pa.string())),
-    ("review_status", pa.string()), ("confidence", pa.float64()), ("asr_confidence", pa.float64()),
-    ("scorer_version", pa.string()), ("scorecard_version", pa.string()), ("model_revision", pa.string()),
-    ("results_json", pa.string()),
-])
-STEPS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("question", pa.string()),
-    ("step", pa.string()), ("section", pa.string()), ("status", pa.string()), ("points", pa.float64()),
-    ("possible", pa.float64()), ("evidence_segment", pa.int32()), ("evidence_start_s", pa.float64()),
-    ("similarity", pa.float64()), ("scorecard_version", pa.string()),
-])
 
 
 def scorecards_dir() -> Path:

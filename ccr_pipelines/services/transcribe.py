@@ -16,49 +16,21 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
+from ..core.catalog import CALL_ACOUSTICS, CALL_MANIFEST, TRANSCRIPT_CALLS, TRANSCRIPT_SEGMENTS, TURN_LOUDNESS
 from ..core.lineage import LineageContext, row_uri
 from ..stores.control_store import ControlStore
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
-from .ingest import MANIFEST_DATASET
 
-CALLS_DATASET = "transcript_calls"
-SEGMENTS_DATASET = "transcript_segments"
-SEGMENTS_ZONE = "restricted"
-
-CALLS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("status", pa.string()),
-    ("failure_reason", pa.string()), ("sha256", pa.string()), ("transcript_key", pa.string()),
-    ("model_name", pa.string()), ("model_revision", pa.string()), ("compute_type", pa.string()),
-    ("device", pa.string()), ("engine_versions", pa.string()), ("language_configured", pa.string()),
-    ("language_detected", pa.string()), ("speaker_mode", pa.string()), ("audio_seconds", pa.float64()),
-    ("processing_seconds", pa.float64()), ("segments", pa.int32()), ("words", pa.int32()),
-    ("mean_confidence", pa.float64()), ("no_speech_share", pa.float64()), ("compression_ratio", pa.float64()),
-    ("hallucination_suspected", pa.bool_()), ("language_mismatch", pa.bool_()),
-    ("words_in_silence_suspected", pa.bool_()), ("run_id", pa.string()), ("transcribed_at", pa.timestamp("us", tz="UTC")),
-])
-SEGMENTS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-    ("avg_logprob", pa.float64()), ("no_speech_prob", pa.float64()), ("compression_ratio", pa.float64()),
-    ("speech_regions", pa.list_(pa.list_(pa.float64()))),
-    ("no_speech", pa.bool_()),  # the no-speech gate (core/transcripts.is_no_speech); null in older transcripts
-])
+MANIFEST_DATASET = CALL_MANIFEST.name
+# The datasets this service writes (core/catalog.py); the names stay for callers that used them.
+CALLS_DATASET, CALLS_SCHEMA = TRANSCRIPT_CALLS.name, TRANSCRIPT_CALLS.schema
+SEGMENTS_DATASET, SEGMENTS_SCHEMA, SEGMENTS_ZONE = (TRANSCRIPT_SEGMENTS.name, TRANSCRIPT_SEGMENTS.schema,
+                                                    TRANSCRIPT_SEGMENTS.zone)
 
 # Issue 19: loudness and non-talk (numbers only, no text: datasets zone), from the worker's "acoustics".
-ACOUSTICS_DATASET = "call_acoustics"
-ACOUSTICS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("acoustics_version", pa.string()),
-    ("duration_s", pa.float64()), ("non_talk_s", pa.float64()), ("longest_silence_s", pa.float64()),
-    ("agent_baseline_dbfs", pa.float64()), ("customer_baseline_dbfs", pa.float64()),
-    ("agent_raised_voice", pa.int32()), ("customer_raised_voice", pa.int32()),
-])
-TURN_LOUDNESS_DATASET = "turn_loudness"
-TURN_LOUDNESS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("start_s", pa.float64()), ("end_s", pa.float64()), ("speech_s", pa.float64()), ("dbfs", pa.float64()),
-    ("above_baseline_db", pa.float64()), ("raised_voice", pa.bool_()),
-])
+ACOUSTICS_DATASET, ACOUSTICS_SCHEMA = CALL_ACOUSTICS.name, CALL_ACOUSTICS.schema
+TURN_LOUDNESS_DATASET, TURN_LOUDNESS_SCHEMA = TURN_LOUDNESS.name, TURN_LOUDNESS.schema
 
 
 def acoustics_rows(tenant_id: str, call_id: str, day: str, ac: dict) -> tuple[dict, list[dict]]:

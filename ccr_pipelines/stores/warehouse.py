@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,41 +19,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..core.keys import tenant_key, validate_tenant_id
+from ..core.catalog import DATASET_ZONES, PART_NAME, dataset_prefix, partition_key
+from ..core.keys import validate_tenant_id
 from .object_store import LocalObjectStore, ObjectInfo, ObjectStore
 
-_DATASET_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-PART_NAME = "part.parquet"
-
-
-# Zones a dataset may live in: analytics ("datasets") or, for tables holding
-# transcript text, the restricted zone with its own retention and IAM (P21).
-DATASET_ZONES = ("datasets", "restricted")
-
-
-def _zone(zone: str) -> str:
-    if zone not in DATASET_ZONES:
-        raise ValueError(f"datasets live in {DATASET_ZONES}, not {zone!r}")
-    return zone
-
-
-def dataset_prefix(dataset: str, tenant_id: str, zone: str = "datasets") -> str:
-    if not _DATASET_RE.match(dataset):
-        raise ValueError(f"invalid dataset name {dataset!r}")
-    return tenant_key(_zone(zone), tenant_id, dataset) + "/"
-
-
-def partition_key(dataset: str, tenant_id: str, day: str, zone: str = "datasets") -> str:
-    if not _DATASET_RE.match(dataset):
-        raise ValueError(f"invalid dataset name {dataset!r}")
-    if not _DAY_RE.match(day):
-        raise ValueError(f"invalid partition day {day!r}")
-    try:
-        date.fromisoformat(day)
-    except ValueError:
-        raise ValueError(f"invalid partition day {day!r}") from None
-    return tenant_key(_zone(zone), tenant_id, dataset, f"day={day}", PART_NAME)
+# The layout of a partition's key, its zones and its validation are the catalogue's (core/catalog.py);
+# the names stay here for the callers that import them from the warehouse.
+__all__ = ["DATASET_ZONES", "PART_NAME", "Warehouse", "dataset_prefix", "partition_key"]
 
 
 # A ``day`` column inside ``day=`` folders is stored dictionary-encoded: the type pyarrow infers for a

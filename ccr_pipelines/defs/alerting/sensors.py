@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from ...core.catalog import TENANT_TAG
 from ...core.incidents import Signal
 from ...resources import AlertingResource, ControlStoreResource, TenantRegistryResource
 from ...services.alerting import escalate_breaches, handle_signal
@@ -20,7 +21,6 @@ from ..quality.checks import FRESHNESS_CHECK
 from ..reports.assets import REPORT_ISOLATION_CHECK
 from ..shared.intervals import interval_s
 
-TENANT_TAG = "ccr/tenant"
 INTERVAL_S = 30  # check failure -> page in < 60 s: one interval plus the delivery
 PAGE = 200  # check executions read per query
 # Checks whose failure means one tenant's data reached another's output: a breach (rule R1).

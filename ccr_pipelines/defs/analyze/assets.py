@@ -3,6 +3,8 @@
 import dagster as dg
 
 from ...core.playback import PLAYBACK_VERSION
+from ...core.catalog import (CALL_METRICS_ASSET, CALL_SCORES_ASSET, PLAYBACK_AUDIO_ASSET, REDACTED_SEGMENTS,
+                             REDACTED_SEGMENTS_ASSET)
 from ...core.scorecards import SCORER_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.score import score_partition
@@ -10,12 +12,14 @@ from ...services.metrics import METRICS_VERSION, metrics_partition
 from ...services import search as search_index
 from ...services.playback import render_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
+from ..ingest.assets import CALL_MANIFEST_KEY
 from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
 from ..shared.tenancy import TenantDayConfig, fold_metadata, run_tenants
 from ..transcribe.assets import TRANSCRIPTS_KEY
 
-REDACTED_KEY = dg.AssetKey(["silver", "analyze", "redacted_transcripts"])
+# Named after the dataset it writes (until issue 20 the key was silver/analyze/redacted_segments).
+REDACTED_KEY = dg.AssetKey(REDACTED_SEGMENTS_ASSET)
 NO_PII_LEFT_CHECK = "no_pii_left"
 
 
@@ -44,14 +48,12 @@ def redacted_transcripts(
     wh = warehouse.get()
     # Verify on what was written, not on what we meant to write.
     from ...core.pii_engine import find_entities_batch  # the same detector (P21); spaCy loads only in this step
-    from ...services.redact import REDACTED_DATASET
-
     per_tenant, leftovers = {}, {}
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
         counts = redact_partition(wh, tenant.id, context.partition_key, control=control_store.get(),
                                   lineage=lineage_context(context, region=object_store.region_label,
                                                           engine=f"ccr redactor {REDACTOR_VERSION}"))
-        written = wh.read_partition(REDACTED_DATASET, tenant.id, context.partition_key)
+        written = wh.read_partition(REDACTED_SEGMENTS.name, tenant.id, context.partition_key)
         counts["search_rows"] = search_index.index_partition(control_store.get(), tenant.id, context.partition_key,
                                                              written)  # issue 19: the search index follows
         leftovers[tenant.id] = (sum(map(len, find_entities_batch(written.column("text").to_pylist())))
@@ -67,7 +69,7 @@ def redacted_transcripts(
     )
 
 
-PLAYBACK_KEY = dg.AssetKey(["silver", "analyze", "playback_audio"])
+PLAYBACK_KEY = dg.AssetKey(PLAYBACK_AUDIO_ASSET)
 
 
 @dg.asset(
@@ -98,12 +100,12 @@ def playback_audio(
     return dg.MaterializeResult(metadata=fold_metadata(per_tenant))
 
 
-CALL_METRICS_KEY = dg.AssetKey(["silver", "analyze", "call_metrics"])
+CALL_METRICS_KEY = dg.AssetKey(CALL_METRICS_ASSET)
 
 
 @dg.asset(
     key=CALL_METRICS_KEY,
-    deps=[REDACTED_KEY, dg.AssetKey(["silver", "ingest", "call_manifest"])],
+    deps=[REDACTED_KEY, CALL_MANIFEST_KEY],
     partitions_def=daily_partitions,
     group_name="analyze",
     kinds={"duckdb", "parquet"},
@@ -131,7 +133,7 @@ def call_metrics(
     return dg.MaterializeResult(metadata=fold_metadata(per_tenant))
 
 
-CALL_SCORES_KEY = dg.AssetKey(["silver", "analyze", "call_scores"])
+CALL_SCORES_KEY = dg.AssetKey(CALL_SCORES_ASSET)
 
 
 @dg.asset(

@@ -7,7 +7,7 @@ import dagster as dg
 
 from ...core.errors import SettingsError
 from ...resources import TenantRegistryResource, WarehouseResource
-from ...services.redact import REDACTED_DATASET
+from ...core.catalog import REDACTED_SEGMENTS
 from ...services.score import scorecard_for
 from ..shared.intervals import interval_s
 from ..shared.fanout import TENANT_TAG, metadata_count, tenant_fanout_sensor
@@ -19,7 +19,7 @@ transcripts_to_redacted_sensor = tenant_fanout_sensor(
     upstream=TRANSCRIPTS_KEY,
     downstream=redacted_transcripts,
     had_work=lambda md: metadata_count(md, "transcribed") > 0,
-    description="Requests a redacted_transcripts run for each tenant-day whose transcripts changed.",
+    description="Requests a redacted_segments run for each tenant-day whose transcripts changed.",
 )
 
 redacted_to_metrics_sensor = tenant_fanout_sensor(
@@ -70,7 +70,7 @@ def scorecard_change_sensor(
             context.log.warning(f"tenant {tenant.id}: {exc}")
             continue
         if tenant.id in seen and seen[tenant.id] != current[tenant.id]:
-            for day in warehouse.get().partitions(REDACTED_DATASET, tenant.id):
+            for day in warehouse.get().partitions(REDACTED_SEGMENTS.name, tenant.id):
                 requests.append(dg.RunRequest(
                     run_key=f"rescore:{tenant.id}:{day}:{current[tenant.id]}",
                     partition_key=day,

@@ -5,17 +5,17 @@ from pydantic import Field
 
 from ... import __version__
 
+from ...core.catalog import CALL_MANIFEST, CALL_MANIFEST_ASSET, inbox_day_prefix
 from ...core.ingest import UNROUTED
 from ...core.keys import TENANT_ID_RE
 from ...resources import (
     ControlStoreResource, IngestConfigResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
 )
-from ...services.ingest import MANIFEST_DATASET, IngestEnv, ingest_batch
-from ..shared.fanout import TENANT_TAG  # one definition for every domain
+from ...services.ingest import IngestEnv, ingest_batch
 from ..shared.tenancy import fold_metadata, run_tenants
 from .partitions import daily_partitions
 
-CALL_MANIFEST_KEY = dg.AssetKey(["silver", "ingest", "call_manifest"])
+CALL_MANIFEST_KEY = dg.AssetKey(CALL_MANIFEST_ASSET)
 # Check names are constants: alerting rules and runbooks refer to them.
 ACCOUNTING_CHECK = "received_equals_outcomes"
 ISOLATION_CHECK = "single_tenant_partition"
@@ -59,8 +59,7 @@ def _resolve_digests(store, control, config: CallManifestConfig, day: str, secre
     if not config.key_digests:
         return []
     wanted = set(config.key_digests)
-    y, m, d = day.split("-")
-    prefix = f"raw/{config.tenant_id}/{y}/{m}/{d}/" if config.tenant_id else "raw/"
+    prefix = inbox_day_prefix(config.tenant_id, day) if config.tenant_id else "raw/"
     found = {k for k in (o.key for o in store.list(prefix)) if key_digest(secret, k) in wanted}
     if len(found) < len(wanted):  # only a retry reads the ledger (a tenant-day may hold many rows)
         where = ([ingest_events.c.tenant_id == config.tenant_id, ingest_events.c.partition_key == day]
@@ -122,7 +121,7 @@ def call_manifest(
             + ", ".join(f"{k}={v}" for k, v in sorted(result.outcomes.items()))
         )
         if result.tenant_id:
-            table = env.warehouse.read_partition(MANIFEST_DATASET, result.tenant_id, day)
+            table = env.warehouse.read_partition(CALL_MANIFEST.name, result.tenant_id, day)
             tenants = sorted(set(table.column("tenant_id").to_pylist())) if table is not None else []
             if tenants not in ([], [result.tenant_id]):
                 failed_isolation.append(result.tenant_id)

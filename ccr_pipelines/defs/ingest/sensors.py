@@ -4,12 +4,13 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
+from ...core.catalog import TENANT_TAG
 from ...core.ingest import UNROUTED
 from ...core.ingest_sensor import Cursor, key_digest, plan_tick
 from ...resources import IngestConfigResource, ObjectStoreResource, TenantRegistryResource
 from ...services.ingest import MIN_DAY
 from ..shared.intervals import interval_s
-from .assets import CALL_MANIFEST_KEY, TENANT_TAG, call_manifest
+from .assets import CALL_MANIFEST_KEY, call_manifest
 
 INBOX_PREFIX = "raw/"
 OP_NAME = CALL_MANIFEST_KEY.to_python_identifier()

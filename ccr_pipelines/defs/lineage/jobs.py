@@ -8,6 +8,7 @@ import json
 import dagster as dg
 from pydantic import Field
 
+from ...core.catalog import lineage_export_key
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...stores.access import TenantObjects
 from ..shared.tenancy import run_actor
@@ -46,7 +47,7 @@ def lineage_lookup(context: dg.OpExecutionContext, config: LineageLookupConfig, 
     with TenantObjects(store, control, tenant.id, actor=run_actor(context), purpose=f"lineage lookup {req['lookup']}",
                        run_id=run_id) as objects:
         # the key names the request, not its target (a call id in a key would reach the run's metadata)
-        key = objects.key("exports", "lineage", f"{req['lookup']}-{config.request_id}-{run_id[:8]}.json")
+        key = lineage_export_key(tenant.id, req["lookup"], config.request_id, run_id)
         objects.put_bytes(key, json.dumps(ans, indent=1, default=str).encode("utf-8"), action="export")
     svc.finish_lookup(control, config.request_id, status="answered", export_key=key, run_id=run_id)
     return dg.Output(key, metadata={"tenant_id": tenant.id, "lookup": req["lookup"], "object": key,

@@ -6,17 +6,17 @@ import json
 import dagster as dg
 import sqlalchemy as sa
 
+from ...core.catalog import REGISTRY_SNAPSHOT_PREFIX, TENANT_REGISTRY_ASSET
 from ...core.tenants import diff_registries
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...stores.control_store import audit_log
 from ...stores.object_store import ObjectNotFound
 from ..shared.tenancy import run_actor
 
-REGISTRY_SNAPSHOT_PREFIX = "control/tenant_registry"
 
 
 @dg.asset(
-    key=["control", "platform", "tenant_registry"],
+    key=list(TENANT_REGISTRY_ASSET),
     group_name="platform",
     kinds={"yaml", "sqlite"},
     owners=["team:data-platform"],

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from ...core.catalog import CALL_MANIFEST, CALL_SCORES, TRANSCRIPT_CALLS
 from ...resources import TenantRegistryResource, WarehouseResource
 from ...services import quality
 from ..analyze.assets import CALL_SCORES_KEY
@@ -45,9 +46,9 @@ def _suite_check(asset_key: dg.AssetKey, name: str, dataset: str, what: str):
     return _check
 
 
-manifest_expectations = _suite_check(CALL_MANIFEST_KEY, MANIFEST_EXPECTATIONS, "call_manifest", "manifest")
-transcripts_expectations = _suite_check(TRANSCRIPTS_KEY, TRANSCRIPTS_EXPECTATIONS, "transcript_calls", "transcript")
-scores_expectations = _suite_check(CALL_SCORES_KEY, SCORES_EXPECTATIONS, "call_scores", "score")
+manifest_expectations = _suite_check(CALL_MANIFEST_KEY, MANIFEST_EXPECTATIONS, CALL_MANIFEST.name, "manifest")
+transcripts_expectations = _suite_check(TRANSCRIPTS_KEY, TRANSCRIPTS_EXPECTATIONS, TRANSCRIPT_CALLS.name, "transcript")
+scores_expectations = _suite_check(CALL_SCORES_KEY, SCORES_EXPECTATIONS, CALL_SCORES.name, "score")
 
 
 @dg.asset_check(asset=CALL_MANIFEST_KEY, name=VOLUME_CHECK,

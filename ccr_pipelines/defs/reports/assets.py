@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ...core.catalog import report_asset
 from ...core.report_periods import PERIOD_KINDS, period_from_partition
 from ...core.report_render import REPORT_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
@@ -12,7 +13,6 @@ from ..transcribe.assets import TRANSCRIPTS_KEY
 from .partitions import PARTITIONS
 
 REPORT_ISOLATION_CHECK = ISOLATION_CHECK
-TENANT_TAG = "ccr/tenant"
 
 
 class TenantPeriodConfig(dg.Config):
@@ -22,7 +22,7 @@ class TenantPeriodConfig(dg.Config):
 
 
 def report_key(kind: str) -> dg.AssetKey:
-    return dg.AssetKey(["gold", "reports", f"tenant_{kind}_reports"])
+    return dg.AssetKey(report_asset(kind))
 
 
 def _report_asset(kind: str) -> dg.AssetsDefinition:

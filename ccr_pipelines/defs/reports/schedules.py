@@ -10,9 +10,10 @@ while a manual re-run of the partition overwrites the same period.
 
 import dagster as dg
 
+from ...core.catalog import TENANT_TAG
 from ...core.report_periods import PERIOD_KINDS, due_periods
 from ...resources import TenantRegistryResource
-from .assets import TENANT_TAG, report_key, tenant_monthly_reports, tenant_weekly_reports
+from .assets import report_key, tenant_monthly_reports, tenant_weekly_reports
 from .partitions import PARTITIONS
 
 REPORT_JOBS = {

@@ -12,10 +12,10 @@ from typing import Callable
 
 import dagster as dg
 
+from ...core.catalog import TENANT_TAG
 from ...resources import TenantRegistryResource
 from .intervals import interval_s
 
-TENANT_TAG = "ccr/tenant"
 MAX_EVENTS_PER_TICK = 500
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ...core.catalog import TRANSCRIPTS_ASSET
 from ...resources import AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
 from ...services.transcribe import calls_to_transcribe, write_tables
 from ..ingest.assets import CALL_MANIFEST_KEY
@@ -9,7 +10,7 @@ from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
 from ..shared.tenancy import TenantDayConfig, fold_metadata, run_tenants
 
-TRANSCRIPTS_KEY = dg.AssetKey(["silver", "transcribe", "transcripts"])
+TRANSCRIPTS_KEY = dg.AssetKey(TRANSCRIPTS_ASSET)
 WORKER_CHECK = "worker_calls_succeeded"
 WORKER_MODULE = "ccr_pipelines.asr.worker"
 

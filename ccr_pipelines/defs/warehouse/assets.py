@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from ...core.catalog import MARTS_ASSET_PREFIX
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...services.marts import MARTS_KEY, build_summary, marts_workdir, mirror_datasets, write_restricted_calls
 
@@ -27,7 +28,7 @@ def _ensure_manifest() -> None:
 
 _ensure_manifest()
 # the marts' summary observation (dbt's own PASS/WARN/ERROR totals) is attached to this mart
-MART_SUMMARY_KEY = dg.AssetKey(["marts", "warehouse", "mart_tenant_month"])
+MART_SUMMARY_KEY = dg.AssetKey([*MARTS_ASSET_PREFIX, "mart_tenant_month"])
 
 
 class CcrDbtTranslator(DagsterDbtTranslator):
@@ -36,7 +37,7 @@ class CcrDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return dg.AssetKey(["marts", "warehouse", dbt_resource_props["name"]])
+        return dg.AssetKey([*MARTS_ASSET_PREFIX, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props):
         return "warehouse"
@@ -88,14 +89,14 @@ def _record_lineage(context, object_store, control_store, tenant_registry, duckd
     from ... import __version__
     from ...core.lineage import LineageContext
     from ...services.lineage import record_mart_lineage
-    from ...services.score import SCORES_DATASET
+    from ...core.catalog import CALL_SCORES, asset_path
     from ...stores.warehouse import Warehouse
     import dbt.version
 
     wh = Warehouse(object_store.get())
-    tenant_days = {t: wh.partitions(SCORES_DATASET, t) for t in tenant_registry.get().ids()}
+    tenant_days = {t: wh.partitions(CALL_SCORES.name, t) for t in tenant_registry.get().ids()}
     models = [k.path[-1] for k in context.selected_asset_keys if k.path[-1].startswith("mart_")]
-    lctx = LineageContext(run_id=context.run.run_id, asset_key="marts/warehouse", partition_key=None,
+    lctx = LineageContext(run_id=context.run.run_id, asset_key=asset_path(MARTS_ASSET_PREFIX), partition_key=None,
                           code_version=__version__, region=object_store.region_label,
                           engine=f"dbt-core {dbt.version.__version__} (dbt-duckdb)")
     record_mart_lineage(control_store.get(), lctx, models=models, warehouse_uri=(f"duckdb://{duckdb_path}" if duckdb_path
