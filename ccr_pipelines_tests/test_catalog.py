@@ -263,7 +263,7 @@ def test_p19_the_purge_plans_an_expired_partition_of_every_catalogued_dataset_an
         for day in (old, recent):
             wh.write_partition(d.name, T, day, pa.table({"tenant_id": [T], "call_id": [CALL], "day": [day]}),
                                zone=d.zone)
-    dated = [catalog.audio_key(T, old, CALL, "flac"), catalog.audio_sidecar_key(T, old, CALL),
+    dated = [catalog.audio_key(T, old, CALL, "flac"), catalog.audio_sidecar_key(T, old, CALL), catalog.playback_key(T, old, CALL),
              catalog.transcript_key(T, old, CALL, SHA, "r1"),
              *(catalog.quarantine_key(T, old, "0123456789abcdef", n) for n in catalog.QUARANTINE_FILES),
              catalog.report_key(T, "monthly", "2024-01", "report.html")]

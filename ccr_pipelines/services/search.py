@@ -84,10 +84,10 @@ def index_partition(control: ControlStore, tenant_id: str, day: str, table: pa.T
 
 def rebuild(control: ControlStore, warehouse, tenant_id: str) -> int:
     """Index every redacted partition of the tenant again (after a restore: the index is not backed up)."""
-    from .redact import REDACTED_DATASET
+    from ..core.catalog import REDACTED_SEGMENTS
 
-    return sum(index_partition(control, tenant_id, day, warehouse.read_partition(REDACTED_DATASET, tenant_id, day))
-               for day in warehouse.partitions(REDACTED_DATASET, tenant_id))
+    return sum(index_partition(control, tenant_id, day, warehouse.read_partition(REDACTED_SEGMENTS.name, tenant_id, day))
+               for day in warehouse.partitions(REDACTED_SEGMENTS.name, tenant_id))
 
 
 def delete_calls(conn: sa.Connection, tenant_id: str, call_ids: Collection[str]) -> int:
