@@ -18,13 +18,6 @@ class TranscriptsConfig(TenantDayConfig):
     """The tenant-day only: a subset of calls would put call ids into run storage (P17)."""
 
 
-def _store_config(res: ObjectStoreResource) -> dict:
-    if res.kind == "local":
-        return {"kind": "local", "root": res.root}
-    return {"kind": "s3", "bucket": res.bucket, "region": res.region, "endpoint_url": res.endpoint_url,
-            "sse": res.sse, "kms_key_id": res.kms_key_id}
-
-
 @dg.asset(
     key=TRANSCRIPTS_KEY,
     deps=[CALL_MANIFEST_KEY],
@@ -59,7 +52,7 @@ def transcripts(
             invocation = pipes_client.run(
                 **asr.launch_args(WORKER_MODULE),
                 context=context,
-                extras={"store": _store_config(object_store), "asr": asr.worker_config(), "tenant_id": tenant.id,
+                extras={"store": object_store.spec(), "asr": asr.worker_config(), "tenant_id": tenant.id,
                         "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
                         "calls": calls[i:i + asr.calls_per_launch]},
                 env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
