@@ -24,7 +24,7 @@ import threading
 import weakref
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .core.regions import check_region
 from .core.settings import EnvRef, Settings, Value, resolve
@@ -33,7 +33,9 @@ from .services.marts import DBT_DIR, MartsLocation, dbt_manifest_path, marts_fil
 from .settings_loader import LoadedSettings, load_settings
 from .stores.control_store import ControlStore
 from .stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
-from .stores.warehouse import Warehouse
+
+if TYPE_CHECKING:  # DuckDB and Arrow load with the first warehouse, not with every CLI command
+    from .stores.warehouse import Warehouse
 
 
 # -- object store ----------------------------------------------------------------
@@ -162,6 +164,7 @@ def purge_env(store: ObjectStore, control: ControlStore, registry: TenantRegistr
     """P19: the retention purge's environment, whoever runs it (``ccr purge``, the Dagster job)."""
     from .services.marts import marts_rebuilder
     from .services.retention import PurgeEnv
+    from .stores.warehouse import Warehouse
 
     return PurgeEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, today=today,
                     run_id=run_id, rebuild_marts=marts_rebuilder(store, control),
@@ -195,7 +198,9 @@ class Platform:
         return self._control
 
     @functools.cached_property
-    def warehouse(self) -> Warehouse:
+    def warehouse(self) -> "Warehouse":
+        from .stores.warehouse import Warehouse
+
         return Warehouse(self.object_store)
 
     def tenants(self) -> TenantRegistry:
