@@ -38,11 +38,8 @@ class ObjectStoreResource(dg.ConfigurableResource):
 
     def spec(self) -> dict:
         """The builder's arguments (``platform.build_object_store``); what the ASR worker receives."""
-        if self.kind == "local":
-            return {"kind": "local", "root": self.root}
-        return {"kind": self.kind, "bucket": self.bucket, "region": self.region, "endpoint_url": self.endpoint_url,
-                "sse": self.sse, "kms_key_id": self.kms_key_id, "region_override_reason": self.region_override_reason,
-                "audit_bucket": self.audit_bucket, "audit_retention_days": self.audit_retention_days}
+        return {k: getattr(self, k) for k in ("kind", "root", "bucket", "region", "endpoint_url", "sse", "kms_key_id",
+                                              "region_override_reason", "audit_bucket", "audit_retention_days")}
 
     def get(self) -> ObjectStore:
         if self._store is None:
