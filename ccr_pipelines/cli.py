@@ -13,17 +13,22 @@ import sys
 from .core.errors import CcrError
 
 
-# One invocation loads the settings and opens the control store once; ``main`` disposes of the
-# store afterwards (the CLI is also driven in-process, by tests and the fuzz test).
+# One invocation builds one platform (ccr_pipelines.platform: settings loaded once, each store opened
+# once, on first use); ``main`` closes it afterwards (the CLI is also driven in-process, by tests and
+# the fuzz test).
 _SESSION: dict = {}
 
 
-def _loaded():
-    from .core.settings import load_settings
+def _platform():
+    from .platform import Platform
 
-    if "loaded" not in _SESSION:
-        _SESSION["loaded"] = load_settings()
-    return _SESSION["loaded"]
+    if "platform" not in _SESSION:
+        _SESSION["platform"] = Platform.load()
+    return _SESSION["platform"]
+
+
+def _loaded():
+    return _platform().loaded
 
 
 # Commands that show or change the schema as it is: the store is not upgraded before they run
@@ -31,16 +36,14 @@ def _loaded():
 _SCHEMA_AS_IS = ("db.current", "db.history", "db.downgrade")
 
 
-def _control(loaded, *, migrate: bool = True):
-    from .stores.control_store import ControlStore
-    from .stores.migrations import BASELINE
+def _control(*, migrate: bool = True):
+    return _platform().control_store if migrate else _platform().control_store_as_is()
 
-    if "control" not in _SESSION:
-        store = ControlStore(loaded.settings.control_url())
-        _SESSION["control"] = store
-        if migrate or store.current_version() < int(BASELINE):
-            store.migrate()
-    return _SESSION["control"]
+
+def _close_session() -> None:
+    platform = _SESSION.pop("platform", None)
+    if platform is not None:
+        platform.close()
 
 
 # -- commands ---------------------------------------------------------------
@@ -68,16 +71,16 @@ def cmd_tenants(args) -> int:
         if not args.tenant or not args.reason:
             raise CcrError(f"tenants {args.action} needs a tenant id and --reason")
         try:
-            suspension.switch(_control(_loaded()), registry, args.tenant, suspended=args.action == "suspend",
+            suspension.switch(_control(), registry, args.tenant, suspended=args.action == "suspend",
                               actor=args.actor, reason=args.reason, incident_id=args.incident)
         except ValueError as exc:
             raise CcrError(str(exc)) from None
         print(f"tenant {args.tenant}: {'suspended' if args.action == 'suspend' else 'resumed'} (audited)")
         return 0
     if not args.file:
-        from .services import suspension
+        from .platform import registry_with_suspensions
 
-        registry = registry.with_suspensions(suspension.current(_control(_loaded())))
+        registry = registry_with_suspensions(registry, _control())
     for t in registry:
         state = "suspended" if t.suspended else ("terminated" if t.terminated_on else "active")
         print(f"{t.id:<24} {state:<10} {','.join(t.languages):<6} {t.timezone:<16} scorecard={t.scorecard}")
@@ -88,7 +91,7 @@ def cmd_db(args) -> int:
     """The control store's schema, as Alembic revisions (docs/operations.md "Schema migrations")."""
     from .stores import migrations
 
-    store = _control(_loaded(), migrate=False)  # opened (and checked) by the guard
+    store = _control(migrate=False)  # opened (and checked) by the guard
     head = migrations.head()
     if args.action == "migrate":
         print(f"control store at schema version {store.migrate()} (revision {head}, the head)")
@@ -119,7 +122,7 @@ def cmd_ingest_status(args) -> int:
 
     from .stores.control_store import ingest_events
 
-    control = _control(_loaded())
+    control = _control()
     q = sa.select(ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome,
                   ingest_events.c.reason, sa.func.count().label("n")).group_by(
         ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome, ingest_events.c.reason)
@@ -137,20 +140,15 @@ def cmd_ingest_status(args) -> int:
 
 def cmd_suppress(args) -> int:
     """P18: add a subject to a tenant's suppression list (keyed hash only), audited (P20)."""
-    from .core.settings import resolve
     from .core.subjects import subject_hash
 
-    loaded = _loaded()
-    loaded.registry.require(args.tenant, active=False)
-    secret = resolve(loaded.settings.ingest.subject_hash_key)
-    control = _control(loaded)
-    h = subject_hash(secret, args.tenant, args.type, args.value)
     from .services.dsr import add_to_suppression_list
 
-    from .stores.object_store import object_store_from_settings
-
-    exists = not add_to_suppression_list(control, args.tenant, {h: args.type}, reason=args.reason, actor=args.actor,
-                                         store=object_store_from_settings(loaded.settings))
+    platform = _platform()
+    platform.file_registry.require(args.tenant, active=False)
+    h = subject_hash(platform.subject_hash_key(), args.tenant, args.type, args.value)
+    exists = not add_to_suppression_list(platform.control_store, args.tenant, {h: args.type}, reason=args.reason,
+                                         actor=args.actor, store=platform.object_store)
     print(f"suppressed subject {h[:16]}… for tenant {args.tenant}" + (" (already listed)" if exists else ""))
     return 0
 
@@ -161,21 +159,20 @@ def cmd_reports_link(args) -> int:
     from .core.report_periods import period_containing
     from .services.reports import ReportNotDeliverable, deliverable_key
     from .stores.access import TenantObjects
-    from .stores.object_store import object_store_from_settings
     from datetime import date
 
-    loaded = _loaded()
-    loaded.registry.require(args.tenant, active=False)
+    platform = _platform()
+    platform.file_registry.require(args.tenant, active=False)
     try:
         period = period_containing(args.kind, date.fromisoformat(args.day))
     except (ValueError, OverflowError):
         raise CcrError(f"--day: not a date (YYYY-MM-DD): {args.day[:20]!r}") from None
-    store = object_store_from_settings(loaded.settings)
+    store = platform.object_store
     try:
         key = deliverable_key(store, args.tenant, period)
     except ReportNotDeliverable as exc:
         raise CcrError(str(exc)) from None
-    with TenantObjects(store, _control(loaded), args.tenant, actor=args.actor,
+    with TenantObjects(store, platform.control_store, args.tenant, actor=args.actor,
                        purpose=f"report link {args.kind} {period.key}") as objects:
         print(objects.access_url(key, args.expires))
     return 0
@@ -189,7 +186,7 @@ def cmd_incidents(args) -> int:
     from .stores.control_store import incidents
 
     loaded = _loaded()
-    control = _control(loaded)
+    control = _control()
     if args.action == "list":
         q = sa.select(incidents).order_by(incidents.c.id.desc()).limit(args.limit)
         if not args.all:
@@ -219,20 +216,13 @@ def cmd_backup(args) -> int:
     """P6: back up the control store and the warehouse metadata; list backups; restore one into an empty store."""
     from .core.backup import BackupError
     from .services import backup
-    from .stores.control_store import ControlStore
-    from .stores.object_store import object_store_from_settings
 
-    loaded = _loaded()
-    store = object_store_from_settings(loaded.settings)
+    platform = _platform()
+    store = platform.object_store
     try:
         if args.action == "create":
-            s = loaded.settings
-            marts = None
-            if s.object_store.kind == "local":
-                from pathlib import Path
-
-                marts = Path(s.expand(s.object_store.root)).resolve().parent / "warehouse.duckdb"
-            m = backup.create_backup(_control(loaded), store, marts_path=marts, hash_objects=not args.no_hash)
+            m = backup.create_backup(platform.control_store, store, marts_path=platform.marts_file,
+                                     hash_objects=not args.no_hash)
             print(f"backup {m.backup_id}: schema version {m.schema_version}, {len(m.tables)} table(s), "
                   f"{m.total_rows} row(s), {m.warehouse.get('partitions', 0)} partition(s) listed")
             return 0
@@ -255,12 +245,12 @@ def cmd_backup(args) -> int:
             return 0
         if not args.into:
             raise CcrError("backup restore needs --into URL (an empty control store)")
-        from .core.settings import resolve
+        from .platform import build_control_store
 
-        target = ControlStore(args.into)
+        target = build_control_store(args.into, migrate=False)  # restore_backup checks it is empty, migrates it
         try:  # P6, P17: the erasure ledger is re-applied before the restored store is handed back
             out = backup.restore_backup(store, args.backup_id, target, marts_into=args.marts_into,
-                                        secret=resolve(loaded.settings.ingest.subject_hash_key))
+                                        secret=platform.subject_hash_key())
         finally:
             target.dispose()
     except BackupError as exc:
@@ -272,27 +262,19 @@ def cmd_backup(args) -> int:
     return 0
 
 
-def _uri_prefix(store) -> str | None:
-    """The URI of the store's root (``file:///…/``), to map lineage URIs back to object keys."""
-    probe = store.uri("x")
-    return None if probe.startswith("s3://") else probe[:-1]
-
-
 def cmd_lineage(args) -> int:
     """P2, P3, P9, P13, P16, P17: an auditor's lineage lookups, from the control store's indexes."""
     from .core.access import argv_digest
-    from .core.settings import resolve
     from .services import lineage as svc
-    from .stores.object_store import object_store_from_settings
 
-    loaded = _loaded()
-    tenant = loaded.registry.require(args.tenant, active=False)
-    control = _control(loaded)
-    prefix = _uri_prefix(object_store_from_settings(loaded.settings))
+    platform = _platform()
+    tenant = platform.file_registry.require(args.tenant, active=False)
+    control = platform.control_store
+    prefix = platform.uri_prefix
     if args.register_only:
         # P16: the Dagster job gets the request's id only; the target stays in the control store
         if args.what == "subject":
-            hashes = svc.subject_hashes_for(resolve(loaded.settings.ingest.subject_hash_key), tenant.id, args.target,
+            hashes = svc.subject_hashes_for(platform.subject_hash_key(), tenant.id, args.target,
                                             args.type)
             if not hashes:
                 raise CcrError("the identifier is not a valid phone number, e-mail or customer reference")
@@ -312,7 +294,7 @@ def cmd_lineage(args) -> int:
         # a call id that names no call is raw input: the access log keeps its digest and length (P3)
         obj = f"lineage/call/{args.target}" if ans.get("found") else f"lineage/call/unknown {argv_digest([args.target])}"
     elif args.what == "subject":
-        hashes = svc.subject_hashes_for(resolve(loaded.settings.ingest.subject_hash_key), tenant.id, args.target,
+        hashes = svc.subject_hashes_for(platform.subject_hash_key(), tenant.id, args.target,
                                         args.type)
         if not hashes:
             raise CcrError("the identifier is not a valid phone number, e-mail or customer reference")
@@ -350,15 +332,12 @@ def cmd_search(args) -> int:
 
     loaded = _loaded()
     tenant = loaded.registry.require(args.tenant, active=False)
-    control = _control(loaded)
+    control = _control()
     call_ids = None
     try:
         if args.category:
-            from .stores.object_store import object_store_from_settings
-            from .stores.warehouse import Warehouse
-
-            call_ids = svc.category_calls(Warehouse(object_store_from_settings(loaded.settings)), tenant.id,
-                                          args.category, day_from=args.date_from, day_to=args.date_to)
+            call_ids = svc.category_calls(_platform().warehouse, tenant.id, args.category,
+                                          day_from=args.date_from, day_to=args.date_to)
         rows = svc.search(control, tenant.id, args.query, actor=args.actor,
                           digest_key=resolve(loaded.settings.ingest.subject_hash_key), speaker=args.speaker,
                           day_from=args.date_from, day_to=args.date_to, call_ids=call_ids, limit=args.limit)
@@ -386,7 +365,7 @@ def cmd_audit_pack(args) -> int:
     loaded = _loaded()
     try:
         d1, d2 = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
-        body, manifest = build_pack(_control(loaded), loaded.registry, args.tenant, d1, d2, actor=args.actor)
+        body, manifest = build_pack(_control(), loaded.registry, args.tenant, d1, d2, actor=args.actor)
     except ValueError as exc:
         raise CcrError(str(exc)) from None
     out = Path(args.out or f"audit-pack-{args.tenant}-{d1}-{d2}.zip")
@@ -396,23 +375,6 @@ def cmd_audit_pack(args) -> int:
     return 0
 
 
-def _dsr_env(loaded, actor: str):
-    """The one erasure environment (services/dsr.erasure_env), as the Dagster jobs build it: the CLI
-    opens the Dagster instance of $DAGSTER_HOME, or the embedded default's {data_dir}/dagster_home."""
-    from pathlib import Path
-
-    from .core.settings import resolve
-    from .services.dsr import erasure_env
-    from .stores.object_store import object_store_from_settings
-
-    s = loaded.settings
-    home = None if os.environ.get("DAGSTER_HOME") else Path(s.data_dir) / "dagster_home"
-    return erasure_env(object_store_from_settings(s), _control(loaded), loaded.registry,
-                       resolve(s.ingest.subject_hash_key), actor=actor,
-                       dagster_home=home if home is not None and home.is_dir() else None,
-                       backup_keep_days=s.backups.keep_days)
-
-
 def cmd_dsr(args) -> int:
     """P16-P18: data-subject requests. Identifiers are hashed at once; only request ids are printed."""
     import sqlalchemy as sa
@@ -420,8 +382,8 @@ def cmd_dsr(args) -> int:
     from .services import dsr
     from .stores.control_store import dsr_requests
 
-    loaded = _loaded()
-    env = _dsr_env(loaded, args.actor)
+    platform = _platform()
+    env = platform.erasure_env(args.actor)
     try:
         if args.action == "list":
             q = sa.select(dsr_requests).order_by(dsr_requests.c.id)
@@ -451,7 +413,7 @@ def cmd_dsr(args) -> int:
         kind = {"export": "export", "erase": "erasure", "restrict": "restriction", "suppress": "suppression"}[args.action]
         if not args.target:
             raise CcrError(f"dsr {args.action} needs a tenant id")
-        loaded.registry.require(args.target, active=False)
+        platform.file_registry.require(args.target, active=False)
         ids = dsr.identifiers_from_args(args.phone, args.email, args.customer_ref)
         from datetime import datetime, timezone
 
@@ -489,15 +451,10 @@ def cmd_purge(args) -> int:
     """P19: the retention purge (dry run by default from the CLI)."""
     from datetime import date, datetime, timezone
 
-    from .services.retention import PurgeEnv, run_purge
+    from .services.retention import run_purge
 
-    loaded = _loaded()
-    env_ = _dsr_env(loaded, args.actor)
     today = date.fromisoformat(args.today) if args.today else datetime.now(timezone.utc).date()
-    env = PurgeEnv(store=env_.store, warehouse=env_.warehouse, control=env_.control, registry=loaded.registry,
-                   today=today, run_id=None, rebuild_marts=env_.rebuild_marts,
-                   backup_keep_days=loaded.settings.backups.keep_days,
-                   progress=(lambda line: print(line, flush=True)) if args.verbose else None)
+    env = _platform().purge_env(today=today, progress=(lambda line: print(line, flush=True)) if args.verbose else None)
     summary = run_purge(env, dry_run=not args.execute)
     print(json.dumps(summary, indent=1))
     return 0
@@ -510,7 +467,7 @@ def cmd_review(args) -> int:
     loaded = _loaded()
     loaded.registry.require(args.tenant, active=False)
     try:
-        out = decide(_control(loaded), args.tenant, args.call_id, args.status, reviewer=args.actor)
+        out = decide(_control(), args.tenant, args.call_id, args.status, reviewer=args.actor)
     except (LookupError, ValueError) as exc:
         raise CcrError(str(exc)) from None
     print(f"review {out['review_id']}: {out['before']['status']} -> {out['after']['status']} (audited)")
@@ -521,8 +478,7 @@ def cmd_access(args) -> int:
     """P3, P20: who may run which command; changed only here, audited."""
     from .services import access
 
-    loaded = _loaded()
-    control = _control(loaded)
+    control = _control()
     if args.action == "whoami":
         roles = access.roles_of(control, args.actor)
         print(f"{args.actor}: {', '.join(sorted(roles)) or 'no role'}")
@@ -558,9 +514,7 @@ def cmd_access(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    control = _SESSION.pop("control", None)  # the demo may wipe the data dir: close the store first
-    if control is not None:
-        control.dispose()
+    _close_session()  # the demo may wipe the data dir: close the store first
     return run_demo(reset=args.reset, quiet=args.quiet, resume=args.resume, verbose=args.verbose)
 
 
@@ -586,14 +540,8 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(where + message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="ccr",
-        description="CallCenterRate data platform. The settings profile is chosen by CCR_ENV "
-                    "(local|staging|prod); the embedded default keeps everything under CCR_DATA_DIR (./var).",
-    )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_platform_commands(sub) -> None:
+    """The demo, the profile and its tenants, the control store, the ingestion ledger."""
     s = sub.add_parser("demo", help="seed the demo tenants' recordings and run the pipeline end to end (embedded default)")
     s.add_argument("--reset", action="store_true", help="wipe CCR_DATA_DIR first")
     s.add_argument("--quiet", action="store_true", help="only the summary")
@@ -627,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_ingest_status)
 
+
+def _add_subject_commands(sub) -> None:
+    """Data subjects and their data: suppression, requests, reviews, the retention purge (P15-P19)."""
     s = sub.add_parser("suppress", help="add a data subject to a tenant's suppression list (P18)")
     s.add_argument("tenant")
     s.add_argument("--type", required=True, choices=["phone", "email", "customer_ref"])
@@ -660,6 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--verbose", action="store_true", help="one line per item (no keys or ids)")
     s.set_defaults(func=cmd_purge)
 
+
+def _add_operations_commands(sub) -> None:
+    """Operations: incidents, backups, report links (P3, P6, P11, P13)."""
     s = sub.add_parser("incidents", help="incident register: list, ack, resolve (P11, P13)")
     s.add_argument("action", choices=["list", "ack", "resolve"])
     s.add_argument("id", nargs="?", type=int)
@@ -689,6 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--expires", type=int, default=7 * 24 * 3600, help="link lifetime in seconds (S3)")
     s.set_defaults(func=cmd_reports_link)
 
+
+def _add_audit_commands(sub) -> None:
+    """Audits and access: lineage lookups, the evidence pack, roles (P3, P13, P16)."""
     s = sub.add_parser("lineage", help="lineage lookups for audits: a call's chain, a data subject's calls, "
                                        "a report's inputs (P2, P3, P9, P13, P16, P17)")
     s.add_argument("what", choices=["call", "subject", "report"])
@@ -728,6 +685,20 @@ def build_parser() -> argparse.ArgumentParser:
                                            "(group.action, e.g. dsr.erase)")
     s.add_argument("--reason", help="with grant, revoke, allow, deny: why (kept in the audit trail)")
     s.set_defaults(func=cmd_access)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="ccr",
+        description="CallCenterRate data platform. The settings profile is chosen by CCR_ENV "
+                    "(local|staging|prod); the embedded default keeps everything under CCR_DATA_DIR (./var).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_platform_commands(sub)
+    _add_subject_commands(sub)
+    _add_operations_commands(sub)
+    _add_audit_commands(sub)
     return p
 
 
@@ -761,7 +732,7 @@ def _guard(args, argv: list[str]) -> None:
         args.actor = caller_principal(profile=loaded.settings.env)
     except IdentityError as exc:
         raise CcrError(str(exc)) from None
-    control = _control(loaded, migrate=command not in _SCHEMA_AS_IS)
+    control = _control(migrate=command not in _SCHEMA_AS_IS)
     if loaded.settings.env == "local" and command != "access.bootstrap" and not access.has_admin(control):
         # The embedded default: the first caller of a new local store becomes its admin (audited).
         access.bootstrap(control, args.actor, actor="ccr:local-profile",
@@ -808,9 +779,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return _internal_error(exc)
     finally:
-        control = _SESSION.pop("control", None)
-        if control is not None:
-            control.dispose()
+        _close_session()
         _SESSION.clear()
 
 

@@ -1,7 +1,10 @@
 """The one entry point of the code location.
 
 Loads every domain under ``defs/`` and adds only project-wide policy: the
-resources built from the settings profile that ``CCR_ENV`` selects.
+resources built from the settings profile that ``CCR_ENV`` selects (adapters
+over ``platform``, the composition root). The dbt manifest the marts assets
+are built from is prepared first (parsed once when missing; ``make check`` and
+the images prepare it ahead).
 """
 
 import os
@@ -9,8 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from .core.settings import check_prod_instance, load_settings
+from .core.settings import check_prod_instance
 from .resources import resources_from_settings
+from .services.marts import prepare_dbt_manifest
+from .settings_loader import load_settings
 
 
 def _check_instance(env: str) -> None:
@@ -26,5 +31,6 @@ def _check_instance(env: str) -> None:
 def defs() -> dg.Definitions:
     loaded = load_settings()
     _check_instance(loaded.settings.env)  # P8: prod refuses the SQLite instance
+    prepare_dbt_manifest()
     domain_defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent / "defs")
     return dg.Definitions.merge(domain_defs, dg.Definitions(resources=resources_from_settings(loaded)))

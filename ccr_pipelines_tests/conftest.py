@@ -25,6 +25,14 @@ def require(condition: bool, reason: str) -> None:
 SLOW_TIMEOUT_S = 1200  # tests marked slow (whole demos, benchmarks at small sizes, fault injection)
 
 
+def pytest_configure(config):
+    """The dbt manifest the marts assets are built from, prepared once before any test module imports
+    them (importing the assets never runs dbt: a fresh clone parses here, as ``make check`` does)."""
+    from ccr_pipelines.services.marts import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+
+
 def pytest_collection_modifyitems(items):
     """Tests marked ``slow`` get SLOW_TIMEOUT_S instead of pyproject's default (300 s), unless they
     name their own limit with ``@pytest.mark.timeout``."""

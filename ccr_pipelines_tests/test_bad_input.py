@@ -307,7 +307,7 @@ def test_hostile_yaml_is_refused_with_its_reason_by_scorecards_and_the_registry(
 
 @pytest.mark.parametrize("text", HOSTILE_YAML.values(), ids=HOSTILE_YAML.keys())
 def test_hostile_yaml_is_refused_in_a_settings_profile(tmp_path, monkeypatch, text):
-    from ccr_pipelines.core.settings import load_settings
+    from ccr_pipelines.settings_loader import load_settings
 
     path = tmp_path / "profile.yaml"
     path.write_text(text)

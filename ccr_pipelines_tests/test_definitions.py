@@ -9,9 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ccr_pipelines.core.settings import ENVIRONMENTS, load_settings
+from ccr_pipelines.core.settings import ENVIRONMENTS
 from ccr_pipelines.definitions import defs
 from ccr_pipelines.resources import resources_from_settings
+from ccr_pipelines.settings_loader import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 

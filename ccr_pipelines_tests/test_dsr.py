@@ -219,8 +219,9 @@ def test_p20_a_review_decision_is_audited_with_before_after_and_actor_and_no_cal
 
 def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_settings_env, capsys, monkeypatch):
     from ccr_pipelines.cli import main
-    from ccr_pipelines.core.settings import load_settings, resolve
-    from ccr_pipelines.stores.object_store import object_store_from_settings
+    from ccr_pipelines.core.settings import resolve
+    from ccr_pipelines.platform import object_store_from_settings
+    from ccr_pipelines.settings_loader import load_settings
 
     loaded = load_settings()
     store = object_store_from_settings(loaded.settings)
@@ -378,15 +379,17 @@ def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_re
                                                                                        capsys):
     """Issue 15: the CLI's environment reads Dagster's run storage like the job's (the embedded default's
     dagster_home when DAGSTER_HOME is unset), and a lookup for the Dagster job is a request row."""
-    from ccr_pipelines.cli import _dsr_env, main
-    from ccr_pipelines.core.settings import load_settings
+    from ccr_pipelines.cli import main
+    from ccr_pipelines.platform import Platform
+    from ccr_pipelines.settings_loader import load_settings
     from ccr_pipelines.stores.control_store import lineage_lookups
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     loaded = load_settings()
-    assert _dsr_env(loaded, "t").dagster_instance is None  # no instance anywhere: none read (the receipt says so)
+    platform = Platform(loaded)  # what `ccr dsr` builds its environment with
+    assert platform.erasure_env("t").dagster_instance is None  # no instance anywhere: none read (the receipt says so)
     (local_settings_env / "dagster_home").mkdir(parents=True)
-    env = _dsr_env(loaded, "t")
+    env = platform.erasure_env("t")
     assert env.dagster_instance is not None and env.dagster_source == "the data dir's dagster_home"
     assert env.backup_keep_days == loaded.settings.backups.keep_days == 35
     assert main(["lineage", "call", T, "c-1", "--register-only"]) == 0

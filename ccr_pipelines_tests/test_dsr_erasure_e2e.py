@@ -56,11 +56,12 @@ def demo(tmp_path_factory):
 def _env(data: Path):
     import dagster as dg
 
-    from ccr_pipelines.core.settings import load_settings, resolve
+    from ccr_pipelines.core.settings import resolve
+    from ccr_pipelines.platform import object_store_from_settings
     from ccr_pipelines.services.dsr import DsrEnv
     from ccr_pipelines.services.marts import duckdb_path, rebuild_marts
+    from ccr_pipelines.settings_loader import load_settings
     from ccr_pipelines.stores.control_store import ControlStore
-    from ccr_pipelines.stores.object_store import object_store_from_settings
     from ccr_pipelines.stores.warehouse import Warehouse
 
     loaded = load_settings()

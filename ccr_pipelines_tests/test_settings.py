@@ -10,10 +10,12 @@ from pydantic import BaseModel
 
 from ccr_pipelines.core.errors import SettingsError, TenantError
 from ccr_pipelines.core.settings import (
-    CONFIG_DIR, ENVIRONMENTS, EnvRef, S3ObjectStoreSettings, load_settings, parse_settings, resolve,
+    CONFIG_DIR, ENVIRONMENTS, EnvRef, S3ObjectStoreSettings, parse_settings, resolve,
 )
 from ccr_pipelines.core.tenants import DEFAULT_RETENTION_DAYS, RETENTION_BOUNDS, TenantRegistry, diff_registries
-from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore, object_store_from_settings
+from ccr_pipelines.platform import object_store_from_settings
+from ccr_pipelines.settings_loader import load_settings
+from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 
 from .conftest import TENANTS_YAML
 
@@ -406,7 +408,7 @@ def test_p5_the_embedded_default_creates_its_stores_0600_and_its_folders_0700(lo
         con.execute("CREATE TABLE t AS SELECT 1 AS x")
         con.close()
         control.dispose()
-        home = _prepare_home(local_settings_env)
+        home = _prepare_home(local_settings_env / "dagster_home")
         import dagster as dg
 
         instance = dg.DagsterInstance.from_config(str(home))

@@ -9,11 +9,11 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ccr_pipelines.cli import main
-from ccr_pipelines.core.settings import load_settings
 from ccr_pipelines.defs.ingest.assets import CALL_MANIFEST_KEY
 from ccr_pipelines.defs.reports.schedules import tenant_weekly_reports_schedule
 from ccr_pipelines.defs.transcribe.sensors import manifest_to_transcripts_sensor
-from ccr_pipelines.resources import TenantRegistryResource
+from ccr_pipelines.resources import ControlStoreResource, TenantRegistryResource
+from ccr_pipelines.settings_loader import load_settings
 from ccr_pipelines.stores.control_store import ControlStore, audit_log, tenant_suspensions
 
 
@@ -25,7 +25,8 @@ def test_p12_p20_suspending_a_tenant_holds_its_work_and_resuming_releases_it(loc
     monkeypatch.setenv("CCR_PRINCIPAL", "oncall@example.org")  # the caller the platform authenticated (P3)
     loaded = load_settings()
     control_url = loaded.settings.control_url()
-    registry = TenantRegistryResource(path=loaded.registry.source, control_url=control_url)
+    registry = TenantRegistryResource(path=loaded.registry.source,
+                                      control_store=ControlStoreResource(url=control_url))
     instance = dg.DagsterInstance.ephemeral()
     for tenant in ("acme-energie", "globex-support"):
         instance.report_runless_asset_event(dg.AssetMaterialization(

@@ -25,17 +25,15 @@ from ..core.audio import ASR_SAMPLE_RATE, decode_channels
 from ..core.loudness import call_acoustics
 from ..core.errors import InvalidKeyError
 from ..core.transcripts import merge_channel_segments, quality_signals
-from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from ..platform import build_object_store
+from ..stores.object_store import ObjectStore
 from .engine import AsrConfig, Engines
 from .models import ModelUnavailable
 
 
 def store_from_config(cfg: dict) -> ObjectStore:
-    if cfg["kind"] == "local":
-        return LocalObjectStore(cfg["root"])
-    return S3ObjectStore(cfg["bucket"], region=cfg.get("region", "eu-west-3"),
-                         endpoint_url=cfg.get("endpoint_url") or None, sse=cfg.get("sse", "AES256"),
-                         kms_key_id=cfg.get("kms_key_id") or None)
+    """The store the code location's resource describes (``ObjectStoreResource.spec``), built by the platform."""
+    return build_object_store(**cfg)
 
 
 def transcript_key(tenant_id: str, call: dict, model_revision: str) -> str:

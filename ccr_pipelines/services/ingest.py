@@ -34,6 +34,7 @@ from ..core.ingest import (
     UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
     manifest_row, parse_raw_key, parse_sidecar, route_of_key, safe_key, sidecar_candidate,
 )
+from ..core.settings import IngestSettings, field_default
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
 from ..stores.access import TenantObjects
@@ -56,8 +57,8 @@ class IngestEnv:
     registry: TenantRegistry
     secret: str  # subject-hash key (P18)
     run_id: str
-    max_duration_s: float = 4 * 3600.0
-    max_object_bytes: int = 2 * 1024**3
+    max_duration_s: float = field_default(IngestSettings, "max_duration_s")
+    max_object_bytes: int = field_default(IngestSettings, "max_object_bytes")
     region: str = "local"
     code_version: str = "dev"
     today: date = field(default_factory=lambda: datetime.now(timezone.utc).date())

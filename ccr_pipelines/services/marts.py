@@ -1,8 +1,14 @@
-"""Rebuild the dbt marts outside a Dagster asset run (after a purge or an erasure, P17, P19).
+"""The dbt marts' locations and invocations, inside and outside a Dagster asset run.
 
-The marts are tables rebuilt whole from the Parquet datasets, so once a partition is dropped or
-rewritten, ``dbt run`` leaves no row derived from the deleted calls. Same environment as the
-``ccr_dbt_marts`` asset (local datasets folder, the DuckDB file beside the object store).
+The one place that knows where the dbt project is (``DBT_DIR``), where the marts file of a store
+lives (``marts_location``: beside a local store's root; a work folder for a store in S3, published
+to ``MARTS_KEY``), how dbt is given those paths (``dbt_env`` / ``dbt_vars``, never by changing this
+process's environment) and how the manifest the code location reads is prepared
+(``prepare_dbt_manifest``, called by ``definitions``, ``ccr demo``, ``make check`` and the tests).
+
+Rebuilds after a purge or an erasure (P17, P19): the marts are tables rebuilt whole from the Parquet
+datasets, so once a partition is dropped or rewritten, ``dbt run`` leaves no row derived from the
+deleted calls. Same environment as the ``ccr_dbt_marts`` asset.
 """
 
 from __future__ import annotations
@@ -10,14 +16,63 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import catalog
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"  # the dbt project (the repository's dbt/ folder)
+MARTS_FILE = "warehouse.duckdb"
+MARTS_KEY = catalog.MARTS_KEY  # where the marts built over an S3 store are published (marts/warehouse.duckdb)
 
 
-MARTS_KEY = catalog.MARTS_KEY  # where the marts built over an S3 store are published
+@dataclass(frozen=True)
+class MartsLocation:
+    """Where dbt reads the Parquet datasets and writes the DuckDB marts for one object store."""
+
+    datasets_root: Path
+    duckdb_file: Path
+    # S3: the datasets are mirrored into a local work folder first and the built file is published
+    # to this key; None for a local store (dbt reads the store's own folder)
+    publish_key: str | None = None
+
+    @property
+    def mirrored(self) -> bool:
+        return self.publish_key is not None
+
+
+def marts_location(store) -> MartsLocation:
+    """A local store: its ``datasets/`` folder and the DuckDB file beside its root. Elsewhere (S3):
+    dbt-duckdb would need the httpfs extension (fetched from the internet at run time), so the
+    datasets are mirrored into ``marts_workdir()`` and the file built there is published to
+    ``MARTS_KEY``."""
+    from ..stores.object_store import LocalObjectStore
+
+    if isinstance(store, LocalObjectStore):
+        root = Path(store.root).resolve()
+        return MartsLocation(root / "datasets", duckdb_path(root))
+    workdir = marts_workdir()
+    return MartsLocation(workdir / "datasets", workdir / MARTS_FILE, publish_key=MARTS_KEY)
+
+
+def marts_file(store) -> Path | None:
+    """The marts file a backup copies and an erasure scan reads: beside a local store's root;
+    elsewhere ``CCR_DUCKDB_PATH`` when the deployment sets it (None: no local copy to read)."""
+    from ..stores.object_store import LocalObjectStore
+
+    if isinstance(store, LocalObjectStore):
+        return duckdb_path(store.root)
+    return Path(os.environ["CCR_DUCKDB_PATH"]) if os.environ.get("CCR_DUCKDB_PATH") else None
+
+
+def marts_rebuilder(store, control):
+    """How a purge or an erasure rebuilds the marts at once (P17, P19): where dbt can read the datasets
+    (a local store); elsewhere None, and the next marts run rebuilds them."""
+    from ..stores.object_store import LocalObjectStore
+
+    if not isinstance(store, LocalObjectStore):
+        return None
+    return lambda: rebuild_marts(store.root, control=control)
 
 
 def mirror_datasets(store, dest: str | Path) -> dict:
@@ -79,7 +134,8 @@ def build_summary(run_results: dict) -> dict:
 
 
 def duckdb_path(objects_root: str | Path) -> Path:
-    return Path(objects_root).resolve().parent / "warehouse.duckdb"
+    """The marts file of a local store whose root is *objects_root*: beside that folder."""
+    return Path(objects_root).resolve().parent / MARTS_FILE
 
 
 def restricted_calls_path(duckdb_file: str | Path) -> Path:
@@ -104,16 +160,51 @@ def write_restricted_calls(control, duckdb_file: str | Path) -> Path:
     return path
 
 
+def dbt_executable() -> str:
+    """The dbt next to this interpreter: the venv's bin is not always on PATH (cron, daemon, tests)."""
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt_vars(datasets_root: str | Path, duckdb_file: str | Path, restricted_calls: str | Path) -> dict:
+    """The paths dbt reads (``--vars`` for the asset's invocation; the models fall back to the
+    ``CCR_*`` environment variables of ``dbt_env``). Paths only: the command line is logged (P16)."""
+    return {"ccr_datasets_root": str(Path(datasets_root).resolve()),
+            "ccr_duckdb_path": str(Path(duckdb_file).resolve()),
+            "ccr_restricted_calls": str(restricted_calls)}
+
+
+def dbt_env(datasets_root: str | Path, duckdb_file: str | Path, restricted_calls: str | Path) -> dict:
+    """The same paths as environment variables for a dbt subprocess (added to its env, never to ours)."""
+    v = dbt_vars(datasets_root, duckdb_file, restricted_calls)
+    return {"CCR_DATASETS_ROOT": v["ccr_datasets_root"], "CCR_DUCKDB_PATH": v["ccr_duckdb_path"],
+            "CCR_RESTRICTED_CALLS": v["ccr_restricted_calls"], "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
+def dbt_manifest_path() -> Path:
+    return DBT_DIR / "target" / "manifest.json"
+
+
+def prepare_dbt_manifest(*, force: bool = False) -> Path:
+    """The dbt manifest the code location's dbt assets are built from: ``dbt parse`` (offline, ~3 s)
+    when it is missing (a fresh clone) or *force*. Called before the definitions load (``definitions``,
+    ``ccr demo``, ``make check``, the tests' conftest), never as a side effect of an import."""
+    path = dbt_manifest_path()
+    if force or not path.exists():
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        r = subprocess.run([dbt_executable(), "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                            "--quiet"], env=env, cwd=DBT_DIR, capture_output=True, text=True)
+        if r.returncode != 0 or not path.exists():
+            raise RuntimeError(f"dbt parse failed (exit {r.returncode}): {(r.stdout + r.stderr).strip()[-2000:]}")
+    return path
+
+
 def run_dbt(command: str, *, datasets_root: str | Path, duckdb_file: str | Path, control=None,
             extra_args: list[str] | None = None, timeout_s: int | None = None) -> subprocess.CompletedProcess:
     """``dbt <command>`` over the Parquet datasets under *datasets_root* into *duckdb_file*, with the
     restriction list from *control* (P16; none = no restriction). Raises on a dbt failure with the
     tail of dbt's output (model names and SQL, not data values)."""
-    env = {**os.environ, "CCR_DATASETS_ROOT": str(Path(datasets_root).resolve()),
-           "CCR_DUCKDB_PATH": str(Path(duckdb_file).resolve()),
-           "CCR_RESTRICTED_CALLS": str(write_restricted_calls(control, duckdb_file)),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = str(Path(sys.executable).with_name("dbt"))
+    env = {**os.environ, **dbt_env(datasets_root, duckdb_file, write_restricted_calls(control, duckdb_file))}
+    dbt = dbt_executable()
     r = subprocess.run([dbt, command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
                         *(extra_args or [])], env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=timeout_s)
     if r.returncode != 0:

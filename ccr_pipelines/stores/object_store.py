@@ -470,21 +470,3 @@ class _suppress:
 
     def __exit__(self, exc_type, exc, tb):
         return exc_type is not None and issubclass(exc_type, OSError)
-
-
-def object_store_from_settings(settings) -> ObjectStore:
-    """Build the store a settings profile describes (P2 and P5 applied by settings)."""
-    from ..core.settings import resolve
-
-    cfg = settings.object_store
-    if cfg.kind == "local":
-        return LocalObjectStore(settings.expand(cfg.root))
-    return S3ObjectStore(
-        resolve(cfg.bucket),
-        region=cfg.region,
-        endpoint_url=resolve(cfg.endpoint_url),
-        sse=cfg.sse,
-        kms_key_id=resolve(cfg.kms_key_id),
-        audit_bucket=resolve(cfg.audit_bucket),
-        audit_retention_days=cfg.audit_retention_days,
-    )

@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from ...core.catalog import lineage_export_key
+from ...platform import uri_prefix
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...stores.access import TenantObjects
 from ..shared.tenancy import run_actor
@@ -31,8 +32,7 @@ def lineage_lookup(context: dg.OpExecutionContext, config: LineageLookupConfig, 
     except svc.LookupError_ as exc:
         raise dg.Failure(str(exc)) from None
     tenant = tenant_registry.get().require(req["tenant_id"], active=False)
-    probe = store.uri("x")
-    prefix = None if probe.startswith("s3://") else probe[:-1]
+    prefix = uri_prefix(store)
     run_id = context.run.run_id
     try:
         if req["lookup"] == "call":

@@ -1,12 +1,10 @@
 """Platform jobs: the daily backup of the control store and the warehouse metadata (P6)."""
 
-import os
-from pathlib import Path
-
 import dagster as dg
 
 from ...resources import ControlStoreResource, ObjectStoreResource
 from ...services import backup
+from ...services.marts import marts_file
 
 
 class BackupConfig(dg.Config):
@@ -23,10 +21,8 @@ def backup_control_store(context: dg.OpExecutionContext, config: BackupConfig, c
                          object_store: ObjectStoreResource) -> dg.Output:
     """Dump every control-store table and list the warehouse into ``control/backups/{id}/`` (P6, P13, P20)."""
     store = object_store.get()
-    # where dbt-duckdb writes the marts (defs/warehouse, dbt/profiles.yml); absent file = nothing to copy
-    marts = (Path(object_store.root).resolve().parent / "warehouse.duckdb" if object_store.kind == "local"
-             else os.environ.get("CCR_DUCKDB_PATH"))
-    manifest = backup.create_backup(control_store.get(), store, marts_path=marts,
+    # where dbt-duckdb writes the marts (services/marts); absent file = nothing to copy
+    manifest = backup.create_backup(control_store.get(), store, marts_path=marts_file(store),
                                     warehouse=config.include_warehouse, hash_objects=config.hash_partitions,
                                     log=context.log.info)
     pruned = backup.prune_backups(store, keep_days=config.keep_days or object_store.backup_keep_days)

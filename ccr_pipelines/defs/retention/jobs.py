@@ -16,18 +16,11 @@ from ...resources import (AlertingResource, ControlStoreResource, IngestConfigRe
                           TenantRegistryResource, WarehouseResource)
 from ...services import dsr as dsr_service
 from ...services.alerting import handle_signal
-from ...services.marts import rebuild_marts
-from ...services.retention import PurgeEnv, run_purge
+from ...platform import purge_env
+from ...services.retention import run_purge
 from ..shared.tenancy import run_actor
 
 OWNERS = ["team:data-platform"]
-
-
-def _rebuilder(object_store: ObjectStoreResource, control_store: ControlStoreResource):
-    # dbt-duckdb reads the datasets from a local path (see ccr_dbt_marts); elsewhere the next marts run rebuilds
-    if object_store.kind != "local":
-        return None
-    return lambda: rebuild_marts(object_store.root, control=control_store.get())
 
 
 class PurgeConfig(dg.Config):
@@ -42,10 +35,8 @@ def retention_purge(context: dg.OpExecutionContext, config: PurgeConfig, object_
     """P19: delete what is past each tenant's retention (every object version), offboard terminated tenants."""
     today = date.fromisoformat(config.today) if config.today else datetime.now(timezone.utc).date()
     registry = tenant_registry.get()
-    env = PurgeEnv(store=object_store.get(), warehouse=warehouse.get(), control=control_store.get(),
-                   registry=registry, today=today, run_id=context.run_id,
-                   rebuild_marts=_rebuilder(object_store, control_store),
-                   backup_keep_days=object_store.backup_keep_days)  # P6, P17, P19
+    env = purge_env(object_store.get(), control_store.get(), registry, today=today, run_id=context.run_id,
+                    backup_keep_days=object_store.backup_keep_days)  # P6, P17, P19
     try:
         summary = run_purge(env, dry_run=config.dry_run)
     except Exception:
@@ -80,8 +71,7 @@ def _env(context, object_store, warehouse, control_store, tenant_registry, inges
     return dsr_service.erasure_env(
         object_store.get(), control_store.get(), tenant_registry.get(), ingest_config.subject_hash_key,
         actor=run_actor(context), run_id=context.run_id, region=object_store.region_label,
-        dagster_instance=context.instance, backup_keep_days=object_store.backup_keep_days,
-        rebuild_marts=_rebuilder(object_store, control_store))
+        dagster_instance=context.instance, backup_keep_days=object_store.backup_keep_days)
 
 
 @dg.op

@@ -19,13 +19,6 @@ class TranscriptsConfig(TenantDayConfig):
     """The tenant-day only: a subset of calls would put call ids into run storage (P17)."""
 
 
-def _store_config(res: ObjectStoreResource) -> dict:
-    if res.kind == "local":
-        return {"kind": "local", "root": res.root}
-    return {"kind": "s3", "bucket": res.bucket, "region": res.region, "endpoint_url": res.endpoint_url,
-            "sse": res.sse, "kms_key_id": res.kms_key_id}
-
-
 @dg.asset(
     key=TRANSCRIPTS_KEY,
     deps=[CALL_MANIFEST_KEY],
@@ -60,7 +53,7 @@ def transcripts(
             invocation = pipes_client.run(
                 **asr.launch_args(WORKER_MODULE),
                 context=context,
-                extras={"store": _store_config(object_store), "tenant_id": tenant.id,
+                extras={"store": object_store.spec(), "tenant_id": tenant.id,
                         "asr": {**asr.worker_config(), "hotwords": tenant.hotwords},  # issue 19: custom vocabulary
                         "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
                         "calls": calls[i:i + asr.calls_per_launch]},
