@@ -24,6 +24,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from ..core.errors import InvalidRequest, NotFound
 from ..core.incidents import (Classification, Signal, authority_deadline, breach_clock,
                               breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line)
 from ..core.tenants import TenantRegistry
@@ -227,9 +228,9 @@ def set_status(control: ControlStore, incident_id: int, status: str, *, actor: s
     incident already in *status* keeps its time (one ``resolve`` per affected tenant). Returns the
     incident's tenants."""
     if status not in ("acknowledged", "resolved"):
-        raise ValueError("status is 'acknowledged' or 'resolved'")
+        raise InvalidRequest("status is 'acknowledged' or 'resolved'")
     if tenant is not None and root_cause is None and corrective_action is None:
-        raise ValueError("notes for a tenant need --root-cause or --corrective-action")
+        raise InvalidRequest("notes for a tenant need --root-cause or --corrective-action")
     now = utcnow()
     values = {"status": status, f"{status}_at": now}
     if tenant is None:
@@ -241,10 +242,10 @@ def set_status(control: ControlStore, incident_id: int, status: str, *, actor: s
         row = conn.execute(sa.select(incidents.c.tenants, incidents.c.status)
                            .where(incidents.c.id == incident_id)).first()
         if row is None:
-            raise LookupError(f"no incident {incident_id}")
+            raise NotFound(f"no incident {incident_id}")
         tenants = list(row.tenants or [])
         if tenant is not None and tenant not in tenants:
-            raise ValueError(f"incident {incident_id} does not touch that tenant")
+            raise InvalidRequest(f"incident {incident_id} does not touch that tenant")
         if tenant is None or row.status != status:
             conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**values))
             _timeline(conn, incident_id, status, {}, at=now, actor=actor)

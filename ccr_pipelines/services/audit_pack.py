@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import yaml
 
 from .. import __version__
+from ..core.errors import InvalidRequest
 from ..core.tenants import DEFAULT_RETENTION_DAYS, Tenant, TenantRegistry
 from ..stores.control_store import (ControlStore, access_log, alert_deliveries, audit_log, dsr_requests,
                                     incident_notifications, incident_timeline, incidents, ingest_events, lineage,
@@ -187,7 +188,7 @@ def build_pack(control: ControlStore, registry: TenantRegistry, tenant_id: str, 
                actor: str, now: datetime | None = None) -> tuple[bytes, dict]:
     """The zip archive's bytes and its manifest. Logs the export in the access log (P3)."""
     if d2 < d1:
-        raise ValueError("--to is before --from")
+        raise InvalidRequest("--to is before --from")
     tenant = registry.require(tenant_id, active=False)
     cfg = compliance_config()
     lo, hi = _bounds(d1, d2)

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from ..core.backup import DEFAULT_KEEP_DAYS
+from ..core.errors import CcrError
 from ..core.incidents import Signal
 from ..core.keys import tenant_key
 from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_partition
@@ -59,7 +60,7 @@ _PHONE_RE = re.compile(r"(?:\+|00)?\d[\d .\-()]{7,18}\d")
 _FILE_EXT_RE = re.compile(r"\.(?:wav|flac|mp3|ogg|opus|json|aiff|bin)$", re.IGNORECASE)
 
 
-class DsrError(ValueError):
+class DsrError(CcrError, ValueError):
     """A request that cannot be carried out (unknown id, wrong kind, no identifier); no personal data."""
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..core.errors import CcrError
 from ..stores.control_store import (ControlStore, dsr_requests, lineage, lineage_lookups, quarantine_subjects,
                                     review_queue, subject_calls, utcnow)
 from ..stores.object_store import ObjectStore
@@ -28,7 +29,7 @@ LEDGER_PREFIX = "control/erasure-ledger"
 FORMAT = 1
 
 
-class LedgerError(RuntimeError):
+class LedgerError(CcrError, RuntimeError):
     """The ledger cannot be read or re-applied (no personal data in the message)."""
 
 

@@ -14,6 +14,7 @@ from typing import Iterable, Mapping
 
 import sqlalchemy as sa
 
+from ..core.errors import CcrError, InvalidRequest
 from ..core.lineage import CALL_KINDS, LineageContext, artefact_view, covers, order_chain
 from ..core.report_periods import Period, period_from_partition
 from ..core.subjects import IDENTIFIER_TYPES, subject_hash
@@ -140,7 +141,7 @@ def parse_period(period: str) -> Period:
         y, m = period.split("-")
         return period_from_partition("monthly", date(int(y), int(m), 1).isoformat())
     except ValueError:
-        raise ValueError(f"not a report period (2026-W47 or 2026-11): {period[:20]!r}") from None
+        raise InvalidRequest(f"not a report period (2026-W47 or 2026-11): {period[:20]!r}") from None
 
 
 def report_lineage(control: ControlStore, tenant: Tenant | str, period: Period) -> dict:
@@ -218,7 +219,7 @@ LOOKUP_KINDS = ("call", "subject_hash", "report")
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class LookupError_(ValueError):
+class LookupError_(CcrError, ValueError):
     """A lookup request that cannot be registered or answered (message holds no identifier)."""
 
 

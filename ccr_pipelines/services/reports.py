@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from ..core.errors import CcrError
 from ..core.keys import tenant_key
 from ..core.report_periods import Period
 from ..core.report_render import REPORT_VERSION, ReportData, kpi_changes, language_for, render_html
@@ -133,7 +134,7 @@ def staging_prefix(tenant_id: str, period: Period) -> str:
     return f"{report_prefix(tenant_id, period)}/{STAGING}"
 
 
-class ReportNotDeliverable(ValueError):
+class ReportNotDeliverable(CcrError, ValueError):
     """A report without a passed check record matching its files (P4, P14)."""
 
 

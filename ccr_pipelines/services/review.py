@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..core.errors import InvalidRequest, NotFound
 from ..stores.control_store import ControlStore, review_queue, utcnow
 
 DECISIONS = ("confirmed", "overridden", "dismissed", "unreviewed")
@@ -15,12 +16,12 @@ DECISIONS = ("confirmed", "overridden", "dismissed", "unreviewed")
 
 def decide(control: ControlStore, tenant_id: str, call_id: str, status: str, *, reviewer: str) -> dict:
     if status not in DECISIONS:
-        raise ValueError(f"unknown review decision {status!r} (one of {', '.join(DECISIONS)})")
+        raise InvalidRequest(f"unknown review decision {status!r} (one of {', '.join(DECISIONS)})")
     with control.engine.begin() as conn:
         row = conn.execute(sa.select(review_queue.c.id, review_queue.c.status, review_queue.c.reviewer).where(
             review_queue.c.tenant_id == tenant_id, review_queue.c.call_id == call_id)).first()
         if row is None:
-            raise LookupError(f"no review-queue entry for this call of tenant '{tenant_id}'")
+            raise NotFound(f"no review-queue entry for this call of tenant '{tenant_id}'")
         now = utcnow()
         conn.execute(review_queue.update().where(review_queue.c.id == row.id).values(
             status=status, reviewer=reviewer, decided_at=now if status != "unreviewed" else None))

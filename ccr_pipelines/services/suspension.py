@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..core.errors import InvalidRequest
 from ..core.tenants import TenantRegistry
 from ..stores.control_store import ControlStore, tenant_suspensions, utcnow
 
@@ -22,7 +23,7 @@ def switch(control: ControlStore, registry: TenantRegistry, tenant_id: str, *, s
            reason: str, incident_id: int | None = None) -> None:
     registry.require(tenant_id, active=False)  # a known tenant, whatever its state
     if not reason.strip():
-        raise ValueError("a suspension or resumption needs a reason")
+        raise InvalidRequest("a suspension or resumption needs a reason")
     control.insert(tenant_suspensions, dict(tenant_id=tenant_id, suspended=suspended, reason=reason[:300],
                                             actor=actor, incident_id=incident_id, at=utcnow()))
     control.audit(actor=actor, entity="tenant_config", entity_id=tenant_id,
