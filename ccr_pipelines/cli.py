@@ -47,9 +47,9 @@ def cmd_settings(args) -> int:
 
 
 def cmd_tenants(args) -> int:
-    from .core.tenants import TenantRegistry
+    from .loaders.config_files import load_tenant_registry
 
-    registry = TenantRegistry.load(args.file) if args.file else _loaded().registry
+    registry = load_tenant_registry(args.file) if args.file else _loaded().registry
     if args.action == "validate":
         print(f"OK: {len(registry)} tenant(s) in {registry.source} (sha256 {registry.digest[:12]})")
         return 0
@@ -313,6 +313,7 @@ def _dsr_env(loaded, actor: str):
     from pathlib import Path
 
     from .core.settings import resolve
+    from .defs.shared import run_storage
     from .services.dsr import erasure_env
     from .stores.object_store import object_store_from_settings
 
@@ -320,7 +321,7 @@ def _dsr_env(loaded, actor: str):
     home = None if os.environ.get("DAGSTER_HOME") else Path(s.data_dir) / "dagster_home"
     return erasure_env(object_store_from_settings(s), _control(loaded), loaded.registry,
                        resolve(s.ingest.subject_hash_key), actor=actor,
-                       dagster_home=home if home is not None and home.is_dir() else None,
+                       run_storage=run_storage.at_home(home if home is not None and home.is_dir() else None),
                        backup_keep_days=s.backups.keep_days)
 
 

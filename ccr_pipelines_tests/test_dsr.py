@@ -380,10 +380,10 @@ def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_re
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     loaded = load_settings()
-    assert _dsr_env(loaded, "t").dagster_instance is None  # no instance anywhere: none read (the receipt says so)
+    assert _dsr_env(loaded, "t").run_storage is None  # no instance anywhere: none read (the receipt says so)
     (local_settings_env / "dagster_home").mkdir(parents=True)
     env = _dsr_env(loaded, "t")
-    assert env.dagster_instance is not None and env.dagster_source == "the data dir's dagster_home"
+    assert env.run_storage is not None and env.dagster_source == "the data dir's dagster_home"
     assert env.backup_keep_days == loaded.settings.backups.keep_days == 35
     assert main(["lineage", "call", T, "c-1", "--register-only"]) == 0
     assert main(["lineage", "subject", T, PHONE, "--type", "phone", "--register-only"]) == 0

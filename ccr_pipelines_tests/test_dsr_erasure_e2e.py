@@ -57,6 +57,7 @@ def _env(data: Path):
     import dagster as dg
 
     from ccr_pipelines.core.settings import load_settings, resolve
+    from ccr_pipelines.defs.shared.run_storage import DagsterRunStorage
     from ccr_pipelines.services.dsr import DsrEnv
     from ccr_pipelines.services.marts import duckdb_path, rebuild_marts
     from ccr_pipelines.stores.control_store import ControlStore
@@ -71,7 +72,7 @@ def _env(data: Path):
     return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
                   secret=resolve(loaded.settings.ingest.subject_hash_key), actor="test",
                   rebuild_marts=lambda: rebuild_marts(store.root, control=control), marts_path=duckdb_path(store.root),
-                  dagster_instance=instance)
+                  run_storage=DagsterRunStorage(instance, "DAGSTER_HOME"))
 
 
 def _parquet_rows(root: Path) -> dict[str, list[str]]:

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from ccr_pipelines.core.errors import SettingsError
-from ccr_pipelines.core.scorecards import load_scorecard, score_call
+from ccr_pipelines.core.scorecards import score_call
+from ccr_pipelines.loaders.config_files import load_scorecard
 
 CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 
-from ..core.audio import ASR_SAMPLE_RATE, decode_channels
+from ..loaders.audio_files import ASR_SAMPLE_RATE, decode_channels
 from ..core.transcripts import merge_channel_segments, quality_signals
 from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from .engine import AsrConfig, Engines

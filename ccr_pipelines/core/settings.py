@@ -262,7 +262,7 @@ def _masked(value: object, name: str = "") -> object:
         return value
     if _SECRET_NAME.search(name) and not name.endswith("_env") and value:
         return SECRET_MASK
-    from .secret_scan import RULES
+    from .secret_rules import RULES
 
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + SECRET_MASK + m.group("at"), value)
     for rx in RULES.values():
@@ -339,7 +339,9 @@ def load_settings(env: str | None = None) -> LoadedSettings:
     except yaml.YAMLError:
         raise SettingsError(f"{path}: not valid YAML") from None
     settings = parse_settings(path, raw, data_dir=os.environ.get("CCR_DATA_DIR"))
-    registry = TenantRegistry.load(settings.tenants_path(path))
+    from ..loaders.config_files import load_tenant_registry  # core reads no file (issue 20): a loader does
+
+    registry = load_tenant_registry(settings.tenants_path(path))
     for tenant in registry:
         check_region(tenant.storage_region, tenant.region_override_reason,
                      where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'")

@@ -12,6 +12,7 @@ from pydantic import PrivateAttr
 from ..core.regions import check_region
 from ..core.settings import LoadedSettings, load_settings
 from ..core.tenants import TenantRegistry
+from ..loaders.config_files import load_tenant_registry
 from ..stores.control_store import ControlStore
 from ..stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 from ..stores.warehouse import Warehouse
@@ -91,7 +92,7 @@ class TenantRegistryResource(dg.ConfigurableResource):
 
     def get(self) -> TenantRegistry:
         if self._registry is None:
-            self._registry = TenantRegistry.load(self.path)
+            self._registry = load_tenant_registry(self.path)
         if not self.control_url:
             return self._registry
         if self._control is None:

@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -64,6 +64,16 @@ class DsrError(CcrError, ValueError):
     """A request that cannot be carried out (unknown id, wrong kind, no identifier); no personal data."""
 
 
+class RunStorage(Protocol):
+    """Dagster's run storage as the verification scan reads it: one text per run (its config, tags and
+    event log). The adapter over a Dagster instance is ``defs/shared/run_storage.py``: services import
+    no Dagster."""
+
+    source: str  # where it comes from, for the receipt ("the running job's instance", "DAGSTER_HOME"…)
+
+    def run_texts(self) -> Iterable[str]: ...
+
+
 @dataclass
 class DsrEnv:
     store: ObjectStore
@@ -76,7 +86,7 @@ class DsrEnv:
     region: str = "local"
     rebuild_marts: Callable[[], None] | None = None
     marts_path: Path | None = None  # the DuckDB file the scan reads
-    dagster_instance: object | None = None  # scanned for call ids / identifiers when given
+    run_storage: RunStorage | None = None  # Dagster's runs, scanned for call ids / identifiers when given
     alert_settings: object | None = None  # services.alerting.AlertSettings: where R2 / R12 incidents page
     now: Callable[[], datetime] = utcnow
     backup_keep_days: int = DEFAULT_KEEP_DAYS  # backups hold an erased subject until they expire (receipt)
@@ -84,8 +94,8 @@ class DsrEnv:
 
 
 def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegistry, secret: str, *, actor: str,
-                run_id: str | None = None, region: str = "local", dagster_instance: object | None = None,
-                dagster_home: str | os.PathLike | None = None, alert_settings: object | None = None,
+                run_id: str | None = None, region: str = "local", run_storage: RunStorage | None = None,
+                alert_settings: object | None = None,
                 backup_keep_days: int = DEFAULT_KEEP_DAYS,
                 rebuild_marts: Callable[[], None] | None | str = "auto") -> DsrEnv:
     """P17: THE environment of every data-subject request, whoever runs it (``ccr dsr``, the Dagster
@@ -94,8 +104,8 @@ def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegis
     - object store (every zone, every version) and the Parquet datasets in it;
     - the DuckDB marts file beside a local store's root (``CCR_DUCKDB_PATH`` elsewhere), rebuilt after
       an erasure where dbt can read the datasets (a local store);
-    - Dagster's run storage: the running job's instance, else the instance in ``dagster_home`` or
-      ``$DAGSTER_HOME`` when one exists there;
+    - Dagster's run storage, as *run_storage* reads it (``defs/shared/run_storage``: the running job's
+      instance, else the instance in the data dir's ``dagster_home`` or ``$DAGSTER_HOME``);
     - the backups' expiry, from the backup retention setting."""
     from ..stores.object_store import LocalObjectStore
     from .marts import duckdb_path, rebuild_marts as _rebuild
@@ -107,18 +117,10 @@ def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegis
         marts_path = Path(os.environ["CCR_DUCKDB_PATH"]) if os.environ.get("CCR_DUCKDB_PATH") else None
     if rebuild_marts == "auto":
         rebuild_marts = (lambda: _rebuild(store.root, control=control)) if local else None
-    source = "the running job's instance" if dagster_instance is not None else "none"
-    if dagster_instance is None:
-        home = dagster_home or os.environ.get("DAGSTER_HOME")
-        if home and Path(home).is_dir():
-            import dagster as dg
-
-            dagster_instance = dg.DagsterInstance.from_config(str(home))
-            source = "DAGSTER_HOME" if not dagster_home else "the data dir's dagster_home"
     return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, secret=secret,
                   actor=actor, run_id=run_id, region=region, rebuild_marts=rebuild_marts, marts_path=marts_path,
-                  dagster_instance=dagster_instance, alert_settings=alert_settings, backup_keep_days=backup_keep_days,
-                  dagster_source=source)
+                  run_storage=run_storage, alert_settings=alert_settings, backup_keep_days=backup_keep_days,
+                  dagster_source=run_storage.source if run_storage is not None else "none")
 
 
 # -- the DSR log ---------------------------------------------------------------
@@ -869,27 +871,11 @@ def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[s
 
 def _scan_dagster(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[str]) -> list[str]:
     """Dagster's event log cannot be wiped per call: it must never hold one (checked here anyway)."""
-    inst = env.dagster_instance
-    if inst is None:
+    if env.run_storage is None:
         return []
-    import dagster as dg
-
-    out = []
-    n_hits = 0
-    for record in inst.get_run_records():
-        run = record.dagster_run
-        texts = [json.dumps(run.run_config, default=str), json.dumps(dict(run.tags), default=str)]
-        for entry in inst.all_logs(run.run_id):
-            texts.append(entry.user_message or "")
-            if entry.dagster_event is not None:
-                texts.append(dg.serialize_value(entry.dagster_event) if hasattr(dg, "serialize_value")
-                             else str(entry.dagster_event))
-        text = "\n".join(texts)
-        found = _text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret)
-        n_hits += len(found)
-    if n_hits:
-        out.append(f"dagster_event_log: {n_hits} run(s) with call ids or identifiers")
-    return out
+    n_hits = sum(len(_text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret))
+                 for text in env.run_storage.run_texts())
+    return [f"dagster_event_log: {n_hits} run(s) with call ids or identifiers"] if n_hits else []
 
 
 # -- restriction and suppression -------------------------------------------------

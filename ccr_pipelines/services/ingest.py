@@ -28,7 +28,6 @@ from typing import Callable
 import pyarrow as pa
 import sqlalchemy as sa
 
-from ..core import audio as audio_probe
 from ..core.ingest import (
     UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
     manifest_row, parse_raw_key, parse_sidecar, route_of_key, safe_key, sidecar_candidate,
@@ -36,6 +35,7 @@ from ..core.ingest import (
 from ..core.keys import tenant_key
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
+from ..loaders import audio_files as audio_probe
 from ..stores.access import TenantObjects
 from ..stores.control_store import (ControlStore, access_log, ingest_events, lineage, quarantine_subjects, subject_calls,
                                     suppression_list, utcnow)

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from ..core.batch_scoring import score_segments
 from ..core.lineage import LineageContext, row_uri
-from ..core.scorecards import Scorecard, load_scorecard
+from ..core.scorecards import Scorecard
 from ..core.tenants import Tenant
+from ..loaders.config_files import load_scorecard
 from ..stores.control_store import ControlStore, review_queue, utcnow
 from ..stores.warehouse import Warehouse, partition_key
 from .ingest import MANIFEST_DATASET
