@@ -80,17 +80,9 @@ def cmd_db(args) -> int:
 
 
 def cmd_ingest_status(args) -> int:
-    import sqlalchemy as sa
+    from .services.ingest import ledger_status
 
-    from .stores.control_store import ingest_events
-
-    control = _control(_loaded())
-    q = sa.select(ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome,
-                  ingest_events.c.reason, sa.func.count().label("n")).group_by(
-        ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome, ingest_events.c.reason)
-    if args.tenant:
-        q = q.where(ingest_events.c.tenant_id == args.tenant)
-    rows = control.fetch(q.order_by(ingest_events.c.tenant_id, ingest_events.c.partition_key))
+    rows = ledger_status(_control(_loaded()), args.tenant)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
@@ -145,18 +137,12 @@ def cmd_reports_link(args) -> int:
 
 def cmd_incidents(args) -> int:
     """P13: the incident register — list, acknowledge, resolve with root cause and corrective action."""
-    import sqlalchemy as sa
-
-    from .services.alerting import set_status
-    from .stores.control_store import incidents
+    from .services.alerting import list_incidents, set_status
 
     loaded = _loaded()
     control = _control(loaded)
     if args.action == "list":
-        q = sa.select(incidents).order_by(incidents.c.id.desc()).limit(args.limit)
-        if not args.all:
-            q = q.where(incidents.c.status != "resolved")
-        for r in control.fetch(q):
+        for r in list_incidents(control, limit=args.limit, include_resolved=args.all):
             breach = f" breach, authority by {r['notify_authority_by']:%Y-%m-%d %H:%M}" if r["is_breach"] else ""
             print(f"#{r['id']:<5} {r['severity']:<9} {r['rule']:<5} {r['status']:<12} {r['signal']} "
                   f"[{', '.join(r['tenants'] or []) or 'platform'}]{breach}")
@@ -327,18 +313,12 @@ def _dsr_env(loaded, actor: str):
 
 def cmd_dsr(args) -> int:
     """P16-P18: data-subject requests. Identifiers are hashed at once; only request ids are printed."""
-    import sqlalchemy as sa
-
     from .services import dsr
-    from .stores.control_store import dsr_requests
 
     loaded = _loaded()
     env = _dsr_env(loaded, args.actor)
     if args.action == "list":
-        q = sa.select(dsr_requests).order_by(dsr_requests.c.id)
-        if args.tenant:
-            q = q.where(dsr_requests.c.tenant_id == args.tenant)
-        for r in env.control.fetch(q):
+        for r in dsr.list_requests(env, args.tenant):
             print(f"#{r['id']:<5} {r['tenant_id']:<20} {r['kind']:<12} {r['status']:<20} "
                   f"received {r['requested_at']:%Y-%m-%d} due {r['due_at']:%Y-%m-%d}"
                   + (f" extended {r['extended_at']:%Y-%m-%d}" if r["extended_at"] else "")

@@ -8,7 +8,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from ccr_pipelines.loaders.config_files import load_tenant_registry
-from ccr_pipelines.defs.platform.assets import REGISTRY_SNAPSHOT_PREFIX, tenant_registry
+from ccr_pipelines.defs.platform.assets import tenant_registry
+from ccr_pipelines.services.tenant_registry import REGISTRY_SNAPSHOT_PREFIX
 from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ccr_pipelines.stores.control_store import ControlStore, audit_log
 from ccr_pipelines.stores.object_store import LocalObjectStore

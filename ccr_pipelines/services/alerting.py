@@ -19,15 +19,17 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import sqlalchemy as sa
 
 from ..core.errors import InvalidRequest, NotFound
 from ..core.incidents import (Classification, Signal, authority_deadline, breach_clock,
-                              breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line)
+                              breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line,
+                              unusual_access_actors)
 from ..core.tenants import TenantRegistry
+from ..stores import audit_trail, incident_register
 from ..stores.control_store import (ControlStore, alert_deliveries, incident_notifications, incident_timeline,
                                     incidents, utcnow)
 
@@ -253,6 +255,19 @@ def set_status(control: ControlStore, incident_id: int, status: str, *, actor: s
             _timeline(conn, incident_id, NOTES_EVENT, {"tenant_id": tenant, "root_cause": root_cause,
                                                        "corrective_action": corrective_action}, at=now, actor=actor)
     return {"tenants": tenants}
+
+
+def list_incidents(control: ControlStore, *, limit: int, include_resolved: bool = False) -> list[dict]:
+    """The register as ``ccr incidents list`` shows it: newest first, open ones unless *include_resolved*."""
+    return incident_register.list_incidents(control, limit=limit, include_resolved=include_resolved)
+
+
+def unusual_access(control: ControlStore, *, window: timedelta,
+                   now: datetime | None = None) -> dict[str, tuple[str, ...]]:
+    """Rule R3 (P3): the actors who read, exported or linked the data of several tenants within *window*
+    before *now*, with those tenants."""
+    since = (now or utcnow()) - window
+    return unusual_access_actors(audit_trail.access_since(control, since))
 
 
 def tenant_notes(timeline_rows: list[dict], tenant_id: str) -> dict | None:

@@ -46,9 +46,11 @@ from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_p
 from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
 from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
 from ..core.tenants import TenantRegistry
+from ..stores import dsr_log
+from ..stores import subjects as subjects_store
 from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, lineage_lookups,
                                     quarantine_subjects, review_queue, subject_calls, subject_restrictions,
-                                    suppression_list, utcnow)
+                                    utcnow)
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
 
@@ -142,19 +144,19 @@ def register(env: DsrEnv, tenant_id: str, kind: str, identifiers: dict[str, str]
     if not hashes:
         raise DsrError("a request needs at least one identifier (phone, email or customer_ref)")
     received_at = received_at or env.now()
-    with env.control.engine.begin() as conn:
-        r = conn.execute(dsr_requests.insert().values(
-            tenant_id=tenant_id, kind=kind, subject_hash=sorted(hashes.values())[0], status="received",
-            requested_at=received_at, due_at=dsr_due(received_at), subject_hashes=sorted(hashes.values()),
-            identifier_types=sorted(hashes), actor=env.actor))
-        return int(r.inserted_primary_key[0])
+    return dsr_log.add_request(env.control, tenant_id=tenant_id, kind=kind, hashes=hashes, received_at=received_at,
+                               due_at=dsr_due(received_at), actor=env.actor)
+
+
+def list_requests(env: DsrEnv, tenant_id: str | None = None) -> list[dict]:
+    """The DSR log (``ccr dsr list``): every request in id order, or one tenant's."""
+    return dsr_log.list_requests(env.control, tenant_id)
 
 
 def get_request(env: DsrEnv, request_id: int, kind: str | None = None) -> dict:
-    rows = env.control.fetch(sa.select(dsr_requests).where(dsr_requests.c.id == request_id))
-    if not rows:
+    req = dsr_log.get_request(env.control, request_id)
+    if req is None:
         raise DsrError(f"no data-subject request {request_id}")
-    req = rows[0]
     if kind and req["kind"] != kind:
         raise DsrError(f"request {request_id} is a {req['kind']} request, not {kind}")
     return req
@@ -166,26 +168,21 @@ def extend(env: DsrEnv, request_id: int, reason: str) -> datetime:
     if req["extended_at"] is not None:
         raise DsrError(f"request {request_id} was already extended")
     due = dsr_due(_aware(req["requested_at"]), extended=True)
-    with env.control.engine.begin() as conn:
-        conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-            extended_at=env.now(), extension_reason=reason[:300], due_at=due))
+    dsr_log.update_request(env.control, request_id, extended_at=env.now(), extension_reason=reason[:300], due_at=due)
     return due
 
 
 def _complete(env: DsrEnv, request_id: int, proof: dict, status: str = "completed") -> None:
     """Write the receipt; ``completed_at`` only for a request that is done (a failed scan is not)."""
     done = status in ("completed", "lifted")
-    with env.control.engine.begin() as conn:
-        conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-            status=status, completed_at=env.now() if done else None,
-            proof=json.loads(json.dumps(proof, default=str)), run_id=env.run_id))
+    dsr_log.update_request(env.control, request_id, status=status, completed_at=env.now() if done else None,
+                           proof=proof, run_id=env.run_id)
 
 
 def check_overdue(env: DsrEnv, *, alert_settings=None, now: datetime | None = None) -> list[int]:
     """Requests past their deadline and not completed; each raises an R12 incident (P16)."""
     now = now or env.now()
-    rows = env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.tenant_id, dsr_requests.c.due_at).where(
-        dsr_requests.c.completed_at.is_(None)))
+    rows = dsr_log.open_requests(env.control)
     late = [r for r in rows if overdue(_aware(r["due_at"]), now)]
     if late and alert_settings is not None:
         from .alerting import handle_signal
@@ -359,9 +356,8 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     # a resumed erasure finds the calls in its first run's (private) working list if the index is gone already
     calls = calls or (req.get("proof") or {}).get("_pending_calls") or []
     if calls and not (req.get("proof") or {}).get("_pending_calls"):
-        with env.control.engine.begin() as conn:  # kept until the scan passes, then dropped from the row
-            conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-                status="in_progress", proof={"_pending_calls": calls}))
+        # kept until the scan passes, then dropped from the row
+        dsr_log.update_request(env.control, request_id, status="in_progress", proof={"_pending_calls": calls})
     call_ids = {c["call_id"] for c in calls}
     by_day = _days(calls)
     mask = _Masker(call_ids)
@@ -934,12 +930,8 @@ def add_to_suppression_list(control: ControlStore, tenant_id: str, hashes: dict[
                               subject_hashes=dict(hashes), reason=reason)
     added = 0
     for h, t in sorted(hashes.items()):
-        exists = control.fetch(sa.select(suppression_list.c.id).where(
-            suppression_list.c.tenant_id == tenant_id, suppression_list.c.subject_hash == h))
-        if exists:
+        if not subjects_store.add_suppression(control, tenant_id, h, t, reason=reason, actor=actor):
             continue
-        control.insert(suppression_list, dict(tenant_id=tenant_id, subject_hash=h, identifier_type=t, reason=reason,
-                                              added_by=actor, added_at=utcnow()))
         control.audit(actor=actor, entity="suppression_list", entity_id=f"{tenant_id}:{h[:16]}",
                       change={"action": "add", "identifier_type": t, "reason": reason,
                               "before": "absent", "after": "listed"})

@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 from ..core.ingest import (
     UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
@@ -37,8 +36,9 @@ from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
 from ..loaders import audio_files as audio_probe
 from ..stores.access import TenantObjects
-from ..stores.control_store import (ControlStore, access_log, ingest_events, lineage, quarantine_subjects, subject_calls,
-                                    suppression_list, utcnow)
+from ..stores import ledger as ledger_store
+from ..stores import subjects as subjects_store
+from ..stores.control_store import ControlStore, utcnow
 from ..stores.object_store import ObjectInfo, ObjectStore
 from ..stores.warehouse import Warehouse
 
@@ -138,10 +138,7 @@ def _sha256_file(path: str) -> str:
 
 
 def _ledger_rows_for(control: ControlStore, safe_keys: list[str]) -> list[dict]:
-    if not safe_keys:
-        return []
-    return control.fetch(sa.select(ingest_events).where(ingest_events.c.source_key.in_(safe_keys))
-                         .order_by(ingest_events.c.id))
+    return ledger_store.rows_for_keys(control, safe_keys)
 
 
 def _call_uid(tenant_id: str, call_id: str) -> str:
@@ -228,11 +225,8 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
                             entry=d.quarantine_key.rsplit("/", 1)[0] + "/")
                        for d in decisions if d.outcome is Outcome.QUARANTINED and d.tenant_id and d.quarantine_key
                        for h, t in sorted(d.quarantine_hashes.items())]
-    with env.control.engine.begin() as conn:
-        for table, rows in ((ingest_events, ledger), (lineage, lineage_rows), (access_log, access_rows),
-                            (subject_calls, subject_rows), (quarantine_subjects, quarantine_rows)):
-            if rows:
-                conn.execute(table.insert(), rows)
+    ledger_store.commit_batch(env.control, ledger=ledger, lineage_rows=lineage_rows, access_rows=access_rows,
+                              subject_rows=subject_rows, quarantine_rows=quarantine_rows)
 
     # 5. remove inbox originals (and sidecars that travelled with them)
     for d in decisions:
@@ -263,6 +257,32 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
         existing = env.warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
         result.manifest_rows = existing.num_rows if existing is not None else 0
     return result
+
+
+def ledger_status(control: ControlStore, tenant_id: str | None = None) -> list[dict]:
+    """``ccr ingest status``: the ledger's rows per tenant, day, outcome and reason (``n``)."""
+    return ledger_store.outcome_counts(control, tenant_id)
+
+
+def resolve_key_digests(store: ObjectStore, control: ControlStore, tenant_id: str | None, day: str,
+                        digests: list[str], secret: str) -> list[str]:
+    """The keys whose digests the sensor sent (``tenant_id`` None: the unroutable batch): those still in
+    the inbox, and those an earlier attempt of this batch already handled (they left the inbox; the
+    ledger has them, so the retry reports them as finished instead of losing them — a killed run's retry
+    must give the same materialization)."""
+    from ..core.ingest_sensor import key_digest
+
+    if not digests:
+        return []
+    wanted = set(digests)
+    prefix = _inbox_prefix(tenant_id, day) if tenant_id else "raw/"
+    found = {k for k in (o.key for o in store.list(prefix)) if key_digest(secret, k) in wanted}
+    if len(found) < len(wanted):  # only a retry reads the ledger (a tenant-day may hold many rows)
+        # the ledger holds the key itself for every key without personal data (safe_key); the others
+        # were quarantined and are found in the inbox until their run commits
+        found |= {k for k in ledger_store.source_keys(control, tenant_id, day)
+                  if k.startswith(prefix) and key_digest(secret, k) in wanted}
+    return sorted(found)
 
 
 # ---------------------------------------------------------------------------
@@ -348,16 +368,11 @@ def _sidecar_travelled(store: ObjectStore, row: dict) -> bool:
 
 
 def _is_suppressed(control: ControlStore, tenant_id: str, hashes: list[str]) -> bool:
-    rows = control.fetch(sa.select(suppression_list.c.id).where(
-        suppression_list.c.tenant_id == tenant_id, suppression_list.c.subject_hash.in_(hashes)).limit(1))
-    return bool(rows)
+    return subjects_store.is_suppressed(control, tenant_id, hashes)
 
 
 def _accepted_with_sha(control: ControlStore, tenant_id: str, sha: str) -> str | None:
-    rows = control.fetch(sa.select(ingest_events.c.call_id).where(
-        ingest_events.c.tenant_id == tenant_id, ingest_events.c.sha256 == sha,
-        ingest_events.c.outcome == Outcome.ACCEPTED.value).limit(1))
-    return rows[0]["call_id"] if rows else None
+    return ledger_store.accepted_call_with_sha(control, tenant_id, sha)
 
 
 def _accept(env: IngestEnv, d: _Decision, now: datetime) -> dict:

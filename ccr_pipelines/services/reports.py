@@ -30,7 +30,6 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from ..core.errors import CcrError
 from ..core.keys import tenant_key
@@ -39,7 +38,8 @@ from ..core.report_render import REPORT_VERSION, ReportData, kpi_changes, langua
 from ..core.scorecards import STEP_KINDS
 from ..core.tenants import Tenant, TenantRegistry
 from ..stores.access import TenantObjects
-from ..stores.control_store import ControlStore, ingest_events
+from ..stores import ledger
+from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse
 from .metrics import METRICS_DATASET
 from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
@@ -147,13 +147,7 @@ def _query(wh: Warehouse, tenant_id: str, period: Period, sql: str, exclude: fro
 
 
 def _ingest_outcomes(control: ControlStore, tenant_id: str, period: Period) -> dict[str, int]:
-    q = (sa.select(ingest_events.c.outcome, sa.func.count())
-         .where(ingest_events.c.tenant_id == tenant_id,
-                ingest_events.c.partition_key >= period.start.isoformat(),
-                ingest_events.c.partition_key < period.end.isoformat())
-         .group_by(ingest_events.c.outcome))
-    with control.engine.connect() as conn:
-        return {outcome: int(n) for outcome, n in conn.execute(q)}
+    return ledger.outcomes_between(control, tenant_id, period.start.isoformat(), period.end.isoformat())
 
 
 def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period, *,
