@@ -48,3 +48,9 @@ def open_requests(control: ControlStore) -> list[dict]:
     """``id``, ``tenant_id``, ``due_at`` of every request not completed."""
     return control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.tenant_id, dsr_requests.c.due_at).where(
         dsr_requests.c.completed_at.is_(None)))
+
+
+def requests_of_kind(control: ControlStore, tenant_id: str, kind: str) -> list[dict]:
+    """``id`` and ``subject_hashes`` of the tenant's requests of *kind* (e.g. the exports to erase)."""
+    return control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
+        dsr_requests.c.tenant_id == tenant_id, dsr_requests.c.kind == kind))

@@ -1,10 +1,15 @@
-"""Data subjects in the control store, by keyed hash only (P16, P18): the suppression list's queries."""
+"""Data subjects in the control store, by keyed hash only (P16-P18): the suppression list, restrictions of
+processing, and what an erasure removes from the control store and then checks is gone."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
-from .control_store import ControlStore, suppression_list, utcnow
+from .control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, lineage_lookups,
+                            quarantine_subjects, review_queue, subject_calls, subject_restrictions, suppression_list,
+                            utcnow)
 
 
 def is_suppressed(control: ControlStore, tenant_id: str, hashes: list[str]) -> bool:
@@ -23,3 +28,106 @@ def add_suppression(control: ControlStore, tenant_id: str, subject_hash: str, id
                                           identifier_type=identifier_type, reason=reason, added_by=actor,
                                           added_at=utcnow()))
     return True
+
+
+def is_restricted(control: ControlStore, tenant_id: str, hashes: list[str]) -> bool:
+    """P16: one of these keyed hashes is under an active restriction of processing."""
+    return bool(control.fetch(sa.select(subject_restrictions.c.id).where(
+        subject_restrictions.c.tenant_id == tenant_id, subject_restrictions.c.lifted_at.is_(None),
+        subject_restrictions.c.subject_hash.in_(hashes)).limit(1)))
+
+
+def erase_calls(control: ControlStore, tenant_id: str, call_ids: list[str], hashes: list[str], *,
+                now: datetime) -> dict[str, int]:
+    """P17, in one transaction: the calls' review-queue and subject-index rows go, their lineage rows get
+    ``deleted_at`` (the fact stays, not the content), the subject's quarantine index rows go and lookup
+    requests naming a call or hash lose their target. Returns the rows touched per table."""
+    with control.engine.begin() as conn:
+        n_review = conn.execute(review_queue.delete().where(review_queue.c.tenant_id == tenant_id,
+                                                            review_queue.c.call_id.in_(call_ids))).rowcount if call_ids else 0
+        n_index = conn.execute(subject_calls.delete().where(subject_calls.c.tenant_id == tenant_id,
+                                                            subject_calls.c.call_id.in_(call_ids))).rowcount if call_ids else 0
+        n_lineage = conn.execute(lineage.update().where(lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(call_ids),
+                                                        lineage.c.deleted_at.is_(None))
+                                 .values(deleted_at=now)).rowcount if call_ids else 0
+        n_quarantine = conn.execute(quarantine_subjects.delete().where(
+            quarantine_subjects.c.tenant_id == tenant_id, quarantine_subjects.c.subject_hash.in_(hashes))).rowcount
+        n_lookups = conn.execute(lineage_lookups.update().where(
+            lineage_lookups.c.tenant_id == tenant_id,
+            sa.or_(lineage_lookups.c.target.in_(call_ids), lineage_lookups.c.target.in_(hashes)))
+            .values(target=None, status="erased")).rowcount
+    return {"review_queue": n_review, "subject_calls": n_index, "lineage": n_lineage,
+            "quarantine_subjects": n_quarantine, "lineage_lookups": n_lookups}
+
+
+def set_restriction(control: ControlStore, tenant_id: str, hashes: dict[str, str], *, lift: bool, request_id: int,
+                    actor: str, now: datetime) -> int:
+    """P16: restrict the subject's keyed hashes (*hashes*: hash -> identifier type), or lift their active
+    restriction; rows are lifted, never deleted. Returns how many hashes changed."""
+    changed = 0
+    with control.engine.begin() as conn:
+        for h, identifier_type in hashes.items():
+            active = conn.execute(sa.select(subject_restrictions.c.id).where(
+                subject_restrictions.c.tenant_id == tenant_id, subject_restrictions.c.subject_hash == h,
+                subject_restrictions.c.lifted_at.is_(None))).first()
+            if lift and active:
+                conn.execute(subject_restrictions.update().where(subject_restrictions.c.id == active.id)
+                             .values(lifted_at=now))
+                changed += 1
+            elif not lift and not active:
+                conn.execute(subject_restrictions.insert().values(
+                    tenant_id=tenant_id, subject_hash=h, identifier_type=identifier_type, request_id=request_id,
+                    actor=actor, restricted_at=now))
+                changed += 1
+    return changed
+
+
+def quarantine_entries(control: ControlStore, tenant_id: str, hashes: list[str]) -> list[str]:
+    """P17: the quarantine entries indexed under one of the subject's keyed hashes."""
+    return [r["entry"] for r in control.fetch(sa.select(quarantine_subjects.c.entry).where(
+        quarantine_subjects.c.tenant_id == tenant_id, quarantine_subjects.c.subject_hash.in_(hashes)))]
+
+
+def runs_of_calls(control: ControlStore, tenant_id: str, call_ids: list[str]) -> set[str]:
+    """The run ids of the lineage rows of these calls."""
+    return {r["run_id"] for r in control.fetch(sa.select(lineage.c.run_id).distinct().where(
+        lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(call_ids), lineage.c.run_id.is_not(None)))}
+
+
+def audit_references(control: ControlStore, tenant_id: str, call_ids: list[str]) -> dict[str, int]:
+    """The append-only trails' pseudonymous references to these calls: ledger rows, access-log rows naming
+    one in their object, lineage tombstones."""
+    ing = control.fetch(sa.select(sa.func.count()).select_from(ingest_events).where(
+        ingest_events.c.tenant_id == tenant_id, ingest_events.c.call_id.in_(call_ids)))[0]["count_1"]
+    acc = 0
+    for cid in call_ids:
+        acc += control.fetch(sa.select(sa.func.count()).select_from(access_log).where(
+            access_log.c.tenant_id == tenant_id, access_log.c.object.like(f"%/{cid}%")))[0]["count_1"]
+    tomb = control.fetch(sa.select(sa.func.count()).select_from(lineage).where(
+        lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(call_ids), lineage.c.deleted_at.is_not(None)))[0]["count_1"]
+    return {"ingest_events": int(ing), "access_log": int(acc), "lineage_tombstones": int(tomb)}
+
+
+def leftovers(control: ControlStore, tenant_id: str, call_ids: list[str], hashes: list[str]) -> list[tuple[str, int]]:
+    """P17, after an erasure: (table, rows) of every control-store row still naming the calls or the subject."""
+    checks = [("quarantine_subjects", quarantine_subjects, quarantine_subjects.c.subject_hash.in_(hashes)),
+              ("lineage_lookups", lineage_lookups, lineage_lookups.c.target.in_(call_ids + hashes)),
+              ("review_queue", review_queue, review_queue.c.call_id.in_(call_ids)),
+              ("subject_calls", subject_calls, subject_calls.c.call_id.in_(call_ids)),
+              ("subject_calls (hashes)", subject_calls, subject_calls.c.subject_hash.in_(hashes)),
+              ("lineage (not marked deleted)", lineage,
+               sa.and_(lineage.c.call_id.in_(call_ids), lineage.c.deleted_at.is_(None)))]
+    out = []
+    for name, table, cond in checks:
+        if not call_ids and name not in ("subject_calls (hashes)", "quarantine_subjects", "lineage_lookups"):
+            continue
+        n = control.fetch(sa.select(sa.func.count()).select_from(table).where(
+            table.c.tenant_id == tenant_id, cond))[0]["count_1"]
+        if n:
+            out.append((name, n))
+    return out
+
+
+def request_proofs(control: ControlStore, tenant_id: str) -> list[dict]:
+    """``id`` and ``proof`` of every data-subject request of the tenant."""
+    return control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.proof).where(dsr_requests.c.tenant_id == tenant_id))
