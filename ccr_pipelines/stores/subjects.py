@@ -131,3 +131,46 @@ def leftovers(control: ControlStore, tenant_id: str, call_ids: list[str], hashes
 def request_proofs(control: ControlStore, tenant_id: str) -> list[dict]:
     """``id`` and ``proof`` of every data-subject request of the tenant."""
     return control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.proof).where(dsr_requests.c.tenant_id == tenant_id))
+
+
+def call_ids_named(control: ControlStore, tenant_id: str) -> set[str]:
+    """Every call id the tenant's rows name (subject index, review queue, lineage, lookup targets): what a
+    restored store may hold of calls erased since its backup."""
+    ids: set[str] = set()
+    for table in (subject_calls, review_queue, lineage, lineage_lookups):
+        col = table.c.target if table is lineage_lookups else table.c.call_id
+        ids |= {list(r.values())[0] for r in control.fetch(sa.select(col).distinct().where(
+            table.c.tenant_id == tenant_id, col.is_not(None)))}
+    return ids
+
+
+def reapply_erasures(control: ControlStore, tenant_id: str, call_ids: list[str], hashes: list[str],
+                     receipts: list[tuple[int, dict]], *, now: datetime) -> dict[str, int]:
+    """P6, P17, in one transaction: erase again from a restored store what the erasure ledger says is
+    erased (the calls' index, queue and lookup rows; lineage marked deleted) and give each request its
+    receipt back (*receipts*: request id -> status, proof, completed_at). Returns the rows touched."""
+    n: dict[str, int] = {}
+    with control.engine.begin() as conn:
+        n["subject_calls"] = conn.execute(subject_calls.delete().where(
+            subject_calls.c.tenant_id == tenant_id, sa.or_(subject_calls.c.subject_hash.in_(hashes),
+                                                           subject_calls.c.call_id.in_(call_ids)))).rowcount or 0
+        n["quarantine_subjects"] = conn.execute(quarantine_subjects.delete().where(
+            quarantine_subjects.c.tenant_id == tenant_id,
+            quarantine_subjects.c.subject_hash.in_(hashes))).rowcount or 0
+        n["review_queue"] = conn.execute(review_queue.delete().where(
+            review_queue.c.tenant_id == tenant_id, review_queue.c.call_id.in_(call_ids))).rowcount or 0
+        n["lineage_marked_deleted"] = conn.execute(lineage.update().where(
+            lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(call_ids), lineage.c.deleted_at.is_(None))
+            .values(deleted_at=now)).rowcount or 0
+        n["lineage_lookups"] = conn.execute(lineage_lookups.update().where(
+            lineage_lookups.c.tenant_id == tenant_id,
+            sa.or_(lineage_lookups.c.target.in_(call_ids), lineage_lookups.c.target.in_(hashes)))
+            .values(target=None, status="erased")).rowcount or 0
+        for request_id, r in receipts:
+            n["requests"] = n.get("requests", 0) + conn.execute(dsr_requests.update().where(
+                dsr_requests.c.id == request_id, dsr_requests.c.tenant_id == tenant_id,
+                sa.or_(dsr_requests.c.status != r["status"], dsr_requests.c.status.is_(None)))
+                .values(status=r["status"], proof=r["proof"],
+                        completed_at=datetime.fromisoformat(r["completed_at"]) if r.get("completed_at")
+                        else None)).rowcount or 0
+    return n
