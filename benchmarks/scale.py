@@ -142,7 +142,7 @@ def _segments(rng: random.Random, tenant: str, call_ids: list[str], phrases: lis
 def stage_score(work: str, counts: dict[str, int]) -> dict:
     import pyarrow as pa
 
-    from ccr_pipelines.core.tenants import TenantRegistry
+    from ccr_pipelines.loaders.config_files import load_tenant_registry
     from ccr_pipelines.services.ingest import MANIFEST_DATASET
     from ccr_pipelines.services.metrics import metrics_partition
     from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
@@ -154,7 +154,7 @@ def stage_score(work: str, counts: dict[str, int]) -> dict:
     wh = Warehouse(LocalObjectStore(Path(work) / "objects"))
     control = ControlStore(f"sqlite:///{work}/control.db")
     control.migrate()
-    registry = TenantRegistry.load(Path(work) / "tenants.yaml")
+    registry = load_tenant_registry(Path(work) / "tenants.yaml")
     rng = random.Random(7)
     scored = measured = 0
     gen_s = 0.0
@@ -189,7 +189,7 @@ def stage_marts(work: str, counts: dict[str, int]) -> dict:
 
 def stage_reports(work: str, counts: dict[str, int]) -> dict:
     from ccr_pipelines.core.report_periods import period_containing
-    from ccr_pipelines.core.tenants import TenantRegistry
+    from ccr_pipelines.loaders.config_files import load_tenant_registry
     from ccr_pipelines.services.reports import generate_report
     from ccr_pipelines.stores.control_store import ControlStore
     from ccr_pipelines.stores.object_store import LocalObjectStore
@@ -197,7 +197,7 @@ def stage_reports(work: str, counts: dict[str, int]) -> dict:
 
     wh = Warehouse(LocalObjectStore(Path(work) / "objects"))
     control = ControlStore(f"sqlite:///{work}/control.db")
-    registry = TenantRegistry.load(Path(work) / "tenants.yaml")
+    registry = load_tenant_registry(Path(work) / "tenants.yaml")
     period = period_containing("weekly", DAY)
     calls = sum(generate_report(wh, control, registry.require(t), period, run_id="scale", actor="benchmark")["calls"]
                 for t in counts)

@@ -325,10 +325,10 @@ def _warehouse(work: str):
 
 
 def _card(work: str, tenant: str):
-    from ccr_pipelines.core.tenants import TenantRegistry
+    from ccr_pipelines.loaders.config_files import load_tenant_registry
     from ccr_pipelines.services.score import scorecard_for
 
-    return scorecard_for(TenantRegistry.load(Path(work) / "tenants.yaml").require(tenant))
+    return scorecard_for(load_tenant_registry(Path(work) / "tenants.yaml").require(tenant))
 
 
 def stage_generate(work: str, plan: list) -> dict:
@@ -349,7 +349,7 @@ def _score_tenant(args: tuple[str, str, list[str]]) -> list[tuple[int, int, floa
 
 
 def _score_one(work: str, tenant: str, day: str) -> tuple[int, int, float, float]:
-    from ccr_pipelines.core.tenants import TenantRegistry
+    from ccr_pipelines.loaders.config_files import load_tenant_registry
     from ccr_pipelines.services.metrics import metrics_partition
     from ccr_pipelines.services.score import score_partition
     from ccr_pipelines.stores.control_store import ControlStore
@@ -359,7 +359,7 @@ def _score_one(work: str, tenant: str, day: str) -> tuple[int, int, float, float
     measured = metrics_partition(wh, tenant, day)["calls"]
     t1 = time.perf_counter()
     control = ControlStore(f"sqlite:///{work}/control-{tenant}.db")  # one per tenant: SQLite has one writer
-    scored = score_partition(wh, control, TenantRegistry.load(Path(work) / "tenants.yaml").require(tenant), day)["calls"]
+    scored = score_partition(wh, control, load_tenant_registry(Path(work) / "tenants.yaml").require(tenant), day)["calls"]
     control.engine.dispose()
     return measured, scored, t1 - t0, time.perf_counter() - t1
 
@@ -436,12 +436,12 @@ def stage_baseline(work: str, plan: list, sample: int, precheck: bool) -> dict:
     import pandas as pd
 
     from ccr_pipelines.core.scorecards import score_call
-    from ccr_pipelines.core.tenants import TenantRegistry
+    from ccr_pipelines.loaders.config_files import load_tenant_registry
     from ccr_pipelines.services.redact import REDACTED_DATASET
     from ccr_pipelines.services.transcribe import CALLS_DATASET
 
     wh = _warehouse(work)
-    registry = TenantRegistry.load(Path(work) / "tenants.yaml")
+    registry = load_tenant_registry(Path(work) / "tenants.yaml")
     total = sum(p[2] for p in plan)
     done, elapsed, scores = 0, 0.0, []
     for tenant, day, n in plan:

@@ -58,9 +58,9 @@ def cmd_settings(args) -> int:
 
 
 def cmd_tenants(args) -> int:
-    from .core.tenants import TenantRegistry
+    from .loaders.config_files import load_tenant_registry
 
-    registry = TenantRegistry.load(args.file) if args.file else _loaded().registry
+    registry = load_tenant_registry(args.file) if args.file else _loaded().registry
     if args.action == "validate":
         print(f"OK: {len(registry)} tenant(s) in {registry.source} (sha256 {registry.digest[:12]})")
         return 0
@@ -70,11 +70,8 @@ def cmd_tenants(args) -> int:
 
         if not args.tenant or not args.reason:
             raise CcrError(f"tenants {args.action} needs a tenant id and --reason")
-        try:
-            suspension.switch(_control(), registry, args.tenant, suspended=args.action == "suspend",
-                              actor=args.actor, reason=args.reason, incident_id=args.incident)
-        except ValueError as exc:
-            raise CcrError(str(exc)) from None
+        suspension.switch(_control(), registry, args.tenant, suspended=args.action == "suspend",
+                          actor=args.actor, reason=args.reason, incident_id=args.incident)
         print(f"tenant {args.tenant}: {'suspended' if args.action == 'suspend' else 'resumed'} (audited)")
         return 0
     if not args.file:
@@ -118,17 +115,9 @@ def cmd_db(args) -> int:
 
 
 def cmd_ingest_status(args) -> int:
-    import sqlalchemy as sa
+    from .services.ingest import ledger_status
 
-    from .stores.control_store import ingest_events
-
-    control = _control()
-    q = sa.select(ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome,
-                  ingest_events.c.reason, sa.func.count().label("n")).group_by(
-        ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome, ingest_events.c.reason)
-    if args.tenant:
-        q = q.where(ingest_events.c.tenant_id == args.tenant)
-    rows = control.fetch(q.order_by(ingest_events.c.tenant_id, ingest_events.c.partition_key))
+    rows = ledger_status(_control(), args.tenant)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
@@ -157,7 +146,7 @@ def cmd_reports_link(args) -> int:
     """P3: issue a download link to a delivered report (presigned URL on S3, a path locally), logged.
     P4, P14: only a report published with a passed isolation check record that matches its files."""
     from .core.report_periods import period_containing
-    from .services.reports import ReportNotDeliverable, deliverable_key
+    from .services.reports import deliverable_key
     from .stores.access import TenantObjects
     from datetime import date
 
@@ -168,10 +157,7 @@ def cmd_reports_link(args) -> int:
     except (ValueError, OverflowError):
         raise CcrError(f"--day: not a date (YYYY-MM-DD): {args.day[:20]!r}") from None
     store = platform.object_store
-    try:
-        key = deliverable_key(store, args.tenant, period)
-    except ReportNotDeliverable as exc:
-        raise CcrError(str(exc)) from None
+    key = deliverable_key(store, args.tenant, period)
     with TenantObjects(store, platform.control_store, args.tenant, actor=args.actor,
                        purpose=f"report link {args.kind} {period.key}") as objects:
         print(objects.access_url(key, args.expires))
@@ -180,18 +166,12 @@ def cmd_reports_link(args) -> int:
 
 def cmd_incidents(args) -> int:
     """P13: the incident register — list, acknowledge, resolve with root cause and corrective action."""
-    import sqlalchemy as sa
-
-    from .services.alerting import set_status
-    from .stores.control_store import incidents
+    from .services.alerting import list_incidents, set_status
 
     loaded = _loaded()
     control = _control()
     if args.action == "list":
-        q = sa.select(incidents).order_by(incidents.c.id.desc()).limit(args.limit)
-        if not args.all:
-            q = q.where(incidents.c.status != "resolved")
-        for r in control.fetch(q):
+        for r in list_incidents(control, limit=args.limit, include_resolved=args.all):
             breach = f" breach, authority by {r['notify_authority_by']:%Y-%m-%d %H:%M}" if r["is_breach"] else ""
             print(f"#{r['id']:<5} {r['severity']:<9} {r['rule']:<5} {r['status']:<12} {r['signal']} "
                   f"[{', '.join(r['tenants'] or []) or 'platform'}]{breach}")
@@ -200,11 +180,8 @@ def cmd_incidents(args) -> int:
         raise CcrError(f"incidents {args.action} needs an incident id")
     if args.tenant is not None:
         loaded.registry.require(args.tenant, active=False)
-    try:
-        out = set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
-                         root_cause=args.root_cause, corrective_action=args.corrective_action, tenant=args.tenant)
-    except (LookupError, ValueError) as exc:
-        raise CcrError(str(exc)) from None
+    out = set_status(control, args.id, "acknowledged" if args.action == "ack" else "resolved", actor=args.actor,
+                     root_cause=args.root_cause, corrective_action=args.corrective_action, tenant=args.tenant)
     notes = args.root_cause is not None or args.corrective_action is not None
     print(f"incident {args.id}: {args.action}" + (f"; notes recorded for tenant {args.tenant}" if args.tenant else "")
           + (f"; it touches {len(out['tenants'])} tenants: their audit packs carry only notes recorded per tenant "
@@ -214,47 +191,43 @@ def cmd_incidents(args) -> int:
 
 def cmd_backup(args) -> int:
     """P6: back up the control store and the warehouse metadata; list backups; restore one into an empty store."""
-    from .core.backup import BackupError
     from .services import backup
 
     platform = _platform()
     store = platform.object_store
-    try:
-        if args.action == "create":
-            m = backup.create_backup(platform.control_store, store, marts_path=platform.marts_file,
-                                     hash_objects=not args.no_hash)
-            print(f"backup {m.backup_id}: schema version {m.schema_version}, {len(m.tables)} table(s), "
-                  f"{m.total_rows} row(s), {m.warehouse.get('partitions', 0)} partition(s) listed")
+    if args.action == "create":
+        m = backup.create_backup(platform.control_store, store, marts_path=platform.marts_file,
+                                 hash_objects=not args.no_hash)
+        print(f"backup {m.backup_id}: schema version {m.schema_version}, {len(m.tables)} table(s), "
+              f"{m.total_rows} row(s), {m.warehouse.get('partitions', 0)} partition(s) listed")
+        return 0
+    if args.action == "list":
+        rows = backup.list_backups(store)
+        if args.json:
+            print(json.dumps(rows, indent=2))
             return 0
-        if args.action == "list":
-            rows = backup.list_backups(store)
-            if args.json:
-                print(json.dumps(rows, indent=2))
-                return 0
-            for r in rows:
-                state = (f"schema v{r['schema_version']} {r['tables']:>3} tables {r['rows']:>9} rows"
-                         if r["complete"] else "INCOMPLETE (no manifest)")
-                print(f"{r['backup_id']}  {state}  {r['bytes']} bytes")
-            return 0
-        if not args.backup_id:
-            raise CcrError(f"backup {args.action} needs a backup id (see: ccr backup list)")
-        if args.action == "verify":
-            drift = backup.warehouse_drift(store, args.backup_id)
-            print(f"backup {args.backup_id}: checksums match; warehouse: {drift['partitions']} partition(s) listed, "
-                  f"{len(drift['missing'])} missing now, {len(drift['changed'])} changed since")
-            return 0
-        if not args.into:
-            raise CcrError("backup restore needs --into URL (an empty control store)")
-        from .platform import build_control_store
+        for r in rows:
+            state = (f"schema v{r['schema_version']} {r['tables']:>3} tables {r['rows']:>9} rows"
+                     if r["complete"] else "INCOMPLETE (no manifest)")
+            print(f"{r['backup_id']}  {state}  {r['bytes']} bytes")
+        return 0
+    if not args.backup_id:
+        raise CcrError(f"backup {args.action} needs a backup id (see: ccr backup list)")
+    if args.action == "verify":
+        drift = backup.warehouse_drift(store, args.backup_id)
+        print(f"backup {args.backup_id}: checksums match; warehouse: {drift['partitions']} partition(s) listed, "
+              f"{len(drift['missing'])} missing now, {len(drift['changed'])} changed since")
+        return 0
+    if not args.into:
+        raise CcrError("backup restore needs --into URL (an empty control store)")
+    from .platform import build_control_store
 
-        target = build_control_store(args.into, migrate=False)  # restore_backup checks it is empty, migrates it
-        try:  # P6, P17: the erasure ledger is re-applied before the restored store is handed back
-            out = backup.restore_backup(store, args.backup_id, target, marts_into=args.marts_into,
-                                        secret=platform.subject_hash_key())
-        finally:
-            target.dispose()
-    except BackupError as exc:
-        raise CcrError(str(exc)) from None
+    target = build_control_store(args.into, migrate=False)  # restore_backup checks it is empty, migrates it
+    try:  # P6, P17: the erasure ledger is re-applied before the restored store is handed back
+        out = backup.restore_backup(store, args.backup_id, target, marts_into=args.marts_into,
+                                    secret=platform.subject_hash_key())
+    finally:
+        target.dispose()
     print(f"restored backup {out['backup_id']}: {out['rows']} row(s) in {out['tables']} table(s); "
           f"schema version {out['schema_version']} -> {out['target_version']}"
           + (f"; marts file at {out['marts']}" if out["marts"] else "")
@@ -281,10 +254,7 @@ def cmd_lineage(args) -> int:
             kind, target = "subject_hash", hashes[0]
         else:
             kind, target = args.what, args.target
-        try:
-            rid = svc.register_lookup(control, tenant.id, kind, target, actor=args.actor)
-        except ValueError as exc:
-            raise CcrError(str(exc)) from None
+        rid = svc.register_lookup(control, tenant.id, kind, target, actor=args.actor)
         print(f"lookup request {rid} registered; run it with the dagster job lineage_lookup_job, "
               f"config request_id={rid}")
         return 0
@@ -305,10 +275,7 @@ def cmd_lineage(args) -> int:
                             + (f"  reports: {len(c['reports'])}" if c["reports"] else "") for c in ans["calls"]])
         obj = f"lineage/subject/{hashes[0][:16]}"  # never the identifier (P16)
     else:
-        try:
-            period = svc.parse_period(args.target)
-        except ValueError as exc:
-            raise CcrError(str(exc)) from None
+        period = svc.parse_period(args.target)
         ans = svc.report_lineage(control, tenant, period)
         text = (f"{period.kind} report {period.key} of {tenant.id}: "
                 + ("found" if ans["found"] else "NOT FOUND")
@@ -363,11 +330,8 @@ def cmd_audit_pack(args) -> int:
     from .services.audit_pack import build_pack
 
     loaded = _loaded()
-    try:
-        d1, d2 = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
-        body, manifest = build_pack(_control(), loaded.registry, args.tenant, d1, d2, actor=args.actor)
-    except ValueError as exc:
-        raise CcrError(str(exc)) from None
+    d1, d2 = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)  # checked by core/cli_input
+    body, manifest = build_pack(_control(), loaded.registry, args.tenant, d1, d2, actor=args.actor)
     out = Path(args.out or f"audit-pack-{args.tenant}-{d1}-{d2}.zip")
     out.write_bytes(body)
     print(f"{out}: {len(manifest['files']) + 1} section(s) with the manifest, "
@@ -377,55 +341,46 @@ def cmd_audit_pack(args) -> int:
 
 def cmd_dsr(args) -> int:
     """P16-P18: data-subject requests. Identifiers are hashed at once; only request ids are printed."""
-    import sqlalchemy as sa
-
     from .services import dsr
-    from .stores.control_store import dsr_requests
 
     platform = _platform()
     env = platform.erasure_env(args.actor)
-    try:
-        if args.action == "list":
-            q = sa.select(dsr_requests).order_by(dsr_requests.c.id)
-            if args.tenant:
-                q = q.where(dsr_requests.c.tenant_id == args.tenant)
-            for r in env.control.fetch(q):
-                print(f"#{r['id']:<5} {r['tenant_id']:<20} {r['kind']:<12} {r['status']:<20} "
-                      f"received {r['requested_at']:%Y-%m-%d} due {r['due_at']:%Y-%m-%d}"
-                      + (f" extended {r['extended_at']:%Y-%m-%d}" if r["extended_at"] else "")
-                      + (f" completed {r['completed_at']:%Y-%m-%d}" if r["completed_at"] else ""))
-            return 0
-        if args.action in ("receipt", "extend", "lift", "run"):
-            if args.target is None or not args.target.isdigit():
-                raise CcrError(f"dsr {args.action} needs a request id")
-            rid = int(args.target)
-            if args.action == "receipt":
-                print(json.dumps(dsr.get_request(env, rid)["proof"], indent=1, default=str))
-            elif args.action == "extend":
-                if not args.reason:
-                    raise CcrError("dsr extend needs --reason")
-                print(f"request {rid}: due {dsr.extend(env, rid, args.reason):%Y-%m-%d} (extended)")
-            elif args.action == "lift":
-                print(json.dumps(dsr.restrict(env, rid, lift=True)))
-            else:
-                return _dsr_run(env, dsr.get_request(env, rid)["kind"], rid)
-            return 0
-        kind = {"export": "export", "erase": "erasure", "restrict": "restriction", "suppress": "suppression"}[args.action]
-        if not args.target:
-            raise CcrError(f"dsr {args.action} needs a tenant id")
-        platform.file_registry.require(args.target, active=False)
-        ids = dsr.identifiers_from_args(args.phone, args.email, args.customer_ref)
-        from datetime import datetime, timezone
+    if args.action == "list":
+        for r in dsr.list_requests(env, args.tenant):
+            print(f"#{r['id']:<5} {r['tenant_id']:<20} {r['kind']:<12} {r['status']:<20} "
+                  f"received {r['requested_at']:%Y-%m-%d} due {r['due_at']:%Y-%m-%d}"
+                  + (f" extended {r['extended_at']:%Y-%m-%d}" if r["extended_at"] else "")
+                  + (f" completed {r['completed_at']:%Y-%m-%d}" if r["completed_at"] else ""))
+        return 0
+    if args.action in ("receipt", "extend", "lift", "run"):
+        if args.target is None or not args.target.isdigit():
+            raise CcrError(f"dsr {args.action} needs a request id")
+        rid = int(args.target)
+        if args.action == "receipt":
+            print(json.dumps(dsr.get_request(env, rid)["proof"], indent=1, default=str))
+        elif args.action == "extend":
+            if not args.reason:
+                raise CcrError("dsr extend needs --reason")
+            print(f"request {rid}: due {dsr.extend(env, rid, args.reason):%Y-%m-%d} (extended)")
+        elif args.action == "lift":
+            print(json.dumps(dsr.restrict(env, rid, lift=True)))
+        else:
+            return _dsr_run(env, dsr.get_request(env, rid)["kind"], rid)
+        return 0
+    kind = {"export": "export", "erase": "erasure", "restrict": "restriction", "suppress": "suppression"}[args.action]
+    if not args.target:
+        raise CcrError(f"dsr {args.action} needs a tenant id")
+    platform.file_registry.require(args.target, active=False)
+    ids = dsr.identifiers_from_args(args.phone, args.email, args.customer_ref)
+    from datetime import datetime, timezone
 
-        received = (datetime.fromisoformat(args.received).replace(tzinfo=timezone.utc) if args.received else None)
-        rid = dsr.register(env, args.target, kind, ids, received_at=received)
-        print(f"request {rid} registered ({kind}, tenant {args.target})")
-        if args.register_only:
-            print(f"run it with the dagster job dsr_{kind}_job, config request_id={rid}")
-            return 0
-        return _dsr_run(env, kind, rid)
-    except (dsr.DsrError, ValueError) as exc:
-        raise CcrError(str(exc)) from None
+    received = (datetime.fromisoformat(args.received).replace(tzinfo=timezone.utc) if args.received else None)
+    rid = dsr.register(env, args.target, kind, ids, received_at=received)
+    print(f"request {rid} registered ({kind}, tenant {args.target})")
+    if args.register_only:
+        print(f"run it with the dagster job dsr_{kind}_job, config request_id={rid}")
+        return 0
+    return _dsr_run(env, kind, rid)
 
 
 def _dsr_run(env, kind: str, rid: int) -> int:
@@ -466,10 +421,7 @@ def cmd_review(args) -> int:
 
     loaded = _loaded()
     loaded.registry.require(args.tenant, active=False)
-    try:
-        out = decide(_control(), args.tenant, args.call_id, args.status, reviewer=args.actor)
-    except (LookupError, ValueError) as exc:
-        raise CcrError(str(exc)) from None
+    out = decide(_control(), args.tenant, args.call_id, args.status, reviewer=args.actor)
     print(f"review {out['review_id']}: {out['before']['status']} -> {out['after']['status']} (audited)")
     return 0
 
@@ -719,7 +671,7 @@ def _guard(args, argv: list[str]) -> None:
     A refusal for lack of a role writes one access-log row (digest and length of the command line,
     never the input) and nothing else; an invalid argument writes nothing at all."""
     from .core import cli_input
-    from .core.access import IdentityError, OPEN_COMMANDS, caller_principal
+    from .core.access import OPEN_COMMANDS, caller_principal
     from .services import access
 
     command = _command_key(args)
@@ -728,10 +680,7 @@ def _guard(args, argv: list[str]) -> None:
     tenant = cli_input.validate(args, loaded.registry if loaded else None)
     if command in ("settings", "tenants.validate"):
         return  # configuration files only: no identity needed, no store opened
-    try:
-        args.actor = caller_principal(profile=loaded.settings.env)
-    except IdentityError as exc:
-        raise CcrError(str(exc)) from None
+    args.actor = caller_principal(profile=loaded.settings.env)
     control = _control(migrate=command not in _SCHEMA_AS_IS)
     if loaded.settings.env == "local" and command != "access.bootstrap" and not access.has_admin(control):
         # The embedded default: the first caller of a new local store becomes its admin (audited).
@@ -761,7 +710,8 @@ def main(argv: list[str] | None = None) -> int:
         _guard(args, argv)
         return int(args.func(args) or 0)
     except CcrError as exc:
-        # One line, no traceback: these messages are written to be read.
+        # The one handler of every error raised on purpose (core/errors: the CcrError family), whichever
+        # command raised it: one line, no traceback; these messages are written to be read.
         msg = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", str(exc))
         print(f"ccr: error: {msg[:500]}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import dagster as dg
 from .core.settings import check_prod_instance
 from .resources import resources_from_settings
 from .services.marts import prepare_dbt_manifest
-from .settings_loader import load_settings
+from .loaders.settings_files import load_settings
 
 
 def _check_instance(env: str) -> None:

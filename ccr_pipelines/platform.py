@@ -30,7 +30,7 @@ from .core.regions import check_region
 from .core.settings import EnvRef, Settings, Value, resolve
 from .core.tenants import TenantRegistry
 from .services.marts import DBT_DIR, MartsLocation, dbt_manifest_path, marts_file, marts_location
-from .settings_loader import LoadedSettings, load_settings
+from .loaders.settings_files import LoadedSettings, load_settings
 from .stores.control_store import ControlStore
 from .stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 
@@ -255,18 +255,19 @@ class Platform:
         return resolve(self.settings.ingest.subject_hash_key)
 
     # -- service environments
-    def erasure_env(self, actor: str, *, run_id: str | None = None, dagster_instance: object | None = None):
+    def erasure_env(self, actor: str, *, run_id: str | None = None, run_storage=None):
         """P17: the one erasure environment (``services.dsr.erasure_env``), as the Dagster jobs build it.
-        Outside a run it reads the Dagster instance of ``$DAGSTER_HOME``, or the embedded default's
-        ``{data_dir}/dagster_home`` when that exists."""
+        Outside a run (*run_storage* None) it reads the Dagster instance of ``$DAGSTER_HOME``, or the
+        embedded default's ``{data_dir}/dagster_home`` when that exists."""
+        from .defs.shared import run_storage as run_storages
         from .services.dsr import erasure_env
 
-        home = None if os.environ.get("DAGSTER_HOME") else self.dagster_home
+        if run_storage is None:
+            home = None if os.environ.get("DAGSTER_HOME") else self.dagster_home
+            run_storage = run_storages.at_home(home if home is not None and home.is_dir() else None)
         return erasure_env(self.object_store, self.control_store, self.file_registry, self.subject_hash_key(),
                            actor=actor, run_id=run_id, region=region_label(self.object_store),
-                           dagster_instance=dagster_instance,
-                           dagster_home=home if home is not None and home.is_dir() else None,
-                           backup_keep_days=self.settings.backups.keep_days)
+                           run_storage=run_storage, backup_keep_days=self.settings.backups.keep_days)
 
     def purge_env(self, *, today: date, run_id: str | None = None, progress: Callable[[str], None] | None = None):
         return purge_env(self.object_store, self.control_store, self.file_registry, today=today, run_id=run_id,

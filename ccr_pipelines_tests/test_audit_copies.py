@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ccr_pipelines.core.infra_policies import AUDIT_WRITERS, role_policy
+from ccr_tools.infra_policies import AUDIT_WRITERS, role_policy
 from ccr_pipelines.services import backup
 from ccr_pipelines.stores.control_store import ControlStore
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore

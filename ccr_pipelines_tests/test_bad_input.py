@@ -20,8 +20,8 @@ import yaml
 
 from ccr_pipelines.core.errors import SettingsError
 from ccr_pipelines.core.ingest import MAX_SIDECAR_STRING, Reason
-from ccr_pipelines.core.scorecards import load_scorecard, score_call
-from ccr_pipelines.core.tenants import TenantRegistry
+from ccr_pipelines.core.scorecards import score_call
+from ccr_pipelines.loaders.config_files import load_scorecard, load_tenant_registry
 from ccr_pipelines.services.ingest import MANIFEST_DATASET, ingest_batch
 from ccr_pipelines.stores.control_store import ControlStore, audit_log, suppression_list
 from ccr_pipelines.stores.warehouse import Warehouse
@@ -298,7 +298,7 @@ def test_hostile_yaml_is_refused_with_its_reason_by_scorecards_and_the_registry(
     with pytest.raises(SettingsError) as card_err:
         load_scorecard(path)
     with pytest.raises(SettingsError) as reg_err:
-        TenantRegistry.load(path)
+        load_tenant_registry(path)
     for err in (card_err, reg_err):
         msg = str(err.value)
         _one_short_line(msg)
@@ -307,7 +307,7 @@ def test_hostile_yaml_is_refused_with_its_reason_by_scorecards_and_the_registry(
 
 @pytest.mark.parametrize("text", HOSTILE_YAML.values(), ids=HOSTILE_YAML.keys())
 def test_hostile_yaml_is_refused_in_a_settings_profile(tmp_path, monkeypatch, text):
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
 
     path = tmp_path / "profile.yaml"
     path.write_text(text)
@@ -324,7 +324,7 @@ def test_an_alias_anywhere_in_the_tenant_registry_is_refused(tmp_path):
     path = tmp_path / "tenants.yaml"
     path.write_text(text)
     with pytest.raises(SettingsError, match="anchors and aliases"):
-        TenantRegistry.load(path)
+        load_tenant_registry(path)
 
 
 @pytest.mark.parametrize("where,value", [

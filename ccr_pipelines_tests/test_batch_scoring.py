@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from ccr_pipelines.core import batch_scoring as bs
 from ccr_pipelines.core import scorecards as sc
+from ccr_pipelines.loaders.config_files import load_scorecard
 
 CARDS = sorted((Path(sc.__file__).parents[1] / "config" / "scorecards").glob("*.yaml"))
 FILLER = ["ok", "d'accord", "yes", "so", "my", "bill", "is", "too", "high", "je", "voudrais", "un", "rendez-vous",
@@ -67,12 +68,12 @@ def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
 def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
     rng = random.Random(5)
     compared = passed = late = forbidden = auto_failed = na = 0
-    default = sc.load_scorecard(CARDS[[p.name for p in CARDS].index("default.v1.yaml")])
+    default = load_scorecard(CARDS[[p.name for p in CARDS].index("default.v1.yaml")])
     edge = default.model_copy(update={"thresholds": sc.Thresholds(borderline_low=50, borderline_high=50)})
     # a card that accepts the sidecar's recording_notice as the disclosure
-    noticed = sc.load_scorecard(CARDS[0]).model_copy(update={"recording_notice_satisfies_disclosure": True})
+    noticed = load_scorecard(CARDS[0]).model_copy(update={"recording_notice_satisfies_disclosure": True})
     borderline = unverifiable = by_notice = 0
-    for card in [sc.load_scorecard(p) for p in CARDS] + [edge, noticed]:  # edge: a score of exactly 50 is borderline
+    for card in [load_scorecard(p) for p in CARDS] + [edge, noticed]:  # edge: a score of exactly 50 is borderline
         for uva in (False, True):
             calls = _calls(rng, card, 60)
             asr = {f"c-{c:04d}": (None if c % 7 == 0 else round(rng.uniform(0.3, 1.0), 4)) for c in range(len(calls))}

@@ -221,7 +221,7 @@ def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_se
     from ccr_pipelines.cli import main
     from ccr_pipelines.core.settings import resolve
     from ccr_pipelines.platform import object_store_from_settings
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
 
     loaded = load_settings()
     store = object_store_from_settings(loaded.settings)
@@ -381,16 +381,16 @@ def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_re
     dagster_home when DAGSTER_HOME is unset), and a lookup for the Dagster job is a request row."""
     from ccr_pipelines.cli import main
     from ccr_pipelines.platform import Platform
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
     from ccr_pipelines.stores.control_store import lineage_lookups
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     loaded = load_settings()
     platform = Platform(loaded)  # what `ccr dsr` builds its environment with
-    assert platform.erasure_env("t").dagster_instance is None  # no instance anywhere: none read (the receipt says so)
+    assert platform.erasure_env("t").run_storage is None  # no instance anywhere: none read (the receipt says so)
     (local_settings_env / "dagster_home").mkdir(parents=True)
     env = platform.erasure_env("t")
-    assert env.dagster_instance is not None and env.dagster_source == "the data dir's dagster_home"
+    assert env.run_storage is not None and env.dagster_source == "the data dir's dagster_home"
     assert env.backup_keep_days == loaded.settings.backups.keep_days == 35
     assert main(["lineage", "call", T, "c-1", "--register-only"]) == 0
     assert main(["lineage", "subject", T, PHONE, "--type", "phone", "--register-only"]) == 0

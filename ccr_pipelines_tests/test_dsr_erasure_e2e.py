@@ -58,9 +58,10 @@ def _env(data: Path):
 
     from ccr_pipelines.core.settings import resolve
     from ccr_pipelines.platform import object_store_from_settings
+    from ccr_pipelines.defs.shared.run_storage import DagsterRunStorage
     from ccr_pipelines.services.dsr import DsrEnv
     from ccr_pipelines.services.marts import duckdb_path, rebuild_marts
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
     from ccr_pipelines.stores.control_store import ControlStore
     from ccr_pipelines.stores.warehouse import Warehouse
 
@@ -72,7 +73,7 @@ def _env(data: Path):
     return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
                   secret=resolve(loaded.settings.ingest.subject_hash_key), actor="test",
                   rebuild_marts=lambda: rebuild_marts(store.root, control=control), marts_path=duckdb_path(store.root),
-                  dagster_instance=instance)
+                  run_storage=DagsterRunStorage(instance, "DAGSTER_HOME"))
 
 
 def _parquet_rows(root: Path) -> dict[str, list[str]]:

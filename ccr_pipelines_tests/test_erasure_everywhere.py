@@ -73,7 +73,7 @@ def _restore_env(old: dict) -> None:
 def _settings():
     from ccr_pipelines.core.settings import resolve
     from ccr_pipelines.platform import object_store_from_settings
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
 
     loaded = load_settings()
     control = ControlStore(loaded.settings.control_url())

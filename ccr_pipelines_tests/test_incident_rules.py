@@ -192,7 +192,7 @@ def test_p3_p11_one_actor_exporting_three_tenants_pages_critical_and_the_cli_res
     from ccr_pipelines.cli import main
     from ccr_pipelines.defs.alerting.sensors import unusual_access_sensor
     from ccr_pipelines.resources import AlertingResource, ControlStoreResource, TenantRegistryResource
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
 
     loaded = load_settings()
     url = loaded.settings.control_url()
@@ -228,7 +228,7 @@ def test_p13_p14_notes_of_a_two_tenant_incident_are_recorded_per_tenant_and_each
     import zipfile
 
     from ccr_pipelines.cli import main
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
     from ccr_pipelines.services.audit_pack import build_pack
 
     loaded = load_settings()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccr_pipelines.core.infra_policies import ROLE_ACCESS, zone_expiry_days
+from ccr_tools.infra_policies import ROLE_ACCESS, zone_expiry_days
 from ccr_pipelines.core.keys import ZONES
 from ccr_pipelines.core.tenants import RETENTION_BOUNDS
 
@@ -170,9 +170,9 @@ def test_images_are_pinned_non_root_health_checked_and_only_the_worker_has_torch
 
 # -- issue 16: the deployment the chart renders comes up ------------------------------------------
 def test_the_values_keep_the_chart_rules_that_bit_us_and_the_rules_can_fail():
-    """The chart's schema is not shipped in any package: ccr_pipelines/core/helm_chart.chart_errors
+    """The chart's schema is not shipped in any package: ccr_tools/helm_chart.chart_errors
     encodes the rules (concurrency placement, readinessProbe.enabled, serviceAccount.create)."""
-    from ccr_pipelines.core.helm_chart import chart_errors
+    from ccr_tools.helm_chart import chart_errors
 
     values, _, _ = _helm()
     assert chart_errors(values) == []
@@ -191,7 +191,7 @@ def test_the_values_keep_the_chart_rules_that_bit_us_and_the_rules_can_fail():
 
 
 def _rendered_instance(tmp_path: Path, values: dict) -> Path:
-    from ccr_pipelines.core.helm_chart import render_instance
+    from ccr_tools.helm_chart import render_instance
 
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -243,7 +243,7 @@ def test_the_code_location_loads_with_the_charts_dagster_home_and_environment(tm
     import copy
     from urllib.parse import urlsplit
 
-    from ccr_pipelines.core.helm_chart import CHART_DAGSTER_HOME, code_server_env, instance_config_map, mounted_files
+    from ccr_tools.helm_chart import CHART_DAGSTER_HOME, code_server_env, instance_config_map, mounted_files
 
     values, manifests, secrets = _helm()
     deployment = values["dagster-user-deployments"]["deployments"][0]["name"]

@@ -379,7 +379,7 @@ def test_the_audit_pack_has_every_section_and_names_no_other_tenant(pipeline, tm
 def test_the_cli_answers_a_call_lookup_in_json_and_text(pipeline, local_settings_env, capsys):
     """`ccr lineage call` and `ccr audit pack` on the packaged local profile."""
     from ccr_pipelines import cli
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
 
     loaded = load_settings()
     control = ControlStore(loaded.settings.control_url())

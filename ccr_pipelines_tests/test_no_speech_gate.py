@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ccr_pipelines.core.scorecards import load_scorecard, score_call
+from ccr_pipelines.core.scorecards import score_call
+from ccr_pipelines.loaders.config_files import load_scorecard
 from ccr_pipelines.core.transcripts import is_no_speech, merge_channel_segments, quality_signals
 
 CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"

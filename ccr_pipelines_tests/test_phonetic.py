@@ -164,7 +164,7 @@ def _card(name: str):
     from pathlib import Path
 
     import ccr_pipelines
-    from ccr_pipelines.core.scorecards import load_scorecard
+    from ccr_pipelines.loaders.config_files import load_scorecard
 
     return load_scorecard(Path(ccr_pipelines.__file__).parent / "config" / "scorecards" / f"{name}.yaml")
 

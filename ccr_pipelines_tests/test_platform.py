@@ -18,7 +18,7 @@ from ccr_pipelines.core.settings import AsrSettings, IngestSettings, parse_setti
 from ccr_pipelines.resources import (AsrResource, ControlStoreResource, IngestConfigResource, ObjectStoreResource,
                                      resources_from_settings)
 from ccr_pipelines.services.marts import DBT_DIR, MARTS_KEY, marts_file, marts_location
-from ccr_pipelines.settings_loader import load_settings
+from ccr_pipelines.loaders.settings_files import load_settings
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 
 PACKAGE = Path(platform.__file__).resolve().parent

@@ -7,8 +7,9 @@ import json
 import dagster as dg
 import sqlalchemy as sa
 
-from ccr_pipelines.core.tenants import TenantRegistry
-from ccr_pipelines.defs.platform.assets import REGISTRY_SNAPSHOT_PREFIX, tenant_registry
+from ccr_pipelines.loaders.config_files import load_tenant_registry
+from ccr_pipelines.defs.platform.assets import tenant_registry
+from ccr_pipelines.services.tenant_registry import REGISTRY_SNAPSHOT_PREFIX
 from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ccr_pipelines.stores.control_store import ControlStore, audit_log
 from ccr_pipelines.stores.object_store import LocalObjectStore
@@ -46,7 +47,7 @@ def _materialize(resources, **kw) -> tuple[dg.ExecuteInProcessResult, dict]:
 def test_p20_the_first_materialization_snapshots_the_registry_and_audits_it(tmp_path, tenants_file):
     url = f"sqlite:///{tmp_path}/control.db"
     result, md = _materialize(_resources(tmp_path, tenants_file))
-    registry = TenantRegistry.load(tenants_file)
+    registry = load_tenant_registry(tenants_file)
     assert (md["tenants"], md["active_tenants"]) == (3, 2)
     assert md["suspended_tenants"] == ["initech-paused"]  # P12
     assert md["digest"] == registry.digest and md["changed"] is True
@@ -66,7 +67,7 @@ def test_p20_the_first_materialization_snapshots_the_registry_and_audits_it(tmp_
 def test_p20_an_unchanged_registry_adds_no_audit_row_and_a_change_adds_one_with_the_diff(tmp_path, tenants_file):
     url = f"sqlite:///{tmp_path}/control.db"
     _materialize(_resources(tmp_path, tenants_file))
-    first_digest = TenantRegistry.load(tenants_file).digest
+    first_digest = load_tenant_registry(tenants_file).digest
 
     _, md = _materialize(_resources(tmp_path, tenants_file))
     assert md["changed"] is False

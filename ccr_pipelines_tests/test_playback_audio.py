@@ -187,7 +187,7 @@ def test_p21_the_playback_asset_runs_from_the_redaction_sensor_with_counts_only_
 
 
 def test_p19_playback_copies_are_audio_for_retention_and_purged_with_the_day(tmp_path):
-    from ccr_pipelines.core.infra_policies import ZONE_CLASS
+    from ccr_tools.infra_policies import ZONE_CLASS
     from ccr_pipelines.core.tenants import Tenant, TenantRegistry
     from ccr_pipelines.services.retention import PurgeEnv, run_purge
     from ccr_pipelines.stores.object_store import LocalObjectStore

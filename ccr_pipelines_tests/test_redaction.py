@@ -216,7 +216,8 @@ def test_p21_the_sentry_scrubber_uses_the_rules_without_loading_the_model():
 def test_p23_agent_identification_is_still_scored_on_redacted_text():
     """The agent's own name is redacted (it is personal data); what scoring needs, that the agent said
     who they are, survives as the step result: the cue phrase stays, the name becomes [PERSON]."""
-    from ccr_pipelines.core.scorecards import load_scorecard, score_call
+    from ccr_pipelines.core.scorecards import score_call
+    from ccr_pipelines.loaders.config_files import load_scorecard
 
     cards = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
     for card_file, text in (("acme-energie.v1.yaml", "Bonjour vous êtes bien chez Acme Énergie je m'appelle Julie"),

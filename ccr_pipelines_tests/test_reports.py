@@ -211,7 +211,7 @@ def _link(*argv: str) -> tuple[int, str, str]:
 
 def test_p4_p14_a_report_is_published_only_after_its_check_passes_and_only_a_checked_report_is_linked(
         local_settings_env):
-    from ccr_pipelines.settings_loader import load_settings
+    from ccr_pipelines.loaders.settings_files import load_settings
 
     registry = load_settings().registry
     wh = Warehouse(LocalObjectStore(local_settings_env / "objects"))

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from ccr_pipelines.core.errors import SettingsError
-from ccr_pipelines.core.scorecards import load_scorecard, score_call
+from ccr_pipelines.core.scorecards import score_call
+from ccr_pipelines.loaders.config_files import load_scorecard
 
 CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
 
@@ -212,8 +213,8 @@ def test_the_pre_check_never_changes_a_score_or_its_evidence():
     from ccr_pipelines.core import scorecards as sc
 
     rng = random.Random(20261123)
-    cards = [sc.load_scorecard(p) for p in sorted(sc.Path(sc.__file__).parents[1].joinpath("config", "scorecards")
-                                                  .glob("*.yaml"))]
+    cards = [load_scorecard(p) for p in sorted(sc.Path(sc.__file__).parents[1].joinpath("config", "scorecards")
+                                               .glob("*.yaml"))]
     filler = ["ok", "d'accord", "yes", "so", "my", "bill", "is", "too", "high", "je", "voudrais", "un", "rendez-vous",
               "the", "line", "drops", "every", "evening", "merci", "bonjour", "monsieur", "hello"]
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ccr_pipelines.core.dependency_audit import load_accepted, verdict
-from ccr_pipelines.core.pii_scan import PiiScanner, needles_from_fixtures, phone_forms, strings_in
-from ccr_pipelines.core.secret_scan import load_allowlist, scan_files, scan_text
+from ccr_tools.dependency_audit import load_accepted, verdict
+from ccr_tools.pii_scan import PiiScanner, needles_from_fixtures, phone_forms, strings_in
+from ccr_tools.secret_scan import load_allowlist, scan_files, scan_text
 from ccr_pipelines.demo import DEMO_SUPPRESSED_PHONE, fixtures_dir
 
 from .conftest import require

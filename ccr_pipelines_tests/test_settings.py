@@ -13,8 +13,9 @@ from ccr_pipelines.core.settings import (
     CONFIG_DIR, ENVIRONMENTS, EnvRef, S3ObjectStoreSettings, parse_settings, resolve,
 )
 from ccr_pipelines.core.tenants import DEFAULT_RETENTION_DAYS, RETENTION_BOUNDS, TenantRegistry, diff_registries
+from ccr_pipelines.loaders.config_files import load_tenant_registry
 from ccr_pipelines.platform import object_store_from_settings
-from ccr_pipelines.settings_loader import load_settings
+from ccr_pipelines.loaders.settings_files import load_settings
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 
 from .conftest import TENANTS_YAML
@@ -141,7 +142,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def _registry_error(tmp_path, text: str) -> str:
     with pytest.raises(SettingsError) as exc:
-        TenantRegistry.load(_write(tmp_path, "tenants.yaml", text))
+        load_tenant_registry(_write(tmp_path, "tenants.yaml", text))
     msg = str(exc.value)
     assert "\n" not in msg, msg
     assert msg.startswith(str(tmp_path / "tenants.yaml") + ": "), msg
@@ -156,7 +157,7 @@ def _with_field(tenant_id: str, line: str) -> str:
 
 
 def test_a_valid_registry_loads_with_defaults(tenants_file):
-    reg = TenantRegistry.load(tenants_file)
+    reg = load_tenant_registry(tenants_file)
     assert reg.ids() == ["acme-energie", "globex-support", "initech-paused"] and len(reg) == 3
     assert reg.active_ids() == ["acme-energie", "globex-support"]
     acme = reg.require("acme-energie")
@@ -207,7 +208,7 @@ def test_retention_outside_its_bounds_is_refused(tmp_path, data_class):
         assert "tenant 'acme-energie'" in msg and "field 'retention_days'" in msg
         assert f"{data_class}={days} days is outside the allowed {lo}..{hi}" in msg
     for days in (lo, hi):  # the bounds themselves are allowed
-        reg = TenantRegistry.load(_write(tmp_path, "ok.yaml",
+        reg = load_tenant_registry(_write(tmp_path, "ok.yaml",
                                          _with_field("acme-energie", f"retention_days: {{{data_class}: {days}}}")))
         assert reg.require("acme-energie").retention(data_class) == days
 
@@ -230,7 +231,7 @@ def test_broken_registry_files_are_refused_in_one_line(tmp_path):
     assert "channel_roles must name 'agent' and 'customer'" in _registry_error(
         tmp_path, _with_field("acme-energie", "channel_roles: [agent, agent]"))
     with pytest.raises(SettingsError, match="cannot read tenant registry"):
-        TenantRegistry.load(tmp_path / "missing.yaml")
+        load_tenant_registry(tmp_path / "missing.yaml")
 
 
 def test_p2_a_tenant_hosted_outside_the_eu_needs_a_reason(tmp_path, clean_env):
@@ -342,10 +343,10 @@ def test_p20_registry_diff_names_tenants_and_fields_only():
 
 
 def test_p20_registry_diff_of_real_registries(tmp_path, tenants_file):
-    before = TenantRegistry.load(tenants_file).as_dicts()
+    before = load_tenant_registry(tenants_file).as_dicts()
     after_file = _write(tmp_path, "after.yaml", TENANTS_YAML.replace("    suspended: true\n", "")
                         .replace("Europe/Dublin", "Europe/Paris") + _NEW_TENANT)
-    after = TenantRegistry.load(after_file).as_dicts()
+    after = load_tenant_registry(after_file).as_dicts()
     diff = diff_registries(before, after)
     assert diff["added"] == ["umbrella-corp"] and diff["removed"] == []
     assert diff["changed"] == {

@@ -13,7 +13,7 @@ from ccr_pipelines.defs.ingest.assets import CALL_MANIFEST_KEY
 from ccr_pipelines.defs.reports.schedules import tenant_weekly_reports_schedule
 from ccr_pipelines.defs.transcribe.sensors import manifest_to_transcripts_sensor
 from ccr_pipelines.resources import ControlStoreResource, TenantRegistryResource
-from ccr_pipelines.settings_loader import load_settings
+from ccr_pipelines.loaders.settings_files import load_settings
 from ccr_pipelines.stores.control_store import ControlStore, audit_log, tenant_suspensions
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from ccr_pipelines.core.errors import SettingsError
 from ccr_pipelines.core.tenants import Tenant, TenantRegistry, hotwords_text, validate_vocabulary
+from ccr_pipelines.loaders.config_files import load_tenant_registry
 
 FIXTURE = Path(__file__).parent / "data" / "vocabulary_veltrana.wav"
 
@@ -35,10 +36,10 @@ def test_a_tenant_file_with_a_bad_vocabulary_is_refused_with_one_line(tmp_path):
     path.write_text("version: 1\ntenants:\n  - id: globex-support\n    display_name: G\n    languages: [en]\n"
                     "    scorecard: default.v1\n    vocabulary: [Veltrana, 'x\\ty']\n")
     with pytest.raises(SettingsError) as err:
-        TenantRegistry.load(path)
+        load_tenant_registry(path)
     assert "vocabulary" in str(err.value) and "\n" not in str(err.value)
     path.write_text(path.read_text().replace("'x\\ty'", "Globex"))
-    assert TenantRegistry.load(path).get("globex-support").hotwords == "Veltrana, Globex"
+    assert load_tenant_registry(path).get("globex-support").hotwords == "Veltrana, Globex"
 
 
 @pytest.mark.slow
@@ -46,7 +47,7 @@ def test_the_brand_is_transcribed_right_with_the_tenants_vocabulary_and_wrong_wi
     """tiny.en on the espeak-ng fixture: without hotwords it hears "melt round"; with the tenant's
     vocabulary it writes "Veltrana" (the same audio, the same model, only the decoder's context differs)."""
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
-    from ccr_pipelines.core.audio import ASR_SAMPLE_RATE, decode_channels
+    from ccr_pipelines.loaders.audio_files import ASR_SAMPLE_RATE, decode_channels
 
     audio = decode_channels(str(FIXTURE), sample_rate=ASR_SAMPLE_RATE)[0]
     texts = {}

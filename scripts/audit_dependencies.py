@@ -1,5 +1,5 @@
 """Dependency audit (P8): pip-audit over the installed, pinned environment, judged against
-``security/pip-audit-accepted.toml`` by ``core.dependency_audit.verdict``.
+``security/pip-audit-accepted.toml`` by ``ccr_tools.dependency_audit.verdict``.
 
 Exit 1 on an advisory that is not accepted (or whose acceptance is overdue for review).
 When the vulnerability service cannot audit the packages (this project's CI machines reach
@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ccr_pipelines.core.dependency_audit import load_accepted, verdict  # noqa: E402
+from ccr_tools.dependency_audit import load_accepted, verdict  # noqa: E402
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/render_infra_policies.py
 
-They derive from the code's zones and retention bounds (core/infra_policies.py);
+They derive from the code's zones and retention bounds (ccr_tools/infra_policies.py);
 test_infra.py fails when the committed files are stale.
 """
 
@@ -10,9 +10,12 @@ import json
 import sys
 from pathlib import Path
 
-from ccr_pipelines.core.infra_policies import all_documents
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # ccr_tools: repository tooling, not an installed package
 
-OUT = Path(__file__).resolve().parents[1] / "infra" / "terraform" / "policies"
+from ccr_tools.infra_policies import all_documents  # noqa: E402
+
+OUT = REPO / "infra" / "terraform" / "policies"
 
 
 def render() -> dict[str, str]:

@@ -21,9 +21,9 @@ import time
 import traceback
 
 from ..core import catalog
-from ..core.audio import ASR_SAMPLE_RATE, decode_channels
-from ..core.loudness import call_acoustics
 from ..core.errors import InvalidKeyError
+from ..core.loudness import call_acoustics
+from ..loaders.audio_files import ASR_SAMPLE_RATE, decode_channels
 from ..core.transcripts import merge_channel_segments, quality_signals
 from ..platform import build_object_store
 from ..stores.object_store import ObjectStore

@@ -1,1 +1,2 @@
-"""Pure domain logic. Nothing in this package imports Dagster (tested)."""
+"""Pure domain logic. Nothing in this package imports Dagster; reading files is loaders/' job (both tested,
+``settings.load_settings`` excepted until it moves to the composition root)."""

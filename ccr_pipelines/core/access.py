@@ -14,6 +14,8 @@ import os
 import re
 from typing import Mapping, Sequence
 
+from .errors import CcrError
+
 # Roles. ``admin`` may run every command, including granting and revoking roles.
 ROLES = ("admin", "operator", "dpo", "analyst", "auditor")
 
@@ -66,7 +68,7 @@ PRINCIPAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,119}\Z")
 PRINCIPAL_ENV = "CCR_PRINCIPAL"
 
 
-class IdentityError(ValueError):
+class IdentityError(CcrError, ValueError):
     """The caller's identity is missing or malformed (message safe to print)."""
 
 

@@ -1,13 +1,7 @@
-"""Audio container inspection with PyAV (no ``ffmpeg`` program needed).
-
-``probe`` reads the container header and then demuxes and decodes the whole
-stream frame by frame (bounded memory) so that a truncated or corrupt file is
-caught at ingestion rather than in the middle of transcription.
-"""
+"""Audio rules, pure: which codecs and durations ingestion accepts, and the checks on what a probe of
+the container found. Reading and decoding the file (PyAV) is ``loaders/audio_files``'s job."""
 
 from __future__ import annotations
-
-import av
 
 from .ingest import Reason, Rejected
 
@@ -22,133 +16,35 @@ ALLOWED_CODECS = frozenset({
 TRUNCATION_TOLERANCE = 0.9
 # Shorter than this is not a call (a 1-sample file, a dropped line): nothing to score.
 MIN_DURATION_S = 0.5
+ASR_SAMPLE_RATE = 16_000
 
 
-def _wav_data_shortfall(path: str) -> int:
-    """Bytes a RIFF/WAVE file's 'data' chunk announces beyond the end of the file (0 if none).
-
-    FFmpeg estimates a WAV's duration from the file size, so a truncated upload
-    looks like a short, valid file; the chunk header still tells the truth."""
-    import os
-    import struct
-
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return 0
-        pos = 12
-        while pos + 8 <= size:
-            fh.seek(pos)
-            cid, clen = struct.unpack("<4sI", fh.read(8))
-            if cid == b"data":
-                if clen in (0, 0xFFFFFFFF):  # streaming writers leave it unset
-                    return 0
-                return max(0, pos + 8 + clen - size)
-            pos += 8 + clen + (clen & 1)
-    return 0
-
-
-def _has_audio_magic(path: str) -> bool:
+def has_audio_magic(head: bytes) -> bool:
     """The first bytes name an audio container we accept (so a failure is corruption, not a stray file)."""
-    with open(path, "rb") as fh:
-        head = fh.read(12)
     return (head[:4] in (b"RIFF", b"fLaC", b"OggS") or head[:3] == b"ID3"
             or (len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0))
 
 
-def probe(path: str, *, max_duration_s: float) -> dict:
-    """Return duration_s, sample_rate, channels, codec, container; raise Rejected."""
-    try:
-        container = av.open(path, mode="r")
-    except av.error.FFmpegError:
-        if _has_audio_magic(path):
-            raise Rejected(Reason.UNREADABLE_AUDIO, "audio container header is corrupt") from None
-        raise Rejected(Reason.NOT_AUDIO, "container not recognised") from None
-    with container:
-        streams = [s for s in container.streams if s.type == "audio"]
-        if not streams:
-            raise Rejected(Reason.NOT_AUDIO, "no audio stream")
-        stream = streams[0]
-        codec = stream.codec_context.name if stream.codec_context else "unknown"
-        if codec not in ALLOWED_CODECS:
-            raise Rejected(Reason.UNSUPPORTED_CODEC, f"codec {codec[:30]} is not supported")
-        sample_rate = int(stream.codec_context.sample_rate or 0)
-        channels = int(stream.codec_context.channels or 0)
-        header_s = None
-        if stream.duration is not None and stream.time_base is not None:
-            header_s = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            header_s = container.duration / av.time_base
-        if header_s is not None and header_s > max_duration_s:
-            raise Rejected(Reason.TOO_LONG, f"duration {header_s:.0f}s exceeds {max_duration_s:.0f}s")
-        samples = 0
-        try:
-            for frame in container.decode(stream):
-                samples += frame.samples
-                sample_rate = frame.sample_rate or sample_rate
-                if sample_rate and samples / sample_rate > max_duration_s:
-                    raise Rejected(Reason.TOO_LONG, f"duration exceeds {max_duration_s:.0f}s")
-        except av.error.FFmpegError:
-            if samples == 0:
-                raise Rejected(Reason.UNREADABLE_AUDIO, "no decodable audio") from None
-            raise Rejected(Reason.TRUNCATED_AUDIO, "decoding stopped with an error") from None
-        if samples == 0 or not sample_rate:
-            raise Rejected(Reason.UNREADABLE_AUDIO, "no decodable audio")
-        decoded_s = samples / sample_rate
-        if container.format.name.startswith("wav") and _wav_data_shortfall(path) > 0:
-            raise Rejected(Reason.TRUNCATED_AUDIO, "WAV data chunk is longer than the file")
-        if decoded_s < MIN_DURATION_S:
-            raise Rejected(Reason.TOO_SHORT, f"{decoded_s:.3f}s of audio (minimum {MIN_DURATION_S}s)")
-        if header_s and decoded_s < header_s * TRUNCATION_TOLERANCE - 0.5:
-            raise Rejected(Reason.TRUNCATED_AUDIO, f"decoded {decoded_s:.1f}s of {header_s:.1f}s announced")
-        if channels not in (1, 2):
-            raise Rejected(Reason.UNSUPPORTED_CODEC, f"{channels} channels (1 or 2 supported)")
-        return {
-            "duration_s": round(decoded_s, 3),
-            "sample_rate": sample_rate,
-            "channels": channels,
-            "codec": codec,
-            "container": container.format.name.split(",")[0],
-        }
+def check_stream(codec: str, header_s: float | None, *, max_duration_s: float) -> None:
+    """The stream's header, before decoding: a supported codec, not announced longer than allowed."""
+    if codec not in ALLOWED_CODECS:
+        raise Rejected(Reason.UNSUPPORTED_CODEC, f"codec {codec[:30]} is not supported")
+    if header_s is not None and header_s > max_duration_s:
+        raise Rejected(Reason.TOO_LONG, f"duration {header_s:.0f}s exceeds {max_duration_s:.0f}s")
 
 
-ASR_SAMPLE_RATE = 16_000
-
-
-def decode_channels(path: str, *, sample_rate: int = ASR_SAMPLE_RATE, max_seconds: float | None = None):
-    """Decode to float32 numpy arrays, one per channel, resampled to *sample_rate*.
-
-    Frames are resampled as they are decoded and appended to per-channel
-    chunk lists, so peak memory is the output itself (64 kB/s per channel at
-    16 kHz), never the whole decoded source at its native rate.
-    """
-    import numpy as np
-
-    with av.open(path, mode="r") as container:
-        stream = next(s for s in container.streams if s.type == "audio")
-        channels = int(stream.codec_context.channels or 1)
-        layout = "mono" if channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
-        chunks: list[list] = [[] for _ in range(min(channels, 2))]
-        total = 0
-        limit = int(max_seconds * sample_rate) if max_seconds else None
-
-        def _take(frames):
-            nonlocal total
-            for f in frames:
-                arr = f.to_ndarray()  # (channels, samples) float32 planar
-                for c in range(len(chunks)):
-                    chunks[c].append(arr[c])
-                total += arr.shape[1]
-
-        for frame in container.decode(stream):
-            frame.pts = None  # let the resampler re-time frames; some containers carry gaps
-            _take(resampler.resample(frame))
-            if limit is not None and total >= limit:
-                break
-        _take(resampler.resample(None))
-    out = [np.concatenate(c).astype(np.float32, copy=False) if c else np.zeros(0, np.float32) for c in chunks]
-    if limit is not None:
-        out = [o[:limit] for o in out]
-    return out
+def check_decoded(samples: int, sample_rate: int, header_s: float | None, channels: int, *,
+                  wav_truncated: bool) -> float:
+    """What decoding found: some audio, not truncated, long enough, mono or stereo. Returns its seconds."""
+    if samples == 0 or not sample_rate:
+        raise Rejected(Reason.UNREADABLE_AUDIO, "no decodable audio")
+    decoded_s = samples / sample_rate
+    if wav_truncated:
+        raise Rejected(Reason.TRUNCATED_AUDIO, "WAV data chunk is longer than the file")
+    if decoded_s < MIN_DURATION_S:
+        raise Rejected(Reason.TOO_SHORT, f"{decoded_s:.3f}s of audio (minimum {MIN_DURATION_S}s)")
+    if header_s and decoded_s < header_s * TRUNCATION_TOLERANCE - 0.5:
+        raise Rejected(Reason.TRUNCATED_AUDIO, f"decoded {decoded_s:.1f}s of {header_s:.1f}s announced")
+    if channels not in (1, 2):
+        raise Rejected(Reason.UNSUPPORTED_CODEC, f"{channels} channels (1 or 2 supported)")
+    return decoded_s

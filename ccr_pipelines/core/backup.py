@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from . import catalog
+from .errors import CcrError
 
 BACKUP_FORMAT = 1
 BACKUPS_PREFIX = catalog.BACKUPS_PREFIX
@@ -28,7 +29,7 @@ DEFAULT_KEEP_DAYS = 35
 _ID_RE = re.compile(r"^\d{8}T\d{6}Z\Z")
 
 
-class BackupError(Exception):
+class BackupError(CcrError):
     """A backup that cannot be trusted or a store that cannot take it (one readable line)."""
 
 

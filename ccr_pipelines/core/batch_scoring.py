@@ -188,8 +188,43 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     SCORE_COLUMNS; steps: one row per call and question). Same values as score_call for each call,
     given each call's sidecar ``recording_notice``."""
     qs = _questions(card, uses_virtual_agents)
-    nq = len(qs)
-    threshold = card.thresholds.similarity
+    sg = _segments(segs)
+    # 1-3: candidate (segment, question, phrase) triples and their best_match
+    cand_seg, cand_q, cand_p, sim, pos = _candidates(qs, sg, card.thresholds.similarity)
+    # 4: the first hit per (call, question, who), and its evidence
+    hits = _first_hits(qs, sg, cand_seg, cand_q, cand_p, sim, pos, card.thresholds.similarity)
+    ev = _evidence(qs, sg, hits)
+    st = _statuses(card, qs, sg, hits, ev, recording_notice)
+    return _scores_table(card, qs, sg, st, ev, asr_confidence), _steps_table(qs, sg, st, ev, len(hits.seg))
+
+
+@dataclass
+class _Segments:
+    """The day's segments in score_call's order (call, start, index), with each one's call and its text
+    among the DISTINCT texts, tokenised once."""
+
+    t: pa.Table
+    call_of: np.ndarray  # segment -> call number
+    call_ids: pa.Array  # call number -> call id (sorted)
+    text_of: np.ndarray  # segment -> distinct text
+    offsets: np.ndarray  # distinct text -> its words (offsets into *words*)
+    words: pa.Array
+    ntok: np.ndarray  # segment -> number of words
+    is_agent: np.ndarray
+    is_customer: np.ndarray
+    is_unknown: np.ndarray  # role unknown (or empty)
+    speech: np.ndarray  # not flagged no_speech
+
+    @property
+    def nc(self) -> int:
+        return len(self.call_ids)
+
+    @property
+    def nu(self) -> int:
+        return len(self.offsets) - 1
+
+
+def _segments(segs: pa.Table) -> _Segments:
     if "no_speech" not in segs.column_names:
         segs = segs.append_column("no_speech", pa.nulls(segs.num_rows, pa.bool_()))
     t = segs.select(["call_id", "segment_index", "speaker", "start_s", "end_s", "text", "speech_regions",
@@ -204,17 +239,24 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     call_of = np.cumsum(change) - 1
     starts = np.flatnonzero(change)
     call_ids = call_col.take(pa.array(starts, pa.int64()))
-    nc = len(starts)
-
-    # 1-3: tokens of each DISTINCT text, word similarities per distinct word, exact pre-check,
-    # best_match on surviving (phrase, text) pairs only
     text_enc = pc.dictionary_encode(pc.fill_null(t.column("text").combine_chunks() if n else pa.array([], pa.string()), ""))
     text_of = text_enc.indices.to_numpy().astype(np.int64)
     offsets, words = tokenise(text_enc.dictionary)
-    nu = len(text_enc.dictionary)
     ntok_u = np.diff(offsets)
     ntok = ntok_u[text_of] if n else np.zeros(0, dtype=np.int64)
-    enc = pc.dictionary_encode(words) if len(words) else None
+    speaker = pc.fill_null(t.column("speaker"), "").to_numpy(zero_copy_only=False)
+    speech = ~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool)
+    return _Segments(t=t, call_of=call_of, call_ids=call_ids, text_of=text_of, offsets=offsets, words=words,
+                     ntok=ntok, is_agent=speaker == "agent", is_customer=speaker == "customer",
+                     is_unknown=(speaker == "unknown") | (speaker == ""), speech=speech)
+
+
+def _candidates(qs: list[_Q], sg: _Segments, threshold: float) -> tuple[np.ndarray, ...]:
+    """Tokens of each DISTINCT text, word similarities per distinct word, the exact could_reach pre-check,
+    then best_match on the surviving (phrase, text) pairs only, once per distinct pair. Returns the
+    candidates' segment, question, phrase (index within the question), similarity and word position."""
+    nu, ntok_u = sg.nu, np.diff(sg.offsets)
+    enc = pc.dictionary_encode(sg.words) if len(sg.words) else None
     phrase_words = sorted({w for q in qs if q.applies for p in q.phrases for w in _phrase_words(p)})
     pw_col = {w: j for j, w in enumerate(phrase_words)}
     text_has = np.zeros((nu, len(phrase_words)), dtype=bool)
@@ -225,10 +267,6 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
         useful = close.any(axis=1)[word_of]
         ti, pj = np.nonzero(close[word_of[useful]])
         text_has[tok_text[useful][ti], pj] = True
-    speaker = pc.fill_null(t.column("speaker"), "").to_numpy(zero_copy_only=False)
-    is_agent, is_customer = speaker == "agent", speaker == "customer"
-    is_unknown = (speaker == "unknown") | (speaker == "")
-    speech = ~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool)
     cand_seg, cand_q, cand_p, cand_phrase = [], [], [], []
     phrase_ids: dict[str, int] = {}
     reach: dict[str, np.ndarray] = {}
@@ -236,9 +274,9 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
         if not q.applies:
             continue
         if q.speaker == "any":
-            sp_ok = speech
+            sp_ok = sg.speech
         else:
-            sp_ok = ((is_agent if q.speaker == "agent" else is_customer) | is_unknown) & speech
+            sp_ok = ((sg.is_agent if q.speaker == "agent" else sg.is_customer) | sg.is_unknown) & sg.speech
         for pi, phrase in enumerate(q.phrases):
             target = _phrase_words(phrase)
             if not target:
@@ -246,7 +284,7 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
             if phrase not in reach:  # could_reach, per distinct text
                 found = text_has[:, [pw_col[w] for w in target]].sum(axis=1)
                 reach[phrase] = (found >= threshold * len(target) - 1e-9) & (ntok_u > 0)
-            rows = np.flatnonzero(sp_ok & reach[phrase][text_of])
+            rows = np.flatnonzero(sp_ok & reach[phrase][sg.text_of])
             cand_seg.append(rows)
             cand_q.append(np.full(len(rows), qi))
             cand_p.append(np.full(len(rows), pi))
@@ -255,28 +293,56 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     cand_seg, cand_q, cand_p, cand_phrase = cat(cand_seg), cat(cand_q), cat(cand_p), cat(cand_phrase)
     phrases = list(phrase_ids)
     # best_match once per distinct (phrase, text), on the text's normalised words
-    key = cand_phrase * (nu + 1) + text_of[cand_seg]
+    key = cand_phrase * (nu + 1) + sg.text_of[cand_seg]
     ukey, key_inv = np.unique(key, return_inverse=True)
     utext = ukey % (nu + 1)
     needed, needed_inv = np.unique(utext, return_inverse=True)
-    joined = _joined(offsets, words, needed)
+    joined = _joined(sg.offsets, sg.words, needed)
     res = [_best(phrases[k], joined[j], threshold) for k, j in zip((ukey // (nu + 1)).tolist(), needed_inv.tolist())]
     sim = np.array([r[0] for r in res], dtype=np.float64)[key_inv] if res else np.zeros(0)
     pos = np.array([r[1] for r in res], dtype=np.int64)[key_inv] if res else np.zeros(0, dtype=np.int64)
+    return cand_seg, cand_q, cand_p, sim, pos
 
-    # 4: the earliest hit per (call, question, who): segments are in score_call's order, then phrase order;
-    # who = 0 when the segment's speaker answers the question, 1 when its role is unknown
+
+@dataclass
+class _Hits:
+    """The earliest hit per (call, question, who): its segment, question, phrase, similarity, word
+    position, and ``pair`` = (call * questions + question) * 2 + who."""
+
+    seg: np.ndarray
+    q: np.ndarray
+    p: np.ndarray
+    sim: np.ndarray
+    pos: np.ndarray
+    pair: np.ndarray
+
+
+def _first_hits(qs: list[_Q], sg: _Segments, cand_seg, cand_q, cand_p, sim, pos, threshold: float) -> _Hits:
+    """Segments are in score_call's order, then phrase order; who = 0 when the segment's speaker answers
+    the question, 1 when its role is unknown."""
+    nq = len(qs)
     hit = sim >= threshold
     hs, hq, hp, hsim, hpos = cand_seg[hit], cand_q[hit], cand_p[hit], sim[hit], pos[hit]
     any_q = np.array([q.speaker == "any" for q in qs] + [False], dtype=bool)
-    who = (is_unknown[hs] & ~any_q[hq]).astype(np.int64) if len(hs) else np.zeros(0, dtype=np.int64)
+    who = (sg.is_unknown[hs] & ~any_q[hq]).astype(np.int64) if len(hs) else np.zeros(0, dtype=np.int64)
     order = np.lexsort((hp, hs, who, hq))
     hs, hq, hp, hsim, hpos, who = hs[order], hq[order], hp[order], hsim[order], hpos[order], who[order]
-    pair = (call_of[hs] * nq + hq) * 2 + who if len(hs) else np.zeros(0, dtype=np.int64)
+    pair = (sg.call_of[hs] * nq + hq) * 2 + who if len(hs) else np.zeros(0, dtype=np.int64)
     _, first = np.unique(pair, return_index=True)
-    hs, hq, hp, hsim, hpos, pair = hs[first], hq[first], hp[first], hsim[first], hpos[first], pair[first]
+    return _Hits(seg=hs[first], q=hq[first], p=hp[first], sim=hsim[first], pos=hpos[first], pair=pair[first])
 
-    # evidence of each first hit: time_at on the segment's speech regions, json text
+
+@dataclass
+class _Evidence:
+    seg_index: list  # the hit segment's index
+    start: np.ndarray  # the hit's time (time_at on the segment's speech regions)
+    sim: np.ndarray  # its rounded similarity
+    json: list[str]  # its evidence, as results_json writes it
+
+
+def _evidence(qs: list[_Q], sg: _Segments, hits: _Hits) -> _Evidence:
+    """Evidence of each first hit: time_at on the segment's speech regions, json text."""
+    t, hs = sg.t, hits.seg
     hit_rows = pa.array(hs, pa.int64())
     seg_index_l = t.column("segment_index").take(hit_rows).to_pylist()
     seg_start_l = t.column("start_s").take(hit_rows).to_pylist()
@@ -286,8 +352,8 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     flat_regions = pc.list_flatten(regions)
     bounds = pc.list_flatten(flat_regions).to_numpy(zero_copy_only=False).tolist()
     region_at = np.concatenate([[0], np.cumsum(n_regions)]).tolist()
-    hq_l, hp_l, hpos_l, hsim_l = hq.tolist(), hp.tolist(), hpos.tolist(), hsim.tolist()
-    ntok_l = ntok[hs].tolist()
+    hq_l, hp_l, hpos_l, hsim_l = hits.q.tolist(), hits.p.tolist(), hits.pos.tolist(), hits.sim.tolist()
+    ntok_l = sg.ntok[hs].tolist()
     ev_start = np.zeros(len(hs))
     ev_sim = np.zeros(len(hs))
     ev_json = []
@@ -309,23 +375,39 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
         ev_json.append(f'{{"segment_index": {seg_index_l[k]}, "start_s": {num(st)}, '
                        f'"segment_start_s": {num(seg_start_l[k])}, "segment_end_s": {num(seg_end_l[k])}, '
                        f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}}}')
+    return _Evidence(seg_index=seg_index_l, start=ev_start, sim=ev_sim, json=ev_json)
 
-    # statuses [call, question]
+
+@dataclass
+class _Statuses:
+    """Per (call, question), flattened call-major: status code, which hit is its evidence, whether it has
+    one, whether the sidecar's recording notice is the evidence, and the question's number."""
+
+    code: np.ndarray
+    hit_at: np.ndarray
+    has: np.ndarray
+    by_notice: np.ndarray
+    hq_all: np.ndarray
+
+
+def _statuses(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits, ev: _Evidence,
+              recording_notice: dict[str, bool | None] | None) -> _Statuses:
+    nc, nq, n_hits = sg.nc, len(qs), len(hits.seg)
     both = np.full(nc * nq * 2, -1, dtype=np.int64)
-    both[pair] = np.arange(len(pair))
+    both[hits.pair] = np.arange(len(hits.pair))
     verified_at, unknown_at = both[0::2], both[1::2]
     has, has_unknown = verified_at >= 0, unknown_at >= 0
     hq_all = np.tile(np.arange(nq), nc)
     kinds = np.array([q.kind == "script_step" for q in qs])[hq_all]
     within = np.array([q.within_s if q.within_s is not None else np.inf for q in qs])[hq_all]
-    start_all = np.where(has, ev_start[np.maximum(verified_at, 0)] if len(hs) else 0.0, 0.0)
+    start_all = np.where(has, ev.start[np.maximum(verified_at, 0)] if n_hits else 0.0, 0.0)
     code = np.where(kinds, np.where(~has, np.where(has_unknown, UNVERIFIABLE, MISSING),
                                     np.where(start_all > within, LATE, PASSED)),
                     np.where(has, FORBIDDEN, np.where(has_unknown, UNVERIFIABLE, PASSED)))
     # the sidecar's recording_notice satisfies the recording disclosure where the card allows it
     notice_calls = np.zeros(nc, dtype=bool)
     if card.recording_notice_satisfies_disclosure and recording_notice:
-        notice_calls = np.array([bool(recording_notice.get(c)) for c in call_ids.to_pylist()], dtype=bool)
+        notice_calls = np.array([bool(recording_notice.get(c)) for c in sg.call_ids.to_pylist()], dtype=bool)
     disclosure_q = np.array([q.kind == "script_step" and q.step == "recording_disclosure" for q in qs])[hq_all]
     by_notice = disclosure_q & np.repeat(notice_calls, nq) & (code != PASSED)
     code = np.where(by_notice, PASSED, code)
@@ -334,10 +416,16 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     by_notice &= applies
     # evidence: the verified hit, the unknown-role one for an unverifiable step, the sidecar's notice
     hit_at = np.where(code == UNVERIFIABLE, unknown_at, verified_at)
-    hit_at = np.where(by_notice, len(hs), hit_at)  # the sidecar evidence sits after the hits
+    hit_at = np.where(by_notice, n_hits, hit_at)  # the sidecar evidence sits after the hits
     has = (hit_at >= 0) & ~by_notice
+    return _Statuses(code=code, hit_at=hit_at, has=has, by_notice=by_notice, hq_all=hq_all)
 
-    # per-call outcome from its pattern of statuses, computed once per distinct pattern
+
+def _scores_table(card: Scorecard, qs: list[_Q], sg: _Segments, st: _Statuses, ev: _Evidence,
+                  asr_confidence: dict[str, float | None]) -> pa.Table:
+    """One row per call: its outcome (computed once per distinct pattern of statuses), review reasons,
+    confidence and results_json."""
+    nc, nq, code = sg.nc, len(qs), st.code
     patterns, pinv = np.unique(code.reshape(nc, nq), axis=0, return_inverse=True) if nc else (np.zeros((0, nq)), [])
     outcomes = [_pattern_outcome(card, qs, tuple(int(c) for c in p)) for p in patterns]
     pinv = np.asarray(pinv).reshape(-1)
@@ -345,52 +433,57 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     auto_failed = [outcomes[i][1] for i in pinv.tolist()]
     borderline = [outcomes[i][2] for i in pinv.tolist()]
     disclosure = [outcomes[i][3] for i in pinv.tolist()]
-    asr = [asr_confidence.get(c) for c in call_ids.to_pylist()]
+    asr = [asr_confidence.get(c) for c in sg.call_ids.to_pylist()]
     low = card.thresholds.low_confidence
     unverifiable = [outcomes[i][4] for i in pinv.tolist()]
     reasons = [[r for r, on in (("low_asr_confidence", a is not None and a < low), ("borderline_score", b),
                                 ("auto_fail", f), ("disclosure_missing_or_late", d), (UNVERIFIABLE_REASON, u)) if on]
                for a, b, f, d, u in zip(asr, borderline, auto_failed, disclosure, unverifiable)]
     confidence = [round((a if a is not None else 0.5) * (0.8 if b else 1.0), 3) for a, b in zip(asr, borderline)]
-
     # results_json: fragments in question order, evidence from the hits
     frags = pa.array(_fragments(qs), pa.string())
-    prefix = frags.take(pa.array(hq_all * len(STATUSES) + code, pa.int64()))
-    ev_arr = pa.array(ev_json + [json.dumps(SIDECAR_EVIDENCE), "null"], pa.string()).take(
-        pa.array(np.where(has | by_notice, hit_at, len(ev_json) + 1), pa.int64()))
+    prefix = frags.take(pa.array(st.hq_all * len(STATUSES) + code, pa.int64()))
+    ev_arr = pa.array(ev.json + [json.dumps(SIDECAR_EVIDENCE), "null"], pa.string()).take(
+        pa.array(np.where(st.has | st.by_notice, st.hit_at, len(ev.json) + 1), pa.int64()))
     ev_arr = pc.if_else(pa.array(code == NA), "", ev_arr)
     closing = pc.if_else(pa.array(code == NA), "", "}")
     frag = pc.binary_join_element_wise(prefix, ev_arr, closing, "")
     per_call = pa.ListArray.from_arrays(pa.array(np.arange(nc + 1) * nq, pa.int32()), frag)
     results_json = pc.binary_join_element_wise("[", pc.binary_join(per_call, ", "), "]", "")
-    scores = pa.table({
-        "call_id": call_ids, "score": pa.array(score, pa.float64()), "auto_failed": pa.array(auto_failed, pa.bool_()),
+    return pa.table({
+        "call_id": sg.call_ids, "score": pa.array(score, pa.float64()),
+        "auto_failed": pa.array(auto_failed, pa.bool_()),
         "needs_review": pa.array([bool(r) for r in reasons], pa.bool_()),
         "review_reasons": pa.array(reasons, pa.list_(pa.string())),
         "review_status": pa.array(["unreviewed"] * nc, pa.string()),
         "confidence": pa.array(confidence, pa.float64()), "scorer_version": pa.array([SCORER_VERSION] * nc, pa.string()),
         "scorecard_version": pa.array([card.version_tag] * nc, pa.string()), "results_json": results_json,
     })
-    weight = np.array([q.weight for q in qs])[hq_all]
+
+
+def _steps_table(qs: list[_Q], sg: _Segments, st: _Statuses, ev: _Evidence, n_hits: int) -> pa.Table:
+    """One row per call and question: status, points, possible, and the evidence's segment, time and
+    similarity."""
+    nc, nq, code = sg.nc, len(qs), st.code
+    weight = np.array([q.weight for q in qs])[st.hq_all]
     ok = code == PASSED
     na = (code == NA) | (code == UNVERIFIABLE)  # both out of the denominator
-    shown = has & (code != NA)
-    hit_idx = pa.array(np.where(shown, hit_at, -1), pa.int64())
+    shown = st.has & (code != NA)
+    hit_idx = pa.array(np.where(shown, st.hit_at, -1), pa.int64())
     valid = pa.array(~shown)
-    seg_index = pa.array(seg_index_l + [0], pa.int32())
-    steps = pa.table({
-        "call_id": call_ids.take(pa.array(np.repeat(np.arange(nc), nq), pa.int64())),
+    seg_index = pa.array(ev.seg_index + [0], pa.int32())
+    return pa.table({
+        "call_id": sg.call_ids.take(pa.array(np.repeat(np.arange(nc), nq), pa.int64())),
         "question": pa.array([q.id for q in qs] * nc, pa.string()),
         "step": pa.array([q.step for q in qs] * nc, pa.string()),
         "section": pa.array([q.section for q in qs] * nc, pa.string()),
         "status": pa.array(STATUSES, pa.string()).take(pa.array(code, pa.int64())),
         "points": pa.array(np.where(ok, weight, 0.0), pa.float64(), mask=na),
         "possible": pa.array(weight, pa.float64(), mask=na),
-        "evidence_segment": _masked_take(seg_index, hit_idx, valid, len(hs)),
-        "evidence_start_s": _masked_take(pa.array(np.append(ev_start, 0.0)), hit_idx, valid, len(hs)),
-        "similarity": _masked_take(pa.array(np.append(ev_sim, 0.0)), hit_idx, valid, len(hs)),
+        "evidence_segment": _masked_take(seg_index, hit_idx, valid, n_hits),
+        "evidence_start_s": _masked_take(pa.array(np.append(ev.start, 0.0)), hit_idx, valid, n_hits),
+        "similarity": _masked_take(pa.array(np.append(ev.sim, 0.0)), hit_idx, valid, n_hits),
     })
-    return scores, steps
 
 
 def _masked_take(values: pa.Array, idx: pa.Array, missing: pa.Array, sentinel: int) -> pa.Array:

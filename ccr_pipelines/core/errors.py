@@ -1,4 +1,8 @@
-"""Error types whose messages are safe to show: one line, no personal data."""
+"""Error types whose messages are safe to show: one line, no personal data.
+
+Every error raised on purpose belongs to the ``CcrError`` family, so the CLI has one handler for all
+of them (``cli.main``); each keeps the built-in base its callers already catch (``ValueError``,
+``LookupError``, ``KeyError``)."""
 
 
 class CcrError(Exception):
@@ -15,3 +19,11 @@ class InvalidKeyError(CcrError, ValueError):
 
 class TenantError(CcrError):
     """Unknown, suspended or otherwise unusable tenant."""
+
+
+class InvalidRequest(CcrError, ValueError):
+    """A request its caller can correct: a bad value, or one the record's state refuses."""
+
+
+class NotFound(CcrError, LookupError):
+    """The record a request names does not exist (the message names it by id, never by personal data)."""

@@ -12,8 +12,7 @@ Pure: numpy arrays in, numpy arrays / bytes out; no I/O.
 
 from __future__ import annotations
 
-import io
-import wave
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -69,14 +68,11 @@ def apply_silence(channels: Sequence[np.ndarray], spans: Sequence[tuple[float, f
 
 
 def wav_bytes(channels: Sequence[np.ndarray], sample_rate: int) -> bytes:
-    """16-bit PCM WAV of float channels in [-1, 1] (interleaved when stereo)."""
+    """16-bit PCM WAV (RIFF) of float channels in [-1, 1], interleaved when stereo."""
     n = min((len(c) for c in channels), default=0)
     stacked = np.stack([np.asarray(c[:n], dtype=np.float32) for c in channels], axis=1) if channels else np.zeros((0, 1))
-    pcm = (np.clip(stacked, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(max(1, len(channels)))
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
-    return buf.getvalue()
+    data = (np.clip(stacked, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+    nch = max(1, len(channels))
+    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, nch, sample_rate,
+                         sample_rate * nch * 2, nch * 2, 16, b"data", len(data))
+    return header + data

@@ -97,13 +97,15 @@ class Scorecard(_Strict):
         return f"{self.id}@v{self.version}-{self.digest}"
 
 
-def load_scorecard(path: str | Path) -> Scorecard:
-    path = Path(path)
+def parse_scorecard(text: str, *, source: str | Path = "<memory>") -> Scorecard:
+    """The scorecard in *text* (a scorecard file's content), validated; *source* names it in errors.
+    Reading the file is ``loaders/config_files.load_scorecard``'s job."""
+    path = source
     try:
-        raw = load_config_yaml(path.read_text(encoding="utf-8"))
+        raw = load_config_yaml(text)
     except UnsafeYamlError as exc:
         raise SettingsError(f"{path}: {exc}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except yaml.YAMLError:
         raise SettingsError(f"{path}: cannot read scorecard YAML") from None
     try:
         return Scorecard.model_validate(raw)

@@ -7,7 +7,7 @@ naming the file and the field.
 
 Every field is declared here once, with its bounds; the Dagster resources and the
 services take their defaults from these models. Reading the files (and making the
-embedded default's files private) is ``ccr_pipelines.settings_loader``'s job: this
+embedded default's files private) is ``ccr_pipelines.loaders.settings_files``'s job: this
 module only validates what it is given.
 """
 
@@ -223,7 +223,7 @@ def _masked(value: object, name: str = "") -> object:
         return value
     if _SECRET_NAME.search(name) and not name.endswith("_env") and value:
         return SECRET_MASK
-    from .secret_scan import RULES
+    from .secret_rules import RULES
 
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + SECRET_MASK + m.group("at"), value)
     for rx in RULES.values():
@@ -256,14 +256,3 @@ def check_prod_instance(instance_yaml: str | None, source: str) -> None:
         return
     raise SettingsError(f"{source}: prod needs a PostgreSQL Dagster instance (storage: postgres), "
                         "not the SQLite default; see dagster.yaml and infra/helm/values.yaml")
-
-
-
-def __getattr__(name: str):
-    # Transitional (issue 20): loading moved to ccr_pipelines.settings_loader; this keeps the old
-    # import path working for branches written before the move. Nothing in the package uses it.
-    if name in ("load_settings", "LoadedSettings", "protect_local_files", "check_secrets"):
-        from .. import settings_loader
-
-        return getattr(settings_loader, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -224,12 +224,10 @@ class TenantRegistry:
         self.digest = digest
 
     @classmethod
-    def load(cls, path: str | Path) -> "TenantRegistry":
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SettingsError(f"{path}: cannot read tenant registry ({exc.strerror})") from None
+    def parse(cls, text: str, *, source: str | Path = "<memory>") -> "TenantRegistry":
+        """The registry in *text* (a tenants file's content), validated; *source* names it in errors.
+        Reading the file is ``loaders/config_files.load_tenant_registry``'s job."""
+        path = source
         try:
             raw = load_config_yaml(text)
         except UnsafeYamlError as exc:

@@ -48,7 +48,7 @@ def _prepare_home(home: Path) -> Path:
 def _seed_inbox(objects_root: Path, control, secret: str) -> int:
     """Copy the fixture tree into the inbox as files (bad keys included, as an uploader could)."""
     from ..core.subjects import subject_hash
-    from ..stores.control_store import suppression_list, utcnow
+    from ..stores.subjects import add_suppression
 
     src = fixtures_dir() / "raw"
     n = 0
@@ -68,8 +68,7 @@ def _seed_inbox(objects_root: Path, control, secret: str) -> int:
     shutil.copyfile(audio, day_dir / f"c-0990{audio.suffix}")
     n += 2
     h = subject_hash(secret, "acme-energie", "phone", DEMO_SUPPRESSED_PHONE)
-    control.insert(suppression_list, dict(tenant_id="acme-energie", subject_hash=h, identifier_type="phone",
-                                          reason="objection (demo)", added_by="ccr demo", added_at=utcnow()))
+    add_suppression(control, "acme-energie", h, "phone", reason="objection (demo)", actor="ccr demo")
     control.audit(actor="ccr demo", entity="suppression_list", entity_id=f"acme-energie:{h[:16]}",
                   change={"action": "add", "identifier_type": "phone"})
     return n

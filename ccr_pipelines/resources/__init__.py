@@ -12,7 +12,8 @@ from .. import platform
 from ..core.settings import (AlertingSettings, AsrSettings, BackupSettings, EnvRef, IngestSettings,
                              S3ObjectStoreSettings, field_default)
 from ..core.tenants import TenantRegistry
-from ..settings_loader import LoadedSettings, load_settings
+from ..loaders.config_files import load_tenant_registry
+from ..loaders.settings_files import LoadedSettings, load_settings
 from ..stores.control_store import ControlStore
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse
@@ -84,7 +85,7 @@ class TenantRegistryResource(dg.ConfigurableResource):
 
     def get(self) -> TenantRegistry:
         if self._registry is None:
-            self._registry = TenantRegistry.load(self.path)
+            self._registry = load_tenant_registry(self.path)
         control = self.control_store.get() if self.control_store is not None else None
         # read on every call: a switch flipped by on-call takes effect at the next tick
         return platform.registry_with_suspensions(self._registry, control)

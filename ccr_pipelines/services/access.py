@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import sqlalchemy as sa
-
 from ..core.access import COMMANDS, DEFAULT_ROLE_COMMANDS, OPEN_COMMANDS, ROLES, argv_digest, validate_principal
 from ..core.errors import CcrError
-from ..stores.control_store import ControlStore, access_grants, access_log, access_role_commands, audit_log, utcnow
+from ..stores import roles
+from ..stores.control_store import ControlStore
 
 REFUSED_TENANT = "platform"  # the access-log "tenant" of a refusal that names no (known) tenant
 
@@ -23,62 +22,33 @@ class AccessDenied(CcrError):
     """The caller holds no role that may run the command (message safe to print)."""
 
 
-def _lock(conn: sa.Connection) -> None:
-    """Serialise grant changes (two bootstraps racing must not make two first admins)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(742013)"))
-    elif conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _current(conn: sa.Connection, principal: str | None = None) -> dict[tuple[str, str], bool]:
-    q = sa.select(access_grants.c.principal, access_grants.c.role, access_grants.c.granted).order_by(access_grants.c.id)
-    if principal is not None:
-        q = q.where(access_grants.c.principal == principal)
-    state: dict[tuple[str, str], bool] = {}
-    for p, r, g in conn.execute(q):
-        state[(p, r)] = bool(g)
-    return state
-
-
 def roles_of(control: ControlStore, principal: str) -> set[str]:
-    with control.engine.connect() as conn:
-        return {r for (_p, r), on in _current(conn, principal).items() if on}
+    return {r for (_p, r), on in roles.grant_state(control, principal).items() if on}
 
 
 def grants(control: ControlStore) -> dict[str, list[str]]:
     """principal -> roles in force."""
-    with control.engine.connect() as conn:
-        out: dict[str, list[str]] = {}
-        for (p, r), on in sorted(_current(conn).items()):
-            if on:
-                out.setdefault(p, []).append(r)
-        return out
+    out: dict[str, list[str]] = {}
+    for (p, r), on in sorted(roles.grant_state(control).items()):
+        if on:
+            out.setdefault(p, []).append(r)
+    return out
 
 
 def role_commands(control: ControlStore) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {r: set() for r in ROLES}
-    for row in control.fetch(sa.select(access_role_commands)):
+    for row in roles.role_command_rows(control):
         out.setdefault(row["role"], set()).add(row["command"])
     out["admin"] = set(COMMANDS) - OPEN_COMMANDS  # admin can never be locked out of a command
     return out
 
 
-def _has_admin(conn: sa.Connection) -> bool:
-    return any(on and r == "admin" for (_p, r), on in _current(conn).items())
+def _has_admin(state: dict[tuple[str, str], bool]) -> bool:
+    return any(on and r == "admin" for (_p, r), on in state.items())
 
 
 def has_admin(control: ControlStore) -> bool:
-    with control.engine.connect() as conn:
-        return _has_admin(conn)
-
-
-def _write(conn, *, principal: str, role: str, granted: bool, actor: str, reason: str) -> None:
-    now = utcnow()
-    conn.execute(access_grants.insert().values(principal=principal, role=role, granted=granted, actor=actor,
-                                               reason=reason, at=now))
-    conn.execute(audit_log.insert().values(at=now, actor=actor, entity="access_grant", entity_id=principal,
-                                           change={"role": role, "granted": granted, "reason": reason}))
+    return _has_admin(roles.grant_state(control))
 
 
 def bootstrap(control: ControlStore, principal: str, *, actor: str, reason: str) -> bool:
@@ -86,16 +56,12 @@ def bootstrap(control: ControlStore, principal: str, *, actor: str, reason: str)
 
     Returns False (and writes nothing) when an admin exists already."""
     validate_principal(principal)
-    with control.engine.begin() as conn:
-        _lock(conn)
-        if _has_admin(conn):
+    with roles.changes(control) as tx:
+        if _has_admin(tx.grant_state()):
             return False
-        have = {(r["role"], r["command"]) for r in conn.execute(sa.select(access_role_commands)).mappings()}
-        rows = [{"role": r, "command": c} for r, cmds in DEFAULT_ROLE_COMMANDS.items() for c in cmds
-                if (r, c) not in have]
-        if rows:
-            conn.execute(access_role_commands.insert(), rows)
-        _write(conn, principal=principal, role="admin", granted=True, actor=actor, reason=reason)
+        have = tx.role_commands()
+        tx.add_role_commands((r, c) for r, cmds in DEFAULT_ROLE_COMMANDS.items() for c in cmds if (r, c) not in have)
+        tx.write_grant(principal=principal, role="admin", granted=True, actor=actor, reason=reason)
     return True
 
 
@@ -104,16 +70,15 @@ def set_grant(control: ControlStore, principal: str, role: str, *, granted: bool
     validate_principal(principal)
     if role not in ROLES:
         raise CcrError(f"unknown role {ascii(role[:20])} (roles: {', '.join(ROLES)})")
-    with control.engine.begin() as conn:
-        _lock(conn)
-        state = _current(conn)
+    with roles.changes(control) as tx:
+        state = tx.grant_state()
         if state.get((principal, role), False) == granted:
             return False
         if not granted and role == "admin":
             admins = [p for (p, r), on in state.items() if on and r == "admin"]
             if admins == [principal]:
                 raise CcrError("refusing to revoke the last admin (grant admin to someone else first)")
-        _write(conn, principal=principal, role=role, granted=granted, actor=actor, reason=reason)
+        tx.write_grant(principal=principal, role=role, granted=granted, actor=actor, reason=reason)
     return True
 
 
@@ -124,20 +89,8 @@ def set_role_command(control: ControlStore, role: str, command: str, *, allow: b
         raise CcrError(f"role must be one of {', '.join(r for r in ROLES if r != 'admin')}")
     if command not in COMMANDS or command in OPEN_COMMANDS:
         raise CcrError(f"unknown or open command {ascii(command[:40])}")
-    with control.engine.begin() as conn:
-        _lock(conn)
-        exists = conn.execute(sa.select(access_role_commands).where(access_role_commands.c.role == role,
-                                                                    access_role_commands.c.command == command)).first()
-        if bool(exists) == allow:
-            return False
-        if allow:
-            conn.execute(access_role_commands.insert().values(role=role, command=command))
-        else:
-            conn.execute(access_role_commands.delete().where(access_role_commands.c.role == role,
-                                                             access_role_commands.c.command == command))
-        conn.execute(audit_log.insert().values(at=utcnow(), actor=actor, entity="access_role", entity_id=role,
-                                               change={"command": command, "allowed": allow, "reason": reason}))
-    return True
+    with roles.changes(control) as tx:
+        return tx.set_role_command(role, command, allow=allow, actor=actor, reason=reason)
 
 
 def check(control: ControlStore, principal: str, command: str, *, argv: Sequence[str],
@@ -145,13 +98,12 @@ def check(control: ControlStore, principal: str, command: str, *, argv: Sequence
     """Return the caller's roles if one of them may run *command*; else log the refusal and raise."""
     if command in OPEN_COMMANDS:
         return set()
-    roles = roles_of(control, principal)
+    held_roles = roles_of(control, principal)
     cmds = role_commands(control)
-    if "admin" in roles or any(command in cmds.get(r, ()) for r in roles):
-        return roles  # admin runs every command, also one added after its role table was written
-    control.insert(access_log, dict(at=utcnow(), actor=principal, tenant_id=tenant_id or REFUSED_TENANT,
-                                    action="refused", purpose=f"ccr {command}"[:200],
-                                    object=f"cli/{command} argv {argv_digest(argv)}"))
-    held = ", ".join(sorted(roles)) or "no role"
+    if "admin" in held_roles or any(command in cmds.get(r, ()) for r in held_roles):
+        return held_roles  # admin runs every command, also one added after its role table was written
+    roles.log_refusal(control, principal=principal, tenant_id=tenant_id or REFUSED_TENANT, command=command,
+                      obj=f"cli/{command} argv {argv_digest(argv)}")
+    held = ", ".join(sorted(held_roles)) or "no role"
     raise AccessDenied(f"access refused: '{principal}' ({held}) may not run '{command}' (logged; "
                        f"an admin grants roles with `ccr access grant`)")

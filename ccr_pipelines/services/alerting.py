@@ -19,16 +19,16 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-import sqlalchemy as sa
-
+from ..core.errors import InvalidRequest, NotFound
 from ..core.incidents import (Classification, Signal, authority_deadline, breach_clock,
-                              breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line)
+                              breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line,
+                              unusual_access_actors)
 from ..core.tenants import TenantRegistry
-from ..stores.control_store import (ControlStore, alert_deliveries, incident_notifications, incident_timeline,
-                                    incidents, utcnow)
+from ..stores import audit_trail, incident_register
+from ..stores.control_store import ControlStore, utcnow
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 ACTOR = "ccr alerting"
@@ -53,30 +53,29 @@ class AlertSettings:
         return self.env.get(name) or self.env.get(self.default_routing_key_env)
 
 
-def _timeline(conn, incident_id: int, event: str, detail: dict | None = None, *, at: datetime, actor: str = ACTOR):
-    conn.execute(incident_timeline.insert().values(incident_id=incident_id, at=at, event=event, actor=actor,
-                                                   detail=detail or {}))
+def _timeline(control: ControlStore, incident_id: int, event: str, detail: dict | None = None, *, at: datetime,
+              actor: str = ACTOR) -> None:
+    with incident_register.changes(control) as tx:
+        tx.timeline(incident_id, event, detail, at=at, actor=actor)
 
 
 def _open_incident(control: ControlStore, signal: Signal, cls: Classification, now: datetime) -> tuple[int, bool]:
     """(incident id, created?): an open incident for the same signal and tenants absorbs the repeat."""
     key, tenants = signal_key(signal), sorted(signal.tenants)
-    with control.engine.begin() as conn:
-        for row in conn.execute(sa.select(incidents.c.id, incidents.c.tenants, incidents.c.counts).where(
-                incidents.c.signal == key, incidents.c.status != "resolved")):
+    with incident_register.changes(control) as tx:
+        for row in tx.open_with_signal(key):
             if sorted(row.tenants or []) == tenants:
                 counts = dict(row.counts or {})
                 counts["repeats"] = int(counts.get("repeats", 0)) + 1
-                conn.execute(incidents.update().where(incidents.c.id == row.id).values(counts=counts))
-                _timeline(conn, row.id, "repeated", {"run_ids": list(signal.run_ids)}, at=now)
+                tx.update(row.id, counts=counts)
+                tx.timeline(row.id, "repeated", {"run_ids": list(signal.run_ids)}, at=now, actor=ACTOR)
                 return row.id, False
-        incident_id = conn.execute(incidents.insert().values(
+        incident_id = tx.insert(
             severity=cls.severity, rule=cls.rule, signal=key, status="open", tenants=tenants,
             counts=dict(signal.counts), run_ids=list(signal.run_ids), is_breach=cls.is_breach, detected_at=now,
-            notify_authority_by=authority_deadline(now) if cls.is_breach else None,
-        ).returning(incidents.c.id)).scalar_one()
-        _timeline(conn, incident_id, "detected", {"rule": cls.rule, "severity": cls.severity,
-                                                  "route": cls.route, "breach": cls.is_breach}, at=now)
+            notify_authority_by=authority_deadline(now) if cls.is_breach else None)
+        tx.timeline(incident_id, "detected", {"rule": cls.rule, "severity": cls.severity,
+                                              "route": cls.route, "breach": cls.is_breach}, at=now, actor=ACTOR)
         return incident_id, True
 
 
@@ -96,9 +95,10 @@ def post_with_retries(url: str, payload: dict, *, control: ControlStore, inciden
             status = None
         ok = status is not None and 200 <= status < 300
         retry = not ok and (status is None or status in RETRY_STATUSES) and attempt < settings.max_attempts
-        control.insert(alert_deliveries, dict(incident_id=incident_id, channel=channel, dedup_key=key,
-                                              attempt=attempt, status="sent" if ok else "retried" if retry else "failed",
-                                              http_status=status, at=utcnow()))
+        incident_register.record_delivery(control, incident_id=incident_id, channel=channel, dedup_key=key,
+                                          attempt=attempt,
+                                          status="sent" if ok else "retried" if retry else "failed",
+                                          http_status=status)
         if ok:
             return True
         if not retry:
@@ -116,8 +116,8 @@ def _page(control: ControlStore, registry: TenantRegistry | None, settings: Aler
         routing = settings.routing_key(registry, tenant)
         if not settings.pager_url or not routing:
             # nowhere to page: say so in the register rather than pretending it went out
-            control.insert(alert_deliveries, dict(incident_id=incident_id, channel="pager", dedup_key=key, attempt=1,
-                                                  status="failed", http_status=None, at=utcnow()))
+            incident_register.record_delivery(control, incident_id=incident_id, channel="pager", dedup_key=key,
+                                              attempt=1, status="failed", http_status=None)
             continue
         event = pager_event(routing_key=routing, key=key, severity=cls.severity, summary=summary,
                             source=settings.source, tenant=tenant, signal=signal, rule=cls.rule,
@@ -144,13 +144,12 @@ def handle_signal(control: ControlStore, signal: Signal, *, settings: AlertSetti
         queues = {(registry.get(t).alert_routing.ticket_queue if registry is not None and t and registry.get(t)
                    else "data-platform") for t in tenants}
         for queue in sorted(queues):
-            control.insert(alert_deliveries, dict(incident_id=incident_id, channel="ticket", dedup_key=queue,
-                                                  attempt=1, status="sent", http_status=None, at=now))
+            incident_register.record_delivery(control, incident_id=incident_id, channel="ticket", dedup_key=queue,
+                                              attempt=1, status="sent", http_status=None, at=now)
     else:
         out["pages_sent"] = _page(control, registry, settings, incident_id, signal, cls, tenants=tenants,
                                   summary=summary, sleep=sleep)
-        with control.engine.begin() as conn:
-            _timeline(conn, incident_id, "paged", {"sent": out["pages_sent"], "tenants": len(tenants)}, at=utcnow())
+        _timeline(control, incident_id, "paged", {"sent": out["pages_sent"], "tenants": len(tenants)}, at=utcnow())
     if cls.is_breach:
         out["drafts"] = write_breach_drafts(control, registry, incident_id, signal, now)
     if settings.sentry_enabled and cls.severity != "mineur":
@@ -176,8 +175,8 @@ def write_breach_drafts(control: ControlStore, registry: TenantRegistry | None, 
             tenant_id=tenant, tenant_name=t.display_name if t else tenant, incident_id=incident_id, signal=signal,
             detected_at=now, deadline=authority_deadline(now),
             tenant_counts=dict(signal.tenant_counts.get(tenant, {})))
-        control.insert(incident_notifications, dict(incident_id=incident_id, tenant_id=tenant, language="fr",
-                                                    body=body, created_at=now))
+        incident_register.add_notification(control, incident_id=incident_id, tenant_id=tenant, language="fr",
+                                           body=body, created_at=now)
         n += 1
     return n
 
@@ -187,29 +186,25 @@ def escalate_breaches(control: ControlStore, *, settings: AlertSettings, registr
     """Page again (critical) when an open breach's 72 h deadline is within 24 h, and when it passes."""
     now = now or utcnow()
     escalated = []
-    with control.engine.connect() as conn:
-        rows = conn.execute(sa.select(incidents).where(incidents.c.is_breach.is_(True),
-                                                       incidents.c.status != "resolved")).all()
-        done = {(r.incident_id, (r.detail or {}).get("clock")) for r in conn.execute(
-            sa.select(incident_timeline.c.incident_id, incident_timeline.c.detail).where(
-                incident_timeline.c.event == "escalated"))}
+    rows = incident_register.open_breaches(control)
+    done = {(r["incident_id"], (r["detail"] or {}).get("clock"))
+            for r in incident_register.timeline_events(control, "escalated")}
     for row in rows:
-        deadline = row.notify_authority_by
+        deadline = row["notify_authority_by"]
         if deadline.tzinfo is None:  # SQLite hands back naive UTC
             deadline = deadline.replace(tzinfo=timezone.utc)
         clock = breach_clock(now, deadline)
-        if clock == "on_track" or (row.id, clock) in done:
+        if clock == "on_track" or (row["id"], clock) in done:
             continue
-        kind, _, subject = row.signal.partition(":")
-        signal = Signal(kind=kind, subject=subject, tenants=tuple(row.tenants or ()))
-        cls = Classification("critique", row.rule, "page_now", True)
+        kind, _, subject = row["signal"].partition(":")
+        signal = Signal(kind=kind, subject=subject, tenants=tuple(row["tenants"] or ()))
+        cls = Classification("critique", row["rule"], "page_now", True)
         hours = round((deadline - now).total_seconds() / 3600, 1)
-        summary = f"[critique] breach incident {row.id}: authority deadline {clock} ({hours} h left) — GDPR art. 33"
-        sent = _page(control, registry, settings, row.id, signal, cls, tenants=list(row.tenants or []) or [None],
+        summary = f"[critique] breach incident {row['id']}: authority deadline {clock} ({hours} h left) — GDPR art. 33"
+        sent = _page(control, registry, settings, row["id"], signal, cls, tenants=list(row["tenants"] or []) or [None],
                      summary=summary, suffix=f":deadline-{clock}", sleep=sleep)
-        with control.engine.begin() as conn:
-            _timeline(conn, row.id, "escalated", {"clock": clock, "hours_left": hours, "sent": sent}, at=now)
-        escalated.append(row.id)
+        _timeline(control, row["id"], "escalated", {"clock": clock, "hours_left": hours, "sent": sent}, at=now)
+        escalated.append(row["id"])
     return escalated
 
 
@@ -227,9 +222,9 @@ def set_status(control: ControlStore, incident_id: int, status: str, *, actor: s
     incident already in *status* keeps its time (one ``resolve`` per affected tenant). Returns the
     incident's tenants."""
     if status not in ("acknowledged", "resolved"):
-        raise ValueError("status is 'acknowledged' or 'resolved'")
+        raise InvalidRequest("status is 'acknowledged' or 'resolved'")
     if tenant is not None and root_cause is None and corrective_action is None:
-        raise ValueError("notes for a tenant need --root-cause or --corrective-action")
+        raise InvalidRequest("notes for a tenant need --root-cause or --corrective-action")
     now = utcnow()
     values = {"status": status, f"{status}_at": now}
     if tenant is None:
@@ -237,21 +232,33 @@ def set_status(control: ControlStore, incident_id: int, status: str, *, actor: s
             values["root_cause"] = root_cause
         if corrective_action is not None:
             values["corrective_action"] = corrective_action
-    with control.engine.begin() as conn:
-        row = conn.execute(sa.select(incidents.c.tenants, incidents.c.status)
-                           .where(incidents.c.id == incident_id)).first()
+    with incident_register.changes(control) as tx:
+        row = tx.get(incident_id)
         if row is None:
-            raise LookupError(f"no incident {incident_id}")
+            raise NotFound(f"no incident {incident_id}")
         tenants = list(row.tenants or [])
         if tenant is not None and tenant not in tenants:
-            raise ValueError(f"incident {incident_id} does not touch that tenant")
+            raise InvalidRequest(f"incident {incident_id} does not touch that tenant")
         if tenant is None or row.status != status:
-            conn.execute(incidents.update().where(incidents.c.id == incident_id).values(**values))
-            _timeline(conn, incident_id, status, {}, at=now, actor=actor)
+            tx.update(incident_id, **values)
+            tx.timeline(incident_id, status, {}, at=now, actor=actor)
         if tenant is not None:
-            _timeline(conn, incident_id, NOTES_EVENT, {"tenant_id": tenant, "root_cause": root_cause,
-                                                       "corrective_action": corrective_action}, at=now, actor=actor)
+            tx.timeline(incident_id, NOTES_EVENT, {"tenant_id": tenant, "root_cause": root_cause,
+                                                   "corrective_action": corrective_action}, at=now, actor=actor)
     return {"tenants": tenants}
+
+
+def list_incidents(control: ControlStore, *, limit: int, include_resolved: bool = False) -> list[dict]:
+    """The register as ``ccr incidents list`` shows it: newest first, open ones unless *include_resolved*."""
+    return incident_register.list_incidents(control, limit=limit, include_resolved=include_resolved)
+
+
+def unusual_access(control: ControlStore, *, window: timedelta,
+                   now: datetime | None = None) -> dict[str, tuple[str, ...]]:
+    """Rule R3 (P3): the actors who read, exported or linked the data of several tenants within *window*
+    before *now*, with those tenants."""
+    since = (now or utcnow()) - window
+    return unusual_access_actors(audit_trail.access_since(control, since))
 
 
 def tenant_notes(timeline_rows: list[dict], tenant_id: str) -> dict | None:

@@ -20,14 +20,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from importlib import resources
 from typing import Any, Callable
 
-import sqlalchemy as sa
 import yaml
 
 from .. import __version__
+from ..core.errors import InvalidRequest
 from ..core.tenants import DEFAULT_RETENTION_DAYS, Tenant, TenantRegistry
-from ..stores.control_store import (ControlStore, access_log, alert_deliveries, audit_log, dsr_requests,
-                                    incident_notifications, incident_timeline, incidents, ingest_events, lineage,
-                                    purge_log, review_queue, tenant_suspensions)
+from ..stores import evidence as period_evidence
+from ..stores.control_store import ControlStore
 from .alerting import NOTES_EVENT, tenant_notes
 
 SECTIONS = ("ropa.json", "access_log.csv", "dsr_requests.json", "purge_log.csv", "incidents.json",
@@ -41,16 +40,6 @@ def compliance_config() -> dict:
 def _bounds(d1: date, d2: date) -> tuple[datetime, datetime]:
     """[d1 00:00 UTC, d2+1 00:00 UTC): the pack's period, both days included."""
     return (datetime.combine(d1, time.min, timezone.utc), datetime.combine(d2 + timedelta(days=1), time.min, timezone.utc))
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
-    return v
-
-
-def _rows(conn, q) -> list[dict]:
-    return [{k: _jsonable(v) for k, v in r._mapping.items()} for r in conn.execute(q)]
 
 
 def _csv(rows: list[dict], columns: list[str]) -> str:
@@ -76,17 +65,13 @@ def ropa(cfg: dict, tenant: Tenant) -> dict:
     }
 
 
-def _incidents(conn, tenant_id: str, lo: datetime, hi: datetime) -> list[dict]:
-    rows = _rows(conn, sa.select(incidents).where(incidents.c.detected_at >= lo, incidents.c.detected_at < hi)
-                 .order_by(incidents.c.id))
+def _incidents(ev: period_evidence.PeriodEvidence, tenant_id: str) -> list[dict]:
     out = []
-    for r in rows:
+    for r in ev.incidents():
         if tenant_id not in (r.get("tenants") or []):
             continue
         iid = r["id"]
-        rows_tl = _rows(conn, sa.select(incident_timeline.c.at, incident_timeline.c.event, incident_timeline.c.actor,
-                                        incident_timeline.c.detail)
-                        .where(incident_timeline.c.incident_id == iid).order_by(incident_timeline.c.id))
+        rows_tl = ev.incident_timeline(iid)
         # P14: root cause and corrective action are this tenant's own notes; the register's notes only
         # for an incident that touches this tenant alone; another tenant's notes rows are not listed
         own = tenant_notes(rows_tl, tenant_id)
@@ -94,10 +79,7 @@ def _incidents(conn, tenant_id: str, lo: datetime, hi: datetime) -> list[dict]:
             own = {"root_cause": r["root_cause"], "corrective_action": r["corrective_action"]}
         timeline = [{k: t[k] for k in ("at", "event", "actor")} for t in rows_tl
                     if t["event"] != NOTES_EVENT or (t["detail"] or {}).get("tenant_id") == tenant_id]
-        notes = _rows(conn, sa.select(incident_notifications.c.language, incident_notifications.c.body,
-                                      incident_notifications.c.created_at, incident_notifications.c.sent_at)
-                      .where(incident_notifications.c.incident_id == iid,
-                             incident_notifications.c.tenant_id == tenant_id))
+        notes = ev.notifications(iid)
         # P14: the tenant list and per-tenant counts would name other tenants: not copied
         out.append({k: r[k] for k in ("id", "severity", "rule", "signal", "status", "is_breach", "detected_at",
                                       "acknowledged_at", "resolved_at", "notify_authority_by")}
@@ -107,70 +89,50 @@ def _incidents(conn, tenant_id: str, lo: datetime, hi: datetime) -> list[dict]:
     return out
 
 
-def _lineage_summary(conn, tenant_id: str, lo: datetime, hi: datetime) -> dict:
-    base = sa.and_(lineage.c.tenant_id == tenant_id, lineage.c.created_at >= lo, lineage.c.created_at < hi)
-
-    def group(*cols):
-        return _rows(conn, sa.select(*cols, sa.func.count().label("rows")).where(base).group_by(*cols)
-                     .order_by(*cols))
-
+def _lineage_summary(ev: period_evidence.PeriodEvidence) -> dict:
     return {
-        "by_kind": group(lineage.c.artefact_kind),
-        "by_region": group(lineage.c.region),  # P2
-        "by_engine": group(lineage.c.engine),  # P9
-        "versions": group(lineage.c.model_version, lineage.c.scorer_version, lineage.c.scorecard_version),
-        "calls": conn.execute(sa.select(sa.func.count(sa.distinct(lineage.c.call_id))).where(base)).scalar() or 0,
-        "runs": conn.execute(sa.select(sa.func.count(sa.distinct(lineage.c.run_id))).where(base)).scalar() or 0,
-        "deleted_artefacts": conn.execute(sa.select(sa.func.count()).where(
-            base, lineage.c.deleted_at.is_not(None))).scalar() or 0,
+        "by_kind": ev.lineage_groups("artefact_kind"),
+        "by_region": ev.lineage_groups("region"),  # P2
+        "by_engine": ev.lineage_groups("engine"),  # P9
+        "versions": ev.lineage_groups("model_version", "scorer_version", "scorecard_version"),
+        "calls": ev.lineage_distinct("call_id"),
+        "runs": ev.lineage_distinct("run_id"),
+        "deleted_artefacts": ev.lineage_deleted(),
     }
 
 
-def _count(conn, table, *where) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar() or 0)
-
-
-def evidence_counters(conn, tenant_id: str, lo: datetime, hi: datetime, data: dict) -> dict[str, Callable[[], tuple[int, str]]]:
+def evidence_counters(ev: period_evidence.PeriodEvidence, data: dict) -> dict[str, Callable[[], tuple[int, str]]]:
     """Evidence source → (count in the period, where it is in the pack)."""
-    lin = sa.and_(lineage.c.tenant_id == tenant_id, lineage.c.created_at >= lo, lineage.c.created_at < hi)
     summary = data["lineage_summary"]
     incs = data["incidents"]
     return {
-        "lineage": lambda: (_count(conn, lineage, lin), "lineage_summary.json by_kind"),
+        "lineage": lambda: (ev.lineage_rows(), "lineage_summary.json by_kind"),
         "lineage_regions": lambda: (sum(r["rows"] for r in summary["by_region"] if r["region"]),
                                     "lineage_summary.json by_region"),
         "lineage_engines": lambda: (sum(r["rows"] for r in summary["by_engine"] if r["engine"]),
                                     "lineage_summary.json by_engine"),
         "access_log": lambda: (len(data["access_log"]), "access_log.csv"),
-        "isolation": lambda: (_count(conn, ingest_events, ingest_events.c.tenant_id == tenant_id,
-                                     ingest_events.c.at >= lo, ingest_events.c.at < hi),
+        "isolation": lambda: (ev.ingested(),
                               "ingestion ledger rows, tenant-scoped (blocking isolation checks in Dagster)"),
         # P5, P8 are configuration, not period events: the pack points at it, it does not count it
         "settings": lambda: (0, "configuration, not period-bound: `ccr settings` (S3 SSE, TLS, environment)"),
         "exports": lambda: (len([r for r in data["dsr_requests"] if r["kind"] == "export"]), "dsr_requests.json"),
         "incidents": lambda: (len(incs), "incidents.json"),
         "breaches": lambda: (len([i for i in incs if i["is_breach"]]), "incidents.json (is_breach, notify_authority_by)"),
-        "suspensions": lambda: (_count(conn, tenant_suspensions, tenant_suspensions.c.tenant_id == tenant_id,
-                                       tenant_suspensions.c.at >= lo, tenant_suspensions.c.at < hi),
-                                "audit_log.json (tenant_suspensions)"),
+        "suspensions": lambda: (ev.suspensions(), "audit_log.json (tenant_suspensions)"),
         "incident_timeline": lambda: (sum(len(i["timeline"]) for i in incs), "incidents.json timeline"),
         "notifications": lambda: (sum(len(i["notifications"]) for i in incs), "incidents.json notifications"),
-        "review_queue": lambda: (_count(conn, review_queue, review_queue.c.tenant_id == tenant_id,
-                                        review_queue.c.created_at >= lo, review_queue.c.created_at < hi),
-                                 "review_queue (control store)"),
+        "review_queue": lambda: (ev.queued_for_review(), "review_queue (control store)"),
         "dsr_requests": lambda: (len(data["dsr_requests"]), "dsr_requests.json"),
         "erasures": lambda: (len([r for r in data["dsr_requests"] if r["kind"] == "erasure"])
                              + summary["deleted_artefacts"], "dsr_requests.json proofs; lineage deleted_at"),
-        "suppression": lambda: (_count(conn, ingest_events, ingest_events.c.tenant_id == tenant_id,
-                                       ingest_events.c.outcome == "suppressed", ingest_events.c.at >= lo,
-                                       ingest_events.c.at < hi), "ingestion ledger (outcome suppressed)"),
+        "suppression": lambda: (ev.ingested("suppressed"), "ingestion ledger (outcome suppressed)"),
         "purge_log": lambda: (len(data["purge_log"]), "purge_log.csv"),
         "audit_log": lambda: (len(data["audit_log"]), "audit_log.json"),
         "redaction": lambda: (sum(r["rows"] for r in summary["by_kind"] if r["artefact_kind"] == "redacted_transcript"),
                               "lineage_summary.json (redacted_transcript)"),
-        "alert_deliveries": lambda: (int(conn.execute(sa.select(sa.func.count()).select_from(alert_deliveries).where(
-            alert_deliveries.c.incident_id.in_([i["id"] for i in incs] or [-1]))).scalar() or 0),
-            "alert deliveries of this tenant's incidents"),
+        "alert_deliveries": lambda: (ev.alert_deliveries([i["id"] for i in incs]),
+                                     "alert deliveries of this tenant's incidents"),
         "scores": lambda: (sum(r["rows"] for r in summary["by_kind"] if r["artefact_kind"] == "call_score"),
                            "lineage_summary.json (call_score: disclosure steps scored on every call)"),
     }
@@ -187,30 +149,20 @@ def build_pack(control: ControlStore, registry: TenantRegistry, tenant_id: str, 
                actor: str, now: datetime | None = None) -> tuple[bytes, dict]:
     """The zip archive's bytes and its manifest. Logs the export in the access log (P3)."""
     if d2 < d1:
-        raise ValueError("--to is before --from")
+        raise InvalidRequest("--to is before --from")
     tenant = registry.require(tenant_id, active=False)
     cfg = compliance_config()
     lo, hi = _bounds(d1, d2)
     now = now or datetime.now(timezone.utc)
     data: dict[str, Any] = {}
-    with control.engine.connect() as conn:
-        data["access_log"] = _rows(conn, sa.select(access_log).where(
-            access_log.c.tenant_id == tenant_id, access_log.c.at >= lo, access_log.c.at < hi).order_by(access_log.c.id))
-        data["dsr_requests"] = _rows(conn, sa.select(dsr_requests).where(
-            dsr_requests.c.tenant_id == tenant_id, dsr_requests.c.requested_at < hi,
-            sa.or_(dsr_requests.c.completed_at.is_(None), dsr_requests.c.completed_at >= lo)).order_by(dsr_requests.c.id))
-        data["purge_log"] = _rows(conn, sa.select(purge_log).where(
-            purge_log.c.tenant_id == tenant_id, purge_log.c.at >= lo, purge_log.c.at < hi).order_by(purge_log.c.id))
-        data["incidents"] = _incidents(conn, tenant_id, lo, hi)
-        data["audit_log"] = _rows(conn, sa.select(audit_log).where(
-            audit_log.c.at >= lo, audit_log.c.at < hi,
-            sa.or_(audit_log.c.entity_id == tenant_id, audit_log.c.entity_id.like(f"{tenant_id}:%"))
-        ).order_by(audit_log.c.id)) + [dict(r, entity="tenant_suspension") for r in _rows(conn, sa.select(
-            tenant_suspensions.c.at, tenant_suspensions.c.suspended, tenant_suspensions.c.reason,
-            tenant_suspensions.c.actor, tenant_suspensions.c.incident_id).where(
-            tenant_suspensions.c.tenant_id == tenant_id, tenant_suspensions.c.at >= lo, tenant_suspensions.c.at < hi))]
-        data["lineage_summary"] = _lineage_summary(conn, tenant_id, lo, hi)
-        counters = evidence_counters(conn, tenant_id, lo, hi, data)
+    with period_evidence.period(control, tenant_id, lo, hi) as ev:
+        data["access_log"] = ev.access_log()
+        data["dsr_requests"] = ev.dsr_requests()
+        data["purge_log"] = ev.purge_log()
+        data["incidents"] = _incidents(ev, tenant_id)
+        data["audit_log"] = ev.audit_log()
+        data["lineage_summary"] = _lineage_summary(ev)
+        counters = evidence_counters(ev, data)
         evidence = []
         for c in cfg["commitments"]:
             n, where = counters[c["evidence"]]()

@@ -26,31 +26,29 @@ environment with ``erasure_env``, so the scan reads the same stores whoever runs
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
 
 from ..core import catalog
 from ..core.backup import DEFAULT_KEEP_DAYS
+from ..core.errors import CcrError
 from ..core.incidents import Signal
 from ..core.report_periods import PERIOD_KINDS, period_containing, period_from_partition
 from ..core.retention import ALL_DATASETS, dsr_due, overdue, report_period_end
 from ..core.subjects import IDENTIFIER_TYPES, normalise, subject_hash
 from ..core.tenants import TenantRegistry
-from ..stores.control_store import (ControlStore, access_log, dsr_requests, ingest_events, lineage, lineage_lookups,
-                                    quarantine_subjects, review_queue, search_segments, subject_calls,
-                                    subject_restrictions, suppression_list, utcnow)
+from ..stores import dsr_log
+from ..stores import subjects as subjects_store
+from ..stores.control_store import ControlStore, utcnow
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
-from . import search as search_index
 
 KINDS = ("export", "erasure", "restriction", "suppression")
 EXPORT_SCHEMA_VERSION = "ccr-dsr-export/1"
@@ -60,8 +58,18 @@ _PHONE_RE = re.compile(r"(?:\+|00)?\d[\d .\-()]{7,18}\d")
 _FILE_EXT_RE = re.compile(r"\.(?:wav|flac|mp3|ogg|opus|json|aiff|bin)$", re.IGNORECASE)
 
 
-class DsrError(ValueError):
+class DsrError(CcrError, ValueError):
     """A request that cannot be carried out (unknown id, wrong kind, no identifier); no personal data."""
+
+
+class RunStorage(Protocol):
+    """Dagster's run storage as the verification scan reads it: one text per run (its config, tags and
+    event log). The adapter over a Dagster instance is ``defs/shared/run_storage.py``: services import
+    no Dagster."""
+
+    source: str  # where it comes from, for the receipt ("the running job's instance", "DAGSTER_HOME"…)
+
+    def run_texts(self) -> Iterable[str]: ...
 
 
 @dataclass
@@ -76,7 +84,7 @@ class DsrEnv:
     region: str = "local"
     rebuild_marts: Callable[[], None] | None = None
     marts_path: Path | None = None  # the DuckDB file the scan reads
-    dagster_instance: object | None = None  # scanned for call ids / identifiers when given
+    run_storage: RunStorage | None = None  # Dagster's runs, scanned for call ids / identifiers when given
     alert_settings: object | None = None  # services.alerting.AlertSettings: where R2 / R12 incidents page
     now: Callable[[], datetime] = utcnow
     backup_keep_days: int = DEFAULT_KEEP_DAYS  # backups hold an erased subject until they expire (receipt)
@@ -84,8 +92,8 @@ class DsrEnv:
 
 
 def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegistry, secret: str, *, actor: str,
-                run_id: str | None = None, region: str = "local", dagster_instance: object | None = None,
-                dagster_home: str | os.PathLike | None = None, alert_settings: object | None = None,
+                run_id: str | None = None, region: str = "local", run_storage: RunStorage | None = None,
+                alert_settings: object | None = None,
                 backup_keep_days: int = DEFAULT_KEEP_DAYS,
                 rebuild_marts: Callable[[], None] | None | str = "auto") -> DsrEnv:
     """P17: THE environment of every data-subject request, whoever runs it (``ccr dsr``, the Dagster
@@ -94,26 +102,18 @@ def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegis
     - object store (every zone, every version) and the Parquet datasets in it;
     - the DuckDB marts file beside a local store's root (``CCR_DUCKDB_PATH`` elsewhere), rebuilt after
       an erasure where dbt can read the datasets (a local store);
-    - Dagster's run storage: the running job's instance, else the instance in ``dagster_home`` or
-      ``$DAGSTER_HOME`` when one exists there;
+    - Dagster's run storage, as *run_storage* reads it (``defs/shared/run_storage``: the running job's
+      instance, else the instance in the data dir's ``dagster_home`` or ``$DAGSTER_HOME``);
     - the backups' expiry, from the backup retention setting."""
     from .marts import marts_file, marts_rebuilder
 
     marts_path = marts_file(store)
     if rebuild_marts == "auto":
         rebuild_marts = marts_rebuilder(store, control)
-    source = "the running job's instance" if dagster_instance is not None else "none"
-    if dagster_instance is None:
-        home = dagster_home or os.environ.get("DAGSTER_HOME")
-        if home and Path(home).is_dir():
-            import dagster as dg
-
-            dagster_instance = dg.DagsterInstance.from_config(str(home))
-            source = "DAGSTER_HOME" if not dagster_home else "the data dir's dagster_home"
     return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, secret=secret,
                   actor=actor, run_id=run_id, region=region, rebuild_marts=rebuild_marts, marts_path=marts_path,
-                  dagster_instance=dagster_instance, alert_settings=alert_settings, backup_keep_days=backup_keep_days,
-                  dagster_source=source)
+                  run_storage=run_storage, alert_settings=alert_settings, backup_keep_days=backup_keep_days,
+                  dagster_source=run_storage.source if run_storage is not None else "none")
 
 
 # -- the DSR log ---------------------------------------------------------------
@@ -135,19 +135,19 @@ def register(env: DsrEnv, tenant_id: str, kind: str, identifiers: dict[str, str]
     if not hashes:
         raise DsrError("a request needs at least one identifier (phone, email or customer_ref)")
     received_at = received_at or env.now()
-    with env.control.engine.begin() as conn:
-        r = conn.execute(dsr_requests.insert().values(
-            tenant_id=tenant_id, kind=kind, subject_hash=sorted(hashes.values())[0], status="received",
-            requested_at=received_at, due_at=dsr_due(received_at), subject_hashes=sorted(hashes.values()),
-            identifier_types=sorted(hashes), actor=env.actor))
-        return int(r.inserted_primary_key[0])
+    return dsr_log.add_request(env.control, tenant_id=tenant_id, kind=kind, hashes=hashes, received_at=received_at,
+                               due_at=dsr_due(received_at), actor=env.actor)
+
+
+def list_requests(env: DsrEnv, tenant_id: str | None = None) -> list[dict]:
+    """The DSR log (``ccr dsr list``): every request in id order, or one tenant's."""
+    return dsr_log.list_requests(env.control, tenant_id)
 
 
 def get_request(env: DsrEnv, request_id: int, kind: str | None = None) -> dict:
-    rows = env.control.fetch(sa.select(dsr_requests).where(dsr_requests.c.id == request_id))
-    if not rows:
+    req = dsr_log.get_request(env.control, request_id)
+    if req is None:
         raise DsrError(f"no data-subject request {request_id}")
-    req = rows[0]
     if kind and req["kind"] != kind:
         raise DsrError(f"request {request_id} is a {req['kind']} request, not {kind}")
     return req
@@ -159,26 +159,21 @@ def extend(env: DsrEnv, request_id: int, reason: str) -> datetime:
     if req["extended_at"] is not None:
         raise DsrError(f"request {request_id} was already extended")
     due = dsr_due(_aware(req["requested_at"]), extended=True)
-    with env.control.engine.begin() as conn:
-        conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-            extended_at=env.now(), extension_reason=reason[:300], due_at=due))
+    dsr_log.update_request(env.control, request_id, extended_at=env.now(), extension_reason=reason[:300], due_at=due)
     return due
 
 
 def _complete(env: DsrEnv, request_id: int, proof: dict, status: str = "completed") -> None:
     """Write the receipt; ``completed_at`` only for a request that is done (a failed scan is not)."""
     done = status in ("completed", "lifted")
-    with env.control.engine.begin() as conn:
-        conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-            status=status, completed_at=env.now() if done else None,
-            proof=json.loads(json.dumps(proof, default=str)), run_id=env.run_id))
+    dsr_log.update_request(env.control, request_id, status=status, completed_at=env.now() if done else None,
+                           proof=proof, run_id=env.run_id)
 
 
 def check_overdue(env: DsrEnv, *, alert_settings=None, now: datetime | None = None) -> list[int]:
     """Requests past their deadline and not completed; each raises an R12 incident (P16)."""
     now = now or env.now()
-    rows = env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.tenant_id, dsr_requests.c.due_at).where(
-        dsr_requests.c.completed_at.is_(None)))
+    rows = dsr_log.open_requests(env.control)
     late = [r for r in rows if overdue(_aware(r["due_at"]), now)]
     if late and alert_settings is not None:
         from .alerting import handle_signal
@@ -254,51 +249,14 @@ def export(env: DsrEnv, request_id: int) -> dict:
     calls = subject_calls_of(env, req)
     prefix = catalog.dsr_export_prefix(tenant.id, request_id).rstrip("/")
     by_day = _days(calls)
-    data: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for day, ids in sorted(by_day.items()):
-        for zone, dataset in ALL_DATASETS:
-            for row in _rows(env.warehouse.read_partition(dataset, tenant.id, day, zone=zone), ids):
-                data[row["call_id"]][dataset].append(row)
-    restricted_now = bool(env.control.fetch(sa.select(subject_restrictions.c.id).where(
-        subject_restrictions.c.tenant_id == tenant.id, subject_restrictions.c.lifted_at.is_(None),
-        subject_restrictions.c.subject_hash.in_(req["subject_hashes"] or [])).limit(1)))
-    out_calls, reports = [], []
+    data = _dataset_rows(env, tenant.id, by_day)
+    restricted_now = subjects_store.is_restricted(env.control, tenant.id, req["subject_hashes"] or [])
     report_keys = _affected_reports(env, tenant.id, by_day, {c["call_id"] for c in calls})
     with TenantObjects(env.store, env.control, tenant.id, actor=env.actor, purpose=f"dsr export {request_id}",
                        run_id=env.run_id) as objects:
-        for c in calls:
-            cid, day = c["call_id"], c["day"]
-            files = []
-            for p in _call_prefixes(tenant.id, cid, day):
-                if p.startswith("raw/"):
-                    continue
-                for info in env.store.list(p):
-                    name = info.key.rsplit("/", 1)[-1]
-                    dst = f"{prefix}/files/{cid}/{'transcript-' if info.key.startswith('restricted/') else ''}{name}"
-                    objects.put_bytes(dst, objects.get_bytes(info.key), action="export")
-                    files.append(dst[len(prefix) + 1:])
-            d = data.get(cid, {})
-            manifest = (d.get(catalog.CALL_MANIFEST.name) or [{}])[0]
-            manifest.pop("subject_hashes", None)
-            day_d = date.fromisoformat(day)
-            out_calls.append({
-                "call_id": cid, "day": day, "metadata": manifest, "files": files,
-                "transcript_segments": [{k: s.get(k) for k in ("segment_index", "speaker", "start_s", "end_s", "text")}
-                                        for s in d.get(catalog.TRANSCRIPT_SEGMENTS.name, [])],
-                "redacted_segments": [{k: s.get(k) for k in ("segment_index", "speaker", "start_s", "end_s", "text")}
-                                      for s in d.get(catalog.REDACTED_SEGMENTS.name, [])],
-                "transcription": (d.get(catalog.TRANSCRIPT_CALLS.name) or [None])[0],
-                "metrics": (d.get(catalog.CALL_METRICS.name) or [None])[0],
-                "score": (d.get(catalog.CALL_SCORES.name) or [None])[0],
-                "score_steps": d.get(catalog.CALL_SCORE_STEPS.name, []),
-                "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
-                                    for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
-                "reports": [f"{k}:{p}" for k, p in report_keys
-                            if period_containing(k, day_d).key == p],
-            })
-        for kind, period in report_keys:
-            reports.append({"kind": kind, "period": period,
-                            "retention_until": None})
+        out_calls = [_export_call(env, objects, tenant, prefix, c, data.get(c["call_id"], {}), report_keys)
+                     for c in calls]
+        reports = [{"kind": kind, "period": period, "retention_until": None} for kind, period in report_keys]
         bundle = {
             "schema": EXPORT_SCHEMA_VERSION,
             "request": {"id": request_id, "tenant_id": tenant.id, "kind": "export",
@@ -324,6 +282,49 @@ def export(env: DsrEnv, request_id: int) -> dict:
     return bundle
 
 
+def _dataset_rows(env: DsrEnv, tenant_id: str, by_day: dict[str, set[str]]) -> dict[str, dict[str, list[dict]]]:
+    """call id -> dataset -> the call's rows, from every dataset's partitions of the calls' days."""
+    data: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for day, ids in sorted(by_day.items()):
+        for zone, dataset in ALL_DATASETS:
+            for row in _rows(env.warehouse.read_partition(dataset, tenant_id, day, zone=zone), ids):
+                data[row["call_id"]][dataset].append(row)
+    return data
+
+
+_SEGMENT_FIELDS = ("segment_index", "speaker", "start_s", "end_s", "text")
+
+
+def _export_call(env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str, list[dict]],
+                 report_keys: list[tuple[str, str]]) -> dict:
+    """Copy one call's files (audio, transcripts; not the inbox) into the bundle; its entry of bundle.json."""
+    cid, day = c["call_id"], c["day"]
+    files = []
+    for p in _call_prefixes(tenant.id, cid, day):
+        if p.startswith("raw/"):
+            continue
+        for info in env.store.list(p):
+            name = info.key.rsplit("/", 1)[-1]
+            dst = f"{prefix}/files/{cid}/{'transcript-' if info.key.startswith('restricted/') else ''}{name}"
+            objects.put_bytes(dst, objects.get_bytes(info.key), action="export")
+            files.append(dst[len(prefix) + 1:])
+    manifest = (d.get("call_manifest") or [{}])[0]
+    manifest.pop("subject_hashes", None)
+    day_d = date.fromisoformat(day)
+    return {
+        "call_id": cid, "day": day, "metadata": manifest, "files": files,
+        "transcript_segments": [{k: s.get(k) for k in _SEGMENT_FIELDS} for s in d.get("transcript_segments", [])],
+        "redacted_segments": [{k: s.get(k) for k in _SEGMENT_FIELDS} for s in d.get("redacted_segments", [])],
+        "transcription": (d.get("transcript_calls") or [None])[0],
+        "metrics": (d.get("call_metrics") or [None])[0],
+        "score": (d.get("call_scores") or [None])[0],
+        "score_steps": d.get("call_score_steps", []),
+        "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
+                            for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
+        "reports": [f"{k}:{p}" for k, p in report_keys if period_containing(k, day_d).key == p],
+    }
+
+
 def validate_bundle(bundle: dict) -> None:
     import jsonschema
 
@@ -347,69 +348,109 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     """P17: delete the subject's data everywhere, regenerate affected reports, rebuild the marts, verify.
 
     Idempotent: run again after a crash it deletes what is left and scans again."""
-    from .reports import generate_report
+    from . import erasure_ledger
 
     req = get_request(env, request_id, "erasure")
     tenant = env.registry.require(req["tenant_id"], active=False)
     t = tenant.id
     hashes = req["subject_hashes"] or [req["subject_hash"]]
-    calls = subject_calls_of(env, req)
-    # a resumed erasure finds the calls in its first run's (private) working list if the index is gone already
-    calls = calls or (req.get("proof") or {}).get("_pending_calls") or []
-    if calls and not (req.get("proof") or {}).get("_pending_calls"):
-        with env.control.engine.begin() as conn:  # kept until the scan passes, then dropped from the row
-            conn.execute(dsr_requests.update().where(dsr_requests.c.id == request_id).values(
-                status="in_progress", proof={"_pending_calls": calls}))
-    call_ids = {c["call_id"] for c in calls}
+    calls = _erasure_calls(env, request_id, req)
+    er = _Erasure(env, request_id, t, calls, hashes)
     by_day = _days(calls)
-    mask = _Masker(call_ids)
-    deleted: list[dict] = []
     # P6, P17: the ledger first (outside the backups), so that even an erasure killed half-way is
     # re-applied by a restore; the receipt follows in a second entry at the end
-    from . import erasure_ledger
-
     erasure_ledger.append(env.store, kind="erasure", tenant_id=t, secret=env.secret, request_id=request_id,
-                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=call_ids,
+                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=er.call_ids,
                           reason="erasure")
+    reports = _affected_reports(env, t, by_day, er.call_ids)
+    _erase_objects(er)  # 1. objects, exports, quarantine, lookup answers, OpenLineage files
+    _erase_partitions(er, by_day)  # 2. Parquet
+    _erase_control_rows(er)  # 3. control store
+    regenerated = _regenerate_reports(er, tenant, reports)  # 4. reports
+    # 5. marts are rebuilt from the rewritten partitions
+    marts = False
+    if env.rebuild_marts is not None and calls:
+        env.rebuild_marts()
+        marts = True
+        er.note("marts", "warehouse.duckdb", rebuilt=True)
+    # 6. P18: an erased subject must not come back through a later import
+    suppressed = add_to_suppression_list(env.control, t, dict(zip(hashes, req["identifier_types"] or [])),
+                                         reason="erasure", actor=env.actor, store=None)  # the erasure's ledger entry
+    er.note("control_store", "suppression_list (added)", rows=suppressed)
+    # 7. verification scan over every store: a NEW scan each run; only a passing one completes the request
+    return _verify_and_complete(er, req, by_day, regenerated, marts)
 
-    def note(store: str, location: str, **counts):
-        deleted.append({"store": store, "location": mask(location), **counts})
 
-    reports = _affected_reports(env, t, by_day, call_ids)
-    # 1. objects: audio + sidecars, inbox leftovers, raw transcripts (every version)
-    for c in calls:
+@dataclass
+class _Erasure:
+    """One erasure run: its request, the subject's calls, and the receipt's list of deletions."""
+
+    env: DsrEnv
+    request_id: int
+    tenant_id: str
+    calls: list[dict]
+    hashes: list[str]
+    deleted: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.call_ids = {c["call_id"] for c in self.calls}
+        self.mask = _Masker(self.call_ids)
+
+    def note(self, store: str, location: str, **counts) -> None:
+        self.deleted.append({"store": store, "location": self.mask(location), **counts})
+
+    def log_delete(self, obj: str) -> None:
+        self.env.control.log_access(actor=self.env.actor, tenant_id=self.tenant_id, action="delete",
+                                    purpose=f"dsr erasure {self.request_id}", obj=obj, run_id=self.env.run_id)
+
+
+def _erasure_calls(env: DsrEnv, request_id: int, req: dict) -> list[dict]:
+    """The subject's calls; a resumed erasure finds them in its first run's (private) working list if the
+    index is gone already. The list is kept on the request row until the scan passes."""
+    calls = subject_calls_of(env, req)
+    calls = calls or (req.get("proof") or {}).get("_pending_calls") or []
+    if calls and not (req.get("proof") or {}).get("_pending_calls"):
+        dsr_log.update_request(env.control, request_id, status="in_progress", proof={"_pending_calls": calls})
+    return calls
+
+
+def _erase_objects(er: _Erasure) -> None:
+    """Audio + sidecars, inbox leftovers, raw transcripts (every version); the subject's earlier export
+    bundles, quarantined uploads and lineage-lookup answers; the calls' datasets in OpenLineage files."""
+    env, t, hashes = er.env, er.tenant_id, set(er.hashes)
+    for c in er.calls:
         for p in _call_prefixes(t, c["call_id"], c["day"]):
             versions = list(env.store.list_versions(p))
             if versions:
                 env.store.delete_versions(versions)
                 for key in sorted({v.key for v in versions}):
-                    note("object_store", key, versions=sum(1 for v in versions if v.key == key))
-                    env.control.log_access(actor=env.actor, tenant_id=t, action="delete",
-                                           purpose=f"dsr erasure {request_id}", obj=mask(key), run_id=env.run_id)
+                    er.note("object_store", key, versions=sum(1 for v in versions if v.key == key))
+                    er.log_delete(er.mask(key))
     # earlier export bundles of this subject
-    for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
-            dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
-        if set(other["subject_hashes"] or []) & set(hashes):
+    for other in dsr_log.requests_of_kind(env.control, t, "export"):
+        if set(other["subject_hashes"] or []) & hashes:
             prefix = catalog.dsr_export_prefix(t, other["id"])
             n = env.store.delete_prefix_all_versions(prefix)
             if n:
-                note("object_store", prefix, versions=n)
+                er.note("object_store", prefix, versions=n)
     # quarantined uploads naming the subject (index, and a read of the tenant's quarantine for older ones)
-    q_entries = _quarantine_matches(env, t, call_ids, set(hashes))
-    for entry in sorted(q_entries):
+    for entry in sorted(_quarantine_matches(env, t, er.call_ids, hashes)):
         n = env.store.delete_prefix_all_versions(entry)
         if n:
-            note("quarantine", entry, versions=n)
-            env.control.log_access(actor=env.actor, tenant_id=t, action="delete", purpose=f"dsr erasure {request_id}",
-                                   obj=entry, run_id=env.run_id)
+            er.note("quarantine", entry, versions=n)
+            er.log_delete(entry)
     # lineage-lookup answers (exports/{tenant}/lineage/) that name the calls or the subject
-    for key in _export_matches(env, t, call_ids, set(hashes), lineage_only=True):
+    for key in _export_matches(env, t, er.call_ids, hashes, lineage_only=True):
         n = env.store.delete_all_versions(key)
-        note("exports", key, versions=n)
+        er.note("exports", key, versions=n)
     # OpenLineage files of the runs that touched the calls: rewritten without the calls' datasets
-    for key, removed in _rewrite_openlineage(env, t, call_ids):
-        note("openlineage", key, datasets_removed=removed)
-    # 2. Parquet: rewrite each affected partition without the calls, then drop the older versions
+    for key, removed in _rewrite_openlineage(env, t, er.call_ids):
+        er.note("openlineage", key, datasets_removed=removed)
+
+
+def _erase_partitions(er: _Erasure, by_day: dict[str, set[str]]) -> None:
+    """Rewrite each affected Parquet partition without the calls, then drop its older versions."""
+    env, t = er.env, er.tenant_id
     for day, ids in sorted(by_day.items()):
         for zone, dataset in ALL_DATASETS:
             key = partition_key(dataset, t, day, zone)
@@ -425,31 +466,26 @@ def erase(env: DsrEnv, request_id: int) -> dict:
                     env.store.delete_all_versions(key)
             old = env.store.delete_noncurrent_versions(key) if env.store.head(key) else 0
             if removed or old:
-                note("parquet", key, rows=removed, old_versions=old)
-    # 3. control store: review queue, the subject's index rows; lineage keeps the fact, not the content
-    ids_sorted = sorted(call_ids)
-    with env.control.engine.begin() as conn:
-        n_review = conn.execute(review_queue.delete().where(review_queue.c.tenant_id == t,
-                                                            review_queue.c.call_id.in_(ids_sorted))).rowcount if ids_sorted else 0
-        n_index = conn.execute(subject_calls.delete().where(subject_calls.c.tenant_id == t,
-                                                            subject_calls.c.call_id.in_(ids_sorted))).rowcount if ids_sorted else 0
-        n_lineage = conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.call_id.in_(ids_sorted),
-                                                        lineage.c.deleted_at.is_(None))
-                                 .values(deleted_at=env.now())).rowcount if ids_sorted else 0
-        n_quarantine = conn.execute(quarantine_subjects.delete().where(
-            quarantine_subjects.c.tenant_id == t, quarantine_subjects.c.subject_hash.in_(sorted(hashes)))).rowcount
-        n_lookups = conn.execute(lineage_lookups.update().where(
-            lineage_lookups.c.tenant_id == t,
-            sa.or_(lineage_lookups.c.target.in_(ids_sorted), lineage_lookups.c.target.in_(sorted(hashes))))
-            .values(target=None, status="erased")).rowcount
-        n_search = search_index.delete_calls(conn, t, ids_sorted)  # issue 19: gone from search with the rest
-    note("control_store", "quarantine_subjects", rows=n_quarantine or 0)
-    note("control_store", "search_segments", rows=n_search)
-    note("control_store", "lineage_lookups (target cleared)", rows=n_lookups or 0)
-    note("control_store", "review_queue", rows=n_review or 0)
-    note("control_store", "subject_calls", rows=n_index or 0)
-    note("control_store", "lineage (deleted_at set)", rows=n_lineage or 0)
-    # 4. reports: every version of the affected report goes, then it is generated again without the calls
+                er.note("parquet", key, rows=removed, old_versions=old)
+
+
+def _erase_control_rows(er: _Erasure) -> None:
+    """Review queue, the subject's index rows, lookup targets; lineage keeps the fact, not the content."""
+    n = subjects_store.erase_calls(er.env.control, er.tenant_id, sorted(er.call_ids), sorted(er.hashes),
+                                   now=er.env.now())
+    er.note("control_store", "quarantine_subjects", rows=n["quarantine_subjects"] or 0)
+    er.note("control_store", "search_segments", rows=n["search_segments"] or 0)  # issue 19: gone from search too
+    er.note("control_store", "lineage_lookups (target cleared)", rows=n["lineage_lookups"] or 0)
+    er.note("control_store", "review_queue", rows=n["review_queue"] or 0)
+    er.note("control_store", "subject_calls", rows=n["subject_calls"] or 0)
+    er.note("control_store", "lineage (deleted_at set)", rows=n["lineage"] or 0)
+
+
+def _regenerate_reports(er: _Erasure, tenant, reports: list[tuple[str, str]]) -> list[str]:
+    """Every version of an affected report goes, then it is generated again without the calls."""
+    from .reports import generate_report
+
+    env, t = er.env, er.tenant_id
     regenerated = []
     for kind, period_key in reports:
         prefix = catalog.report_prefix(t, kind, period_key)
@@ -462,27 +498,26 @@ def erase(env: DsrEnv, request_id: int) -> dict:
                             region=env.region, registry=env.registry)
             for key in [o.key for o in env.store.list(prefix)]:
                 env.store.delete_noncurrent_versions(key)
-        note("reports", prefix, versions=n, regenerated=period is not None)
+        er.note("reports", prefix, versions=n, regenerated=period is not None)
         regenerated.append(f"{kind}:{period_key}")
-    # 5. marts are rebuilt from the rewritten partitions
-    marts = False
-    if env.rebuild_marts is not None and calls:
-        env.rebuild_marts()
-        marts = True
-        note("marts", "warehouse.duckdb", rebuilt=True)
-    # 6. P18: an erased subject must not come back through a later import
-    suppressed = add_to_suppression_list(env.control, t, dict(zip(hashes, req["identifier_types"] or [])),
-                                         reason="erasure", actor=env.actor, store=None)  # the erasure's ledger entry
-    note("control_store", "suppression_list (added)", rows=suppressed)
-    # 7. verification scan over every store: a NEW scan each run; only a passing one completes the request
+    return regenerated
+
+
+def _verify_and_complete(er: _Erasure, req: dict, by_day: dict, regenerated: list[str], marts: bool) -> dict:
+    """Scan every store anew, write the receipt (the request completes only on a passing scan), append it
+    to the erasure ledger, and raise an incident when the scan found something."""
+    from . import erasure_ledger
+
+    env, t, calls, hashes, request_id = er.env, er.tenant_id, er.calls, er.hashes, er.request_id
     read: list[str] = []
     findings = verify_erasure(env, t, calls, hashes, read=read)
     earlier = [sc for sc in ((req.get("proof") or {}).get("scans") or [])]
     scans = earlier + [{"at": env.now().isoformat(), "passed": not findings, "findings": len(findings)}]
-    proof = {"calls": len(calls), "days": len(by_day), "deleted": deleted, "reports_regenerated": regenerated,
+    proof = {"calls": len(calls), "days": len(by_day), "deleted": er.deleted, "reports_regenerated": regenerated,
              "marts_rebuilt": marts, "scan": {"findings": findings, "passed": not findings, "locations_read": read,
                                               "dagster_run_storage": env.dagster_source,
-                                              "retained_audit_references": audit_references(env, t, ids_sorted)},
+                                              "retained_audit_references": audit_references(env, t,
+                                                                                            sorted(er.call_ids))},
              "scans": scans, "backups_holding_subject": backups_holding(env, calls)}
     if findings:
         proof["_pending_calls"] = calls  # a re-run must still know the calls; dropped once the scan passes
@@ -491,7 +526,7 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     # the receipt joins the ledger: a restore of an older backup gives the request its outcome back
     public = {k: v for k, v in proof.items() if not k.startswith("_")}
     erasure_ledger.append(env.store, kind="erasure", tenant_id=t, secret=env.secret, request_id=request_id,
-                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=call_ids,
+                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=er.call_ids,
                           reason="erasure", receipt={"status": status, "proof": json.loads(json.dumps(public, default=str)),
                                                      "completed_at": env.now().isoformat() if not findings else None})
     if findings:
@@ -508,15 +543,7 @@ def audit_references(env: DsrEnv, tenant_id: str, call_ids: list[str]) -> dict:
     """Append-only audit trails keep pseudonymous call ids (never content): counted, documented, allowed."""
     if not call_ids:
         return {"ingest_events": 0, "access_log": 0, "lineage_tombstones": 0}
-    ing = env.control.fetch(sa.select(sa.func.count()).select_from(ingest_events).where(
-        ingest_events.c.tenant_id == tenant_id, ingest_events.c.call_id.in_(call_ids)))[0]["count_1"]
-    acc = 0
-    for cid in call_ids:
-        acc += env.control.fetch(sa.select(sa.func.count()).select_from(access_log).where(
-            access_log.c.tenant_id == tenant_id, access_log.c.object.like(f"%/{cid}%")))[0]["count_1"]
-    tomb = env.control.fetch(sa.select(sa.func.count()).select_from(lineage).where(
-        lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(call_ids), lineage.c.deleted_at.is_not(None)))[0]["count_1"]
-    return {"ingest_events": int(ing), "access_log": int(acc), "lineage_tombstones": int(tomb)}
+    return subjects_store.audit_references(env.control, tenant_id, call_ids)
 
 
 # -- the verification scan -----------------------------------------------------
@@ -605,6 +632,32 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     by_day = _days(calls)
     findings: list[str] = []
     read = read if read is not None else []
+    read += _locations_read(env, t, by_day, mask)
+    # quarantine: no entry may name the subject (sidecar, reason record, key) or one of the calls
+    for entry, why in sorted(_quarantine_matches(env, t, call_ids, hashes, every_version=True).items()):
+        findings.append(f"quarantine {mask(entry)}: {why}")
+    # exports (DSR bundles, lineage-lookup answers): no key, no content naming the calls or the subject
+    for key in _export_matches(env, t, call_ids, hashes, lineage_only=False):
+        findings.append(f"exports {mask(key)}: names the calls or the subject")
+    findings += _scan_openlineage(env, t, call_ids, hashes, mask)
+    findings += _scan_objects(env, t, calls, by_day, hashes, mask)
+    findings += _scan_partitions(env, t, by_day, call_ids, hashes, mask)
+    findings += _scan_reports(env, t, by_day, call_ids, hashes)
+    # earlier exports of the subject
+    for other in dsr_log.requests_of_kind(env.control, t, "export"):
+        if set(other["subject_hashes"] or []) & hashes:
+            n = sum(1 for _ in env.store.list_versions(catalog.dsr_export_prefix(t, other["id"])))
+            if n:
+                findings.append(f"object_store: {n} version(s) of export dsr-{other['id']}")
+    findings += _scan_duckdb(env, call_ids, t, hashes)
+    findings += _scan_control(env, t, call_ids, hashes)
+    findings += _scan_dagster(env, call_ids, t, hashes)
+    return findings
+
+
+def _locations_read(env: DsrEnv, t: str, by_day: dict[str, set[str]], mask: _Masker) -> list[str]:
+    """Every location the verification scan reads (masked), for the receipt."""
+    read: list[str] = []
     for day in sorted(by_day):
         read += [f"object_store {prefix} (every version)" for _zone, prefix in _day_prefixes(t, day)]
         read += [f"parquet {mask(partition_key(ds, t, day, zone))}" for zone, ds in ALL_DATASETS]
@@ -617,14 +670,14 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
     read.append("control_store review_queue, subject_calls, quarantine_subjects, lineage, lineage_lookups, "
                 "search_segments, dsr_requests")
     read.append(f"dagster run storage ({env.dagster_source})")
-    # quarantine: no entry may name the subject (sidecar, reason record, key) or one of the calls
-    for entry, why in sorted(_quarantine_matches(env, t, call_ids, hashes, every_version=True).items()):
-        findings.append(f"quarantine {mask(entry)}: {why}")
-    # exports (DSR bundles, lineage-lookup answers): no key, no content naming the calls or the subject
-    for key in _export_matches(env, t, call_ids, hashes, lineage_only=False):
-        findings.append(f"exports {mask(key)}: names the calls or the subject")
-    findings += _scan_openlineage(env, t, call_ids, hashes, mask)
-    # object store, every version: the calls' own objects, and the subject's export bundles
+    return read
+
+
+def _scan_objects(env: DsrEnv, t: str, calls: list[dict], by_day: dict[str, set[str]], hashes: set[str],
+                  mask: _Masker) -> list[str]:
+    """Object store, every version: the calls' own objects, and the same days' sidecars naming the subject."""
+    call_ids = {c["call_id"] for c in calls}
+    findings: list[str] = []
     for c in calls:
         for p in _call_prefixes(t, c["call_id"], c["day"]):
             n = sum(1 for _ in env.store.list_versions(p))
@@ -639,7 +692,13 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
                     # other calls' sidecars of the same days: does one still name the subject?
                     if _sidecar_names_subject(env.store.get_bytes(v.key), t, hashes, env.secret):
                         findings.append(f"object_store {mask(v.key)}: identifier occurrence in a sidecar")
-    # Parquet: the affected days of every dataset, one current version each, no call id, no identifier
+    return findings
+
+
+def _scan_partitions(env: DsrEnv, t: str, by_day: dict[str, set[str]], call_ids: set[str], hashes: set[str],
+                     mask: _Masker) -> list[str]:
+    """Parquet: the affected days of every dataset, one current version each, no call id, no identifier."""
+    findings: list[str] = []
     for day, ids in sorted(by_day.items()):
         for zone, dataset in ALL_DATASETS:
             key = partition_key(dataset, t, day, zone)
@@ -659,7 +718,12 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
                         values = pc.list_flatten(values)
                     if pc.any(pc.is_in(values, value_set=pa.array(sorted(hashes), pa.string()))).as_py():
                         findings.append(f"parquet: the subject's hash in {mask(key)}.{col}")
-    # reports of the periods holding the calls
+    return findings
+
+
+def _scan_reports(env: DsrEnv, t: str, by_day: dict[str, set[str]], call_ids: set[str], hashes: set[str]) -> list[str]:
+    """The reports of the periods holding the calls: current versions only, no call id, no identifier."""
+    findings: list[str] = []
     for day in by_day:
         for kind in PERIOD_KINDS:
             period = period_containing(kind, date.fromisoformat(day))
@@ -677,16 +741,6 @@ def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Itera
                 elif v.key.endswith((".html", ".csv")):  # the .parquet extracts hold the same tables as the .csv
                     findings += _text_findings(f"reports {v.key}", body.decode("utf-8", "replace"), call_ids, t,
                                                hashes, env.secret, json_values=False)
-    # earlier exports of the subject
-    for other in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
-            dsr_requests.c.tenant_id == t, dsr_requests.c.kind == "export")):
-        if set(other["subject_hashes"] or []) & hashes:
-            n = sum(1 for _ in env.store.list_versions(catalog.dsr_export_prefix(t, other["id"])))
-            if n:
-                findings.append(f"object_store: {n} version(s) of export dsr-{other['id']}")
-    findings += _scan_duckdb(env, call_ids, t, hashes)
-    findings += _scan_control(env, t, call_ids, hashes)
-    findings += _scan_dagster(env, call_ids, t, hashes)
     return findings
 
 
@@ -698,10 +752,8 @@ def _quarantine_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes:
     any version left counts too."""
     out: dict[str, str] = {}
     if hashes:
-        for r in env.control.fetch(sa.select(quarantine_subjects.c.entry).where(
-                quarantine_subjects.c.tenant_id == tenant_id,
-                quarantine_subjects.c.subject_hash.in_(sorted(hashes)))):
-            out[r["entry"]] = "indexed under the subject"
+        for entry in subjects_store.quarantine_entries(env.control, tenant_id, sorted(hashes)):
+            out[entry] = "indexed under the subject"
         if every_version:
             out = {e: w for e, w in out.items() if next(iter(env.store.list_versions(e)), None) is not None}
     for v in env.store.list_versions(catalog.quarantine_prefix(tenant_id)):
@@ -751,8 +803,7 @@ _OL_PREFIX = catalog.OPENLINEAGE_PREFIX
 def _openlineage_keys(env: DsrEnv, tenant_id: str, call_ids: set[str]) -> list[str]:
     if not call_ids:
         return []
-    runs = {r["run_id"] for r in env.control.fetch(sa.select(lineage.c.run_id).distinct().where(
-        lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(sorted(call_ids)), lineage.c.run_id.is_not(None)))}
+    runs = subjects_store.runs_of_calls(env.control, tenant_id, sorted(call_ids))
     return sorted(i.key for i in env.store.list(_OL_PREFIX) if i.key.rsplit("/", 1)[-1].split(".")[0] in runs)
 
 
@@ -841,24 +892,10 @@ def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[st
 
 def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str]) -> list[str]:
     ids = sorted(call_ids)
-    out = []
-    checks = [("quarantine_subjects", quarantine_subjects, quarantine_subjects.c.subject_hash.in_(sorted(hashes))),
-              ("lineage_lookups", lineage_lookups, lineage_lookups.c.target.in_(ids + sorted(hashes))),
-              ("review_queue", review_queue, review_queue.c.call_id.in_(ids)),
-              ("search_segments", search_segments, search_segments.c.call_id.in_(ids)),
-              ("subject_calls", subject_calls, subject_calls.c.call_id.in_(ids)),
-              ("subject_calls (hashes)", subject_calls, subject_calls.c.subject_hash.in_(sorted(hashes))),
-              ("lineage (not marked deleted)", lineage, sa.and_(lineage.c.call_id.in_(ids), lineage.c.deleted_at.is_(None)))]
-    for name, table, cond in checks:
-        if not ids and name not in ("subject_calls (hashes)", "quarantine_subjects", "lineage_lookups"):
-            continue
-        n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
-            table.c.tenant_id == tenant_id, cond))[0]["count_1"]
-        if n:
-            out.append(f"control_store: {n} row(s) in {name}")
+    out = [f"control_store: {n} row(s) in {name}"
+           for name, n in subjects_store.leftovers(env.control, tenant_id, ids, sorted(hashes))]
     # receipts and other requests of the tenant: no call id in clear
-    for r in env.control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.proof).where(
-            dsr_requests.c.tenant_id == tenant_id)):
+    for r in subjects_store.request_proofs(env.control, tenant_id):
         proof = dict(r["proof"] or {})
         proof.pop("_pending_calls", None)  # the erasure's own working list, dropped on completion
         text = json.dumps(proof)
@@ -869,27 +906,11 @@ def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[s
 
 def _scan_dagster(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[str]) -> list[str]:
     """Dagster's event log cannot be wiped per call: it must never hold one (checked here anyway)."""
-    inst = env.dagster_instance
-    if inst is None:
+    if env.run_storage is None:
         return []
-    import dagster as dg
-
-    out = []
-    n_hits = 0
-    for record in inst.get_run_records():
-        run = record.dagster_run
-        texts = [json.dumps(run.run_config, default=str), json.dumps(dict(run.tags), default=str)]
-        for entry in inst.all_logs(run.run_id):
-            texts.append(entry.user_message or "")
-            if entry.dagster_event is not None:
-                texts.append(dg.serialize_value(entry.dagster_event) if hasattr(dg, "serialize_value")
-                             else str(entry.dagster_event))
-        text = "\n".join(texts)
-        found = _text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret)
-        n_hits += len(found)
-    if n_hits:
-        out.append(f"dagster_event_log: {n_hits} run(s) with call ids or identifiers")
-    return out
+    n_hits = sum(len(_text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret))
+                 for text in env.run_storage.run_texts())
+    return [f"dagster_event_log: {n_hits} run(s) with call ids or identifiers"] if n_hits else []
 
 
 # -- restriction and suppression -------------------------------------------------
@@ -898,21 +919,9 @@ def restrict(env: DsrEnv, request_id: int, *, lift: bool = False) -> dict:
     req = get_request(env, request_id, "restriction")
     t, now = req["tenant_id"], env.now()
     types = dict(zip(req["subject_hashes"] or [], req["identifier_types"] or []))
-    changed = 0
-    with env.control.engine.begin() as conn:
-        for h in req["subject_hashes"] or []:
-            active = conn.execute(sa.select(subject_restrictions.c.id).where(
-                subject_restrictions.c.tenant_id == t, subject_restrictions.c.subject_hash == h,
-                subject_restrictions.c.lifted_at.is_(None))).first()
-            if lift and active:
-                conn.execute(subject_restrictions.update().where(subject_restrictions.c.id == active.id)
-                             .values(lifted_at=now))
-                changed += 1
-            elif not lift and not active:
-                conn.execute(subject_restrictions.insert().values(
-                    tenant_id=t, subject_hash=h, identifier_type=types.get(h, "unknown"), request_id=request_id,
-                    actor=env.actor, restricted_at=now))
-                changed += 1
+    changed = subjects_store.set_restriction(
+        env.control, t, {h: types.get(h, "unknown") for h in req["subject_hashes"] or []}, lift=lift,
+        request_id=request_id, actor=env.actor, now=now)
     env.control.audit(actor=env.actor, entity="subject_restriction", entity_id=f"{t}:dsr-{request_id}",
                       change={"action": "lift" if lift else "restrict", "identifiers": changed,
                               "before": "restricted" if lift else "none", "after": "none" if lift else "restricted"})
@@ -948,12 +957,8 @@ def add_to_suppression_list(control: ControlStore, tenant_id: str, hashes: dict[
                               subject_hashes=dict(hashes), reason=reason)
     added = 0
     for h, t in sorted(hashes.items()):
-        exists = control.fetch(sa.select(suppression_list.c.id).where(
-            suppression_list.c.tenant_id == tenant_id, suppression_list.c.subject_hash == h))
-        if exists:
+        if not subjects_store.add_suppression(control, tenant_id, h, t, reason=reason, actor=actor):
             continue
-        control.insert(suppression_list, dict(tenant_id=tenant_id, subject_hash=h, identifier_type=t, reason=reason,
-                                              added_by=actor, added_at=utcnow()))
         control.audit(actor=actor, entity="suppression_list", entity_id=f"{tenant_id}:{h[:16]}",
                       change={"action": "add", "identifier_type": t, "reason": reason,
                               "before": "absent", "after": "listed"})

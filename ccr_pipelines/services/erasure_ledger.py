@@ -18,18 +18,17 @@ import json
 from collections import defaultdict
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from ..core.catalog import ERASURE_LEDGER_PREFIX
-from ..stores.control_store import (ControlStore, dsr_requests, lineage, lineage_lookups, quarantine_subjects,
-                                    review_queue, subject_calls, utcnow)
+from ..core.errors import CcrError
+from ..stores import subjects as subjects_store
+from ..stores.control_store import ControlStore, utcnow
 from ..stores.object_store import ObjectStore
 
 LEDGER_PREFIX = ERASURE_LEDGER_PREFIX
 FORMAT = 1
 
 
-class LedgerError(RuntimeError):
+class LedgerError(CcrError, RuntimeError):
     """The ledger cannot be read or re-applied (no personal data in the message)."""
 
 
@@ -99,41 +98,14 @@ def reapply(store: ObjectStore, control: ControlStore, secret: str | None, *, ac
             counts["suppressions_restored"] += add_to_suppression_list(
                 control, tenant, e["subject_hashes"], reason=e.get("reason") or e["kind"], actor=actor, store=None)
         # which call ids of this tenant are erased ones (the store names them, the ledger only digests them)
-        ids: set[str] = set()
-        for table in (subject_calls, review_queue, lineage, lineage_lookups):
-            col = table.c.target if table is lineage_lookups else table.c.call_id
-            for r in control.fetch(sa.select(col).distinct().where(table.c.tenant_id == tenant, col.is_not(None))):
-                v = list(r.values())[0]
-                if call_digest(secret, tenant, v) in digests:
-                    ids.add(v)
+        ids = {v for v in subjects_store.call_ids_named(control, tenant) if call_digest(secret, tenant, v) in digests}
         erased_calls[tenant] = ids
-        s_ids = sorted(ids)
-        with control.engine.begin() as conn:
-            counts["subject_calls"] += conn.execute(subject_calls.delete().where(
-                subject_calls.c.tenant_id == tenant, sa.or_(subject_calls.c.subject_hash.in_(erased_hashes),
-                                                            subject_calls.c.call_id.in_(s_ids)))).rowcount or 0
-            counts["quarantine_subjects"] += conn.execute(quarantine_subjects.delete().where(
-                quarantine_subjects.c.tenant_id == tenant,
-                quarantine_subjects.c.subject_hash.in_(erased_hashes))).rowcount or 0
-            counts["review_queue"] += conn.execute(review_queue.delete().where(
-                review_queue.c.tenant_id == tenant, review_queue.c.call_id.in_(s_ids))).rowcount or 0
-            counts["lineage_marked_deleted"] += conn.execute(lineage.update().where(
-                lineage.c.tenant_id == tenant, lineage.c.call_id.in_(s_ids), lineage.c.deleted_at.is_(None))
-                .values(deleted_at=utcnow())).rowcount or 0
-            counts["lineage_lookups"] += conn.execute(lineage_lookups.update().where(
-                lineage_lookups.c.tenant_id == tenant,
-                sa.or_(lineage_lookups.c.target.in_(s_ids), lineage_lookups.c.target.in_(erased_hashes)))
-                .values(target=None, status="erased")).rowcount or 0
-            for e in es:  # the request's receipt as the erasure left it (the backup may predate it)
-                if e["kind"] != "erasure" or e["request_id"] is None or not e.get("receipt"):
-                    continue
-                r = e["receipt"]
-                counts["requests"] += conn.execute(dsr_requests.update().where(
-                    dsr_requests.c.id == e["request_id"], dsr_requests.c.tenant_id == tenant,
-                    sa.or_(dsr_requests.c.status != r["status"], dsr_requests.c.status.is_(None)))
-                    .values(status=r["status"], proof=r["proof"],
-                            completed_at=datetime.fromisoformat(r["completed_at"]) if r.get("completed_at")
-                            else None)).rowcount or 0
+        # the request's receipt as the erasure left it (the backup may predate it)
+        receipts = [(e["request_id"], e["receipt"]) for e in es
+                    if e["kind"] == "erasure" and e["request_id"] is not None and e.get("receipt")]
+        for k, v in subjects_store.reapply_erasures(control, tenant, sorted(ids), erased_hashes, receipts,
+                                                    now=utcnow()).items():
+            counts[k] += v
     if marts_path:
         counts["marts_rows"] += _reapply_marts(marts_path, secret, {t: {d for e in es if e["kind"] == "erasure"
                                                                          for d in e["call_digests"]}

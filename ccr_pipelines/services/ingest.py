@@ -26,9 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
 import pyarrow as pa
-import sqlalchemy as sa
 
-from ..core import audio as audio_probe
 from ..core import catalog
 from ..core.ingest import (
     UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
@@ -37,9 +35,11 @@ from ..core.ingest import (
 from ..core.settings import IngestSettings, field_default
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
+from ..loaders import audio_files as audio_probe
 from ..stores.access import TenantObjects
-from ..stores.control_store import (ControlStore, access_log, ingest_events, lineage, quarantine_subjects, subject_calls,
-                                    suppression_list, utcnow)
+from ..stores import ledger as ledger_store
+from ..stores import subjects as subjects_store
+from ..stores.control_store import ControlStore, utcnow
 from ..stores.object_store import ObjectInfo, ObjectStore
 from ..stores.warehouse import Warehouse
 
@@ -128,10 +128,7 @@ def _sha256_file(path: str) -> str:
 
 
 def _ledger_rows_for(control: ControlStore, safe_keys: list[str]) -> list[dict]:
-    if not safe_keys:
-        return []
-    return control.fetch(sa.select(ingest_events).where(ingest_events.c.source_key.in_(safe_keys))
-                         .order_by(ingest_events.c.id))
+    return ledger_store.rows_for_keys(control, safe_keys)
 
 
 def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | None = None,
@@ -149,7 +146,33 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     result = BatchResult(tenant_id=tenant_id, day=day)
     if tenant_id:
         keys = keys + _orphan_sidecars(env, tenant_id, day, keys) if day else keys
+    with tempfile.TemporaryDirectory(prefix="ccr-ingest-") as tmp:
+        # 1. decide each object's fate (or find it finished by an earlier attempt)
+        decisions, finished = _triage(env, keys, tmp, result)
+        # 2. copy to destination, confirm
+        now = utcnow()
+        accepted_rows = _place(env, decisions, now, tmp)
+    # 3. manifest partition (merge by call id; a rebuild starts from the audio zone)
+    if tenant_id and day and (accepted_rows or rebuild):
+        _write_manifest(env, result, tenant_id, day, accepted_rows, rebuild=rebuild)
+    elif accepted_rows:
+        raise RuntimeError("accepted rows outside a tenant-day batch")  # routing bug, never user input
+    # 4. commit: ledger + lineage + access log in one transaction
+    _commit(env, decisions, result.partition_object, now)
+    # 5. remove inbox originals (and sidecars that travelled with them)
+    _clear_inbox(env, decisions, finished)
+    # 6. accounting from the ledger itself, not from in-memory counters
+    _account(env, result, decisions, finished)
+    if tenant_id and day and not accepted_rows and not rebuild:
+        existing = env.warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
+        result.manifest_rows = existing.num_rows if existing is not None else 0
+    return result
 
+
+def _triage(env: IngestEnv, keys: list[str], tmp: str,
+            result: BatchResult) -> tuple[list[_Decision], list[tuple[str, dict]]]:
+    """Each key's decision, or (key, ledger row) when an earlier attempt committed it already; a key gone
+    from the inbox with no ledger row counts as missing."""
     prior = {(r["source_key"], r["etag"]): r for r in _ledger_rows_for(env.control, [safe_key(k, env.secret) for k in keys])}
     prior_by_key = {}
     for (sk, _etag), row in prior.items():
@@ -158,52 +181,54 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     finished: list[tuple[str, dict]] = []  # (key, ledger row) already committed by an earlier attempt
     seen_sha: dict[str, str] = {}
     max_day = env.today + timedelta(days=1)
+    for i, key in enumerate(keys):
+        safe = safe_key(key, env.secret)
+        try:
+            info = env.store.head(key, received=True)
+        except ValueError:
+            info = None
+        if info is None:
+            row = prior_by_key.get(safe)
+            if row is not None:
+                finished.append((key, row))
+            else:
+                result.missing += 1
+            continue
+        if (safe, info.etag) in prior:
+            finished.append((key, prior[(safe, info.etag)]))
+            continue
+        decisions.append(_decide(env, key, safe, info, os.path.join(tmp, f"{i}.bin"), seen_sha, max_day))
+    return decisions, finished
 
-    with tempfile.TemporaryDirectory(prefix="ccr-ingest-") as tmp:
-        for i, key in enumerate(keys):
-            safe = safe_key(key, env.secret)
-            try:
-                info = env.store.head(key, received=True)
-            except ValueError:
-                info = None
-            if info is None:
-                row = prior_by_key.get(safe)
-                if row is not None:
-                    finished.append((key, row))
-                else:
-                    result.missing += 1
-                continue
-            if (safe, info.etag) in prior:
-                finished.append((key, prior[(safe, info.etag)]))
-                continue
-            decisions.append(_decide(env, key, safe, info, os.path.join(tmp, f"{i}.bin"), seen_sha, max_day))
 
-        # 2. copy to destination, confirm
-        accepted_rows = []
-        now = utcnow()
-        for d in decisions:
-            if d.outcome is Outcome.ACCEPTED:
-                accepted_rows.append(_accept(env, d, now))
-            elif d.outcome is Outcome.QUARANTINED:
-                _quarantine(env, d, now, tmp)
+def _place(env: IngestEnv, decisions: list[_Decision], now: datetime, tmp: str) -> list[dict]:
+    """Accepted audio to its zone, the rest to quarantine; the accepted calls' manifest rows."""
+    accepted_rows = []
+    for d in decisions:
+        if d.outcome is Outcome.ACCEPTED:
+            accepted_rows.append(_accept(env, d, now))
+        elif d.outcome is Outcome.QUARANTINED:
+            _quarantine(env, d, now, tmp)
+    return accepted_rows
 
-    # 3. manifest partition (merge by call id; a rebuild starts from the audio zone)
-    if tenant_id and day and (accepted_rows or rebuild):
-        base = _rebuild_rows(env, tenant_id, day) if rebuild else _existing_rows(env, tenant_id, day)
-        result.rebuilt = len(base) if rebuild else 0
-        merged = {r["call_id"]: r for r in base}
-        merged.update({r["call_id"]: r for r in accepted_rows})
-        rows = [merged[c] for c in sorted(merged)]
-        info = env.warehouse.write_partition(MANIFEST_DATASET, tenant_id, day,
-                                             pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA))
-        result.partition_object = info.key
-        result.manifest_rows = len(rows)
-    elif accepted_rows:
-        raise RuntimeError("accepted rows outside a tenant-day batch")  # routing bug, never user input
 
-    # 4. commit: ledger + lineage + access log in one transaction
+def _write_manifest(env: IngestEnv, result: BatchResult, tenant_id: str, day: str, accepted_rows: list[dict], *,
+                    rebuild: bool) -> None:
+    base = _rebuild_rows(env, tenant_id, day) if rebuild else _existing_rows(env, tenant_id, day)
+    result.rebuilt = len(base) if rebuild else 0
+    merged = {r["call_id"]: r for r in base}
+    merged.update({r["call_id"]: r for r in accepted_rows})
+    rows = [merged[c] for c in sorted(merged)]
+    info = env.warehouse.write_partition(MANIFEST_DATASET, tenant_id, day,
+                                         pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA))
+    result.partition_object = info.key
+    result.manifest_rows = len(rows)
+
+
+def _commit(env: IngestEnv, decisions: list[_Decision], partition_object: str | None, now: datetime) -> None:
+    """The ledger, lineage, access-log and subject-index rows of the batch, in one transaction."""
     ledger = [_ledger_row(env, d, now) for d in decisions]
-    lineage_rows = _lineage_rows(env, decisions, result.partition_object, now)
+    lineage_rows = _lineage_rows(env, decisions, partition_object, now)
     access_rows = [dict(at=now, actor=env.actor, tenant_id=d.tenant_id or UNROUTED, action="ingest",
                         purpose="ingestion", object=d.safe, run_id=env.run_id) for d in decisions]
     subject_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, call_id=d.raw.call_id,
@@ -214,13 +239,11 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
                             entry=catalog.quarantine_entry_of(d.quarantine_key))
                        for d in decisions if d.outcome is Outcome.QUARANTINED and d.tenant_id and d.quarantine_key
                        for h, t in sorted(d.quarantine_hashes.items())]
-    with env.control.engine.begin() as conn:
-        for table, rows in ((ingest_events, ledger), (lineage, lineage_rows), (access_log, access_rows),
-                            (subject_calls, subject_rows), (quarantine_subjects, quarantine_rows)):
-            if rows:
-                conn.execute(table.insert(), rows)
+    ledger_store.commit_batch(env.control, ledger=ledger, lineage_rows=lineage_rows, access_rows=access_rows,
+                              subject_rows=subject_rows, quarantine_rows=quarantine_rows)
 
-    # 5. remove inbox originals (and sidecars that travelled with them)
+
+def _clear_inbox(env: IngestEnv, decisions: list[_Decision], finished: list[tuple[str, dict]]) -> None:
     for d in decisions:
         env.store.delete(d.key, received=True)
         if d.sidecar_key:
@@ -231,7 +254,11 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
         if sidecar != key and _sidecar_travelled(env.store, row):
             env.store.delete(sidecar, received=True)
 
-    # 6. accounting from the ledger itself, not from in-memory counters
+
+def _account(env: IngestEnv, result: BatchResult, decisions: list[_Decision],
+             finished: list[tuple[str, dict]]) -> None:
+    """Outcomes and reasons from the committed ledger rows; received = accepted + quarantined + duplicates
+    + suppressed, no object counted twice."""
     committed = _ledger_rows_for(env.control, [d.safe for d in decisions] + [safe_key(k, env.secret) for k, _ in finished])
     wanted = {(d.safe, d.info.etag) for d in decisions} | {(r["source_key"], r["etag"]) for _, r in finished}
     per_object = Counter((r["source_key"], r["etag"]) for r in committed if (r["source_key"], r["etag"]) in wanted)
@@ -245,10 +272,32 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     ok, counts = accounting(result.received, result.outcomes)
     result.accounting_ok = ok and doubled == 0
     result.accounting = {**counts, "missing": result.missing, "doubled": doubled}
-    if tenant_id and day and not accepted_rows and not rebuild:
-        existing = env.warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
-        result.manifest_rows = existing.num_rows if existing is not None else 0
-    return result
+
+
+def ledger_status(control: ControlStore, tenant_id: str | None = None) -> list[dict]:
+    """``ccr ingest status``: the ledger's rows per tenant, day, outcome and reason (``n``)."""
+    return ledger_store.outcome_counts(control, tenant_id)
+
+
+def resolve_key_digests(store: ObjectStore, control: ControlStore, tenant_id: str | None, day: str,
+                        digests: list[str], secret: str) -> list[str]:
+    """The keys whose digests the sensor sent (``tenant_id`` None: the unroutable batch): those still in
+    the inbox, and those an earlier attempt of this batch already handled (they left the inbox; the
+    ledger has them, so the retry reports them as finished instead of losing them — a killed run's retry
+    must give the same materialization)."""
+    from ..core.ingest_sensor import key_digest
+
+    if not digests:
+        return []
+    wanted = set(digests)
+    prefix = catalog.inbox_day_prefix(tenant_id, day) if tenant_id else "raw/"
+    found = {k for k in (o.key for o in store.list(prefix)) if key_digest(secret, k) in wanted}
+    if len(found) < len(wanted):  # only a retry reads the ledger (a tenant-day may hold many rows)
+        # the ledger holds the key itself for every key without personal data (safe_key); the others
+        # were quarantined and are found in the inbox until their run commits
+        found |= {k for k in ledger_store.source_keys(control, tenant_id, day)
+                  if k.startswith(prefix) and key_digest(secret, k) in wanted}
+    return sorted(found)
 
 
 # ---------------------------------------------------------------------------
@@ -329,16 +378,11 @@ def _sidecar_travelled(store: ObjectStore, row: dict) -> bool:
 
 
 def _is_suppressed(control: ControlStore, tenant_id: str, hashes: list[str]) -> bool:
-    rows = control.fetch(sa.select(suppression_list.c.id).where(
-        suppression_list.c.tenant_id == tenant_id, suppression_list.c.subject_hash.in_(hashes)).limit(1))
-    return bool(rows)
+    return subjects_store.is_suppressed(control, tenant_id, hashes)
 
 
 def _accepted_with_sha(control: ControlStore, tenant_id: str, sha: str) -> str | None:
-    rows = control.fetch(sa.select(ingest_events.c.call_id).where(
-        ingest_events.c.tenant_id == tenant_id, ingest_events.c.sha256 == sha,
-        ingest_events.c.outcome == Outcome.ACCEPTED.value).limit(1))
-    return rows[0]["call_id"] if rows else None
+    return ledger_store.accepted_call_with_sha(control, tenant_id, sha)
 
 
 def _accept(env: IngestEnv, d: _Decision, now: datetime) -> dict:

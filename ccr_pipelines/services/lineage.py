@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Iterable, Mapping
+from typing import Mapping
 
-import sqlalchemy as sa
-
+from ..core.errors import CcrError, InvalidRequest
 from ..core.lineage import CALL_KINDS, LineageContext, artefact_view, covers, order_chain
 from ..core.report_periods import Period, period_from_partition
 from ..core.subjects import IDENTIFIER_TYPES, subject_hash
 from ..core.tenants import DEFAULT_RETENTION_DAYS, Tenant
-from ..stores.control_store import ControlStore, access_log, lineage
-
-_CHUNK = 500  # bound on IN (...) lists: SQLite's variable limit and PostgreSQL plan size
+from ..stores import lineage_log
+from ..stores.control_store import ControlStore
 
 
 def retention_days(tenant: Tenant | None) -> dict[str, int]:
     return {cls: (tenant.retention(cls) if tenant else DEFAULT_RETENTION_DAYS[cls]) for cls in DEFAULT_RETENTION_DAYS}
-
-
-def _chunks(items: list, n: int = _CHUNK) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
 
 
 def object_key(uri: str, uri_prefix: str | None) -> str | None:
@@ -44,30 +37,20 @@ def object_key(uri: str, uri_prefix: str | None) -> str | None:
     return None
 
 
-def _call_rows(conn, tenant_id: str, call_ids: list[str]) -> list[dict]:
-    out = []
-    for chunk in _chunks(sorted(set(call_ids))):
-        q = sa.select(lineage).where(lineage.c.tenant_id == tenant_id, lineage.c.call_id.in_(chunk))
-        out += [dict(r._mapping) for r in conn.execute(q)]
-    return out
+def _call_rows(control: ControlStore, tenant_id: str, call_ids: list[str]) -> list[dict]:
+    return lineage_log.call_rows(control, tenant_id, call_ids)
 
 
-def _period_rows(conn, tenant_id: str, days: set[str]) -> list[dict]:
+def _period_rows(control: ControlStore, tenant_id: str, days: set[str]) -> list[dict]:
     """Partition-level rows (marts, reports) of the tenant that cover one of *days*."""
     if not days:
         return []
-    q = sa.select(lineage).where(lineage.c.tenant_id == tenant_id, lineage.c.call_id.is_(None),
-                                 lineage.c.period_start <= max(days), lineage.c.period_end > min(days))
-    return [r for r in (dict(x._mapping) for x in conn.execute(q)) if any(covers(r, d) for d in days)]
+    return [r for r in lineage_log.period_rows_between(control, tenant_id, min(days), max(days))
+            if any(covers(r, d) for d in days)]
 
 
-def _accesses(conn, tenant_id: str, keys: set[str], limit: int = 200) -> list[dict]:
-    out = []
-    for chunk in _chunks(sorted(keys)):
-        q = (sa.select(access_log.c.at, access_log.c.actor, access_log.c.action, access_log.c.purpose,
-                       access_log.c.object, access_log.c.run_id)
-             .where(access_log.c.tenant_id == tenant_id, access_log.c.object.in_(chunk)))
-        out += [dict(r._mapping) for r in conn.execute(q)]
+def _accesses(control: ControlStore, tenant_id: str, keys: set[str], limit: int = 200) -> list[dict]:
+    out = lineage_log.accesses_of(control, tenant_id, keys)
     out.sort(key=lambda r: (str(r["at"]), r["object"]))
     return [{**r, "at": r["at"].isoformat() if hasattr(r["at"], "isoformat") else str(r["at"])} for r in out[-limit:]]
 
@@ -84,13 +67,12 @@ def call_lineage(control: ControlStore, tenant: Tenant | str, call_id: str, *, u
     (P3), retention dates (P19) and deletion status (P17)."""
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     keep = retention_days(None if isinstance(tenant, str) else tenant)
-    with control.engine.connect() as conn:
-        rows = _call_rows(conn, tenant_id, [call_id])
-        day = _call_day(rows)
-        rows += _period_rows(conn, tenant_id, {day} if day else set())
-        arts = order_chain([artefact_view(r, keep) for r in rows])
-        keys = {k for a in arts if (k := object_key(a["uri"], uri_prefix))}
-        accesses = _accesses(conn, tenant_id, keys)
+    rows = _call_rows(control, tenant_id, [call_id])
+    day = _call_day(rows)
+    rows += _period_rows(control, tenant_id, {day} if day else set())
+    arts = order_chain([artefact_view(r, keep) for r in rows])
+    keys = {k for a in arts if (k := object_key(a["uri"], uri_prefix))}
+    accesses = _accesses(control, tenant_id, keys)
     return {"tenant_id": tenant_id, "call_id": call_id, "day": day, "found": bool(rows),
             "stages": sorted({a["kind"] for a in arts}, key=lambda k: [a["kind"] for a in arts].index(k)),
             "run_ids": sorted({a["run_id"] for a in arts if a["run_id"]}),
@@ -115,9 +97,8 @@ def subject_lineage(control: ControlStore, tenant: Tenant | str, hashes: list[st
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     keep = retention_days(None if isinstance(tenant, str) else tenant)
     calls = control.calls_of_subject(tenant_id, hashes)
-    with control.engine.connect() as conn:
-        rows = _call_rows(conn, tenant_id, [c["call_id"] for c in calls])
-        period_rows = _period_rows(conn, tenant_id, {c["day"] for c in calls})
+    rows = _call_rows(control, tenant_id, [c["call_id"] for c in calls])
+    period_rows = _period_rows(control, tenant_id, {c["day"] for c in calls})
     by_call: dict[str, list[dict]] = {c["call_id"]: [] for c in calls}
     for r in rows:
         by_call.setdefault(r["call_id"], []).append(artefact_view(r, keep))
@@ -140,22 +121,15 @@ def parse_period(period: str) -> Period:
         y, m = period.split("-")
         return period_from_partition("monthly", date(int(y), int(m), 1).isoformat())
     except ValueError:
-        raise ValueError(f"not a report period (2026-W47 or 2026-11): {period[:20]!r}") from None
+        raise InvalidRequest(f"not a report period (2026-W47 or 2026-11): {period[:20]!r}") from None
 
 
 def report_lineage(control: ControlStore, tenant: Tenant | str, period: Period) -> dict:
     """Which calls, versions and runs went into the tenant's report of *period*."""
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     keep = retention_days(None if isinstance(tenant, str) else tenant)
-    with control.engine.connect() as conn:
-        reports = [dict(r._mapping) for r in conn.execute(sa.select(lineage).where(
-            lineage.c.tenant_id == tenant_id, lineage.c.artefact_kind.in_(("report", "report_file")),
-            lineage.c.partition_key == period.partition_key, lineage.c.period_start == period.start.isoformat()))]
-        scores = [dict(r._mapping) for r in conn.execute(sa.select(
-            lineage.c.call_id, lineage.c.run_id, lineage.c.model_version, lineage.c.scorer_version,
-            lineage.c.scorecard_version, lineage.c.partition_key, lineage.c.deleted_at).where(
-            lineage.c.tenant_id == tenant_id, lineage.c.artefact_kind == "call_score",
-            lineage.c.partition_key >= period.start.isoformat(), lineage.c.partition_key < period.end.isoformat()))]
+    reports = lineage_log.report_rows(control, tenant_id, period.partition_key, period.start.isoformat())
+    scores = lineage_log.score_rows_between(control, tenant_id, period.start.isoformat(), period.end.isoformat())
     return {
         "tenant_id": tenant_id, "period": {"kind": period.kind, "key": period.key, "start": period.start.isoformat(),
                                            "end_exclusive": period.end.isoformat()},
@@ -218,15 +192,13 @@ LOOKUP_KINDS = ("call", "subject_hash", "report")
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class LookupError_(ValueError):
+class LookupError_(CcrError, ValueError):
     """A lookup request that cannot be registered or answered (message holds no identifier)."""
 
 
 def register_lookup(control: ControlStore, tenant_id: str, lookup: str, target: str, *, actor: str) -> int:
     """Write a lookup request row; the job's run config names only its id, so neither a call id nor a
     subject hash reaches Dagster's run storage (P16, README). A subject is named by keyed hash only."""
-    from ..stores.control_store import lineage_lookups, utcnow
-
     if lookup not in LOOKUP_KINDS:
         raise LookupError_(f"unknown lookup kind (one of {', '.join(LOOKUP_KINDS)})")
     if not target or len(target) > 200:
@@ -235,28 +207,18 @@ def register_lookup(control: ControlStore, tenant_id: str, lookup: str, target: 
         raise LookupError_("subject_hash must be the 64-hex keyed hash, never the identifier")
     if lookup == "report":
         parse_period(target)
-    with control.engine.begin() as conn:
-        r = conn.execute(lineage_lookups.insert().values(tenant_id=tenant_id, lookup=lookup, target=target,
-                                                         actor=actor[:200], requested_at=utcnow(),
-                                                         status="requested"))
-        return int(r.inserted_primary_key[0])
+    return lineage_log.add_lookup(control, tenant_id, lookup, target, actor=actor)
 
 
 def get_lookup(control: ControlStore, request_id: int) -> dict:
-    from ..stores.control_store import lineage_lookups
-
-    rows = control.fetch(sa.select(lineage_lookups).where(lineage_lookups.c.id == request_id))
-    if not rows:
+    row = lineage_log.get_lookup(control, request_id)
+    if row is None:
         raise LookupError_(f"no lineage lookup request {request_id}")
-    if rows[0]["target"] is None:
+    if row["target"] is None:
         raise LookupError_(f"lineage lookup request {request_id} named an erased subject or call")
-    return rows[0]
+    return row
 
 
 def finish_lookup(control: ControlStore, request_id: int, *, status: str, export_key: str | None,
                   run_id: str | None) -> None:
-    from ..stores.control_store import lineage_lookups, utcnow
-
-    with control.engine.begin() as conn:
-        conn.execute(lineage_lookups.update().where(lineage_lookups.c.id == request_id).values(
-            status=status, export_key=export_key, run_id=run_id, answered_at=utcnow()))
+    lineage_log.finish_lookup(control, request_id, status=status, export_key=export_key, run_id=run_id)

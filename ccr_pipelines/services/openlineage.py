@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import RunEvent
 from openlineage.client.serde import Serde
@@ -25,7 +24,8 @@ from openlineage.client.transport.transport import Config, Transport
 
 from ..core import catalog
 from ..core.lineage import CHECKS_JOB_SUFFIX, dataset_partition, iso_utc, ol_dataset, run_event
-from ..stores.control_store import ControlStore, lineage
+from ..stores import lineage_log
+from ..stores.control_store import ControlStore
 from ..stores.object_store import ObjectStore
 
 SCHEMAS: dict[str, pa.Schema] = {d.name: d.schema for d in catalog.DATASETS if d.schema is not None}
@@ -88,10 +88,7 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
     datasets dbt reads as inputs, reports the datasets the report reads; an asset that read and
     wrote nothing emits no event; check results are a ``<asset>.checks`` run whose input (the
     asset's output) carries ``dataQualityAssertions``, where the spec puts them."""
-    with control.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(sa.select(
-            lineage.c.asset_key, lineage.c.artefact_uri, lineage.c.source_uri, lineage.c.deleted_at,
-            lineage.c.call_id, lineage.c.tenant_id, lineage.c.artefact_kind).where(lineage.c.run_id == dagster_run_id))]
+    rows = lineage_log.rows_of_run(control, dagster_run_id)
     # P17: an erased call's own artefacts (its audio, its transcript) are not named again; the partitions
     # that held its rows stay, and their erasure facet counts it
     rows = [r for r in rows if not (r["deleted_at"] is not None and r["call_id"]

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections import defaultdict
 
-from ..core.audio import decode_channels
+from ..loaders.audio_files import decode_channels
 from ..core.catalog import CALL_MANIFEST, REDACTED_SEGMENTS, playback_key
 from ..core.lineage import LineageContext, row_uri
 from ..core.playback import apply_silence, silence_spans, wav_bytes

@@ -30,16 +30,17 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from ..core import catalog
+from ..core.errors import CcrError
 from ..core.keys import tenant_key
 from ..core.report_periods import Period
 from ..core.report_render import REPORT_VERSION, ReportData, kpi_changes, language_for, render_html
 from ..core.scorecards import STEP_KINDS
 from ..core.tenants import Tenant, TenantRegistry
 from ..stores.access import TenantObjects
-from ..stores.control_store import ControlStore, ingest_events
+from ..stores import ledger
+from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse
 
 STAGING = "staging"  # {prefix}/staging/: written and checked here, never linked
@@ -132,7 +133,7 @@ def staging_prefix(tenant_id: str, period: Period) -> str:
     return f"{report_prefix(tenant_id, period)}/{STAGING}"
 
 
-class ReportNotDeliverable(ValueError):
+class ReportNotDeliverable(CcrError, ValueError):
     """A report without a passed check record matching its files (P4, P14)."""
 
 
@@ -145,13 +146,7 @@ def _query(wh: Warehouse, tenant_id: str, period: Period, sql: str, exclude: fro
 
 
 def _ingest_outcomes(control: ControlStore, tenant_id: str, period: Period) -> dict[str, int]:
-    q = (sa.select(ingest_events.c.outcome, sa.func.count())
-         .where(ingest_events.c.tenant_id == tenant_id,
-                ingest_events.c.partition_key >= period.start.isoformat(),
-                ingest_events.c.partition_key < period.end.isoformat())
-         .group_by(ingest_events.c.outcome))
-    with control.engine.connect() as conn:
-        return {outcome: int(n) for outcome, n in conn.execute(q)}
+    return ledger.outcomes_between(control, tenant_id, period.start.isoformat(), period.end.isoformat())
 
 
 def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period, *,

@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Callable
 
-import sqlalchemy as sa
-
 from ..core.keys import tenant_key
 from ..core.retention import (DATASET_CLASSES, OBJECT_CLASSES, PER_CALL_CLASSES, TENANT_ZONES, PurgeItem, cutoff,
                               day_of_key, expired, offboarding_due, report_period_end)
 from ..core.tenants import Tenant, TenantRegistry
-from ..stores.control_store import (ControlStore, access_log, lineage, purge_log, retention_grants, review_queue,
-                                    search_segments, subject_calls, subject_restrictions, suppression_list, utcnow)
+from ..stores import purge_log
+from ..stores.control_store import ControlStore, utcnow
 from ..stores.object_store import ObjectStore
 from ..stores.warehouse import Warehouse, partition_key
 from . import search as search_index
@@ -96,24 +94,17 @@ def _partition_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int
 
 
 def _row_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
-    out = []
-    scores_cut = cutoff(env.today, tenant.retention("scores"))
-    n = env.control.fetch(sa.select(sa.func.count()).select_from(review_queue).where(
-        review_queue.c.tenant_id == tenant.id, review_queue.c.created_at < _midnight(scores_cut)))[0]["count_1"]
-    if n:
-        out.append((PurgeItem(tenant.id, "scores", "rows", "review_queue"), n))
-    # a call's index row lives as long as the longest-kept per-call class
-    call_cut = cutoff(env.today, max(tenant.retention(c) for c in PER_CALL_CLASSES)).isoformat()
-    n = env.control.fetch(sa.select(sa.func.count()).select_from(subject_calls).where(
-        subject_calls.c.tenant_id == tenant.id, subject_calls.c.day < call_cut))[0]["count_1"]
-    if n:
-        out.append((PurgeItem(tenant.id, "scores", "rows", "subject_calls"), n))
-    n = env.control.fetch(sa.select(sa.func.count()).select_from(access_log).where(
-        access_log.c.tenant_id == tenant.id,
-        access_log.c.at < _midnight(cutoff(env.today, tenant.retention("access_log")))))[0]["count_1"]
-    if n:
-        out.append((PurgeItem(tenant.id, "access_log", "rows", "access_log"), n))
-    return out
+    n = purge_log.expired_counts(env.control, tenant.id, **_row_cutoffs(env, tenant))
+    return [(PurgeItem(tenant.id, "access_log" if table == "access_log" else "scores", "rows", table), n[table])
+            for table in ("review_queue", "subject_calls", "access_log") if n[table]]
+
+
+def _row_cutoffs(env: PurgeEnv, tenant: Tenant) -> dict:
+    """Where each kind of control-store row expires; a call's index row lives as long as the longest-kept
+    per-call class."""
+    return {"queued_before": _midnight(cutoff(env.today, tenant.retention("scores"))),
+            "call_day_before": cutoff(env.today, max(tenant.retention(c) for c in PER_CALL_CLASSES)).isoformat(),
+            "accessed_before": _midnight(cutoff(env.today, tenant.retention("access_log")))}
 
 
 def _midnight(d: date):
@@ -128,11 +119,9 @@ def _offboarding_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, i
         n = sum(1 for _ in env.store.list_versions(tenant_key(zone, tenant.id) + "/"))
         if n:
             out.append((PurgeItem(tenant.id, "offboarding", "prefix", tenant_key(zone, tenant.id) + "/"), n))
-    for table in (review_queue, subject_calls, suppression_list, subject_restrictions, search_segments):
-        n = env.control.fetch(sa.select(sa.func.count()).select_from(table).where(
-            table.c.tenant_id == tenant.id))[0]["count_1"]
+    for table, n in purge_log.tenant_row_counts(env.control, tenant.id).items():
         if n:
-            out.append((PurgeItem(tenant.id, "offboarding", "rows", table.name), n))
+            out.append((PurgeItem(tenant.id, "offboarding", "rows", table), n))
     return out
 
 
@@ -149,14 +138,11 @@ def plan_purge(env: PurgeEnv) -> list[tuple[PurgeItem, int]]:
 
 # -- run ---------------------------------------------------------------------
 def _last_run_incomplete(control: ControlStore) -> bool:
-    rows = control.fetch(sa.select(purge_log.c.data_class).where(
-        purge_log.c.tenant_id == PLATFORM, purge_log.c.dry_run.is_(False),
-        purge_log.c.data_class.in_([STARTED, COMPLETED])).order_by(purge_log.c.id.desc()).limit(1))
-    return bool(rows) and rows[0]["data_class"] == STARTED
+    return purge_log.last_marker(control, PLATFORM, [STARTED, COMPLETED]) == STARTED
 
 
 def _marker(env: PurgeEnv, data_class: str, objects: int = 0, rows: int = 0) -> None:
-    env.control.insert(purge_log, dict(run_id=env.run_id, tenant_id=PLATFORM, data_class=data_class, dry_run=False,
+    purge_log.record(env.control, dict(run_id=env.run_id, tenant_id=PLATFORM, data_class=data_class, dry_run=False,
                                        objects=objects, rows=rows, at=utcnow()))
 
 
@@ -169,40 +155,21 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
         return env.store.delete_prefix_all_versions(item.target), 0
     if item.kind == "partition":
         n = env.store.delete_all_versions(item.target)
-        with c.engine.begin() as conn:  # P17/P19: lineage keeps the fact, not the content
-            if item.data_class == "redacted_transcript" and item.day:  # issue 19: the day leaves search too
+        if item.data_class == "redacted_transcript" and item.day:  # issue 19: the day leaves search too
+            with c.engine.begin() as conn:
                 search_index.delete_days(conn, t, days=[item.day])
-            conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.deleted_at.is_(None),
-                                                lineage.c.artefact_uri == env.store.uri(item.target))
-                         .values(deleted_at=utcnow()))
+        purge_log.mark_deleted(c, t, env.store.uri(item.target))  # P17/P19: lineage keeps the fact
         return n, 0
     tenant = env.registry.get(t)
+    cut = _row_cutoffs(env, tenant)
     if item.target == "access_log":  # append-only: a retention grant lets exactly these rows through (P3, P19)
-        before = _midnight(cutoff(env.today, tenant.retention("access_log")))
-        with c.engine.begin() as conn:
-            conn.execute(retention_grants.insert().values(table_name="access_log", tenant_id=t, before=before,
-                                                          run_id=env.run_id, granted_at=utcnow()))
-            n = conn.execute(access_log.delete().where(access_log.c.tenant_id == t, access_log.c.at < before)).rowcount
-        return 0, n or 0
+        return 0, purge_log.delete_access_log(c, t, cut["accessed_before"], run_id=env.run_id)
     if item.target == "search_segments":  # issue 19: the offboarded tenant's search index
         with c.engine.begin() as conn:
             return 0, search_index.delete_days(conn, t)
-    tables = {"review_queue": review_queue, "subject_calls": subject_calls, "suppression_list": suppression_list,
-              "subject_restrictions": subject_restrictions}
-    table = tables[item.target]
-    where = [table.c.tenant_id == t]
-    if item.data_class != "offboarding":
-        if table is review_queue:
-            where.append(review_queue.c.created_at < _midnight(cutoff(env.today, tenant.retention("scores"))))
-        else:
-            where.append(subject_calls.c.day < cutoff(env.today, max(tenant.retention(x) for x in PER_CALL_CLASSES))
-                         .isoformat())
-    with c.engine.begin() as conn:
-        n = conn.execute(table.delete().where(*where)).rowcount or 0
-        if item.data_class == "offboarding":
-            conn.execute(lineage.update().where(lineage.c.tenant_id == t, lineage.c.deleted_at.is_(None))
-                         .values(deleted_at=utcnow()))
-    return 0, n
+    return 0, purge_log.delete_rows(c, item.target, t, queued_before=cut["queued_before"],
+                                    call_day_before=cut["call_day_before"],
+                                    offboarding=item.data_class == "offboarding")
 
 
 def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
@@ -217,7 +184,7 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
         backups = _expired_backups(env)
         if backups:
             per[(PLATFORM, "backups")][0] += len(backups)
-        env.control.insert(purge_log, [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=True, objects=o,
+        purge_log.record(env.control, [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=True, objects=o,
                                             rows=r, at=utcnow()) for (t, k), (o, r) in sorted(per.items())])
         return {**_summary(items, per, dry_run=True, marts=False), "backups_expired": len(backups)}
 
@@ -230,7 +197,7 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
     def flush():
         rows = [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=False, objects=o, rows=r, at=utcnow())
                 for (t, k), (o, r) in sorted(pending.items()) if o or r]
-        env.control.insert(purge_log, rows)
+        purge_log.record(env.control, rows)
         pending.clear()
 
     for item, _ in items:
@@ -265,15 +232,10 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
     # P19: the offboarding proof row, once per tenant whose grace period is over
     for tenant in sorted(env.registry, key=lambda t: t.id):
         if offboarding_due(tenant.terminated_on, env.today) and not _offboarding_items(env, tenant):
-            done = env.control.fetch(sa.select(purge_log.c.id).where(
-                purge_log.c.tenant_id == tenant.id, purge_log.c.data_class == OFFBOARDED).limit(1))
-            if not done:
-                total = env.control.fetch(sa.select(sa.func.coalesce(sa.func.sum(purge_log.c.objects), 0),
-                                                    sa.func.coalesce(sa.func.sum(purge_log.c.rows), 0)).where(
-                    purge_log.c.tenant_id == tenant.id, purge_log.c.dry_run.is_(False)))[0]
-                vals = list(total.values())
-                env.control.insert(purge_log, dict(run_id=env.run_id, tenant_id=tenant.id, data_class=OFFBOARDED,
-                                                   dry_run=False, objects=int(vals[0]), rows=int(vals[1]), at=utcnow()))
+            if not purge_log.has_entry(env.control, tenant.id, OFFBOARDED):
+                objects, rows = purge_log.purged_totals(env.control, tenant.id)
+                purge_log.record(env.control, dict(run_id=env.run_id, tenant_id=tenant.id, data_class=OFFBOARDED,
+                                                   dry_run=False, objects=objects, rows=rows, at=utcnow()))
     _marker(env, COMPLETED, objects=sum(o for o, _ in per.values()), rows=sum(r for _, r in per.values()))
     return {**_summary(items, per, dry_run=False, marts=marts), "backups_expired": len(backups)}
 

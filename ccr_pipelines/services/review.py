@@ -6,24 +6,20 @@ erasure, the audit trail (append-only) then keeps no reference to the call.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from ..stores.control_store import ControlStore, review_queue, utcnow
+from ..core.errors import InvalidRequest, NotFound
+from ..stores import review_queue
+from ..stores.control_store import ControlStore
 
 DECISIONS = ("confirmed", "overridden", "dismissed", "unreviewed")
 
 
 def decide(control: ControlStore, tenant_id: str, call_id: str, status: str, *, reviewer: str) -> dict:
     if status not in DECISIONS:
-        raise ValueError(f"unknown review decision {status!r} (one of {', '.join(DECISIONS)})")
-    with control.engine.begin() as conn:
-        row = conn.execute(sa.select(review_queue.c.id, review_queue.c.status, review_queue.c.reviewer).where(
-            review_queue.c.tenant_id == tenant_id, review_queue.c.call_id == call_id)).first()
-        if row is None:
-            raise LookupError(f"no review-queue entry for this call of tenant '{tenant_id}'")
-        now = utcnow()
-        conn.execute(review_queue.update().where(review_queue.c.id == row.id).values(
-            status=status, reviewer=reviewer, decided_at=now if status != "unreviewed" else None))
-    change = {"before": {"status": row.status, "reviewer": row.reviewer}, "after": {"status": status, "reviewer": reviewer}}
-    control.audit(actor=reviewer, entity="review_decision", entity_id=f"{tenant_id}:review-{row.id}", change=change)
-    return {"review_id": row.id, **change}
+        raise InvalidRequest(f"unknown review decision {status!r} (one of {', '.join(DECISIONS)})")
+    row = review_queue.set_decision(control, tenant_id, call_id, status, reviewer=reviewer)
+    if row is None:
+        raise NotFound(f"no review-queue entry for this call of tenant '{tenant_id}'")
+    change = {"before": {"status": row["status"], "reviewer": row["reviewer"]},
+              "after": {"status": status, "reviewer": reviewer}}
+    control.audit(actor=reviewer, entity="review_decision", entity_id=f"{tenant_id}:review-{row['id']}", change=change)
+    return {"review_id": row["id"], **change}

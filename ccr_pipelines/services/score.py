@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
 
 from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.batch_scoring import score_segments
 from ..core.lineage import LineageContext, row_uri
-from ..core.scorecards import Scorecard, load_scorecard
+from ..core.scorecards import Scorecard
 from ..core.tenants import Tenant
-from ..stores.control_store import ControlStore, review_queue, utcnow
+from ..loaders.config_files import load_scorecard
+from ..stores import review_queue
+from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
 
 MANIFEST_DATASET, REDACTED_DATASET, CALLS_DATASET = CALL_MANIFEST.name, REDACTED_SEGMENTS.name, TRANSCRIPT_CALLS.name
@@ -94,25 +95,5 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
 
 
 def _enqueue(control: ControlStore, tenant_id: str, items: list[tuple[str, list[str], float]]) -> int:
-    """P15: calls needing a human land in review_queue; an already reviewed call is left as decided.
-
-    Set-wise: one look-up per chunk of calls, then one batched insert and one batched update."""
-    new = 0
-    now = utcnow()
-    with control.engine.begin() as conn:
-        for i in range(0, len(items), 5000):
-            chunk = items[i:i + 5000]
-            existing = {r.call_id: r for r in conn.execute(
-                sa.select(review_queue.c.id, review_queue.c.call_id, review_queue.c.status).where(
-                    review_queue.c.tenant_id == tenant_id, review_queue.c.call_id.in_([c for c, _, _ in chunk])))}
-            inserts = [{"tenant_id": tenant_id, "call_id": c, "reasons": reasons, "score": score,
-                        "status": "unreviewed", "created_at": now} for c, reasons, score in chunk if c not in existing]
-            updates = [{"row_id": existing[c].id, "reasons": reasons, "score": score}
-                       for c, reasons, score in chunk if c in existing and existing[c].status == "unreviewed"]
-            if inserts:
-                conn.execute(review_queue.insert(), inserts)
-                new += len(inserts)
-            if updates:
-                conn.execute(review_queue.update().where(review_queue.c.id == sa.bindparam("row_id"))
-                             .values(reasons=sa.bindparam("reasons"), score=sa.bindparam("score")), updates)
-    return new
+    """P15: calls needing a human land in review_queue; an already reviewed call is left as decided."""
+    return review_queue.enqueue(control, tenant_id, items)

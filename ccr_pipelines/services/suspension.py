@@ -12,27 +12,23 @@ rebuild config.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
+from ..core.errors import InvalidRequest
 from ..core.tenants import TenantRegistry
-from ..stores.control_store import ControlStore, tenant_suspensions, utcnow
+from ..stores import suspensions
+from ..stores.control_store import ControlStore
 
 
 def switch(control: ControlStore, registry: TenantRegistry, tenant_id: str, *, suspended: bool, actor: str,
            reason: str, incident_id: int | None = None) -> None:
     registry.require(tenant_id, active=False)  # a known tenant, whatever its state
     if not reason.strip():
-        raise ValueError("a suspension or resumption needs a reason")
-    control.insert(tenant_suspensions, dict(tenant_id=tenant_id, suspended=suspended, reason=reason[:300],
-                                            actor=actor, incident_id=incident_id, at=utcnow()))
+        raise InvalidRequest("a suspension or resumption needs a reason")
+    suspensions.record(control, tenant_id, suspended=suspended, reason=reason[:300], actor=actor,
+                       incident_id=incident_id)
     control.audit(actor=actor, entity="tenant_config", entity_id=tenant_id,
                   change={"field": "suspended", "to": suspended, "reason": reason[:300], "incident_id": incident_id})
 
 
 def current(control: ControlStore) -> dict[str, bool]:
     """Tenant id -> suspended, from each tenant's latest switch row."""
-    latest = sa.select(tenant_suspensions.c.tenant_id, sa.func.max(tenant_suspensions.c.id).label("id")) \
-        .group_by(tenant_suspensions.c.tenant_id).subquery()
-    q = sa.select(tenant_suspensions.c.tenant_id, tenant_suspensions.c.suspended).join(
-        latest, tenant_suspensions.c.id == latest.c.id)
-    return {r["tenant_id"]: bool(r["suspended"]) for r in control.fetch(q)}
+    return suspensions.current(control)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from ..core.errors import InvalidKeyError
+from ..core.errors import CcrError, InvalidKeyError
 from ..core.keys import validate_key, validate_prefix, validate_received_key
 
 _CHUNK = 1024 * 1024
@@ -44,7 +44,7 @@ class ObjectVersion:
     size: int
 
 
-class ObjectNotFound(KeyError):
+class ObjectNotFound(CcrError, KeyError):
     """The key does not exist (message carries the key only, which holds no personal data)."""
 
 

@@ -180,16 +180,10 @@ ACCESS_WINDOW_S = 3600  # the window in which one actor touching many tenants is
                        "3 or more tenants opens a critical incident (possible compromise, rule R3; P3).")
 def unusual_access_sensor(context: dg.SensorEvaluationContext, control_store: ControlStoreResource,
                           tenant_registry: TenantRegistryResource, alerting: AlertingResource):
-    from ...core.incidents import unusual_access_actors
-    from ...stores.control_store import access_log, utcnow
-
-    import sqlalchemy as sa
+    from ...services.alerting import unusual_access
 
     control = control_store.get()
-    since = utcnow() - timedelta(seconds=ACCESS_WINDOW_S)
-    rows = control.fetch(sa.select(access_log.c.actor, access_log.c.tenant_id, access_log.c.action)
-                         .where(access_log.c.at >= since).distinct())
-    flagged = unusual_access_actors(rows)
+    flagged = unusual_access(control, window=timedelta(seconds=ACCESS_WINDOW_S))
     if not flagged:
         return dg.SkipReason(f"no actor touched several tenants in the last {ACCESS_WINDOW_S // 60} min")
     settings, registry = alerting.settings(), tenant_registry.get()

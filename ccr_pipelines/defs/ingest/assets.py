@@ -5,13 +5,13 @@ from pydantic import Field
 
 from ... import __version__
 
-from ...core.catalog import CALL_MANIFEST, CALL_MANIFEST_ASSET, inbox_day_prefix
+from ...core.catalog import CALL_MANIFEST, CALL_MANIFEST_ASSET
 from ...core.ingest import UNROUTED
 from ...core.keys import TENANT_ID_RE
 from ...resources import (
     ControlStoreResource, IngestConfigResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
 )
-from ...services.ingest import IngestEnv, ingest_batch
+from ...services.ingest import IngestEnv, ingest_batch, resolve_key_digests
 from ..shared.tenancy import fold_metadata, run_tenants
 from .partitions import daily_partitions
 
@@ -45,30 +45,6 @@ def _validate_config(config: CallManifestConfig, day: str) -> None:
     elif config.key_digests:
         if config.rebuild:
             raise dg.Failure("the unroutable batch needs explicit key digests and no rebuild")
-
-
-def _resolve_digests(store, control, config: CallManifestConfig, day: str, secret: str) -> list[str]:
-    """The keys whose digests the sensor sent: those still in the inbox, and those an earlier attempt
-    of this batch already handled (they left the inbox; the ledger has them, so the retry reports them
-    as finished instead of losing them — a killed run's retry must give the same materialization)."""
-    import sqlalchemy as sa
-
-    from ...core.ingest_sensor import key_digest
-    from ...stores.control_store import ingest_events
-
-    if not config.key_digests:
-        return []
-    wanted = set(config.key_digests)
-    prefix = inbox_day_prefix(config.tenant_id, day) if config.tenant_id else "raw/"
-    found = {k for k in (o.key for o in store.list(prefix)) if key_digest(secret, k) in wanted}
-    if len(found) < len(wanted):  # only a retry reads the ledger (a tenant-day may hold many rows)
-        where = ([ingest_events.c.tenant_id == config.tenant_id, ingest_events.c.partition_key == day]
-                 if config.tenant_id else [ingest_events.c.tenant_id.is_(None)])
-        # the ledger holds the key itself for every key without personal data (safe_key); the others
-        # were quarantined and are found in the inbox until their run commits
-        found |= {r["source_key"] for r in control.fetch(sa.select(ingest_events.c.source_key).where(*where))
-                  if r["source_key"].startswith(prefix) and key_digest(secret, r["source_key"]) in wanted}
-    return sorted(found)
 
 
 @dg.asset(
@@ -108,8 +84,9 @@ def call_manifest(
     # keys only ever as keyed digests, resolved inside the tenant-day's inbox (P4, P17: no key, call id or file
     # name in run storage; a digest cannot name another tenant's object)
     if config.tenant_id or config.key_digests:
-        batches = [(config.tenant_id or None, _resolve_digests(env.store, env.control, config, day,
-                                                               ingest_config.subject_hash_key)
+        batches = [(config.tenant_id or None,
+                    resolve_key_digests(env.store, env.control, config.tenant_id or None, day, config.key_digests,
+                                        ingest_config.subject_hash_key)
                     if config.key_digests else None)]
     else:  # a backfill run (no config): the day's inbox of every active tenant, or of those listed
         batches = [(t.id, None) for t in run_tenants(tenant_registry, "", config.tenant_ids)]

@@ -18,6 +18,7 @@ from ...services import dsr as dsr_service
 from ...services.alerting import handle_signal
 from ...platform import purge_env
 from ...services.retention import run_purge
+from ..shared import run_storage
 from ..shared.tenancy import run_actor
 
 OWNERS = ["team:data-platform"]
@@ -71,7 +72,7 @@ def _env(context, object_store, warehouse, control_store, tenant_registry, inges
     return dsr_service.erasure_env(
         object_store.get(), control_store.get(), tenant_registry.get(), ingest_config.subject_hash_key,
         actor=run_actor(context), run_id=context.run_id, region=object_store.region_label,
-        dagster_instance=context.instance, backup_keep_days=object_store.backup_keep_days)
+        run_storage=run_storage.of_running_job(context.instance), backup_keep_days=object_store.backup_keep_days)
 
 
 @dg.op

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from .core.config_yaml import UnsafeYamlError, load_config_yaml
-from .core.errors import SettingsError
-from .core.regions import check_region
-from .core.settings import CONFIG_DIR, ENVIRONMENTS, EnvRef, Settings, parse_settings
-from .core.tenants import TenantRegistry
+from ..core.config_yaml import UnsafeYamlError, load_config_yaml
+from ..core.errors import SettingsError
+from ..core.regions import check_region
+from ..core.settings import CONFIG_DIR, ENVIRONMENTS, EnvRef, Settings, parse_settings
+from ..core.tenants import TenantRegistry
 
 
 class LoadedSettings:
@@ -85,7 +85,7 @@ def protect_local_files(settings: Settings) -> list[Path]:
     tightens what already exists at the top: the data dir, the object store root and the Dagster home
     to 0700 (which closes everything below them), the stores' files to 0600. Returns the paths it
     tightened. Object stores in S3 and PostgreSQL control stores are left to their own access rules."""
-    from .services.marts import duckdb_path, restricted_calls_path
+    from ..services.marts import duckdb_path, restricted_calls_path
 
     local_objects = settings.object_store.kind == "local"
     db = sqlite_path(settings.expand(settings.control_store.url)) if isinstance(settings.control_store.url, str) else None
@@ -132,7 +132,9 @@ def load_settings(env: str | None = None) -> LoadedSettings:
     env = env or os.environ.get("CCR_ENV", "local")
     path = profile_path(env)
     settings = parse_settings(path, read_profile(path), data_dir=os.environ.get("CCR_DATA_DIR"))
-    registry = TenantRegistry.load(tenants_path(settings, path))
+    from .config_files import load_tenant_registry  # core reads no file (issue 20): a loader does
+
+    registry = load_tenant_registry(tenants_path(settings, path))
     for tenant in registry:
         check_region(tenant.storage_region, tenant.region_override_reason,
                      where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'")

@@ -16,8 +16,8 @@ Terraform's ``templatefile``.
 
 from __future__ import annotations
 
-from .keys import ZONES
-from .tenants import RETENTION_BOUNDS
+from ccr_pipelines.core.keys import ZONES
+from ccr_pipelines.core.tenants import RETENTION_BOUNDS
 
 GRACE_DAYS = 7  # after the longest allowed retention, time for the purge job to have run and be checked
 NONCURRENT_DAYS = 7  # a deleted object's old versions: long enough to undo a mistaken purge, no longer
