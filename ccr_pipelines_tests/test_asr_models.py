@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,27 @@ def test_the_worker_console_shows_library_warnings_but_not_whispers_short_clip_n
     for h in list(logger.handlers):
         logger.removeHandler(h)
         h.close()
+
+
+def test_the_worker_transcribes_without_importing_torch_and_starts_in_seconds(tmp_path):
+    """Issue 21: the default engine (faster-whisper + Silero's ONNX VAD) never imports torch, whisperx,
+    pyannote or Lightning, so a launch pays no torch import and no checkpoint migration."""
+    code = ("import sys, numpy as np\n"
+            "from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many\n"
+            "_m, loaded = Engines(AsrConfig(multilingual_model='')).for_language('en')\n"
+            "out = transcribe_many(loaded, [('silence', np.zeros(16000 * 3, dtype=np.float32))], language='en',"
+            " batch_size=8)\n"
+            "assert out == {'silence': []}, out\n"
+            "print(sorted(m for m in ('torch', 'whisperx', 'pyannote', 'lightning') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "CCR_MODEL_CACHE": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unknown_vad_setting_fails_with_one_line_naming_it():
+    from ccr_pipelines.asr.engine import AsrConfig, Engines
+
+    with pytest.raises(ModelUnavailable) as err:
+        Engines(AsrConfig(vad="webrtc", multilingual_model="")).for_language("en")
+    assert "asr.vad" in str(err.value) and "\n" not in str(err.value)

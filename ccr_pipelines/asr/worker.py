@@ -219,8 +219,8 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
 
 
 def _quiet_libraries() -> None:
-    """whisperx, pyannote and lightning are chatty: their INFO goes to the worker's log file
-    (``CCR_ASR_LOG_FILE``), warnings and errors to stderr."""
+    """faster-whisper (and, with the pyannote VAD, whisperx, pyannote and Lightning) are chatty: their
+    INFO goes to the worker's log file (``CCR_ASR_LOG_FILE``), warnings and errors to stderr."""
     import warnings
 
     import os
@@ -229,7 +229,7 @@ def _quiet_libraries() -> None:
 
     warnings.filterwarnings("ignore")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    route_library_logs()  # again after whisperx's import, in engine._load
+    route_library_logs()  # again at each model load (engine._load), after the libraries' imports
 
 
 def main() -> int:

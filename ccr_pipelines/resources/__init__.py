@@ -121,6 +121,8 @@ class AsrResource(dg.ConfigurableResource):
     compute_type: str = "int8"
     batch_size: int = 8
     threads: int = 2
+    inter_threads: int = 1
+    vad: str = "silero"
     alignment_model_dir: str = ""
     diarization_model_dir: str = ""
     calls_per_launch: int = 200
@@ -145,7 +147,8 @@ class AsrResource(dg.ConfigurableResource):
     def worker_config(self) -> dict:
         return {"model": self.model, "multilingual_model": self.multilingual_model or None,
                 "device": self.device, "compute_type": self.compute_type, "batch_size": self.batch_size,
-                "threads": self.threads, "alignment_model_dir": self.alignment_model_dir or None,
+                "threads": self.threads, "inter_threads": self.inter_threads, "vad": self.vad,
+                "alignment_model_dir": self.alignment_model_dir or None,
                 "diarization_model_dir": self.diarization_model_dir or None}
 
 
