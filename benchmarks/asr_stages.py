@@ -8,7 +8,7 @@ stages measured inside, peak RSS. Run:
     PYTHONPATH=. .venv/bin/python benchmarks/asr_stages.py --calls 10 --runs 3
 
 ``--calls N``: calls per launch, cycling through the three English fixtures. ``--asr '{"vad": "pyannote"}'``:
-worker settings (asr.* keys) for the worker contender. ``--contenders worker,faster_whisper``.
+worker settings (asr.* keys) for the worker contender. ``--contenders worker,faster_whisper,worker_pyannote``.
 Prints one JSON line per run and a summary (median and spread per figure); the tables in
 benchmarks/RESULTS.md come from it.
 """
@@ -120,7 +120,10 @@ def child_faster_whisper(calls: list[dict]) -> dict:
 
 def _child(which: str, n: int, asr: dict) -> None:
     calls = _calls(n)
-    out = child_worker(calls, asr) if which == "worker" else child_faster_whisper(calls)
+    if which.startswith("worker"):  # worker_pyannote: the worker with whisperx's pyannote VAD (torch)
+        out = child_worker(calls, {**asr, "vad": "pyannote"} if which == "worker_pyannote" else asr)
+    else:
+        out = child_faster_whisper(calls)
     out["in_process_s"] = time.perf_counter() - T_START
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print("RESULT " + json.dumps(out))

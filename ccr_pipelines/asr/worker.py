@@ -119,6 +119,11 @@ def _labelled(p: _Prepared, roles: list[str], engines: Engines):
     return [("unknown", None, p.channels[0])], "diarization_unavailable"
 
 
+def _call_of(item_id: tuple) -> str:
+    """Channels of one call share packed windows; two calls never do (engine.transcribe_many)."""
+    return item_id[0]
+
+
 def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles: list[str],
                      group: list[_Prepared]) -> list[dict]:
     """Transcribe a group of prepared calls in shared batches and write each transcript."""
@@ -135,7 +140,7 @@ def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles
             labelled, _mode = _labelled(p, roles, engines)
             items += [((p.call["call_id"], speaker, ch), audio) for speaker, ch, audio in labelled]
         raw.update(transcribe_many(members[0].pipeline, items, language=language,
-                                   batch_size=engines.config.batch_size))
+                                   batch_size=engines.config.batch_size, pack_group=_call_of))
     shared = time.perf_counter() - t_shared
     group_audio = sum(p.audio_seconds for p in group) or 1.0
     results = []
