@@ -135,3 +135,25 @@ def test_an_unknown_vad_setting_fails_with_one_line_naming_it():
     with pytest.raises(ModelUnavailable) as err:
         Engines(AsrConfig(vad="webrtc", multilingual_model="")).for_language("en")
     assert "asr.vad" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_channels_of_one_call_share_windows_and_two_calls_never_do():
+    """Issue 21 packing: both channels of a stereo call are packed into shared 30 s windows (fewer
+    encoder passes); two calls never share one, so no word of one call can land in another's
+    transcript. The same call twice gives byte-identical segments, each on its own channel."""
+    from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
+    from ccr_pipelines.core.audio import decode_channels
+
+    fixture = Path(__file__).resolve().parents[1] / "ccr_pipelines/demo/fixtures/raw/globex-support/2026/11/16/c-2001.flac"
+    left, right = decode_channels(str(fixture), sample_rate=16000)
+    items = [((call, ch), audio) for call in ("a", "b") for ch, audio in ((0, left), (1, right))]
+    _m, loaded = Engines(AsrConfig(multilingual_model="")).for_language("en")
+    timings: dict = {}
+    out = transcribe_many(loaded, items, language="en", batch_size=8, pack_group=lambda item: item[0],
+                          timings=timings)
+    assert timings["windows"] == 2  # one per call (28.6 s of stereo, ~24 s of speech), never one for both
+    assert out[("a", 0)] == out[("b", 0)] and out[("a", 1)] == out[("b", 1)]
+    assert out[("a", 0)] and out[("a", 1)]
+    text = {ch: " ".join(s["text"] for s in out[("a", ch)]).lower() for ch in (0, 1)}
+    assert "my name is sam" in text[0] and "my name is sam" not in text[1]  # the agent's words on the agent's channel
+    assert "internet" in text[1] and "internet" not in text[0]
