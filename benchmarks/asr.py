@@ -1,4 +1,5 @@
-"""ASR benchmark: the batched whisperx worker vs sequential plain faster-whisper.
+"""ASR benchmark: the batched worker vs sequential plain faster-whisper (issue 4; since issue 21 the
+worker runs faster-whisper with Silero's VAD, and benchmarks/asr_stages.py splits the time per stage).
 
 Same committed English fixtures (each channel of each call), same model
 (tiny.en, int8, CPU, 2 threads), each contender in its own process so peak

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,49 @@ def test_the_worker_console_shows_library_warnings_but_not_whispers_short_clip_n
     for h in list(logger.handlers):
         logger.removeHandler(h)
         h.close()
+
+
+def test_the_worker_transcribes_without_importing_torch_and_starts_in_seconds(tmp_path):
+    """Issue 21: the default engine (faster-whisper + Silero's ONNX VAD) never imports torch, whisperx,
+    pyannote or Lightning, so a launch pays no torch import and no checkpoint migration."""
+    code = ("import sys, numpy as np\n"
+            "from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many\n"
+            "_m, loaded = Engines(AsrConfig(multilingual_model='')).for_language('en')\n"
+            "out = transcribe_many(loaded, [('silence', np.zeros(16000 * 3, dtype=np.float32))], language='en',"
+            " batch_size=8)\n"
+            "assert out == {'silence': []}, out\n"
+            "print(sorted(m for m in ('torch', 'whisperx', 'pyannote', 'lightning') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "CCR_MODEL_CACHE": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unknown_vad_setting_fails_with_one_line_naming_it():
+    from ccr_pipelines.asr.engine import AsrConfig, Engines
+
+    with pytest.raises(ModelUnavailable) as err:
+        Engines(AsrConfig(vad="webrtc", multilingual_model="")).for_language("en")
+    assert "asr.vad" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_channels_of_one_call_share_windows_and_two_calls_never_do():
+    """Issue 21 packing: both channels of a stereo call are packed into shared 30 s windows (fewer
+    encoder passes); two calls never share one, so no word of one call can land in another's
+    transcript. The same call twice gives byte-identical segments, each on its own channel."""
+    from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
+    from ccr_pipelines.core.audio import decode_channels
+
+    fixture = Path(__file__).resolve().parents[1] / "ccr_pipelines/demo/fixtures/raw/globex-support/2026/11/16/c-2001.flac"
+    left, right = decode_channels(str(fixture), sample_rate=16000)
+    items = [((call, ch), audio) for call in ("a", "b") for ch, audio in ((0, left), (1, right))]
+    _m, loaded = Engines(AsrConfig(multilingual_model="")).for_language("en")
+    timings: dict = {}
+    out = transcribe_many(loaded, items, language="en", batch_size=8, pack_group=lambda item: item[0],
+                          timings=timings)
+    assert timings["windows"] == 2  # one per call (28.6 s of stereo, ~24 s of speech), never one for both
+    assert out[("a", 0)] == out[("b", 0)] and out[("a", 1)] == out[("b", 1)]
+    assert out[("a", 0)] and out[("a", 1)]
+    text = {ch: " ".join(s["text"] for s in out[("a", ch)]).lower() for ch in (0, 1)}
+    assert "my name is sam" in text[0] and "my name is sam" not in text[1]  # the agent's words on the agent's channel
+    assert "internet" in text[1] and "internet" not in text[0]

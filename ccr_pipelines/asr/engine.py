@@ -1,4 +1,8 @@
-"""whisperx engines, loaded once per worker launch (imports torch: worker process only)."""
+"""The ASR engine, loaded once per worker launch: faster-whisper (CTranslate2) with Silero's ONNX VAD,
+no torch (issue 21); pyannote's VAD through whisperx stays selectable (``asr.vad: pyannote``).
+
+Worker process only: the code location never imports this module's dependencies.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ from .models import ModelUnavailable, ResolvedModel, resolve_model
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+SAMPLE_RATE = 16000
+WINDOW_S = 30  # Whisper's input window
+VADS = ("silero", "pyannote")
+
 
 @dataclass
 class AsrConfig:
@@ -22,13 +30,22 @@ class AsrConfig:
     device: str = "cpu"
     compute_type: str = "int8"
     batch_size: int = 8
-    threads: int = 2
+    threads: int = 2  # CTranslate2 intra-op threads (one decode uses them all)
+    inter_threads: int = 1  # CTranslate2 parallel batches; > 1 only with cores to spare
     alignment_model_dir: str | None = None
     diarization_model_dir: str | None = None
+    # Silero's ONNX VAD (ships in faster-whisper, no torch: start-up ~1 s) or pyannote's (whisperx, torch,
+    # Lightning: ~5-9 s of start-up). Both measured on the fixtures in benchmarks/RESULTS.md (issue 21).
+    vad: str = "silero"
+    # Silero: probability threshold, silence that ends a region, and padding around each region
+    # (faster-whisper's defaults are 2,000 and 400 ms: made for long-form audio, they merge a stereo
+    # channel's turns). 500 / 200 ms gave the best WER and turn boundaries on the fixtures (RESULTS.md).
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 500
+    vad_speech_pad_ms: int = 200
     # pyannote slides its 5 s window by 10 % by default: ten passes over every
     # second of audio, a large share of a call's CPU time. One pass (step = the
-    # window) keeps the fixtures' transcripts and WER (tests) and is what makes
-    # the batched worker beat sequential faster-whisper (benchmarks/RESULTS.md).
+    # window) keeps the fixtures' transcripts and WER (tests).
     vad_step_ratio: float = 1.0
     beam_size: int = 5
     # Decoder context, passed to every window: a tenant's custom vocabulary (``hotwords``, Whisper's
@@ -47,62 +64,107 @@ class AsrConfig:
 
 
 @dataclass
+class Loaded:
+    """A loaded Whisper model with its VAD and decoding settings (what ``transcribe_many`` takes)."""
+    model: object  # faster_whisper.WhisperModel
+    vad: object
+    config: AsrConfig
+    language: str | None
+
+    def detect_language(self, audio) -> str:
+        language, _prob, _all = self.model.detect_language(audio=audio[: WINDOW_S * SAMPLE_RATE])
+        return language
+
+
+class SileroVad:
+    """faster-whisper's Silero VAD (ONNX Runtime, no torch): speech regions in seconds."""
+
+    def __init__(self, config: AsrConfig):
+        from faster_whisper.vad import VadOptions, get_vad_model
+
+        get_vad_model()  # load the ONNX session now, counted as start-up
+        self.options = VadOptions(threshold=config.vad_threshold, min_silence_duration_ms=config.vad_min_silence_ms,
+                                  speech_pad_ms=config.vad_speech_pad_ms, max_speech_duration_s=WINDOW_S)
+
+    def regions(self, audio) -> list[tuple[float, float]]:
+        from faster_whisper.vad import get_speech_timestamps
+
+        return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
+                for c in get_speech_timestamps(audio, self.options) if c["end"] > c["start"]]
+
+
+class PyannoteVad:
+    """whisperx's pyannote VAD (torch) from the checkpoint upgraded once into the model cache."""
+
+    def __init__(self, config: AsrConfig):
+        import torch
+        from whisperx.vads import Pyannote
+
+        route_library_logs(lightning=True)
+        device = "cuda:0" if config.device == "cuda" else config.device
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.model = Pyannote(torch.device(device), token=None, model_fp=upgraded_vad_checkpoint(),
+                                  chunk_size=WINDOW_S, vad_onset=0.500, vad_offset=0.363)
+        inference = getattr(getattr(self.model, "vad_pipeline", None), "_segmentation", None)
+        if inference is not None and config.vad_step_ratio:
+            inference.step = inference.duration * config.vad_step_ratio
+
+    def regions(self, audio) -> list[tuple[float, float]]:
+        from whisperx.vads import Pyannote
+
+        out = self.model({"waveform": Pyannote.preprocess_audio(audio), "sample_rate": SAMPLE_RATE})
+        merged = Pyannote.merge_chunks(out, WINDOW_S, onset=0.500, offset=0.363)
+        return [(float(a), float(b)) for m in merged for a, b in m["segments"] if b > a]
+
+
+@dataclass
 class Engines:
     config: AsrConfig
     _loaded: dict = field(default_factory=dict)
     load_seconds: float = 0.0
-    _vad_model: object | None = None  # one VAD for every loaded model (see _vad)
+    _vad_model: object | None = None  # one VAD for every loaded model
 
     def versions(self) -> dict:
         import ctranslate2
         import faster_whisper
-        import torch
-        import whisperx
-        from importlib.metadata import version
 
-        return {"whisperx": version("whisperx"), "faster_whisper": faster_whisper.__version__,
-                "ctranslate2": ctranslate2.__version__, "torch": torch.__version__}
+        out = {"faster_whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__,
+               "vad": self.config.vad}
+        if self.config.vad == "pyannote":
+            import torch
+            from importlib.metadata import version
+
+            out |= {"whisperx": version("whisperx"), "torch": torch.__version__}
+        else:
+            import onnxruntime
+
+            out["onnxruntime"] = onnxruntime.__version__
+        return out
 
     def _vad(self):
-        """whisperx's pyannote VAD from the checkpoint upgraded once into the model cache (the bundled
-        one is a Lightning 1.5 checkpoint that Lightning would migrate, and announce, at every load);
-        whisperx's own loader with the same options and device. One per engine set."""
         if self._vad_model is None:
-            import torch
-            from whisperx.vads import Pyannote
-
-            device = "cuda:0" if self.config.device == "cuda" else self.config.device
-            with contextlib.redirect_stdout(io.StringIO()):
-                self._vad_model = Pyannote(torch.device(device), token=None, model_fp=upgraded_vad_checkpoint(),
-                                           chunk_size=30, vad_onset=0.500, vad_offset=0.363)
+            if self.config.vad not in VADS:
+                raise ModelUnavailable(f"asr.vad={self.config.vad!r} is not one of {', '.join(VADS)}")
+            self._vad_model = (SileroVad if self.config.vad == "silero" else PyannoteVad)(self.config)
         return self._vad_model
 
-    def _load(self, resolved: ResolvedModel, language: str | None):
+    def _load(self, resolved: ResolvedModel, language: str | None) -> Loaded:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing file is an error, never a hub download
-        import whisperx
-
-        route_library_logs()
-
         key = (resolved.path, language)
         if key not in self._loaded:
             t0 = time.perf_counter()
+            from faster_whisper import WhisperModel
+
+            route_library_logs()
             vad = self._vad()
-            with contextlib.redirect_stdout(io.StringIO()):  # whisperx prints "Use manually assigned vad_model"
-                pipeline = whisperx.load_model(
-                    resolved.path, device=self.config.device, compute_type=self.config.compute_type,
-                    language=language, vad_model=vad, threads=self.config.threads,
-                    local_files_only=True, asr_options={"beam_size": self.config.beam_size, "hotwords": self.config.hotwords,
-                                                         "initial_prompt": self.config.initial_prompt},
-                )
+            model = WhisperModel(resolved.path, device=self.config.device, compute_type=self.config.compute_type,
+                                 cpu_threads=self.config.threads, num_workers=self.config.inter_threads,
+                                 local_files_only=True)
             self.load_seconds += time.perf_counter() - t0
-            _report_no_speech_prob(pipeline.model, timestamps=self.config.timestamps)
-            inference = getattr(getattr(pipeline.vad_model, "vad_pipeline", None), "_segmentation", None)
-            if inference is not None and self.config.vad_step_ratio:
-                inference.step = inference.duration * self.config.vad_step_ratio
-            self._loaded[key] = pipeline
+            self._loaded[key] = Loaded(model, vad, self.config, "en" if resolved.english_only else language)
         return self._loaded[key]
 
-    def for_language(self, language: str) -> tuple[ResolvedModel, object]:
+    def for_language(self, language: str) -> tuple[ResolvedModel, Loaded]:
         """The model to use for a call in *language* (English model for English, else multilingual)."""
         en = resolve_model(self.config.model, setting="asr.model")
         if language == "en" or not en.english_only:
@@ -122,52 +184,69 @@ class Engines:
         return self._load(ml, None).detect_language(audio)
 
 
-def _report_no_speech_prob(model, timestamps: bool = False) -> None:
-    """Make the batched decoder also return Whisper's no-speech probability per window, and with
-    *timestamps* each word's time in its window (``words``: [(start, end, word)]).
+def decode_windows(loaded: Loaded, tokenizer, audios: list, *, batch_size: int, timestamps: bool,
+                   timings: dict | None = None) -> list[dict]:
+    """Decode 30 s windows (float32 arrays, at most 30 s each) in batches: Whisper's text, mean log
+    probability, no-speech probability and, with *timestamps*, each word's time in its window
+    ((start, end, word), None where the alignment failed). Greedy or beam per ``config.beam_size``,
+    without timestamp tokens (the text of whisperx's batched decoding), with the configured
+    ``initial_prompt``/``hotwords`` as context. With ``config.inter_threads`` > 1, that many batches
+    run at once (CTranslate2 releases the GIL), each on ``config.threads`` cores: a window's result
+    does not depend on which thread or batch decoded it.
+    *timings* (optional) adds seconds per stage (summed over threads): features, encode, decode, align."""
+    import numpy as np
 
-    whisperx's batched path asks CTranslate2 for text and scores only; the no-speech probability
-    (a hallucination signal for the quality gates) costs nothing extra to return. Same prompt and
-    decoding options as whisperx, so the text is the same with or without word times; these come
-    from one alignment pass over the decoded tokens (faster-whisper's ``find_alignment``), given
-    each window's length in ``model._ccr_frames`` (a queue, in the order windows are decoded).
-    """
-    import types
+    cfg, model = loaded.config, loaded.model
+    fe = model.feature_extractor
+    previous = tokenizer.encode(" " + cfg.initial_prompt.strip()) if cfg.initial_prompt else []
+    prompt = model.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=cfg.hotwords)
 
-    def generate_segment_batched(self, features, tokenizer, options, encoder_output=None):
-        with_ts = getattr(self, "_ccr_timestamps", False)
-        prompt = self.get_prompt(tokenizer, [], without_timestamps=options.without_timestamps,
-                                 prefix=options.prefix, hotwords=options.hotwords)
-        encoded = self.encode(features)
-        results = self.model.generate(
-            encoded, [prompt] * features.shape[0], beam_size=options.beam_size, patience=options.patience,
-            length_penalty=options.length_penalty, max_length=self.max_length, suppress_blank=options.suppress_blank,
-            suppress_tokens=options.suppress_tokens, no_repeat_ngram_size=options.no_repeat_ngram_size,
-            repetition_penalty=options.repetition_penalty, return_scores=True, return_no_speech_prob=True,
-        )
-        texts, logprobs, no_speech, token_lists = [], [], [], []
-        for r in results:
-            tokens = [t for t in r.sequences_ids[0] if t < tokenizer.eot]
-            token_lists.append(tokens)
-            texts.append(tokenizer.tokenizer.decode(tokens))
+    def one_batch(batch: list) -> tuple[list[dict], dict]:
+        t0 = time.perf_counter()
+        feats = np.stack([fe(np.pad(a, (0, fe.n_samples - len(a))), padding=0)[:, :fe.nb_max_frames]
+                          for a in batch]).astype(np.float32)
+        t1 = time.perf_counter()
+        if model.model.device == "cpu" and len(batch) > 1:
+            # on CPU the encoder is no faster per window in a batch (slower: 15-20 % at 8, measured),
+            # while the decoder gains from one: encode one window at a time, decode the batch
+            import ctranslate2
+
+            held = np.concatenate([np.asarray(model.encode(f[None])) for f in feats])  # alive while used
+            encoded = ctranslate2.StorageView.from_array(held)
+        else:
+            encoded = model.encode(feats)
+        t2 = time.perf_counter()
+        results = model.model.generate(
+            encoded, [prompt] * len(batch), beam_size=cfg.beam_size, patience=1, length_penalty=1,
+            max_length=model.max_length, suppress_blank=True, suppress_tokens=[-1], no_repeat_ngram_size=0,
+            repetition_penalty=1, return_scores=True, return_no_speech_prob=True)
+        t3 = time.perf_counter()
+        token_lists = [[tok for tok in r.sequences_ids[0] if tok < tokenizer.eot] for r in results]
+        words = (_word_times(model, tokenizer, token_lists, encoded, [len(a) // fe.hop_length for a in batch])
+                 if timestamps else [None] * len(batch))
+        t4 = time.perf_counter()
+        out = []
+        for r, tokens, w in zip(results, token_lists, words):
             n = len(r.sequences_ids[0])
-            logprobs.append(r.scores[0] * (n ** options.length_penalty) / (n + 1))
-            no_speech.append(float(r.no_speech_prob))
-        words = [None] * len(results)
-        if with_ts:
-            frames = [self._ccr_frames.popleft() if self._ccr_frames else features.shape[-1] for _ in results]
-            words = _word_times(self, tokenizer, token_lists, encoded, frames)
-        return {"text": texts, "avg_logprob": logprobs, "no_speech_prob": no_speech, "words": words}
+            out.append({"text": tokenizer.tokenizer.decode(tokens), "avg_logprob": r.scores[0] * n / (n + 1),
+                        "no_speech_prob": float(r.no_speech_prob), "words": w})
+        return out, {"features": t1 - t0, "encode": t2 - t1, "decode": t3 - t2, "align": t4 - t3}
 
-    model._ccr_timestamps = timestamps
-    if not hasattr(model, "_ccr_frames"):
-        from collections import deque
+    batches = [audios[i:i + batch_size] for i in range(0, len(audios), batch_size)]
+    if cfg.inter_threads > 1 and len(batches) > 1:
+        from concurrent.futures import ThreadPoolExecutor
 
-        model._ccr_frames = deque()
-    if getattr(model, "_ccr_no_speech", False):
-        return
-    model.generate_segment_batched = types.MethodType(generate_segment_batched, model)
-    model._ccr_no_speech = True
+        with ThreadPoolExecutor(cfg.inter_threads) as pool:
+            done = list(pool.map(one_batch, batches))
+    else:
+        done = [one_batch(b) for b in batches]
+    t = timings if timings is not None else {}
+    out: list[dict] = []
+    for results, spent in done:
+        out += results
+        for k, v in spent.items():
+            t[k] = t.get(k, 0.0) + v
+    return out
 
 
 PACK_GAP_S = 0.3  # silence put between packed speech regions
@@ -277,63 +356,75 @@ def place_spans(window: list[tuple[float, float]], spans: list[tuple[float, floa
     return ["".join(t) for t in texts]
 
 
-def transcribe_many(pipeline, items: list, *, language: str, batch_size: int, chunk_size: int = 30) -> dict:
+def transcribe_many(loaded: Loaded, items: list, *, language: str, batch_size: int,
+                    pack_group=None, timings: dict | None = None) -> dict:
     """Transcribe several audio arrays (channels of several calls) in shared, packed batches.
 
-    whisperx's own ``transcribe`` batches the VAD chunks of one array; a call
-    channel is one or two chunks, so batches stay nearly empty, and each chunk
-    spans silence. Here the speech regions of every array are packed into full
-    windows (``pack_regions``) and all windows go through one batched pass.
+    The speech regions of every array (the VAD's) are packed into full 30 s windows
+    (``pack_regions``) and all windows go through one batched pass (``decode_windows``): a call
+    channel is about half silence, and Whisper's cost is per window. With *pack_group* (item id ->
+    key), the regions of the items sharing a key (the two channels of one call, never two calls:
+    a word placed in the wrong region then stays inside its call) share windows, in time order, and
+    each word goes back to its own channel by its time (turn timestamps on; without them, each
+    item is packed alone).
     Returns {item_id: [segments]}; each segment keeps its exact ``speech_regions``.
+    *timings* (optional) adds seconds per stage: vad, features, encode, decode, align; and the
+    number of 30 s windows decoded.
     """
     import numpy as np
-    from whisperx.asr import Tokenizer
-    from whisperx.audio import SAMPLE_RATE
-    from whisperx.vads import Pyannote, Vad
+    from faster_whisper.tokenizer import Tokenizer
 
-    vad = pipeline.vad_model
-    merge = vad.merge_chunks if isinstance(vad, Vad) else Pyannote.merge_chunks
-    preprocess = vad.preprocess_audio if isinstance(vad, Vad) else Pyannote.preprocess_audio
+    t = timings if timings is not None else {}
+    timestamps = loaded.config.timestamps
     gap = np.zeros(int(PACK_GAP_S * SAMPLE_RATE), dtype=np.float32)
-    windows: list[tuple[object, list, "np.ndarray"]] = []
+    audio_of = dict(items)
+    groups: dict = {}
     for item_id, audio in items:
-        vad_out = vad({"waveform": preprocess(audio), "sample_rate": SAMPLE_RATE})
-        merged = merge(vad_out, chunk_size, onset=pipeline._vad_params["vad_onset"],
-                       offset=pipeline._vad_params["vad_offset"])
-        regions = [(float(a), float(b)) for m in merged for a, b in m["segments"] if b > a]
-        for window in pack_regions(regions, float(chunk_size)):
+        t0 = time.perf_counter()
+        regions = loaded.vad.regions(audio)
+        t["vad"] = t.get("vad", 0.0) + time.perf_counter() - t0
+        key = pack_group(item_id) if (pack_group is not None and timestamps) else (item_id,)
+        groups.setdefault(key, []).extend((a, b, item_id) for a, b in regions)
+    # a window: [(start, end, item_id)] and its packed audio
+    windows: list[tuple[list, "np.ndarray"]] = []
+    for tagged in groups.values():
+        tagged.sort(key=lambda r: (r[0], r[1]))
+        packed = iter(tagged)
+        for window in pack_regions([(a, b) for a, b, _i in tagged], float(WINDOW_S)):
+            regions = [next(packed) for _ in window]
             parts = []
-            for a, b in window:
-                parts += [audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)], gap]
-            windows.append((item_id, window, np.concatenate(parts[:-1])))
+            for a, b, item_id in regions:
+                parts += [audio_of[item_id][int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)], gap]
+            windows.append((regions, np.concatenate(parts[:-1])[: WINDOW_S * SAMPLE_RATE]))
     out: dict = {item_id: [] for item_id, _ in items}
+    t["windows"] = t.get("windows", 0) + len(windows)
     if not windows:
         return out
-    if pipeline.tokenizer is None or pipeline.tokenizer.language_code != language:
-        pipeline.tokenizer = Tokenizer(pipeline.model.hf_tokenizer, pipeline.model.model.is_multilingual,
-                                       task="transcribe", language=language)
-    pipeline.model._ccr_frames.clear()
-    pipeline.model._ccr_frames.extend(len(w[2]) // 160 for w in windows)  # mel frames (10 ms hop)
-    results = pipeline(({"inputs": w[2]} for w in windows), batch_size=batch_size, num_workers=0)
-    for (item_id, window, _audio), res in zip(windows, results):
-        text, lp, ns, spans = res["text"], res["avg_logprob"], res.get("no_speech_prob"), res.get("words")
-        if isinstance(text, list):
-            text, lp, ns = text[0], lp[0], (ns[0] if isinstance(ns, list) else ns)
-            spans = spans[0] if isinstance(spans, list) else None
-        if getattr(pipeline.model, "_ccr_timestamps", False):
+    model = loaded.model
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                          language=loaded.language or language)
+    results = decode_windows(loaded, tokenizer, [w[1] for w in windows], batch_size=batch_size,
+                             timestamps=timestamps, timings=t)
+    for (tagged, _audio), res in zip(windows, results):
+        text, lp, ns, spans = res["text"], res["avg_logprob"], res["no_speech_prob"], res["words"]
+        window = [(a, b) for a, b, _i in tagged]
+        if timestamps:
             # one segment per speech turn, with the words Whisper placed there (no word times:
             # the window's words shared by its regions' durations)
-            spans = spans or [(0.0, float("inf"), text)]
-            for regions, turn_text in join_regions(window, place_spans(window, spans)):
-                out[item_id].append({"text": turn_text, "start": round(regions[0][0], 3),
-                                     "end": round(regions[-1][1], 3), "avg_logprob": lp, "no_speech_prob": ns,
-                                     "speech_regions": [[round(a, 3), round(b, 3)] for a, b in regions]})
+            texts = place_spans(window, spans or [(0.0, float("inf"), text)])
+            for item_id in dict.fromkeys(i for _a, _b, i in tagged):
+                mine = [k for k, r in enumerate(tagged) if r[2] == item_id]
+                for regions, turn_text in join_regions([window[k] for k in mine], [texts[k] for k in mine]):
+                    out[item_id].append({"text": turn_text, "start": round(regions[0][0], 3),
+                                         "end": round(regions[-1][1], 3), "avg_logprob": lp, "no_speech_prob": ns,
+                                         "speech_regions": [[round(a, 3), round(b, 3)] for a, b in regions]})
             continue
+        item_id = tagged[0][2]
         out[item_id].append({"text": text, "start": round(window[0][0], 3), "end": round(window[-1][1], 3),
                              "avg_logprob": lp, "no_speech_prob": ns,
                              "speech_regions": [[round(a, 3), round(b, 3)] for a, b in window]})
-    if pipeline.preset_language is None:
-        pipeline.tokenizer = None
+    for segs in out.values():
+        segs.sort(key=lambda g: (g["start"], g["end"]))
     return out
 
 
@@ -344,17 +435,19 @@ CHATTY_LOGGERS = ("whisperx", "lightning", "lightning_fabric", "pytorch_lightnin
                   "faster_whisper")
 
 
-def route_library_logs() -> None:
+def route_library_logs(lightning: bool = False) -> None:
     """Library INFO goes to the log, not the console: to ``$CCR_ASR_LOG_FILE`` when set (the worker's
-    log file), otherwise nowhere; warnings and errors still reach stderr. Called after whisperx's
-    import (which installs its own stdout handler) and before a model load."""
+    log file), otherwise nowhere; warnings and errors still reach stderr. Called before a model load
+    (and after whisperx's import, which installs its own stdout handler, on the pyannote path).
+    *lightning*: import Lightning first (pyannote's VAD, torch: seconds) so that its own handler is
+    replaced too; the default Silero path never imports it."""
     import importlib
     import logging
     import sys
 
     # lightning installs its own stderr handler on "lightning.pytorch" at import, which happens inside
-    # whisperx.load_model (pyannote's VAD): import it first so the routing below replaces that handler
-    for module in ("lightning.pytorch", "pytorch_lightning"):
+    # pyannote's VAD load: import it first so the routing below replaces that handler
+    for module in ("lightning.pytorch", "pytorch_lightning") if lightning else ():
         try:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 - absent or broken: nothing of it to route

@@ -113,6 +113,11 @@ def _labelled(p: _Prepared, roles: list[str], engines: Engines):
     return [("unknown", None, p.channels[0])], "diarization_unavailable"
 
 
+def _call_of(item_id: tuple) -> str:
+    """Channels of one call share packed windows; two calls never do (engine.transcribe_many)."""
+    return item_id[0]
+
+
 def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles: list[str],
                      group: list[_Prepared]) -> list[dict]:
     """Transcribe a group of prepared calls in shared batches and write each transcript."""
@@ -129,7 +134,7 @@ def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles
             labelled, _mode = _labelled(p, roles, engines)
             items += [((p.call["call_id"], speaker, ch), audio) for speaker, ch, audio in labelled]
         raw.update(transcribe_many(members[0].pipeline, items, language=language,
-                                   batch_size=engines.config.batch_size))
+                                   batch_size=engines.config.batch_size, pack_group=_call_of))
     shared = time.perf_counter() - t_shared
     group_audio = sum(p.audio_seconds for p in group) or 1.0
     results = []
@@ -215,8 +220,8 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
 
 
 def _quiet_libraries() -> None:
-    """whisperx, pyannote and lightning are chatty: their INFO goes to the worker's log file
-    (``CCR_ASR_LOG_FILE``), warnings and errors to stderr."""
+    """faster-whisper (and, with the pyannote VAD, whisperx, pyannote and Lightning) are chatty: their
+    INFO goes to the worker's log file (``CCR_ASR_LOG_FILE``), warnings and errors to stderr."""
     import warnings
 
     import os
@@ -225,7 +230,7 @@ def _quiet_libraries() -> None:
 
     warnings.filterwarnings("ignore")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    route_library_logs()  # again after whisperx's import, in engine._load
+    route_library_logs()  # again at each model load (engine._load), after the libraries' imports
 
 
 def main() -> int:

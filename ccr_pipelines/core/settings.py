@@ -104,6 +104,10 @@ class AsrSettings(_Strict):
     compute_type: Literal["int8", "int8_float16", "float16", "float32"] = "int8"
     batch_size: Annotated[int, Field(ge=1, le=64)] = 8
     threads: Annotated[int, Field(ge=1, le=64)] = 2
+    # batches decoded at once, each on `threads` cores (CTranslate2 inter-op threads; benchmarks/RESULTS.md)
+    inter_threads: Annotated[int, Field(ge=1, le=16)] = 1
+    # speech detection: Silero's ONNX VAD (no torch: ~1 s start-up) or whisperx's pyannote VAD (torch)
+    vad: Literal["silero", "pyannote"] = "silero"
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
     diarization_model_dir: str | None = None
     calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200

@@ -134,6 +134,8 @@ class AsrResource(dg.ConfigurableResource):
     compute_type: str = _asr("compute_type")
     batch_size: int = _asr("batch_size")
     threads: int = _asr("threads")
+    inter_threads: int = _asr("inter_threads")
+    vad: str = _asr("vad")
     alignment_model_dir: str = _asr("alignment_model_dir")
     diarization_model_dir: str = _asr("diarization_model_dir")
     calls_per_launch: int = _asr("calls_per_launch")
@@ -160,7 +162,8 @@ class AsrResource(dg.ConfigurableResource):
     def worker_config(self) -> dict:
         return {"model": self.model, "multilingual_model": self.multilingual_model or None,
                 "device": self.device, "compute_type": self.compute_type, "batch_size": self.batch_size,
-                "threads": self.threads, "alignment_model_dir": self.alignment_model_dir or None,
+                "threads": self.threads, "inter_threads": self.inter_threads, "vad": self.vad,
+                "alignment_model_dir": self.alignment_model_dir or None,
                 "diarization_model_dir": self.diarization_model_dir or None}
 
 
