@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from .conversation import CONVERSATION_DATASETS
 from .keys import ZONES
 
 # P19: after a tenant is marked terminated, this long to take its data back before everything goes.
@@ -20,12 +21,14 @@ DSR_DEADLINE_MONTHS = 1
 DSR_EXTENSION_MONTHS = 2
 
 # Parquet datasets per data class: (zone, dataset). The analyses (manifest metadata, transcript
-# quality, metrics, scores) share the "scores" class: they are the analysis of a call.
+# quality, metrics, scores, conversation analytics) share the "scores" class: they are the analysis
+# of a call. The call cards quote redacted turns (commitments): they go with the scores, no later.
 DATASET_CLASSES: dict[str, tuple[tuple[str, str], ...]] = {
     "raw_transcript": (("restricted", "transcript_segments"),),
     "redacted_transcript": (("datasets", "redacted_segments"),),
     "scores": (("datasets", "call_manifest"), ("datasets", "transcript_calls"), ("datasets", "call_metrics"),
-               ("datasets", "call_scores"), ("datasets", "call_score_steps")),
+               ("datasets", "call_scores"), ("datasets", "call_score_steps"),
+               *(("datasets", d) for d in CONVERSATION_DATASETS)),
 }
 # Objects per data class, by the tenant prefix they live under; the day is in the key (yyyy/mm/dd).
 OBJECT_CLASSES: dict[str, tuple[tuple[str, ...], ...]] = {

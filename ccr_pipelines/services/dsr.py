@@ -290,6 +290,11 @@ def export(env: DsrEnv, request_id: int) -> dict:
                 "metrics": (d.get("call_metrics") or [None])[0],
                 "score": (d.get("call_scores") or [None])[0],
                 "score_steps": d.get("call_score_steps", []),
+                # issue 19: what the conversation analytics derived from the call (sentiment, categories, card)
+                "sentiment": (d.get("call_sentiment") or [None])[0],
+                "turn_sentiment": d.get("turn_sentiment", []),
+                "categories": d.get("call_categories", []),
+                "call_card": (d.get("call_cards") or [None])[0],
                 "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
                                     for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
                 "reports": [f"{k}:{p}" for k, p in report_keys

@@ -26,6 +26,10 @@ from openlineage.client.transport.transport import Config, Transport
 from ..core.lineage import CHECKS_JOB_SUFFIX, dataset_partition, iso_utc, ol_dataset, run_event
 from ..stores.control_store import ControlStore, lineage
 from ..stores.object_store import ObjectStore
+from ..core.conversation import (
+    CALL_CARDS_DATASET, CALL_CATEGORIES_DATASET, CALL_SENTIMENT_DATASET, CALL_SENTIMENT_SCHEMA, CARDS_SCHEMA,
+    CATEGORIES_SCHEMA, TURN_SENTIMENT_DATASET, TURN_SENTIMENT_SCHEMA,
+)
 from .ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
 from .redact import REDACTED_DATASET, REDACTED_SCHEMA
 from .score import SCORES_DATASET, SCORES_SCHEMA, STEPS_DATASET, STEPS_SCHEMA
@@ -33,7 +37,9 @@ from .transcribe import CALLS_DATASET, CALLS_SCHEMA, SEGMENTS_DATASET, SEGMENTS_
 
 SCHEMAS: dict[str, pa.Schema] = {MANIFEST_DATASET: MANIFEST_SCHEMA, REDACTED_DATASET: REDACTED_SCHEMA,
                                  SCORES_DATASET: SCORES_SCHEMA, STEPS_DATASET: STEPS_SCHEMA,
-                                 CALLS_DATASET: CALLS_SCHEMA, SEGMENTS_DATASET: SEGMENTS_SCHEMA}
+                                 CALLS_DATASET: CALLS_SCHEMA, SEGMENTS_DATASET: SEGMENTS_SCHEMA,
+                                 TURN_SENTIMENT_DATASET: TURN_SENTIMENT_SCHEMA, CALL_SENTIMENT_DATASET: CALL_SENTIMENT_SCHEMA,
+                                 CALL_CATEGORIES_DATASET: CATEGORIES_SCHEMA, CALL_CARDS_DATASET: CARDS_SCHEMA}
 
 
 @dataclass
@@ -63,8 +69,11 @@ def _fields(uri: str) -> list[tuple[str, str]]:
 EXTRA_OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     # transcription writes the transcript JSON (rows) and the per-day call and segment tables
     "transcript": ((SEGMENTS_ZONE, SEGMENTS_DATASET), ("datasets", CALLS_DATASET)),
-    # scoring writes the scores (rows) and the per-step results the reports read
-    "call_score": (("datasets", STEPS_DATASET),),
+    # scoring writes the scores (rows), the per-step results the reports read and the conversation
+    # analytics of the same segments (issue 19)
+    "call_score": (("datasets", STEPS_DATASET), ("datasets", TURN_SENTIMENT_DATASET),
+                   ("datasets", CALL_SENTIMENT_DATASET), ("datasets", CALL_CATEGORIES_DATASET),
+                   ("datasets", CALL_CARDS_DATASET)),
 }
 EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
     "transcript": ("audio",),  # the worker reads the accepted recording; the row names its manifest row
