@@ -8,7 +8,8 @@ called. Conditions (Contact Lens style), combined with ``all`` / ``any`` to any 
 * ``phrase``: one of the phrases said (accent- and case-insensitive, whole words) by ``speaker``
   (agent, customer, any), optionally within the first or the last N seconds of the call;
 * ``sentiment``: the mean sentiment of a speaker's turns over the whole call, its first or its
-  last third, below or above a bound (``core/sentiment.py``);
+  last third (their first or last turn when a short call leaves them none there), below or
+  above a bound (``core/sentiment.py``);
 * ``non_talk``: a silence (nobody speaking) longer than N seconds;
 * ``interruptions``: more than N turns that start while the other party is still speaking.
 
@@ -208,8 +209,24 @@ def mean_by_call(turns: Turns, mask: np.ndarray, values: np.ndarray) -> np.ndarr
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
+def part_turns(turns: Turns, who: np.ndarray, part: str) -> np.ndarray:
+    """The turns of *who* (a mask) in *part* of each call; where a call has none of theirs in its
+    first (last) third — a short call — their first (last) turn stands for it."""
+    mask = who & part_mask(turns, part)
+    if part == "call":
+        return mask
+    idx = np.arange(len(turns.call_of))
+    has = np.bincount(turns.call_of[mask], minlength=turns.n_calls) > 0
+    pick = np.full(turns.n_calls, -1 if part == "last_third" else len(idx), dtype=np.int64)
+    (np.maximum if part == "last_third" else np.minimum).at(pick, turns.call_of[who], idx[who])
+    extra = pick[~has & (pick >= 0) & (pick < len(idx))]
+    mask = mask.copy()
+    mask[extra] = True
+    return mask
+
+
 def _sentiment(turns: Turns, rule: SentimentRule) -> Hits:
-    mask = _speaker_mask(turns, rule.speaker) & part_mask(turns, rule.part)
+    mask = part_turns(turns, _speaker_mask(turns, rule.speaker), rule.part)
     mean = mean_by_call(turns, mask, turns.compound)
     if rule.below is not None:
         hit, turn_ok = mean < rule.below, turns.compound < rule.below

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batch_scoring import arrow_normalise
-from .categories import Categories, Turns, evaluate, hits_table, mean_by_call, part_mask
+from .categories import Categories, Turns, evaluate, hits_table, mean_by_call, part_mask, part_turns
 from .sentiment import LANGUAGES, SENTIMENT_VERSION, label_of, score_texts
 
 # --- dataset names (one place: to move into the dataset catalogue when it exists) ---------------
@@ -135,7 +135,8 @@ def turn_sentiment(turns: Turns, sorted_segs: pa.Table, tenant_id: str, day: str
 
 def call_sentiment(turns: Turns, call_ids: pa.Array, tenant_id: str, day: str) -> pa.Table:
     """Per call: the mean compound overall, per speaker, per third, the customer's first and last
-    third and their change, and whether the customer ends strongly negative (a review reason)."""
+    third (their first or last turn where a third has none of theirs) and the change between them,
+    and whether the customer ends strongly negative (a review reason)."""
     nc = turns.n_calls
     speech = turns.speech
     cust = speech & (turns.speaker == "customer")
@@ -144,7 +145,8 @@ def call_sentiment(turns: Turns, call_ids: pa.Array, tenant_id: str, day: str) -
     def m(mask):
         return mean_by_call(turns, mask, turns.compound)
 
-    c_first, c_last = m(cust & first), m(cust & last)
+    c_first = m(part_turns(turns, cust, "first_third"))  # a short call: the customer's first / last turn
+    c_last = m(part_turns(turns, cust, "last_third"))
     change = c_last - c_first
     negative_end = np.nan_to_num(c_last, nan=0.0) < NEGATIVE_END_BELOW
     to = (lambda a: pa.array(np.round(a, 4), pa.float64(), mask=np.isnan(a)))
