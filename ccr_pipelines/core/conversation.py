@@ -105,7 +105,7 @@ def prepare(segs: pa.Table, language_of: dict[str, str], default_language: str) 
             continue
         used, inv = np.unique(text_of[rows], return_inverse=True)
         compound[rows] = score_texts(enc.dictionary.take(pa.array(used, pa.int64())), lang)[inv]
-    norm = normalised_text(enc.dictionary).take(pa.array(text_of, pa.int64())) if n else pa.array([], pa.string())
+    norm = normalised_text(enc.dictionary) if n else pa.array([], pa.string())
     call_start = np.full(nc, np.inf)
     call_end = np.full(nc, -np.inf)
     np.minimum.at(call_start, call_of, start)
@@ -113,13 +113,13 @@ def prepare(segs: pa.Table, language_of: dict[str, str], default_language: str) 
     turns = Turns(n_calls=nc, call_of=call_of, start=start, end=end,
                   speaker=np.asarray(pc.fill_null(t.column("speaker"), "unknown").to_numpy(zero_copy_only=False), dtype=object),
                   speech=~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool),
-                  norm_text=norm, compound=compound, call_start=call_start, call_end=call_end)
+                  norm_text=norm, text_of=text_of, compound=compound, call_start=call_start, call_end=call_end)
     t = t.append_column("language", pa.array(lang_turn.tolist() if n else [], pa.string()))
     return turns, call_ids, t
 
 
 def _const(v, n: int, typ=pa.string()) -> pa.Array:
-    return pa.array([v] * n, typ)
+    return pa.repeat(pa.scalar(v, typ), n)
 
 
 def turn_sentiment(turns: Turns, sorted_segs: pa.Table, tenant_id: str, day: str) -> pa.Table:
@@ -211,37 +211,50 @@ def call_cards(turns: Turns, sorted_segs: pa.Table, call_ids: pa.Array, categori
                steps: pa.Table | None, tenant_id: str, day: str) -> pa.Table:
     """One card per call: driver (the earliest driver category hit), outcome, commitments."""
     nc = turns.n_calls
-    index = {c: i for i, c in enumerate(call_ids.to_pylist())}
-    driver = np.full(nc, None, dtype=object)
-    driver_s = np.full(nc, np.nan)
-    drivers: list[list[str]] = [[] for _ in range(nc)]
+    # drivers: hits sorted by call then time; the first per call is the card's driver
     d = categories.filter(categories.column("is_driver"))
-    if d.num_rows:
-        d = d.sort_by([("call_id", "ascending"), ("first_s", "ascending")])
-        for cid, cat, s in zip(d.column("call_id").to_pylist(), d.column("category").to_pylist(),
-                               d.column("first_s").to_pylist()):
-            i = index[cid]
-            if driver[i] is None:
-                driver[i], driver_s[i] = cat, s
-            drivers[i].append(cat)
-    sol_status = np.full(nc, None, dtype=object)
-    sol_s = np.full(nc, np.nan)
+    at = pc.index_in(d.column("call_id"), value_set=call_ids).to_numpy(zero_copy_only=False) if d.num_rows \
+        else np.zeros(0, np.int64)
+    first = pc.fill_null(d.column("first_s"), np.inf).to_numpy(zero_copy_only=False) if d.num_rows else np.zeros(0)
+    order = np.lexsort((np.arange(len(at)), first, at))
+    at_sorted = at[order].astype(np.int64)
+    names = d.column("category").combine_chunks().take(pa.array(order, pa.int64())) if d.num_rows \
+        else pa.array([], pa.string())
+    heads = np.flatnonzero(np.r_[True, at_sorted[1:] != at_sorted[:-1]]) if len(at_sorted) else np.zeros(0, np.int64)
+    driver_idx = np.full(nc, -1, dtype=np.int64)
+    driver_idx[at_sorted[heads]] = heads
+    has_driver = driver_idx >= 0
+    driver = pc.if_else(pa.array(has_driver), names.take(pa.array(np.maximum(driver_idx, 0))) if len(names)
+                        else pa.nulls(nc, pa.string()), pa.scalar(None, pa.string())) if nc else pa.array([], pa.string())
+    driver_s = np.where(has_driver, first[order][np.maximum(driver_idx, 0)] if len(first) else np.nan, np.nan)
+    counts = np.bincount(at_sorted, minlength=nc) if len(at_sorted) else np.zeros(nc, np.int64)
+    drivers = pa.ListArray.from_arrays(pa.array(np.r_[0, np.cumsum(counts)].astype(np.int32)), names)
+    # the scorecard's solution step: passed wins over any other status, then the first listed
+    sol_idx = np.full(nc, -1, dtype=np.int64)
+    status_arr = pa.array([], pa.string())
+    ev = np.zeros(0)
     if steps is not None and steps.num_rows:
         s = steps.filter(pc.equal(steps.column("step"), "solution"))
         if s.num_rows:
-            ix = np.array([index.get(c, -1) for c in s.column("call_id").to_pylist()])
-            status = np.asarray(s.column("status").to_numpy(zero_copy_only=False), dtype=object)
-            ev = pc.fill_null(s.column("evidence_start_s"), np.nan).to_numpy(zero_copy_only=False)
-            # a call with several solution questions: passed wins, then the first listed
-            rank = np.where(status == "passed", 0, 1)
-            for k in np.lexsort((np.arange(len(ix)), rank, ix))[::-1]:
-                if ix[k] >= 0:
-                    sol_status[ix[k]], sol_s[ix[k]] = status[k], ev[k]
+            ix = pc.fill_null(pc.index_in(s.column("call_id"), value_set=call_ids), -1).to_numpy(zero_copy_only=False)
+            status_arr = s.column("status").combine_chunks()
+            rank = np.where(pc.equal(status_arr, "passed").to_numpy(zero_copy_only=False), 0, 1)
+            ev = pc.fill_null(s.column("evidence_start_s"), np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
+            o = np.lexsort((np.arange(len(ix)), rank, ix))
+            o = o[ix[o] >= 0]
+            firsts = o[np.r_[True, ix[o][1:] != ix[o][:-1]]] if len(o) else o
+            sol_idx[ix[firsts]] = firsts
+    has_sol = sol_idx >= 0
+    sol_status = (pc.if_else(pa.array(has_sol), status_arr.take(pa.array(np.maximum(sol_idx, 0))) if len(status_arr)
+                             else pa.nulls(nc, pa.string()), pa.scalar(None, pa.string())) if nc
+                  else pa.array([], pa.string()))
+    sol_s = np.where(has_sol, ev[np.maximum(sol_idx, 0)] if len(ev) else np.nan, np.nan)
     closing = pc.fill_null(sentiment.column("customer_last_third"), sentiment.column("last_third")) \
         .to_numpy(zero_copy_only=False).astype(np.float64) if nc else np.zeros(0)
     closing = np.where(np.isfinite(closing), closing, np.nan)
     closing_label = np.where(np.isnan(closing), None, label_of(np.nan_to_num(closing))) if nc else np.zeros(0, object)
-    passed = sol_status == "passed"
+    passed = pc.fill_null(pc.equal(sol_status, "passed"), False).to_numpy(zero_copy_only=False) if nc \
+        else np.zeros(0, bool)
     unhappy = closing_label == "negative"
     outcome = np.where(passed & ~unhappy, OUTCOMES[0], np.where(passed, OUTCOMES[1],
                        np.where(unhappy, OUTCOMES[2], OUTCOMES[3])))
@@ -249,8 +262,7 @@ def call_cards(turns: Turns, sorted_segs: pa.Table, call_ids: pa.Array, categori
     f = (lambda a: pa.array(a, pa.float64(), mask=np.isnan(a)))
     return pa.table({
         "tenant_id": _const(tenant_id, nc), "call_id": call_ids, "day": _const(day, nc),
-        "driver": pa.array(driver.tolist(), pa.string()), "driver_s": f(driver_s),
-        "drivers": pa.array(drivers, pa.list_(pa.string())), "solution_status": pa.array(sol_status.tolist(), pa.string()),
+        "driver": driver, "driver_s": f(driver_s), "drivers": drivers, "solution_status": sol_status,
         "solution_s": f(sol_s), "closing_sentiment": f(np.round(closing, 4)),
         "closing_label": pa.array(closing_label.tolist(), pa.string()), "outcome": pa.array(outcome.tolist(), pa.string()),
         "commitments": promised, "commitments_n": pa.array(count, pa.int32()),

@@ -147,7 +147,8 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
               ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
                ("segments", *(f"pii_{t}" for t in PII_TYPES))),
               ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
-              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed")),
+              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed", "negative_end",
+                                                                 "category_hits")),
               ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),
               ("reports", scores_to_reports_sensor, None, ())]
     by_key = {k.to_user_string(): a for a in (call_manifest, transcripts, redacted_transcripts, call_metrics,
@@ -219,7 +220,8 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
                       f"{d.get('tests_total')}); dbt log: {log_path}", flush=True)
         elif name == "reports":
             print(f"reports: {runs} run(s); {runs - run_failures} delivered (HTML + CSV/Parquet extracts + "
-                  "manifest.json)", flush=True)
+                  "manifest.json; sections: KPIs, trends, call drivers, sentiment, categories, compliance, review)",
+                  flush=True)
         else:
             print(f"{name}: {runs} run(s); " + ", ".join(f"{k}={totals[k]}" for k in counters), flush=True)
     events = _export_openlineage(instance, resources_)
@@ -233,6 +235,9 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
     print(f"  redacted segments   {objects_root / 'datasets'}/*/redacted_segments  (what analytics read)")
     print(f"  call metrics        {objects_root / 'datasets'}/*/call_metrics")
     print(f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)")
+    print(f"  sentiment           {objects_root / 'datasets'}/*/turn_sentiment, call_sentiment  (per turn and per call, FR/EN)")
+    print(f"  categories, drivers {objects_root / 'datasets'}/*/call_categories  (each hit with its time points)")
+    print(f"  call cards          {objects_root / 'datasets'}/*/call_cards  (driver, outcome, the agent's commitments)")
     print(f"  marts (DuckDB)      {Path(s.expand(s.object_store.root)).resolve().parent / 'warehouse.duckdb'}")
     print(f"  control store       {s.control_url()}")
     print("  tenant reports      (automated scores, unvalidated until reviewed)")
