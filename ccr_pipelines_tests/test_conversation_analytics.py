@@ -264,3 +264,14 @@ def test_p15_p21_scoring_writes_the_conversation_datasets_per_tenant_and_a_negat
     cards = {r["call_id"]: r for r in wh.read_partition(CALL_CARDS_DATASET, "acme-energie", DAY).to_pylist()}
     assert cards["c-calm"]["driver"] == "facturation" and cards["c-angry"]["driver"] == "panne_coupure"
     assert cards["c-calm"]["solution_status"] == "passed"  # the scorecard's solution step: « je corrige votre facture »
+
+
+def test_a_mono_calls_turns_of_unknown_role_match_a_customer_phrase_but_a_stereo_agent_turn_does_not(
+        tmp_path, tenants_file):
+    rows = [_seg("c-mono", 0, "unknown", 0, 3, "Bonjour, je signale une coupure de courant."),
+            _seg("c-stereo", 0, "agent", 0, 3, "Y a-t-il une coupure chez vous ?"),
+            _seg("c-stereo", 1, "customer", 4, 6, "Non, tout va bien.")]
+    out = analyse_partition(_tenant(tenants_file), DAY, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA),
+                            language_of={}, steps=None, cats=_rules(tmp_path))
+    cards = {r["call_id"]: r["driver"] for r in out[CALL_CARDS_DATASET].to_pylist()}
+    assert cards == {"c-mono": "panne", "c-stereo": None}

@@ -6,7 +6,8 @@ rule over one call. A category marked ``driver: true`` is a call driver: a reaso
 called. Conditions (Contact Lens style), combined with ``all`` / ``any`` to any depth:
 
 * ``phrase``: one of the phrases said (accent- and case-insensitive, whole words) by ``speaker``
-  (agent, customer, any), optionally within the first or the last N seconds of the call;
+  (agent, customer, any; turns of unknown role — a mono call — match either), optionally within
+  the first or the last N seconds of the call;
 * ``sentiment``: the mean sentiment of a speaker's turns over the whole call, its first or its
   last third (their first or last turn when a short call leaves them none there), below or
   above a bound (``core/sentiment.py``);
@@ -184,7 +185,10 @@ def _phrase(turns: Turns, rule: PhraseRule) -> Hits:
     # one pass per rule over the DISTINCT texts of the day: the phrases as one alternation
     pattern = "(?:" + "|".join(re.escape(p) for p in sorted({normalise_phrase(p) for p in rule.phrases})) + ")"
     found = pc.match_substring_regex(turns.norm_text, pattern).to_numpy(zero_copy_only=False)
-    ok = found[turns.text_of] & _speaker_mask(turns, rule.speaker)
+    # a mono call's turns have no known role: a phrase for either party matches them (the call's
+    # reason is still its reason); a stereo call's other party never does
+    who = _speaker_mask(turns, rule.speaker) | (turns.speech & (turns.speaker == "unknown"))
+    ok = found[turns.text_of] & who
     rel = turns.start - turns.call_start[turns.call_of]
     if rule.within_first_s is not None:
         ok &= rel <= rule.within_first_s
