@@ -32,15 +32,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     import pyarrow.compute as pc
-
     from scoring import generate_partition
 
     from ccr_pipelines.core.batch_scoring import score_segments
+    from ccr_pipelines.core.scorecards import load_scorecard
     from ccr_pipelines.core.tenants import Tenant
     from ccr_pipelines.services.conversation import analyse_partition, categories_for
     from ccr_pipelines.services.redact import REDACTED_DATASET
     from ccr_pipelines.services.score import PACKAGED_SCORECARDS
-    from ccr_pipelines.core.scorecards import load_scorecard
     from ccr_pipelines.stores.object_store import LocalObjectStore
     from ccr_pipelines.stores.warehouse import Warehouse
 

@@ -14,8 +14,12 @@ import sqlalchemy as sa
 
 from ccr_pipelines.core.categories import Categories, load_categories
 from ccr_pipelines.core.conversation import (
-    CALL_CARDS_DATASET, CALL_CATEGORIES_DATASET, CALL_SENTIMENT_DATASET, CONVERSATION_DATASETS,
-    NEGATIVE_END_REASON, TURN_SENTIMENT_DATASET,
+    CALL_CARDS_DATASET,
+    CALL_CATEGORIES_DATASET,
+    CALL_SENTIMENT_DATASET,
+    CONVERSATION_DATASETS,
+    NEGATIVE_END_REASON,
+    TURN_SENTIMENT_DATASET,
 )
 from ccr_pipelines.core.errors import SettingsError
 from ccr_pipelines.core.retention import ALL_DATASETS
@@ -93,8 +97,8 @@ def test_every_packaged_categories_file_loads_and_has_drivers():
      "categories.0.match.sentiment"),
     ("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {interruptions: {more_than: -1}}}]",
      "categories.0.match.interruptions.more_than"),
-    ("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}, "
-     "{id: a, match: {non_talk: {longer_than_s: 4}}}]", "(root)"),
+    (("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}, "
+      "{id: a, match: {non_talk: {longer_than_s: 4}}}]"), "(root)"),
     ("id: x\nversion: 1\nlanguage: de\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}]", "language"),
 ])
 def test_a_bad_categories_file_is_refused_with_its_file_and_field_in_one_line(tmp_path, body, field):

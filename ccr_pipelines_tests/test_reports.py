@@ -285,7 +285,7 @@ def test_p4_issue19_drivers_sentiment_and_categories_sections_in_french_and_engl
         drivers = {r["driver"]: r for r in pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/drivers.parquet"))).to_pylist()}
         assert drivers["billing"]["calls"] == 2 and drivers["billing"]["previous_calls"] == 1
         assert drivers["billing"]["change"] == 1 and drivers["technical_fault"]["calls"] == 1
-        assert set(r["tenant_id"] for r in drivers.values()) == {tid}
+        assert {r["tenant_id"] for r in drivers.values()} == {tid}
         sentiment = {r["measure"]: r for r in pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/sentiment.parquet"))).to_pylist()}
         assert sentiment["negative_end_rate"]["value"] == pytest.approx(1 / 3)
         assert sentiment["negative_end_rate"]["previous"] == 0 and sentiment["customer"]["change"] is not None

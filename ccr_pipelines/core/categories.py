@@ -60,7 +60,7 @@ class SentimentRule(_Strict):
     above: Annotated[float, Field(ge=-1, le=1)] | None = None
 
     @model_validator(mode="after")
-    def _one_bound(self) -> "SentimentRule":
+    def _one_bound(self) -> SentimentRule:
         if (self.below is None) == (self.above is None):
             raise ValueError("give exactly one of 'below' and 'above'")
         return self
@@ -80,11 +80,11 @@ class Condition(_Strict):
     sentiment: SentimentRule | None = None
     non_talk: NonTalkRule | None = None
     interruptions: InterruptionsRule | None = None
-    all: Annotated[list["Condition"], Field(min_length=1, max_length=20)] | None = None
-    any: Annotated[list["Condition"], Field(min_length=1, max_length=20)] | None = None
+    all: Annotated[list[Condition], Field(min_length=1, max_length=20)] | None = None
+    any: Annotated[list[Condition], Field(min_length=1, max_length=20)] | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "Condition":
+    def _exactly_one(self) -> Condition:
         given = [k for k in ("phrase", "sentiment", "non_talk", "interruptions", "all", "any")
                  if getattr(self, k) is not None]
         if len(given) != 1:
@@ -106,7 +106,7 @@ class Categories(_Strict):
     categories: Annotated[list[Category], Field(min_length=1, max_length=200)]
 
     @model_validator(mode="after")
-    def _unique(self) -> "Categories":
+    def _unique(self) -> Categories:
         ids = [c.id for c in self.categories]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:

@@ -16,7 +16,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batch_scoring import arrow_normalise
-from .categories import Categories, Turns, evaluate, hits_table, mean_by_call, part_mask, part_turns
+from .categories import (
+    Categories,
+    Turns,
+    evaluate,
+    hits_table,
+    mean_by_call,
+    part_mask,
+    part_turns,
+)
 from .sentiment import LANGUAGES, SENTIMENT_VERSION, label_of, score_texts
 
 # --- dataset names (one place: to move into the dataset catalogue when it exists) ---------------
@@ -118,8 +126,8 @@ def prepare(segs: pa.Table, language_of: dict[str, str], default_language: str) 
     return turns, call_ids, t
 
 
-def _const(v, n: int, typ=pa.string()) -> pa.Array:
-    return pa.repeat(pa.scalar(v, typ), n)
+def _const(v, n: int, typ: pa.DataType | None = None) -> pa.Array:
+    return pa.repeat(pa.scalar(v, typ or pa.string()), n)
 
 
 def turn_sentiment(turns: Turns, sorted_segs: pa.Table, tenant_id: str, day: str) -> pa.Table:

@@ -15,8 +15,15 @@ import pyarrow as pa
 
 from ..core.categories import Categories, load_categories
 from ..core.conversation import (
-    CALL_CARDS_DATASET, CALL_CATEGORIES_DATASET, CALL_SENTIMENT_DATASET, TURN_SENTIMENT_DATASET, call_cards,
-    call_sentiment, categories_table, prepare, turn_sentiment,
+    CALL_CARDS_DATASET,
+    CALL_CATEGORIES_DATASET,
+    CALL_SENTIMENT_DATASET,
+    TURN_SENTIMENT_DATASET,
+    call_cards,
+    call_sentiment,
+    categories_table,
+    prepare,
+    turn_sentiment,
 )
 from ..core.tenants import Tenant
 from ..stores.warehouse import Warehouse
