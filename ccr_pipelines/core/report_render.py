@@ -68,6 +68,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "driver": "Driver", "share": "Share", "change_calls": "Change in calls", "resolved_rate": "Resolved",
         "closing_sentiment": "Customer sentiment at the end", "driver_none": "no driver recognised",
         "categories": "Categories", "category": "Category",
+        "no_categories": "No category matched a call in this period.",
         "sentiment": "Sentiment", "sentiment_chart": "Average sentiment per day, customer (line) and agent (dashed), "
         "from −1 (negative) to +1 (positive)", "measure": "Measure", "change": "Change", "value": "This period", "previous": "Previous period",
         "s_overall": "Average sentiment, all turns", "s_agent": "Average agent sentiment",
@@ -116,6 +117,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "driver": "Motif", "share": "Part", "change_calls": "Évolution (appels)", "resolved_rate": "Résolus",
         "closing_sentiment": "Sentiment du client en fin d'appel", "driver_none": "aucun motif reconnu",
         "categories": "Catégories", "category": "Catégorie",
+        "no_categories": "Aucune catégorie reconnue sur cette période.",
         "sentiment": "Sentiment", "sentiment_chart": "Sentiment moyen par jour, client (courbe) et conseiller "
         "(pointillés), de −1 (négatif) à +1 (positif)", "measure": "Mesure", "change": "Évolution", "value": "Cette période",
         "previous": "Période précédente",
@@ -424,7 +426,7 @@ def render_html(data: ReportData) -> str:
 <p>{_esc(t["sentiment_chart"])}</p>{sentiment_chart_svg(data.sentiment_daily, t["sentiment_chart"])}
 {_table([t["measure"], t["value"], t["previous"], t["change"]], sentiment, t["none"])}
 <p class="note">{_esc(t["sentiment_notice"])}</p></section>
-<section id="categories"><h2>{_esc(t["categories"])}</h2>{_table([t["category"], t["calls"], t["share"], t["change_calls"]], categories, t["none"])}</section>
+<section id="categories"><h2>{_esc(t["categories"])}</h2>{_table([t["category"], t["calls"], t["share"], t["change_calls"]], categories, t["no_categories"])}</section>
 <section id="compliance"><h2>{_esc(t["compliance"])}</h2>{_table([t["step"], t["applicable"], t["passed"], t["rate"]], steps, t["none"])}</section>
 <section id="review"><h2>{_esc(t["review"])}</h2>{_table(["", t["calls"]], review_rows, t["none"])}</section>
 <section id="lowest"><h2>{_esc(t["lowest"])}</h2>{_table([t["call_id"], t["day"], t["score"], t["auto_failed"], t["status"], t["reasons"]], lowest, t["none"])}</section>
