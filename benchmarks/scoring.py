@@ -13,7 +13,8 @@ Stages, each in its own process (spawned), timed separately:
   are said now and then; customer lines are composed from templates with numbers and redaction
   placeholders ([PHONE], [EMAIL], [IBAN]...). The share of distinct segment texts is printed.
 * ``metrics+scoring``: ``services.metrics.metrics_partition`` then ``services.score.score_partition``
-  (the production path: vectorised scorer, Parquet writes, review queue in SQLite) per tenant-day,
+  (the production path: vectorised scorer, conversation analytics — sentiment per turn, categories,
+  call cards, issue 19 —, Parquet writes, review queue in SQLite) per tenant-day,
   over ``--workers`` processes (2 = the machine's cores).
 * ``marts``: ``dbt build`` of the project's models and tests over all partitions.
 * ``baseline``: a straightforward per-call pandas implementation of metrics + scoring on a sample
@@ -405,8 +406,10 @@ def stage_marts(work: str, plan: list) -> dict:
     con = duckdb.connect(str(Path(work) / "warehouse.duckdb"), read_only=True)
     calls = con.execute("select sum(calls) from mart_tenant_month").fetchone()[0]
     steps = con.execute("select count(*) from stg_call_score_steps").fetchone()[0]
+    drivers = con.execute("select sum(driver_calls) from mart_driver_week").fetchone()[0]  # issue 19
     con.close()
-    return {"calls": sum(p[2] for p in plan), "calls_in_marts": int(calls), "step_rows": int(steps)}
+    return {"calls": sum(p[2] for p in plan), "calls_in_marts": int(calls), "step_rows": int(steps),
+            "calls_in_driver_mart": int(drivers or 0)}
 
 
 def _pandas_metrics(df):

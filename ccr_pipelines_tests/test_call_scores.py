@@ -90,7 +90,21 @@ def test_changing_one_tenants_scorecard_rescoring_only_that_tenant(tmp_path, ten
         second = scorecard_change_sensor(ctx)
     assert [(r.tags["ccr/tenant"], r.partition_key) for r in second.run_requests] == [("globex-support", DAY)]
     with dg.build_sensor_context(instance=instance, resources=sensor_res, cursor=second.cursor) as ctx:
-        assert not scorecard_change_sensor(ctx).run_requests
+        third = scorecard_change_sensor(ctx)
+    assert not third.run_requests
+    # issue 19: a changed categories file rescores its tenant too (here both use default-en/fr)
+    import shutil as _shutil
+
+    from ccr_pipelines.services.conversation import PACKAGED_CATEGORIES
+
+    cats = tmp_path / "categories"
+    _shutil.copytree(PACKAGED_CATEGORIES, cats)
+    monkeypatch.setenv("CCR_CATEGORIES_DIR", str(cats))
+    path = cats / "default-fr.v1.yaml"
+    path.write_text(path.read_text().replace("longer_than_s: 30", "longer_than_s: 45"))
+    with dg.build_sensor_context(instance=instance, resources=sensor_res, cursor=third.cursor) as ctx:
+        fourth = scorecard_change_sensor(ctx)
+    assert [(r.tags["ccr/tenant"], r.partition_key) for r in fourth.run_requests] == [("acme-energie", DAY)]
 
 
 def test_p15_review_queue_writes_are_set_wise_and_leave_decided_calls_alone(tmp_path):

@@ -41,7 +41,7 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
     from ccr_pipelines.stores.control_store import lineage
 
     marts = control.fetch(sa.select(lineage).where(lineage.c.artefact_kind == "mart"))
-    assert {r["tenant_id"] for r in marts} == {"acme-energie", "globex-support"} and len(marts) == 2 * 5
+    assert {r["tenant_id"] for r in marts} == {"acme-energie", "globex-support"} and len(marts) == 2 * 9
     assert all(r["run_id"] == result.run_id and r["period_start"] and r["artefact_uri"].startswith("duckdb://")
                for r in marts)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
@@ -55,6 +55,13 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
     assert rate == 0.5
     backlog = dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall())
     assert backlog == {"acme-energie": 1}  # the call without disclosure auto-fails and waits for review
+    # issue 19: sentiment by agent and week, drivers and categories with the change vs the previous week
+    agents = con.sql("select tenant_id, agent_id, calls from mart_sentiment_agent_week order by 1").fetchall()
+    assert agents == [("acme-energie", "ag-1", 2), ("globex-support", "ag-1", 1)]
+    drivers = dict(con.sql("select tenant_id, sum(driver_calls) from mart_driver_week group by 1").fetchall())
+    assert drivers == {"acme-energie": 2, "globex-support": 1}
+    assert con.execute("select count(*) from mart_driver_week where change_vs_previous <> driver_calls").fetchone()[0] == 0
+    assert con.execute("select count(*) from mart_sentiment_team_week").fetchone()[0] == 2
     con.close()
 
     # P16: a restricted subject's call leaves the marts at the next build (and comes back when lifted)

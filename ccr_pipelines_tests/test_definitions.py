@@ -25,12 +25,17 @@ EXPECTED_ASSETS = sorted([
     "silver/analyze/call_metrics",
     "silver/analyze/call_scores",
     "silver/analyze/playback_audio",
+    "silver/analyze/call_sentiment",
+    "silver/analyze/call_categories",
+    "silver/analyze/call_cards",
     "gold/reports/tenant_weekly_reports",
     "gold/reports/tenant_monthly_reports",
     # dbt models (dbt-duckdb), one asset each
     *[f"marts/warehouse/{m}" for m in ("stg_call_manifest", "stg_call_metrics", "stg_call_scores", "stg_call_score_steps",
                                        "mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step",
-                                       "mart_review_backlog")],
+                                       "mart_review_backlog", "stg_call_sentiment", "stg_call_categories", "stg_call_cards",
+                                       "mart_sentiment_agent_week", "mart_sentiment_team_week", "mart_driver_week",
+                                       "mart_category_week")],
 ])
 EXPECTED_SENSORS = sorted(["asset_check_failure_sensor", "run_failure_alert_sensor", "manifest_to_transcripts_sensor", "openlineage_failure_sensor", "openlineage_success_sensor", "raw_recordings_sensor", "redacted_to_metrics_sensor",
                            "redacted_to_playback_sensor", "redacted_to_scores_sensor", "scorecard_change_sensor", "transcripts_to_redacted_sensor",

@@ -313,12 +313,13 @@ def test_p16_p17_p18_one_erasure_reaches_every_zone_with_the_same_verdict_from_t
     # same verdict, same locations deleted, same locations read (but for who opened Dagster)
     loc = {r: sorted((d["store"], d["location"]) for d in q["proof"]["deleted"]) for r, q in
            (("cli", cli_req), ("job", job_req))}
-    # 26: the playback copy (issue 18) and the search index (issue 19)
-    assert loc["cli"] == loc["job"] and len(loc["cli"]) == 26
+    # 29: the playback copy (issue 18), the search index and the call's turn_sentiment, call_sentiment and
+    # call_cards rows (issue 19; no category hit)
+    assert loc["cli"] == loc["job"] and len(loc["cli"]) == 29
     read = {r: [x for x in q["proof"]["scan"]["locations_read"] if not x.startswith("dagster")]
             for r, q in (("cli", cli_req), ("job", job_req))}
-    # 20: playback/, call_acoustics, turn_loudness
-    assert read["cli"] == read["job"] and len(read["cli"]) == 20, read["cli"]
+    # 24: playback/, call_acoustics, turn_loudness and the 4 conversation datasets
+    assert read["cli"] == read["job"] and len(read["cli"]) == 24, read["cli"]
     stores = {s for s, _ in loc["cli"]}
     assert {"object_store", "quarantine", "exports", "openlineage", "parquet", "reports", "marts",
             "control_store"} <= stores, stores

@@ -85,9 +85,10 @@ def test_p1_p15_a_report_renders_in_chromium_with_kpis_charts_and_the_ai_notice(
     colours, ink = png_stats(png)
     assert colours > 20 and ink > 0.05, (colours, ink)
     assert f'<html lang="{lang}">' in dom
-    for section in ("kpis", "trends", "teams", "agents", "compliance", "review", "lowest", "quality", "ai-notice"):
+    for section in ("kpis", "trends", "teams", "agents", "compliance", "review", "lowest", "quality", "ai-notice",
+                    "drivers", "sentiment", "categories"):
         assert f'id="{section}"' in dom, section
-    assert dom.count("<svg") == 2 and 'class="bar"' in dom and 'class="line"' in dom
+    assert dom.count("<svg") == 4 and 'class="bar"' in dom and 'class="line"' in dom
     assert notice in dom and kpi_label in dom
     if tenant_id == "acme-energie":  # it had calls the week before: a change is shown, not "no previous data"
         assert "▲" in dom or "▼" in dom
@@ -226,7 +227,7 @@ def test_p4_p14_a_report_is_published_only_after_its_check_passes_and_only_a_che
     assert out["published"] and out["problems"] == [] and out["link"]
     record = json.loads(wh.store.get_bytes(f"{prefix}/check.json"))
     assert record["passed"] is True and record["run_id"] == "run-ok" and record["checked_at"]
-    assert record["files"]["report.html"] == wh.store.sha256(f"{prefix}/report.html") and len(record["files"]) == 14
+    assert record["files"]["report.html"] == wh.store.sha256(f"{prefix}/report.html") and len(record["files"]) == 2 + 2 * len(EXTRACTS)
     assert not list(wh.store.list(f"{prefix}/staging/"))
     rc, link, err = _link("acme-energie", "--day", DAY1)
     assert rc == 0 and link.strip() == str(wh.store._path(f"{prefix}/report.html")) and err == ""
@@ -260,3 +261,34 @@ def test_p4_p14_a_report_is_published_only_after_its_check_passes_and_only_a_che
         assert rc == 2 and "no passed isolation check record" in err, change
     links = control.fetch(sa.select(access_log).where(access_log.c.action == "link", access_log.c.actor != "test"))
     assert len(links) == 2  # only the two links issued were logged
+
+
+def test_p4_issue19_drivers_sentiment_and_categories_sections_in_french_and_english_with_the_change_vs_last_week(
+        tmp_path):
+    """The report's conversation-analytics sections (top drivers, sentiment trend, categories) come
+    from the tenant's own datasets, compare with the previous week, and pass the isolation check."""
+    wh = Warehouse(LocalObjectStore(tmp_path / "objects"))
+    control = ControlStore(f"sqlite:///{tmp_path}/control.db")
+    control.migrate()
+    for tid in ("acme-energie", "globex-support"):
+        write_scored_day(wh, control, CARD, tid, PREV_DAY, {"c-0": "billing"})
+        write_scored_day(wh, control, CARD, tid, DAY1, {"c-1": "billing", "c-2": "angry"})
+        write_scored_day(wh, control, CARD, tid, DAY2, {"c-3": "billing"})
+    registry = TenantRegistry([_tenant("acme-energie", "fr"), _tenant("globex-support", "en")])
+    for tid, words in (("acme-energie", ("Motifs d&#x27;appel", "Sentiment moyen du client", "Catégories")),
+                       ("globex-support", ("Call drivers", "Average customer sentiment", "Categories"))):
+        out = generate_report(wh, control, registry.require(tid), WEEK, run_id="r", actor="test", registry=registry)
+        assert out["published"], out["problems"]
+        prefix = report_prefix(tid, WEEK)
+        html = wh.store.get_bytes(f"{prefix}/report.html").decode()
+        assert all(w in html for w in words) and 'id="drivers"' in html and 'id="sentiment"' in html
+        drivers = {r["driver"]: r for r in pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/drivers.parquet"))).to_pylist()}
+        assert drivers["billing"]["calls"] == 2 and drivers["billing"]["previous_calls"] == 1
+        assert drivers["billing"]["change"] == 1 and drivers["technical_fault"]["calls"] == 1
+        assert {r["tenant_id"] for r in drivers.values()} == {tid}
+        sentiment = {r["measure"]: r for r in pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/sentiment.parquet"))).to_pylist()}
+        assert sentiment["negative_end_rate"]["value"] == pytest.approx(1 / 3)
+        assert sentiment["negative_end_rate"]["previous"] == 0 and sentiment["customer"]["change"] is not None
+        cats = {r["category"]: r for r in pq.read_table(io.BytesIO(wh.store.get_bytes(f"{prefix}/categories.parquet"))).to_pylist()}
+        assert cats["unhappy_at_end"]["calls"] == 1
+        assert verify_isolation(wh, registry, tid, WEEK) == []

@@ -25,6 +25,7 @@ def test_a_small_scoring_benchmark_runs_every_stage_with_nothing_lost(tmp_path):
     assert score["metrics_rows"] == score["scored"] == 800
     marts = rows["marts"]
     assert marts["calls_in_marts"] == 800 and marts["step_rows"] > 800 * 2
+    assert marts["calls_in_driver_mart"] == 800  # issue 19: every call has its card in the driver mart
     for flag in ("True", "False"):
         base = rows["baseline" + flag]
         assert base["sample_calls"] >= 8 and base["ms_per_call"] > 0 and base["extrapolated_s"] > 0

@@ -157,6 +157,33 @@ TURN_LOUDNESS_SCHEMA = pa.schema([
     ("above_baseline_db", pa.float64()), ("raised_voice", pa.bool_()),
 ])
 
+# Issue 19: conversation analytics of the redacted segments, written by the scoring step.
+TURN_SENTIMENT_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("segment_index", pa.int32()),
+    ("speaker", pa.string()), ("start_s", pa.float64()), ("language", pa.string()), ("compound", pa.float32()),
+    ("label", pa.string()), ("sentiment_version", pa.string()),
+])
+CALL_SENTIMENT_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("turns", pa.int32()),
+    ("overall", pa.float64()), ("agent", pa.float64()), ("customer", pa.float64()),
+    ("first_third", pa.float64()), ("last_third", pa.float64()),
+    ("customer_first_third", pa.float64()), ("customer_last_third", pa.float64()),
+    ("customer_change", pa.float64()), ("negative_end", pa.bool_()), ("sentiment_version", pa.string()),
+])
+CALL_CATEGORIES_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("category", pa.string()),
+    ("is_driver", pa.bool_()), ("first_s", pa.float64()), ("time_points", pa.list_(pa.float64())),
+    ("categories_version", pa.string()),
+])
+COMMITMENT = pa.struct([("start_s", pa.float64()), ("text", pa.string())])
+CALL_CARDS_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("driver", pa.string()),
+    ("driver_s", pa.float64()), ("drivers", pa.list_(pa.string())), ("solution_status", pa.string()),
+    ("solution_s", pa.float64()), ("closing_sentiment", pa.float64()), ("closing_label", pa.string()),
+    ("outcome", pa.string()), ("commitments", pa.list_(COMMITMENT)), ("commitments_n", pa.int32()),
+    ("card_version", pa.string()),
+])
+
 CALL_MANIFEST = Dataset("call_manifest", "datasets", "scores", CALL_MANIFEST_ASSET, MANIFEST_SCHEMA,
                         "one row per accepted recording: probe, sidecar metadata, keyed subject hashes (P18)")
 TRANSCRIPT_CALLS = Dataset("transcript_calls", "datasets", "scores", TRANSCRIPTS_ASSET, TRANSCRIPT_CALLS_SCHEMA,
@@ -174,6 +201,15 @@ CALL_SCORES = Dataset("call_scores", "datasets", "scores", CALL_SCORES_ASSET, CA
                       "one automated score per call on the tenant's scorecard (P15, P23)")
 CALL_SCORE_STEPS = Dataset("call_score_steps", "datasets", "scores", CALL_SCORES_ASSET, CALL_SCORE_STEPS_SCHEMA,
                            "one row per call and scorecard step, with its evidence")
+TURN_SENTIMENT = Dataset("turn_sentiment", "datasets", "scores", CALL_SCORES_ASSET, TURN_SENTIMENT_SCHEMA,
+                         "sentiment per turn (compound score and label; no text)")
+CALL_SENTIMENT = Dataset("call_sentiment", "datasets", "scores", CALL_SCORES_ASSET, CALL_SENTIMENT_SCHEMA,
+                         "sentiment per call: overall, per speaker, first vs last third, the customer's change")
+CALL_CATEGORIES = Dataset("call_categories", "datasets", "scores", CALL_SCORES_ASSET, CALL_CATEGORIES_SCHEMA,
+                          "category and call-driver hits per call, with their time points")
+CALL_CARDS = Dataset("call_cards", "datasets", "scores", CALL_SCORES_ASSET, CALL_CARDS_SCHEMA,
+                     "per call: driver, outcome and the agent's commitments quoted from redacted turns")
+CONVERSATION_DATASETS = ("turn_sentiment", "call_sentiment", "call_categories", "call_cards")
 CALL_ACOUSTICS = Dataset("call_acoustics", "datasets", "scores", TRANSCRIPTS_ASSET, CALL_ACOUSTICS_SCHEMA,
                          "per call: non-talk time, longest silence, each speaker's loudness baseline and "
                          "raised-voice count (numbers only)")
@@ -182,7 +218,8 @@ TURN_LOUDNESS = Dataset("turn_loudness", "datasets", "scores", TRANSCRIPTS_ASSET
 
 # In pipeline order. Every Parquet dataset the code writes is here (test_catalog.py checks it).
 DATASETS: tuple[Dataset, ...] = (CALL_MANIFEST, TRANSCRIPT_CALLS, TRANSCRIPT_SEGMENTS, CALL_ACOUSTICS, TURN_LOUDNESS,
-                                 REDACTED_SEGMENTS, CALL_METRICS, CALL_SCORES, CALL_SCORE_STEPS)
+                                 REDACTED_SEGMENTS, CALL_METRICS, CALL_SCORES, CALL_SCORE_STEPS, TURN_SENTIMENT,
+                                 CALL_SENTIMENT, CALL_CATEGORIES, CALL_CARDS)
 DATASETS_BY_NAME: dict[str, Dataset] = {d.name: d for d in DATASETS}
 # What reads them beyond the next asset: dbt's sources (dbt/models/sources.yml) and the tenant reports'
 # views (services/reports.py VIEWS); test_catalog.py checks both agree with this.

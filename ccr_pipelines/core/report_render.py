@@ -17,7 +17,7 @@ from typing import Any
 
 from .report_periods import Period
 
-REPORT_VERSION = "report-1"
+REPORT_VERSION = "report-2"  # 2: call drivers, categories, sentiment (issue 19)
 
 # KPI id -> (higher is better?, kind of number). Rates are 0..1, shown as %.
 KPIS: dict[str, tuple[bool | None, str]] = {
@@ -62,6 +62,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "needs_discovery": "Needs discovery", "solution": "Solution", "closing": "Closing", "other": "Other",
         "reason_low_asr_confidence": "low transcription confidence", "reason_borderline_score": "borderline score",
         "reason_auto_fail": "auto-fail item", "reason_disclosure_missing_or_late": "disclosure missing or late",
+        "reason_customer_negative_at_end": "customer strongly negative at the end",
+        "reason_speaker_unverifiable": "speaker could not be verified",
+        "drivers": "Call drivers", "drivers_chart": "Share of calls per driver (the first reason the customer gave)",
+        "driver": "Driver", "share": "Share", "change_calls": "Change in calls", "resolved_rate": "Resolved",
+        "closing_sentiment": "Customer sentiment at the end", "driver_none": "no driver recognised",
+        "categories": "Categories", "category": "Category",
+        "no_categories": "No category matched a call in this period.",
+        "sentiment": "Sentiment", "sentiment_chart": "Average sentiment per day, customer (line) and agent (dashed), "
+        "from −1 (negative) to +1 (positive)", "measure": "Measure", "change": "Change", "value": "This period", "previous": "Previous period",
+        "s_overall": "Average sentiment, all turns", "s_agent": "Average agent sentiment",
+        "s_customer": "Average customer sentiment", "s_customer_change": "Customer's change (last third − first third)",
+        "s_negative_end_rate": "Calls ending with a strongly negative customer",
+        "sentiment_notice": "Sentiment is estimated from words (a lexicon): sarcasm and irony read as what the words "
+        "say. Read it as a trend, not as a verdict on a call.",
     },
     "fr": {
         "title": "Rapport qualité des appels", "weekly": "Semaine", "monthly": "Mois", "generated": "Généré le",
@@ -97,6 +111,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "other": "Autre",
         "reason_low_asr_confidence": "transcription peu fiable", "reason_borderline_score": "score limite",
         "reason_auto_fail": "critère éliminatoire", "reason_disclosure_missing_or_late": "annonce absente ou tardive",
+        "reason_customer_negative_at_end": "client très négatif en fin d'appel",
+        "reason_speaker_unverifiable": "locuteur non vérifiable",
+        "drivers": "Motifs d'appel", "drivers_chart": "Part des appels par motif (le premier motif donné par le client)",
+        "driver": "Motif", "share": "Part", "change_calls": "Évolution (appels)", "resolved_rate": "Résolus",
+        "closing_sentiment": "Sentiment du client en fin d'appel", "driver_none": "aucun motif reconnu",
+        "categories": "Catégories", "category": "Catégorie",
+        "no_categories": "Aucune catégorie reconnue sur cette période.",
+        "sentiment": "Sentiment", "sentiment_chart": "Sentiment moyen par jour, client (courbe) et conseiller "
+        "(pointillés), de −1 (négatif) à +1 (positif)", "measure": "Mesure", "change": "Évolution", "value": "Cette période",
+        "previous": "Période précédente",
+        "s_overall": "Sentiment moyen, tous les tours de parole", "s_agent": "Sentiment moyen du conseiller",
+        "s_customer": "Sentiment moyen du client", "s_customer_change": "Évolution du client (dernier tiers − premier tiers)",
+        "s_negative_end_rate": "Appels finissant sur un client très négatif",
+        "sentiment_notice": "Le sentiment est estimé à partir des mots (un lexique) : le sarcasme et l'ironie sont lus "
+        "au pied de la lettre. À lire comme une tendance, pas comme un verdict sur un appel.",
     },
 }
 
@@ -118,6 +147,10 @@ class ReportData:
     lowest: list[dict[str, Any]] = field(default_factory=list)
     quality: dict[str, int] = field(default_factory=dict)
     versions: dict[str, list[str]] = field(default_factory=dict)
+    drivers: list[dict[str, Any]] = field(default_factory=list)  # issue 19
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    sentiment: list[dict[str, Any]] = field(default_factory=list)
+    sentiment_daily: list[dict[str, Any]] = field(default_factory=list)
 
 
 def language_for(languages: list[str]) -> str:
@@ -138,6 +171,8 @@ def fmt(value: float | int | None, kind: str, lang: str) -> str:
     elif kind == "seconds":
         m, sec = divmod(int(round(value)), 60)
         s = f"{m}:{sec:02d}"
+    elif kind == "sentiment":  # a mean compound, −1..+1
+        s = f"{value:+.2f}"
     elif kind == "points":  # change of a rate, in percentage points
         s = f"{100 * value:+.1f} pt" if lang == "fr" else f"{100 * value:+.1f} pp"
     else:
@@ -232,6 +267,65 @@ def step_chart_svg(steps: list[dict[str, Any]], labels: dict[str, str], title: s
     return "".join(parts)
 
 
+def share_chart_svg(rows: list[dict[str, Any]], label_key: str, labels: dict[str, str], title: str, lang: str,
+                    width: int = 720) -> str:
+    """Horizontal bars: share of calls per driver (or category), one colour, largest first."""
+    row, left, top = 26, 220, 10
+    height = top * 2 + row * max(len(rows), 1)
+    pw = width - left - 70
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>']
+    for i, r in enumerate(rows):
+        y = top + i * row
+        share = r.get("share") or 0
+        parts.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end" fill="#222">'
+                     f'{_esc(labels.get(r[label_key], r[label_key]))}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{pw}" height="18" fill="#eef1f5"/>')
+        parts.append(f'<rect class="bar" x="{left}" y="{y + 4}" width="{pw * share:.1f}" height="18" fill="#1f4e8c"/>')
+        parts.append(f'<text x="{left + pw + 6}" y="{y + 17}" font-size="12" fill="#222">{_esc(fmt(share, "rate", lang))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def sentiment_chart_svg(daily: list[dict[str, Any]], title: str, width: int = 720, height: int = 200) -> str:
+    """Lines: average customer (solid) and agent (dashed) sentiment per day, −1..+1, zero line."""
+    left, right, top, bottom = 48, 24, 16, 32
+    pw, ph = width - left - right, height - top - bottom
+    n = max(len(daily), 1)
+    step = pw / n
+    y_of = (lambda v: top + ph * (1 - (v + 1) / 2))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>',
+             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#f7f9fc" stroke="#d0d7e2"/>']
+    for v in (-1, -0.5, 0, 0.5, 1):
+        y = y_of(v)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" '
+                     f'stroke="{"#8a94a6" if v == 0 else "#e3e8ef"}"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#444">{v:+g}</text>')
+    for i, d in enumerate(daily):
+        if i % max(1, n // 8) == 0:
+            parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
+                         f'text-anchor="middle" fill="#444">{_esc(str(d["day"])[5:])}</text>')
+    for key, colour, dash in (("customer", "#c62828", ""), ("agent", "#1f4e8c", ' stroke-dasharray="5,4"')):
+        pts = [(left + i * step + step / 2, y_of(max(-1.0, min(1.0, d[key]))))
+               for i, d in enumerate(daily) if d.get(key) is not None]
+        if pts:
+            parts.append(f'<polyline class="line" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}" '
+                         f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _signed(v: float | int | None, kind: str, lang: str) -> str:
+    if v is None:
+        return "–"
+    if kind == "rate":
+        return fmt(v, "points", lang)
+    if kind == "sentiment":
+        return fmt(v, "sentiment", lang)
+    return ("+" if v >= 0 else "−") + fmt(abs(v), kind, lang)
+
+
 # -- HTML ---------------------------------------------------------------------
 CSS = """
 body{font-family:-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Arial,sans-serif;margin:0;background:#eef2f7;color:#1d2733}
@@ -247,7 +341,7 @@ h2{font-size:18px;margin:0 0 12px;color:#1f4e8c}
 .kpi .change{font-size:12px;color:#555} .good{color:#2e7d32!important} .bad{color:#c62828!important}
 table{border-collapse:collapse;width:100%;font-size:13px} th,td{padding:6px 8px;border-bottom:1px solid #e3e8ef;text-align:left}
 th{background:#f3f6fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
-footer{font-size:12px;color:#555;margin:16px 4px}
+footer{font-size:12px;color:#555;margin:16px 4px} .note{font-size:12px;color:#555}
 """
 
 
@@ -298,6 +392,19 @@ def render_html(data: ReportData) -> str:
                     for k in ("accepted", "quarantined", "duplicate", "suppressed", "transcription_failed",
                               "low_asr_confidence", "language_mismatch")]
     versions = "; ".join(f"{k}: {', '.join(v) or '–'}" for k, v in sorted(data.versions.items()))
+    # issue 19: drivers, categories, sentiment
+    driver_labels = {"none": t["driver_none"]}
+    drivers = [[(driver_labels.get(r["driver"], r["driver"]), False), (fmt(r["calls"], "count", lang), True),
+                (fmt(r["share"], "rate", lang), True), (_signed(r["change"], "count", lang), True),
+                (fmt(r["resolved_rate"], "rate", lang), True), (fmt(r["closing_sentiment"], "sentiment", lang), True)]
+               for r in data.drivers]
+    categories = [[(r["category"], False), (fmt(r["calls"], "count", lang), True), (fmt(r["share"], "rate", lang), True),
+                   (_signed(r["change"], "count", lang), True)] for r in data.categories]
+    sentiment = [[(t["s_" + r["measure"]], False),
+                  *[((fmt(r[k], "rate", lang) if r["measure"] == "negative_end_rate" else fmt(r[k], "sentiment", lang)), True)
+                    for k in ("value", "previous")],
+                  (_signed(r["change"], "rate" if r["measure"] == "negative_end_rate" else "sentiment", lang), True)]
+                 for r in data.sentiment]
     title = f'{t["title"]} — {data.tenant_name}'
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -312,6 +419,14 @@ def render_html(data: ReportData) -> str:
 <p>{_esc(t["step_chart"])}</p>{step_chart_svg(data.steps, t, t["step_chart"], lang)}</section>
 <section id="teams"><h2>{_esc(t["teams"])}</h2>{_table([t["team"], t["calls"], t["avg_score"], t["auto_fail_rate"]], teams, t["none"])}</section>
 <section id="agents"><h2>{_esc(t["agents"])}</h2>{_table([t["agent"], t["team"], t["calls"], t["avg_score"], t["auto_fail_rate"], t["needs_review"], t["agent_talk_ratio"]], agents, t["none"])}</section>
+<section id="drivers"><h2>{_esc(t["drivers"])}</h2>
+<p>{_esc(t["drivers_chart"])}</p>{share_chart_svg(data.drivers, "driver", driver_labels, t["drivers_chart"], lang) if data.drivers else ""}
+{_table([t["driver"], t["calls"], t["share"], t["change_calls"], t["resolved_rate"], t["closing_sentiment"]], drivers, t["none"])}</section>
+<section id="sentiment"><h2>{_esc(t["sentiment"])}</h2>
+<p>{_esc(t["sentiment_chart"])}</p>{sentiment_chart_svg(data.sentiment_daily, t["sentiment_chart"])}
+{_table([t["measure"], t["value"], t["previous"], t["change"]], sentiment, t["none"])}
+<p class="note">{_esc(t["sentiment_notice"])}</p></section>
+<section id="categories"><h2>{_esc(t["categories"])}</h2>{_table([t["category"], t["calls"], t["share"], t["change_calls"]], categories, t["no_categories"])}</section>
 <section id="compliance"><h2>{_esc(t["compliance"])}</h2>{_table([t["step"], t["applicable"], t["passed"], t["rate"]], steps, t["none"])}</section>
 <section id="review"><h2>{_esc(t["review"])}</h2>{_table(["", t["calls"]], review_rows, t["none"])}</section>
 <section id="lowest"><h2>{_esc(t["lowest"])}</h2>{_table([t["call_id"], t["day"], t["score"], t["auto_failed"], t["status"], t["reasons"]], lowest, t["none"])}</section>

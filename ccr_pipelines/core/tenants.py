@@ -116,6 +116,9 @@ class Tenant(_Strict):
     timezone: str = "Europe/Paris"
     retention_days: dict[DataClass, int] = Field(default_factory=dict)
     scorecard: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,80}$")]
+    # categories and call drivers (config/categories/{id}.yaml); none: the packaged default of the
+    # tenant's first language (default-fr.v1 / default-en.v1)
+    categories: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,80}$")] | None = None
     report_schedule: ReportSchedule = ReportSchedule()
     alert_routing: AlertRouting = AlertRouting()
     suspended: bool = False

@@ -169,7 +169,8 @@ def _stages():
                ("segments", *(f"pii_{t}" for t in PII_TYPES))),
               ("playback", redacted_to_playback_sensor, playback_audio, ("calls", "silenced_calls")),
               ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
-              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed")),
+              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed", "negative_end",
+                                                                 "category_hits")),
               ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),
               ("reports", scores_to_reports_sensor, None, ())]
     by_key = {k.to_user_string(): a for a in (call_manifest, transcripts, redacted_transcripts, playback_audio, call_metrics,
@@ -257,7 +258,8 @@ def _stage_line(stage, outcome: dict, log_path: Path) -> str:
                 f"SKIP={d.get('skip')} TOTAL={d.get('total')} (tests passed {d.get('tests_pass')}/"
                 f"{d.get('tests_total')}); dbt log: {log_path}")
     if name == "reports":
-        return f"reports: {runs} run(s); {runs - failures} delivered (HTML + CSV/Parquet extracts + manifest.json)"
+        return (f"reports: {runs} run(s); {runs - failures} delivered (HTML + CSV/Parquet extracts + manifest.json; "
+                "sections: KPIs, trends, call drivers, sentiment, categories, compliance, review)")
     return f"{name}: {runs} run(s); " + ", ".join(f"{k}={outcome['totals'][k]}" for k in counters)
 
 
@@ -273,6 +275,9 @@ def _print_outputs(platform, home: Path, events: int, report_paths: list[Path]) 
     print(f"  redacted segments   {objects_root / 'datasets'}/*/redacted_segments  (what analytics read)")
     print(f"  call metrics        {objects_root / 'datasets'}/*/call_metrics")
     print(f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)")
+    print(f"  sentiment           {objects_root / 'datasets'}/*/turn_sentiment, call_sentiment  (per turn and per call, FR/EN)")
+    print(f"  categories, drivers {objects_root / 'datasets'}/*/call_categories  (each hit with its time points)")
+    print(f"  call cards          {objects_root / 'datasets'}/*/call_cards  (driver, outcome, the agent's commitments)")
     print(f"  marts (DuckDB)      {platform.marts.duckdb_file}")
     print(f"  control store       {platform.settings.control_url()}")
     print("  tenant reports      (automated scores, unvalidated until reviewed)")

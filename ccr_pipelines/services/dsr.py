@@ -305,7 +305,9 @@ def _export_call(env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str
             continue
         for info in env.store.list(p):
             name = info.key.rsplit("/", 1)[-1]
-            dst = f"{prefix}/files/{cid}/{'transcript-' if info.key.startswith('restricted/') else ''}{name}"
+            kind = ("transcript-" if info.key.startswith("restricted/") else
+                    "playback-" if info.key.startswith("playback/") else "")  # the silenced copy beside the original
+            dst = f"{prefix}/files/{cid}/{kind}{name}"
             objects.put_bytes(dst, objects.get_bytes(info.key), action="export")
             files.append(dst[len(prefix) + 1:])
     manifest = (d.get("call_manifest") or [{}])[0]
@@ -319,6 +321,11 @@ def _export_call(env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str
         "metrics": (d.get("call_metrics") or [None])[0],
         "score": (d.get("call_scores") or [None])[0],
         "score_steps": d.get("call_score_steps", []),
+        # issue 19: what the conversation analytics derived from the call (sentiment, categories, card)
+        "sentiment": (d.get(catalog.CALL_SENTIMENT.name) or [None])[0],
+        "turn_sentiment": d.get(catalog.TURN_SENTIMENT.name, []),
+        "categories": d.get(catalog.CALL_CATEGORIES.name, []),
+        "call_card": (d.get(catalog.CALL_CARDS.name) or [None])[0],
         "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
                             for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
         "reports": [f"{k}:{p}" for k, p in report_keys if period_containing(k, day_d).key == p],

@@ -60,8 +60,10 @@ EXTRA_OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     # transcription writes the transcript JSON (rows) and the per-day call and segment tables
     "transcript": ((catalog.TRANSCRIPT_SEGMENTS.zone, catalog.TRANSCRIPT_SEGMENTS.name),
                    (catalog.TRANSCRIPT_CALLS.zone, catalog.TRANSCRIPT_CALLS.name)),
-    # scoring writes the scores (rows) and the per-step results the reports read
-    "call_score": ((catalog.CALL_SCORE_STEPS.zone, catalog.CALL_SCORE_STEPS.name),),
+    # scoring writes the scores (rows), the per-step results the reports read and the conversation
+    # analytics of the same segments (issue 19)
+    "call_score": tuple((d.zone, d.name) for d in (catalog.CALL_SCORE_STEPS, catalog.TURN_SENTIMENT,
+                                                   catalog.CALL_SENTIMENT, catalog.CALL_CATEGORIES, catalog.CALL_CARDS)),
 }
 EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
     "transcript": ("audio",),  # the worker reads the accepted recording; the row names its manifest row

@@ -49,7 +49,8 @@ ISOLATION_CHECK = "report_names_only_its_tenant"  # the blocking asset check of 
 LOWEST_CALLS = 10
 LOW_ASR_CONFIDENCE = 0.6  # same default as a scorecard's thresholds.low_confidence
 LINK_EXPIRY_S = 7 * 24 * 3600  # a weekly report's link lives until the next one
-EXTRACTS = ("kpis", "daily", "teams", "agents", "steps", "lowest_calls")
+EXTRACTS = ("kpis", "daily", "teams", "agents", "steps", "lowest_calls", "drivers", "categories", "sentiment")
+TOP_DRIVERS = 10
 # Columns of call_metrics a report reads (the empty view of a period without metrics).
 METRICS_COLUMNS = pa.schema([("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
                              ("agent_id", pa.string()), ("team", pa.string()), ("duration_s", pa.float64()),
@@ -57,7 +58,11 @@ METRICS_COLUMNS = pa.schema([("tenant_id", pa.string()), ("call_id", pa.string()
 VIEWS = {"scores": (catalog.CALL_SCORES.name, catalog.CALL_SCORES.schema),
          "steps": (catalog.CALL_SCORE_STEPS.name, catalog.CALL_SCORE_STEPS.schema),
          "metrics": (catalog.CALL_METRICS.name, METRICS_COLUMNS),
-         "tcalls": (catalog.TRANSCRIPT_CALLS.name, catalog.TRANSCRIPT_CALLS.schema)}
+         "tcalls": (catalog.TRANSCRIPT_CALLS.name, catalog.TRANSCRIPT_CALLS.schema),
+         # issue 19: conversation analytics (aggregates only reach the report; no quote, no time point)
+         "csent": (catalog.CALL_SENTIMENT.name, catalog.CALL_SENTIMENT.schema),
+         "ccat": (catalog.CALL_CATEGORIES.name, catalog.CALL_CATEGORIES.schema),
+         "cards": (catalog.CALL_CARDS.name, catalog.CALL_CARDS.schema)}
 
 # Calls are keyed by (call_id, day) within a tenant; metrics join on both.
 _CALLS = """
@@ -116,6 +121,26 @@ SELECT count(*) FILTER (WHERE status = 'failed') AS transcription_failed,
        count(*) FILTER (WHERE language_mismatch) AS language_mismatch
 FROM tcalls
 """
+# Issue 19: drivers (the card's first driver: one per call), categories (not drivers), sentiment
+DRIVERS_SQL = f"""
+SELECT coalesce(driver, 'none') AS driver, count(*) AS calls, count(*) * 1.0 / sum(count(*)) OVER () AS share,
+       avg(CASE WHEN outcome = 'resolved' THEN 1.0 ELSE 0.0 END) AS resolved_rate,
+       avg(closing_sentiment) AS closing_sentiment
+FROM cards GROUP BY 1 ORDER BY calls DESC, driver LIMIT {TOP_DRIVERS}
+"""
+CATEGORIES_SQL = """
+SELECT category, count(DISTINCT call_id) AS calls,
+       count(DISTINCT call_id) * 1.0 / nullif((SELECT count(*) FROM csent), 0) AS share
+FROM ccat WHERE NOT is_driver GROUP BY 1 ORDER BY calls DESC, category
+"""
+SENTIMENT_SQL = """
+SELECT count(*) AS calls, avg(overall) AS overall, avg(agent) AS agent, avg(customer) AS customer,
+       avg(customer_change) AS customer_change,
+       avg(CASE WHEN negative_end THEN 1.0 ELSE 0.0 END) AS negative_end_rate
+FROM csent
+"""
+SENTIMENT_DAILY_SQL = "SELECT CAST(CAST(day AS DATE) AS VARCHAR) AS day, avg(customer) AS customer, " \
+                      "avg(agent) AS agent FROM csent GROUP BY 1 ORDER BY 1"
 MANIFEST_SQL = """
 SELECT call_id, CAST(CAST(day AS DATE) AS VARCHAR) AS day, scorer_version, scorecard_version, model_revision,
        review_status
@@ -159,9 +184,15 @@ def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period,
     q = {name: t.to_pylist() for name, t in wh.query_views_many(
         {"summary": SUMMARY_SQL, "daily": DAILY_SQL, "steps": STEPS_SQL, "review": REVIEW_SQL, "reasons": REASONS_SQL,
          "transcription": TRANSCRIPTION_SQL, "calls": MANIFEST_SQL, "teams": TEAMS_SQL, "agents": AGENTS_SQL,
-         "lowest": LOWEST_SQL}, tenant_id=tid, days=period.days(), views=VIEWS, exclude_calls=restricted).items()}
+         "lowest": LOWEST_SQL, "drivers": DRIVERS_SQL, "categories": CATEGORIES_SQL, "sentiment": SENTIMENT_SQL,
+         "sentiment_daily": SENTIMENT_DAILY_SQL}, tenant_id=tid, days=period.days(), views=VIEWS,
+        exclude_calls=restricted).items()}
     current = q["summary"][0]
-    previous = _query(wh, tid, period.previous(), SUMMARY_SQL, restricted)[0]
+    prev = {name: t.to_pylist() for name, t in wh.query_views_many(
+        {"summary": SUMMARY_SQL, "drivers": DRIVERS_SQL.replace(f"LIMIT {TOP_DRIVERS}", ""),
+         "categories": CATEGORIES_SQL, "sentiment": SENTIMENT_SQL},
+        tenant_id=tid, days=period.previous().days(), views=VIEWS, exclude_calls=restricted).items()}
+    previous = prev["summary"][0]
     if not previous["calls"]:
         previous = {}
     by_day = {r["day"]: r for r in q["daily"]}
@@ -175,14 +206,39 @@ def gather(wh: Warehouse, control: ControlStore, tenant: Tenant, period: Period,
     quality = {k: outcomes.get(k, 0) for k in ("accepted", "quarantined", "duplicate", "suppressed")}
     quality.update({k: int(v or 0) for k, v in q["transcription"][0].items()})
     calls = q["calls"]
+    by_sent = {r["day"]: r for r in q["sentiment_daily"]}
     versions = {k: sorted({c[k] for c in calls if c[k]}) for k in ("scorer_version", "scorecard_version",
                                                                   "model_revision")}
     data = ReportData(
         tenant_id=tid, tenant_name=tenant.display_name, language=language_for(list(tenant.languages)),
         period=period, generated_at=generated_at, current=current, previous=previous, daily=daily,
         teams=q["teams"], agents=q["agents"], steps=steps, review=review, lowest=q["lowest"], quality=quality,
-        versions=versions)
+        versions=versions, drivers=_with_previous(q["drivers"], prev["drivers"], "driver"),
+        categories=_with_previous(q["categories"], prev["categories"], "category"),
+        sentiment=_sentiment_rows(q["sentiment"][0], prev["sentiment"][0]),
+        sentiment_daily=[{"day": d, "customer": (by_sent.get(d) or {}).get("customer"),
+                          "agent": (by_sent.get(d) or {}).get("agent")} for d in period.days()])
     return data, calls
+
+
+def _with_previous(rows: list[dict], previous: list[dict], key: str) -> list[dict]:
+    """Each row with the previous period's calls and share, and the change in calls and in share."""
+    before = {r[key]: r for r in previous}
+    return [{**r, "previous_calls": (before.get(r[key]) or {}).get("calls", 0),
+             "change": r["calls"] - (before.get(r[key]) or {}).get("calls", 0),
+             "share_change": (r["share"] - before[r[key]]["share"]) if r[key] in before and r["share"] is not None
+             and before[r[key]]["share"] is not None else None} for r in rows]
+
+
+def _sentiment_rows(current: dict, previous: dict) -> list[dict]:
+    """One row per sentiment measure: this period, the previous one, the change."""
+    rows = []
+    for measure in ("overall", "agent", "customer", "customer_change", "negative_end_rate"):
+        cur = current.get(measure) if current.get("calls") else None
+        prev = previous.get(measure) if previous.get("calls") else None
+        rows.append({"measure": measure, "value": cur, "previous": prev,
+                     "change": None if cur is None or prev is None else cur - prev})
+    return rows
 
 
 def extract_tables(data: ReportData) -> dict[str, pa.Table]:
@@ -192,7 +248,8 @@ def extract_tables(data: ReportData) -> dict[str, pa.Table]:
             for r in kpi_changes(data.current, data.previous)]
     lowest = [{**r, "review_reasons": ";".join(r.get("review_reasons") or [])} for r in data.lowest]
     sources = {"kpis": kpis, "daily": data.daily, "teams": data.teams, "agents": data.agents, "steps": data.steps,
-               "lowest_calls": lowest}
+               "lowest_calls": lowest, "drivers": data.drivers, "categories": data.categories,
+               "sentiment": data.sentiment}
     tables = {}
     for name, rows in sources.items():
         rows = [{**tag, **r} for r in rows]

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.batch_scoring import score_segments
+from ..core.conversation import CALL_SENTIMENT_DATASET, NEGATIVE_END_REASON
 from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard
 from ..core.tenants import Tenant
@@ -17,6 +18,7 @@ from ..loaders.config_files import load_scorecard
 from ..stores import review_queue
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
+from .conversation import analyse_partition, categories_for, write_partition
 
 MANIFEST_DATASET, REDACTED_DATASET, CALLS_DATASET = CALL_MANIFEST.name, REDACTED_SEGMENTS.name, TRANSCRIPT_CALLS.name
 # The datasets this service writes (core/catalog.py); the names stay for callers that used them.
@@ -39,6 +41,7 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
     ``score_call`` per call (tested), without a Python loop per call. With *lineage*, one lineage
     row per call with model, scorer and scorecard versions (P13, P15)."""
     card = scorecard_for(tenant)
+    cats = categories_for(tenant)  # a bad categories file fails the step before anything is written
     segs = warehouse.read_partition(REDACTED_DATASET, tenant.id, day)
     if segs is None:
         return {"calls": 0, "scorecard_version": card.version_tag}
@@ -52,6 +55,13 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
               if manifest is not None and "recording_notice" in manifest.column_names else {})
     scores, steps = score_segments(card, segs, uses_virtual_agents=tenant.uses_virtual_agents, asr_confidence=asr,
                                    recording_notice=notice)
+    # issue 19: sentiment, categories and call cards of the same redacted segments; a customer who
+    # ends strongly negative is a review reason (P15)
+    language_of = ({c: lang for c, lang in zip(manifest.column("call_id").to_pylist(),
+                                               manifest.column("language").to_pylist()) if lang}
+                   if manifest is not None and "language" in manifest.column_names else {})
+    conversation = analyse_partition(tenant, day, segs, language_of=language_of, steps=steps, cats=cats)
+    scores = add_review_reason(scores, conversation[CALL_SENTIMENT_DATASET], "negative_end", NEGATIVE_END_REASON)
     n = scores.num_rows
     if meta is not None and n:
         revisions = dict(zip(meta.column("call_id").to_pylist(), meta.column("model_revision").to_pylist()))
@@ -75,6 +85,7 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
         "scorecard_version": pa.array([card.version_tag] * m, pa.string())}, schema=STEPS_SCHEMA)
     info = warehouse.write_partition(SCORES_DATASET, tenant.id, day, score_table)
     warehouse.write_partition(STEPS_DATASET, tenant.id, day, step_table)
+    write_partition(warehouse, tenant.id, day, conversation)
     review = score_table.filter(score_table.column("needs_review"))
     queue = list(zip(review.column("call_id").to_pylist(), review.column("review_reasons").to_pylist(),
                      review.column("score").to_pylist()))
@@ -91,7 +102,36 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
     return {"calls": n, "needs_review": len(queue), "queued_new": queued,
             "auto_failed": pc.sum(scores["auto_failed"].cast(pa.int64())).as_py() or 0,
             "mean_score": round(sum(scores["score"].to_pylist()) / n, 2) if n else 0.0,
-            "scorecard_version": card.version_tag}
+            "scorecard_version": card.version_tag, "categories_version": cats.version_tag,
+            "negative_end": pc.sum(conversation[CALL_SENTIMENT_DATASET]["negative_end"].cast(pa.int64())).as_py() or 0,
+            "category_hits": conversation["call_categories"].num_rows}
+
+
+def add_review_reason(scores: pa.Table, flags: pa.Table, column: str, reason: str) -> pa.Table:
+    """Append *reason* to the review reasons of the calls whose *column* is true in *flags* (a table
+    keyed by call_id), and mark them as needing review (P15). Set-wise: no loop per call."""
+    if not scores.num_rows or not flags.num_rows:
+        return scores
+    at = pc.index_in(scores.column("call_id"), value_set=flags.column("call_id").combine_chunks())
+    flag = pc.fill_null(pc.take(flags.column(column).combine_chunks(), at), False).to_numpy(zero_copy_only=False)
+    if not flag.any():
+        return scores
+    import numpy as np
+
+    old = scores.column("review_reasons").combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(old), 0).to_numpy()
+    new_len = lengths + flag
+    new_off = np.concatenate([[0], np.cumsum(new_len)])
+    old_off = np.concatenate([[0], np.cumsum(lengths)])
+    parent = np.repeat(np.arange(len(lengths)), lengths)
+    pos_old = np.arange(old_off[-1]) - old_off[parent] + new_off[parent]
+    pos_new = new_off[1:][flag.astype(bool)] - 1
+    values = pa.concat_arrays([pc.list_flatten(old), pa.array([reason] * len(pos_new), pa.string())])
+    order = np.argsort(np.concatenate([pos_old, pos_new]), kind="stable")
+    reasons = pa.ListArray.from_arrays(pa.array(new_off, pa.int32()), values.take(pa.array(order)))
+    scores = scores.set_column(scores.schema.get_field_index("review_reasons"), "review_reasons", reasons)
+    needs = pc.or_(scores.column("needs_review"), pa.array(flag.astype(bool)))
+    return scores.set_column(scores.schema.get_field_index("needs_review"), "needs_review", needs)
 
 
 def _enqueue(control: ControlStore, tenant_id: str, items: list[tuple[str, list[str], float]]) -> int:

@@ -157,13 +157,40 @@ def call_scores(
     scorer and scorecard versions, confidence); unvalidated until a human reviews them, and
     low-confidence, borderline, auto-failed or undisclosed calls go to the review queue (P15, P23)."""
     per_tenant, versions = {}, set()
+    tenants = []
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        tenants.append(tenant.id)
         counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key,
                                  lineage=lineage_context(context, region=object_store.region_label,
                                                          engine=f"ccr scorer {SCORER_VERSION}"))
         versions.add(str(counts["scorecard_version"]))
         per_tenant[tenant.id] = {**counts, "scorer_version": SCORER_VERSION, "dagster/row_count": counts["calls"]}
+    # the conversation analytics written by the same step (issue 19): counts only, never call ids
+    for key in CONVERSATION_KEYS:
+        context.log_event(dg.AssetMaterialization(asset_key=key, partition=context.partition_key,
+                                                  metadata={"tenants": len(tenants)}))
     return dg.MaterializeResult(
         metadata=fold_metadata(per_tenant),
         data_version=dg.DataVersion("|".join(sorted(versions)) or "none"),
     )
+
+
+# Issue 19: sentiment, categories and call drivers, call cards — written by the call_scores step
+# (services/conversation.py) from the same redacted segments; declared here so that the marts'
+# sources and the UI name them, and materialized by call_scores' runs.
+CALL_SENTIMENT_KEY = dg.AssetKey(["silver", "analyze", "call_sentiment"])
+CALL_CATEGORIES_KEY = dg.AssetKey(["silver", "analyze", "call_categories"])
+CALL_CARDS_KEY = dg.AssetKey(["silver", "analyze", "call_cards"])
+CONVERSATION_KEYS = (CALL_SENTIMENT_KEY, CALL_CATEGORIES_KEY, CALL_CARDS_KEY)
+_CONVERSATION_DOCS = {
+    CALL_SENTIMENT_KEY: "Sentiment per turn (turn_sentiment) and per call (call_sentiment): overall, per speaker, "
+                        "first vs last third, the customer's change — written by the call_scores step.",
+    CALL_CATEGORIES_KEY: "Category and call-driver hits per call with their time points, from the tenant's "
+                         "versioned categories file — written by the call_scores step.",
+    CALL_CARDS_KEY: "Call card per call: driver, outcome (solution step, closing sentiment) and the agent's "
+                    "commitments with times, extractive — written by the call_scores step.",
+}
+conversation_specs = [dg.AssetSpec(key, deps=[CALL_SCORES_KEY], description=doc, group_name="analyze",
+                                   kinds={"python", "parquet"}, owners=["team:data-platform"],
+                                   partitions_def=daily_partitions)
+                      for key, doc in _CONVERSATION_DOCS.items()]

@@ -8,6 +8,7 @@ import dagster as dg
 from ...core.errors import SettingsError
 from ...resources import TenantRegistryResource, WarehouseResource
 from ...core.catalog import REDACTED_SEGMENTS
+from ...services.conversation import categories_for
 from ...services.score import scorecard_for
 from ..shared.intervals import interval_s
 from ..shared.fanout import TENANT_TAG, metadata_count, tenant_fanout_sensor
@@ -52,7 +53,8 @@ redacted_to_scores_sensor = tenant_fanout_sensor(
     asset_selection=[call_scores],
     minimum_interval_seconds=interval_s(300),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When a tenant's scorecard changes, rescore that tenant's days (and only that tenant's).",
+    description="When a tenant's scorecard or categories file changes, rescore that tenant's days (and only "
+                "that tenant's).",
 )
 def scorecard_change_sensor(
     context: dg.SensorEvaluationContext,
@@ -65,7 +67,8 @@ def scorecard_change_sensor(
         if not tenant.active:
             continue
         try:
-            current[tenant.id] = scorecard_for(tenant).version_tag
+            # issue 19: a changed categories file rescores the tenant too (categories, drivers, cards)
+            current[tenant.id] = f"{scorecard_for(tenant).version_tag}|{categories_for(tenant).version_tag}"
         except SettingsError as exc:
             context.log.warning(f"tenant {tenant.id}: {exc}")
             continue

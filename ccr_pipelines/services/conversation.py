@@ -1,0 +1,65 @@
+"""Conversation analytics step (issue 19): sentiment per turn and per call, categories and call
+drivers, call cards — from a tenant-day's REDACTED segments only (P21), written as Parquet
+partitions beside the scores (``datasets/{tenant}/{dataset}/day=…``), one tenant at a time (P4).
+
+Run inside the scoring step (``services/score.score_partition``): the call card needs the
+scorecard's solution step, and a customer who ends strongly negative is a review reason (P15).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..core.categories import Categories, load_categories
+from ..core.conversation import (
+    CALL_CARDS_DATASET,
+    CALL_CATEGORIES_DATASET,
+    CALL_SENTIMENT_DATASET,
+    TURN_SENTIMENT_DATASET,
+    call_cards,
+    call_sentiment,
+    categories_table,
+    prepare,
+    turn_sentiment,
+)
+from ..core.tenants import Tenant
+from ..stores.warehouse import Warehouse
+
+PACKAGED_CATEGORIES = Path(__file__).resolve().parents[1] / "config" / "categories"
+
+
+def categories_dir() -> Path:
+    return Path(os.environ.get("CCR_CATEGORIES_DIR") or PACKAGED_CATEGORIES)
+
+
+def categories_id(tenant: Tenant) -> str:
+    return tenant.categories or f"default-{tenant.languages[0]}.v1"
+
+
+def categories_for(tenant: Tenant) -> Categories:
+    return load_categories(categories_dir() / f"{categories_id(tenant)}.yaml")
+
+
+def analyse_partition(tenant: Tenant, day: str, segs: pa.Table, *, language_of: dict[str, str],
+                      steps: pa.Table | None, cats: Categories | None = None) -> dict[str, pa.Table]:
+    """The four tables of a tenant-day (pure given its inputs): turn_sentiment, call_sentiment,
+    call_categories, call_cards. *language_of*: call id -> language (the manifest's), else the
+    tenant's first language."""
+    cats = cats or categories_for(tenant)
+    turns, call_ids, ordered = prepare(segs, language_of, tenant.languages[0])
+    sentiment = call_sentiment(turns, call_ids, tenant.id, day)
+    categories = categories_table(cats, turns, call_ids, tenant.id, day)
+    return {
+        TURN_SENTIMENT_DATASET: turn_sentiment(turns, ordered, tenant.id, day),
+        CALL_SENTIMENT_DATASET: sentiment,
+        CALL_CATEGORIES_DATASET: categories,
+        CALL_CARDS_DATASET: call_cards(turns, ordered, call_ids, categories, sentiment, steps, tenant.id, day),
+    }
+
+
+def write_partition(warehouse: Warehouse, tenant_id: str, day: str, tables: dict[str, pa.Table]) -> dict[str, str]:
+    """Write each table as the tenant-day's partition of its dataset; returns dataset -> object key."""
+    return {name: warehouse.write_partition(name, tenant_id, day, table).key for name, table in tables.items()}
