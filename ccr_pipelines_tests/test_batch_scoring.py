@@ -37,6 +37,12 @@ def _slip(rng: random.Random, phrase: str) -> str:
     return " ".join(out)
 
 
+# Mishearings of the shipped cards' steps that no word window matches but that SOUND like them (issue 17:
+# the phonetic fallback must give the same result on both paths)
+MISHEARD = ["C'est appelé Tangistré.", "set à pelle est enregistré", "This cold is recorded.", "the scall is record it",
+            "Thank you for calling Glow Bex Support.", "Comment puis je vous est dé ?", "bonjour vous êtes bien chez akmé énergie"]
+
+
 def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
     phrases = [p for s in card.sections for q in s.questions for p in q.phrases]
     calls = []
@@ -44,7 +50,9 @@ def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
         segs, t = [], 0.0
         for i in range(rng.randint(0, 22)):
             r = rng.random()
-            if r < 0.45:
+            if r < 0.06:
+                text = rng.choice(MISHEARD)
+            elif r < 0.45:
                 text = _slip(rng, rng.choice(phrases))
                 if rng.random() < 0.3:
                     text = " ".join(rng.choices(FILLER, k=rng.randint(1, 5))) + ", " + text + "."
@@ -72,7 +80,7 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
     edge = default.model_copy(update={"thresholds": sc.Thresholds(borderline_low=50, borderline_high=50)})
     # a card that accepts the sidecar's recording_notice as the disclosure
     noticed = load_scorecard(CARDS[0]).model_copy(update={"recording_notice_satisfies_disclosure": True})
-    borderline = unverifiable = by_notice = 0
+    borderline = unverifiable = by_notice = phonetic = 0
     for card in [load_scorecard(p) for p in CARDS] + [edge, noticed]:  # edge: a score of exactly 50 is borderline
         for uva in (False, True):
             calls = _calls(rng, card, 60)
@@ -121,11 +129,13 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
                 borderline += card is edge and "borderline_score" in ref["review_reasons"]
                 unverifiable += statuses.count("unverifiable")
                 by_notice += sum((r.get("evidence") or {}).get("source") == "sidecar" for r in ref["results"])
+                phonetic += sum((r.get("evidence") or {}).get("method") == "phonetic" for r in ref["results"])
     assert compared > 300
     # the generated calls exercise every branch
     assert passed > 300 and late > 10 and forbidden > 10 and na > 30 and auto_failed > 30, (passed, late, forbidden, na)
     assert borderline >= 2, borderline
     assert unverifiable > 30 and by_notice > 10, (unverifiable, by_notice)
+    assert phonetic > 10, phonetic  # steps passed (or late, or unverifiable) by sound, on both paths
 
 
 def test_arrow_normalisation_equals_normalise_on_every_fast_character():

@@ -193,6 +193,8 @@ def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool
     cand_seg, cand_q, cand_p, sim, pos = _candidates(qs, sg, card.thresholds.similarity)
     # 4: the first hit per (call, question, who), and its evidence
     hits = _first_hits(qs, sg, cand_seg, cand_q, cand_p, sim, pos, card.thresholds.similarity)
+    # 4b: script steps no window matched word for word, found by sound (score_call's _phonetic_hits)
+    hits = _with_phonetic_hits(card, qs, sg, hits)
     ev = _evidence(qs, sg, hits)
     st = _statuses(card, qs, sg, hits, ev, recording_notice)
     return _scores_table(card, qs, sg, st, ev, asr_confidence), _steps_table(qs, sg, st, ev, len(hits.seg))
@@ -315,6 +317,70 @@ class _Hits:
     sim: np.ndarray
     pos: np.ndarray
     pair: np.ndarray
+    phonetic: np.ndarray | None = None  # bool per hit: found by sound (core/phonetic.py), None: none was
+
+
+def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits) -> _Hits:
+    """Issue 17, as score_call does it: for each (call, script step) with no hit of either kind, the
+    earliest segment per role whose words SOUND like one of the step's phrases (first phrase that does,
+    in card order). Loops only over the missing steps' calls; each (phrase, text) is compared once."""
+    from .phonetic import PHONETIC_SIMILARITY, accented_words, phonetic_match
+
+    nq = len(qs)
+    steps = [qi for qi, q in enumerate(qs) if q.applies and q.kind == "script_step"]
+    if not steps or sg.nc == 0:
+        return hits
+    have = np.zeros(sg.nc * nq, dtype=bool)
+    have[hits.pair // 2] = True
+    missing = [(c, qi) for c in range(sg.nc) for qi in steps if not have[c * nq + qi]]
+    if not missing:
+        return hits
+    lang = "en" if card.language == "en" else "fr"
+    bounds = np.concatenate([np.flatnonzero(np.diff(sg.call_of, prepend=-1)), [len(sg.call_of)]])
+    texts: dict[int, list[str]] = {}
+    memo: dict[tuple[str, int], tuple[float, int]] = {}
+    phrase_words = {p: tuple(accented_words(p)) for qi in steps for p in qs[qi].phrases}
+    text_col = sg.t.column("text")
+    new = []
+    for c, qi in missing:
+        q = qs[qi]
+        found = [False, False]
+        for r in range(int(bounds[c]), int(bounds[c + 1])):
+            if not sg.speech[r]:
+                continue
+            if q.speaker == "any":
+                who = 0
+            elif (sg.is_agent[r] if q.speaker == "agent" else sg.is_customer[r]):
+                who = 0
+            elif sg.is_unknown[r]:
+                who = 1
+            else:
+                continue
+            if found[who]:
+                continue
+            u = int(sg.text_of[r])
+            if u not in texts:
+                texts[u] = accented_words(text_col[r].as_py() or "")
+            for pi, phrase in enumerate(q.phrases):
+                key = (phrase, u)
+                if key not in memo:
+                    memo[key] = phonetic_match(phrase_words[phrase], texts[u], lang)
+                sim, pos = memo[key]
+                if sim >= PHONETIC_SIMILARITY:
+                    new.append((r, qi, pi, sim, pos, (c * nq + qi) * 2 + who))
+                    found[who] = True
+                    break
+            if all(found):
+                break
+    if not new:
+        return hits
+    add = np.array(new, dtype=object)
+    cat = (lambda a, col, dt: np.concatenate([a, add[:, col].astype(dt)]))
+    phon = np.concatenate([hits.phonetic if hits.phonetic is not None else np.zeros(len(hits.seg), dtype=bool),
+                           np.ones(len(new), dtype=bool)])
+    return _Hits(seg=cat(hits.seg, 0, np.int64), q=cat(hits.q, 1, np.int64), p=cat(hits.p, 2, np.int64),
+                 sim=cat(hits.sim, 3, np.float64), pos=cat(hits.pos, 4, np.int64), pair=cat(hits.pair, 5, np.int64),
+                 phonetic=phon)
 
 
 def _first_hits(qs: list[_Q], sg: _Segments, cand_seg, cand_q, cand_p, sim, pos, threshold: float) -> _Hits:
@@ -342,7 +408,7 @@ class _Evidence:
 
 def _evidence(qs: list[_Q], sg: _Segments, hits: _Hits) -> _Evidence:
     """Evidence of each first hit: time_at on the segment's speech regions, json text."""
-    t, hs = sg.t, hits.seg
+    t, hs, phonetic = sg.t, hits.seg, (hits.phonetic.tolist() if hits.phonetic is not None else None)
     hit_rows = pa.array(hs, pa.int64())
     seg_index_l = t.column("segment_index").take(hit_rows).to_pylist()
     seg_start_l = t.column("start_s").take(hit_rows).to_pylist()
@@ -374,7 +440,8 @@ def _evidence(qs: list[_Q], sg: _Segments, hits: _Hits) -> _Evidence:
         ev_start[k], ev_sim[k] = st, sm
         ev_json.append(f'{{"segment_index": {seg_index_l[k]}, "start_s": {num(st)}, '
                        f'"segment_start_s": {num(seg_start_l[k])}, "segment_end_s": {num(seg_end_l[k])}, '
-                       f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}}}')
+                       f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}'
+                       + (', "method": "phonetic"}' if phonetic is not None and phonetic[k] else "}"))
     return _Evidence(seg_index=seg_index_l, start=ev_start, sim=ev_sim, json=ev_json)
 
 
