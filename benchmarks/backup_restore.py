@@ -33,19 +33,48 @@ def fill(control: ControlStore, n: int) -> None:
             tenant = f"tenant-{i % 1000:04d}"
             call = f"c-{i:08d}"
             at = now - timedelta(seconds=n - i)
-            acc.append(dict(at=at, actor=f"dagster-run:{run}", tenant_id=tenant, action="read", purpose="scoring",
-                            object=f"datasets/{tenant}/call_scores/day=2026-11-16/part.parquet", run_id=run))
-            lin.append(dict(tenant_id=tenant, call_id=call, artefact_kind="manifest_row",
-                            artefact_uri=f"s3://ccr-data/datasets/{tenant}/call_manifest/day=2026-11-16/"
-                                         f"part.parquet#{call}",
-                            source_uri=f"s3://ccr-data/raw/{tenant}/2026/11/16/{call}.flac",
-                            asset_key="silver/ingest/call_manifest",
-                            partition_key="2026-11-16", run_id=run, code_version="abc123", engine="ccr ingest",
-                            region="eu-west-3", sha256="0" * 64, created_at=at))
+            acc.append(
+                dict(
+                    at=at,
+                    actor=f"dagster-run:{run}",
+                    tenant_id=tenant,
+                    action="read",
+                    purpose="scoring",
+                    object=f"datasets/{tenant}/call_scores/day=2026-11-16/part.parquet",
+                    run_id=run,
+                )
+            )
+            lin.append(
+                dict(
+                    tenant_id=tenant,
+                    call_id=call,
+                    artefact_kind="manifest_row",
+                    artefact_uri=f"s3://ccr-data/datasets/{tenant}/call_manifest/day=2026-11-16/part.parquet#{call}",
+                    source_uri=f"s3://ccr-data/raw/{tenant}/2026/11/16/{call}.flac",
+                    asset_key="silver/ingest/call_manifest",
+                    partition_key="2026-11-16",
+                    run_id=run,
+                    code_version="abc123",
+                    engine="ccr ingest",
+                    region="eu-west-3",
+                    sha256="0" * 64,
+                    created_at=at,
+                )
+            )
             if i % 2 == 0:
-                led.append(dict(at=at, run_id=run, tenant_id=tenant, partition_key="2026-11-16",
-                                source_key=f"raw/{tenant}/2026/11/16/{call}.flac", etag=f"e{i}", outcome="accepted",
-                                call_id=call, sha256="1" * 64))
+                led.append(
+                    dict(
+                        at=at,
+                        run_id=run,
+                        tenant_id=tenant,
+                        partition_key="2026-11-16",
+                        source_key=f"raw/{tenant}/2026/11/16/{call}.flac",
+                        etag=f"e{i}",
+                        outcome="accepted",
+                        call_id=call,
+                        sha256="1" * 64,
+                    )
+                )
         with control.engine.begin() as conn:
             conn.execute(access_log.insert(), acc)
             conn.execute(lineage.insert(), lin)
@@ -80,10 +109,12 @@ def main() -> None:
             with admin.connect() as c:
                 c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         size = sum(f["bytes"] for f in m.files.values())
-        print(f"rows {m.total_rows:,}; backup {t_backup:.1f} s ({m.total_rows / t_backup:,.0f} rows/s), "
-              f"{size / 1e6:.1f} MB gzip; restore into PostgreSQL {t_restore:.1f} s "
-              f"({out['rows'] / t_restore:,.0f} rows/s); peak RSS after backup {rss_backup / 1024:.0f} MB, "
-              f"after restore {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"rows {m.total_rows:,}; backup {t_backup:.1f} s ({m.total_rows / t_backup:,.0f} rows/s), "
+            f"{size / 1e6:.1f} MB gzip; restore into PostgreSQL {t_restore:.1f} s "
+            f"({out['rows'] / t_restore:,.0f} rows/s); peak RSS after backup {rss_backup / 1024:.0f} MB, "
+            f"after restore {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -46,7 +46,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         wh = Warehouse(LocalObjectStore(Path(tmp) / "objects"))
-        for tid, card_id, lang in (("acme-energie", "acme-energie.v1", "fr"), ("globex-support", "globex-support.v1", "en")):
+        for tid, card_id, lang in (
+            ("acme-energie", "acme-energie.v1", "fr"),
+            ("globex-support", "globex-support.v1", "en"),
+        ):
             card = load_scorecard(PACKAGED_SCORECARDS / f"{card_id}.yaml")
             tenant = Tenant(id=tid, display_name=tid, languages=[lang], scorecard=card_id)
             gen = generate_partition(wh, tid, "2026-11-02", args.calls, card, lang, seed=7)
@@ -62,11 +65,16 @@ def main() -> None:
                 c2, w2 = time.process_time(), time.perf_counter()
                 timings["scorer"].append((c1 - c0, w1 - w0))
                 timings["conversation"].append((c2 - c1, w2 - w1))
-            row = {"tenant": tid, "language": lang, "calls": args.calls, "segments": gen["segments"],
-                   "distinct_text_share": round(gen["distinct_texts"] / gen["segments"], 3),
-                   "category_hits": out["call_categories"].num_rows,
-                   "calls_with_driver": out["call_cards"].num_rows - out["call_cards"].column("driver").null_count,
-                   "commitments": int(pc.sum(out["call_cards"]["commitments_n"]).as_py() or 0)}
+            row = {
+                "tenant": tid,
+                "language": lang,
+                "calls": args.calls,
+                "segments": gen["segments"],
+                "distinct_text_share": round(gen["distinct_texts"] / gen["segments"], 3),
+                "category_hits": out["call_categories"].num_rows,
+                "calls_with_driver": out["call_cards"].num_rows - out["call_cards"].column("driver").null_count,
+                "commitments": int(pc.sum(out["call_cards"]["commitments_n"]).as_py() or 0),
+            }
             for stage, ts in timings.items():
                 cpu = [c for c, _ in ts]
                 wall = [w for _, w in ts]

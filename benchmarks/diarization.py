@@ -34,10 +34,26 @@ MIN_EMBED_S = 0.6  # shorter turns take the speaker of the nearest longer turn
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
 # Phrases an agent says and a customer seldom does (generic; a tenant's script is not needed).
 AGENT_CUES = {
-    "en": ("thank you for calling", "my name is", "how can i help", "what can i do for you", "you are speaking with",
-           "this call is recorded", "welcome to", "is there anything else"),
-    "fr": ("vous etes bien chez", "je m'appelle", "que puis je faire", "comment puis je vous aider", "merci de votre appel",
-           "cet appel est enregistre", "bienvenue chez", "a l'appareil"),
+    "en": (
+        "thank you for calling",
+        "my name is",
+        "how can i help",
+        "what can i do for you",
+        "you are speaking with",
+        "this call is recorded",
+        "welcome to",
+        "is there anything else",
+    ),
+    "fr": (
+        "vous etes bien chez",
+        "je m'appelle",
+        "que puis je faire",
+        "comment puis je vous aider",
+        "merci de votre appel",
+        "cet appel est enregistre",
+        "bienvenue chez",
+        "a l'appareil",
+    ),
 }
 
 _ENCODER = None
@@ -57,7 +73,7 @@ def encoder():
 
 def _turn_audio(audio: np.ndarray, seg: dict) -> np.ndarray:
     regions = seg.get("speech_regions") or [[seg["start"], seg["end"]]]
-    return np.concatenate([audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)] for a, b in regions] or [np.zeros(0)])
+    return np.concatenate([audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)] for a, b in regions] or [np.zeros(0)])
 
 
 SPLIT_PAUSE_S = 0.25  # a pause this long inside a VAD region may be a change of speaker
@@ -69,12 +85,12 @@ def speech_units(audio: np.ndarray, seg: dict, frame_s: float = 0.02) -> list[tu
     units = []
     hop = int(frame_s * SAMPLE_RATE)
     for a, b in seg.get("speech_regions") or [[seg["start"], seg["end"]]]:
-        x = audio[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)]
+        x = audio[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)]
         n = len(x) // hop
         if n < 2:
             units.append((a, b))
             continue
-        rms = np.sqrt((x[:n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1))
+        rms = np.sqrt((x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1))
         quiet = rms < max(0.05 * np.percentile(rms, 95), 1e-4)
         start, run = None, 0
         for i in range(n + 1):
@@ -115,8 +131,10 @@ def cluster(embeddings: list[np.ndarray | None], segments: list[dict], max_speak
     if max_speakers >= 3 and len(idx) >= 3:
         three = fcluster(tree, 3, criterion="maxclust")
         cents = [x[three == c].mean(axis=0) for c in (1, 2, 3)]
-        sims = [float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) for a, b in
-                ((cents[0], cents[1]), (cents[0], cents[2]), (cents[1], cents[2]))]
+        sims = [
+            float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+            for a, b in ((cents[0], cents[1]), (cents[0], cents[2]), (cents[1], cents[2]))
+        ]
         if max(sims) < 0.75 and min(np.bincount(three)[1:]) >= 2:
             k = 3
     flat = fcluster(tree, k, criterion="maxclust") - 1
@@ -131,7 +149,9 @@ def cluster(embeddings: list[np.ndarray | None], segments: list[dict], max_speak
     return labels
 
 
-def assign_roles(segments: list[dict], labels: list[int], *, language: str, direction: str | None) -> tuple[dict, float, dict]:
+def assign_roles(
+    segments: list[dict], labels: list[int], *, language: str, direction: str | None
+) -> tuple[dict, float, dict]:
     """({label: role}, role confidence 0..1, evidence counts). The agent is the cluster with the most
     agent phrases; the first speaker is the agent on an inbound call, the customer on an outbound one."""
     clusters = sorted(set(labels))
@@ -165,8 +185,9 @@ def assign_roles(segments: list[dict], labels: list[int], *, language: str, dire
     return roles, confidence, evidence
 
 
-def diarize(audio: np.ndarray, segments: list[dict], *, language: str, direction: str | None,
-            max_speakers: int = 2) -> tuple[list[tuple[str, list[dict]]], dict] | None:
+def diarize(
+    audio: np.ndarray, segments: list[dict], *, language: str, direction: str | None, max_speakers: int = 2
+) -> tuple[list[tuple[str, list[dict]]], dict] | None:
     """Split a mono channel's segments by speaker role: ([(role, segments)], info), or None when no
     encoder is installed. info: speakers found, role confidence and evidence (numbers, no text)."""
     enc = encoder()
@@ -195,8 +216,13 @@ def diarize(audio: np.ndarray, segments: list[dict], *, language: str, direction
     return sorted(by_role.items()), {"speakers": len(set(labels)), "role_confidence": confidence, **evidence}
 
 
-def der(truth: list[tuple[str, float, float]], found: list[tuple[str, float, float]], *, collar_s: float = 0.25,
-        step_s: float = 0.01) -> tuple[float, float]:
+def der(
+    truth: list[tuple[str, float, float]],
+    found: list[tuple[str, float, float]],
+    *,
+    collar_s: float = 0.25,
+    step_s: float = 0.01,
+) -> tuple[float, float]:
     """(diarization error rate with the best speaker mapping, role accuracy over truth speech) on a
     10 ms grid; *collar_s* around each truth boundary is not scored. Labels in *found* are roles."""
     end = max([b for _, _, b in truth] + [b for _, _, b in found] + [0.0])
@@ -205,13 +231,13 @@ def der(truth: list[tuple[str, float, float]], found: list[tuple[str, float, flo
     t_lab = np.full(n, -1)
     scored = np.ones(n, dtype=bool)
     for s, a, b in truth:
-        t_lab[int(a / step_s):int(b / step_s)] = speakers.index(s)
+        t_lab[int(a / step_s) : int(b / step_s)] = speakers.index(s)
         for x in (a, b):
-            scored[max(0, int((x - collar_s) / step_s)):int((x + collar_s) / step_s)] = False
+            scored[max(0, int((x - collar_s) / step_s)) : int((x + collar_s) / step_s)] = False
     names = sorted({s for s, _, _ in found})
     f_lab = np.full(n, -1)
     for s, a, b in found:
-        f_lab[int(a / step_s):int(b / step_s)] = names.index(s)
+        f_lab[int(a / step_s) : int(b / step_s)] = names.index(s)
     speech = (t_lab >= 0) & scored
     total = speech.sum()
     if total == 0:
@@ -227,8 +253,9 @@ def der(truth: list[tuple[str, float, float]], found: list[tuple[str, float, flo
         conf = (speech & (f_lab >= 0) & (f_lab != expect)).sum()
         err = (miss + fa + conf) / total
         best = err if best is None else min(best, err)
-    role_ok = sum(((t_lab == speakers.index(s)) & speech & (f_lab == names.index(s))).sum()
-                  for s in speakers if s in names)
+    role_ok = sum(
+        ((t_lab == speakers.index(s)) & speech & (f_lab == names.index(s))).sum() for s in speakers if s in names
+    )
     return float(best), float(role_ok / total)
 
 
@@ -255,8 +282,18 @@ def main() -> None:
         diar_s = time.perf_counter() - t0
         found = [(role, a, b) for role, ss in parts for s in ss for a, b in s["speech_regions"]]
         d, role_acc = der([(u["speaker"], u["start_s"], u["end_s"]) for u in t["turns"]], found)
-        print(json.dumps({"call": name, "der": round(d, 3), "role_accuracy": round(role_acc, 3), "asr_s": round(asr_s, 1),
-                          "diarization_s": round(diar_s, 1), **info}))
+        print(
+            json.dumps(
+                {
+                    "call": name,
+                    "der": round(d, 3),
+                    "role_accuracy": round(role_acc, 3),
+                    "asr_s": round(asr_s, 1),
+                    "diarization_s": round(diar_s, 1),
+                    **info,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -69,20 +69,35 @@ def build(root: Path, calls: int, days: int) -> dict:
     # a template day scored for real: 10 calls
     tmpl_store = LocalObjectStore(root / "template")
     tmpl = Warehouse(tmpl_store)
-    write_scored_day(tmpl, control, "default.v1", TENANT, "2026-01-01",
-                     {f"t-{i}": ("good" if i % 2 else "bad", f"ag-{i % 4}", f"team-{i % 2}") for i in range(10)})
+    write_scored_day(
+        tmpl,
+        control,
+        "default.v1",
+        TENANT,
+        "2026-01-01",
+        {f"t-{i}": ("good" if i % 2 else "bad", f"ag-{i % 4}", f"team-{i % 2}") for i in range(10)},
+    )
     with control.engine.begin() as conn:
         conn.execute(review_queue.delete())
-    templates = {ds: tmpl.read_partition(ds, TENANT, "2026-01-01")
-                 for ds in (MANIFEST_DATASET, REDACTED_DATASET, METRICS_DATASET, SCORES_DATASET, STEPS_DATASET)}
+    templates = {
+        ds: tmpl.read_partition(ds, TENANT, "2026-01-01")
+        for ds in (MANIFEST_DATASET, REDACTED_DATASET, METRICS_DATASET, SCORES_DATASET, STEPS_DATASET)
+    }
     n_t = 10
     calls_tmpl = pa.table({f.name: pa.nulls(n_t, f.type) for f in CALLS_SCHEMA})
     calls_tmpl = calls_tmpl.set_column(0, "tenant_id", pa.array([TENANT] * n_t)).set_column(
-        1, "call_id", pa.array([f"t-{i}" for i in range(n_t)]))
+        1, "call_id", pa.array([f"t-{i}" for i in range(n_t)])
+    )
     calls_tmpl = calls_tmpl.set_column(CALLS_SCHEMA.get_field_index("status"), "status", pa.array(["ok"] * n_t))
     segs = templates[REDACTED_DATASET].filter(pc.less(templates[REDACTED_DATASET].column("segment_index"), 2))
-    seg_tmpl = pa.table({f.name: (segs.column(f.name).cast(f.type) if f.name in segs.column_names
-                                  else pa.nulls(segs.num_rows, f.type)) for f in SEGMENTS_SCHEMA})
+    seg_tmpl = pa.table(
+        {
+            f.name: (
+                segs.column(f.name).cast(f.type) if f.name in segs.column_names else pa.nulls(segs.num_rows, f.type)
+            )
+            for f in SEGMENTS_SCHEMA
+        }
+    )
     templates[REDACTED_DATASET] = segs
     templates[CALLS_DATASET] = calls_tmpl
     templates[SEGMENTS_DATASET] = seg_tmpl
@@ -91,7 +106,7 @@ def build(root: Path, calls: int, days: int) -> dict:
     day_list = [(END - timedelta(days=i)).isoformat() for i in range(days)][::-1]
     per_day = calls // days
     extra = calls - per_day * days
-    subject_days = day_list[-SUBJECT_CALLS * 7::7][:SUBJECT_CALLS]
+    subject_days = day_list[-SUBJECT_CALLS * 7 :: 7][:SUBJECT_CALLS]
     subject_ids = []
     h_subject = subject_hash(SECRET, TENANT, "phone", PHONE)
     now = utcnow()
@@ -117,15 +132,42 @@ def build(root: Path, calls: int, days: int) -> dict:
             if "day" in out.column_names:
                 out = out.set_column(out.schema.get_field_index("day"), "day", pa.array([day] * out.num_rows))
             wh.write_partition(ds, TENANT, day, out, zone=zones.get(ds, "datasets"))
-        rows = [dict(tenant_id=TENANT, subject_hash=hashlib.sha256(f"{day}{c}".encode()).hexdigest(),
-                     identifier_type="customer_ref", call_id=c, day=day, created_at=now) for c in ids]
+        rows = [
+            dict(
+                tenant_id=TENANT,
+                subject_hash=hashlib.sha256(f"{day}{c}".encode()).hexdigest(),
+                identifier_type="customer_ref",
+                call_id=c,
+                day=day,
+                created_at=now,
+            )
+            for c in ids
+        ]
         if day in subject_days:
-            rows.append(dict(tenant_id=TENANT, subject_hash=h_subject, identifier_type="phone", call_id=ids[0],
-                             day=day, created_at=now))
-        lin = [dict(tenant_id=TENANT, call_id=c, artefact_kind="audio", created_at=now,
-                    artefact_uri=f"file:///bench/audio/{TENANT}/{day}/{c}.flac") for c in ids]
-        rq = [dict(tenant_id=TENANT, call_id=c, reasons=["borderline_score"], score=50.0, created_at=now)
-              for c in ids[::10]]
+            rows.append(
+                dict(
+                    tenant_id=TENANT,
+                    subject_hash=h_subject,
+                    identifier_type="phone",
+                    call_id=ids[0],
+                    day=day,
+                    created_at=now,
+                )
+            )
+        lin = [
+            dict(
+                tenant_id=TENANT,
+                call_id=c,
+                artefact_kind="audio",
+                created_at=now,
+                artefact_uri=f"file:///bench/audio/{TENANT}/{day}/{c}.flac",
+            )
+            for c in ids
+        ]
+        rq = [
+            dict(tenant_id=TENANT, call_id=c, reasons=["borderline_score"], score=50.0, created_at=now)
+            for c in ids[::10]
+        ]
         with control.engine.begin() as conn:
             conn.execute(subject_calls.insert(), rows)
             conn.execute(lineage.insert(), lin)
@@ -133,11 +175,16 @@ def build(root: Path, calls: int, days: int) -> dict:
         if day in subject_days:  # every object of the subject's day folders
             y, m, d = day.split("-")
             for c in ids:
-                side = {"agent_id": "ag-1", "customer_phone": PHONE if c == ids[0] else f"+3361{abs(hash(c)) % 10**8:08d}"}
+                side = {
+                    "agent_id": "ag-1",
+                    "customer_phone": PHONE if c == ids[0] else f"+3361{abs(hash(c)) % 10**8:08d}",
+                }
                 store.put_bytes(f"audio/{TENANT}/{y}/{m}/{d}/{c}.flac", b"fLaC" + os.urandom(64))
                 store.put_bytes(f"audio/{TENANT}/{y}/{m}/{d}/{c}.json", json.dumps(side).encode())
-                store.put_bytes(f"restricted/{TENANT}/transcripts/{y}/{m}/{d}/{c}/0000-tiny.json",
-                                json.dumps({"segments": [{"text": "bonjour"}]}).encode())
+                store.put_bytes(
+                    f"restricted/{TENANT}/transcripts/{y}/{m}/{d}/{c}/0000-tiny.json",
+                    json.dumps({"segments": [{"text": "bonjour"}]}).encode(),
+                )
         n_total += n
     build_s = time.time() - t0
     tenant = Tenant(id=TENANT, display_name="Acme", languages=["fr"], scorecard="default.v1")
@@ -150,9 +197,16 @@ def build(root: Path, calls: int, days: int) -> dict:
     parquet_bytes = sum(p.stat().st_size for p in (root / "objects").rglob("*.parquet"))
     n_sc = control.fetch(sa.select(sa.func.count()).select_from(subject_calls))[0]["count_1"]
     control.dispose()
-    return {"calls": n_total, "days": days, "subject_calls": len(subject_ids), "build_s": round(build_s, 1),
-            "initial_marts_s": round(marts_s, 1), "parquet_mb": round(parquet_bytes / 1e6, 1),
-            "index_rows": n_sc, "reports": len(periods)}
+    return {
+        "calls": n_total,
+        "days": days,
+        "subject_calls": len(subject_ids),
+        "build_s": round(build_s, 1),
+        "initial_marts_s": round(marts_s, 1),
+        "parquet_mb": round(parquet_bytes / 1e6, 1),
+        "index_rows": n_sc,
+        "reports": len(periods),
+    }
 
 
 def reseed(root: Path, days: int) -> None:
@@ -174,7 +228,7 @@ def reseed(root: Path, days: int) -> None:
     wh = Warehouse(store)
     control = ControlStore(f"sqlite:///{root}/control.db")
     day_list = [(END - timedelta(days=i)).isoformat() for i in range(days)][::-1]
-    subject_days = day_list[-SUBJECT_CALLS * 7::7][:SUBJECT_CALLS]
+    subject_days = day_list[-SUBJECT_CALLS * 7 :: 7][:SUBJECT_CALLS]
     h = subject_hash(SECRET, TENANT, "phone", PHONE)
     now = utcnow()
     for day in subject_days:
@@ -185,23 +239,39 @@ def reseed(root: Path, days: int) -> None:
             if pc.any(pc.equal(t.column("call_id"), cid)).as_py():
                 continue
             extra = t.filter(pc.equal(t.column("call_id"), src))
-            extra = extra.set_column(extra.schema.get_field_index("call_id"), "call_id",
-                                     pa.array([cid] * extra.num_rows, pa.string()))
+            extra = extra.set_column(
+                extra.schema.get_field_index("call_id"), "call_id", pa.array([cid] * extra.num_rows, pa.string())
+            )
             wh.write_partition(ds, TENANT, day, pa.concat_tables([t, extra]), zone=zone)
         with control.engine.begin() as conn:
-            conn.execute(subject_calls.insert(), [dict(tenant_id=TENANT, subject_hash=h, identifier_type="phone",
-                                                       call_id=cid, day=day, created_at=now)])
-            conn.execute(lineage.insert(), [dict(tenant_id=TENANT, call_id=cid, artefact_kind="audio", created_at=now,
-                                                 artefact_uri=f"file:///bench/audio/{TENANT}/{day}/{cid}.flac")])
-            conn.execute(review_queue.insert(), [dict(tenant_id=TENANT, call_id=cid, reasons=["x"], score=50.0,
-                                                      created_at=now)])
+            conn.execute(
+                subject_calls.insert(),
+                [dict(tenant_id=TENANT, subject_hash=h, identifier_type="phone", call_id=cid, day=day, created_at=now)],
+            )
+            conn.execute(
+                lineage.insert(),
+                [
+                    dict(
+                        tenant_id=TENANT,
+                        call_id=cid,
+                        artefact_kind="audio",
+                        created_at=now,
+                        artefact_uri=f"file:///bench/audio/{TENANT}/{day}/{cid}.flac",
+                    )
+                ],
+            )
+            conn.execute(
+                review_queue.insert(), [dict(tenant_id=TENANT, call_id=cid, reasons=["x"], score=50.0, created_at=now)]
+            )
         y, m, d = day.split("-")
         store.put_bytes(f"audio/{TENANT}/{y}/{m}/{d}/{cid}.flac", b"fLaC" + os.urandom(64))
         store.put_bytes(f"audio/{TENANT}/{y}/{m}/{d}/{cid}.json", json.dumps({"customer_phone": PHONE}).encode())
         store.put_bytes(f"restricted/{TENANT}/transcripts/{y}/{m}/{d}/{cid}/0000-tiny.json", b'{"segments": []}')
     tenant = Tenant(id=TENANT, display_name="Acme", languages=["fr"], scorecard="default.v1")
-    for p in sorted({period_containing(k, date.fromisoformat(d)) for d in subject_days for k in ("weekly", "monthly")},
-                    key=lambda p: (p.kind, p.start)):
+    for p in sorted(
+        {period_containing(k, date.fromisoformat(d)) for d in subject_days for k in ("weekly", "monthly")},
+        key=lambda p: (p.kind, p.start),
+    ):
         generate_report(wh, control, tenant, p, run_id=None, actor="bench")
     control.dispose()
 
@@ -230,10 +300,16 @@ def erase(root: Path) -> dict:
     proof = dsr.erase(env, rid)
     total = time.time() - t
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"erase_s": round(total, 2), "marts_rebuild_s": round(marts["s"], 2),
-            "erase_without_marts_s": round(total - marts["s"], 2), "peak_rss_mb": round(rss_mb),
-            "calls_erased": proof["calls"], "locations": len(proof["deleted"]),
-            "reports_regenerated": len(proof["reports_regenerated"]), "scan_passed": proof["scan"]["passed"]}
+    return {
+        "erase_s": round(total, 2),
+        "marts_rebuild_s": round(marts["s"], 2),
+        "erase_without_marts_s": round(total - marts["s"], 2),
+        "peak_rss_mb": round(rss_mb),
+        "calls_erased": proof["calls"],
+        "locations": len(proof["deleted"]),
+        "reports_regenerated": len(proof["reports_regenerated"]),
+        "scan_passed": proof["scan"]["passed"],
+    }
 
 
 def main() -> int:
@@ -242,14 +318,19 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--dir", default="/tmp/ccr-bench-erasure")
     ap.add_argument("--erase-only", help=argparse.SUPPRESS)
-    ap.add_argument("--reuse", action="store_true",
-                    help="keep an existing data set of that size: put the subject back and erase again")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep an existing data set of that size: put the subject back and erase again",
+    )
     args = ap.parse_args()
     if args.erase_only:
         print(json.dumps(erase(Path(args.erase_only))))
         return 0
-    print(f"machine: {platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}; "
-          f"load {os.getloadavg()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}; "
+        f"load {os.getloadavg()}"
+    )
     for n in args.calls or [1_000_000]:
         root = Path(args.dir) / f"n{n}"
         if args.reuse and (root / "control.db").exists():
@@ -265,8 +346,12 @@ def main() -> int:
             built = build(root, n, args.days)
             print("built", json.dumps(built), flush=True)
         load = os.getloadavg()
-        r = subprocess.run([sys.executable, __file__, "--erase-only", str(root)], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+        r = subprocess.run(
+            [sys.executable, __file__, "--erase-only", str(root)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
         if r.returncode != 0:
             print(r.stdout, r.stderr)
             return 1

@@ -26,7 +26,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,16 +38,43 @@ from ccr_pipelines.stores.control_store import ControlStore  # noqa: E402
 
 START = date(2026, 8, 1)
 BUCKET = "s3://ccr-prod-eu-west-3"
-LINEAGE_COLS = ("tenant_id", "call_id", "artefact_kind", "artefact_uri", "source_uri", "asset_key", "partition_key",
-                "run_id", "code_version", "model_version", "scorer_version", "scorecard_version", "engine", "region",
-                "sha256", "created_at", "deleted_at", "period_start", "period_end")
+LINEAGE_COLS = (
+    "tenant_id",
+    "call_id",
+    "artefact_kind",
+    "artefact_uri",
+    "source_uri",
+    "asset_key",
+    "partition_key",
+    "run_id",
+    "code_version",
+    "model_version",
+    "scorer_version",
+    "scorecard_version",
+    "engine",
+    "region",
+    "sha256",
+    "created_at",
+    "deleted_at",
+    "period_start",
+    "period_end",
+)
 REPORT_FILES = ("report.html", "manifest.json", "calls.csv", "calls.parquet", "agents.csv", "agents.parquet")
 MARTS = ("mart_agent_day", "mart_team_week", "mart_tenant_month", "mart_compliance_step", "mart_review_backlog")
-ASSETS = {"audio": "silver/ingest/call_manifest", "manifest_row": "silver/ingest/call_manifest",
-          "transcript": "silver/transcribe/transcripts", "redacted_transcript": "silver/analyze/redacted_segments",
-          "call_metrics": "silver/analyze/call_metrics", "call_score": "silver/analyze/call_scores"}
-DATASETS = {"manifest_row": "call_manifest", "redacted_transcript": "redacted_segments",
-            "call_metrics": "call_metrics", "call_score": "call_scores"}
+ASSETS = {
+    "audio": "silver/ingest/call_manifest",
+    "manifest_row": "silver/ingest/call_manifest",
+    "transcript": "silver/transcribe/transcripts",
+    "redacted_transcript": "silver/analyze/redacted_segments",
+    "call_metrics": "silver/analyze/call_metrics",
+    "call_score": "silver/analyze/call_scores",
+}
+DATASETS = {
+    "manifest_row": "call_manifest",
+    "redacted_transcript": "redacted_segments",
+    "call_metrics": "call_metrics",
+    "call_score": "call_scores",
+}
 
 
 def tenant_of(i: int, tenants: int) -> str:
@@ -84,9 +111,27 @@ def lineage_rows(calls: int, tenants: int, days: int, created: str):
                 uri, src = f"{BUCKET}/restricted/{t}/transcripts/{d}/{c}.json", audio
             else:
                 uri, src = f"{BUCKET}/datasets/{t}/{DATASETS[kind]}/day={d}/part.parquet#{c}", audio
-            yield (t, c, kind, uri, src, ASSETS[kind], d, _run(kind, t, d), "0.1.0", "tiny.en@rev1" if kind in (
-                "transcript", "call_score") else None, "scorer-1" if kind == "call_score" else None,
-                "default.v1@v1" if kind == "call_score" else None, "bench", "eu-west-3", None, created, None, None, None)
+            yield (
+                t,
+                c,
+                kind,
+                uri,
+                src,
+                ASSETS[kind],
+                d,
+                _run(kind, t, d),
+                "0.1.0",
+                "tiny.en@rev1" if kind in ("transcript", "call_score") else None,
+                "scorer-1" if kind == "call_score" else None,
+                "default.v1@v1" if kind == "call_score" else None,
+                "bench",
+                "eu-west-3",
+                None,
+                created,
+                None,
+                None,
+                None,
+            )
     last = START + timedelta(days=days - 1)
     for ti in range(tenants):
         t = f"bench-t{ti:03d}"
@@ -94,16 +139,50 @@ def lineage_rows(calls: int, tenants: int, days: int, created: str):
             p = period_containing(kind, START)
             while p.start <= last:
                 for f in REPORT_FILES:
-                    yield (t, None, "report" if f == "report.html" else "report_file",
-                           f"{BUCKET}/reports/{t}/{kind}/{p.key}/{f}", f"{BUCKET}/datasets/{t}",
-                           f"gold/reports/tenant_{kind}_reports", p.partition_key, _run(kind, t, p.key), "report-1",
-                           None, "scorer-1", "default.v1@v1", "ccr reports", "eu-west-3", None, created, None,
-                           p.start.isoformat(), p.end.isoformat())
+                    yield (
+                        t,
+                        None,
+                        "report" if f == "report.html" else "report_file",
+                        f"{BUCKET}/reports/{t}/{kind}/{p.key}/{f}",
+                        f"{BUCKET}/datasets/{t}",
+                        f"gold/reports/tenant_{kind}_reports",
+                        p.partition_key,
+                        _run(kind, t, p.key),
+                        "report-1",
+                        None,
+                        "scorer-1",
+                        "default.v1@v1",
+                        "ccr reports",
+                        "eu-west-3",
+                        None,
+                        created,
+                        None,
+                        p.start.isoformat(),
+                        p.end.isoformat(),
+                    )
                 p = period_containing(kind, p.end)
         for mart in MARTS:
-            yield (t, None, "mart", f"duckdb:///srv/warehouse.duckdb/main.{mart}", None, "marts/warehouse", None,
-                   _run("mart", t, ""), "0.1.0", None, None, None, "dbt-core", "eu-west-3", None, created, None,
-                   START.isoformat(), (last + timedelta(days=1)).isoformat())
+            yield (
+                t,
+                None,
+                "mart",
+                f"duckdb:///srv/warehouse.duckdb/main.{mart}",
+                None,
+                "marts/warehouse",
+                None,
+                _run("mart", t, ""),
+                "0.1.0",
+                None,
+                None,
+                None,
+                "dbt-core",
+                "eu-west-3",
+                None,
+                created,
+                None,
+                START.isoformat(),
+                (last + timedelta(days=1)).isoformat(),
+            )
 
 
 def subject_rows(calls: int, tenants: int, days: int, created: str):
@@ -115,18 +194,24 @@ def access_rows(tenants: int, days: int, created: str):
     """Each report file written and exported once, and each period's datasets read."""
     for row in lineage_rows(0, tenants, days, created):
         if row[2] in ("report", "report_file"):
-            key = row[3][len(BUCKET) + 1:]
+            key = row[3][len(BUCKET) + 1 :]
             yield (created, f"dagster:{row[7]}", row[0], "write", "tenant report", key, row[7])
 
 
 def load(control: ControlStore, calls: int, tenants: int, days: int, *, chunk: int = 50_000) -> dict:
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     t0 = time.perf_counter()
-    tables = {"lineage": (LINEAGE_COLS, lineage_rows(calls, tenants, days, created)),
-              "subject_calls": (("tenant_id", "subject_hash", "identifier_type", "call_id", "day", "created_at"),
-                                subject_rows(calls, tenants, days, created)),
-              "access_log": (("at", "actor", "tenant_id", "action", "purpose", "object", "run_id"),
-                             access_rows(tenants, days, created))}
+    tables = {
+        "lineage": (LINEAGE_COLS, lineage_rows(calls, tenants, days, created)),
+        "subject_calls": (
+            ("tenant_id", "subject_hash", "identifier_type", "call_id", "day", "created_at"),
+            subject_rows(calls, tenants, days, created),
+        ),
+        "access_log": (
+            ("at", "actor", "tenant_id", "action", "purpose", "object", "run_id"),
+            access_rows(tenants, days, created),
+        ),
+    }
     counts = {}
     raw = control.engine.raw_connection()
     try:
@@ -185,8 +270,9 @@ def measure(control: ControlStore, calls: int, tenants: int, days: int, *, sampl
     lookups = {
         "call": lambda i: svc.call_lineage(control, tenant_of(i, tenants), call_of(i), uri_prefix=prefix),
         "subject": lambda i: svc.subject_lineage(control, tenant_of(i, tenants), [subject_of(i, tenants)]),
-        "report": lambda i: svc.report_lineage(control, tenant_of(i, tenants),
-                                               period_containing("weekly", date.fromisoformat(day_of(i, tenants, days)))),
+        "report": lambda i: svc.report_lineage(
+            control, tenant_of(i, tenants), period_containing("weekly", date.fromisoformat(day_of(i, tenants, days)))
+        ),
     }
     for name, fn in lookups.items():
         fn(0)  # warm the connection pool and the page cache for a fair per-lookup figure
@@ -197,15 +283,21 @@ def measure(control: ControlStore, calls: int, tenants: int, days: int, *, sampl
             ans = fn(i)
             times.append((time.perf_counter() - t0) * 1000)
             check(name, ans, i, tenants)
-        out[name] = {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(_pct(times, 95), 2),
-                     "max_ms": round(max(times), 2), "samples": samples}
+        out[name] = {
+            "p50_ms": round(statistics.median(times), 2),
+            "p95_ms": round(_pct(times, 95), 2),
+            "max_ms": round(max(times), 2),
+            "samples": samples,
+        }
     return out
 
 
 def check(name: str, ans: dict, i: int, tenants: int) -> None:
     """The answers are right, not just fast."""
     if name == "call":
-        assert ans["found"] and set(CALL_KINDS) <= set(ans["stages"]) and {"report", "mart"} <= set(ans["stages"]), ans["stages"]
+        assert ans["found"] and set(CALL_KINDS) <= set(ans["stages"]) and {"report", "mart"} <= set(ans["stages"]), ans[
+            "stages"
+        ]
         assert all(a["call_id"] in (None, call_of(i)) for a in ans["artefacts"])
         assert {a["kind"] for a in ans["artefacts"] if a["call_id"] is None} <= {"report", "report_file", "mart"}
     elif name == "subject":
@@ -219,8 +311,14 @@ def run(url: str, calls: int, tenants: int, days: int, samples: int) -> dict:
     control = ControlStore(url)
     control.migrate()
     loaded = load(control, calls, tenants, days)
-    result = {"engine": control.engine.dialect.name, "calls": calls, "tenants": tenants, "days": days,
-              "rows": loaded, "lookups": measure(control, calls, tenants, days, samples=samples)}
+    result = {
+        "engine": control.engine.dialect.name,
+        "calls": calls,
+        "tenants": tenants,
+        "days": days,
+        "rows": loaded,
+        "lookups": measure(control, calls, tenants, days, samples=samples),
+    }
     control.dispose()
     return result
 

@@ -57,19 +57,34 @@ def main() -> int:
     for _ in range(a.runs):
         on = one(a.repeat, acoustics=True)
         off = one(a.repeat, acoustics=False)
-        runs.append({"with": on, "without": off, "share_pct": 100 * on["acoustics_s"] / on["wall_s"],
-                     "wall_diff_pct": 100 * (on["wall_s"] - off["wall_s"]) / off["wall_s"]})
+        runs.append(
+            {
+                "with": on,
+                "without": off,
+                "share_pct": 100 * on["acoustics_s"] / on["wall_s"],
+                "wall_diff_pct": 100 * (on["wall_s"] - off["wall_s"]) / off["wall_s"],
+            }
+        )
         print(json.dumps(runs[-1]), flush=True)
     shares = [r["share_pct"] for r in runs]
     diffs = [r["wall_diff_pct"] for r in runs]
-    print(json.dumps({"calls": runs[0]["with"]["calls"], "audio_s": round(runs[0]["with"]["audio_s"], 1),
-                      "acoustics_ms_per_call": round(1000 * statistics.median(r["with"]["acoustics_s"] / r["with"]["calls"]
-                                                                               for r in runs), 2),
-                      "share_pct_median": round(statistics.median(shares), 3),
-                      "share_pct_range": [round(min(shares), 3), round(max(shares), 3)],
-                      "wall_diff_pct_median": round(statistics.median(diffs), 1),
-                      "wall_diff_pct_range": [round(min(diffs), 1), round(max(diffs), 1)],
-                      "load": os.getloadavg()}, indent=2))
+    print(
+        json.dumps(
+            {
+                "calls": runs[0]["with"]["calls"],
+                "audio_s": round(runs[0]["with"]["audio_s"], 1),
+                "acoustics_ms_per_call": round(
+                    1000 * statistics.median(r["with"]["acoustics_s"] / r["with"]["calls"] for r in runs), 2
+                ),
+                "share_pct_median": round(statistics.median(shares), 3),
+                "share_pct_range": [round(min(shares), 3), round(max(shares), 3)],
+                "wall_diff_pct_median": round(statistics.median(diffs), 1),
+                "wall_diff_pct_range": [round(min(diffs), 1), round(max(diffs), 1)],
+                "load": os.getloadavg(),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -31,24 +31,47 @@ import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-BACKCHANNELS = ["oui", "d'accord", "merci", "okay", "yeah", "mm-hmm", "oui oui", "right", "ah bon", "thank you",
-                "voilà", "exactement", "sure", "no problem", "je vois", "allô", "hello", "one moment please",
-                "un instant s'il vous plaît", "perfect"]
-TAIL = ("alors je sais pas trop mais bon enfin voilà du coup on verra bien demain matin sinon la semaine "
-        "prochaine and then so basically I think we can check that again later on this week if that's okay").split()
+BACKCHANNELS = [
+    "oui",
+    "d'accord",
+    "merci",
+    "okay",
+    "yeah",
+    "mm-hmm",
+    "oui oui",
+    "right",
+    "ah bon",
+    "thank you",
+    "voilà",
+    "exactement",
+    "sure",
+    "no problem",
+    "je vois",
+    "allô",
+    "hello",
+    "one moment please",
+    "un instant s'il vous plaît",
+    "perfect",
+]
+TAIL = (
+    "alors je sais pas trop mais bon enfin voilà du coup on verra bien demain matin sinon la semaine "
+    "prochaine and then so basically I think we can check that again later on this week if that's okay"
+).split()
 CALLS_PER_DAY, SEGMENTS_PER_CALL = 100_000, 20
 
 
 def segments(n: int, seed: int = 18) -> list[str]:
     rng = random.Random(seed)
-    corpus = [json.loads(line)["text"] for line in
-              (REPO / "ccr_pipelines_tests" / "data" / "redaction_corpus.jsonl").open(encoding="utf-8")]
+    corpus = [
+        json.loads(line)["text"]
+        for line in (REPO / "ccr_pipelines_tests" / "data" / "redaction_corpus.jsonl").open(encoding="utf-8")
+    ]
     out = []
     for _ in range(n):
         if rng.random() < 0.25:
@@ -65,9 +88,13 @@ def _time(fn, texts: list[str], runs: int) -> dict:
         fn(texts)
         rates.append(len(texts) / (time.perf_counter() - t0))
     med = statistics.median(rates)
-    return {"segments_per_s": round(med, 1), "min": round(min(rates), 1), "max": round(max(rates), 1),
-            "spread_pct": round(100 * (max(rates) - min(rates)) / med, 1),
-            "day_core_hours": round(CALLS_PER_DAY * SEGMENTS_PER_CALL / med / 3600, 2)}
+    return {
+        "segments_per_s": round(med, 1),
+        "min": round(min(rates), 1),
+        "max": round(max(rates), 1),
+        "spread_pct": round(100 * (max(rates) - min(rates)) / med, 1),
+        "day_core_hours": round(CALLS_PER_DAY * SEGMENTS_PER_CALL / med / 3600, 2),
+    }
 
 
 def main() -> int:
@@ -77,9 +104,17 @@ def main() -> int:
     ap.add_argument("--old-redactor", type=Path, default=None)
     args = ap.parse_args()
     texts = segments(args.segments)
-    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
-              "python": platform.python_version(), "cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0],
-              "segments": len(texts), "distinct": len(set(texts)), "runs": args.runs, "contenders": {}}
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg_1m": os.getloadavg()[0],
+        "segments": len(texts),
+        "distinct": len(set(texts)),
+        "runs": args.runs,
+        "contenders": {},
+    }
     if args.old_redactor:
         spec = importlib.util.spec_from_file_location("old_redaction", args.old_redactor)
         old = importlib.util.module_from_spec(spec)

@@ -25,15 +25,42 @@ import random
 import resource
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = date(2026, 11, 16)
 SEGMENTS_PER_CALL = 20
-TALK = ["ok", "so", "my", "bill", "is", "too", "high", "since", "last", "month", "the", "line", "drops", "every",
-        "evening", "can", "you", "check", "it", "please", "yes", "of", "course", "one", "moment", "thank", "you"]
+TALK = [
+    "ok",
+    "so",
+    "my",
+    "bill",
+    "is",
+    "too",
+    "high",
+    "since",
+    "last",
+    "month",
+    "the",
+    "line",
+    "drops",
+    "every",
+    "evening",
+    "can",
+    "you",
+    "check",
+    "it",
+    "please",
+    "yes",
+    "of",
+    "course",
+    "one",
+    "moment",
+    "thank",
+    "you",
+]
 
 
 def _tenants(n: int) -> list[str]:
@@ -59,8 +86,16 @@ def _registry_file(work: Path, tenants: list[str]) -> Path:
     import yaml
 
     path = work / "tenants.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "tenants": [
-        {"id": t, "display_name": t, "languages": ["en"], "scorecard": "globex-support.v1"} for t in tenants]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "tenants": [
+                    {"id": t, "display_name": t, "languages": ["en"], "scorecard": "globex-support.v1"} for t in tenants
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -76,18 +111,27 @@ def stage_ingest(work: str, counts: dict[str, int]) -> dict:
     from ccr_pipelines.stores.warehouse import Warehouse
 
     wh = Warehouse(LocalObjectStore(Path(work) / "objects"))
-    now = datetime.combine(DAY, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=20)
+    now = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=20)
     listing, sidecars = [], {}
     for tenant, n in counts.items():
         for i in range(n):
             stem = f"raw/{tenant}/{DAY:%Y/%m/%d}/c-{i:06d}"
             lm = now - timedelta(hours=1, seconds=i % 3000)
-            sidecars[f"{stem}.json"] = json.dumps({
-                "agent_id": f"ag-{i % 25:02d}", "team": f"team-{i % 4}", "direction": "inbound",
-                "language": "en", "started_at": f"{DAY.isoformat()}T09:00:00+01:00",
-                "customer_ref": f"cust-{i:06d}", "recording_notice": True}).encode()
-            listing += [SimpleNamespace(key=f"{stem}.json", etag=f"s{i}", last_modified=lm - timedelta(seconds=1)),
-                        SimpleNamespace(key=f"{stem}.wav", etag=f"a{i}", last_modified=lm)]
+            sidecars[f"{stem}.json"] = json.dumps(
+                {
+                    "agent_id": f"ag-{i % 25:02d}",
+                    "team": f"team-{i % 4}",
+                    "direction": "inbound",
+                    "language": "en",
+                    "started_at": f"{DAY.isoformat()}T09:00:00+01:00",
+                    "customer_ref": f"cust-{i:06d}",
+                    "recording_notice": True,
+                }
+            ).encode()
+            listing += [
+                SimpleNamespace(key=f"{stem}.json", etag=f"s{i}", last_modified=lm - timedelta(seconds=1)),
+                SimpleNamespace(key=f"{stem}.wav", etag=f"a{i}", last_modified=lm),
+            ]
     known, cursor, ticks, rows_by_partition = set(counts), None, 0, {}
     inbox = {o.key: o for o in listing}
     while True:
@@ -105,16 +149,33 @@ def stage_ingest(work: str, counts: dict[str, int]) -> dict:
                 sidecar = parse_sidecar(sidecars[raw.sidecar_key])
                 inbox.pop(raw.sidecar_key, None)
                 hashes = subject_hashes("scale-benchmark-key", raw.tenant_id, {"customer_ref": sidecar["customer_ref"]})
-                row = manifest_row(raw=raw, audio_key=key.replace("raw/", "audio/", 1), etag=obj.etag,
-                                   sha256=hashlib.sha256(key.encode()).hexdigest(), size=480_000,
-                                   probe={"duration_s": 180.0, "sample_rate": 8000, "channels": 2, "codec": "pcm_s16le",
-                                          "container": "wav"},
-                                   sidecar=sidecar, hashes=hashes, ingested_at=now, run_id="scale")
+                row = manifest_row(
+                    raw=raw,
+                    audio_key=key.replace("raw/", "audio/", 1),
+                    etag=obj.etag,
+                    sha256=hashlib.sha256(key.encode()).hexdigest(),
+                    size=480_000,
+                    probe={
+                        "duration_s": 180.0,
+                        "sample_rate": 8000,
+                        "channels": 2,
+                        "codec": "pcm_s16le",
+                        "container": "wav",
+                    },
+                    sidecar=sidecar,
+                    hashes=hashes,
+                    ingested_at=now,
+                    run_id="scale",
+                )
                 rows_by_partition.setdefault((raw.tenant_id, raw.day.isoformat()), []).append(row)
     for (tenant, day), rows in rows_by_partition.items():
         wh.write_partition(MANIFEST_DATASET, tenant, day, pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA))
-    return {"in": 2 * sum(counts.values()), "out": sum(len(r) for r in rows_by_partition.values()),
-            "ticks": ticks, "partitions": len(rows_by_partition)}
+    return {
+        "in": 2 * sum(counts.values()),
+        "out": sum(len(r) for r in rows_by_partition.values()),
+        "ticks": ticks,
+        "partitions": len(rows_by_partition),
+    }
 
 
 def _segments(rng: random.Random, tenant: str, call_ids: list[str], phrases: list[str]) -> list[dict]:
@@ -130,11 +191,22 @@ def _segments(rng: random.Random, tenant: str, call_ids: list[str], phrases: lis
             else:
                 words = rng.choices(TALK, k=rng.randint(3, 14)) + [f"{rng.randint(1, 99)}"]
             dur = 1.0 + 0.35 * len(words)
-            rows.append({"tenant_id": tenant, "call_id": call_id, "segment_index": i,
-                         "speaker": "agent" if i % 2 == 0 else "customer", "channel": i % 2,
-                         "start_s": round(t, 3), "end_s": round(t + dur, 3), "text": " ".join(words),
-                         "avg_logprob": -0.2, "speech_regions": [[round(t, 3), round(t + dur, 3)]],
-                         **{f"pii_{t}": 0 for t in TYPES}, "redactor_version": REDACTOR_VERSION})
+            rows.append(
+                {
+                    "tenant_id": tenant,
+                    "call_id": call_id,
+                    "segment_index": i,
+                    "speaker": "agent" if i % 2 == 0 else "customer",
+                    "channel": i % 2,
+                    "start_s": round(t, 3),
+                    "end_s": round(t + dur, 3),
+                    "text": " ".join(words),
+                    "avg_logprob": -0.2,
+                    "speech_regions": [[round(t, 3), round(t + dur, 3)]],
+                    **{f"pii_{t}": 0 for t in TYPES},
+                    "redactor_version": REDACTOR_VERSION,
+                }
+            )
             t += dur + rng.uniform(0.2, 1.5)
     return rows
 
@@ -165,12 +237,13 @@ def stage_score(work: str, counts: dict[str, int]) -> dict:
         manifest = wh.read_partition(MANIFEST_DATASET, tenant, DAY.isoformat())
         t0 = time.perf_counter()
         segs = _segments(rng, tenant, manifest.column("call_id").to_pylist(), phrases)
-        wh.write_partition(REDACTED_DATASET, tenant, DAY.isoformat(), pa.Table.from_pylist(segs, schema=REDACTED_SCHEMA))
+        wh.write_partition(
+            REDACTED_DATASET, tenant, DAY.isoformat(), pa.Table.from_pylist(segs, schema=REDACTED_SCHEMA)
+        )
         gen_s += time.perf_counter() - t0
         measured += metrics_partition(wh, tenant, DAY.isoformat())["calls"]
         scored += score_partition(wh, control, t, DAY.isoformat())["calls"]
-    return {"in": sum(counts.values()), "out": scored, "metrics_rows": measured,
-            "synthetic_data_s": round(gen_s, 1)}
+    return {"in": sum(counts.values()), "out": scored, "metrics_rows": measured, "synthetic_data_s": round(gen_s, 1)}
 
 
 def stage_marts(work: str, counts: dict[str, int]) -> dict:
@@ -178,8 +251,12 @@ def stage_marts(work: str, counts: dict[str, int]) -> dict:
 
     from ccr_pipelines.services.marts import run_dbt
 
-    run_dbt("build", datasets_root=Path(work) / "objects" / "datasets", duckdb_file=Path(work) / "warehouse.duckdb",
-            extra_args=["--target-path", str(Path(work) / "dbt_target"), "--log-path", str(Path(work) / "dbt_logs")])
+    run_dbt(
+        "build",
+        datasets_root=Path(work) / "objects" / "datasets",
+        duckdb_file=Path(work) / "warehouse.duckdb",
+        extra_args=["--target-path", str(Path(work) / "dbt_target"), "--log-path", str(Path(work) / "dbt_logs")],
+    )
     con = duckdb.connect(str(Path(work) / "warehouse.duckdb"), read_only=True)
     calls = con.execute("select sum(calls) from mart_tenant_month").fetchone()[0]
     tenants = con.execute("select count(distinct tenant_id) from mart_tenant_month").fetchone()[0]
@@ -199,8 +276,10 @@ def stage_reports(work: str, counts: dict[str, int]) -> dict:
     control = ControlStore(f"sqlite:///{work}/control.db")
     registry = load_tenant_registry(Path(work) / "tenants.yaml")
     period = period_containing("weekly", DAY)
-    calls = sum(generate_report(wh, control, registry.require(t), period, run_id="scale", actor="benchmark")["calls"]
-                for t in counts)
+    calls = sum(
+        generate_report(wh, control, registry.require(t), period, run_id="scale", actor="benchmark")["calls"]
+        for t in counts
+    )
     return {"in": sum(counts.values()), "out": calls, "reports": len(counts)}
 
 
@@ -250,8 +329,16 @@ def main() -> int:
     args = ap.parse_args()
     import shutil
 
-    print(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                      "date": date.today().isoformat()}))
+    print(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "date": date.today().isoformat(),
+            }
+        )
+    )
     for calls in args.calls or [10_000, 100_000]:
         work = Path(args.work) / f"{args.tenants}x{calls}"
         shutil.rmtree(work, ignore_errors=True)

@@ -57,43 +57,130 @@ TENANTS = [  # (id, scorecard, language, uses_virtual_agents, weight)
     ("provence-gaz", "acme-energie.v1", "fr", False, 2),
     ("helios-bank", "default.v1", "fr", True, 1),
 ]
-NAMES = ["julie", "marc", "sophie", "thomas", "camille", "nicolas", "léa", "hugo", "chloé", "lucas", "sarah", "karim",
-         "émilie", "antoine", "inès", "paul", "laura", "mehdi", "claire", "julien", "sam", "olivia", "james", "emma",
-         "noah", "grace", "david", "priya", "tom", "amelia"]
+NAMES = [
+    "julie",
+    "marc",
+    "sophie",
+    "thomas",
+    "camille",
+    "nicolas",
+    "léa",
+    "hugo",
+    "chloé",
+    "lucas",
+    "sarah",
+    "karim",
+    "émilie",
+    "antoine",
+    "inès",
+    "paul",
+    "laura",
+    "mehdi",
+    "claire",
+    "julien",
+    "sam",
+    "olivia",
+    "james",
+    "emma",
+    "noah",
+    "grace",
+    "david",
+    "priya",
+    "tom",
+    "amelia",
+]
 TEXT = {
     "fr": {
         "lead": ["", "", "", "", "alors", "euh", "oui", "d'accord", "très bien", "bon", "écoutez", "donc", "ah"],
-        "agent": ["je regarde votre dossier", "un instant s'il vous plaît", "je vérifie votre contrat",
-                  "vous avez reçu un courrier le {n} du mois", "votre consommation a augmenté de {n} pour cent",
-                  "je vois une régularisation de {n} euros", "le compteur a été relevé le {n}",
-                  "je note votre numéro {ph}", "votre adresse mail est bien {em}", "je vous mets en attente",
-                  "c'est noté", "le prélèvement se fait sur le compte {ib}", "votre échéancier est à {n} euros",
-                  "je transmets au service technique", "il y a une coupure dans votre secteur",
-                  "vous pouvez aussi passer par l'espace client", "la facture de {mo} est de {n} euros"],
-        "customer": ["oui bonjour j'appelle pour ma facture", "ma facture est trop élevée", "je ne comprends pas le montant",
-                     "mon numéro c'est {ph}", "vous pouvez m'écrire à {em}", "le numéro de contrat c'est {n} {n} {n}",
-                     "j'ai déménagé le {n} {mo}", "j'habite au {n} rue {st}", "le compteur affiche {n}",
-                     "ça fait {n} jours que j'attends", "d'accord merci", "oui", "non pas du tout", "c'est ça",
-                     "je voudrais un rendez-vous", "le technicien n'est jamais venu", "mon iban c'est {ib}",
-                     "vous m'avez prélevé {n} euros en {mo}", "je suis madame {nm}", "c'est au nom de {nm}",
-                     "ah bon", "je vous écoute", "pouvez-vous répéter"],
+        "agent": [
+            "je regarde votre dossier",
+            "un instant s'il vous plaît",
+            "je vérifie votre contrat",
+            "vous avez reçu un courrier le {n} du mois",
+            "votre consommation a augmenté de {n} pour cent",
+            "je vois une régularisation de {n} euros",
+            "le compteur a été relevé le {n}",
+            "je note votre numéro {ph}",
+            "votre adresse mail est bien {em}",
+            "je vous mets en attente",
+            "c'est noté",
+            "le prélèvement se fait sur le compte {ib}",
+            "votre échéancier est à {n} euros",
+            "je transmets au service technique",
+            "il y a une coupure dans votre secteur",
+            "vous pouvez aussi passer par l'espace client",
+            "la facture de {mo} est de {n} euros",
+        ],
+        "customer": [
+            "oui bonjour j'appelle pour ma facture",
+            "ma facture est trop élevée",
+            "je ne comprends pas le montant",
+            "mon numéro c'est {ph}",
+            "vous pouvez m'écrire à {em}",
+            "le numéro de contrat c'est {n} {n} {n}",
+            "j'ai déménagé le {n} {mo}",
+            "j'habite au {n} rue {st}",
+            "le compteur affiche {n}",
+            "ça fait {n} jours que j'attends",
+            "d'accord merci",
+            "oui",
+            "non pas du tout",
+            "c'est ça",
+            "je voudrais un rendez-vous",
+            "le technicien n'est jamais venu",
+            "mon iban c'est {ib}",
+            "vous m'avez prélevé {n} euros en {mo}",
+            "je suis madame {nm}",
+            "c'est au nom de {nm}",
+            "ah bon",
+            "je vous écoute",
+            "pouvez-vous répéter",
+        ],
         "months": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre"],
         "streets": ["des lilas", "victor hugo", "de la gare", "pasteur", "jean jaurès", "du moulin", "des écoles"],
     },
     "en": {
         "lead": ["", "", "", "", "ok", "so", "right", "alright", "um", "well", "yes", "sure", "oh"],
-        "agent": ["let me pull up your account", "one moment please", "i can see the ticket from {mo} {n}",
-                  "your router model is {n}", "i am checking the line now", "i have your number as {ph}",
-                  "is your email still {em}", "the outage in your area was fixed at {n} pm",
-                  "i will put you on hold for a minute", "the balance is {n} dollars",
-                  "your plan includes {n} gigabytes", "i see a payment from card {cd}", "that is noted",
-                  "there is a credit of {n} dollars on the account", "can you restart the modem for me"],
-        "customer": ["hi i am calling about my internet", "the line drops every evening", "my bill is too high",
-                     "my number is {ph}", "you can email me at {em}", "the account number is {n} {n} {n}",
-                     "i moved on {mo} {n}", "i live at {n} {st} street", "it has been {n} days",
-                     "ok thanks", "yes", "no not really", "that's right", "can you send a technician",
-                     "the card ending {cd} was charged twice", "i paid {n} dollars in {mo}", "this is {nm}",
-                     "the account is under {nm}", "really", "go ahead", "sorry can you repeat that"],
+        "agent": [
+            "let me pull up your account",
+            "one moment please",
+            "i can see the ticket from {mo} {n}",
+            "your router model is {n}",
+            "i am checking the line now",
+            "i have your number as {ph}",
+            "is your email still {em}",
+            "the outage in your area was fixed at {n} pm",
+            "i will put you on hold for a minute",
+            "the balance is {n} dollars",
+            "your plan includes {n} gigabytes",
+            "i see a payment from card {cd}",
+            "that is noted",
+            "there is a credit of {n} dollars on the account",
+            "can you restart the modem for me",
+        ],
+        "customer": [
+            "hi i am calling about my internet",
+            "the line drops every evening",
+            "my bill is too high",
+            "my number is {ph}",
+            "you can email me at {em}",
+            "the account number is {n} {n} {n}",
+            "i moved on {mo} {n}",
+            "i live at {n} {st} street",
+            "it has been {n} days",
+            "ok thanks",
+            "yes",
+            "no not really",
+            "that's right",
+            "can you send a technician",
+            "the card ending {cd} was charged twice",
+            "i paid {n} dollars in {mo}",
+            "this is {nm}",
+            "the account is under {nm}",
+            "really",
+            "go ahead",
+            "sorry can you repeat that",
+        ],
         "months": ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october"],
         "streets": ["maple", "oak", "main", "elm", "park", "cedar", "hill"],
     },
@@ -120,9 +207,17 @@ def _registry(work: Path) -> Path:
     import yaml
 
     path = work / "tenants.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "tenants": [
-        {"id": t, "display_name": t, "languages": [lang], "scorecard": card, "uses_virtual_agents": uva}
-        for t, card, lang, uva, _ in TENANTS]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "tenants": [
+                    {"id": t, "display_name": t, "languages": [lang], "scorecard": card, "uses_virtual_agents": uva}
+                    for t, card, lang, uva, _ in TENANTS
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -136,7 +231,7 @@ def _slip(rng: random.Random, text: str) -> str:
             continue
         if r < 0.09 and len(w) > 3:
             i = rng.randrange(len(w))
-            w = w[:i] + rng.choice("aeiounrst") + w[i + 1:]
+            w = w[:i] + rng.choice("aeiounrst") + w[i + 1 :]
         elif r < 0.15:
             w = w.replace("é", "e").replace("è", "e").replace("à", "a")
         out.append(w)
@@ -151,11 +246,14 @@ def _fill(rng: random.Random, template: str, lang: str) -> str:
     out = template
     while "{" in out:
         a = out.index("{")
-        key = out[a + 1:out.index("}", a)]
-        val = {"n": lambda: str(rng.choice([rng.randint(1, 31), rng.randint(10, 999), rng.randint(1000, 99999)])),
-               "mo": lambda: rng.choice(t["months"]), "st": lambda: rng.choice(t["streets"]),
-               "nm": lambda: rng.choice(NAMES)}.get(key, lambda: PLACEHOLDERS[key])()
-        out = out[:a] + val + out[out.index("}", a) + 1:]
+        key = out[a + 1 : out.index("}", a)]
+        val = {
+            "n": lambda: str(rng.choice([rng.randint(1, 31), rng.randint(10, 999), rng.randint(1000, 99999)])),
+            "mo": lambda: rng.choice(t["months"]),
+            "st": lambda: rng.choice(t["streets"]),
+            "nm": lambda: rng.choice(NAMES),
+        }.get(key, lambda key=key: PLACEHOLDERS[key])()
+        out = out[:a] + val + out[out.index("}", a) + 1 :]
     return out
 
 
@@ -166,8 +264,8 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
     from ccr_pipelines.core.redaction import TYPES
+    from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
     from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA, REDACTOR_VERSION
     from ccr_pipelines.services.transcribe import CALLS_DATASET, CALLS_SCHEMA
 
@@ -245,13 +343,19 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     place("closing", closing, 0.85)
     place("courtesy", agent & ~opening & ~closing, 0.003)
     names = pick("name", len(ident_rows))
-    text = pc.binary_join_element_wise(pool_arr.take(pa.array(lead)), pool_arr.take(pa.array(core)),
-                                       pool_arr.take(pa.array(tail)), " ")
-    name_text = pc.binary_join_element_wise(pool_arr.take(pa.array(core[ident_rows])), pool_arr.take(pa.array(names)), " ")
+    text = pc.binary_join_element_wise(
+        pool_arr.take(pa.array(lead)), pool_arr.take(pa.array(core)), pool_arr.take(pa.array(tail)), " "
+    )
+    name_text = pc.binary_join_element_wise(
+        pool_arr.take(pa.array(core[ident_rows])), pool_arr.take(pa.array(names)), " "
+    )
     text_np = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-    text_np[ident_rows] = np.asarray(pc.binary_join_element_wise(
-        pool_arr.take(pa.array(lead[ident_rows])), name_text, pool_arr.take(pa.array(tail[ident_rows])), " ")
-        .to_numpy(zero_copy_only=False), dtype=object)
+    text_np[ident_rows] = np.asarray(
+        pc.binary_join_element_wise(
+            pool_arr.take(pa.array(lead[ident_rows])), name_text, pool_arr.take(pa.array(tail[ident_rows])), " "
+        ).to_numpy(zero_copy_only=False),
+        dtype=object,
+    )
     text = pc.utf8_trim_whitespace(pc.replace_substring_regex(pa.array(text_np, pa.string()), " +", " "))
     n_words = pc.add(pc.count_substring(text, " "), 1).to_numpy()
     dur = np.round(0.8 + 0.32 * n_words + npr.uniform(0, 1.2, total), 3)
@@ -265,54 +369,88 @@ def generate_partition(wh, tenant: str, day: str, n_calls: int, card, lang: str,
     mid_b = np.round(start + dur * 0.6, 3)
     flat = np.where(two[:, None], np.stack([start, mid_a, mid_b, end], 1), np.stack([start, end, start, end], 1))
     n_regions = np.where(two, 2, 1)
-    pairs = flat.reshape(-1, 2)[np.flatnonzero(np.repeat(np.ones(total, bool), 2) &
-                                               (np.tile([True, False], total) | np.repeat(two, 2)))]
+    pairs = flat.reshape(-1, 2)[
+        np.flatnonzero(np.repeat(np.ones(total, bool), 2) & (np.tile([True, False], total) | np.repeat(two, 2)))
+    ]
     inner = pa.ListArray.from_arrays(pa.array(np.arange(len(pairs) + 1) * 2, pa.int32()), pa.array(pairs.reshape(-1)))
     regions = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(n_regions)]), pa.int32()), inner)
     call_ids = pa.array([f"c-{day.replace('-', '')}-{i:06d}" for i in range(n_calls)], pa.string())
     seg_call = call_ids.take(pa.array(call_of))
     zeros16 = pa.array(np.zeros(total, dtype=np.int16))
-    redacted = pa.table({
-        "tenant_id": pa.array([tenant] * total, pa.string()), "call_id": seg_call,
-        "segment_index": pa.array(pos.astype(np.int32)),
-        "speaker": pa.array(["agent", "customer", "unknown"], pa.string()).take(pa.array(speaker)),
-        "channel": pa.array((pos % 2).astype(np.int8)), "start_s": pa.array(start), "end_s": pa.array(end),
-        "text": text, "avg_logprob": pa.array(np.round(npr.uniform(-0.9, -0.05, total), 3)),
-        "speech_regions": regions,
-        **{f"pii_{t}": zeros16 for t in TYPES},
-        "redactor_version": pa.array([REDACTOR_VERSION] * total, pa.string()),
-        # the ASR no-speech gate flags ~1 % of segments (noise decoded as words): they never count
-        "no_speech": pa.array(npr.random(total) < 0.01),
-    }).select(REDACTED_SCHEMA.names).cast(REDACTED_SCHEMA)
+    redacted = (
+        pa.table(
+            {
+                "tenant_id": pa.array([tenant] * total, pa.string()),
+                "call_id": seg_call,
+                "segment_index": pa.array(pos.astype(np.int32)),
+                "speaker": pa.array(["agent", "customer", "unknown"], pa.string()).take(pa.array(speaker)),
+                "channel": pa.array((pos % 2).astype(np.int8)),
+                "start_s": pa.array(start),
+                "end_s": pa.array(end),
+                "text": text,
+                "avg_logprob": pa.array(np.round(npr.uniform(-0.9, -0.05, total), 3)),
+                "speech_regions": regions,
+                **{f"pii_{t}": zeros16 for t in TYPES},
+                "redactor_version": pa.array([REDACTOR_VERSION] * total, pa.string()),
+                # the ASR no-speech gate flags ~1 % of segments (noise decoded as words): they never count
+                "no_speech": pa.array(npr.random(total) < 0.01),
+            }
+        )
+        .select(REDACTED_SCHEMA.names)
+        .cast(REDACTED_SCHEMA)
+    )
     wh.write_partition(REDACTED_DATASET, tenant, day, redacted)
     duration = np.round(end[first + nseg - 1] + npr.uniform(0.5, 4.0, n_calls), 3)
     agent_ids = pa.array([f"ag-{i:02d}" for i in range(25)]).take(pa.array(npr.integers(0, 25, n_calls)))
 
-    def const(v, typ=pa.string()):
-        return pa.array([v] * n_calls, typ)
+    def const(v, typ=None):
+        return pa.array([v] * n_calls, typ if typ is not None else pa.string())
 
     manifest = {
-        "tenant_id": const(tenant), "call_id": call_ids, "day": const(day),
+        "tenant_id": const(tenant),
+        "call_id": call_ids,
+        "day": const(day),
         "source_key": pc.binary_join_element_wise(const(f"raw/{tenant}/{day}/"), call_ids, ""),
         "audio_key": pc.binary_join_element_wise(const(f"audio/{tenant}/{day}/"), call_ids, ""),
-        "etag": call_ids, "sha256": call_ids, "size_bytes": pa.array((duration * 32000).astype(np.int64)),
-        "duration_s": pa.array(duration), "sample_rate": const(8000, pa.int32()), "channels": const(2, pa.int8()),
-        "codec": const("pcm_s16le"), "container": const("wav"), "agent_id": agent_ids,
+        "etag": call_ids,
+        "sha256": call_ids,
+        "size_bytes": pa.array((duration * 32000).astype(np.int64)),
+        "duration_s": pa.array(duration),
+        "sample_rate": const(8000, pa.int32()),
+        "channels": const(2, pa.int8()),
+        "codec": const("pcm_s16le"),
+        "container": const("wav"),
+        "agent_id": agent_ids,
         "team": pa.array([f"team-{i}" for i in range(4)]).take(pa.array(npr.integers(0, 4, n_calls))),
-        "direction": const("inbound"), "campaign": const(None), "script_id": const(None),
-        "started_at": const(f"{day}T09:00:00+01:00"), "language": const(lang), "customer_ref_hash": call_ids,
-        "subject_hashes": pa.array([[]] * n_calls, pa.list_(pa.string())), "has_sidecar": const(True, pa.bool_()),
+        "direction": const("inbound"),
+        "campaign": const(None),
+        "script_id": const(None),
+        "started_at": const(f"{day}T09:00:00+01:00"),
+        "language": const(lang),
+        "customer_ref_hash": call_ids,
+        "subject_hashes": pa.array([[]] * n_calls, pa.list_(pa.string())),
+        "has_sidecar": const(True, pa.bool_()),
         "recording_notice": const(True, pa.bool_()),
         "ingested_at": pa.array(np.full(n_calls, np.datetime64(f"{day}T20:00:00", "us")), pa.timestamp("us", tz="UTC")),
         "run_id": const("bench"),
     }
     wh.write_partition(MANIFEST_DATASET, tenant, day, pa.table(manifest).cast(MANIFEST_SCHEMA))
     calls = {f.name: pa.nulls(n_calls, f.type) for f in CALLS_SCHEMA}
-    calls.update({"tenant_id": const(tenant), "call_id": call_ids, "day": const(day), "status": const("transcribed"),
-                  "model_name": const("bench"), "model_revision": const("bench-rev"), "language_configured": const(lang),
-                  "language_detected": const(lang), "segments": pa.array(nseg.astype(np.int32)),
-                  "mean_confidence": pa.array(np.round(npr.uniform(0.45, 0.98, n_calls), 4)),
-                  "audio_seconds": pa.array(duration)})
+    calls.update(
+        {
+            "tenant_id": const(tenant),
+            "call_id": call_ids,
+            "day": const(day),
+            "status": const("transcribed"),
+            "model_name": const("bench"),
+            "model_revision": const("bench-rev"),
+            "language_configured": const(lang),
+            "language_detected": const(lang),
+            "segments": pa.array(nseg.astype(np.int32)),
+            "mean_confidence": pa.array(np.round(npr.uniform(0.45, 0.98, n_calls), 4)),
+            "audio_seconds": pa.array(duration),
+        }
+    )
     wh.write_partition(CALLS_DATASET, tenant, day, pa.table(calls).cast(CALLS_SCHEMA))
     return {"segments": total, "distinct_texts": pc.count_distinct(text).as_py()}
 
@@ -340,8 +478,12 @@ def stage_generate(work: str, plan: list) -> dict:
         out = generate_partition(wh, tenant, day, n, _card(work, tenant), langs[tenant], seed=1000 + i)
         segments += out["segments"]
         distinct += out["distinct_texts"]
-    return {"calls": sum(p[2] for p in plan), "segments": segments, "partitions": len(plan),
-            "distinct_text_share": round(distinct / max(segments, 1), 3)}
+    return {
+        "calls": sum(p[2] for p in plan),
+        "segments": segments,
+        "partitions": len(plan),
+        "distinct_text_share": round(distinct / max(segments, 1), 3),
+    }
 
 
 def _score_tenant(args: tuple[str, str, list[str]]) -> list[tuple[int, int, float, float]]:
@@ -360,7 +502,9 @@ def _score_one(work: str, tenant: str, day: str) -> tuple[int, int, float, float
     measured = metrics_partition(wh, tenant, day)["calls"]
     t1 = time.perf_counter()
     control = ControlStore(f"sqlite:///{work}/control-{tenant}.db")  # one per tenant: SQLite has one writer
-    scored = score_partition(wh, control, load_tenant_registry(Path(work) / "tenants.yaml").require(tenant), day)["calls"]
+    scored = score_partition(wh, control, load_tenant_registry(Path(work) / "tenants.yaml").require(tenant), day)[
+        "calls"
+    ]
     control.engine.dispose()
     return measured, scored, t1 - t0, time.perf_counter() - t1
 
@@ -391,9 +535,13 @@ def stage_score(work: str, plan: list, workers: int) -> dict:
             pool.join()
     else:
         results = [r for j in jobs for r in _score_tenant(j)]
-    return {"calls": sum(p[2] for p in plan), "metrics_rows": sum(r[0] for r in results),
-            "scored": sum(r[1] for r in results), "metrics_worker_s": round(sum(r[2] for r in results), 1),
-            "scoring_worker_s": round(sum(r[3] for r in results), 1)}
+    return {
+        "calls": sum(p[2] for p in plan),
+        "metrics_rows": sum(r[0] for r in results),
+        "scored": sum(r[1] for r in results),
+        "metrics_worker_s": round(sum(r[2] for r in results), 1),
+        "scoring_worker_s": round(sum(r[3] for r in results), 1),
+    }
 
 
 def stage_marts(work: str, plan: list) -> dict:
@@ -401,15 +549,23 @@ def stage_marts(work: str, plan: list) -> dict:
 
     from ccr_pipelines.services.marts import run_dbt
 
-    run_dbt("build", datasets_root=Path(work) / "objects" / "datasets", duckdb_file=Path(work) / "warehouse.duckdb",
-            extra_args=["--target-path", str(Path(work) / "dbt_target"), "--log-path", str(Path(work) / "dbt_logs")])
+    run_dbt(
+        "build",
+        datasets_root=Path(work) / "objects" / "datasets",
+        duckdb_file=Path(work) / "warehouse.duckdb",
+        extra_args=["--target-path", str(Path(work) / "dbt_target"), "--log-path", str(Path(work) / "dbt_logs")],
+    )
     con = duckdb.connect(str(Path(work) / "warehouse.duckdb"), read_only=True)
     calls = con.execute("select sum(calls) from mart_tenant_month").fetchone()[0]
     steps = con.execute("select count(*) from stg_call_score_steps").fetchone()[0]
     drivers = con.execute("select sum(driver_calls) from mart_driver_week").fetchone()[0]  # issue 19
     con.close()
-    return {"calls": sum(p[2] for p in plan), "calls_in_marts": int(calls), "step_rows": int(steps),
-            "calls_in_driver_mart": int(drivers or 0)}
+    return {
+        "calls": sum(p[2] for p in plan),
+        "calls_in_marts": int(calls),
+        "step_rows": int(steps),
+        "calls_in_driver_mart": int(drivers or 0),
+    }
 
 
 def _pandas_metrics(df):
@@ -417,8 +573,13 @@ def _pandas_metrics(df):
     import pandas as pd
 
     reg = df[["speaker", "speech_regions"]].explode("speech_regions").dropna()
-    reg = pd.DataFrame({"speaker": reg["speaker"].to_numpy(),
-                        "s": [r[0] for r in reg["speech_regions"]], "e": [r[1] for r in reg["speech_regions"]]})
+    reg = pd.DataFrame(
+        {
+            "speaker": reg["speaker"].to_numpy(),
+            "s": [r[0] for r in reg["speech_regions"]],
+            "e": [r[1] for r in reg["speech_regions"]],
+        }
+    )
     reg = reg[reg.e > reg.s].sort_values(["s", "e"]).reset_index(drop=True)
     talk = (reg.e - reg.s).groupby(reg.speaker).sum()
     prev_e = reg.e.cummax().shift()
@@ -427,10 +588,15 @@ def _pandas_metrics(df):
     pairs = agent.merge(customer, how="cross", suffixes=("_a", "_c"))
     pairs = pairs[(pairs.s_a < pairs.e_c) & (pairs.s_c < pairs.e_a)]
     words = df.text.fillna("").str.split().str.len()
-    return {"agent_talk_s": float(talk.get("agent", 0.0)), "customer_talk_s": float(talk.get("customer", 0.0)),
-            "turns": turns, "longest_gap_s": float((reg.s - prev_e).clip(lower=0).max() if len(reg) > 1 else 0.0),
-            "overlap_s": float((pairs[["e_a", "e_c"]].min(axis=1) - pairs[["s_a", "s_c"]].max(axis=1)).sum()),
-            "words": int(words.sum()), "agent_words": int(words[df.speaker == "agent"].sum())}
+    return {
+        "agent_talk_s": float(talk.get("agent", 0.0)),
+        "customer_talk_s": float(talk.get("customer", 0.0)),
+        "turns": turns,
+        "longest_gap_s": float((reg.s - prev_e).clip(lower=0).max() if len(reg) > 1 else 0.0),
+        "overlap_s": float((pairs[["e_a", "e_c"]].min(axis=1) - pairs[["s_a", "s_c"]].max(axis=1)).sum()),
+        "words": int(words.sum()),
+        "agent_words": int(words[df.speaker == "agent"].sum()),
+    }
 
 
 def stage_baseline(work: str, plan: list, sample: int, precheck: bool) -> dict:
@@ -461,21 +627,32 @@ def stage_baseline(work: str, plan: list, sample: int, precheck: bool) -> dict:
             m = _pandas_metrics(df)
             records = df.to_dict("records")
             for rec in records:  # numpy arrays from pandas -> the lists score_call takes
-                rec["speech_regions"] = [list(r) for r in rec["speech_regions"]] if rec["speech_regions"] is not None else None
-            res = score_call(card, records, uses_virtual_agents=tenant_obj.uses_virtual_agents,
-                             asr_confidence=float(meta.at[call_id, "mean_confidence"]), precheck=precheck)
+                rec["speech_regions"] = (
+                    [list(r) for r in rec["speech_regions"]] if rec["speech_regions"] is not None else None
+                )
+            res = score_call(
+                card,
+                records,
+                uses_virtual_agents=tenant_obj.uses_virtual_agents,
+                asr_confidence=float(meta.at[call_id, "mean_confidence"]),
+                precheck=precheck,
+            )
             rows.append({"call_id": call_id, **m, "score": res["score"], "results_json": json.dumps(res["results"])})
         pd.DataFrame(rows)
         elapsed += time.perf_counter() - t0
         done += len(rows)
         scores += [r["score"] for r in rows]
-    return {"sample_calls": done, "loop_s": round(elapsed, 2), "ms_per_call": round(1000 * elapsed / done, 3),
-            "extrapolated_s": round(elapsed / done * total, 1), "precheck": precheck,
-            "mean_score": round(sum(scores) / len(scores), 2)}
+    return {
+        "sample_calls": done,
+        "loop_s": round(elapsed, 2),
+        "ms_per_call": round(1000 * elapsed / done, 3),
+        "extrapolated_s": round(elapsed / done * total, 1),
+        "precheck": precheck,
+        "mean_score": round(sum(scores) / len(scores), 2),
+    }
 
 
-STAGES = {"generate": stage_generate, "metrics+scoring": stage_score, "marts": stage_marts,
-          "baseline": stage_baseline}
+STAGES = {"generate": stage_generate, "metrics+scoring": stage_score, "marts": stage_marts, "baseline": stage_baseline}
 
 
 def _child(name: str, args: tuple, queue) -> None:
@@ -485,8 +662,13 @@ def _child(name: str, args: tuple, queue) -> None:
         result["seconds"] = round(time.perf_counter() - t0, 2)
         own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         result["cpu_s"] = round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 1)  # all cores
-        result["maxrss_mb"] = round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                                        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
+        result["maxrss_mb"] = round(
+            max(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+            )
+            / 1024
+        )
         queue.put(result)
     except Exception as exc:  # reported, not swallowed: the parent raises it
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -503,7 +685,7 @@ def _tree_rss(root: int) -> int:
         try:
             with open(f"/proc/{entry}/stat") as f:
                 stat = f.read()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             pid = int(entry)
             children.setdefault(int(fields[1]), []).append(pid)
             rss[pid] = int(fields[21]) * page
@@ -542,8 +724,15 @@ def _run_stage(name: str, args: tuple) -> dict:
     return {"stage": name, **result, "tree_peak_mb": round(peak[0] / 2**20)}
 
 
-def run(calls: int, work: Path, *, workers: int = 2, baseline: int = 2000, baseline_full: int | None = None,
-        report=lambda row: None) -> list[dict]:
+def run(
+    calls: int,
+    work: Path,
+    *,
+    workers: int = 2,
+    baseline: int = 2000,
+    baseline_full: int | None = None,
+    report=lambda row: None,
+) -> list[dict]:
     """All stages at *calls*; returns one row per stage and a summary row (stage "total"),
     handing each row to *report* as soon as its stage ends."""
     shutil.rmtree(work, ignore_errors=True)
@@ -552,21 +741,32 @@ def run(calls: int, work: Path, *, workers: int = 2, baseline: int = 2000, basel
     plan = _plan(calls)
     w = str(work)
     rows = []
-    for name, args in (("generate", (w, plan)), ("metrics+scoring", (w, plan, workers)), ("marts", (w, plan)),
-                       ("baseline", (w, plan, baseline, True)),
-                       ("baseline", (w, plan, baseline_full or max(1, baseline // 10), False))):
+    for name, args in (
+        ("generate", (w, plan)),
+        ("metrics+scoring", (w, plan, workers)),
+        ("marts", (w, plan)),
+        ("baseline", (w, plan, baseline, True)),
+        ("baseline", (w, plan, baseline_full or max(1, baseline // 10), False)),
+    ):
         rows.append(_run_stage(name, args))
         report(rows[-1])
     timed = [r for r in rows if r["stage"] in ("metrics+scoring", "marts")]
     ours = sum(r["seconds"] for r in timed)
     base_on, base_off = rows[3]["extrapolated_s"], rows[4]["extrapolated_s"]
-    rows.append({"stage": "total", "calls": calls, "seconds": round(ours, 1),
-                 "cpu_s": round(sum(r["cpu_s"] for r in timed), 1),
-                 "peak_mb": max(r["tree_peak_mb"] for r in timed),
-                 "speedup_vs_pandas_difflib": round(base_off / ours, 1),
-                 "speedup_vs_pandas_score_call_precheck": round(base_on / ours, 1),
-                 "target_120s_4gb_10x": ours <= 120 and max(r["tree_peak_mb"] for r in timed) <= 4096
-                 and base_off / ours >= 10})
+    rows.append(
+        {
+            "stage": "total",
+            "calls": calls,
+            "seconds": round(ours, 1),
+            "cpu_s": round(sum(r["cpu_s"] for r in timed), 1),
+            "peak_mb": max(r["tree_peak_mb"] for r in timed),
+            "speedup_vs_pandas_difflib": round(base_off / ours, 1),
+            "speedup_vs_pandas_score_call_precheck": round(base_on / ours, 1),
+            "target_120s_4gb_10x": ours <= 120
+            and max(r["tree_peak_mb"] for r in timed) <= 4096
+            and base_off / ours >= 10,
+        }
+    )
     report(rows[-1])
     return rows
 
@@ -576,17 +776,37 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2, help="processes for metrics + scoring (tenant-days)")
     ap.add_argument("--baseline", type=int, default=2000, help="sample size of the pandas baseline (pre-check on)")
-    ap.add_argument("--baseline-full", type=int, default=None,
-                    help="sample of the pandas + difflib baseline without pre-check (default baseline/10)")
+    ap.add_argument(
+        "--baseline-full",
+        type=int,
+        default=None,
+        help="sample of the pandas + difflib baseline without pre-check (default baseline/10)",
+    )
     ap.add_argument("--work", default="var/bench_scoring")
     ap.add_argument("--keep", action="store_true", help="keep the generated partitions")
     args = ap.parse_args()
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                      "date": date.today().isoformat(), "uptime_before": load}), flush=True)
+    print(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "date": date.today().isoformat(),
+                "uptime_before": load,
+            }
+        ),
+        flush=True,
+    )
     work = Path(args.work) / f"{args.calls}"
-    run(args.calls, work, workers=args.workers, baseline=args.baseline, baseline_full=args.baseline_full,
-        report=lambda row: print(json.dumps(row), flush=True))
+    run(
+        args.calls,
+        work,
+        workers=args.workers,
+        baseline=args.baseline,
+        baseline_full=args.baseline_full,
+        report=lambda row: print(json.dumps(row), flush=True),
+    )
     print(json.dumps({"uptime_after": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

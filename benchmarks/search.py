@@ -39,13 +39,16 @@ from ccr_pipelines.stores.control_store import ControlStore, subject_calls, subj
 TENANT, OTHER = "bench-acme", "bench-globex"
 START = date(2026, 8, 1)
 # a call-centre vocabulary (FR and EN, with accents); filler words make the Zipf tail
-COMMON = ("je vous merci bonjour oui non votre facture contrat compte client conseiller électricité gaz "
-          "paiement prélèvement mois problème d'accord très bien madame monsieur the you thank hello yes "
-          "bill account payment please").split()
-MEDIUM = ("résilier résiliation remboursement échéancier compteur relevé déménagement mensualité pénalité "
-          "réclamation litige retard coupure tarif offre option refund cancel complaint meter outage").split()
-RARE = ("zéphyr-plus ecowatt tempo huissier médiateur ombudsman surfacturation escroquerie avocat "
-        "chargeback").split()
+COMMON = (
+    "je vous merci bonjour oui non votre facture contrat compte client conseiller électricité gaz "
+    "paiement prélèvement mois problème d'accord très bien madame monsieur the you thank hello yes "
+    "bill account payment please"
+).split()
+MEDIUM = (
+    "résilier résiliation remboursement échéancier compteur relevé déménagement mensualité pénalité "
+    "réclamation litige retard coupure tarif offre option refund cancel complaint meter outage"
+).split()
+RARE = ("zéphyr-plus ecowatt tempo huissier médiateur ombudsman surfacturation escroquerie avocat chargeback").split()
 FILLER = [f"mot{i}" for i in range(3000)]
 
 
@@ -72,8 +75,9 @@ def _day_tables(tenant: str, calls: int, days: int, segments: int, rng: random.R
         k = per_day if d < days - 1 else calls - n
         if k <= 0:
             continue
-        rows = {c: [] for c in ("tenant_id", "call_id", "segment_index", "speaker", "start_s", "end_s", "text",
-                                "no_speech")}
+        rows = {
+            c: [] for c in ("tenant_id", "call_id", "segment_index", "speaker", "start_s", "end_s", "text", "no_speech")
+        }
         for c in range(n, n + k):
             for i in range(segments):
                 rows["tenant_id"].append(tenant)
@@ -94,15 +98,17 @@ def _queries(rng: random.Random, days: int) -> list[tuple[str, str, dict]]:
     first_week = (START + timedelta(days=min(days - 1, 6))).isoformat()  # an old window: newest-first walks far
     out = []
     for _ in range(40):
-        out += [("rare", rng.choice(RARE).upper(), {}),
-                ("medium", rng.choice(MEDIUM), {}),
-                ("common", rng.choice(COMMON), {}),
-                ("two words", f"{rng.choice(MEDIUM)} {rng.choice(COMMON)}", {}),
-                ("two rare-ish", f"{rng.choice(RARE)} {rng.choice(MEDIUM)}", {}),
-                ("speaker", rng.choice(MEDIUM), {"speaker": "customer"}),
-                ("7 days", rng.choice(MEDIUM + RARE), {"day_from": week, "day_to": last}),
-                ("first 7 days", rng.choice(MEDIUM + RARE), {"day_to": first_week}),
-                ("no hit", "introuvable", {})]
+        out += [
+            ("rare", rng.choice(RARE).upper(), {}),
+            ("medium", rng.choice(MEDIUM), {}),
+            ("common", rng.choice(COMMON), {}),
+            ("two words", f"{rng.choice(MEDIUM)} {rng.choice(COMMON)}", {}),
+            ("two rare-ish", f"{rng.choice(RARE)} {rng.choice(MEDIUM)}", {}),
+            ("speaker", rng.choice(MEDIUM), {"speaker": "customer"}),
+            ("7 days", rng.choice(MEDIUM + RARE), {"day_from": week, "day_to": last}),
+            ("first 7 days", rng.choice(MEDIUM + RARE), {"day_to": first_week}),
+            ("no hit", "introuvable", {}),
+        ]
     rng.shuffle(out)
     return out
 
@@ -112,8 +118,9 @@ def _size(control: ControlStore, url: str) -> int:
         if conn.dialect.name == "postgresql":
             return int(conn.exec_driver_sql("SELECT pg_total_relation_size('search_segments')").scalar())
         try:
-            rows = conn.exec_driver_sql("SELECT name, SUM(pgsize) FROM dbstat WHERE name LIKE 'search%' "
-                                        "OR name LIKE 'ix_search%' GROUP BY name").fetchall()
+            rows = conn.exec_driver_sql(
+                "SELECT name, SUM(pgsize) FROM dbstat WHERE name LIKE 'search%' OR name LIKE 'ix_search%' GROUP BY name"
+            ).fetchall()
             return int(sum(r[1] for r in rows))
         except Exception:  # dbstat not compiled in: the whole file
             return os.path.getsize(url.split("///", 1)[1])
@@ -142,11 +149,33 @@ def main() -> int:
     control.migrate()
     rng = random.Random(19)
     # some subjects and an active restriction: every query pays the restriction check
-    control.insert(subject_calls, [dict(tenant_id=TENANT, subject_hash=f"{i:064x}", identifier_type="phone",
-                                        call_id=f"c-{i * 97 % a.calls:07d}", day=START.isoformat(), created_at=utcnow())
-                                   for i in range(min(5000, a.calls))])
-    control.insert(subject_restrictions, [dict(tenant_id=TENANT, subject_hash=f"{i:064x}", identifier_type="phone",
-                                               actor="bench", restricted_at=utcnow()) for i in range(0, 50)])
+    control.insert(
+        subject_calls,
+        [
+            dict(
+                tenant_id=TENANT,
+                subject_hash=f"{i:064x}",
+                identifier_type="phone",
+                call_id=f"c-{i * 97 % a.calls:07d}",
+                day=START.isoformat(),
+                created_at=utcnow(),
+            )
+            for i in range(min(5000, a.calls))
+        ],
+    )
+    control.insert(
+        subject_restrictions,
+        [
+            dict(
+                tenant_id=TENANT,
+                subject_hash=f"{i:064x}",
+                identifier_type="phone",
+                actor="bench",
+                restricted_at=utcnow(),
+            )
+            for i in range(0, 50)
+        ],
+    )
     t0 = time.perf_counter()
     rows = 0
     for tenant, calls, prefix in ((TENANT, a.calls, "c-"), (OTHER, max(1, a.calls // 100), "g-")):
@@ -162,8 +191,11 @@ def main() -> int:
             conn.exec_driver_sql("ANALYZE")
     optimise_s = time.perf_counter() - t0 - build_s
     size = _size(control, url)
-    print(f"indexed {rows:,} segments ({a.calls:,} + {max(1, a.calls // 100):,} calls) in {build_s:.1f} s "
-          f"(+{optimise_s:.1f} s optimise/analyze), index {size / 2**20:.0f} MiB", flush=True)
+    print(
+        f"indexed {rows:,} segments ({a.calls:,} + {max(1, a.calls // 100):,} calls) in {build_s:.1f} s "
+        f"(+{optimise_s:.1f} s optimise/analyze), index {size / 2**20:.0f} MiB",
+        flush=True,
+    )
 
     per_class: dict[str, list[list[float]]] = {}
     all_runs: list[list[float]] = []
@@ -187,16 +219,28 @@ def main() -> int:
         return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
     p95s = [pct(t, 95) for t in all_runs]
-    figures = {"engine": a.engine, "calls": a.calls, "segments": rows, "build_s": round(build_s, 1),
-               "optimise_s": round(optimise_s, 1), "index_mib": round(size / 2**20, 1),
-               "queries_per_run": len(all_runs[0]), "runs": a.runs,
-               "p50_ms": round(statistics.median(pct(t, 50) for t in all_runs), 1),
-               "p95_ms": round(statistics.median(p95s), 1), "p95_ms_runs": [round(x, 1) for x in p95s],
-               "max_ms": round(max(max(t) for t in all_runs), 1),
-               "classes": {c: {"p50_ms": round(statistics.median(pct(r, 50) for r in runs), 1),
-                               "p95_ms": round(statistics.median(pct(r, 95) for r in runs), 1)}
-                           for c, runs in per_class.items()},
-               "load": os.getloadavg()}
+    figures = {
+        "engine": a.engine,
+        "calls": a.calls,
+        "segments": rows,
+        "build_s": round(build_s, 1),
+        "optimise_s": round(optimise_s, 1),
+        "index_mib": round(size / 2**20, 1),
+        "queries_per_run": len(all_runs[0]),
+        "runs": a.runs,
+        "p50_ms": round(statistics.median(pct(t, 50) for t in all_runs), 1),
+        "p95_ms": round(statistics.median(p95s), 1),
+        "p95_ms_runs": [round(x, 1) for x in p95s],
+        "max_ms": round(max(max(t) for t in all_runs), 1),
+        "classes": {
+            c: {
+                "p50_ms": round(statistics.median(pct(r, 50) for r in runs), 1),
+                "p95_ms": round(statistics.median(pct(r, 95) for r in runs), 1),
+            }
+            for c, runs in per_class.items()
+        },
+        "load": os.getloadavg(),
+    }
     print(json.dumps(figures, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(figures, indent=2))

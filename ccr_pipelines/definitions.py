@@ -13,9 +13,9 @@ from pathlib import Path
 import dagster as dg
 
 from .core.settings import check_prod_instance
+from .loaders.settings_files import load_settings
 from .resources import resources_from_settings
 from .services.marts import prepare_dbt_manifest
-from .loaders.settings_files import load_settings
 
 
 def _check_instance(env: str) -> None:

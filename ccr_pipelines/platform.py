@@ -22,15 +22,16 @@ import functools
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .core.regions import check_region
 from .core.settings import EnvRef, Settings, Value, resolve
 from .core.tenants import TenantRegistry
-from .services.marts import DBT_DIR, MartsLocation, dbt_manifest_path, marts_file, marts_location
 from .loaders.settings_files import LoadedSettings, load_settings
+from .services.marts import DBT_DIR, MartsLocation, dbt_manifest_path, marts_file, marts_location
 from .stores.control_store import ControlStore
 from .stores.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 
@@ -45,9 +46,17 @@ def object_store_fields(settings: Settings) -> dict[str, Value | int | None]:
     cfg = settings.object_store
     if cfg.kind == "local":
         return {"kind": "local", "root": settings.expand(cfg.root)}
-    return {"kind": "s3", "bucket": cfg.bucket, "region": cfg.region, "endpoint_url": cfg.endpoint_url,
-            "sse": cfg.sse, "kms_key_id": cfg.kms_key_id, "region_override_reason": cfg.region_override_reason,
-            "audit_bucket": cfg.audit_bucket, "audit_retention_days": cfg.audit_retention_days}
+    return {
+        "kind": "s3",
+        "bucket": cfg.bucket,
+        "region": cfg.region,
+        "endpoint_url": cfg.endpoint_url,
+        "sse": cfg.sse,
+        "kms_key_id": cfg.kms_key_id,
+        "region_override_reason": cfg.region_override_reason,
+        "audit_bucket": cfg.audit_bucket,
+        "audit_retention_days": cfg.audit_retention_days,
+    }
 
 
 def object_store_spec(settings: Settings) -> dict:
@@ -55,19 +64,33 @@ def object_store_spec(settings: Settings) -> dict:
     return {k: resolve(v) if isinstance(v, EnvRef) else v for k, v in object_store_fields(settings).items()}
 
 
-def build_object_store(kind: str = "local", root: str = "", bucket: str = "", region: str = "eu-west-3",
-                       endpoint_url: str | None = None, sse: str = "AES256", kms_key_id: str | None = None,
-                       region_override_reason: str | None = None, audit_bucket: str | None = None,
-                       audit_retention_days: int = 1825) -> ObjectStore:
+def build_object_store(
+    kind: str = "local",
+    root: str = "",
+    bucket: str = "",
+    region: str = "eu-west-3",
+    endpoint_url: str | None = None,
+    sse: str = "AES256",
+    kms_key_id: str | None = None,
+    region_override_reason: str | None = None,
+    audit_bucket: str | None = None,
+    audit_retention_days: int = 1825,
+) -> ObjectStore:
     """THE object store constructor: a local directory (embedded default) or S3 (P2 region guard, P5 SSE).
     Empty strings mean "not set" (Dagster config has no None)."""
     if kind == "local":
         return LocalObjectStore(root)
     if kind == "s3":
         check_region(region, region_override_reason or None, where="object store")
-        return S3ObjectStore(bucket, region=region, endpoint_url=endpoint_url or None, sse=sse,
-                             kms_key_id=kms_key_id or None, audit_bucket=audit_bucket or None,
-                             audit_retention_days=audit_retention_days)
+        return S3ObjectStore(
+            bucket,
+            region=region,
+            endpoint_url=endpoint_url or None,
+            sse=sse,
+            kms_key_id=kms_key_id or None,
+            audit_bucket=audit_bucket or None,
+            audit_retention_days=audit_retention_days,
+        )
     raise ValueError(f"unknown object store kind {kind!r}")
 
 
@@ -99,7 +122,7 @@ def build_control_store(url: str, *, migrate: bool = True) -> ControlStore:
     return store
 
 
-_SHARED_CONTROL: "weakref.WeakValueDictionary[str, ControlStore]" = weakref.WeakValueDictionary()
+_SHARED_CONTROL: weakref.WeakValueDictionary[str, ControlStore] = weakref.WeakValueDictionary()
 _SHARED_LOCK = threading.Lock()
 
 
@@ -144,8 +167,10 @@ def dbt_project():
     from dagster_dbt import DbtProject
 
     if not dbt_manifest_path().exists():
-        raise RuntimeError(f"no dbt manifest at {dbt_manifest_path()}: prepare it first "
-                           "(services.marts.prepare_dbt_manifest, or `make check`)")
+        raise RuntimeError(
+            f"no dbt manifest at {dbt_manifest_path()}: prepare it first "
+            "(services.marts.prepare_dbt_manifest, or `make check`)"
+        )
     return DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
 
@@ -159,16 +184,32 @@ def dbt_cli_resource():
 
 
 # -- service environments ------------------------------------------------------------
-def purge_env(store: ObjectStore, control: ControlStore, registry: TenantRegistry, *, today: date,
-              run_id: str | None, backup_keep_days: int | None, progress: Callable[[str], None] | None = None):
+def purge_env(
+    store: ObjectStore,
+    control: ControlStore,
+    registry: TenantRegistry,
+    *,
+    today: date,
+    run_id: str | None,
+    backup_keep_days: int | None,
+    progress: Callable[[str], None] | None = None,
+):
     """P19: the retention purge's environment, whoever runs it (``ccr purge``, the Dagster job)."""
     from .services.marts import marts_rebuilder
     from .services.retention import PurgeEnv
     from .stores.warehouse import Warehouse
 
-    return PurgeEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, today=today,
-                    run_id=run_id, rebuild_marts=marts_rebuilder(store, control),
-                    backup_keep_days=backup_keep_days, progress=progress)
+    return PurgeEnv(
+        store=store,
+        warehouse=Warehouse(store),
+        control=control,
+        registry=registry,
+        today=today,
+        run_id=run_id,
+        rebuild_marts=marts_rebuilder(store, control),
+        backup_keep_days=backup_keep_days,
+        progress=progress,
+    )
 
 
 class Platform:
@@ -183,7 +224,7 @@ class Platform:
         self._control: ControlStore | None = None
 
     @classmethod
-    def load(cls, env: str | None = None) -> "Platform":
+    def load(cls, env: str | None = None) -> Platform:
         return cls(load_settings(env))
 
     # -- stores
@@ -211,7 +252,7 @@ class Platform:
         return self._control
 
     @functools.cached_property
-    def warehouse(self) -> "Warehouse":
+    def warehouse(self) -> Warehouse:
         from .stores.warehouse import Warehouse
 
         return Warehouse(self.object_store)
@@ -265,13 +306,28 @@ class Platform:
         if run_storage is None:
             home = None if os.environ.get("DAGSTER_HOME") else self.dagster_home
             run_storage = run_storages.at_home(home if home is not None and home.is_dir() else None)
-        return erasure_env(self.object_store, self.control_store, self.file_registry, self.subject_hash_key(),
-                           actor=actor, run_id=run_id, region=region_label(self.object_store),
-                           run_storage=run_storage, backup_keep_days=self.settings.backups.keep_days)
+        return erasure_env(
+            self.object_store,
+            self.control_store,
+            self.file_registry,
+            self.subject_hash_key(),
+            actor=actor,
+            run_id=run_id,
+            region=region_label(self.object_store),
+            run_storage=run_storage,
+            backup_keep_days=self.settings.backups.keep_days,
+        )
 
     def purge_env(self, *, today: date, run_id: str | None = None, progress: Callable[[str], None] | None = None):
-        return purge_env(self.object_store, self.control_store, self.file_registry, today=today, run_id=run_id,
-                         backup_keep_days=self.settings.backups.keep_days, progress=progress)
+        return purge_env(
+            self.object_store,
+            self.control_store,
+            self.file_registry,
+            today=today,
+            run_id=run_id,
+            backup_keep_days=self.settings.backups.keep_days,
+            progress=progress,
+        )
 
     def close(self) -> None:
         """Release the control store's connections (the CLI runs in-process for tests: one per call)."""

@@ -11,8 +11,9 @@ import av
 import numpy as np
 
 
-def wav_bytes(seconds: float = 1.0, *, channels: int = 1, rate: int = 16000, freq: float = 440.0,
-              seed: int = 0) -> bytes:
+def wav_bytes(
+    seconds: float = 1.0, *, channels: int = 1, rate: int = 16000, freq: float = 440.0, seed: int = 0
+) -> bytes:
     n = int(seconds * rate)
     t = np.arange(n) / rate
     rng = np.random.default_rng(seed)
@@ -35,8 +36,9 @@ def flac_bytes(seconds: float = 1.0, *, channels: int = 1, rate: int = 16000, se
         n = int(seconds * rate)
         rng = np.random.default_rng(seed)
         samples = (rng.standard_normal((channels, n)) * 3000).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1) if channels == 1 else samples.T.reshape(1, -1).copy(),
-                                           format="s16", layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            samples.reshape(1, -1) if channels == 1 else samples.T.reshape(1, -1).copy(), format="s16", layout=layout
+        )
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             out.mux(packet)

@@ -9,18 +9,41 @@ import subprocess
 import zlib
 from pathlib import Path
 
-CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)
+CHROMIUM = next(
+    (p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None
+)
 # Without the background-networking flags Chromium tries to reach Google's hosts, which this
 # network refuses; without a virtual-time budget the screenshot is taken before the page renders.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def screenshot(url: str, png: Path, profile_dir: Path, *, size: str = "1400,900", virtual_time_ms: int = 5000) -> str:
     """Render *url*, write a PNG screenshot, return the rendered DOM as text."""
-    out = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile_dir}", f"--window-size={size}",
-                          f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", f"--screenshot={png}", url],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={profile_dir}",
+            f"--window-size={size}",
+            f"--virtual-time-budget={virtual_time_ms}",
+            "--dump-dom",
+            f"--screenshot={png}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert png.exists(), out.stderr[-2000:]
     return out.stdout
 
@@ -31,8 +54,8 @@ def png_stats(path: Path) -> tuple[int, float]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width = 8, b"", 0
     while pos < len(data):
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if ctype == b"IHDR":
             width, height, depth, color = struct.unpack(">IIBB", chunk[:10])
             assert depth == 8 and color in (2, 6)
@@ -46,7 +69,7 @@ def png_stats(path: Path) -> tuple[int, float]:
     colours, nonwhite, total = set(), 0, 0
     for y in range(height):
         f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
@@ -62,11 +85,9 @@ def png_stats(path: Path) -> tuple[int, float]:
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
         if y % 4 == 0:  # sample every 4th row
             for x in range(0, width, 4):
-                px = bytes(line[x * bpp:x * bpp + 3])
+                px = bytes(line[x * bpp : x * bpp + 3])
                 colours.add(px)
                 total += 1
                 nonwhite += px != b"\xff\xff\xff"
         prev = line
     return len(colours), nonwhite / max(total, 1)
-
-

@@ -23,8 +23,11 @@ class StoreSnapshot:
 
     def _build(self):
         names = set(sa.inspect(self.engine).get_table_names())
-        parts = [sa.select(sa.literal(t.name).label("t"), sa.func.count().label("n")).select_from(t)
-                 for t in metadata.sorted_tables if t.name in names]
+        parts = [
+            sa.select(sa.literal(t.name).label("t"), sa.func.count().label("n")).select_from(t)
+            for t in metadata.sorted_tables
+            if t.name in names
+        ]
         return sa.union_all(*parts)
 
     def take(self) -> dict:
@@ -35,8 +38,9 @@ class StoreSnapshot:
         files = set()
         for folder in self.folders:
             if folder.exists():
-                files |= {str(p) for p in folder.rglob("*") if p.is_file()
-                          and not p.name.startswith("control.db")}  # SQLite's own journal files move on reads
+                files |= {
+                    str(p) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("control.db")
+                }  # SQLite's own journal files move on reads
         return {"rows": counts, "files": files}
 
     @staticmethod
@@ -88,6 +92,7 @@ def subprocess_cli(argv: list[str], *, principal: str | None, env: dict, cwd: Pa
     e.pop("CCR_PRINCIPAL", None)
     if principal is not None:
         e["CCR_PRINCIPAL"] = principal
-    p = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", *argv], env=e, cwd=cwd, capture_output=True,
-                       timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-m", "ccr_pipelines.cli", *argv], env=e, cwd=cwd, capture_output=True, timeout=timeout
+    )
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")

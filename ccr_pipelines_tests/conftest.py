@@ -57,8 +57,13 @@ def dagster_home(tmp_path_factory):
             os.environ[k] = v
 
 
-AWS_TEST_ENV = dict(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SECURITY_TOKEN="testing",
-                    AWS_SESSION_TOKEN="testing", AWS_DEFAULT_REGION="eu-west-3")
+AWS_TEST_ENV = dict(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="eu-west-3",
+)
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +111,9 @@ def object_store(request, tmp_path):
 def _pg_admin_engine():
     import sqlalchemy as sa
 
-    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
-                              connect_args={"connect_timeout": 5})
+    engine = sa.create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -129,7 +135,9 @@ def pg_url():
     import sqlalchemy as sa
 
     engine = _pg_admin_engine()
-    require(engine is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL} (start it, or set CCR_TEST_PG_ADMIN_URL)")
+    require(
+        engine is not None, f"PostgreSQL is not reachable at {PG_ADMIN_URL} (start it, or set CCR_TEST_PG_ADMIN_URL)"
+    )
     name = "ccr_test_" + uuid.uuid4().hex[:10]
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -138,8 +146,13 @@ def pg_url():
     finally:
         with engine.connect() as conn:
             # Connections a test left open (pools, a Dagster instance) must not keep the database alive.
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
 
@@ -208,10 +221,21 @@ def demo_run(tmp_path_factory):
     dbt_log = repo / "dbt" / "logs" / "dbt.log"
     dbt_offset = dbt_log.stat().st_size if dbt_log.exists() else 0
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "CCR_SETTINGS_FILE", "CCR_TENANTS_FILE")}
-    env.update(PYTHONPATH=str(repo), CCR_DATA_DIR=str(work / "var"), CCR_ENV="local",
-               DAGSTER_DISABLE_TELEMETRY="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    proc = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "demo", "--reset"], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=1500)
+    env.update(
+        PYTHONPATH=str(repo),
+        CCR_DATA_DIR=str(work / "var"),
+        CCR_ENV="local",
+        DAGSTER_DISABLE_TELEMETRY="1",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "ccr_pipelines.cli", "demo", "--reset"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     captured = {"demo stdout": proc.stdout, "demo stderr": proc.stderr}
     if dbt_log.exists():

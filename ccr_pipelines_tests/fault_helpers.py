@@ -46,8 +46,10 @@ def record_figures(name: str, **figures) -> None:
 
 
 # --- S3 faults ----------------------------------------------------------------------------
-_ERROR_XML = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
-              "<Message>injected fault</Message><RequestId>fault</RequestId></Error>")
+_ERROR_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+    "<Message>injected fault</Message><RequestId>fault</RequestId></Error>"
+)
 
 
 class FaultyProxy:
@@ -97,7 +99,9 @@ class FaultyProxy:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
                         self.send_header(k, v)
                 if self.command == "HEAD":  # no body: the upstream's length describes the object
-                    self.send_header("Content-Length", dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+                    self.send_header(
+                        "Content-Length", dict((k.lower(), v) for k, v in headers).get("content-length", "0")
+                    )
                     self.end_headers()
                     return
                 self.send_header("Content-Length", str(len(data)))
@@ -149,7 +153,7 @@ class FaultyProxy:
         finally:
             conn.close()
 
-    def __enter__(self) -> "FaultyProxy":
+    def __enter__(self) -> FaultyProxy:
         self._thread.start()
         return self
 
@@ -187,13 +191,23 @@ class PrivatePostgres:
         self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *cmd: str) -> None:
-        subprocess.run([*self.prefix, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=120)
+        subprocess.run(
+            [*self.prefix, *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120
+        )
 
     def _ctl(self, action: str, *extra: str) -> None:
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.dir / "log"),
-                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
-                  *extra, action)
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            *extra,
+            action,
+        )
 
     def start(self) -> None:
         self._ctl("start")
@@ -215,9 +229,15 @@ class PrivatePostgres:
 def small_tmpfs(size_kb: int):
     """A tmpfs of *size_kb* (root can mount one; elsewhere: skipped locally, failed in CI)."""
     mount = Path(tempfile.mkdtemp(prefix="ccr-full-", dir="/tmp"))
-    ok = shutil.which("mount") is not None and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    ok = (
+        shutil.which("mount") is not None
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ).returncode
+        == 0
+    )
     if not ok:
         mount.rmdir()
     require(ok, "cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN) for the disk-full test")

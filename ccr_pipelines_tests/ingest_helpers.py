@@ -21,29 +21,53 @@ PREFIX = "raw/acme-energie/2026/11/16/"
 
 
 def registry() -> TenantRegistry:
-    return TenantRegistry([
-        Tenant(id="acme-energie", display_name="Acme", languages=["fr"], scorecard="acme.v1"),
-        Tenant(id="globex-support", display_name="Globex", languages=["en"], scorecard="globex.v1"),
-        Tenant(id="initech-paused", display_name="Initech", languages=["fr"], scorecard="x.v1", suspended=True),
-    ])
+    return TenantRegistry(
+        [
+            Tenant(id="acme-energie", display_name="Acme", languages=["fr"], scorecard="acme.v1"),
+            Tenant(id="globex-support", display_name="Globex", languages=["en"], scorecard="globex.v1"),
+            Tenant(id="initech-paused", display_name="Initech", languages=["fr"], scorecard="x.v1", suspended=True),
+        ]
+    )
 
 
 def make_env(store, control: ControlStore, **kw) -> IngestEnv:
-    return IngestEnv(store=store, control=control, warehouse=Warehouse(store), registry=registry(), secret=SECRET,
-                     run_id=kw.pop("run_id", str(uuid.uuid4())), today=kw.pop("today", TODAY),
-                     max_duration_s=kw.pop("max_duration_s", 600.0), **kw)
+    return IngestEnv(
+        store=store,
+        control=control,
+        warehouse=Warehouse(store),
+        registry=registry(),
+        secret=SECRET,
+        run_id=kw.pop("run_id", str(uuid.uuid4())),
+        today=kw.pop("today", TODAY),
+        max_duration_s=kw.pop("max_duration_s", 600.0),
+        **kw,
+    )
 
 
 def sidecar(**fields) -> bytes:
-    base = {"agent_id": "ag-1", "team": "team-a", "direction": "inbound",
-            "started_at": "2026-11-16T09:00:00+01:00", "language": "fr"}
+    base = {
+        "agent_id": "ag-1",
+        "team": "team-a",
+        "direction": "inbound",
+        "started_at": "2026-11-16T09:00:00+01:00",
+        "language": "fr",
+    }
     base.update(fields)
     return json.dumps(base).encode()
 
 
 def suppress(control: ControlStore, tenant: str, kind: str, value: str) -> None:
-    control.insert(suppression_list, dict(tenant_id=tenant, subject_hash=subject_hash(SECRET, tenant, kind, value),
-                                          identifier_type=kind, reason="objection", added_by="test", added_at=utcnow()))
+    control.insert(
+        suppression_list,
+        dict(
+            tenant_id=tenant,
+            subject_hash=subject_hash(SECRET, tenant, kind, value),
+            identifier_type=kind,
+            reason="objection",
+            added_by="test",
+            added_at=utcnow(),
+        ),
+    )
 
 
 def ledger(control: ControlStore) -> list[dict]:

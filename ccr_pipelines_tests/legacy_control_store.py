@@ -5,21 +5,40 @@ Not part of the package: nothing at run time creates a store this way any more."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ccr_pipelines.stores.control_store import (
-    access_grants, access_log, access_role_commands, alert_deliveries, audit_log, dsr_requests, incident_notifications,
-    incident_timeline, incidents, ingest_events, lineage, lineage_lookups, purge_log, quarantine_subjects,
-    retention_grants, review_queue, subject_calls, subject_restrictions, suppression_list, tenant_suspensions, utcnow,
+    access_grants,
+    access_log,
+    access_role_commands,
+    alert_deliveries,
+    audit_log,
+    dsr_requests,
+    incident_notifications,
+    incident_timeline,
+    incidents,
+    ingest_events,
+    lineage,
+    lineage_lookups,
+    purge_log,
+    quarantine_subjects,
+    retention_grants,
+    review_queue,
+    subject_calls,
+    subject_restrictions,
+    suppression_list,
+    tenant_suspensions,
+    utcnow,
 )
 
 metadata = sa.MetaData()
 schema_migrations = sa.Table(
-    "schema_migrations", metadata,
+    "schema_migrations",
+    metadata,
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("description", sa.String(200), nullable=False),
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
@@ -34,6 +53,7 @@ def _create(conn: Connection, tables) -> None:
 
 APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "ingest_events")
 
+
 # ---------------------------------------------------------------------------
 # Versioned migrations. Append new steps; never edit an applied one.
 @dataclass(frozen=True)
@@ -44,8 +64,18 @@ class Migration:
 
 
 def _v1(conn: Connection) -> None:
-    v1 = [schema_migrations, lineage, access_log, incidents, alert_deliveries, dsr_requests,
-          purge_log, suppression_list, review_queue, audit_log]
+    v1 = [
+        schema_migrations,
+        lineage,
+        access_log,
+        incidents,
+        alert_deliveries,
+        dsr_requests,
+        purge_log,
+        suppression_list,
+        review_queue,
+        audit_log,
+    ]
     _create(conn, v1)
 
 
@@ -56,26 +86,32 @@ def _v2(conn: Connection) -> None:
 def _v3(conn: Connection) -> None:
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        conn.execute(sa.text(
-            """
+        conn.execute(
+            sa.text(
+                """
             CREATE OR REPLACE FUNCTION ccr_append_only() RETURNS trigger AS $$
             BEGIN
               RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
             END $$ LANGUAGE plpgsql
             """
-        ))
+            )
+        )
     for table in APPEND_ONLY:
         if dialect == "postgresql":
-            conn.execute(sa.text(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"
-            ))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"
+                )
+            )
         else:
             for op in ("UPDATE", "DELETE"):
-                conn.execute(sa.text(
-                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
-                ))
+                conn.execute(
+                    sa.text(
+                        f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
+                    )
+                )
 
 
 def _v4(conn: Connection) -> None:
@@ -87,12 +123,20 @@ def _v4(conn: Connection) -> None:
 
 def _append_only_trigger(conn: Connection, table: str) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                             f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"))
+        conn.execute(
+            sa.text(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"
+            )
+        )
     else:
         for op in ("UPDATE", "DELETE"):
-            conn.execute(sa.text(f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                                 f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
+                )
+            )
 
 
 def _v5(conn: Connection) -> None:
@@ -109,8 +153,14 @@ def _v7(conn: Connection) -> None:
     # receipt; restrictions are their own table (lifted, not deleted: the history is the evidence).
     # A fresh database got these columns from v1's create_all (same Table object): add only what is missing.
     have = {c["name"] for c in sa.inspect(conn).get_columns("dsr_requests")}
-    for name, ddl in (("subject_hashes", "JSON"), ("identifier_types", "JSON"), ("extended_at", "TIMESTAMP"),
-                      ("extension_reason", "VARCHAR(300)"), ("actor", "VARCHAR(200)"), ("run_id", "VARCHAR(64)")):
+    for name, ddl in (
+        ("subject_hashes", "JSON"),
+        ("identifier_types", "JSON"),
+        ("extended_at", "TIMESTAMP"),
+        ("extension_reason", "VARCHAR(300)"),
+        ("actor", "VARCHAR(200)"),
+        ("run_id", "VARCHAR(64)"),
+    ):
         if conn.dialect.name == "postgresql" and ddl == "TIMESTAMP":
             ddl = "TIMESTAMP WITH TIME ZONE"
         if name in have:
@@ -129,8 +179,12 @@ def _v8(conn: Connection) -> None:
     for col in ("period_start", "period_end"):  # period_end is exclusive
         if col not in have:
             conn.execute(sa.text(f"ALTER TABLE lineage ADD COLUMN {col} VARCHAR(10)"))
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_lineage_tenant_kind_partition "
-                         "ON lineage (tenant_id, artefact_kind, partition_key)"))
+    conn.execute(
+        sa.text(
+            "CREATE INDEX IF NOT EXISTS ix_lineage_tenant_kind_partition "
+            "ON lineage (tenant_id, artefact_kind, partition_key)"
+        )
+    )
     # OpenLineage export reads one run's rows
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_lineage_run ON lineage (run_id)"))
     # P3: who read a call's artefacts, looked up by object within the tenant
@@ -146,8 +200,9 @@ def _v11(conn: Connection) -> None:
     _append_only_trigger(conn, "retention_grants")
     for table in PURGEABLE_AUDIT:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(
-                f"""
+            conn.execute(
+                sa.text(
+                    f"""
                 CREATE OR REPLACE FUNCTION ccr_append_only_{table}() RETURNS trigger AS $$
                 BEGIN
                   IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = TG_TABLE_NAME
@@ -156,17 +211,26 @@ def _v11(conn: Connection) -> None:
                   END IF;
                   RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
                 END $$ LANGUAGE plpgsql
-                """))
+                """
+                )
+            )
             conn.execute(sa.text(f"DROP TRIGGER {table}_append_only ON {table}"))
-            conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                                 f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"
+                )
+            )
         else:
             conn.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
-            conn.execute(sa.text(
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
-                f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
-                f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                    f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
+                    f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
+                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"
+                )
+            )
 
 
 def _v12(conn: Connection) -> None:
@@ -206,7 +270,8 @@ def legacy_migrate(engine: Engine, target: int = HEAD) -> int:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             m.upgrade(conn)
-            conn.execute(schema_migrations.insert().values(
-                version=m.version, description=m.description, applied_at=utcnow()))
+            conn.execute(
+                schema_migrations.insert().values(version=m.version, description=m.description, applied_at=utcnow())
+            )
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0)

@@ -27,8 +27,15 @@ class Receiver:
                 elif enc == "deflate":
                     body = zlib.decompress(body)
                 status = outer.statuses.pop(0) if outer.statuses else outer.default_status
-                outer.requests.append({"path": self.path, "body": body, "status": status, "at": time.time(),
-                                       "authorization": self.headers.get("Authorization")})
+                outer.requests.append(
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "status": status,
+                        "at": time.time(),
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -41,7 +48,7 @@ class Receiver:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         self.thread.start()
         return self
 

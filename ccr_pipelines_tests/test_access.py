@@ -10,8 +10,16 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ccr_pipelines.core.access import (COMMANDS, DEFAULT_ROLE_COMMANDS, OPEN_COMMANDS, ROLES, IdentityError,
-                                       actor_from_run, argv_digest, caller_principal)
+from ccr_pipelines.core.access import (
+    COMMANDS,
+    DEFAULT_ROLE_COMMANDS,
+    OPEN_COMMANDS,
+    ROLES,
+    IdentityError,
+    actor_from_run,
+    argv_digest,
+    caller_principal,
+)
 from ccr_pipelines.stores.control_store import ControlStore, access_grants, access_log, audit_log
 
 from .cli_helpers import StoreSnapshot, is_traceback, run_cli
@@ -58,8 +66,18 @@ def _argv_for(tmp_path) -> dict[str, list[str]]:
         "lineage.call": ["lineage", "call", t, "c-0612345678"],
         "lineage.subject": ["lineage", "subject", t, PHONE, "--type", "phone"],
         "lineage.report": ["lineage", "report", t, "2026-W47"],
-        "audit.pack": ["audit", "pack", "--tenant", t, "--from", "2026-11-01", "--to", "2026-11-30",
-                       "--out", str(tmp_path / "pack.zip")],
+        "audit.pack": [
+            "audit",
+            "pack",
+            "--tenant",
+            t,
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--out",
+            str(tmp_path / "pack.zip"),
+        ],
         "access.list": ["access", "list"],
         "access.grant": ["access", "grant", NOBODY, "admin", "--reason", "let me in"],
         "access.revoke": ["access", "revoke", ADMIN, "admin", "--reason", "lock them out"],
@@ -106,7 +124,9 @@ def test_p3_every_privileged_command_is_refused_without_the_role_logged_and_noth
     assert refused == 2 * len(argvs) - len(DEFAULT_ROLE_COMMANDS["analyst"])
     # nothing the refused callers asked for happened
     assert [r["principal"] for r in control.fetch(sa.select(access_grants).order_by(access_grants.c.id))] == [
-        ADMIN, ANALYST]
+        ADMIN,
+        ANALYST,
+    ]
     control.dispose()
 
 
@@ -137,17 +157,22 @@ def test_p3_each_role_runs_exactly_its_commands(world):
 def test_p3_p20_grants_are_audited_and_the_caller_is_the_platform_identity(world, capsys):
     url, _snap = world
     # --actor is refused in one line, whatever its value, and nothing is written
-    rc, out, err, _ = run_cli(["tenants", "suspend", "acme-energie", "--reason", "x", "--actor", ADMIN],
-                              principal=NOBODY)
+    rc, out, err, _ = run_cli(
+        ["tenants", "suspend", "acme-energie", "--reason", "x", "--actor", ADMIN], principal=NOBODY
+    )
     assert rc == 2 and "--actor is no longer accepted" in err and err.count("\n") == 1
     # the analyst may decide reviews but not erase; the admin allows it for the role, audited
-    assert run_cli(["access", "allow", "analyst", "dsr.list", "--reason", "QA needs the queue"],
-                   principal=ANALYST)[0] == 2
-    assert run_cli(["access", "allow", "analyst", "dsr.list", "--reason", "QA needs the queue"],
-                   principal=ADMIN)[0] == 0
+    assert (
+        run_cli(["access", "allow", "analyst", "dsr.list", "--reason", "QA needs the queue"], principal=ANALYST)[0] == 2
+    )
+    assert (
+        run_cli(["access", "allow", "analyst", "dsr.list", "--reason", "QA needs the queue"], principal=ADMIN)[0] == 0
+    )
     assert run_cli(["dsr", "list"], principal=ANALYST)[0] == 0
-    assert run_cli(["access", "deny", "analyst", "dsr.list", "--reason", "back to least privilege"],
-                   principal=ADMIN)[0] == 0
+    assert (
+        run_cli(["access", "deny", "analyst", "dsr.list", "--reason", "back to least privilege"], principal=ADMIN)[0]
+        == 0
+    )
     assert run_cli(["dsr", "list"], principal=ANALYST)[0] == 2
     # the last admin cannot be revoked; a second admin can revoke the first
     rc, _o, err, _ = run_cli(["access", "revoke", ADMIN, "admin", "--reason", "leaving"], principal=ADMIN)
@@ -161,15 +186,26 @@ def test_p3_p20_grants_are_audited_and_the_caller_is_the_platform_identity(world
     rc, _o, err, _ = run_cli(["access", "bootstrap"], principal=NOBODY)
     assert rc == 2 and "has an admin already" in err
     control = ControlStore(url)
-    audits = control.fetch(sa.select(audit_log).where(audit_log.c.entity.in_(["access_grant", "access_role"]))
-                           .order_by(audit_log.c.id))
+    audits = control.fetch(
+        sa.select(audit_log).where(audit_log.c.entity.in_(["access_grant", "access_role"])).order_by(audit_log.c.id)
+    )
     control.dispose()
     assert [(a["actor"], a["entity"], a["entity_id"]) for a in audits] == [
-        ("ccr:local-profile", "access_grant", ADMIN), (ADMIN, "access_grant", ANALYST),
-        (ADMIN, "access_role", "analyst"), (ADMIN, "access_role", "analyst"),
-        (ADMIN, "access_grant", "second@example.org"), ("second@example.org", "access_grant", ADMIN)]
-    assert [a["change"].get("granted", a["change"].get("allowed")) for a in audits] == [True, True, True, False,
-                                                                                        True, False]
+        ("ccr:local-profile", "access_grant", ADMIN),
+        (ADMIN, "access_grant", ANALYST),
+        (ADMIN, "access_role", "analyst"),
+        (ADMIN, "access_role", "analyst"),
+        (ADMIN, "access_grant", "second@example.org"),
+        ("second@example.org", "access_grant", ADMIN),
+    ]
+    assert [a["change"].get("granted", a["change"].get("allowed")) for a in audits] == [
+        True,
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_p3_outside_the_local_profile_the_caller_must_be_set_by_the_platform(monkeypatch):
@@ -202,8 +238,10 @@ def test_p3_bootstrap_makes_one_first_admin_and_writes_the_roles(engine, tmp_pat
 
 def test_p3_p20_dagster_runs_record_who_launched_them():
     assert actor_from_run({"dagster/user": "alice@corp"}, job_name="dsr_erasure_job", run_id="r1") == "user:alice@corp"
-    assert actor_from_run({"dagster/schedule_name": "retention_purge_schedule"}, job_name="j",
-                          run_id="r1") == "schedule:retention_purge_schedule"
+    assert (
+        actor_from_run({"dagster/schedule_name": "retention_purge_schedule"}, job_name="j", run_id="r1")
+        == "schedule:retention_purge_schedule"
+    )
     assert actor_from_run({"dagster/sensor_name": "ingest_sensor"}, job_name="j", run_id="r1") == "sensor:ingest_sensor"
     assert actor_from_run({}, job_name="j", run_id="r1") == "dagster-run:r1"
     assert actor_from_run({"dagster/user": "x\ny"}, job_name="j", run_id="r") == "user:x_y"
@@ -216,8 +254,9 @@ def test_p3_p20_a_dagster_run_launched_by_a_user_audits_that_user(tmp_path, tena
 
     from .test_platform_assets import _audits, _resources
 
-    result = dg.materialize([tenant_registry], resources=_resources(tmp_path, tenants_file),
-                            tags={"dagster/user": "alice@example.org"})
+    result = dg.materialize(
+        [tenant_registry], resources=_resources(tmp_path, tenants_file), tags={"dagster/user": "alice@example.org"}
+    )
     assert result.success
     [audit] = _audits(f"sqlite:///{tmp_path}/control.db")
     assert audit["actor"] == "user:alice@example.org"
@@ -258,7 +297,9 @@ def test_p3_a_deployed_profile_refuses_a_caller_the_platform_did_not_name(tmp_pa
     local = (Path(ccr_pipelines.__file__).parent / "config" / "local.yaml").read_text()
     (tmp_path / "staging.yaml").write_text(local.replace("env: local", "env: staging"))
     monkeypatch.setenv("CCR_SETTINGS_FILE", str(tmp_path / "staging.yaml"))
-    monkeypatch.setenv("CCR_TENANTS_FILE", str(Path(ccr_pipelines.__file__).parent / "config" / "tenants" / "local.yaml"))
+    monkeypatch.setenv(
+        "CCR_TENANTS_FILE", str(Path(ccr_pipelines.__file__).parent / "config" / "tenants" / "local.yaml")
+    )
     monkeypatch.setenv("CCR_DATA_DIR", str(tmp_path / "var"))
     rc, out, err, _ = run_cli(["tenants", "list"], principal=None)
     assert rc == 2 and out == "" and "CCR_PRINCIPAL is not set" in err and err.count("\n") == 1

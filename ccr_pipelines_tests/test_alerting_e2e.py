@@ -22,8 +22,13 @@ from ccr_pipelines.defs.analyze.assets import CALL_SCORES_KEY
 from ccr_pipelines.defs.ingest.assets import CALL_MANIFEST_KEY
 from ccr_pipelines.defs.quality.checks import QUALITY_CHECKS, SCORES_EXPECTATIONS, data_quality_job
 from ccr_pipelines.defs.transcribe.assets import TRANSCRIPTS_KEY
-from ccr_pipelines.resources import (AlertingResource, ControlStoreResource, ObjectStoreResource,
-                                     TenantRegistryResource, WarehouseResource)
+from ccr_pipelines.resources import (
+    AlertingResource,
+    ControlStoreResource,
+    ObjectStoreResource,
+    TenantRegistryResource,
+    WarehouseResource,
+)
 from ccr_pipelines.services import alerting as alerting_service
 from ccr_pipelines.services.score import SCORES_DATASET
 from ccr_pipelines.stores.control_store import ControlStore, alert_deliveries, incidents
@@ -46,8 +51,9 @@ def sentry_off():
     alerting_service._SENTRY_DSN.clear()
 
 
-def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_sentry(tmp_path, monkeypatch,
-                                                                                       sentry_off, dagster_instance):
+def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_sentry(
+    tmp_path, monkeypatch, sentry_off, dagster_instance
+):
     """On both instances the daemon runs on: Dagster's default SQLite storage, whose run-sharded event
     log refuses a cross-run event query with a storage-id cursor, and dagster-postgres."""
     store_res = ObjectStoreResource(kind="local", root=str(tmp_path / "objects"))
@@ -58,23 +64,39 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
     write_scored_day(wh, control, "default.v1", "globex-support", DAY, {"c-1": "good"})
     # The bad data: a bug upstream wrote a score of 250 into acme's partition.
     scores = wh.read_partition(SCORES_DATASET, "acme-energie", DAY)
-    bad = scores.set_column(scores.schema.get_field_index("score"), "score",
-                            pc.add(scores.column("score"), pa.scalar(150.0)))
+    bad = scores.set_column(
+        scores.schema.get_field_index("score"), "score", pc.add(scores.column("score"), pa.scalar(150.0))
+    )
     wh.write_partition(SCORES_DATASET, "acme-energie", DAY, bad)
 
     registry_file = tmp_path / "tenants.yaml"
-    registry_file.write_text(yaml.safe_dump({"version": 1, "tenants": [
-        {"id": "acme-energie", "display_name": "Acme", "languages": ["fr"], "scorecard": "default.v1",
-         "alert_routing": {"pager_routing_key_env": "CCR_PAGER_KEY_ACME"}},
-        {"id": "globex-support", "display_name": "Globex", "languages": ["en"], "scorecard": "default.v1"}]}))
+    registry_file.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "tenants": [
+                    {
+                        "id": "acme-energie",
+                        "display_name": "Acme",
+                        "languages": ["fr"],
+                        "scorecard": "default.v1",
+                        "alert_routing": {"pager_routing_key_env": "CCR_PAGER_KEY_ACME"},
+                    },
+                    {"id": "globex-support", "display_name": "Globex", "languages": ["en"], "scorecard": "default.v1"},
+                ],
+            }
+        )
+    )
     monkeypatch.setenv("CCR_PAGER_KEY_ACME", "acmeroutingkey0123456789abcdef01")
 
     with Receiver(statuses=[429]) as pager, Receiver(default_status=200) as sentry:
-        resources = {"object_store": store_res, "warehouse": WarehouseResource(object_store=store_res),
-                     "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"),
-                     "tenant_registry": TenantRegistryResource(path=str(registry_file)),
-                     "alerting": AlertingResource(pager_url=pager.url, backoff_s=0.2, sentry_dsn=sentry.dsn,
-                                                  environment="test")}
+        resources = {
+            "object_store": store_res,
+            "warehouse": WarehouseResource(object_store=store_res),
+            "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"),
+            "tenant_registry": TenantRegistryResource(path=str(registry_file)),
+            "alerting": AlertingResource(pager_url=pager.url, backoff_s=0.2, sentry_dsn=sentry.dsn, environment="test"),
+        }
 
         @dg.asset(key=["silver", "test", "parse_segments"])
         def parse_segments():
@@ -83,7 +105,10 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
 
         defs = dg.Definitions(
             assets=[dg.AssetSpec(k) for k in (CALL_MANIFEST_KEY, TRANSCRIPTS_KEY, CALL_SCORES_KEY)] + [parse_segments],
-            asset_checks=QUALITY_CHECKS, jobs=[data_quality_job], resources=resources)
+            asset_checks=QUALITY_CHECKS,
+            jobs=[data_quality_job],
+            resources=resources,
+        )
         instance = dagster_instance
 
         sweep = defs.resolve_job_def("data_quality_job").execute_in_process(instance=instance, raise_on_error=False)
@@ -103,12 +128,17 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
             again = asset_check_failure_sensor(ctx)
         assert isinstance(again, dg.SkipReason)
 
-        failed = dg.materialize([parse_segments], instance=instance, tags={"ccr/tenant": "acme-energie"},
-                                raise_on_error=False)
+        failed = dg.materialize(
+            [parse_segments], instance=instance, tags={"ccr/tenant": "acme-energie"}, raise_on_error=False
+        )
         assert not failed.success
         with dg.build_run_status_sensor_context(
-                sensor_name=run_failure_alert_sensor.name, dagster_event=failed.get_run_failure_event(),
-                dagster_instance=instance, dagster_run=failed.dagster_run, resources=resources) as run_ctx:
+            sensor_name=run_failure_alert_sensor.name,
+            dagster_event=failed.get_run_failure_event(),
+            dagster_instance=instance,
+            dagster_run=failed.dagster_run,
+            resources=resources,
+        ) as run_ctx:
             run_failure_alert_sensor(run_ctx.for_run_failure())
         import sentry_sdk
 
@@ -116,8 +146,11 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
 
     rows = {r["signal"]: r for r in control.fetch(sa.select(incidents))}
     check_incident = rows[f"check_failed:silver/analyze/call_scores:{SCORES_EXPECTATIONS}"]
-    assert (check_incident["severity"], check_incident["rule"], check_incident["tenants"]) == \
-        ("majeur", "R5", ["acme-energie"])  # ERROR check, one tenant
+    assert (check_incident["severity"], check_incident["rule"], check_incident["tenants"]) == (
+        "majeur",
+        "R5",
+        ["acme-energie"],
+    )  # ERROR check, one tenant
     run_incident = rows["run_failed:__ephemeral_asset_job__"]
     assert (run_incident["severity"], run_incident["rule"]) == ("mineur", "R8")  # a first failure: a ticket
 
@@ -127,8 +160,14 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
     assert page["dedup_key"] == f"ccr:acme-energie:check_failed:silver/analyze/call_scores:{SCORES_EXPECTATIONS}"
     assert page["routing_key"] == "acmeroutingkey0123456789abcdef01" and page["event_action"] == "trigger"
     assert set(page["payload"]) >= {"summary", "source", "severity"} and page["payload"]["severity"] == "error"
-    assert [r["status"] for r in control.fetch(sa.select(alert_deliveries).where(
-        alert_deliveries.c.dedup_key == page["dedup_key"]).order_by(alert_deliveries.c.attempt))] == ["retried", "sent"]
+    assert [
+        r["status"]
+        for r in control.fetch(
+            sa.select(alert_deliveries)
+            .where(alert_deliveries.c.dedup_key == page["dedup_key"])
+            .order_by(alert_deliveries.c.attempt)
+        )
+    ] == ["retried", "sent"]
     # the demo data are a week old: the freshness sweep flags both tenants too (rule R9, a separate incident)
     assert rows["freshness_miss:silver/ingest/call_manifest:freshness"]["rule"] == "R9"
 
@@ -140,6 +179,8 @@ def test_p7_p11_p22_bad_data_to_check_failure_to_incident_to_page_and_scrubbed_s
 
     # Check failure to page: the sensor's interval (worst case) plus what this run measured.
     latency = page_at - checked_at
-    print(f"\ncheck failure -> page delivered: {latency:.2f} s after the sensor tick (incl. one 429 retry); "
-          f"worst case with the {INTERVAL_S} s sensor interval: {INTERVAL_S + latency:.1f} s")
+    print(
+        f"\ncheck failure -> page delivered: {latency:.2f} s after the sensor tick (incl. one 429 retry); "
+        f"worst case with the {INTERVAL_S} s sensor interval: {INTERVAL_S + latency:.1f} s"
+    )
     assert INTERVAL_S + latency <= 60

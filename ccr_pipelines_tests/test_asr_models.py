@@ -17,8 +17,12 @@ import pytest
 from ccr_pipelines.asr.models import ModelUnavailable, fill, resolve_model
 
 REPO = Path(__file__).resolve().parents[1]
-FILES = {"model.bin": b"\0" * 4096, "config.json": b'{"lang_ids": [1, 2]}', "tokenizer.json": b"{}",
-         "vocabulary.json": b"[]"}
+FILES = {
+    "model.bin": b"\0" * 4096,
+    "config.json": b'{"lang_ids": [1, 2]}',
+    "tokenizer.json": b"{}",
+    "vocabulary.json": b"[]",
+}
 
 
 def _folder(path: Path, files: dict[str, bytes], sums: bool = True) -> Path:
@@ -55,8 +59,13 @@ def test_the_fill_step_verifies_checksums_and_files_and_never_leaves_a_half_fold
         fill(str(corrupt), str(volume / "other"))
     assert sorted(p.name for p in volume.iterdir()) == ["whisper-large-v3"]  # no temp folder left
     # the command the Job runs: one line on failure
-    out = subprocess.run([sys.executable, "-m", "ccr_pipelines.asr.models", "fill", "--from", str(corrupt),
-                          "--to", str(volume / "x")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "ccr_pipelines.asr.models", "fill", "--from", str(corrupt), "--to", str(volume / "x")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
@@ -71,7 +80,8 @@ def test_library_info_at_model_load_goes_to_the_log_file_not_the_console(tmp_pat
     # lightning's own stderr handler (installed at its import, inside whisperx.load_model) is gone
     assert logging.getLogger("lightning.pytorch").handlers == []
     logging.getLogger("lightning.pytorch.utilities.migration.utils").info(
-        "Lightning automatically upgraded your loaded checkpoint from v1.5.4 to v2.5.5.")
+        "Lightning automatically upgraded your loaded checkpoint from v1.5.4 to v2.5.5."
+    )
     logging.getLogger("whisperx.asr").info("No language specified, language will be first be detected")
     logging.getLogger("whisperx.asr").warning("a warning still shows")
     for h in logging.getLogger("whisperx").handlers + logging.getLogger("lightning").handlers:
@@ -116,15 +126,22 @@ def test_the_worker_console_shows_library_warnings_but_not_whispers_short_clip_n
 def test_the_worker_transcribes_without_importing_torch_and_starts_in_seconds(tmp_path):
     """Issue 21: the default engine (faster-whisper + Silero's ONNX VAD) never imports torch, whisperx,
     pyannote or Lightning, so a launch pays no torch import and no checkpoint migration."""
-    code = ("import sys, numpy as np\n"
-            "from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many\n"
-            "_m, loaded = Engines(AsrConfig(multilingual_model='')).for_language('en')\n"
-            "out = transcribe_many(loaded, [('silence', np.zeros(16000 * 3, dtype=np.float32))], language='en',"
-            " batch_size=8)\n"
-            "assert out == {'silence': []}, out\n"
-            "print(sorted(m for m in ('torch', 'whisperx', 'pyannote', 'lightning') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1", "CCR_MODEL_CACHE": str(tmp_path)})
+    code = (
+        "import sys, numpy as np\n"
+        "from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many\n"
+        "_m, loaded = Engines(AsrConfig(multilingual_model='')).for_language('en')\n"
+        "out = transcribe_many(loaded, [('silence', np.zeros(16000 * 3, dtype=np.float32))], language='en',"
+        " batch_size=8)\n"
+        "assert out == {'silence': []}, out\n"
+        "print(sorted(m for m in ('torch', 'whisperx', 'pyannote', 'lightning') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "CCR_MODEL_CACHE": str(tmp_path)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
@@ -144,13 +161,14 @@ def test_the_channels_of_one_call_share_windows_and_two_calls_never_do():
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
     from ccr_pipelines.core.audio import decode_channels
 
-    fixture = Path(__file__).resolve().parents[1] / "ccr_pipelines/demo/fixtures/raw/globex-support/2026/11/16/c-2001.flac"
+    fixture = (
+        Path(__file__).resolve().parents[1] / "ccr_pipelines/demo/fixtures/raw/globex-support/2026/11/16/c-2001.flac"
+    )
     left, right = decode_channels(str(fixture), sample_rate=16000)
     items = [((call, ch), audio) for call in ("a", "b") for ch, audio in ((0, left), (1, right))]
     _m, loaded = Engines(AsrConfig(multilingual_model="")).for_language("en")
     timings: dict = {}
-    out = transcribe_many(loaded, items, language="en", batch_size=8, pack_group=lambda item: item[0],
-                          timings=timings)
+    out = transcribe_many(loaded, items, language="en", batch_size=8, pack_group=lambda item: item[0], timings=timings)
     assert timings["windows"] == 2  # one per call (28.6 s of stereo, ~24 s of speech), never one for both
     assert out[("a", 0)] == out[("b", 0)] and out[("a", 1)] == out[("b", 1)]
     assert out[("a", 0)] and out[("a", 1)]

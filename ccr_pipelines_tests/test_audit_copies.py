@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ccr_tools.infra_policies import AUDIT_WRITERS, role_policy
 from ccr_pipelines.services import backup
 from ccr_pipelines.stores.control_store import ControlStore
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
+from ccr_tools.infra_policies import AUDIT_WRITERS, role_policy
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_p6_p13_a_backup_copies_its_manifest_into_the_audit_bucket_under_complia
     head = client.head_object(Bucket=audit, Key=key)
     assert head["ObjectLockMode"] == "COMPLIANCE"
     until = head["ObjectLockRetainUntilDate"]
-    assert until - datetime.now(timezone.utc) > timedelta(days=1824)
+    assert until - datetime.now(UTC) > timedelta(days=1824)
     copy = client.get_object(Bucket=audit, Key=key)["Body"].read()
     assert copy == store.get_bytes(f"{backup.backup_prefix(m.backup_id)}/manifest.json")
     assert json.loads(copy)["backup_id"] == m.backup_id
@@ -63,6 +63,7 @@ def test_p3_only_the_code_location_may_put_audit_copies_and_only_under_its_prefi
         audit = [s for s in role_policy(role)["Statement"] if "${audit_bucket_arn}" in json.dumps(s["Resource"])]
         if role in AUDIT_WRITERS:
             assert [(s["Resource"], s["Action"]) for s in audit] == [
-                ("${audit_bucket_arn}/backups/*", ["s3:PutObject", "s3:PutObjectRetention"])]
+                ("${audit_bucket_arn}/backups/*", ["s3:PutObject", "s3:PutObjectRetention"])
+            ]
         else:
             assert audit == []

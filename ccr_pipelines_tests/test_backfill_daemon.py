@@ -22,8 +22,8 @@ import pytest
 
 from .audio_helpers import wav_bytes
 from .conftest import require
-from .test_daemon_e2e import _free_port, _stop, _wait
 from .ingest_helpers import names_call
+from .test_daemon_e2e import _free_port, _stop, _wait
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -34,9 +34,11 @@ SUSPENDED = "initech-paused"
 
 
 def _gql(port: int, query: str, variables: dict | None = None) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
-                                 data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         body = json.loads(resp.read())
     assert not body.get("errors"), body["errors"]
@@ -82,17 +84,26 @@ def _stop_instigators(port: int) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # about 2-3 min on 2 idle cores
 def test_a_daemon_backfill_without_config_fans_out_over_active_tenants_only_P4_P12(tmp_path):
-    require(all((BIN / b).exists() for b in ("dagster", "dagster-daemon", "dagster-webserver")),
-            "dagster, dagster-daemon and dagster-webserver executables next to the interpreter")
+    require(
+        all((BIN / b).exists() for b in ("dagster", "dagster-daemon", "dagster-webserver")),
+        "dagster, dagster-daemon and dagster-webserver executables next to the interpreter",
+    )
     data = tmp_path / "var"
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
-                                       "concurrency:\n  runs:\n    max_concurrent_runs: 2\n")
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 2\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CCR_", "DAGSTER_"))}
-    env.update(CCR_ENV="local", CCR_DATA_DIR=str(data),
-               CCR_TENANTS_FILE=str(REPO / "ccr_pipelines" / "config" / "tenants" / "local.yaml"),
-               DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1", PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
+    env.update(
+        CCR_ENV="local",
+        CCR_DATA_DIR=str(data),
+        CCR_TENANTS_FILE=str(REPO / "ccr_pipelines" / "config" / "tenants" / "local.yaml"),
+        DAGSTER_HOME=str(home),
+        DAGSTER_DISABLE_TELEMETRY="1",
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+    )
     # the inbox: one small recording per tenant and day (distinct audio, so no duplicate), the suspended one too
     inbox = data / "objects" / "raw"
     for n, (tenant, day) in enumerate((t, d) for t in ACTIVE + [SUSPENDED] for d in DAYS):
@@ -103,14 +114,23 @@ def test_a_daemon_backfill_without_config_fans_out_over_active_tenants_only_P4_P
     started = time.time()
     log = tmp_path / "daemon.log"
     port = _free_port()
-    subprocess.run([str(BIN / "dagster"), "instance", "migrate"], cwd=REPO, env=env, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [str(BIN / "dagster"), "instance", "migrate"], cwd=REPO, env=env, check=True, capture_output=True, timeout=300
+    )
     procs: list = []
     with open(log, "w") as out:
-        procs.append(subprocess.Popen([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
-                                       "-p", str(port)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     try:
+
         def webserver_up():
             try:
                 return urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).status == 200
@@ -120,14 +140,31 @@ def test_a_daemon_backfill_without_config_fans_out_over_active_tenants_only_P4_P
         _wait("the webserver", webserver_up, 180, procs, log)
         # sensors off before the daemon exists: the inbox sensor would ingest the same files itself
         assert _stop_instigators(port) > 0
-        launched = _gql(port, LAUNCH, {"params": {
-            "assetSelection": [{"path": ASSET}], "partitionNames": DAYS, "fromFailure": False,
-            "title": "issue 16 backfill without config"}})["launchPartitionBackfill"]
+        launched = _gql(
+            port,
+            LAUNCH,
+            {
+                "params": {
+                    "assetSelection": [{"path": ASSET}],
+                    "partitionNames": DAYS,
+                    "fromFailure": False,
+                    "title": "issue 16 backfill without config",
+                }
+            },
+        )["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         backfill_id = launched["backfillId"]
         with open(log, "a") as out:
-            procs.append(subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO,
-                                          env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
 
         def finished():
             b = _gql(port, BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -30,8 +30,21 @@ from ccr_pipelines.services.ingest import ingest_batch
 from ccr_pipelines.services.reports import generate_report
 from ccr_pipelines.services.suspension import switch
 from ccr_pipelines.stores.control_store import (
-    HEAD, ControlStore, access_log, audit_log, dsr_requests, incident_notifications, incident_timeline, incidents,
-    ingest_events, lineage, metadata, purge_log, review_queue, subject_calls, utcnow,
+    HEAD,
+    ControlStore,
+    access_log,
+    audit_log,
+    dsr_requests,
+    incident_notifications,
+    incident_timeline,
+    incidents,
+    ingest_events,
+    lineage,
+    metadata,
+    purge_log,
+    review_queue,
+    subject_calls,
+    utcnow,
 )
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
@@ -40,9 +53,22 @@ from .analytics_helpers import write_scored_day
 from .ingest_helpers import SECRET, make_env, registry, suppress
 
 # Tables the steps below must fill: a restore that drops one of them would lose evidence.
-FILLED = ("access_log", "alert_deliveries", "audit_log", "dsr_requests", "incident_notifications",
-          "incident_timeline", "incidents", "ingest_events", "lineage", "purge_log", "review_queue",
-          "subject_calls", "suppression_list", "tenant_suspensions")
+FILLED = (
+    "access_log",
+    "alert_deliveries",
+    "audit_log",
+    "dsr_requests",
+    "incident_notifications",
+    "incident_timeline",
+    "incidents",
+    "ingest_events",
+    "lineage",
+    "purge_log",
+    "review_queue",
+    "subject_calls",
+    "suppression_list",
+    "tenant_suspensions",
+)
 WEEK = period_containing("weekly", date(2026, 11, 18))
 
 
@@ -53,35 +79,86 @@ def _populate(control: ControlStore, store) -> None:
         if path.is_file():
             store.put_bytes("raw/" + path.relative_to(src).as_posix(), path.read_bytes())
     suppress(control, "acme-energie", "email", "jean.dupont@exemple.fr")  # P18: c-1002 is blocked at ingestion
-    for tenant, day in (("acme-energie", "2026-11-16"), ("acme-energie", "2026-11-17"),
-                        ("globex-support", "2026-11-16"), ("globex-support", "2026-11-17")):
+    for tenant, day in (
+        ("acme-energie", "2026-11-16"),
+        ("acme-energie", "2026-11-17"),
+        ("globex-support", "2026-11-16"),
+        ("globex-support", "2026-11-17"),
+    ):
         ingest_batch(make_env(store, control), None, tenant_id=tenant, day=day)
     ingest_batch(make_env(store, control), ["raw/unknown-tenant/2026/11/16/c-0900.wav"])
     wh = Warehouse(store)
-    write_scored_day(wh, control, "globex-support.v1", "globex-support", "2026-11-18",
-                     {"c-2101": "good", "c-2102": "bad", "c-2103": ("good", "ag-3", "team-dublin")})
-    generate_report(wh, control, Tenant(id="globex-support", display_name="Globex", languages=["en"],
-                                        scorecard="globex-support.v1"), WEEK, run_id="run-report", actor="test")
-    out = handle_signal(control, Signal("isolation_breach", "gold/reports/tenant_weekly_reports", ("acme-energie",),
-                                        run_ids=("run-x",), counts={"rows": 3}),
-                        settings=AlertSettings(pager_url=None), registry=registry())
-    switch(control, registry(), "acme-energie", suspended=True, actor="oncall", reason="contain breach",
-           incident_id=out["incident_id"])
+    write_scored_day(
+        wh,
+        control,
+        "globex-support.v1",
+        "globex-support",
+        "2026-11-18",
+        {"c-2101": "good", "c-2102": "bad", "c-2103": ("good", "ag-3", "team-dublin")},
+    )
+    generate_report(
+        wh,
+        control,
+        Tenant(id="globex-support", display_name="Globex", languages=["en"], scorecard="globex-support.v1"),
+        WEEK,
+        run_id="run-report",
+        actor="test",
+    )
+    out = handle_signal(
+        control,
+        Signal(
+            "isolation_breach",
+            "gold/reports/tenant_weekly_reports",
+            ("acme-energie",),
+            run_ids=("run-x",),
+            counts={"rows": 3},
+        ),
+        settings=AlertSettings(pager_url=None),
+        registry=registry(),
+    )
+    switch(
+        control,
+        registry(),
+        "acme-energie",
+        suspended=True,
+        actor="oncall",
+        reason="contain breach",
+        incident_id=out["incident_id"],
+    )
     switch(control, registry(), "acme-energie", suspended=False, actor="oncall", reason="contained")
-    set_status(control, out["incident_id"], "resolved", actor="oncall", root_cause="misrouted partition",
-               corrective_action="isolation check made blocking")
+    set_status(
+        control,
+        out["incident_id"],
+        "resolved",
+        actor="oncall",
+        root_cause="misrouted partition",
+        corrective_action="isolation check made blocking",
+    )
     now = utcnow()
-    control.insert(dsr_requests, dict(tenant_id="acme-energie", kind="erasure", status="completed",
-                                      subject_hash=subject_hash(SECRET, "acme-energie", "phone", "+33612345678"),
-                                      requested_at=now - timedelta(days=3), due_at=now + timedelta(days=27),
-                                      completed_at=now, proof={"objects_deleted": 4, "remaining": 0}))
-    control.insert(purge_log, dict(run_id="run-purge", tenant_id="globex-support", data_class="audio", dry_run=False,
-                                   objects=2, rows=0, at=now))
+    control.insert(
+        dsr_requests,
+        dict(
+            tenant_id="acme-energie",
+            kind="erasure",
+            status="completed",
+            subject_hash=subject_hash(SECRET, "acme-energie", "phone", "+33612345678"),
+            requested_at=now - timedelta(days=3),
+            due_at=now + timedelta(days=27),
+            completed_at=now,
+            proof={"objects_deleted": 4, "remaining": 0},
+        ),
+    )
+    control.insert(
+        purge_log,
+        dict(
+            run_id="run-purge", tenant_id="globex-support", data_class="audio", dry_run=False, objects=2, rows=0, at=now
+        ),
+    )
 
 
 def _norm(value):
     if isinstance(value, datetime):  # SQLite hands back naive UTC, PostgreSQL aware in the session's zone
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     return value
 
 
@@ -91,39 +168,103 @@ def _rows(control: ControlStore, query) -> list[dict]:
 
 def answers(control: ControlStore) -> dict:
     """Every table, row by row, and the questions a DPO or auditor asks of them."""
-    out = {f"table:{t.name}": _rows(control, sa.select(t).order_by(*t.primary_key.columns))
-           for t in metadata.sorted_tables if t.name != "schema_migrations"}
-    out["lineage of call c-1001"] = _rows(control, sa.select(
-        lineage.c.artefact_kind, lineage.c.artefact_uri, lineage.c.source_uri, lineage.c.run_id,
-        lineage.c.model_version, lineage.c.engine, lineage.c.sha256, lineage.c.created_at, lineage.c.deleted_at)
-        .where(lineage.c.tenant_id == "acme-energie", lineage.c.call_id == "c-1001").order_by(lineage.c.id))
-    out["report lineage"] = _rows(control, sa.select(lineage.c.artefact_uri, lineage.c.sha256, lineage.c.scorer_version)
-                                  .where(lineage.c.artefact_kind == "report").order_by(lineage.c.id))
-    out["who accessed what"] = _rows(control, sa.select(
-        access_log.c.tenant_id, access_log.c.actor, access_log.c.action, sa.func.count().label("n"),
-        sa.func.min(access_log.c.at).label("first"), sa.func.max(access_log.c.at).label("last"))
+    out = {
+        f"table:{t.name}": _rows(control, sa.select(t).order_by(*t.primary_key.columns))
+        for t in metadata.sorted_tables
+        if t.name != "schema_migrations"
+    }
+    out["lineage of call c-1001"] = _rows(
+        control,
+        sa.select(
+            lineage.c.artefact_kind,
+            lineage.c.artefact_uri,
+            lineage.c.source_uri,
+            lineage.c.run_id,
+            lineage.c.model_version,
+            lineage.c.engine,
+            lineage.c.sha256,
+            lineage.c.created_at,
+            lineage.c.deleted_at,
+        )
+        .where(lineage.c.tenant_id == "acme-energie", lineage.c.call_id == "c-1001")
+        .order_by(lineage.c.id),
+    )
+    out["report lineage"] = _rows(
+        control,
+        sa.select(lineage.c.artefact_uri, lineage.c.sha256, lineage.c.scorer_version)
+        .where(lineage.c.artefact_kind == "report")
+        .order_by(lineage.c.id),
+    )
+    out["who accessed what"] = _rows(
+        control,
+        sa.select(
+            access_log.c.tenant_id,
+            access_log.c.actor,
+            access_log.c.action,
+            sa.func.count().label("n"),
+            sa.func.min(access_log.c.at).label("first"),
+            sa.func.max(access_log.c.at).label("last"),
+        )
         .group_by(access_log.c.tenant_id, access_log.c.actor, access_log.c.action)
-        .order_by(access_log.c.tenant_id, access_log.c.actor, access_log.c.action))
-    out["audit trail"] = _rows(control, sa.select(audit_log.c.at, audit_log.c.actor, audit_log.c.entity,
-                                                  audit_log.c.entity_id, audit_log.c.change).order_by(audit_log.c.id))
-    out["incident with timeline"] = _rows(control, sa.select(
-        incidents.c.id, incidents.c.severity, incidents.c.rule, incidents.c.status, incidents.c.is_breach,
-        incidents.c.notify_authority_by, incidents.c.root_cause, incident_timeline.c.event, incident_timeline.c.at)
-        .join(incident_timeline, incident_timeline.c.incident_id == incidents.c.id).order_by(incident_timeline.c.id))
+        .order_by(access_log.c.tenant_id, access_log.c.actor, access_log.c.action),
+    )
+    out["audit trail"] = _rows(
+        control,
+        sa.select(
+            audit_log.c.at, audit_log.c.actor, audit_log.c.entity, audit_log.c.entity_id, audit_log.c.change
+        ).order_by(audit_log.c.id),
+    )
+    out["incident with timeline"] = _rows(
+        control,
+        sa.select(
+            incidents.c.id,
+            incidents.c.severity,
+            incidents.c.rule,
+            incidents.c.status,
+            incidents.c.is_breach,
+            incidents.c.notify_authority_by,
+            incidents.c.root_cause,
+            incident_timeline.c.event,
+            incident_timeline.c.at,
+        )
+        .join(incident_timeline, incident_timeline.c.incident_id == incidents.c.id)
+        .order_by(incident_timeline.c.id),
+    )
     out["breach drafts"] = _rows(control, sa.select(incident_notifications.c.tenant_id, incident_notifications.c.body))
-    out["ingest status"] = _rows(control, sa.select(
-        ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome, ingest_events.c.reason,
-        sa.func.count().label("n")).group_by(ingest_events.c.tenant_id, ingest_events.c.partition_key,
-                                             ingest_events.c.outcome, ingest_events.c.reason)
+    out["ingest status"] = _rows(
+        control,
+        sa.select(
+            ingest_events.c.tenant_id,
+            ingest_events.c.partition_key,
+            ingest_events.c.outcome,
+            ingest_events.c.reason,
+            sa.func.count().label("n"),
+        )
+        .group_by(
+            ingest_events.c.tenant_id, ingest_events.c.partition_key, ingest_events.c.outcome, ingest_events.c.reason
+        )
         # NULLs sort first on SQLite and last on PostgreSQL: say which
-        .order_by(*(sa.nullsfirst(c) for c in (ingest_events.c.tenant_id, ingest_events.c.partition_key,
-                                               ingest_events.c.outcome, ingest_events.c.reason))))
+        .order_by(
+            *(
+                sa.nullsfirst(c)
+                for c in (
+                    ingest_events.c.tenant_id,
+                    ingest_events.c.partition_key,
+                    ingest_events.c.outcome,
+                    ingest_events.c.reason,
+                )
+            )
+        ),
+    )
     h = subject_hash(SECRET, "acme-energie", "phone", "+33 6 12 34 56 78")
     out["calls of a subject (P16)"] = control.calls_of_subject("acme-energie", [h])
     out["dsr and purge proofs"] = (_rows(control, sa.select(dsr_requests)), _rows(control, sa.select(purge_log)))
-    out["review backlog"] = _rows(control, sa.select(review_queue.c.tenant_id, review_queue.c.call_id,
-                                                     review_queue.c.reasons, review_queue.c.status)
-                                  .order_by(review_queue.c.tenant_id, review_queue.c.call_id))
+    out["review backlog"] = _rows(
+        control,
+        sa.select(
+            review_queue.c.tenant_id, review_queue.c.call_id, review_queue.c.reasons, review_queue.c.status
+        ).order_by(review_queue.c.tenant_id, review_queue.c.call_id),
+    )
     out["json SQL NULLs"] = _rows(control, sa.select(incidents.c.id).where(incidents.c.counts.is_(None)))
     return out
 
@@ -141,7 +282,8 @@ def source(tmp_path):
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_p6_p13_p20_a_backup_restores_across_engines_with_the_same_lineage_and_audit_answers(
-        source, pg_url, s3_bucket, tmp_path):
+    source, pg_url, s3_bucket, tmp_path
+):
     control, store = source
     before = answers(control)
     for name in FILLED:
@@ -163,10 +305,12 @@ def test_p6_p13_p20_a_backup_restores_across_engines_with_the_same_lineage_and_a
     pg = ControlStore(pg_url)
     t0 = time.perf_counter()
     out = backup.restore_backup(s3, manifest.backup_id, pg)
-    print(f"backup {manifest.backup_id}: {len(manifest.tables)} tables, {manifest.total_rows} rows, "
-          f"{sum(f['bytes'] for f in manifest.files.values())} bytes, {manifest.warehouse['partitions']} partitions; "
-          f"restored into PostgreSQL in {time.perf_counter() - t0:.2f} s; rows per table: "
-          + json.dumps({t["name"]: t["rows"] for t in manifest.tables}))
+    print(
+        f"backup {manifest.backup_id}: {len(manifest.tables)} tables, {manifest.total_rows} rows, "
+        f"{sum(f['bytes'] for f in manifest.files.values())} bytes, {manifest.warehouse['partitions']} partitions; "
+        f"restored into PostgreSQL in {time.perf_counter() - t0:.2f} s; rows per table: "
+        + json.dumps({t["name"]: t["rows"] for t in manifest.tables})
+    )
     assert out["rows"] == manifest.total_rows  # every row (Alembic's version table is not a table of the schema)
     assert answers(pg) == before
 
@@ -188,8 +332,11 @@ def test_p6_p13_p20_a_backup_restores_across_engines_with_the_same_lineage_and_a
     with pytest.raises(sa.exc.DBAPIError):
         with back.engine.begin() as conn:
             conn.execute(sa.delete(audit_log))
-    assert backup.warehouse_drift(s3, manifest.backup_id) == {"partitions": manifest.warehouse["partitions"],
-                                                               "missing": [], "changed": []}
+    assert backup.warehouse_drift(s3, manifest.backup_id) == {
+        "partitions": manifest.warehouse["partitions"],
+        "missing": [],
+        "changed": [],
+    }
     pg.dispose()
     back.dispose()
 
@@ -265,12 +412,16 @@ def test_a_backup_from_a_newer_schema_is_refused(source, tmp_path):
 
 
 def test_p17_p19_backups_are_pruned_after_their_keep_days_but_never_the_newest():
-    now = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
     ids = [backup_id(now - timedelta(days=d)) for d in (60, 36, 34, 1)]
     assert expired(ids, now=now, keep_days=35) == ids[:2]
     assert expired(ids[:1], now=now, keep_days=35) == []  # the only backup stays
-    assert Manifest.from_json(Manifest(backup_id=ids[0], created_at="x", schema_version=1,
-                                       source_engine="sqlite").to_json()).backup_id == ids[0]
+    assert (
+        Manifest.from_json(
+            Manifest(backup_id=ids[0], created_at="x", schema_version=1, source_engine="sqlite").to_json()
+        ).backup_id
+        == ids[0]
+    )
 
 
 def test_p6_the_backup_job_runs_daily_and_writes_a_manifest_with_checksums(source, tmp_path):
@@ -287,9 +438,12 @@ def test_p6_the_backup_job_runs_daily_and_writes_a_manifest_with_checksums(sourc
     store.put_bytes(f"control/backups/{old}/manifest.json", b"{}")  # an expired (and broken) backup
     assert backup.list_backups(store)[0]["error"] == "backup manifest is unreadable (KeyError)"
     result = backup_job.execute_in_process(
-        resources={"control_store": ControlStoreResource(url=control.url),
-                   "object_store": ObjectStoreResource(kind="local", root=str(store.root))},
-        run_config={"ops": {"backup_control_store": {"config": {"keep_days": 35}}}})
+        resources={
+            "control_store": ControlStoreResource(url=control.url),
+            "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+        },
+        run_config={"ops": {"backup_control_store": {"config": {"keep_days": 35}}}},
+    )
     assert result.success
     md = next(e for e in result.all_node_events if e.is_successful_output).step_output_data.metadata
     assert md["rows"].value > 0 and md["pruned_backups"].value == 1 and md["marts_file"].value is True
@@ -311,7 +465,7 @@ def test_p6_ccr_backup_create_list_restore(local_settings_env, tmp_path, capsys)
     assert main(["backup", "create"]) == 0
     assert main(["backup", "list", "--json"]) == 0
     out = capsys.readouterr().out
-    listed = json.loads(out[out.index("["):])
+    listed = json.loads(out[out.index("[") :])
     bid = listed[0]["backup_id"]
     assert listed[0]["complete"] and listed[0]["rows"] >= 2
     into = f"sqlite:///{tmp_path}/restored.db"
@@ -324,7 +478,9 @@ def test_p6_ccr_backup_create_list_restore(local_settings_env, tmp_path, capsys)
     restored = ControlStore(into)
     # the suppression's audit row, and the local admin's grant (P3): a restore keeps who may do what
     assert [a["entity"] for a in restored.fetch(sa.select(audit_log).order_by(audit_log.c.id))] == [
-        "access_grant", "suppression_list"]
+        "access_grant",
+        "suppression_list",
+    ]
     assert len(restored.fetch(sa.select(subject_calls))) == 0
     restored.dispose()
 
@@ -344,10 +500,18 @@ def test_p6_p17_p19_the_retention_purge_deletes_backups_past_the_backup_retentio
     control = ControlStore(f"sqlite:///{tmp_path}/c.db")
     control.migrate()
     store = LocalObjectStore(tmp_path / "objects")
-    made = [backup.create_backup(control, store, now=datetime(2026, 11, d, 3, tzinfo=timezone.utc), warehouse=False)
-            .backup_id for d in (1, 10, 20)]
-    env = PurgeEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry(),
-                   today=date(2026, 11, 30), backup_keep_days=14)
+    made = [
+        backup.create_backup(control, store, now=datetime(2026, 11, d, 3, tzinfo=UTC), warehouse=False).backup_id
+        for d in (1, 10, 20)
+    ]
+    env = PurgeEnv(
+        store=store,
+        warehouse=Warehouse(store),
+        control=control,
+        registry=registry(),
+        today=date(2026, 11, 30),
+        backup_keep_days=14,
+    )
     dry = run_purge(env, dry_run=True)
     assert dry["backups_expired"] == 2 and [b["backup_id"] for b in backup.list_backups(store)] == made
     done = run_purge(env, dry_run=False)

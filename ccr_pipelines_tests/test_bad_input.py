@@ -7,7 +7,6 @@ nothing written for another tenant."""
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -80,10 +79,12 @@ def _control_rows(data_dir: Path) -> dict:
 @pytest.mark.parametrize("tenant", VALUES, ids=IDS)
 def test_p4_malicious_tenant_ids_in_cli_arguments_are_refused_in_one_line(cli, local_settings_env, tenant):
     before = _control_rows(local_settings_env)
-    for argv in (["suppress", tenant, "--type", "phone", "--value", "+33 6 00 00 00 01"],
-                 ["tenants", "suspend", tenant, "--reason", "test"],
-                 ["tenants", "resume", tenant, "--reason", "test"],
-                 ["reports", "link", tenant, "--day", "2026-11-16"]):
+    for argv in (
+        ["suppress", tenant, "--type", "phone", "--value", "+33 6 00 00 00 01"],
+        ["tenants", "suspend", tenant, "--reason", "test"],
+        ["tenants", "resume", tenant, "--reason", "test"],
+        ["reports", "link", tenant, "--day", "2026-11-16"],
+    ):
         rc, out, err = cli(*argv)
         assert rc == 2 and out == "", (argv[0], rc, out[:200])
         assert err.startswith("ccr: error: ")
@@ -128,10 +129,14 @@ def test_p4_malicious_tenant_ids_in_job_config_fail_the_run_cleanly_and_write_no
     for asset in _tenant_assets():
         partition = week if asset.key.path[-1].endswith("reports") else DAY
         for name in ("traversal", "sql", "cyrillic-lookalike", "newline", "10kB"):
-            result = dg.materialize([asset], resources=resources, partition_key=partition, instance=instance,
-                                    run_config={"ops": {asset.key.to_python_identifier(): {
-                                        "config": {"tenant_id": MALICIOUS[name]}}}},
-                                    raise_on_error=False)
+            result = dg.materialize(
+                [asset],
+                resources=resources,
+                partition_key=partition,
+                instance=instance,
+                run_config={"ops": {asset.key.to_python_identifier(): {"config": {"tenant_id": MALICIOUS[name]}}}},
+                raise_on_error=False,
+            )
             assert not result.success, (asset.key, name)
             [failure] = result.get_step_failure_events()
             msg = failure.event_specific_data.error.message
@@ -139,8 +144,13 @@ def test_p4_malicious_tenant_ids_in_job_config_fail_the_run_cleanly_and_write_no
             failed[asset.key.path[-1]] += 1
     objects = local_settings_env / "objects"
     assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))  # nothing written anywhere
-    record_figures("job_config_malicious_tenant", runs=sum(failed.values()), failed_cleanly=sum(failed.values()),
-                   assets=len(failed), objects_written=0)
+    record_figures(
+        "job_config_malicious_tenant",
+        runs=sum(failed.values()),
+        failed_cleanly=sum(failed.values()),
+        assets=len(failed),
+        objects_written=0,
+    )
 
 
 # --- sidecars and call ids ----------------------------------------------------------------
@@ -152,8 +162,11 @@ def control(tmp_path):
     store.dispose()
 
 
-SIDECAR_CASES = [(field, name) for field in ("agent_id", "team", "campaign", "customer_ref")
-                 for name in ("traversal", "sql", "cyrillic-lookalike", "newline", "10kB")]
+SIDECAR_CASES = [
+    (field, name)
+    for field in ("agent_id", "team", "campaign", "customer_ref")
+    for name in ("traversal", "sql", "cyrillic-lookalike", "newline", "10kB")
+]
 
 
 def test_malicious_values_in_sidecars_are_quarantined_or_kept_as_inert_data(object_store, control):
@@ -183,11 +196,17 @@ def test_malicious_values_in_sidecars_are_quarantined_or_kept_as_inert_data(obje
         assert MALICIOUS[name][:20] not in (row["detail"] or "")  # values never echoed
     # nothing for another tenant, nothing outside the tenant's zones
     assert {o.key.split("/")[1] for o in object_store.list("") if not o.key.startswith("quarantine/unrouted/")} == {
-        "acme-energie"}
+        "acme-energie"
+    }
     manifest = Warehouse(object_store).read_partition(MANIFEST_DATASET, "acme-energie", DAY).to_pylist()
     assert all(r["customer_ref_hash"] != MALICIOUS["sql"] for r in manifest)
-    record_figures("sidecar_malicious_values", received=len(keys), ledger_rows=len(rows),
-                   outcomes=dict(Counter(r["outcome"] for r in rows.values())), other_tenant_objects=0)
+    record_figures(
+        "sidecar_malicious_values",
+        received=len(keys),
+        ledger_rows=len(rows),
+        outcomes=dict(Counter(r["outcome"] for r in rows.values())),
+        other_tenant_objects=0,
+    )
 
 
 CALL_IDS = {
@@ -208,8 +227,9 @@ def test_malicious_call_ids_in_keys_are_quarantined_and_stay_in_their_tenant(obj
     assert r.accounting_ok and r.received == len(keys), r.accounting
     rows = ledger(control)
     assert len(rows) == len(keys) and {x["outcome"] for x in rows} == {"quarantined"}
-    assert all(x["tenant_id"] == "acme-energie" and x["quarantine_key"].startswith("quarantine/acme-energie/")
-               for x in rows)
+    assert all(
+        x["tenant_id"] == "acme-energie" and x["quarantine_key"].startswith("quarantine/acme-energie/") for x in rows
+    )
     assert not list(object_store.list("audio/")) and inbox(object_store) == []
     record_figures("call_id_malicious", received=len(keys), quarantined=len(rows), accepted=0)
 
@@ -270,9 +290,12 @@ def test_adversarial_audio_is_quarantined_with_a_reason_or_accepted_as_audio(tmp
             assert row["reason"] == reason, (name, row["reason"])
         if outcome == "quarantined":
             assert row["reason"]
-    record_figures("adversarial_audio", received=len(cases),
-                   outcomes=dict(Counter(x["outcome"] for x in rows.values())),
-                   reasons=dict(Counter(x["reason"] for x in rows.values() if x["reason"])))
+    record_figures(
+        "adversarial_audio",
+        received=len(cases),
+        outcomes=dict(Counter(x["outcome"] for x in rows.values())),
+        reasons=dict(Counter(x["reason"] for x in rows.values() if x["reason"])),
+    )
 
 
 # --- hostile YAML: scorecards and the tenant registry -------------------------------------
@@ -282,10 +305,12 @@ def _card() -> dict:
 
 HOSTILE_YAML = {
     "self-cycle": "id: &a [*a]\nversion: 1\nlanguage: en\nsections: []\n",
-    "billion-laughs": ("a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                       "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-                       "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nid: x\nversion: 1\nlanguage: en\nsections: *g\n"),
+    "billion-laughs": (
+        "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+        "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+        "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nid: x\nversion: 1\nlanguage: en\nsections: *g\n"
+    ),
     "deep-nesting": "id: x\nversion: 1\nlanguage: en\nsections: " + "[" * 50_000 + "]" * 50_000 + "\n",
     "deep-mapping": "id: x\nversion: 1\nlanguage: en\nsections: " + "{a: " * 20_000 + "b" + "}" * 20_000 + "\n",
 }
@@ -320,18 +345,31 @@ def test_hostile_yaml_is_refused_in_a_settings_profile(tmp_path, monkeypatch, te
 
 def test_an_alias_anywhere_in_the_tenant_registry_is_refused(tmp_path):
     text = TENANTS_YAML.replace("    languages: [fr]\n", "    languages: &langs [fr]\n", 1).replace(
-        "    languages: [en]\n", "    languages: *langs\n", 1)
+        "    languages: [en]\n", "    languages: *langs\n", 1
+    )
     path = tmp_path / "tenants.yaml"
     path.write_text(text)
     with pytest.raises(SettingsError, match="anchors and aliases"):
         load_tenant_registry(path)
 
 
-@pytest.mark.parametrize("where,value", [
-    ("points", 1e308), ("points", float("inf")), ("points", float("nan")), ("points", -5), ("points", 0),
-    ("weight", 1e9), ("weight", float("inf")), ("weight", float("nan")),
-    ("within_s", 1e12), ("within_s", float("nan")), ("similarity", float("nan")), ("similarity", 0.0),
-])
+@pytest.mark.parametrize(
+    "where,value",
+    [
+        ("points", 1e308),
+        ("points", float("inf")),
+        ("points", float("nan")),
+        ("points", -5),
+        ("points", 0),
+        ("weight", 1e9),
+        ("weight", float("inf")),
+        ("weight", float("nan")),
+        ("within_s", 1e12),
+        ("within_s", float("nan")),
+        ("similarity", float("nan")),
+        ("similarity", 0.0),
+    ],
+)
 def test_huge_or_non_finite_weights_are_refused_at_load(tmp_path, where, value):
     card = _card()
     if where == "weight":
@@ -357,8 +395,15 @@ def test_phrases_are_literal_words_so_regex_syntax_cannot_backtrack(tmp_path):
     path = tmp_path / "card.yaml"
     path.write_text(yaml.safe_dump(card))
     loaded = load_scorecard(path)
-    segs = [{"segment_index": 0, "speaker": "agent", "start_s": 0.0, "end_s": 600.0,
-             "text": " ".join(["a"] * 5000) + " " + "a" * 5000 + "!"}]
+    segs = [
+        {
+            "segment_index": 0,
+            "speaker": "agent",
+            "start_s": 0.0,
+            "end_s": 600.0,
+            "text": " ".join(["a"] * 5000) + " " + "a" * 5000 + "!",
+        }
+    ]
     result = score_call(loaded, segs, uses_virtual_agents=False, asr_confidence=0.9)
     first = result["results"][0]
     assert first["status"] == "missing"  # "zz" is never said: the phrase does not match

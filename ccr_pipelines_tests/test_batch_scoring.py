@@ -16,9 +16,44 @@ from ccr_pipelines.core import scorecards as sc
 from ccr_pipelines.loaders.config_files import load_scorecard
 
 CARDS = sorted((Path(sc.__file__).parents[1] / "config" / "scorecards").glob("*.yaml"))
-FILLER = ["ok", "d'accord", "yes", "so", "my", "bill", "is", "too", "high", "je", "voudrais", "un", "rendez-vous",
-          "the", "line", "drops", "every", "evening", "merci", "bonjour", "monsieur", "hello", "[PHONE]", "[EMAIL]",
-          "Zoë", "œuvre", "ﬁxe", "n°", "😀", "e\u0301te\u0301", "İstanbul", "ß", "Ĳssel", "42", "appelé", "enregistrée"]
+FILLER = [
+    "ok",
+    "d'accord",
+    "yes",
+    "so",
+    "my",
+    "bill",
+    "is",
+    "too",
+    "high",
+    "je",
+    "voudrais",
+    "un",
+    "rendez-vous",
+    "the",
+    "line",
+    "drops",
+    "every",
+    "evening",
+    "merci",
+    "bonjour",
+    "monsieur",
+    "hello",
+    "[PHONE]",
+    "[EMAIL]",
+    "Zoë",
+    "œuvre",
+    "ﬁxe",
+    "n°",
+    "😀",
+    "e\u0301te\u0301",
+    "İstanbul",
+    "ß",
+    "Ĳssel",
+    "42",
+    "appelé",
+    "enregistrée",
+]
 
 
 def _slip(rng: random.Random, phrase: str) -> str:
@@ -29,7 +64,7 @@ def _slip(rng: random.Random, phrase: str) -> str:
             continue
         if r < 0.2 and len(w) > 3:
             i = rng.randrange(len(w))
-            w = w[:i] + rng.choice("aeioustré") + w[i + 1:]
+            w = w[:i] + rng.choice("aeioustré") + w[i + 1 :]
         out.append(w.upper() if rng.random() < 0.05 else w)
     if len(out) > 2 and rng.random() < 0.2:
         i = rng.randrange(len(out) - 1)
@@ -39,8 +74,15 @@ def _slip(rng: random.Random, phrase: str) -> str:
 
 # Mishearings of the shipped cards' steps that no word window matches but that SOUND like them (issue 17:
 # the phonetic fallback must give the same result on both paths)
-MISHEARD = ["C'est appelé Tangistré.", "set à pelle est enregistré", "This cold is recorded.", "the scall is record it",
-            "Thank you for calling Glow Bex Support.", "Comment puis je vous est dé ?", "bonjour vous êtes bien chez akmé énergie"]
+MISHEARD = [
+    "C'est appelé Tangistré.",
+    "set à pelle est enregistré",
+    "This cold is recorded.",
+    "the scall is record it",
+    "Thank you for calling Glow Bex Support.",
+    "Comment puis je vous est dé ?",
+    "bonjour vous êtes bien chez akmé énergie",
+]
 
 
 def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
@@ -61,11 +103,23 @@ def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
             else:
                 text = " ".join(rng.choices(FILLER, k=rng.randint(1, 14)))
             dur = rng.uniform(0.5, 12.0)
-            regions = ([[round(t, 3), round(t + dur / 3, 3)], [round(t + dur / 2, 3), round(t + dur, 3)]]
-                       if rng.random() < 0.2 else ([] if rng.random() < 0.1 else [[round(t, 3), round(t + dur, 3)]]))
-            segs.append({"call_id": f"c-{c:04d}", "segment_index": i, "speaker": rng.choice(["agent", "agent", "customer", "unknown"]),
-                         "start_s": round(t, 3), "end_s": round(t + dur, 3), "text": text, "speech_regions": regions,
-                         "no_speech": rng.choice([None, False, False, False, True])})
+            regions = (
+                [[round(t, 3), round(t + dur / 3, 3)], [round(t + dur / 2, 3), round(t + dur, 3)]]
+                if rng.random() < 0.2
+                else ([] if rng.random() < 0.1 else [[round(t, 3), round(t + dur, 3)]])
+            )
+            segs.append(
+                {
+                    "call_id": f"c-{c:04d}",
+                    "segment_index": i,
+                    "speaker": rng.choice(["agent", "agent", "customer", "unknown"]),
+                    "start_s": round(t, 3),
+                    "end_s": round(t + dur, 3),
+                    "text": text,
+                    "speech_regions": regions,
+                    "no_speech": rng.choice([None, False, False, False, True]),
+                }
+            )
             t += dur + rng.uniform(-1.0, 3.0)  # may overlap: order by start_s differs from segment_index
         if segs and rng.random() < 0.1:
             segs[-1]["start_s"] = segs[0]["start_s"]  # a tie on start_s: segment_index decides
@@ -87,15 +141,27 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
             asr = {f"c-{c:04d}": (None if c % 7 == 0 else round(rng.uniform(0.3, 1.0), 4)) for c in range(len(calls))}
             notice = {f"c-{c:04d}": rng.choice([None, False, True]) for c in range(len(calls))}
             rows = [s for segs in calls for s in segs]
-            table = pa.Table.from_pylist(rows, schema=pa.schema([
-                ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-                ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-                ("speech_regions", pa.list_(pa.list_(pa.float64()))), ("no_speech", pa.bool_())]))
+            table = pa.Table.from_pylist(
+                rows,
+                schema=pa.schema(
+                    [
+                        ("call_id", pa.string()),
+                        ("segment_index", pa.int32()),
+                        ("speaker", pa.string()),
+                        ("start_s", pa.float64()),
+                        ("end_s", pa.float64()),
+                        ("text", pa.string()),
+                        ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+                        ("no_speech", pa.bool_()),
+                    ]
+                ),
+            )
             if rng.random() < 0.3:  # the column is optional
                 table = table.drop_columns(["no_speech"])
                 rows = [{k: v for k, v in r.items() if k != "no_speech"} for r in rows]
-            scores, steps = bs.score_segments(card, table, uses_virtual_agents=uva, asr_confidence=asr,
-                                              recording_notice=notice)
+            scores, steps = bs.score_segments(
+                card, table, uses_virtual_agents=uva, asr_confidence=asr, recording_notice=notice
+            )
             got = {r["call_id"]: r for r in scores.to_pylist()}
             got_steps = {}
             for r in steps.to_pylist():
@@ -104,21 +170,51 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
             assert scores.column("call_id").to_pylist() == expected_ids
             for call_id in expected_ids:
                 segs = [s for s in rows if s["call_id"] == call_id]
-                ref = sc.score_call(card, segs, uses_virtual_agents=uva, asr_confidence=asr[call_id],
-                                    recording_notice=notice[call_id])
+                ref = sc.score_call(
+                    card, segs, uses_virtual_agents=uva, asr_confidence=asr[call_id], recording_notice=notice[call_id]
+                )
                 g = got[call_id]
                 assert g["results_json"] == json.dumps(ref["results"]), (card.id, call_id)
-                for k in ("score", "auto_failed", "needs_review", "review_reasons", "review_status", "confidence",
-                          "scorer_version", "scorecard_version"):
+                for k in (
+                    "score",
+                    "auto_failed",
+                    "needs_review",
+                    "review_reasons",
+                    "review_status",
+                    "confidence",
+                    "scorer_version",
+                    "scorecard_version",
+                ):
                     assert g[k] == ref[k], (card.id, call_id, k)
                 out = ("not_applicable", "unverifiable")  # out of the denominator: no points, no possible
-                flat = [(r["question"], r["step"], r["section"], r["status"],
-                         None if r["status"] in out else r.get("points"), None if r["status"] in out else r.get("possible"),
-                         (r.get("evidence") or {}).get("segment_index"), (r.get("evidence") or {}).get("start_s"),
-                         (r.get("evidence") or {}).get("similarity")) for r in ref["results"]]
-                assert [(s["question"], s["step"], s["section"], s["status"], s["points"], s["possible"],
-                         s["evidence_segment"], s["evidence_start_s"], s["similarity"])
-                        for s in got_steps[call_id]] == flat, (card.id, call_id)
+                flat = [
+                    (
+                        r["question"],
+                        r["step"],
+                        r["section"],
+                        r["status"],
+                        None if r["status"] in out else r.get("points"),
+                        None if r["status"] in out else r.get("possible"),
+                        (r.get("evidence") or {}).get("segment_index"),
+                        (r.get("evidence") or {}).get("start_s"),
+                        (r.get("evidence") or {}).get("similarity"),
+                    )
+                    for r in ref["results"]
+                ]
+                assert [
+                    (
+                        s["question"],
+                        s["step"],
+                        s["section"],
+                        s["status"],
+                        s["points"],
+                        s["possible"],
+                        s["evidence_segment"],
+                        s["evidence_start_s"],
+                        s["similarity"],
+                    )
+                    for s in got_steps[call_id]
+                ] == flat, (card.id, call_id)
                 compared += 1
                 statuses = [r["status"] for r in ref["results"]]
                 passed += statuses.count("passed")
@@ -148,4 +244,4 @@ def test_arrow_normalisation_equals_normalise_on_every_fast_character():
         assert [w for w in words if w] == sc.normalise(text), (hex(ord(text[2])), unicodedata.name(text[2], "?"))
     offsets, words = bs.tokenise(pa.array(texts + ["e\u0301te\u0301 😀 ﬁxe İstanbul", None]))
     for i, text in enumerate(texts + ["e\u0301te\u0301 😀 ﬁxe İstanbul", None]):
-        assert words[offsets[i]:offsets[i + 1]].to_pylist() == sc.normalise(text or "")
+        assert words[offsets[i] : offsets[i + 1]].to_pylist() == sc.normalise(text or "")

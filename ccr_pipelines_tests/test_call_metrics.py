@@ -7,26 +7,50 @@ import pytest
 
 from ccr_pipelines.services.metrics import compute_metrics
 
-SEG_SCHEMA = pa.schema([("call_id", pa.string()), ("speaker", pa.string()), ("text", pa.string()),
-                        ("speech_regions", pa.list_(pa.list_(pa.float64())))])
-MAN_SCHEMA = pa.schema([("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
-                        ("agent_id", pa.string()), ("team", pa.string()), ("channels", pa.int8()),
-                        ("duration_s", pa.float64())])
+SEG_SCHEMA = pa.schema(
+    [
+        ("call_id", pa.string()),
+        ("speaker", pa.string()),
+        ("text", pa.string()),
+        ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+    ]
+)
+MAN_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("agent_id", pa.string()),
+        ("team", pa.string()),
+        ("channels", pa.int8()),
+        ("duration_s", pa.float64()),
+    ]
+)
 
 
 def _tables(segments, calls):
-    return (pa.Table.from_pylist(segments, schema=SEG_SCHEMA),
-            pa.Table.from_pylist([{"tenant_id": "t-1", "day": "2026-11-16", "agent_id": "ag-1", "team": "x",
-                                   "channels": 2, **c} for c in calls], schema=MAN_SCHEMA))
+    return (
+        pa.Table.from_pylist(segments, schema=SEG_SCHEMA),
+        pa.Table.from_pylist(
+            [
+                {"tenant_id": "t-1", "day": "2026-11-16", "agent_id": "ag-1", "team": "x", "channels": 2, **c}
+                for c in calls
+            ],
+            schema=MAN_SCHEMA,
+        ),
+    )
 
 
 def test_metrics_of_a_hand_worked_stereo_call():
-    segs, man = _tables([
-        # one agent segment spanning two speech regions (packed window), text of 3 words
-        {"call_id": "c-1", "speaker": "agent", "text": "one two three", "speech_regions": [[0, 10], [20, 30]]},
-        {"call_id": "c-1", "speaker": "customer", "text": "a b", "speech_regions": [[9, 15]]},
-        {"call_id": "c-1", "speaker": "customer", "text": "c", "speech_regions": [[35, 40]]},
-    ], [{"call_id": "c-1", "duration_s": 60.0}])
+    segs, man = _tables(
+        [
+            # one agent segment spanning two speech regions (packed window), text of 3 words
+            {"call_id": "c-1", "speaker": "agent", "text": "one two three", "speech_regions": [[0, 10], [20, 30]]},
+            {"call_id": "c-1", "speaker": "customer", "text": "a b", "speech_regions": [[9, 15]]},
+            {"call_id": "c-1", "speaker": "customer", "text": "c", "speech_regions": [[35, 40]]},
+        ],
+        [{"call_id": "c-1", "duration_s": 60.0}],
+    )
     [m] = compute_metrics(segs, man).to_pylist()
     assert (m["agent_talk_s"], m["customer_talk_s"], m["unknown_talk_s"]) == (20, 11, 0)
     assert m["agent_talk_ratio"] == pytest.approx(20 / 31)
@@ -40,9 +64,12 @@ def test_metrics_of_a_hand_worked_stereo_call():
 
 
 def test_consecutive_regions_of_one_speaker_make_one_monologue_and_mono_calls_have_no_overlap():
-    segs, man = _tables([
-        {"call_id": "c-2", "speaker": "unknown", "text": "hello", "speech_regions": [[1, 5], [5.5, 12]]},
-    ], [{"call_id": "c-2", "duration_s": 12.0}, {"call_id": "c-3", "duration_s": 5.0}])
+    segs, man = _tables(
+        [
+            {"call_id": "c-2", "speaker": "unknown", "text": "hello", "speech_regions": [[1, 5], [5.5, 12]]},
+        ],
+        [{"call_id": "c-2", "duration_s": 12.0}, {"call_id": "c-3", "duration_s": 5.0}],
+    )
     rows = compute_metrics(segs, man).to_pylist()
     assert [r["call_id"] for r in rows] == ["c-2"]  # calls without segments get no metrics row
     [m] = rows

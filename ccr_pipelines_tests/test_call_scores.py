@@ -13,7 +13,10 @@ import sqlalchemy as sa
 from ccr_pipelines.defs.analyze.assets import call_scores
 from ccr_pipelines.defs.analyze.sensors import scorecard_change_sensor
 from ccr_pipelines.resources import (
-    ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
+    ControlStoreResource,
+    ObjectStoreResource,
+    TenantRegistryResource,
+    WarehouseResource,
 )
 from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
 from ccr_pipelines.services.score import SCORES_DATASET, STEPS_DATASET
@@ -26,17 +29,42 @@ DAY = "2026-11-16"
 
 
 def _segments(tenant, call_id, texts):
-    rows = [{"tenant_id": tenant, "call_id": call_id, "segment_index": i, "speaker": "agent", "channel": 0,
-             "start_s": 5.0 * i, "end_s": 5.0 * i + 4, "text": t, "avg_logprob": -0.1,
-             "speech_regions": [[5.0 * i, 5.0 * i + 4]], "pii_phone": 0, "pii_email": 0, "pii_card": 0,
-             "pii_iban": 0, "pii_nir": 0, "redactor_version": "x"} for i, t in enumerate(texts)]
+    rows = [
+        {
+            "tenant_id": tenant,
+            "call_id": call_id,
+            "segment_index": i,
+            "speaker": "agent",
+            "channel": 0,
+            "start_s": 5.0 * i,
+            "end_s": 5.0 * i + 4,
+            "text": t,
+            "avg_logprob": -0.1,
+            "speech_regions": [[5.0 * i, 5.0 * i + 4]],
+            "pii_phone": 0,
+            "pii_email": 0,
+            "pii_card": 0,
+            "pii_iban": 0,
+            "pii_nir": 0,
+            "redactor_version": "x",
+        }
+        for i, t in enumerate(texts)
+    ]
     return rows
 
 
-GOOD_FR = ["Bonjour, vous êtes bien chez Acme Énergie, je m'appelle Julie.", "Cet appel est enregistré.",
-           "Que puis-je faire pour vous ?", "Je corrige votre facture.", "Merci de votre appel, au revoir."]
-NO_DISCLOSURE_EN = ["Hello, thank you for calling Globex support, my name is Sam.", "How can I help you?",
-                    "Thank you for calling, goodbye."]
+GOOD_FR = [
+    "Bonjour, vous êtes bien chez Acme Énergie, je m'appelle Julie.",
+    "Cet appel est enregistré.",
+    "Que puis-je faire pour vous ?",
+    "Je corrige votre facture.",
+    "Merci de votre appel, au revoir.",
+]
+NO_DISCLOSURE_EN = [
+    "Hello, thank you for calling Globex support, my name is Sam.",
+    "How can I help you?",
+    "Thank you for calling, goodbye.",
+]
 
 
 def _setup(tmp_path, tenants_file, monkeypatch):
@@ -45,19 +73,35 @@ def _setup(tmp_path, tenants_file, monkeypatch):
     monkeypatch.setenv("CCR_SCORECARDS_DIR", str(cards))
     store = LocalObjectStore(tmp_path / "objects")
     wh = Warehouse(store)
-    wh.write_partition(REDACTED_DATASET, "acme-energie", DAY,
-                       pa.Table.from_pylist(_segments("acme-energie", "c-1", GOOD_FR), schema=REDACTED_SCHEMA))
-    wh.write_partition(REDACTED_DATASET, "globex-support", DAY,
-                       pa.Table.from_pylist(_segments("globex-support", "c-1", NO_DISCLOSURE_EN), schema=REDACTED_SCHEMA))
+    wh.write_partition(
+        REDACTED_DATASET,
+        "acme-energie",
+        DAY,
+        pa.Table.from_pylist(_segments("acme-energie", "c-1", GOOD_FR), schema=REDACTED_SCHEMA),
+    )
+    wh.write_partition(
+        REDACTED_DATASET,
+        "globex-support",
+        DAY,
+        pa.Table.from_pylist(_segments("globex-support", "c-1", NO_DISCLOSURE_EN), schema=REDACTED_SCHEMA),
+    )
     os_res = ObjectStoreResource(kind="local", root=str(store.root))
-    res = {"warehouse": WarehouseResource(object_store=os_res), "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
-           "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"), "object_store": os_res}
+    res = {
+        "warehouse": WarehouseResource(object_store=os_res),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        "control_store": ControlStoreResource(url=f"sqlite:///{tmp_path}/control.db"),
+        "object_store": os_res,
+    }
     return cards, wh, res
 
 
 def _score(res, tenant):
-    return dg.materialize([call_scores], resources=res, partition_key=DAY,
-                          run_config={"ops": {"silver__analyze__call_scores": {"config": {"tenant_id": tenant}}}})
+    return dg.materialize(
+        [call_scores],
+        resources=res,
+        partition_key=DAY,
+        run_config={"ops": {"silver__analyze__call_scores": {"config": {"tenant_id": tenant}}}},
+    )
 
 
 def test_p15_scores_are_unreviewed_and_doubtful_calls_are_queued_once(tmp_path, tenants_file, monkeypatch):
@@ -117,8 +161,11 @@ def test_p15_review_queue_writes_are_set_wise_and_leave_decided_calls_alone(tmp_
     first = [(f"c-{i:05d}", ["borderline_score"], 60.0) for i in range(5003)]
     assert _enqueue(control, "acme-energie", first) == 5003
     with control.engine.begin() as conn:
-        conn.execute(review_queue.update().where(review_queue.c.call_id == "c-00001")
-                     .values(status="confirmed", reviewer="qa-lead"))
+        conn.execute(
+            review_queue.update()
+            .where(review_queue.c.call_id == "c-00001")
+            .values(status="confirmed", reviewer="qa-lead")
+        )
     again = [(f"c-{i:05d}", ["auto_fail"], 0.0) for i in range(5010)]
     assert _enqueue(control, "acme-energie", again) == 7
     rows = {r["call_id"]: r for r in control.fetch(sa.select(review_queue))}
@@ -130,14 +177,19 @@ def test_p15_review_queue_writes_are_set_wise_and_leave_decided_calls_alone(tmp_
 
 
 def test_p23_the_sidecars_recording_notice_passes_the_disclosure_where_the_tenants_card_allows_it(
-        tmp_path, tenants_file, monkeypatch):
+    tmp_path, tenants_file, monkeypatch
+):
     """recording_notice (a platform announcement before the agent, from the sidecar via the manifest)
     satisfies the recording disclosure with evidence 'sidecar' only on a card that says so."""
     from ccr_pipelines.services.ingest import MANIFEST_DATASET, MANIFEST_SCHEMA
 
     cards, wh, res = _setup(tmp_path, tenants_file, monkeypatch)
-    row = {name: None for name in MANIFEST_SCHEMA.names} | {"tenant_id": "globex-support", "call_id": "c-1",
-                                                            "day": DAY, "recording_notice": True}
+    row = {name: None for name in MANIFEST_SCHEMA.names} | {
+        "tenant_id": "globex-support",
+        "call_id": "c-1",
+        "day": DAY,
+        "recording_notice": True,
+    }
     wh.write_partition(MANIFEST_DATASET, "globex-support", DAY, pa.Table.from_pylist([row], schema=MANIFEST_SCHEMA))
     _score(res, "globex-support")
     assert wh.read_partition(SCORES_DATASET, "globex-support", DAY).to_pylist()[0]["auto_failed"]
@@ -148,4 +200,7 @@ def test_p23_the_sidecars_recording_notice_passes_the_disclosure_where_the_tenan
     assert not scored["auto_failed"] and scored["score"] == 80.0  # the solution step is still missing
     assert '"evidence": {"source": "sidecar", "field": "recording_notice"}' in scored["results_json"]
     steps = {s["step"]: s for s in wh.read_partition(STEPS_DATASET, "globex-support", DAY).to_pylist()}
-    assert steps["recording_disclosure"]["status"] == "passed" and steps["recording_disclosure"]["evidence_segment"] is None
+    assert (
+        steps["recording_disclosure"]["status"] == "passed"
+        and steps["recording_disclosure"]["evidence_segment"] is None
+    )

@@ -45,8 +45,14 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 # -- datasets ---------------------------------------------------------------------------------------
-DATASET_CALLS = {"write_partition": 0, "read_partition": 0, "partitions": 0, "partition_key": 0,
-                 "dataset_prefix": 0, "_merge": 1}
+DATASET_CALLS = {
+    "write_partition": 0,
+    "read_partition": 0,
+    "partitions": 0,
+    "partition_key": 0,
+    "dataset_prefix": 0,
+    "_merge": 1,
+}
 
 
 def test_every_dataset_the_code_names_is_catalogued_and_no_module_types_a_dataset_name_again():
@@ -61,16 +67,24 @@ def test_every_dataset_the_code_names_is_catalogued_and_no_module_types_a_datase
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
                 i = DATASET_CALLS.get(name)
                 args = ([node.args[i]] if i is not None and len(node.args) > i else []) + [
-                    k.value for k in node.keywords if k.arg == "dataset"]
+                    k.value for k in node.keywords if k.arg == "dataset"
+                ]
                 typed += [f"{where}:{node.lineno} {a.value!r}" for a in args if isinstance(a, ast.Constant)]
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 a = node.args
                 pairs = list(zip(reversed(a.args), reversed(a.defaults))) + list(zip(a.kwonlyargs, a.kw_defaults))
-                typed += [f"{where}:{node.lineno} {d.value!r}" for arg, d in pairs
-                          if "dataset" in arg.arg and isinstance(d, ast.Constant) and isinstance(d.value, str)]
-            elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and all(
-                    isinstance(e, ast.Constant) for e in node.elts) \
-                    and node.elts[0].value in ("datasets", "restricted") and node.elts[1].value in NAMES:
+                typed += [
+                    f"{where}:{node.lineno} {d.value!r}"
+                    for arg, d in pairs
+                    if "dataset" in arg.arg and isinstance(d, ast.Constant) and isinstance(d.value, str)
+                ]
+            elif (
+                isinstance(node, ast.Tuple)
+                and len(node.elts) == 2
+                and all(isinstance(e, ast.Constant) for e in node.elts)
+                and node.elts[0].value in ("datasets", "restricted")
+                and node.elts[1].value in NAMES
+            ):
                 typed.append(f"{where}:{node.lineno} {node.elts[1].value!r}")
     assert not typed, typed
 
@@ -80,11 +94,16 @@ def test_services_import_dataset_names_and_schemas_from_the_catalogue_never_from
     borrowed = []
     for path, tree in _modules("services", "defs"):
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and "services" in (node.module or "") or (
-                    isinstance(node, ast.ImportFrom) and path.parent.name == "services" and node.level == 1):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and "services" in (node.module or "")
+                or (isinstance(node, ast.ImportFrom) and path.parent.name == "services" and node.level == 1)
+            ):
                 for alias in node.names:
-                    if alias.name.endswith(("_DATASET", "_SCHEMA", "_ZONE", "_KEY", "_PREFIX", "TENANT_TAG")) \
-                            and alias.name not in ("MARTS_KEY",):
+                    if alias.name.endswith(
+                        ("_DATASET", "_SCHEMA", "_ZONE", "_KEY", "_PREFIX", "TENANT_TAG")
+                    ) and alias.name not in ("MARTS_KEY",):
                         borrowed.append(f"{path.relative_to(REPO)}: {node.module}.{alias.name}")
     assert not borrowed, borrowed
 
@@ -102,8 +121,12 @@ def test_no_module_builds_a_tenant_object_key_by_hand():
         if path.name == "keys.py":
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant) \
-                    and str(node.values[0].value).startswith(zones):
+            if (
+                isinstance(node, ast.JoinedStr)
+                and node.values
+                and isinstance(node.values[0], ast.Constant)
+                and str(node.values[0].value).startswith(zones)
+            ):
                 by_hand.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not by_hand, by_hand
 
@@ -124,9 +147,13 @@ def test_a_partition_key_is_the_datasets_zone_tenant_and_day_and_refuses_a_bad_n
     assert catalog.REDACTED_SEGMENTS.partition_key(T, DAY) == f"datasets/{T}/redacted_segments/day={DAY}/part.parquet"
     assert catalog.TRANSCRIPT_SEGMENTS.partition_key(T, DAY).startswith(f"restricted/{T}/transcript_segments/")
     assert catalog.kind_of_key(catalog.CALL_SCORES.partition_key(T, DAY)) == "dataset_partition"
-    for name, tenant, day, zone in (("../x", T, DAY, "datasets"), ("call_scores", "../t", DAY, "datasets"),
-                                    ("call_scores", T, "2026-02-30", "datasets"), ("call_scores", T, DAY, "reports"),
-                                    ("call_scores", T, "2026-11-17\n", "datasets")):
+    for name, tenant, day, zone in (
+        ("../x", T, DAY, "datasets"),
+        ("call_scores", "../t", DAY, "datasets"),
+        ("call_scores", T, "2026-02-30", "datasets"),
+        ("call_scores", T, DAY, "reports"),
+        ("call_scores", T, "2026-11-17\n", "datasets"),
+    ):
         with pytest.raises(InvalidKeyError):
             catalog.partition_key(name, tenant, day, zone)
 
@@ -155,9 +182,14 @@ def test_the_writers_named_in_the_catalogue_are_assets_of_the_code_location():
 
     keys = {k for a in defs().assets for k in getattr(a, "keys", [])}
     named = {d.writer for d in catalog.DATASETS} | {
-        catalog.CALL_MANIFEST_ASSET, catalog.TRANSCRIPTS_ASSET, catalog.REDACTED_SEGMENTS_ASSET,
-        catalog.CALL_METRICS_ASSET, catalog.CALL_SCORES_ASSET, catalog.TENANT_REGISTRY_ASSET,
-        *(catalog.report_asset(k) for k in ("weekly", "monthly"))}
+        catalog.CALL_MANIFEST_ASSET,
+        catalog.TRANSCRIPTS_ASSET,
+        catalog.REDACTED_SEGMENTS_ASSET,
+        catalog.CALL_METRICS_ASSET,
+        catalog.CALL_SCORES_ASSET,
+        catalog.TENANT_REGISTRY_ASSET,
+        *(catalog.report_asset(k) for k in ("weekly", "monthly")),
+    }
     missing = sorted(catalog.asset_path(k) for k in named if dg.AssetKey(k) not in keys)
     assert not missing, missing
     assert any(k.path[:2] == list(catalog.MARTS_ASSET_PREFIX) for k in keys)
@@ -166,16 +198,45 @@ def test_the_writers_named_in_the_catalogue_are_assets_of_the_code_location():
 
 
 # -- key builders ---------------------------------------------------------------------------------
-GOOD = {"tenant_id": T, "day": DAY, "call_id": CALL, "extension": "flac", "sha256": SHA, "model_revision": "r1",
-        "area": T, "token": "feedfeedfeedfeed", "name": "reason.json", "kind": "weekly", "period_key": "2026-W47",
-        "request_id": 7, "lookup": "call", "run_id": "0b1d2c3a-aaaa-bbbb-cccc-123456789012",
-        "dagster_run_id": "0b1d2c3a-aaaa-bbbb-cccc-123456789012"}
-BUILDERS = [catalog.inbox_day_prefix, catalog.inbox_key, catalog.call_inbox_prefix, catalog.audio_day_prefix,
-            catalog.audio_key, catalog.audio_sidecar_key, catalog.call_audio_prefix, catalog.transcripts_day_prefix,
-            catalog.call_transcripts_prefix, catalog.transcript_key, catalog.quarantine_prefix,
-            catalog.quarantine_entry, catalog.quarantine_key, catalog.report_prefix, catalog.report_key,
-            catalog.exports_prefix, catalog.dsr_export_prefix, catalog.lineage_exports_prefix,
-            catalog.lineage_export_key, catalog.openlineage_key]
+GOOD = {
+    "tenant_id": T,
+    "day": DAY,
+    "call_id": CALL,
+    "extension": "flac",
+    "sha256": SHA,
+    "model_revision": "r1",
+    "area": T,
+    "token": "feedfeedfeedfeed",
+    "name": "reason.json",
+    "kind": "weekly",
+    "period_key": "2026-W47",
+    "request_id": 7,
+    "lookup": "call",
+    "run_id": "0b1d2c3a-aaaa-bbbb-cccc-123456789012",
+    "dagster_run_id": "0b1d2c3a-aaaa-bbbb-cccc-123456789012",
+}
+BUILDERS = [
+    catalog.inbox_day_prefix,
+    catalog.inbox_key,
+    catalog.call_inbox_prefix,
+    catalog.audio_day_prefix,
+    catalog.audio_key,
+    catalog.audio_sidecar_key,
+    catalog.call_audio_prefix,
+    catalog.transcripts_day_prefix,
+    catalog.call_transcripts_prefix,
+    catalog.transcript_key,
+    catalog.quarantine_prefix,
+    catalog.quarantine_entry,
+    catalog.quarantine_key,
+    catalog.report_prefix,
+    catalog.report_key,
+    catalog.exports_prefix,
+    catalog.dsr_export_prefix,
+    catalog.lineage_exports_prefix,
+    catalog.lineage_export_key,
+    catalog.openlineage_key,
+]
 BAD = {
     "tenant_id": ["Acme", "../acme-energie", "acme-energie\n", "acme/energie", "", "a"],
     "area": ["Acme", "../unrouted", ""],
@@ -227,9 +288,13 @@ def test_the_quarantine_of_unroutable_uploads_and_the_platform_keys_are_describe
 
     for lookup in LOOKUP_KINDS:  # every lookup kind has its answer's key
         assert catalog.kind_of_key(catalog.lineage_export_key(T, lookup, 3, "0b1d2c3a-aaaa")) == "lineage_export"
-    for key in ("control/backups/20261117T020000Z/manifest.json", "control/tenant_registry/abc.json",
-                "control/erasure-ledger/acme-energie/x.json", "marts/warehouse.duckdb",
-                "raw/acme-energie/2026/11/17/anything at all.wav"):
+    for key in (
+        "control/backups/20261117T020000Z/manifest.json",
+        "control/tenant_registry/abc.json",
+        "control/erasure-ledger/acme-energie/x.json",
+        "marts/warehouse.duckdb",
+        "raw/acme-energie/2026/11/17/anything at all.wav",
+    ):
         assert catalog.kind_of_key(key) is not None, key
     assert catalog.kind_of_key("audio/acme-energie/c-1.flac") is None
     assert catalog.kind_of_key("datasets/acme-energie/unknown_table/day=2026-11-17/part.parquet") is None
@@ -261,22 +326,30 @@ def test_p19_the_purge_plans_an_expired_partition_of_every_catalogued_dataset_an
     old, recent = "2024-01-02", "2026-11-16"
     for d in catalog.DATASETS:
         for day in (old, recent):
-            wh.write_partition(d.name, T, day, pa.table({"tenant_id": [T], "call_id": [CALL], "day": [day]}),
-                               zone=d.zone)
-    dated = [catalog.audio_key(T, old, CALL, "flac"), catalog.audio_sidecar_key(T, old, CALL), catalog.playback_key(T, old, CALL),
-             catalog.transcript_key(T, old, CALL, SHA, "r1"),
-             *(catalog.quarantine_key(T, old, "0123456789abcdef", n) for n in catalog.QUARANTINE_FILES),
-             catalog.report_key(T, "monthly", "2024-01", "report.html")]
+            wh.write_partition(
+                d.name, T, day, pa.table({"tenant_id": [T], "call_id": [CALL], "day": [day]}), zone=d.zone
+            )
+    dated = [
+        catalog.audio_key(T, old, CALL, "flac"),
+        catalog.audio_sidecar_key(T, old, CALL),
+        catalog.playback_key(T, old, CALL),
+        catalog.transcript_key(T, old, CALL, SHA, "r1"),
+        *(catalog.quarantine_key(T, old, "0123456789abcdef", n) for n in catalog.QUARANTINE_FILES),
+        catalog.report_key(T, "monthly", "2024-01", "report.html"),
+    ]
     for key in dated:
         store.put_bytes(key, b"x")
     kinds = {catalog.kind_of_key(k) for k in dated}
     assert kinds == {k.name for k in catalog.OBJECT_KINDS if k.data_class}  # every dated kind is exercised
     control = ControlStore(f"sqlite:///{tmp_path}/control.db")
     control.migrate()
-    env = PurgeEnv(store=store, warehouse=wh, control=control,
-                   registry=TenantRegistry([Tenant(id=T, display_name="Acme", languages=["en"],
-                                                   scorecard="default.v1")]),
-                   today=date(2026, 11, 20))
+    env = PurgeEnv(
+        store=store,
+        warehouse=wh,
+        control=control,
+        registry=TenantRegistry([Tenant(id=T, display_name="Acme", languages=["en"], scorecard="default.v1")]),
+        today=date(2026, 11, 20),
+    )
     planned = {(i.target, i.data_class) for i, _n in plan_purge(env)}
     for d in catalog.DATASETS:
         assert (partition_key(d.name, T, old, d.zone), d.data_class) in planned, d.name

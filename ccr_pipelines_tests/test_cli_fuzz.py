@@ -35,16 +35,70 @@ SUBPROCESS_SAMPLES = {"sqlite": 60, "postgres": 40}  # 100 real subprocesses in 
 ADMIN, ANALYST, NOBODY = "fuzz-admin", "fuzz-analyst", "fuzz-nobody"
 
 HOSTILE = [
-    "", " ", "-", "--", "\x00", "a\nb", "\r\n", "\t", "\x1b[31mred\x1b[0m", "\x7f", "\u202eevil", "\u200b",
-    "../../etc/passwd", "/etc/shadow", "acme-energie/../globex-support", "x' OR '1'='1",
-    "acme-energie'; DROP TABLE access_log;--", "\u0430cme-energie", "acme\u2011energie", "\uff41cme-energie",
-    "unrouted", "platform", "UNROUTED", "%s%s%n", "{0}", "${HOME}", "$(id)", "`id`", "\udcff", "é" * 50,
-    "0612345678", "+33 6 12 34 56 78", "jean.dupont@example.org", "a" * 1200, "é" * 10_000, "1" * 100,
-    "-1", "0", "1e9", "NaN", "inf", "0x10", "99999999999999999999", str(2**63), str(2**31), "٣", "１２",
+    "",
+    " ",
+    "-",
+    "--",
+    "\x00",
+    "a\nb",
+    "\r\n",
+    "\t",
+    "\x1b[31mred\x1b[0m",
+    "\x7f",
+    "\u202eevil",
+    "\u200b",
+    "../../etc/passwd",
+    "/etc/shadow",
+    "acme-energie/../globex-support",
+    "x' OR '1'='1",
+    "acme-energie'; DROP TABLE access_log;--",
+    "\u0430cme-energie",
+    "acme\u2011energie",
+    "\uff41cme-energie",
+    "unrouted",
+    "platform",
+    "UNROUTED",
+    "%s%s%n",
+    "{0}",
+    "${HOME}",
+    "$(id)",
+    "`id`",
+    "\udcff",
+    "é" * 50,
+    "0612345678",
+    "+33 6 12 34 56 78",
+    "jean.dupont@example.org",
+    "a" * 1200,
+    "é" * 10_000,
+    "1" * 100,
+    "-1",
+    "0",
+    "1e9",
+    "NaN",
+    "inf",
+    "0x10",
+    "99999999999999999999",
+    str(2**63),
+    str(2**31),
+    "٣",
+    "１２",
 ]
 TENANTS = ["acme-energie", "globex-support", "initech-paused", "no-such-tenant"]
-DATES = ["2026-11-16", "2026-11-30", "9999-12-31", "0001-01-01", "1999-12-31", "2101-01-01", "2026-02-30",
-         "2026-13-01", "2026-1-1", "20261116", "2026-11-16T00:00:00", "2026-11-16" * 1000, "２０２６-11-16"]
+DATES = [
+    "2026-11-16",
+    "2026-11-30",
+    "9999-12-31",
+    "0001-01-01",
+    "1999-12-31",
+    "2101-01-01",
+    "2026-02-30",
+    "2026-13-01",
+    "2026-1-1",
+    "20261116",
+    "2026-11-16T00:00:00",
+    "2026-11-16" * 1000,
+    "２０２６-11-16",
+]
 INTS = ["1", "2", "3", "0", "-1", "99999999999999999999", str(2**63 - 1), str(2**63), "1.5", "007", "1" * 30]
 IDS = ["c-1", "c-0612345678", "call_42", "a" * 64, "a" * 65, "c/1", "c 1"]
 PERIODS = ["2026-W47", "2026-11", "9999-W52", "9999-12", "2026-W54", "2026-W00", "2026-00", "1999-01"]
@@ -58,9 +112,11 @@ PRINCIPALS = [ADMIN] * 8 + [ANALYST, ANALYST, NOBODY, NOBODY, "bad principal", "
 
 
 def _hostile() -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
-                     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), min_size=1000,
-                             max_size=1300))
+    return st.one_of(
+        st.sampled_from(HOSTILE),
+        st.text(max_size=40),
+        st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), min_size=1000, max_size=1300),
+    )
 
 
 def _v(*pools: list[str]) -> st.SearchStrategy[str]:
@@ -70,13 +126,27 @@ def _v(*pools: list[str]) -> st.SearchStrategy[str]:
 
 
 def _paths(tmp: Path) -> list[str]:
-    return [str(tmp / "out" / "pack.zip"), str(tmp / "missing" / "pack.zip"), str(tmp / "out"), "/proc/nope.zip",
-            "/", str(tmp / "out" / ("p" * 300)), ""]
+    return [
+        str(tmp / "out" / "pack.zip"),
+        str(tmp / "missing" / "pack.zip"),
+        str(tmp / "out"),
+        "/proc/nope.zip",
+        "/",
+        str(tmp / "out" / ("p" * 300)),
+        "",
+    ]
 
 
 def _urls(tmp: Path) -> list[str]:
-    return [f"sqlite:///{tmp}/out/restore.db", "sqlite://", "sqlite:///:memory:", f"sqlite:///{tmp}/missing/x.db",
-            "mysql://u@h/db", "not a url", "postgresql://"]
+    return [
+        f"sqlite:///{tmp}/out/restore.db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        f"sqlite:///{tmp}/missing/x.db",
+        "mysql://u@h/db",
+        "not a url",
+        "postgresql://",
+    ]
 
 
 def _opt(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
@@ -93,10 +163,21 @@ def _cmd(head: list[str], positional: list[st.SearchStrategy], options: list[st.
     pos = st.tuples(*[st.one_of(p.map(lambda v: [v]), st.just([])) for p in positional]) if positional else st.just(())
     opts = st.tuples(*options).flatmap(lambda parts: st.permutations(list(parts))) if options else st.just([])
     none = st.just([])
-    extra = st.one_of(none, none, none, none, none, none, none, none, _hostile().map(lambda v: [v]),
-                      st.sampled_from([["--actor", "mallory"], ["--help"], ["--bogus"], ["--actor=mallory"]]))
-    return st.tuples(pos, opts, extra).map(lambda t: head + [x for p in t[0] for x in p]
-                                           + [x for o in t[1] for x in o] + t[2])
+    extra = st.one_of(
+        none,
+        none,
+        none,
+        none,
+        none,
+        none,
+        none,
+        none,
+        _hostile().map(lambda v: [v]),
+        st.sampled_from([["--actor", "mallory"], ["--help"], ["--bogus"], ["--actor=mallory"]]),
+    )
+    return st.tuples(pos, opts, extra).map(
+        lambda t: head + [x for p in t[0] for x in p] + [x for o in t[1] for x in o] + t[2]
+    )
 
 
 def invocations(tmp: Path) -> st.SearchStrategy[list[str]]:
@@ -108,44 +189,93 @@ def invocations(tmp: Path) -> st.SearchStrategy[list[str]]:
         "demo": _cmd(["demo"], [], [_flag("--reset"), _flag("--quiet"), _flag("--resume")]),
         "settings": _cmd(["settings"], [], []),
         "tenants": st.sampled_from(["list", "validate", "suspend", "resume", "pause"]).flatmap(
-            lambda a: _cmd(["tenants", a], [tenant], [_opt("--file", paths), _opt("--reason", text),
-                                                      _opt("--incident", num)])),
+            lambda a: _cmd(
+                ["tenants", a], [tenant], [_opt("--file", paths), _opt("--reason", text), _opt("--incident", num)]
+            )
+        ),
         "db": st.sampled_from(["migrate", "current", "history", "downgrade", "drop"]).flatmap(
-            lambda a: _cmd(["db", a], [_v(["0013", "0014", "0012", "13", "0001", "head", "-1"], INTS)], [])),
+            lambda a: _cmd(["db", a], [_v(["0013", "0014", "0012", "13", "0001", "head", "-1"], INTS)], [])
+        ),
         "ingest": _cmd(["ingest", "status"], [], [_opt("--tenant", tenant), _flag("--json")]),
-        "suppress": _cmd(["suppress"], [tenant], [_opt("--type", _v(["phone", "email", "customer_ref"])),
-                                                  _opt("--value", ident), _opt("--reason", text)]),
-        "dsr": st.sampled_from(["export", "erase", "restrict", "suppress", "lift", "extend", "run", "receipt",
-                                "list", "delete"]).flatmap(
-            lambda a: _cmd(["dsr", a], [st.one_of(tenant, num)],
-                           [_opt("--phone", _v(PHONES)), _opt("--email", _v(EMAILS)),
-                            _opt("--customer-ref", _v(REFS)), _opt("--received", day), _opt("--reason", text),
-                            _opt("--tenant", tenant), _flag("--register-only")])),
-        "review": _cmd(["review", "decide"], [tenant, _v(IDS)],
-                       [_opt("--status", _v(["confirmed", "overridden", "dismissed", "unreviewed"]))]),
+        "suppress": _cmd(
+            ["suppress"],
+            [tenant],
+            [_opt("--type", _v(["phone", "email", "customer_ref"])), _opt("--value", ident), _opt("--reason", text)],
+        ),
+        "dsr": st.sampled_from(
+            ["export", "erase", "restrict", "suppress", "lift", "extend", "run", "receipt", "list", "delete"]
+        ).flatmap(
+            lambda a: _cmd(
+                ["dsr", a],
+                [st.one_of(tenant, num)],
+                [
+                    _opt("--phone", _v(PHONES)),
+                    _opt("--email", _v(EMAILS)),
+                    _opt("--customer-ref", _v(REFS)),
+                    _opt("--received", day),
+                    _opt("--reason", text),
+                    _opt("--tenant", tenant),
+                    _flag("--register-only"),
+                ],
+            )
+        ),
+        "review": _cmd(
+            ["review", "decide"],
+            [tenant, _v(IDS)],
+            [_opt("--status", _v(["confirmed", "overridden", "dismissed", "unreviewed"]))],
+        ),
         "purge": _cmd(["purge"], [], [_flag("--execute"), _opt("--today", day), _flag("--verbose")]),
         "incidents": st.sampled_from(["list", "ack", "resolve"]).flatmap(
-            lambda a: _cmd(["incidents", a], [num], [_flag("--all"), _opt("--limit", num),
-                                                      _opt("--root-cause", text),
-                                                      _opt("--corrective-action", text)])),
+            lambda a: _cmd(
+                ["incidents", a],
+                [num],
+                [_flag("--all"), _opt("--limit", num), _opt("--root-cause", text), _opt("--corrective-action", text)],
+            )
+        ),
         "backup": st.sampled_from(["create", "list", "verify", "restore"]).flatmap(
-            lambda a: _cmd(["backup", a], [_v(BACKUP_IDS)], [_opt("--into", urls), _opt("--marts-into", paths),
-                                                              _flag("--no-hash"), _flag("--json")])),
-        "reports": _cmd(["reports", "link"], [tenant], [_opt("--kind", _v(["weekly", "monthly"])),
-                                                        _opt("--day", day), _opt("--expires", num)]),
+            lambda a: _cmd(
+                ["backup", a],
+                [_v(BACKUP_IDS)],
+                [_opt("--into", urls), _opt("--marts-into", paths), _flag("--no-hash"), _flag("--json")],
+            )
+        ),
+        "reports": _cmd(
+            ["reports", "link"],
+            [tenant],
+            [_opt("--kind", _v(["weekly", "monthly"])), _opt("--day", day), _opt("--expires", num)],
+        ),
         "lineage": st.sampled_from(["call", "subject", "report"]).flatmap(
-            lambda w: _cmd(["lineage", w], [tenant, _v(IDS, PERIODS, PHONES, EMAILS)],
-                           [_opt("--type", _v(["phone", "email", "customer_ref"])), _flag("--json")])),
-        "audit": _cmd(["audit", "pack"], [], [_opt("--tenant", tenant), _opt("--from", day), _opt("--to", day),
-                                              _opt("--out", paths)]),
-        "search": _cmd(["search"], [tenant, _v(QUERIES)],
-                       [_opt("--speaker", _v(["agent", "customer", "nobody"])), _opt("--from", day), _opt("--to", day),
-                        _opt("--category", _v(["churn", "billing.v1", "a/b", ""])), _opt("--limit", num),
-                        _flag("--json")]),
+            lambda w: _cmd(
+                ["lineage", w],
+                [tenant, _v(IDS, PERIODS, PHONES, EMAILS)],
+                [_opt("--type", _v(["phone", "email", "customer_ref"])), _flag("--json")],
+            )
+        ),
+        "audit": _cmd(
+            ["audit", "pack"],
+            [],
+            [_opt("--tenant", tenant), _opt("--from", day), _opt("--to", day), _opt("--out", paths)],
+        ),
+        "search": _cmd(
+            ["search"],
+            [tenant, _v(QUERIES)],
+            [
+                _opt("--speaker", _v(["agent", "customer", "nobody"])),
+                _opt("--from", day),
+                _opt("--to", day),
+                _opt("--category", _v(["churn", "billing.v1", "a/b", ""])),
+                _opt("--limit", num),
+                _flag("--json"),
+            ],
+        ),
         "access": st.sampled_from(["whoami", "list", "grant", "revoke", "allow", "deny", "bootstrap"]).flatmap(
             # NOBODY is never granted anything (its refusals stay refusals); ADMIN is never revoked
-            lambda a: _cmd(["access", a], [_v([ANALYST, "x@y", "svc@corp"], ROLES), _v(ROLES, list(COMMANDS))],
-                           [_opt("--reason", text)])),
+            lambda a: _cmd(
+                ["access", a],
+                [_v([ANALYST, "x@y", "svc@corp"], ROLES), _v(ROLES, list(COMMANDS))],
+                [_opt("--reason", text)],
+            )
+        ),
     }
     return st.one_of(*commands.values(), _hostile().map(lambda v: [v]))
 
@@ -166,8 +296,22 @@ def _principal_for(argv: list[str], principal: str) -> str:
 
 
 # Read-only commands: an admin's call of one writes nothing, whatever the state, so it can be replayed.
-READ_ONLY = {"settings", "db.current", "db.history", "tenants.list", "tenants.validate", "ingest.status", "access.whoami", "access.list",
-             "incidents.list", "backup.list", "backup.verify", "dsr.list", "dsr.receipt", "(unparsed)"}
+READ_ONLY = {
+    "settings",
+    "db.current",
+    "db.history",
+    "tenants.list",
+    "tenants.validate",
+    "ingest.status",
+    "access.whoami",
+    "access.list",
+    "incidents.list",
+    "backup.list",
+    "backup.verify",
+    "dsr.list",
+    "dsr.receipt",
+    "(unparsed)",
+}
 
 
 def _command_of(argv: list[str]) -> str:
@@ -206,8 +350,11 @@ def fuzz_world(request, tmp_path, monkeypatch):
         monkeypatch.delenv("CCR_SETTINGS_FILE", raising=False)
     else:
         url = request.getfixturevalue("pg_url")
-        profile = (REPO / "ccr_pipelines" / "config" / "local.yaml").read_text().replace(
-            '"sqlite:///{data_dir}/control.db"', f'"{url}"')
+        profile = (
+            (REPO / "ccr_pipelines" / "config" / "local.yaml")
+            .read_text()
+            .replace('"sqlite:///{data_dir}/control.db"', f'"{url}"')
+        )
         assert url in profile
         (tmp_path / "profile.yaml").write_text(profile)
         monkeypatch.setenv("CCR_SETTINGS_FILE", str(tmp_path / "profile.yaml"))
@@ -234,12 +381,26 @@ def test_p3_p4_fuzz_the_whole_cli_no_traceback_and_no_write_on_a_refused_call(fu
     # every command key in turn, whatever hypothesis draws (it weighs branches unevenly): the privileged
     # commands' valid lines, plus the ones any caller may run (bootstrap: refused once an admin exists)
     templates = [argv for _k, argv in sorted(_argv_for(tmp).items())] + [
-        ["access", "bootstrap"], ["access", "whoami"], ["settings"], ["tenants", "validate"]]
+        ["access", "bootstrap"],
+        ["access", "whoami"],
+        ["settings"],
+        ["tenants", "validate"],
+    ]
 
-    @settings(max_examples=IN_PROCESS_EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(argv=invocations(tmp), principal=st.sampled_from(PRINCIPALS), hostile=_hostile(),
-           where=st.integers(min_value=0, max_value=20))
+    @settings(
+        max_examples=IN_PROCESS_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        argv=invocations(tmp),
+        principal=st.sampled_from(PRINCIPALS),
+        hostile=_hostile(),
+        where=st.integers(min_value=0, max_value=20),
+    )
     def one(argv, principal, hostile, where):
         n = stats["invocations"]
         if n % 3 == 0:
@@ -279,9 +440,11 @@ def test_p3_p4_fuzz_the_whole_cli_no_traceback_and_no_write_on_a_refused_call(fu
         # a refusal of NOBODY (never granted anything), or an admin's read-only call that wrote nothing
         wrote = snap.delta(before, after)
         access_refusal = "access refused" in err
-        replayable = ((rc == 2 and not wrote and not access_refusal)
-                      or (rc == 2 and access_refusal and principal == NOBODY and wrote == {"access_log": 1})
-                      or (principal == ADMIN and command in READ_ONLY and not wrote))
+        replayable = (
+            (rc == 2 and not wrote and not access_refusal)
+            or (rc == 2 and access_refusal and principal == NOBODY and wrote == {"access_log": 1})
+            or (principal == ADMIN and command in READ_ONLY and not wrote)
+        )
         if replayable and _subprocess_ok(argv):
             samples.setdefault(command, []).append((argv, principal, rc, wrote))
 
@@ -299,11 +462,10 @@ def test_p3_p4_fuzz_the_whole_cli_no_traceback_and_no_write_on_a_refused_call(fu
     before = snap.take()
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda s: (s, subprocess_cli(s[0], principal=s[1], env=env, cwd=tmp / "out")),
-                                picked))
+        results = list(pool.map(lambda s: (s, subprocess_cli(s[0], principal=s[1], env=env, cwd=tmp / "out")), picked))
     sub_elapsed = time.monotonic() - t0
     sub = Counter()
-    for (argv, principal, rc_in, _wrote), (rc, _out, err) in results:
+    for (argv, _principal, rc_in, _wrote), (rc, _out, err) in results:
         sub["invocations"] += 1
         if "Traceback" in err or rc not in (0, 1, 2):
             sub["tracebacks"] += 1
@@ -318,12 +480,22 @@ def test_p3_p4_fuzz_the_whole_cli_no_traceback_and_no_write_on_a_refused_call(fu
     if delta != expected:
         problems.append(f"subprocess samples wrote {delta}, expected {expected}")
 
-    figures = dict(engine=engine, invocations=stats["invocations"], tracebacks=stats["tracebacks"],
-                   refused=stats["refused"], access_refusals=stats["access_refusals"],
-                   writes_on_refusal=stats["writes_on_refusal"], ok=stats["rc0"], not_found=stats["rc1"],
-                   commands=len(commands), seconds=round(elapsed, 1),
-                   subprocess_invocations=sub["invocations"], subprocess_tracebacks=sub["tracebacks"],
-                   subprocess_writes_on_refusal=sub["writes_on_refusal"], subprocess_seconds=round(sub_elapsed, 1))
+    figures = dict(
+        engine=engine,
+        invocations=stats["invocations"],
+        tracebacks=stats["tracebacks"],
+        refused=stats["refused"],
+        access_refusals=stats["access_refusals"],
+        writes_on_refusal=stats["writes_on_refusal"],
+        ok=stats["rc0"],
+        not_found=stats["rc1"],
+        commands=len(commands),
+        seconds=round(elapsed, 1),
+        subprocess_invocations=sub["invocations"],
+        subprocess_tracebacks=sub["tracebacks"],
+        subprocess_writes_on_refusal=sub["writes_on_refusal"],
+        subprocess_seconds=round(sub_elapsed, 1),
+    )
     record_figures(f"cli_fuzz_{engine}", **figures)
     with capsys.disabled():
         print(f"\nP3/P4 CLI fuzz [{engine}]: " + ", ".join(f"{k}={v}" for k, v in figures.items()), file=sys.stderr)

@@ -13,8 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ccr_pipelines.stores.control_store import (
-    APPEND_ONLY, APPEND_ONLY_LATER, HEAD, ControlStore, access_log, audit_log, incidents, lineage, metadata, review_queue,
-    suppression_list, utcnow,
+    APPEND_ONLY,
+    APPEND_ONLY_LATER,
+    HEAD,
+    ControlStore,
+    access_log,
+    audit_log,
+    incidents,
+    lineage,
+    metadata,
+    review_queue,
+    suppression_list,
+    utcnow,
 )
 from ccr_pipelines.stores.migrations import rev_id
 
@@ -35,8 +45,18 @@ def test_migrate_reaches_head_and_is_idempotent(control_store):
     assert control_store.migrate() == HEAD
     assert _alembic_versions(control_store) == [rev_id(HEAD)] == [control_store.current_revision()]
     tables = set(sa.inspect(control_store.engine).get_table_names())
-    assert {"lineage", "access_log", "incidents", "alert_deliveries", "dsr_requests", "purge_log",
-            "suppression_list", "review_queue", "audit_log", "ingest_events"} <= tables
+    assert {
+        "lineage",
+        "access_log",
+        "incidents",
+        "alert_deliveries",
+        "dsr_requests",
+        "purge_log",
+        "suppression_list",
+        "review_queue",
+        "audit_log",
+        "ingest_events",
+    } <= tables
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -130,12 +150,16 @@ def test_p3_p20_audit_trails_still_accept_new_rows(control_store):
     for i in range(3):
         control_store.log_access(actor="ops", tenant_id="acme-energie", action="read", purpose="qa", obj=f"o-{i}")
     assert [r["object"] for r in control_store.fetch(access_log.select().order_by(access_log.c.id))] == [
-        "o-0", "o-1", "o-2"]
+        "o-0",
+        "o-1",
+        "o-2",
+    ]
 
 
 def test_working_tables_accept_updates(control_store):
-    control_store.insert(review_queue, dict(tenant_id="acme-energie", call_id="c-1", reasons=["low_confidence"],
-                                            created_at=utcnow()))
+    control_store.insert(
+        review_queue, dict(tenant_id="acme-energie", call_id="c-1", reasons=["low_confidence"], created_at=utcnow())
+    )
     with control_store.engine.begin() as conn:
         conn.execute(review_queue.update().values(status="reviewed", reviewer="qa-1", decided_at=utcnow()))
     [row] = control_store.fetch(review_queue.select())
@@ -143,11 +167,26 @@ def test_working_tables_accept_updates(control_store):
 
 
 def test_p3_access_log_and_p20_audit_and_lineage_helpers(control_store):
-    control_store.log_access(actor="dagster-run:1", tenant_id="acme-energie", action="export", purpose="dsr",
-                             obj="exports/acme-energie/x.zip", run_id="1")
+    control_store.log_access(
+        actor="dagster-run:1",
+        tenant_id="acme-energie",
+        action="export",
+        purpose="dsr",
+        obj="exports/acme-energie/x.zip",
+        run_id="1",
+    )
     control_store.audit(actor="ops", entity="tenant_config", entity_id="abc", change={"added": ["t-1"]})
-    control_store.record_lineage([dict(tenant_id="acme-energie", call_id="c-1", artefact_kind="audio",
-                                       artefact_uri="s3://b/audio/acme-energie/c-1.wav", region="eu-west-3")])
+    control_store.record_lineage(
+        [
+            dict(
+                tenant_id="acme-energie",
+                call_id="c-1",
+                artefact_kind="audio",
+                artefact_uri="s3://b/audio/acme-energie/c-1.wav",
+                region="eu-west-3",
+            )
+        ]
+    )
     [a] = control_store.fetch(access_log.select())
     assert (a["actor"], a["action"], a["purpose"]) == ("dagster-run:1", "export", "dsr") and a["at"] is not None
     assert control_store.fetch(audit_log.select())[0]["change"] == {"added": ["t-1"]}
@@ -155,8 +194,14 @@ def test_p3_access_log_and_p20_audit_and_lineage_helpers(control_store):
 
 
 def test_p18_a_subject_is_listed_once_per_tenant(control_store):
-    row = dict(tenant_id="acme-energie", subject_hash="h" * 64, identifier_type="phone", reason="objection",
-               added_by="dpo", added_at=utcnow())
+    row = dict(
+        tenant_id="acme-energie",
+        subject_hash="h" * 64,
+        identifier_type="phone",
+        reason="objection",
+        added_by="dpo",
+        added_at=utcnow(),
+    )
     control_store.insert(suppression_list, row)
     with pytest.raises(IntegrityError):
         control_store.insert(suppression_list, row)
@@ -168,10 +213,15 @@ def test_postgres_tests_skip_on_a_laptop_but_fail_in_ci_when_the_server_is_missi
     test = "ccr_pipelines_tests/test_control_store.py::test_p18_a_subject_is_listed_once_per_tenant"
     outcomes = {}
     for ci in ("", "true"):
-        env = {**os.environ, "CCR_TEST_PG_ADMIN_URL": "postgresql+psycopg2://postgres@127.0.0.1:1/postgres",
-               "CI": ci}
-        out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
-                              f"{test}[postgres]"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        env = {**os.environ, "CCR_TEST_PG_ADMIN_URL": "postgresql+psycopg2://postgres@127.0.0.1:1/postgres", "CI": ci}
+        out = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", f"{test}[postgres]"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         outcomes[ci] = (out.returncode, out.stdout)
     rc, text = outcomes[""]
     assert rc == 0 and "1 skipped" in text and "PostgreSQL is not reachable" in text, text[-1500:]

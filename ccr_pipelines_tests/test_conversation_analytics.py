@@ -55,8 +55,10 @@ def test_sentiment_accuracy_per_language_on_200_hand_labelled_turns_is_printed_a
         for ok, r in zip(right, mine):
             by_kind[r["kind"]].append(ok)
         accuracy = sum(right) / len(right)
-        print(f"\nsentiment accuracy {lang}: {accuracy:.3f} on {len(mine)} turns; per kind: "
-              + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())))
+        print(
+            f"\nsentiment accuracy {lang}: {accuracy:.3f} on {len(mine)} turns; per kind: "
+            + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_kind.items()))
+        )
         assert accuracy >= ACCURACY_FLOOR[lang]
         # neutral turns with negative words are not read as negative (the point of the negation rules)
         neutral_neg = [str(p) for p, r in zip(labels, mine) if r["kind"] == "neutral_neg"]
@@ -88,19 +90,35 @@ def test_every_packaged_categories_file_loads_and_has_drivers():
         assert cats.id == f.stem and any(c.driver for c in cats.categories)
 
 
-@pytest.mark.parametrize("body, field", [
-    ("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {phrase: {phrases: [ab]}}, colour: red}]",
-     "categories.0.colour"),
-    ("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {phrase: {phrases: [ab]}, non_talk: {longer_than_s: 3}}}]",
-     "categories.0.match"),
-    ("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {sentiment: {below: -0.2, above: 0.1}}}]",
-     "categories.0.match.sentiment"),
-    ("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {interruptions: {more_than: -1}}}]",
-     "categories.0.match.interruptions.more_than"),
-    (("id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}, "
-      "{id: a, match: {non_talk: {longer_than_s: 4}}}]"), "(root)"),
-    ("id: x\nversion: 1\nlanguage: de\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}]", "language"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (
+            "id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {phrase: {phrases: [ab]}}, colour: red}]",
+            "categories.0.colour",
+        ),
+        (
+            "id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {phrase: {phrases: [ab]}, non_talk: {longer_than_s: 3}}}]",
+            "categories.0.match",
+        ),
+        (
+            "id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {sentiment: {below: -0.2, above: 0.1}}}]",
+            "categories.0.match.sentiment",
+        ),
+        (
+            "id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {interruptions: {more_than: -1}}}]",
+            "categories.0.match.interruptions.more_than",
+        ),
+        (
+            (
+                "id: x\nversion: 1\nlanguage: fr\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}, "
+                "{id: a, match: {non_talk: {longer_than_s: 4}}}]"
+            ),
+            "(root)",
+        ),
+        ("id: x\nversion: 1\nlanguage: de\ncategories: [{id: a, match: {non_talk: {longer_than_s: 3}}}]", "language"),
+    ],
+)
 def test_a_bad_categories_file_is_refused_with_its_file_and_field_in_one_line(tmp_path, body, field):
     path = tmp_path / "bad.yaml"
     path.write_text(body)
@@ -112,18 +130,34 @@ def test_a_bad_categories_file_is_refused_with_its_file_and_field_in_one_line(tm
 
 def test_categories_file_with_an_alias_is_refused(tmp_path):
     path = tmp_path / "alias.yaml"
-    path.write_text("id: x\nversion: 1\nlanguage: fr\nc: &a {longer_than_s: 3}\n"
-                    "categories: [{id: a, match: {non_talk: *a}}]")
+    path.write_text(
+        "id: x\nversion: 1\nlanguage: fr\nc: &a {longer_than_s: 3}\ncategories: [{id: a, match: {non_talk: *a}}]"
+    )
     with pytest.raises(SettingsError, match="anchors and aliases"):
         load_categories(path)
 
 
 # --- a tenant-day with known turns ------------------------------------------------------------
 def _seg(call, i, speaker, start, end, text, tenant="acme-energie", no_speech=False):
-    return {"tenant_id": tenant, "call_id": call, "segment_index": i, "speaker": speaker, "channel": 0,
-            "start_s": start, "end_s": end, "text": text, "avg_logprob": -0.1, "speech_regions": [[start, end]],
-            "pii_phone": 0, "pii_email": 0, "pii_card": 0, "pii_iban": 0, "pii_nir": 0, "redactor_version": "x",
-            "no_speech": no_speech}
+    return {
+        "tenant_id": tenant,
+        "call_id": call,
+        "segment_index": i,
+        "speaker": speaker,
+        "channel": 0,
+        "start_s": start,
+        "end_s": end,
+        "text": text,
+        "avg_logprob": -0.1,
+        "speech_regions": [[start, end]],
+        "pii_phone": 0,
+        "pii_email": 0,
+        "pii_card": 0,
+        "pii_iban": 0,
+        "pii_nir": 0,
+        "redactor_version": "x",
+        "no_speech": no_speech,
+    }
 
 
 CALM = [  # c-calm: billing question, solution, a commitment, a 40 s hold, a polite end
@@ -188,7 +222,8 @@ def _tenant(tenants_file, tenant_id="acme-energie"):
 
 
 def test_categories_hit_with_their_time_points_speaker_position_silence_interruptions_and_combinations(
-        tmp_path, tenants_file):
+    tmp_path, tenants_file
+):
     out = analyse_partition(_tenant(tenants_file), DAY, _day(), language_of={}, steps=None, cats=_rules(tmp_path))
     hits = {(r["call_id"], r["category"]): r for r in out[CALL_CATEGORIES_DATASET].to_pylist()}
     assert hits[("c-calm", "facturation")]["time_points"] == [5.0] and hits[("c-calm", "facturation")]["is_driver"]
@@ -216,13 +251,21 @@ def test_sentiment_per_turn_and_per_call_with_thirds_and_the_customers_change(tm
     calm, angry = calls["c-calm"], calls["c-angry"]
     assert calm["customer_last_third"] > 0.3 and not calm["negative_end"]
     assert angry["customer_last_third"] < -0.5 and angry["negative_end"] and angry["customer"] < angry["agent"]
-    assert calm["customer_change"] == pytest.approx(calm["customer_last_third"] - calm["customer_first_third"], abs=1e-3)
+    assert calm["customer_change"] == pytest.approx(
+        calm["customer_last_third"] - calm["customer_first_third"], abs=1e-3
+    )
     assert angry["turns"] == len(ANGRY)  # the no-speech turn does not count
 
 
 def test_call_card_names_the_driver_the_outcome_and_the_agents_commitments_with_times(tmp_path, tenants_file):
-    steps = pa.table({"call_id": ["c-calm", "c-angry"], "step": ["solution", "solution"],
-                      "status": ["passed", "missing"], "evidence_start_s": [62.0, None]})
+    steps = pa.table(
+        {
+            "call_id": ["c-calm", "c-angry"],
+            "step": ["solution", "solution"],
+            "status": ["passed", "missing"],
+            "evidence_start_s": [62.0, None],
+        }
+    )
     out = analyse_partition(_tenant(tenants_file), DAY, _day(), language_of={}, steps=steps, cats=_rules(tmp_path))
     cards = {r["call_id"]: r for r in out[CALL_CARDS_DATASET].to_pylist()}
     calm, angry = cards["c-calm"], cards["c-angry"]
@@ -230,23 +273,35 @@ def test_call_card_names_the_driver_the_outcome_and_the_agents_commitments_with_
     assert (calm["solution_status"], calm["solution_s"], calm["outcome"]) == ("passed", 62.0, "resolved")
     assert calm["closing_label"] == "positive"
     assert calm["commitments"] == [{"start_s": 62.0, "text": "Je vais vous envoyer un avoir par courrier demain"}]
-    assert (angry["driver"], angry["outcome"], angry["closing_label"]) == ("panne", "unresolved_customer_unhappy",
-                                                                          "negative")
+    assert (angry["driver"], angry["outcome"], angry["closing_label"]) == (
+        "panne",
+        "unresolved_customer_unhappy",
+        "negative",
+    )
     assert angry["commitments_n"] == 0
 
 
 def test_english_commitments_and_sentiment_use_the_calls_language(tmp_path, tenants_file):
-    rows = [_seg("c-en", 0, "agent", 0, 3, "I will send you a new router today. Anything else?", "globex-support"),
-            _seg("c-en", 1, "customer", 4, 6, "No problem, thanks a lot, that's great!", "globex-support")]
-    out = analyse_partition(_tenant(tenants_file, "globex-support"), DAY, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA),
-                            language_of={"c-en": "en"}, steps=None, cats=load_categories(PACKAGED_CATEGORIES / "default-en.v1.yaml"))
+    rows = [
+        _seg("c-en", 0, "agent", 0, 3, "I will send you a new router today. Anything else?", "globex-support"),
+        _seg("c-en", 1, "customer", 4, 6, "No problem, thanks a lot, that's great!", "globex-support"),
+    ]
+    out = analyse_partition(
+        _tenant(tenants_file, "globex-support"),
+        DAY,
+        pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA),
+        language_of={"c-en": "en"},
+        steps=None,
+        cats=load_categories(PACKAGED_CATEGORIES / "default-en.v1.yaml"),
+    )
     card = out[CALL_CARDS_DATASET].to_pylist()[0]
     assert card["commitments"] == [{"start_s": 0.0, "text": "I will send you a new router today"}]
     assert out[TURN_SENTIMENT_DATASET].column("label").to_pylist() == ["neutral", "positive"]
 
 
 def test_p15_p21_scoring_writes_the_conversation_datasets_per_tenant_and_a_negative_end_is_a_review_reason(
-        tmp_path, tenants_file):
+    tmp_path, tenants_file
+):
     wh = Warehouse(LocalObjectStore(tmp_path / "objects"))
     control = ControlStore(f"sqlite:///{tmp_path}/control.db")
     control.migrate()
@@ -271,11 +326,20 @@ def test_p15_p21_scoring_writes_the_conversation_datasets_per_tenant_and_a_negat
 
 
 def test_a_mono_calls_turns_of_unknown_role_match_a_customer_phrase_but_a_stereo_agent_turn_does_not(
-        tmp_path, tenants_file):
-    rows = [_seg("c-mono", 0, "unknown", 0, 3, "Bonjour, je signale une coupure de courant."),
-            _seg("c-stereo", 0, "agent", 0, 3, "Y a-t-il une coupure chez vous ?"),
-            _seg("c-stereo", 1, "customer", 4, 6, "Non, tout va bien.")]
-    out = analyse_partition(_tenant(tenants_file), DAY, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA),
-                            language_of={}, steps=None, cats=_rules(tmp_path))
+    tmp_path, tenants_file
+):
+    rows = [
+        _seg("c-mono", 0, "unknown", 0, 3, "Bonjour, je signale une coupure de courant."),
+        _seg("c-stereo", 0, "agent", 0, 3, "Y a-t-il une coupure chez vous ?"),
+        _seg("c-stereo", 1, "customer", 4, 6, "Non, tout va bien."),
+    ]
+    out = analyse_partition(
+        _tenant(tenants_file),
+        DAY,
+        pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA),
+        language_of={},
+        steps=None,
+        cats=_rules(tmp_path),
+    )
     cards = {r["call_id"]: r["driver"] for r in out[CALL_CARDS_DATASET].to_pylist()}
     assert cards == {"c-mono": "panne", "c-stereo": None}

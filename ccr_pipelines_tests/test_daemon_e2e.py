@@ -51,8 +51,9 @@ def _wait(what: str, predicate, timeout_s: float, procs: list, log: Path, step: 
         if value:
             return value
         for p in procs:
-            assert p.poll() is None, f"{p.args[0]} exited ({p.returncode}) while waiting for {what}:\n" + \
-                log.read_text()[-4000:]
+            assert p.poll() is None, (
+                f"{p.args[0]} exited ({p.returncode}) while waiting for {what}:\n" + log.read_text()[-4000:]
+            )
         time.sleep(step)
     pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}; daemon log tail:\n" + log.read_text()[-6000:])
 
@@ -76,11 +77,14 @@ def test_uploads_flow_to_reports_and_a_failed_check_pages_under_the_real_daemon(
     data = tmp_path / "var"
     home = tmp_path / "dagster_home"
     home.mkdir()
-    instance_yaml = "telemetry:\n  enabled: false\nnux:\n  enabled: false\n" \
-                    "concurrency:\n  runs:\n    max_concurrent_runs: 3\n"
+    instance_yaml = (
+        "telemetry:\n  enabled: false\nnux:\n  enabled: false\nconcurrency:\n  runs:\n    max_concurrent_runs: 3\n"
+    )
     if storage == "postgres":
-        instance_yaml = f"storage:\n  postgres:\n    postgres_url: {plain_pg_url(request.getfixturevalue('pg_url'))}\n" \
-                        + instance_yaml
+        instance_yaml = (
+            f"storage:\n  postgres:\n    postgres_url: {plain_pg_url(request.getfixturevalue('pg_url'))}\n"
+            + instance_yaml
+        )
     (home / "dagster.yaml").write_text(instance_yaml)
 
     with Receiver() as pager:
@@ -89,24 +93,51 @@ def test_uploads_flow_to_reports_and_a_failed_check_pages_under_the_real_daemon(
         settings_file = tmp_path / "settings.yaml"
         settings_file.write_text(yaml.safe_dump(settings))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CCR_", "DAGSTER_"))}
-        env.update(CCR_ENV="local", CCR_DATA_DIR=str(data), CCR_SETTINGS_FILE=str(settings_file),
-                   CCR_TENANTS_FILE=str(REPO / "ccr_pipelines" / "config" / "tenants" / "local.yaml"),
-                   CCR_SENSOR_INTERVAL_S=str(INTERVAL_S), CCR_PAGER_ROUTING_KEY=ROUTING_KEY,
-                   DAGSTER_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="1", PYTHONPATH=str(REPO),
-                   PYTHONUNBUFFERED="1")
+        env.update(
+            CCR_ENV="local",
+            CCR_DATA_DIR=str(data),
+            CCR_SETTINGS_FILE=str(settings_file),
+            CCR_TENANTS_FILE=str(REPO / "ccr_pipelines" / "config" / "tenants" / "local.yaml"),
+            CCR_SENSOR_INTERVAL_S=str(INTERVAL_S),
+            CCR_PAGER_ROUTING_KEY=ROUTING_KEY,
+            DAGSTER_HOME=str(home),
+            DAGSTER_DISABLE_TELEMETRY="1",
+            PYTHONPATH=str(REPO),
+            PYTHONUNBUFFERED="1",
+        )
         log = tmp_path / "daemon.log"
         port = _free_port()
         # create the instance's storage once: the daemon and the webserver starting together on an empty
         # DAGSTER_HOME would both create the SQLite schedule storage (alembic "more than one head")
-        subprocess.run([str(BIN / "dagster"), "instance", "migrate"], cwd=REPO, env=env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [str(BIN / "dagster"), "instance", "migrate"],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         with open(log, "w") as out:
-            procs = [subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
-                                      stdout=out, stderr=subprocess.STDOUT, start_new_session=True),
-                     subprocess.Popen([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
-                                       "-p", str(port)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                      start_new_session=True)]
+            procs = [
+                subprocess.Popen(
+                    [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+                subprocess.Popen(
+                    [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                    cwd=REPO,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+            ]
         try:
+
             def webserver_up():
                 try:
                     return urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).status == 200
@@ -136,13 +167,30 @@ def test_uploads_flow_to_reports_and_a_failed_check_pages_under_the_real_daemon(
 
             wh = Warehouse(LocalObjectStore(data / "objects"))
             scores = wh.read_partition(SCORES_DATASET, TENANT, DAY)
-            wh.write_partition(SCORES_DATASET, TENANT, DAY, scores.set_column(
-                scores.schema.get_field_index("score"), "score", pc.add(scores.column("score"), pa.scalar(150.0))))
+            wh.write_partition(
+                SCORES_DATASET,
+                TENANT,
+                DAY,
+                scores.set_column(
+                    scores.schema.get_field_index("score"), "score", pc.add(scores.column("score"), pa.scalar(150.0))
+                ),
+            )
             pages_before = len(pager.requests)
-            subprocess.run([str(BIN / "dagster"), "job", "launch", "-w", "workspace.yaml", "-j", "data_quality_job"],
-                           cwd=REPO, env=env, check=True, capture_output=True, timeout=180)
-            page = _wait("the page", lambda: next((p for p in pager.requests[pages_before:]
-                                                   if b"scores_expectations" in p["body"]), None), 240, procs, log)
+            subprocess.run(
+                [str(BIN / "dagster"), "job", "launch", "-w", "workspace.yaml", "-j", "data_quality_job"],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
+            page = _wait(
+                "the page",
+                lambda: next((p for p in pager.requests[pages_before:] if b"scores_expectations" in p["body"]), None),
+                240,
+                procs,
+                log,
+            )
             body = json.loads(page["body"])
             assert body["routing_key"] == ROUTING_KEY and body["event_action"] == "trigger"
             assert body["dedup_key"].startswith(f"ccr:{TENANT}:check_failed:silver/analyze/call_scores")
@@ -153,8 +201,10 @@ def test_uploads_flow_to_reports_and_a_failed_check_pages_under_the_real_daemon(
     text = log.read_text()
     # no sensor raised (issue 16: the check sensor raised "…cursor that is not run-aware" on SQLite)
     assert "run-aware" not in text and "evaluation_fn for sensor" not in text, text[-4000:]
-    print(f"\n[{storage}] upload -> reports: {upload_to_report:.0f} s; check evaluated -> page: {check_to_page:.1f} s "
-          f"(sensor intervals capped at {INTERVAL_S} s)")
+    print(
+        f"\n[{storage}] upload -> reports: {upload_to_report:.0f} s; check evaluated -> page: {check_to_page:.1f} s "
+        f"(sensor intervals capped at {INTERVAL_S} s)"
+    )
     assert check_to_page <= 60
 
 
@@ -175,11 +225,14 @@ def _mart_calls(data: Path) -> int:
 
 def _check_evaluated_at(home: Path, env: dict) -> float:
     """When the failed scores check was evaluated (its event's timestamp in the instance)."""
-    code = ("import dagster as dg, json;"
-            "i = dg.DagsterInstance.get();"
-            "k = dg.AssetCheckKey(dg.AssetKey(['silver','analyze','call_scores']), 'scores_expectations');"
-            "r = i.event_log_storage.get_asset_check_execution_history(k, limit=1)[0];"
-            "print(json.dumps(r.event.timestamp))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
-                         check=True, timeout=120)
+    code = (
+        "import dagster as dg, json;"
+        "i = dg.DagsterInstance.get();"
+        "k = dg.AssetCheckKey(dg.AssetKey(['silver','analyze','call_scores']), 'scores_expectations');"
+        "r = i.event_log_storage.get_asset_check_execution_history(k, limit=1)[0];"
+        "print(json.dumps(r.event.timestamp))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True, timeout=120
+    )
     return float(out.stdout.strip().splitlines()[-1])

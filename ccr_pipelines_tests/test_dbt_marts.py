@@ -31,27 +31,38 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
     # two tenants sharing call ids and agent ids: marts must keep them apart (P4)
     _write_day(wh, control, "acme-energie", {"c-1": "good", "c-2": "bad"})
     _write_day(wh, control, "globex-support", {"c-1": "good"})
-    result = dg.materialize([ccr_dbt_marts], resources={
-        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
-        "control_store": ControlStoreResource(url=control.url),
-        "tenant_registry": TenantRegistryResource(path=str(tenants_file))})
+    result = dg.materialize(
+        [ccr_dbt_marts],
+        resources={
+            "dbt": _dbt_resource(),
+            "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+            "control_store": ControlStoreResource(url=control.url),
+            "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        },
+    )
     assert result.success
     # P13: the run that built the marts recorded one lineage row per tenant and mart, covering its days
     import sqlalchemy as sa
+
     from ccr_pipelines.stores.control_store import lineage
 
     marts = control.fetch(sa.select(lineage).where(lineage.c.artefact_kind == "mart"))
     assert {r["tenant_id"] for r in marts} == {"acme-energie", "globex-support"} and len(marts) == 2 * 9
-    assert all(r["run_id"] == result.run_id and r["period_start"] and r["artefact_uri"].startswith("duckdb://")
-               for r in marts)
+    assert all(
+        r["run_id"] == result.run_id and r["period_start"] and r["artefact_uri"].startswith("duckdb://") for r in marts
+    )
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks and all(checks.values()), checks
-    assert len(checks) >= 15  # every dbt test ran as a check (the singular P4 test has no single model, so it runs in the build)
+    assert (
+        len(checks) >= 15
+    )  # every dbt test ran as a check (the singular P4 test has no single model, so it runs in the build)
     con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
     months = dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall())
     assert months == {"acme-energie": 2, "globex-support": 1}
-    rate = con.sql("select compliance_rate from mart_compliance_step where tenant_id = 'acme-energie' "
-                   "and step = 'recording_disclosure'").fetchall()[0][0]
+    rate = con.sql(
+        "select compliance_rate from mart_compliance_step where tenant_id = 'acme-energie' "
+        "and step = 'recording_disclosure'"
+    ).fetchall()[0][0]
     assert rate == 0.5
     backlog = dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall())
     assert backlog == {"acme-energie": 1}  # the call without disclosure auto-fails and waits for review
@@ -60,28 +71,50 @@ def test_marts_build_through_dagster_with_dbt_tests_as_checks(tmp_path, tenants_
     assert agents == [("acme-energie", "ag-1", 2), ("globex-support", "ag-1", 1)]
     drivers = dict(con.sql("select tenant_id, sum(driver_calls) from mart_driver_week group by 1").fetchall())
     assert drivers == {"acme-energie": 2, "globex-support": 1}
-    assert con.execute("select count(*) from mart_driver_week where change_vs_previous <> driver_calls").fetchone()[0] == 0
+    assert (
+        con.execute("select count(*) from mart_driver_week where change_vs_previous <> driver_calls").fetchone()[0] == 0
+    )
     assert con.execute("select count(*) from mart_sentiment_team_week").fetchone()[0] == 2
     con.close()
 
     # P16: a restricted subject's call leaves the marts at the next build (and comes back when lifted)
     from ccr_pipelines.stores.control_store import subject_calls, subject_restrictions, utcnow
 
-    control.insert(subject_calls, dict(tenant_id="acme-energie", subject_hash="h" * 64, identifier_type="phone",
-                                       call_id="c-2", day=DAY, created_at=utcnow()))
-    control.insert(subject_restrictions, dict(tenant_id="acme-energie", subject_hash="h" * 64,
-                                              identifier_type="phone", actor="t", restricted_at=utcnow()))
-    result = dg.materialize([ccr_dbt_marts], resources={
-        "dbt": _dbt_resource(), "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
-        "control_store": ControlStoreResource(url=control.url),
-        "tenant_registry": TenantRegistryResource(path=str(tenants_file))})
+    control.insert(
+        subject_calls,
+        dict(
+            tenant_id="acme-energie",
+            subject_hash="h" * 64,
+            identifier_type="phone",
+            call_id="c-2",
+            day=DAY,
+            created_at=utcnow(),
+        ),
+    )
+    control.insert(
+        subject_restrictions,
+        dict(
+            tenant_id="acme-energie", subject_hash="h" * 64, identifier_type="phone", actor="t", restricted_at=utcnow()
+        ),
+    )
+    result = dg.materialize(
+        [ccr_dbt_marts],
+        resources={
+            "dbt": _dbt_resource(),
+            "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+            "control_store": ControlStoreResource(url=control.url),
+            "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        },
+    )
     assert result.success
     # the restricted call's id reaches dbt through a file, never the run's event log (P16, P17)
     events = result.all_events
     assert events and not any(re.search(r"\bc-2\b", str(e)) for e in events)
     con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
     assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {
-        "acme-energie": 1, "globex-support": 1}
+        "acme-energie": 1,
+        "globex-support": 1,
+    }
     assert dict(con.sql("select tenant_id, unreviewed_calls from mart_review_backlog").fetchall()) == {}
     con.close()
 
@@ -102,19 +135,30 @@ def test_marts_build_on_an_s3_store_over_a_mirror_and_are_published(tmp_path, te
     control.migrate()
     _write_day(wh, control, "acme-energie", {"c-1": "good", "c-2": "bad"})
     _write_day(wh, control, "globex-support", {"c-1": "good"})
-    resources = {"dbt": _dbt_resource(), "control_store": ControlStoreResource(url=control.url),
-                 "object_store": ObjectStoreResource(kind="s3", bucket=bucket, endpoint_url=endpoint),
-                 "tenant_registry": TenantRegistryResource(path=str(tenants_file))}
+    resources = {
+        "dbt": _dbt_resource(),
+        "control_store": ControlStoreResource(url=control.url),
+        "object_store": ObjectStoreResource(kind="s3", bucket=bucket, endpoint_url=endpoint),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+    }
     result = dg.materialize([ccr_dbt_marts], resources=resources)
     assert result.success
-    [md] = [md for md in ({k: v.value for k, v in o.asset_observation_data.asset_observation.metadata.items()}
-                          for o in result.get_asset_observation_events()) if "dbt_total" in md]
+    [md] = [
+        md
+        for md in (
+            {k: v.value for k, v in o.asset_observation_data.asset_observation.metadata.items()}
+            for o in result.get_asset_observation_events()
+        )
+        if "dbt_total" in md
+    ]
     assert md["dbt_total"] == md["dbt_pass"] > md["dbt_tests_total"] == md["dbt_tests_pass"] > 0
     published = tmp_path / "published.duckdb"
     store.download_file(MARTS_KEY, published)
     con = duckdb.connect(str(published), read_only=True)
     assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {
-        "acme-energie": 2, "globex-support": 1}
+        "acme-energie": 2,
+        "globex-support": 1,
+    }
     con.close()
 
     # a partition deleted from the store (a purge) leaves the mirror and the next build

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -27,8 +27,14 @@ def _dbt(args: list[str], tmp_path: Path, **env) -> subprocess.CompletedProcess:
     if not project.exists():
         shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
     full_env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env}
-    return subprocess.run([DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project)],
-                          cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        cwd=tmp_path,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_dbt_project_parses_offline(tmp_path):
@@ -39,10 +45,25 @@ def test_dbt_project_parses_offline(tmp_path):
 
 
 def _row(tenant: str, call: str, channels: int) -> dict:
-    return {"tenant_id": tenant, "call_id": call, "day": "2026-11-16", "source_key": "k", "audio_key": "a",
-            "etag": "e", "sha256": "0" * 64, "size_bytes": 10, "duration_s": 1.0, "sample_rate": 16000,
-            "channels": channels, "codec": "flac", "container": "flac", "subject_hashes": [], "has_sidecar": False,
-            "ingested_at": datetime.now(timezone.utc), "run_id": "r"}
+    return {
+        "tenant_id": tenant,
+        "call_id": call,
+        "day": "2026-11-16",
+        "source_key": "k",
+        "audio_key": "a",
+        "etag": "e",
+        "sha256": "0" * 64,
+        "size_bytes": 10,
+        "duration_s": 1.0,
+        "sample_rate": 16000,
+        "channels": channels,
+        "codec": "flac",
+        "container": "flac",
+        "subject_hashes": [],
+        "has_sidecar": False,
+        "ingested_at": datetime.now(UTC),
+        "run_id": "r",
+    }
 
 
 def test_dbt_build_runs_models_and_tests_over_pipeline_partitions(tmp_path):
@@ -65,8 +86,13 @@ def test_dbt_build_runs_models_and_tests_over_pipeline_partitions(tmp_path):
 
 def test_production_dagster_yaml_loads_as_a_postgres_instance(tmp_path, pg_url, monkeypatch):
     db = pg_url.rsplit("/", 1)[1]
-    for k, v in {"DAGSTER_PG_USERNAME": "postgres", "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_HOST": "127.0.0.1",
-                 "DAGSTER_PG_DB": db, "DAGSTER_PG_PORT": "5432"}.items():
+    for k, v in {
+        "DAGSTER_PG_USERNAME": "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_DB": db,
+        "DAGSTER_PG_PORT": "5432",
+    }.items():
         monkeypatch.setenv(k, v)
     home = tmp_path / "home"
     home.mkdir()

@@ -31,6 +31,7 @@ from .fault_helpers import record_figures
 REPO = Path(__file__).resolve().parents[1]
 TENANTS = ("acme-energie", "globex-support")
 
+
 # When to kill: (stage, the line whose appearance starts the clock, seconds after it) — the
 # demo prints a stage's line when the stage is done, so a kill shortly after lands inside the
 # next stage — or (stage, a first side effect of that stage to wait for, 0).
@@ -49,8 +50,10 @@ def _a_transcript_exists(data_dir: Path) -> bool:
 def _a_partition_of(dataset: str):
     """A predicate: the first tenant-day of *dataset* is written (metrics and scoring take < 1 s a
     run: a kill timed from the previous stage's line would land after them)."""
+
     def written(data_dir: Path) -> bool:
         return any(p.is_file() for p in (data_dir / "objects" / "datasets").glob(f"*/{dataset}/**/*"))
+
     return written
 
 
@@ -68,14 +71,20 @@ KILL_POINTS = [
 
 def _sensor_names() -> dict[str, str]:
     from ccr_pipelines.defs.analyze.sensors import (
-        redacted_to_metrics_sensor, redacted_to_scores_sensor, transcripts_to_redacted_sensor,
+        redacted_to_metrics_sensor,
+        redacted_to_scores_sensor,
+        transcripts_to_redacted_sensor,
     )
     from ccr_pipelines.defs.ingest.sensors import raw_recordings_sensor
     from ccr_pipelines.defs.transcribe.sensors import manifest_to_transcripts_sensor
 
-    return {"ingest": raw_recordings_sensor.name, "transcribe": manifest_to_transcripts_sensor.name,
-            "redact": transcripts_to_redacted_sensor.name, "metrics": redacted_to_metrics_sensor.name,
-            "score": redacted_to_scores_sensor.name}
+    return {
+        "ingest": raw_recordings_sensor.name,
+        "transcribe": manifest_to_transcripts_sensor.name,
+        "redact": transcripts_to_redacted_sensor.name,
+        "metrics": redacted_to_metrics_sensor.name,
+        "score": redacted_to_scores_sensor.name,
+    }
 
 
 def _at_kill(data_dir: Path) -> dict:
@@ -86,7 +95,10 @@ def _at_kill(data_dir: Path) -> dict:
         state = home / f"demo_sensor_{sensor}.json"
         owed[stage] = len(json.loads(state.read_text())["pending"]) if state.exists() else None  # None: never ticked
     reports = data_dir / "objects" / "reports"
-    return {"owed": owed, "report_files": len([p for p in reports.rglob("*") if p.is_file()]) if reports.exists() else 0}
+    return {
+        "owed": owed,
+        "report_files": len([p for p in reports.rglob("*") if p.is_file()]) if reports.exists() else 0,
+    }
 
 
 def _interrupted(stage: str, at: dict, reference_reports: int) -> bool:
@@ -96,23 +108,37 @@ def _interrupted(stage: str, at: dict, reference_reports: int) -> bool:
     if stage == "seed":
         return owed["ingest"] is None
     if stage in order:
-        earlier_done = all(owed[s] == 0 for s in order[:order.index(stage)])
+        earlier_done = all(owed[s] == 0 for s in order[: order.index(stage)])
         return earlier_done and owed[stage] != 0  # None (tick not stored yet) or runs still owed
     if stage == "marts":
         return all(v == 0 for v in owed.values()) and at["report_files"] == 0
-    return 0 < at["report_files"] < reference_reports or (at["report_files"] == 0 and all(v == 0 for v in owed.values()))
+    return 0 < at["report_files"] < reference_reports or (
+        at["report_files"] == 0 and all(v == 0 for v in owed.values())
+    )
 
 
 def _env(data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CCR_", "DAGSTER_HOME"))}
-    return {**env, "CCR_ENV": "local", "CCR_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO),
-            "DAGSTER_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1"}
+    return {
+        **env,
+        "CCR_ENV": "local",
+        "CCR_DATA_DIR": str(data_dir),
+        "PYTHONPATH": str(REPO),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def _demo(data_dir: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ccr_pipelines.cli", "demo", *args], cwd=REPO,
-                            env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccr_pipelines.cli", "demo", *args],
+        cwd=REPO,
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _run_killed(data_dir: Path, args: list[str], trigger, delay: float) -> bool:
@@ -153,11 +179,19 @@ def _state(data_dir: Path) -> dict:
     wh = Warehouse(LocalObjectStore(objects))
     state: dict = {}
     with sqlite3.connect(data_dir / "control.db") as db:
-        state["ledger"] = Counter(db.execute(
-            "SELECT tenant_id, partition_key, source_key, outcome, reason, call_id FROM ingest_events").fetchall())
+        state["ledger"] = Counter(
+            db.execute(
+                "SELECT tenant_id, partition_key, source_key, outcome, reason, call_id FROM ingest_events"
+            ).fetchall()
+        )
         state["suppression_rows"] = db.execute("SELECT count(*) FROM suppression_list").fetchone()[0]
-    for dataset, column in ((MANIFEST_DATASET, "call_id"), (CALLS_DATASET, "status"), (REDACTED_DATASET, "call_id"),
-                            (METRICS_DATASET, "call_id"), (SCORES_DATASET, "score")):
+    for dataset, column in (
+        (MANIFEST_DATASET, "call_id"),
+        (CALLS_DATASET, "status"),
+        (REDACTED_DATASET, "call_id"),
+        (METRICS_DATASET, "call_id"),
+        (SCORES_DATASET, "score"),
+    ):
         rows = []
         for tenant in TENANTS:
             for day in wh.partitions(dataset, tenant):
@@ -194,15 +228,25 @@ def test_the_demo_killed_in_every_stage_and_resumed_ends_like_an_unkilled_run(tm
     # and the reference itself is whole: every call once per dataset, the inbox empty
     assert ref["inbox"] == [] and ref["suppression_rows"] == 1
     for dataset in (MANIFEST_DATASET, CALLS_DATASET, REDACTED_DATASET, METRICS_DATASET, SCORES_DATASET):
-        assert max(Counter((t, d, c) for t, d, c, _ in ref[dataset] if dataset != REDACTED_DATASET).values(),
-                   default=1) == 1
+        assert (
+            max(Counter((t, d, c) for t, d, c, _ in ref[dataset] if dataset != REDACTED_DATASET).values(), default=1)
+            == 1
+        )
     outcomes = Counter()
     for (_t, _p, _k, outcome, _r, _c), n in ref["ledger"].items():
         outcomes[outcome] += n
-    record_figures("demo_killed_every_stage", kills=len(kills), stages=[s for s, _k, _a in kills],
-                   at_each_kill={s: a for s, _k, a in kills},
-                   ledger_rows=sum(ref["ledger"].values()), ledger_outcomes=dict(outcomes),
-                   manifest_rows=sum(ref[MANIFEST_DATASET].values()), transcript_calls=sum(ref[CALLS_DATASET].values()),
-                   redacted_segments=sum(ref[REDACTED_DATASET].values()), metrics_rows=sum(ref[METRICS_DATASET].values()),
-                   scores_rows=sum(ref[SCORES_DATASET].values()), report_files=len(ref["reports"]),
-                   identical_end_state=True)
+    record_figures(
+        "demo_killed_every_stage",
+        kills=len(kills),
+        stages=[s for s, _k, _a in kills],
+        at_each_kill={s: a for s, _k, a in kills},
+        ledger_rows=sum(ref["ledger"].values()),
+        ledger_outcomes=dict(outcomes),
+        manifest_rows=sum(ref[MANIFEST_DATASET].values()),
+        transcript_calls=sum(ref[CALLS_DATASET].values()),
+        redacted_segments=sum(ref[REDACTED_DATASET].values()),
+        metrics_rows=sum(ref[METRICS_DATASET].values()),
+        scores_rows=sum(ref[SCORES_DATASET].values()),
+        report_files=len(ref["reports"]),
+        identical_end_state=True,
+    )

@@ -5,7 +5,7 @@ extension and R12 incident, erasure on a versioned S3 bucket, the Dagster jobs' 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import jsonschema
@@ -18,8 +18,15 @@ from ccr_pipelines.core.subjects import subject_hash
 from ccr_pipelines.core.tenants import Tenant, TenantRegistry
 from ccr_pipelines.services import dsr
 from ccr_pipelines.services.reports import generate_report
-from ccr_pipelines.stores.control_store import (ControlStore, audit_log, dsr_requests, incidents, subject_calls,
-                                                suppression_list, utcnow)
+from ccr_pipelines.stores.control_store import (
+    ControlStore,
+    audit_log,
+    dsr_requests,
+    incidents,
+    subject_calls,
+    suppression_list,
+    utcnow,
+)
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
 
@@ -33,8 +40,12 @@ PHONE, EMAIL = "+33 6 11 22 33 44", "marie@example.fr"
 
 
 def _registry() -> TenantRegistry:
-    return TenantRegistry([Tenant(id=T, display_name="Acme", languages=["en"], scorecard="default.v1"),
-                           Tenant(id="globex-support", display_name="Globex", languages=["en"], scorecard="default.v1")])
+    return TenantRegistry(
+        [
+            Tenant(id=T, display_name="Acme", languages=["en"], scorecard="default.v1"),
+            Tenant(id="globex-support", display_name="Globex", languages=["en"], scorecard="default.v1"),
+        ]
+    )
 
 
 def _world(store, control: ControlStore) -> dsr.DsrEnv:
@@ -42,11 +53,21 @@ def _world(store, control: ControlStore) -> dsr.DsrEnv:
     wh = Warehouse(store)
     write_scored_day(wh, control, "default.v1", T, DAY, {"c-1": "good", "c-2": "bad", "c-3": "bad"})
     for cid, kind, value in (("c-1", "phone", PHONE), ("c-3", "email", EMAIL), ("c-2", "phone", "+33 6 99 99 99 99")):
-        control.insert(subject_calls, dict(tenant_id=T, subject_hash=subject_hash(SECRET, T, kind, value),
-                                           identifier_type=kind, call_id=cid, day=DAY, created_at=utcnow()))
+        control.insert(
+            subject_calls,
+            dict(
+                tenant_id=T,
+                subject_hash=subject_hash(SECRET, T, kind, value),
+                identifier_type=kind,
+                call_id=cid,
+                day=DAY,
+                created_at=utcnow(),
+            ),
+        )
         store.put_bytes(f"audio/{T}/2026/11/16/{cid}.flac", b"fLaC" + cid.encode())
-        store.put_bytes(f"audio/{T}/2026/11/16/{cid}.json",
-                        json.dumps({"agent_id": "ag-1", f"customer_{kind}": value}).encode())
+        store.put_bytes(
+            f"audio/{T}/2026/11/16/{cid}.json", json.dumps({"agent_id": "ag-1", f"customer_{kind}": value}).encode()
+        )
         store.put_bytes(f"restricted/{T}/transcripts/2026/11/16/{cid}/abc-tiny.json", b'{"segments": []}')
     return dsr.DsrEnv(store=store, warehouse=wh, control=control, registry=_registry(), secret=SECRET, actor="test")
 
@@ -60,15 +81,21 @@ def world(tmp_path):
 
 
 def test_p16_one_month_deadline_clamps_to_the_month_end_and_extension_adds_two():
-    assert add_months(datetime(2026, 1, 31, tzinfo=timezone.utc), 1) == datetime(2026, 2, 28, tzinfo=timezone.utc)
-    received = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
-    assert dsr_due(received) == datetime(2026, 12, 20, 9, tzinfo=timezone.utc)
-    assert dsr_due(received, extended=True) == datetime(2027, 2, 20, 9, tzinfo=timezone.utc)
+    assert add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    received = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    assert dsr_due(received) == datetime(2026, 12, 20, 9, tzinfo=UTC)
+    assert dsr_due(received, extended=True) == datetime(2027, 2, 20, 9, tzinfo=UTC)
 
 
 def test_p16_export_bundle_validates_against_the_documented_schema_and_holds_the_subjects_calls_only(world):
-    generate_report(world.warehouse, world.control, world.registry.get(T), period_containing("weekly", date(2026, 11, 16)),
-                    run_id=None, actor="test")
+    generate_report(
+        world.warehouse,
+        world.control,
+        world.registry.get(T),
+        period_containing("weekly", date(2026, 11, 16)),
+        run_id=None,
+        actor="test",
+    )
     rid = dsr.register(world, T, "export", {"phone": PHONE, "email": EMAIL})
     bundle = dsr.export(world, rid)
     stored = json.loads(world.store.get_bytes(f"exports/{T}/dsr-{rid}/bundle.json"))
@@ -106,8 +133,12 @@ def test_p16_restricted_calls_leave_the_report_until_lifted_with_an_audit_trail(
     assert world.store.exists(f"audio/{T}/2026/11/16/c-3.flac")  # kept, only not processed
     dsr.restrict(world, rid, lift=True)
     assert report_calls() == ["c-1", "c-2", "c-3"]
-    changes = [r["change"] for r in world.control.fetch(sa.select(audit_log).where(
-        audit_log.c.entity == "subject_restriction").order_by(audit_log.c.id))]
+    changes = [
+        r["change"]
+        for r in world.control.fetch(
+            sa.select(audit_log).where(audit_log.c.entity == "subject_restriction").order_by(audit_log.c.id)
+        )
+    ]
     assert [(c["before"], c["after"]) for c in changes] == [("none", "restricted"), ("restricted", "none")]
 
 
@@ -122,11 +153,20 @@ def test_p18_a_suppression_request_blocks_the_next_import_of_that_subject(world,
     assert dsr.suppress(world, rid) == {"added": 0}  # idempotent
     audit = world.control.fetch(sa.select(audit_log).where(audit_log.c.entity == "suppression_list"))
     assert len(audit) == 1 and audit[0]["change"]["after"] == "listed" and audit[0]["actor"] == "test"
-    world.store.put_bytes(f"raw/{T}/2026/11/18/c-9.json", sidecar(customer_phone=PHONE,
-                                                                 started_at="2026-11-18T09:00:00+01:00"))
+    world.store.put_bytes(
+        f"raw/{T}/2026/11/18/c-9.json", sidecar(customer_phone=PHONE, started_at="2026-11-18T09:00:00+01:00")
+    )
     world.store.put_bytes(f"raw/{T}/2026/11/18/c-9.wav", wav_bytes(1.0, seed=4))
-    env = IngestEnv(store=world.store, control=world.control, warehouse=world.warehouse, registry=world.registry,
-                    secret=SECRET, run_id="r", today=date(2026, 11, 20), max_duration_s=600.0)
+    env = IngestEnv(
+        store=world.store,
+        control=world.control,
+        warehouse=world.warehouse,
+        registry=world.registry,
+        secret=SECRET,
+        run_id="r",
+        today=date(2026, 11, 20),
+        max_duration_s=600.0,
+    )
     result = ingest_batch(env, None, tenant_id=T, day="2026-11-18")
     assert result.outcomes.get("suppressed") == 1 and not result.outcomes.get("accepted")
 
@@ -134,11 +174,11 @@ def test_p18_a_suppression_request_blocks_the_next_import_of_that_subject(world,
 def test_p16_overdue_requests_raise_an_r12_incident_and_an_extension_moves_the_deadline(world):
     from ccr_pipelines.services.alerting import AlertSettings
 
-    old = datetime.now(timezone.utc) - timedelta(days=40)
+    old = datetime.now(UTC) - timedelta(days=40)
     late = dsr.register(world, T, "export", {"phone": PHONE}, received_at=old)
     extended = dsr.register(world, T, "export", {"email": EMAIL}, received_at=old)
     due = dsr.extend(world, extended, "complex request: many recordings")
-    assert due > datetime.now(timezone.utc)
+    assert due > datetime.now(UTC)
     with pytest.raises(dsr.DsrError):
         dsr.extend(world, extended, "again")
     assert dsr.check_overdue(world, alert_settings=AlertSettings(env={})) == [late]
@@ -151,7 +191,8 @@ def test_p17_erasure_on_a_versioned_s3_bucket_removes_every_version_and_keeps_th
 
     endpoint, bucket = s3_bucket
     boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-3").put_bucket_versioning(
-        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
     store = S3ObjectStore(bucket, region="eu-west-3", endpoint_url=endpoint)
     control = ControlStore(f"sqlite:///{tmp_path}/control.db")
     control.migrate()
@@ -177,8 +218,13 @@ def test_p17_erasure_on_a_versioned_s3_bucket_removes_every_version_and_keeps_th
 
 def test_p16_the_dsr_jobs_take_only_a_request_id_and_run_in_dagster(world, tmp_path):
     from ccr_pipelines.defs.retention.jobs import DsrConfig, RestrictionConfig, dsr_export_job
-    from ccr_pipelines.resources import (ControlStoreResource, IngestConfigResource, ObjectStoreResource,
-                                         TenantRegistryResource, WarehouseResource)
+    from ccr_pipelines.resources import (
+        ControlStoreResource,
+        IngestConfigResource,
+        ObjectStoreResource,
+        TenantRegistryResource,
+        WarehouseResource,
+    )
 
     assert set(DsrConfig.model_fields) == {"request_id"}
     assert set(RestrictionConfig.model_fields) == {"request_id", "lift"}
@@ -188,11 +234,16 @@ def test_p16_the_dsr_jobs_take_only_a_request_id_and_run_in_dagster(world, tmp_p
     rid = dsr.register(world, T, "export", {"phone": PHONE})
     instance = dg.DagsterInstance.ephemeral()
     result = dsr_export_job.execute_in_process(
-        run_config={"ops": {"dsr_export": {"config": {"request_id": rid}}}}, instance=instance,
-        resources={"object_store": store_res, "warehouse": WarehouseResource(object_store=store_res),
-                   "control_store": ControlStoreResource(url=world.control.url),
-                   "tenant_registry": TenantRegistryResource(path=str(reg)),
-                   "ingest_config": IngestConfigResource(subject_hash_key=SECRET)})
+        run_config={"ops": {"dsr_export": {"config": {"request_id": rid}}}},
+        instance=instance,
+        resources={
+            "object_store": store_res,
+            "warehouse": WarehouseResource(object_store=store_res),
+            "control_store": ControlStoreResource(url=world.control.url),
+            "tenant_registry": TenantRegistryResource(path=str(reg)),
+            "ingest_config": IngestConfigResource(subject_hash_key=SECRET),
+        },
+    )
     assert result.success
     text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in instance.all_logs(result.run_id))
     text += json.dumps(instance.get_run_by_id(result.run_id).run_config)
@@ -220,8 +271,8 @@ def test_p20_a_review_decision_is_audited_with_before_after_and_actor_and_no_cal
 def test_p16_p17_the_ccr_dsr_commands_export_erase_and_show_the_receipt(local_settings_env, capsys, monkeypatch):
     from ccr_pipelines.cli import main
     from ccr_pipelines.core.settings import resolve
-    from ccr_pipelines.platform import object_store_from_settings
     from ccr_pipelines.loaders.settings_files import load_settings
+    from ccr_pipelines.platform import object_store_from_settings
 
     loaded = load_settings()
     store = object_store_from_settings(loaded.settings)
@@ -274,8 +325,14 @@ def test_revision_7_gives_a_version_6_store_the_dsr_index_and_restrictions(backe
 def test_p17_the_verification_scan_finds_a_row_a_hash_a_report_or_an_old_version_left_behind(world):
     import pyarrow as pa
 
-    generate_report(world.warehouse, world.control, world.registry.get(T), period_containing("weekly", date(2026, 11, 16)),
-                    run_id=None, actor="test")
+    generate_report(
+        world.warehouse,
+        world.control,
+        world.registry.get(T),
+        period_containing("weekly", date(2026, 11, 16)),
+        run_id=None,
+        actor="test",
+    )
     before = {ds: world.warehouse.read_partition(ds, T, DAY) for ds in ("call_scores", "call_manifest")}
     rid = dsr.register(world, T, "erasure", {"phone": PHONE})
     proof = dsr.erase(world, rid)
@@ -284,12 +341,24 @@ def test_p17_the_verification_scan_finds_a_row_a_hash_a_report_or_an_old_version
     # a score row put back
     world.warehouse.write_partition("call_scores", T, DAY, before["call_scores"])
     assert any("rows of the calls" in f for f in dsr.verify_erasure(world, T, calls, h))
-    world.warehouse.write_partition("call_scores", T, DAY, before["call_scores"].filter(
-        pa.compute.not_equal(before["call_scores"].column("call_id"), "c-1")))
+    world.warehouse.write_partition(
+        "call_scores",
+        T,
+        DAY,
+        before["call_scores"].filter(pa.compute.not_equal(before["call_scores"].column("call_id"), "c-1")),
+    )
     # the subject's keyed hash left in another manifest row
     m = world.warehouse.read_partition("call_manifest", T, DAY)
-    world.warehouse.write_partition("call_manifest", T, DAY, m.set_column(
-        m.schema.get_field_index("subject_hashes"), "subject_hashes", pa.array([h] * m.num_rows, pa.list_(pa.string()))))
+    world.warehouse.write_partition(
+        "call_manifest",
+        T,
+        DAY,
+        m.set_column(
+            m.schema.get_field_index("subject_hashes"),
+            "subject_hashes",
+            pa.array([h] * m.num_rows, pa.list_(pa.string())),
+        ),
+    )
     assert any("hash" in f for f in dsr.verify_erasure(world, T, calls, h))
     world.warehouse.write_partition("call_manifest", T, DAY, m)
     # a report still listing the call
@@ -315,7 +384,9 @@ def test_p16_p17_export_restriction_and_erasure_on_a_postgresql_control_store(pg
     assert proof["scan"]["passed"], proof["scan"]["findings"]
     assert control.calls_of_subject(T, [subject_hash(SECRET, T, "phone", PHONE)]) == []
     [req] = control.fetch(sa.select(dsr_requests).where(dsr_requests.c.id == rid))
-    assert req["status"] == "completed" and req["proof"]["calls"] == 1 and not names_call(json.dumps(req["proof"]), "c-1")
+    assert (
+        req["status"] == "completed" and req["proof"]["calls"] == 1 and not names_call(json.dumps(req["proof"]), "c-1")
+    )
     control.dispose()
 
 
@@ -339,8 +410,9 @@ def test_p17_a_request_whose_scan_failed_completes_only_after_a_new_scan_that_pa
     req = dsr.get_request(world, rid)
     assert proof["scan"]["passed"] and req["status"] == "completed" and req["completed_at"] is not None
     assert [s["passed"] for s in req["proof"]["scans"]] == [False, False, True]
-    assert "_pending_calls" not in req["proof"] and any(loc.startswith("quarantine ")
-                                                        for loc in req["proof"]["scan"]["locations_read"])
+    assert "_pending_calls" not in req["proof"] and any(
+        loc.startswith("quarantine ") for loc in req["proof"]["scan"]["locations_read"]
+    )
 
 
 def test_p17_a_quarantined_upload_naming_the_subject_is_erased_and_its_reason_record_holds_no_raw_key(world):
@@ -355,11 +427,22 @@ def test_p17_a_quarantined_upload_naming_the_subject_is_erased_and_its_reason_re
     world.store.put_bytes(prefix + "0611223344.wav", wav_bytes(1.0))  # the subject's number as a file name
     world.store.put_bytes(prefix + "c-8000.json", sidecar(customer_email=EMAIL))
     world.store.put_bytes(prefix + "c-8000.wav", b"")  # empty: quarantined with its sidecar
-    env = IngestEnv(store=world.store, control=world.control, warehouse=world.warehouse, registry=world.registry,
-                    secret=SECRET, run_id="r-q", today=date(2026, 11, 20), max_duration_s=600.0)
+    env = IngestEnv(
+        store=world.store,
+        control=world.control,
+        warehouse=world.warehouse,
+        registry=world.registry,
+        secret=SECRET,
+        run_id="r-q",
+        today=date(2026, 11, 20),
+        max_duration_s=600.0,
+    )
     assert ingest_batch(env, None, tenant_id=T, day=DAY).outcomes["quarantined"] == 2
-    reasons = [world.store.get_bytes(o.key).decode() for o in world.store.list(f"quarantine/{T}/")
-               if o.key.endswith("reason.json")]
+    reasons = [
+        world.store.get_bytes(o.key).decode()
+        for o in world.store.list(f"quarantine/{T}/")
+        if o.key.endswith("reason.json")
+    ]
     assert len(reasons) == 2 and not any("0611223344" in r for r in reasons)
     assert len(world.control.fetch(sa.select(quarantine_subjects))) == 2
     rid = dsr.register(world, T, "erasure", {"phone": PHONE, "email": EMAIL})
@@ -369,19 +452,22 @@ def test_p17_a_quarantined_upload_naming_the_subject_is_erased_and_its_reason_re
     assert sum(1 for d in proof["deleted"] if d["store"] == "quarantine") == 2
     assert world.control.fetch(sa.select(quarantine_subjects)) == []
     # the scan can fail: a quarantined sidecar naming the subject put back is found
-    world.store.put_bytes(f"quarantine/{T}/2026/11/16/feedfacefeedface/sidecar.json",
-                          json.dumps({"customer_email": EMAIL.upper()}).encode())
+    world.store.put_bytes(
+        f"quarantine/{T}/2026/11/16/feedfacefeedface/sidecar.json",
+        json.dumps({"customer_email": EMAIL.upper()}).encode(),
+    )
     h = [subject_hash(SECRET, T, "email", EMAIL)]
     assert any(f.startswith("quarantine ") for f in dsr.verify_erasure(world, T, [], h))
 
 
-def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_request_id(local_settings_env, monkeypatch,
-                                                                                       capsys):
+def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_request_id(
+    local_settings_env, monkeypatch, capsys
+):
     """Issue 15: the CLI's environment reads Dagster's run storage like the job's (the embedded default's
     dagster_home when DAGSTER_HOME is unset), and a lookup for the Dagster job is a request row."""
     from ccr_pipelines.cli import main
-    from ccr_pipelines.platform import Platform
     from ccr_pipelines.loaders.settings_files import load_settings
+    from ccr_pipelines.platform import Platform
     from ccr_pipelines.stores.control_store import lineage_lookups
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -398,7 +484,9 @@ def test_p16_p17_the_cli_builds_the_jobs_erasure_env_and_registers_lookups_by_re
     assert "config request_id=1" in out and "config request_id=2" in out and PHONE not in out
     rows = env.control.fetch(sa.select(lineage_lookups).order_by(lineage_lookups.c.id))
     assert [(r["lookup"], r["target"]) for r in rows] == [
-        ("call", "c-1"), ("subject_hash", subject_hash(dsr_secret(loaded), T, "phone", PHONE))]
+        ("call", "c-1"),
+        ("subject_hash", subject_hash(dsr_secret(loaded), T, "phone", PHONE)),
+    ]
 
 
 def dsr_secret(loaded) -> str:

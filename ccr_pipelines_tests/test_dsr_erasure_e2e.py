@@ -57,11 +57,11 @@ def _env(data: Path):
     import dagster as dg
 
     from ccr_pipelines.core.settings import resolve
-    from ccr_pipelines.platform import object_store_from_settings
     from ccr_pipelines.defs.shared.run_storage import DagsterRunStorage
+    from ccr_pipelines.loaders.settings_files import load_settings
+    from ccr_pipelines.platform import object_store_from_settings
     from ccr_pipelines.services.dsr import DsrEnv
     from ccr_pipelines.services.marts import duckdb_path, rebuild_marts
-    from ccr_pipelines.loaders.settings_files import load_settings
     from ccr_pipelines.stores.control_store import ControlStore
     from ccr_pipelines.stores.warehouse import Warehouse
 
@@ -70,10 +70,17 @@ def _env(data: Path):
     control = ControlStore(loaded.settings.control_url())
     control.migrate()
     instance = dg.DagsterInstance.from_config(str(data / "dagster_home"))
-    return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=loaded.registry,
-                  secret=resolve(loaded.settings.ingest.subject_hash_key), actor="test",
-                  rebuild_marts=lambda: rebuild_marts(store.root, control=control), marts_path=duckdb_path(store.root),
-                  run_storage=DagsterRunStorage(instance, "DAGSTER_HOME"))
+    return DsrEnv(
+        store=store,
+        warehouse=Warehouse(store),
+        control=control,
+        registry=loaded.registry,
+        secret=resolve(loaded.settings.ingest.subject_hash_key),
+        actor="test",
+        rebuild_marts=lambda: rebuild_marts(store.root, control=control),
+        marts_path=duckdb_path(store.root),
+        run_storage=DagsterRunStorage(instance, "DAGSTER_HOME"),
+    )
 
 
 def _parquet_rows(root: Path) -> dict[str, list[str]]:
@@ -88,8 +95,11 @@ def _parquet_rows(root: Path) -> dict[str, list[str]]:
 
 
 def _hashes(root: Path, prefixes: tuple[str, ...]) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
-            if p.is_file() and str(p.relative_to(root)).startswith(prefixes)}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and str(p.relative_to(root)).startswith(prefixes)
+    }
 
 
 def _text_of(p: Path) -> str:
@@ -109,8 +119,9 @@ def test_p16_p17_p18_erasing_one_demo_subject_leaves_no_trace_and_keeps_everyone
     weekly = root / "reports/acme-energie/weekly/2026-W47/manifest.json"
     assert CALL in {c["call_id"] for c in json.loads(weekly.read_text())["calls"]}
     others_before = {k: [c for c in v if c != CALL] for k, v in before_rows.items()}
-    untouched_before = _hashes(root, ("audio/globex-support", "restricted/globex-support", "datasets/globex-support",
-                                      "reports/globex-support"))
+    untouched_before = _hashes(
+        root, ("audio/globex-support", "restricted/globex-support", "datasets/globex-support", "reports/globex-support")
+    )
     other_audio = {k: v for k, v in _hashes(root, ("audio/acme-energie",)).items() if CALL not in k}
 
     from ccr_pipelines.services import dsr
@@ -127,8 +138,10 @@ def test_p16_p17_p18_erasing_one_demo_subject_leaves_no_trace_and_keeps_everyone
     locations = {(d["store"], d["location"]) for d in req["proof"]["deleted"]}
     assert ("object_store", "audio/acme-energie/2026/11/16/<call-1>.flac") in locations
     assert ("object_store", "audio/acme-energie/2026/11/16/<call-1>.json") in locations
-    assert any(s == "object_store" and loc.startswith("restricted/acme-energie/transcripts/2026/11/16/<call-1>/")
-               for s, loc in locations)
+    assert any(
+        s == "object_store" and loc.startswith("restricted/acme-energie/transcripts/2026/11/16/<call-1>/")
+        for s, loc in locations
+    )
     for rel, ids in before_rows.items():
         if CALL in ids:  # every partition that held the call is in the receipt, with its row count
             [entry] = [d for d in req["proof"]["deleted"] if d["store"] == "parquet" and d["location"] == rel]
@@ -148,14 +161,18 @@ def test_p16_p17_p18_erasing_one_demo_subject_leaves_no_trace_and_keeps_everyone
                     continue  # the demo's key-with-a-phone upload sits in quarantine by its token, not its name
                 assert needle not in text, (rel, needle)
     con = duckdb.connect(str(env.marts_path), read_only=True)
-    for schema, table, col in con.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns "
-                                          "WHERE data_type = 'VARCHAR' AND table_name LIKE 'mart_%'").fetchall():
+    for schema, table, col in con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE data_type = 'VARCHAR' AND table_name LIKE 'mart_%'"
+    ).fetchall():
         assert con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{col}" = ?', [CALL]).fetchone()[0] == 0
     con.close()
     db = sqlite3.connect(str(demo / "control.db"))
     tombstones = db.execute("SELECT count(*), count(deleted_at) FROM lineage WHERE call_id = ?", [CALL]).fetchone()
     assert tombstones[0] > 0 and tombstones[0] == tombstones[1]  # every lineage row of the call marked deleted
-    dump = "\n".join(line for line in db.iterdump() if not line.startswith(tuple(f'INSERT INTO "{t}"' for t in AUDIT_TABLES)))
+    dump = "\n".join(
+        line for line in db.iterdump() if not line.startswith(tuple(f'INSERT INTO "{t}"' for t in AUDIT_TABLES))
+    )
     db.close()
     for needle in NEEDLES:
         assert needle not in dump, needle
@@ -174,18 +191,27 @@ def test_p16_p17_p18_erasing_one_demo_subject_leaves_no_trace_and_keeps_everyone
 
     # everyone else intact: the same rows, byte-identical other tenant, same other audio
     assert {k: v for k, v in _parquet_rows(root).items()} == {k: v for k, v in others_before.items() if v}
-    assert _hashes(root, ("audio/globex-support", "restricted/globex-support", "datasets/globex-support",
-                          "reports/globex-support")) == untouched_before
+    assert (
+        _hashes(
+            root,
+            ("audio/globex-support", "restricted/globex-support", "datasets/globex-support", "reports/globex-support"),
+        )
+        == untouched_before
+    )
     assert {k: v for k, v in _hashes(root, ("audio/acme-energie",)).items()} == other_audio
 
     # P18: the subject is on the suppression list, so the next import of their calls is blocked
     h = subject_hash(env.secret, TENANT, "phone", SUBJECT_PHONE)
-    assert env.control.fetch(sa.select(suppression_list.c.id).where(suppression_list.c.tenant_id == TENANT,
-                                                                    suppression_list.c.subject_hash == h))
+    assert env.control.fetch(
+        sa.select(suppression_list.c.id).where(
+            suppression_list.c.tenant_id == TENANT, suppression_list.c.subject_hash == h
+        )
+    )
 
     # the scan can fail: a stray sidecar with the subject's number and a row put back are both found
-    env.store.put_bytes("audio/acme-energie/2026/11/16/c-7777.json",
-                        json.dumps({"customer_phone": "+33612345678"}).encode())
+    env.store.put_bytes(
+        "audio/acme-energie/2026/11/16/c-7777.json", json.dumps({"customer_phone": "+33612345678"}).encode()
+    )
     findings = dsr.verify_erasure(env, TENANT, [{"call_id": CALL, "day": "2026-11-16"}], [h])
     assert any("identifier" in f and "c-7777.json" in f for f in findings), findings
     env.store.delete("audio/acme-energie/2026/11/16/c-7777.json")

@@ -42,8 +42,13 @@ def _assert_nothing_lost_or_doubled(store, control, n: int) -> dict:
     assert inbox(store) == []
     audio = [o.key for o in store.list("audio/acme-energie/") if o.key.endswith(".wav")]
     assert len(audio) == n
-    return {"calls_in": n, "ledger_rows": len(rows), "manifest_rows": len(manifest), "audio_objects": len(audio),
-            "left_in_inbox": len(inbox(store))}
+    return {
+        "calls_in": n,
+        "ledger_rows": len(rows),
+        "manifest_rows": len(manifest),
+        "audio_objects": len(audio),
+        "left_in_inbox": len(inbox(store)),
+    }
 
 
 @pytest.fixture
@@ -56,7 +61,9 @@ def sqlite_control(tmp_path):
 
 # --- S3 -----------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_s3_500_503_and_timeouts_on_a_fifth_of_calls_are_retried_with_nothing_lost_or_doubled(s3_bucket, sqlite_control):
+def test_s3_500_503_and_timeouts_on_a_fifth_of_calls_are_retried_with_nothing_lost_or_doubled(
+    s3_bucket, sqlite_control
+):
     endpoint, bucket = s3_bucket
     n = 30
     _seed_calls(S3ObjectStore(bucket, endpoint_url=endpoint), n)
@@ -70,8 +77,9 @@ def test_s3_500_503_and_timeouts_on_a_fifth_of_calls_are_retried_with_nothing_lo
     assert result.accounting_ok and result.outcomes == {"accepted": n}, result.accounting
     assert all(proxy.faults[k] >= 2 for k in FaultyProxy.KINDS), proxy.faults  # every kind was hit
     figures = _assert_nothing_lost_or_doubled(S3ObjectStore(bucket, endpoint_url=endpoint), sqlite_control, n)
-    record_figures("s3_faults", **figures, faults_injected=dict(proxy.faults),
-                   requests_seen_by_s3=sum(proxy.forwarded.values()))
+    record_figures(
+        "s3_faults", **figures, faults_injected=dict(proxy.faults), requests_seen_by_s3=sum(proxy.forwarded.values())
+    )
 
 
 def test_without_retries_the_same_s3_faults_fail_calls(s3_bucket):
@@ -160,8 +168,9 @@ def test_postgres_restarted_between_and_down_during_ingestion_runs(private_pg, t
 # --- disk full ----------------------------------------------------------------------------
 def _table(n: int, seed: int) -> pa.Table:
     rng = __import__("random").Random(seed)
-    return pa.table({"call_id": [f"c-{i:06d}" for i in range(n)],
-                     "noise": [rng.randbytes(64).hex() for _ in range(n)]})  # incompressible
+    return pa.table(
+        {"call_id": [f"c-{i:06d}" for i in range(n)], "noise": [rng.randbytes(64).hex() for _ in range(n)]}
+    )  # incompressible
 
 
 def _hidden_files(root) -> list[str]:
@@ -199,8 +208,13 @@ def test_disk_full_while_writing_a_parquet_partition_leaves_the_old_one_and_no_p
         os.unlink(disk / "filler")  # space again: the same write now succeeds whole
         wh.write_partition(MANIFEST_DATASET, "acme-energie", DAY, big)
         assert wh.read_partition(MANIFEST_DATASET, "acme-energie", DAY).equals(big)
-    record_figures("disk_full_parquet", failed_writes=3, partial_files_visible=0, old_partition_intact=True,
-                   rewrite_after_space_freed_rows=big.num_rows)
+    record_figures(
+        "disk_full_parquet",
+        failed_writes=3,
+        partial_files_visible=0,
+        old_partition_intact=True,
+        rewrite_after_space_freed_rows=big.num_rows,
+    )
 
 
 def test_ingestion_on_a_full_disk_fails_then_its_retry_accounts_for_every_call(tmp_path, sqlite_control):

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccr_tools.infra_policies import ROLE_ACCESS, zone_expiry_days
 from ccr_pipelines.core.keys import ZONES
 from ccr_pipelines.core.tenants import RETENTION_BOUNDS
+from ccr_tools.infra_policies import ROLE_ACCESS, zone_expiry_days
 
 from .conftest import require
 
@@ -57,7 +57,8 @@ def test_p5_the_bucket_refuses_plain_http_and_unencrypted_writes():
     assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
     assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statements["DenyUnencryptedWrites"]["Condition"]["StringNotEquals"] == {
-        "s3:x-amz-server-side-encryption": "aws:kms"}
+        "s3:x-amz-server-side-encryption": "aws:kms"
+    }
     assert all(s["Effect"] == "Deny" for s in statements.values())
 
 
@@ -68,15 +69,19 @@ def test_p3_each_role_reaches_only_its_own_prefixes():
             assert s["Effect"] == "Allow"
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
             assert not any(a.endswith(":*") for a in actions), (role, actions)
-        objects = {s["Resource"].split("/", 1)[1].rstrip("/*"): set(s["Action"]) for s in statements
-                   if s["Resource"].startswith("arn:aws:s3:::b/")}
+        objects = {
+            s["Resource"].split("/", 1)[1].rstrip("/*"): set(s["Action"])
+            for s in statements
+            if s["Resource"].startswith("arn:aws:s3:::b/")
+        }
         assert set(objects) == set(zones), role
     asr = {s["Resource"]: set(s["Action"]) for s in _doc("iam_asr_worker.json")["Statement"]}
     assert asr["arn:aws:s3:::b/audio/*"] == {"s3:GetObject", "s3:GetObjectVersion"}
     assert asr["arn:aws:s3:::b/restricted/*"] == {"s3:PutObject"}
     delivery = [s for s in _doc("iam_report_delivery.json")["Statement"] if s["Resource"].startswith("arn:aws:s3:::b/")]
-    assert [(s["Resource"], s["Action"]) for s in delivery] == [("arn:aws:s3:::b/reports/*",
-                                                                 ["s3:GetObject", "s3:GetObjectVersion"])]
+    assert [(s["Resource"], s["Action"]) for s in delivery] == [
+        ("arn:aws:s3:::b/reports/*", ["s3:GetObject", "s3:GetObjectVersion"])
+    ]
 
 
 def test_p2_p5_terraform_keeps_data_in_the_eu_encrypted_versioned_private_and_audit_locked():
@@ -86,7 +91,7 @@ def test_p2_p5_terraform_keeps_data_in_the_eu_encrypted_versioned_private_and_au
     assert hcl.count('sse_algorithm     = "aws:kms"') == 2 and "enable_key_rotation     = true" in hcl
     for flag in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
         assert len(re.findall(rf"{flag}\s+= true", hcl)) == 2, flag
-    assert 'object_lock_enabled = true' in hcl and 'mode = "COMPLIANCE"' in hcl
+    assert "object_lock_enabled = true" in hcl and 'mode = "COMPLIANCE"' in hcl
     for name in ("lifecycle.json", "bucket_policy.json"):
         assert f"policies/{name}" in hcl
     assert "policies/iam_${each.key}.json" in hcl
@@ -119,15 +124,19 @@ def test_the_helm_deployment_provides_every_setting_the_prod_profile_and_instanc
     config = _app_config(manifests)
     provided = set(config["data"]) | set(secrets["ccr-app-secrets"])
     needed = _env_refs(REPO / "ccr_pipelines" / "config" / "prod.yaml")
-    needed.add(yaml.safe_load((REPO / "ccr_pipelines" / "config" / "prod.yaml").read_text())["alerting"][
-        "default_routing_key_env"])
+    needed.add(
+        yaml.safe_load((REPO / "ccr_pipelines" / "config" / "prod.yaml").read_text())["alerting"][
+            "default_routing_key_env"
+        ]
+    )
     assert needed <= provided, needed - provided
     assert config["data"]["CCR_ENV"] == "prod"
     # one place for each value: the instance's PostgreSQL password comes from the chart's secret only,
     # the host from values.yaml only (the chart renders it into the instance ConfigMap)
     assert all(len(keys) == len(set(keys)) for keys in secrets.values())
     assert "DAGSTER_PG_PASSWORD" not in secrets["ccr-app-secrets"] and not any(
-        k.startswith("DAGSTER_PG_") for k in config["data"])
+        k.startswith("DAGSTER_PG_") for k in config["data"]
+    )
     host = values["postgresql"]["postgresqlHost"]
     helm_text = "".join(p.read_text() for p in sorted((REPO / "infra").rglob("*")) if p.is_file())
     assert helm_text.count(host) == 1, "the PostgreSQL host is written in more than one place"
@@ -180,13 +189,18 @@ def test_the_values_keep_the_chart_rules_that_bit_us_and_the_rules_can_fail():
 
     bad = copy.deepcopy(values)  # the values as issue 16 found them
     bad["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"].update(
-        maxConcurrentRuns=50, tagConcurrencyLimits=[{"key": "ccr/tenant", "limit": 4}])
+        maxConcurrentRuns=50, tagConcurrencyLimits=[{"key": "ccr/tenant", "limit": 4}]
+    )
     dep = bad["dagster-user-deployments"]["deployments"][0]
     dep["readinessProbe"] = {"exec": {"command": ["dagster"]}, "periodSeconds": 20}
     bad["serviceAccount"]["create"] = True
     errors = "\n".join(chart_errors(bad))
-    for needle in ("maxConcurrentRuns is set both", "tagConcurrencyLimits is set both", "readinessProbe needs `enabled`",
-                   "serviceAccount.create"):
+    for needle in (
+        "maxConcurrentRuns is set both",
+        "tagConcurrencyLimits is set both",
+        "readinessProbe needs `enabled`",
+        "serviceAccount.create",
+    ):
         assert needle in errors, needle
 
 
@@ -200,9 +214,9 @@ def _rendered_instance(tmp_path: Path, values: dict) -> Path:
 
 
 def test_the_instance_the_chart_renders_passes_dagsters_own_validation(tmp_path, monkeypatch):
+    from dagster._config import process_config
     from dagster._core.errors import DagsterInvalidConfigError
     from dagster._core.instance.config import dagster_instance_config
-    from dagster._config import process_config
     from dagster._serdes.config_class import class_from_code_pointer
 
     values, _, _ = _helm()
@@ -214,22 +228,36 @@ def test_the_instance_the_chart_renders_passes_dagsters_own_validation(tmp_path,
     assert config["run_storage"]["config"]["postgres_db"]["params"] == {"sslmode": "require"}  # P5
     assert config["run_monitoring"]["max_resume_run_attempts"] == 0 and config["run_retries"]["max_retries"] == 2
     # each configurable class's own config schema, as DagsterInstance would instantiate it
-    for section in ("run_launcher", "run_coordinator", "run_storage", "event_log_storage", "schedule_storage",
-                    "scheduler", "compute_logs"):
+    for section in (
+        "run_launcher",
+        "run_coordinator",
+        "run_storage",
+        "event_log_storage",
+        "schedule_storage",
+        "scheduler",
+        "compute_logs",
+    ):
         data = config[section]
         cls = class_from_code_pointer(data["module"].replace("dagster.core.", "dagster._core."), data["class"])
         result = process_config(cls.config_type(), data.get("config") or {})
         assert result.success, (section, [e.message for e in result.errors])
     launcher = config["run_launcher"]["config"]
-    assert launcher["dagster_home"] == "/opt/dagster/dagster_home" and launcher["instance_config_map"] == "dagster-instance"
-    assert launcher["service_account_name"] == "ccr-code-location" and launcher["postgres_password_secret"] == "ccr-postgres"
+    assert (
+        launcher["dagster_home"] == "/opt/dagster/dagster_home"
+        and launcher["instance_config_map"] == "dagster-instance"
+    )
+    assert (
+        launcher["service_account_name"] == "ccr-code-location"
+        and launcher["postgres_password_secret"] == "ccr-postgres"
+    )
 
     # the check can fail: the values issue 16 found render an instance Dagster refuses
     import copy
 
     bad = copy.deepcopy(values)
-    bad["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"] = \
-        bad["concurrency"]["runs"].pop("tagConcurrencyLimits")
+    bad["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"] = bad[
+        "concurrency"
+    ]["runs"].pop("tagConcurrencyLimits")
     (tmp_path / "bad").mkdir()
     with pytest.raises(DagsterInvalidConfigError, match="tag_concurrency_limits"):
         dagster_instance_config(str(_rendered_instance(tmp_path / "bad", bad)))
@@ -250,16 +278,27 @@ def test_the_code_location_loads_with_the_charts_dagster_home_and_environment(tm
     assert mounted_files(values, deployment) == {f"{CHART_DAGSTER_HOME}/dagster.yaml": instance_config_map()}
     pg = urlsplit(pg_url)
     local = copy.deepcopy(values)
-    local["postgresql"].update(postgresqlHost=pg.hostname, postgresqlDatabase=pg.path.lstrip("/"),
-                               postgresqlUsername=pg.username, postgresqlParams={"sslmode": "disable"},
-                               service={"port": pg.port or 5432})
+    local["postgresql"].update(
+        postgresqlHost=pg.hostname,
+        postgresqlDatabase=pg.path.lstrip("/"),
+        postgresqlUsername=pg.username,
+        postgresqlParams={"sslmode": "disable"},
+        service={"port": pg.port or 5432},
+    )
     home = _rendered_instance(tmp_path, local)
-    placeholders = {"CCR_CONTROL_DB_URL": f"sqlite:///{tmp_path}/control.db",
-                    "CCR_SUBJECT_HASH_KEY": "p" * 48, "CCR_PAGER_ROUTING_KEY": "placeholder-routing-key",
-                    "CCR_SENTRY_DSN": ""}
+    placeholders = {
+        "CCR_CONTROL_DB_URL": f"sqlite:///{tmp_path}/control.db",
+        "CCR_SUBJECT_HASH_KEY": "p" * 48,
+        "CCR_PAGER_ROUTING_KEY": "placeholder-routing-key",
+        "CCR_SENTRY_DSN": "",
+    }
     assert set(placeholders) == set(secrets["ccr-app-secrets"])
-    env = code_server_env(values, deployment, config_maps={"ccr-app-config": _app_config(manifests)["data"]},
-                          secrets={"ccr-app-secrets": placeholders, "ccr-postgres": {"postgresql-password": ""}})
+    env = code_server_env(
+        values,
+        deployment,
+        config_maps={"ccr-app-config": _app_config(manifests)["data"]},
+        secrets={"ccr-app-secrets": placeholders, "ccr-postgres": {"postgresql-password": ""}},
+    )
     assert env["DAGSTER_HOME"] == CHART_DAGSTER_HOME and env["CCR_ENV"] == "prod"
     env["DAGSTER_HOME"] = str(home)  # the stand-in for the mounted home
     import os
@@ -267,25 +306,29 @@ def test_the_code_location_loads_with_the_charts_dagster_home_and_environment(tm
     base = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
     # the code server's loader (what `dagster api grpc -m ccr_pipelines.definitions` runs), then the instance
     # (the K8sRunLauncher itself needs a cluster: its class name is read from the instance ref)
-    script = ("import dagster as dg\n"
-              "from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module\n"
-              "from dagster._core.definitions.reconstruct import repository_def_from_target_def\n"
-              "(target,) = loadable_targets_from_python_module('ccr_pipelines.definitions', working_directory='.')\n"
-              "repo = repository_def_from_target_def(target.target_definition)\n"
-              "inst = dg.DagsterInstance.get()\n"
-              "limits = inst.get_concurrency_config().run_queue_config.tag_concurrency_limits\n"
-              "print(type(inst.run_storage).__name__, inst.get_ref().run_launcher_data.class_name, len(limits),\n"
-              "      len(repo.get_all_jobs()))\n")
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**base, **env}, capture_output=True,
-                         text=True, timeout=300)
+    script = (
+        "import dagster as dg\n"
+        "from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module\n"
+        "from dagster._core.definitions.reconstruct import repository_def_from_target_def\n"
+        "(target,) = loadable_targets_from_python_module('ccr_pipelines.definitions', working_directory='.')\n"
+        "repo = repository_def_from_target_def(target.target_definition)\n"
+        "inst = dg.DagsterInstance.get()\n"
+        "limits = inst.get_concurrency_config().run_queue_config.tag_concurrency_limits\n"
+        "print(type(inst.run_storage).__name__, inst.get_ref().run_launcher_data.class_name, len(limits),\n"
+        "      len(repo.get_all_jobs()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env={**base, **env}, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     storage, launcher, limits, jobs = out.stdout.split()[-4:]
     assert (storage, launcher, limits) == ("PostgresRunStorage", "K8sRunLauncher", "1") and int(jobs) > 5
 
     # without the mount (the chart's default) the prod code location refuses to load (P8)
     (home / "dagster.yaml").unlink()
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={**base, **env}, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env={**base, **env}, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode != 0 and "PostgreSQL Dagster instance" in out.stderr
 
 
@@ -303,13 +346,16 @@ def test_the_webserver_is_reached_through_the_authenticating_proxy_only_and_view
         assert ing["spec"]["tls"][0]["hosts"] == [rule["host"]] and rule["host"]
         (path,) = rule["http"]["paths"]
         backends[path["backend"]["service"]["name"]] = set(auth.split("allowed_groups=", 1)[1].split(","))
-    assert backends == {"dagster-webserver": {"ccr-dagster-operators"},
-                        "dagster-webserver-read-only": {"ccr-dagster-operators", "ccr-dagster-viewers"}}
+    assert backends == {
+        "dagster-webserver": {"ccr-dagster-operators"},
+        "dagster-webserver-read-only": {"ccr-dagster-operators", "ccr-dagster-viewers"},
+    }
     (policy,) = [m for m in manifests if m["kind"] == "NetworkPolicy"]
     selected = policy["spec"]["podSelector"]["matchExpressions"][0]["values"]
     assert set(selected) == {"dagster-webserver", "dagster-webserver-read-only"}
     assert [f["namespaceSelector"] for f in policy["spec"]["ingress"][0]["from"]] == [
-        {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}]
+        {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    ]
     ops = (REPO / "docs" / "operations.md").read_text()
     assert "oauth2-proxy" in ops and "read-only" in ops
 

@@ -83,8 +83,9 @@ def test_each_bad_input_class_is_quarantined_with_a_reason_record(object_store, 
         from ccr_pipelines.stores.control_store import quarantine_subjects
 
         [q] = control.fetch(sa.select(quarantine_subjects))
-        assert q["subject_hash"] == subject_hash(make_env(object_store, control).secret, "acme-energie", "phone",
-                                                 "+33612345678")
+        assert q["subject_hash"] == subject_hash(
+            make_env(object_store, control).secret, "acme-energie", "phone", "+33612345678"
+        )
         assert q["entry"] == row["quarantine_key"].rsplit("/", 1)[0] + "/"
     else:
         assert record["source_key"] == key
@@ -95,12 +96,15 @@ def test_each_bad_input_class_is_quarantined_with_a_reason_record(object_store, 
         assert "0612345678" not in json.dumps(row, default=str)
 
 
-@pytest.mark.parametrize("doc,reason", [
-    (b"{not json", Reason.SIDECAR_NOT_JSON),
-    (sidecar(direction="sideways"), Reason.SIDECAR_SCHEMA),
-    (sidecar(started_at="2026-11-16T09:00:00"), Reason.SIDECAR_SCHEMA),  # no timezone
-    (sidecar(favourite_colour="blue"), Reason.SIDECAR_SCHEMA),
-])
+@pytest.mark.parametrize(
+    "doc,reason",
+    [
+        (b"{not json", Reason.SIDECAR_NOT_JSON),
+        (sidecar(direction="sideways"), Reason.SIDECAR_SCHEMA),
+        (sidecar(started_at="2026-11-16T09:00:00"), Reason.SIDECAR_SCHEMA),  # no timezone
+        (sidecar(favourite_colour="blue"), Reason.SIDECAR_SCHEMA),
+    ],
+)
 def test_a_bad_sidecar_quarantines_the_call_with_its_sidecar(object_store, control, doc, reason):
     object_store.put_bytes(PREFIX + "c-0200.json", doc)
     object_store.put_bytes(PREFIX + "c-0200.wav", wav_bytes(1.0))
@@ -124,14 +128,17 @@ def test_unknown_and_suspended_tenants_are_quarantined(object_store, control):
     assert rows["suspended_tenant"]["quarantine_key"].startswith("quarantine/initech-paused/")
 
 
-@pytest.mark.parametrize("key", [
-    "raw/acme-energie/2026/13/45/c-1.wav",  # not a date
-    "raw/acme-energie/2019/01/01/c-1.wav",  # before the first partition
-    "raw/acme-energie/c-1.wav",  # wrong depth
-    "raw/acme-energie/2026/11/16/extra/c-1.wav",
-    "raw/acme-energie/2026/11/16/c 1.wav",  # space
-    "raw/acme-energie/2026/11/16/c-é.wav",  # non-ASCII
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "raw/acme-energie/2026/13/45/c-1.wav",  # not a date
+        "raw/acme-energie/2019/01/01/c-1.wav",  # before the first partition
+        "raw/acme-energie/c-1.wav",  # wrong depth
+        "raw/acme-energie/2026/11/16/extra/c-1.wav",
+        "raw/acme-energie/2026/11/16/c 1.wav",  # space
+        "raw/acme-energie/2026/11/16/c-é.wav",  # non-ASCII
+    ],
+)
 def test_keys_outside_the_layout_are_quarantined_as_unrouted(object_store, control, key):
     object_store.put_bytes(key, wav_bytes(1.0)) if _valid(key) else _raw_put(object_store, key, wav_bytes(1.0))
     result = ingest_batch(make_env(object_store, control), [key])
@@ -214,7 +221,9 @@ def test_p16_a_subjects_calls_are_indexed_by_keyed_hash_at_ingestion(object_stor
     assert ingest_batch(env, None, tenant_id="acme-energie", day=DAY).outcomes == {"accepted": 3}
     phone = subject_hash(env.secret, "acme-energie", "phone", "0612345678")
     assert control.calls_of_subject("acme-energie", [phone]) == [
-        {"call_id": "c-0600", "day": DAY}, {"call_id": "c-0601", "day": DAY}]
+        {"call_id": "c-0600", "day": DAY},
+        {"call_id": "c-0601", "day": DAY},
+    ]
     ref = subject_hash(env.secret, "acme-energie", "customer_ref", "CR-1")
     assert [r["call_id"] for r in control.calls_of_subject("acme-energie", [ref, phone])] == ["c-0600", "c-0601"]
     assert control.calls_of_subject("globex-support", [phone]) == []  # P4: scoped to the tenant
@@ -288,8 +297,12 @@ def test_a_run_killed_before_its_commit_is_redone_without_duplicates(object_stor
 
 def test_accounting_fails_loudly_when_an_object_vanishes_before_processing(object_store, control):
     object_store.put_bytes(PREFIX + "c-0800.wav", wav_bytes(1.0))
-    r = ingest_batch(make_env(object_store, control), [PREFIX + "c-0800.wav", PREFIX + "c-0801.wav"],
-                     tenant_id="acme-energie", day=DAY)
+    r = ingest_batch(
+        make_env(object_store, control),
+        [PREFIX + "c-0800.wav", PREFIX + "c-0801.wav"],
+        tenant_id="acme-energie",
+        day=DAY,
+    )
     assert not r.accounting_ok and r.accounting["missing"] == 1 and r.accounting["received"] == 2
 
 
@@ -302,7 +315,9 @@ def test_rebuilding_a_tenant_day_recreates_the_manifest_from_accepted_audio(obje
     r = ingest_batch(make_env(object_store, control), None, tenant_id="acme-energie", day=DAY, rebuild=True)
     assert r.rebuilt == 2 and r.manifest_rows == 2 and r.received == 0
     assert sorted(wh.read_partition(MANIFEST_DATASET, "acme-energie", DAY).column("call_id").to_pylist()) == [
-        "c-0900", "c-0901"]
+        "c-0900",
+        "c-0901",
+    ]
     assert len(ledger(control)) == 2  # a rebuild is not a new receipt
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
-
+from datetime import UTC, date, datetime, timedelta
 
 from ccr_pipelines.core.ingest_sensor import plan_tick
 from ccr_pipelines.services.ingest import ingest_batch
@@ -18,16 +17,43 @@ from .audio_helpers import flac_bytes, wav_bytes
 from .ingest_helpers import TODAY, inbox, ledger, make_env
 from .test_ingest_batch import _raw_put
 
-SEGMENT_NOISE = ["..", ".", "", " ", "é", "а", "%2e%2e", "\\", ";--", "'", "\u202e", "c" * 300, "0612345678",
-                 "x@y.fr", "NUL", "acme-energie", "2026", "11", "16", "13", "00"]
+SEGMENT_NOISE = [
+    "..",
+    ".",
+    "",
+    " ",
+    "é",
+    "а",
+    "%2e%2e",
+    "\\",
+    ";--",
+    "'",
+    "\u202e",
+    "c" * 300,
+    "0612345678",
+    "x@y.fr",
+    "NUL",
+    "acme-energie",
+    "2026",
+    "11",
+    "16",
+    "13",
+    "00",
+]
 
 
 def _random_key(rng: random.Random, i: int) -> str:
     choice = rng.random()
     if choice < 0.35:  # valid layout, random file
         ext = rng.choice(["wav", "flac", "mp3", "ogg", "opus", "WAV", "txt", "", "json"])
-        return f"raw/{rng.choice(['acme-energie', 'globex-support', 'initech-paused', 'nobody'])}/2026/11/16/c-{i}.{ext}".rstrip(".")
-    parts = ["raw"] + [rng.choice(SEGMENT_NOISE) for _ in range(rng.randint(0, 7))] + [f"f{i}.{rng.choice(['wav', 'json', 'bin'])}"]
+        return f"raw/{rng.choice(['acme-energie', 'globex-support', 'initech-paused', 'nobody'])}/2026/11/16/c-{i}.{ext}".rstrip(
+            "."
+        )
+    parts = (
+        ["raw"]
+        + [rng.choice(SEGMENT_NOISE) for _ in range(rng.randint(0, 7))]
+        + [f"f{i}.{rng.choice(['wav', 'json', 'bin'])}"]
+    )
     key = "/".join(parts)
     # keep what a filesystem can hold; S3 would take more, the rules are the same
     key = "/".join(p for p in key.split("/") if p not in ("", ".", ".."))
@@ -49,8 +75,12 @@ def _random_payload(rng: random.Random, i: int) -> bytes:
             b[rng.randrange(len(b))] = rng.getrandbits(8)
         return bytes(b)
     if r < 0.85:
-        return json.dumps({"agent_id": rng.choice(["ag-1", "", "x" * 100, None]),
-                           rng.choice(["direction", "foo"]): rng.choice(["inbound", 3, []])}).encode()
+        return json.dumps(
+            {
+                "agent_id": rng.choice(["ag-1", "", "x" * 100, None]),
+                rng.choice(["direction", "foo"]): rng.choice(["inbound", 3, []]),
+            }
+        ).encode()
     return good[:44] + good  # doubled header
 
 
@@ -75,11 +105,19 @@ def test_fuzz_every_generated_object_is_accounted_for_exactly_once(tmp_path):
             written.add(sc)
     assert len(written) >= 200
 
-    now = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
-    listing = [type("O", (), {"key": o.key, "etag": o.etag, "last_modified": now - timedelta(hours=7)})
-               for o in store.list("raw/")]
-    plan = plan_tick(listing, None, known_tenants={"acme-energie", "globex-support", "initech-paused"}, now=now,
-                     min_day=date(2024, 1, 1), limit=10_000)
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    listing = [
+        type("O", (), {"key": o.key, "etag": o.etag, "last_modified": now - timedelta(hours=7)})
+        for o in store.list("raw/")
+    ]
+    plan = plan_tick(
+        listing,
+        None,
+        known_tenants={"acme-energie", "globex-support", "initech-paused"},
+        now=now,
+        min_day=date(2024, 1, 1),
+        limit=10_000,
+    )
     requested = [k for b in plan.batches for k in b.keys]
     assert len(requested) == len(set(requested))
     for b in plan.batches:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from ccr_pipelines.core.ingest_sensor import Cursor, plan_tick
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TENANTS = {"acme-energie", "globex-support"}
 
 
@@ -32,7 +32,10 @@ def test_new_objects_are_batched_per_tenant_day_with_deterministic_run_keys():
     listing = objs(3) + objs(2, tenant="globex-support") + objs(1, day="2026/11/17")
     p1, p2 = plan(listing), plan(list(reversed(listing)))
     assert [(b.tenant_id, b.day, len(b.keys)) for b in p1.batches] == [
-        ("acme-energie", "2026-11-16", 3), ("acme-energie", "2026-11-17", 1), ("globex-support", "2026-11-16", 2)]
+        ("acme-energie", "2026-11-16", 3),
+        ("acme-energie", "2026-11-17", 1),
+        ("globex-support", "2026-11-16", 2),
+    ]
     assert [b.run_key for b in p1.batches] == [b.run_key for b in p2.batches]
 
 
@@ -63,8 +66,14 @@ def test_objects_still_being_written_wait_for_the_next_tick():
 
 
 def test_sidecars_travel_with_their_recording_and_unknown_tenants_are_unrouted():
-    listing = objs(1) + objs(1, ext="json") + [Obj("raw/nobody/2026/11/16/c-1.json", "x", NOW - timedelta(minutes=5)),
-                                                Obj("raw/a.wav", "y", NOW - timedelta(minutes=5))]
+    listing = (
+        objs(1)
+        + objs(1, ext="json")
+        + [
+            Obj("raw/nobody/2026/11/16/c-1.json", "x", NOW - timedelta(minutes=5)),
+            Obj("raw/a.wav", "y", NOW - timedelta(minutes=5)),
+        ]
+    )
     p = plan(listing)
     routes = {(b.tenant_id, b.keys) for b in p.batches}
     assert ("acme-energie", ("raw/acme-energie/2026/11/16/c-00000.wav",)) in routes

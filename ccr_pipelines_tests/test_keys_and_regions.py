@@ -6,8 +6,15 @@ import pytest
 
 from ccr_pipelines.core.errors import InvalidKeyError, SettingsError
 from ccr_pipelines.core.keys import (
-    MAX_KEY_LENGTH, ZONES, assert_key_in_tenant, tenant_key, tenant_of_key, validate_key, validate_prefix,
-    validate_received_key, validate_tenant_id,
+    MAX_KEY_LENGTH,
+    ZONES,
+    assert_key_in_tenant,
+    tenant_key,
+    tenant_of_key,
+    validate_key,
+    validate_prefix,
+    validate_received_key,
+    validate_tenant_id,
 )
 from ccr_pipelines.core.regions import EU_REGIONS, check_region, is_eu_region
 
@@ -16,7 +23,8 @@ from ccr_pipelines.core.regions import EU_REGIONS, check_region, is_eu_region
 def test_a_tenant_key_is_zone_then_tenant_then_parts():
     assert tenant_key("audio", "acme-energie", "2026", "11", "c-1.wav") == "audio/acme-energie/2026/11/c-1.wav"
     assert tenant_key("datasets", "globex-support", "call_manifest", "day=2026-11-16", "part.parquet") == (
-        "datasets/globex-support/call_manifest/day=2026-11-16/part.parquet")
+        "datasets/globex-support/call_manifest/day=2026-11-16/part.parquet"
+    )
 
 
 @pytest.mark.parametrize("zone", ZONES)
@@ -32,8 +40,9 @@ def test_an_unknown_zone_is_refused():
             tenant_key(zone, "acme-energie", "x")
 
 
-@pytest.mark.parametrize("part", ["..", ".", "", "../globex-support", "a\\b", "x y", "c-1.wav\x00", "é.wav",
-                                  "c-1.wav\n", "c-1.wav\r\n"])
+@pytest.mark.parametrize(
+    "part", ["..", ".", "", "../globex-support", "a\\b", "x y", "c-1.wav\x00", "é.wav", "c-1.wav\n", "c-1.wav\r\n"]
+)
 def test_p4_a_key_part_cannot_climb_out_of_its_tenant(part):
     with pytest.raises(InvalidKeyError):
         tenant_key("audio", "acme-energie", part)
@@ -52,14 +61,17 @@ def test_p4_a_key_inside_the_tenant_prefix_is_accepted():
     assert assert_key_in_tenant("reports/acme-energie/r.html", "acme-energie") == "reports/acme-energie/r.html"
 
 
-@pytest.mark.parametrize("key", [
-    "reports/globex-support/r.html",  # another tenant
-    "reports/acme-energie2/r.html",  # a tenant whose id starts with ours
-    "reports/acme-energie-2/r.html",
-    "control/acme-energie/x",  # platform zone: no tenant owns it
-    "acme-energie/reports/r.html",  # tenant first: not a tenant key
-    "reports/acme-energie/../globex-support/r.html",  # climbs out
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "reports/globex-support/r.html",  # another tenant
+        "reports/acme-energie2/r.html",  # a tenant whose id starts with ours
+        "reports/acme-energie-2/r.html",
+        "control/acme-energie/x",  # platform zone: no tenant owns it
+        "acme-energie/reports/r.html",  # tenant first: not a tenant key
+        "reports/acme-energie/../globex-support/r.html",  # climbs out
+    ],
+)
 def test_p4_a_key_outside_the_tenant_prefix_is_refused(key):
     with pytest.raises(InvalidKeyError) as exc:
         assert_key_in_tenant(key, "acme-energie")
@@ -150,8 +162,20 @@ def test_p2_eu_region_is_accepted_without_override(region):
     check_region(region, None, where="test")
 
 
-@pytest.mark.parametrize("region", ["us-east-1", "us-west-2", "eu-west-2", "eu-central-2", "ap-southeast-2",
-                                    "ca-central-1", "", "eu-west-33", "euwest3"])
+@pytest.mark.parametrize(
+    "region",
+    [
+        "us-east-1",
+        "us-west-2",
+        "eu-west-2",
+        "eu-central-2",
+        "ap-southeast-2",
+        "ca-central-1",
+        "",
+        "eu-west-33",
+        "euwest3",
+    ],
+)
 def test_p2_non_eu_region_is_refused_without_override_reason(region):
     assert not is_eu_region(region)
     for reason in (None, "", "   ", "\n"):

@@ -11,7 +11,7 @@ import os
 import time
 import tracemalloc
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -46,9 +46,17 @@ def _upload(root, n: int) -> set[tuple[str, str]]:
         if i < 2:
             folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"c-{i:06d}"
-        (stem.with_suffix(".json")).write_text(json.dumps({
-            "agent_id": f"ag-{i % 40:02d}", "direction": "inbound", "language": "fr",
-            "started_at": f"{DAY.isoformat()}T09:00:00+01:00", "customer_ref": f"cust-{i:06d}"}))
+        (stem.with_suffix(".json")).write_text(
+            json.dumps(
+                {
+                    "agent_id": f"ag-{i % 40:02d}",
+                    "direction": "inbound",
+                    "language": "fr",
+                    "started_at": f"{DAY.isoformat()}T09:00:00+01:00",
+                    "customer_ref": f"cust-{i:06d}",
+                }
+            )
+        )
         (stem.with_suffix(".wav")).write_bytes(b"RIFF" + i.to_bytes(4, "little"))
         for p in (stem.with_suffix(".json"), stem.with_suffix(".wav")):
             os.utime(p, (old + i * 0.001, old + i * 0.001))
@@ -63,10 +71,20 @@ def _fast_ingest(store: LocalObjectStore, keys: list[str], rows: dict, now: date
         sidecar = parse_sidecar(store.get_bytes(raw.sidecar_key, received=True))
         hashes = subject_hashes(SECRET, raw.tenant_id, {"customer_ref": sidecar["customer_ref"]})
         info = store.head(key, received=True)
-        rows.setdefault((raw.tenant_id, raw.day.isoformat()), []).append(manifest_row(
-            raw=raw, audio_key=key.replace("raw/", "audio/", 1), etag=info.etag,
-            sha256=hashlib.sha256(key.encode()).hexdigest(), size=info.size, probe=PROBE, sidecar=sidecar,
-            hashes=hashes, ingested_at=now, run_id="load-test"))
+        rows.setdefault((raw.tenant_id, raw.day.isoformat()), []).append(
+            manifest_row(
+                raw=raw,
+                audio_key=key.replace("raw/", "audio/", 1),
+                etag=info.etag,
+                sha256=hashlib.sha256(key.encode()).hexdigest(),
+                size=info.size,
+                probe=PROBE,
+                sidecar=sidecar,
+                hashes=hashes,
+                ingested_at=now,
+                run_id="load-test",
+            )
+        )
         store.delete(key, received=True)  # out of the inbox with its sidecar
         store.delete(raw.sidecar_key, received=True)
 
@@ -75,15 +93,17 @@ def _fast_ingest(store: LocalObjectStore, keys: list[str], rows: dict, now: date
 def test_10000_calls_in_one_sensor_window_are_all_ingested_once_with_bounded_memory(tmp_path, tenants_file):
     store = LocalObjectStore(tmp_path / "objects")
     seeded = _upload(store.root, CALLS)
-    resources = {"object_store": ObjectStoreResource(kind="local", root=str(store.root)),
-                 "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
-                 "ingest_config": IngestConfigResource(subject_hash_key=SECRET)}  # default: 1,000 objects a tick
+    resources = {
+        "object_store": ObjectStoreResource(kind="local", root=str(store.root)),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        "ingest_config": IngestConfigResource(subject_hash_key=SECRET),
+    }  # default: 1,000 objects a tick
     limit = resources["ingest_config"].sensor_max_objects_per_tick
     instance = dg.DagsterInstance.ephemeral()
     requested: Counter = Counter()
     rows: dict = {}
     cursor, ticks, runs = None, 0, 0
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     # runs get keyed digests of their keys (P17); the test maps them back through the seeded inbox
     by_digest = {key_digest(SECRET, o.key): o.key for o in store.list("raw/")}
@@ -108,8 +128,11 @@ def test_10000_calls_in_one_sensor_window_are_all_ingested_once_with_bounded_mem
     wh = Warehouse(store)
     for (tenant, day), part in rows.items():
         wh.write_partition(MANIFEST_DATASET, tenant, day, pa.Table.from_pylist(part, schema=MANIFEST_SCHEMA))
-    manifest = [(t, c) for t in TENANTS for c in wh.read_partition(MANIFEST_DATASET, t, DAY.isoformat())
-                .column("call_id").to_pylist()]
+    manifest = [
+        (t, c)
+        for t in TENANTS
+        for c in wh.read_partition(MANIFEST_DATASET, t, DAY.isoformat()).column("call_id").to_pylist()
+    ]
 
     assert len(requested) == CALLS and max(requested.values()) == 1  # each recording requested once
     assert not any(k.endswith(".json") for k in requested)  # sidecars travel with their recording
@@ -119,7 +142,16 @@ def test_10000_calls_in_one_sensor_window_are_all_ingested_once_with_bounded_mem
     assert peak_mb < PEAK_BOUND_MB, peak_mb
     import resource
 
-    record_figures("load_10000_calls", calls_in=CALLS, objects_in=2 * CALLS, requested_once=len(requested),
-                   manifest_rows=len(manifest), left_in_inbox=0, sensor_ticks=ticks, runs=runs,
-                   objects_per_tick_limit=limit, tracemalloc_peak_mb=round(peak_mb, 1),
-                   process_max_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+    record_figures(
+        "load_10000_calls",
+        calls_in=CALLS,
+        objects_in=2 * CALLS,
+        requested_once=len(requested),
+        manifest_rows=len(manifest),
+        left_in_inbox=0,
+        sensor_ticks=ticks,
+        runs=runs,
+        objects_per_tick_limit=limit,
+        tracemalloc_peak_mb=round(peak_mb, 1),
+        process_max_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    )

@@ -42,13 +42,26 @@ def _stereo_call():
     segs, i = [], 0
     for n, amp in enumerate((0.1, 0.1, 0.1, 0.4, 0.1)):
         a = 1 + 8 * n
-        left[a * SR:(a + 3) * SR] = _tone(amp, 3)
+        left[a * SR : (a + 3) * SR] = _tone(amp, 3)
         segs.append(Segment(i, "agent", a, a + 3, "x", -0.1, 0.01, 1.0, channel=0, speech_regions=((a, a + 3),)))
         i += 1
         b = a + 4
-        right[b * SR:(b + 2) * SR] = _tone(0.05, 2)
-        segs.append(Segment(i, "customer", b, b + 2, "y", -0.1, 0.01, 1.0, channel=1,
-                            speech_regions=((b, b + 2),), no_speech=(n == 4)))
+        right[b * SR : (b + 2) * SR] = _tone(0.05, 2)
+        segs.append(
+            Segment(
+                i,
+                "customer",
+                b,
+                b + 2,
+                "y",
+                -0.1,
+                0.01,
+                1.0,
+                channel=1,
+                speech_regions=((b, b + 2),),
+                no_speech=(n == 4),
+            )
+        )
         i += 1
     return [left, right], segs
 
@@ -69,8 +82,10 @@ def test_a_turn_louder_than_its_speakers_own_baseline_is_a_raised_voice_event():
 
 
 def test_a_speaker_with_too_few_turns_has_a_baseline_but_no_event():
-    turns = [{"segment_index": 0, "speaker": "agent", "start_s": 0, "end_s": 1, "speech_s": 1.0, "dbfs": -30.0},
-             {"segment_index": 1, "speaker": "agent", "start_s": 2, "end_s": 3, "speech_s": 1.0, "dbfs": -10.0}]
+    turns = [
+        {"segment_index": 0, "speaker": "agent", "start_s": 0, "end_s": 1, "speech_s": 1.0, "dbfs": -30.0},
+        {"segment_index": 1, "speaker": "agent", "start_s": 2, "end_s": 3, "speech_s": 1.0, "dbfs": -10.0},
+    ]
     baselines, events = raised_voice(turns)
     assert baselines == {"agent": -20.0} and events == []
 
@@ -79,19 +94,41 @@ def test_the_worker_transcripts_acoustics_become_the_call_acoustics_and_turn_lou
     store = LocalObjectStore(tmp_path / "objects")
     channels, segs = _stereo_call()
     key = "restricted/globex-support/transcripts/2026/11/16/c-1/abc-tiny.json"
-    doc = {"tenant_id": "globex-support", "call_id": "c-1", "sha256": "0" * 64,
-           "model": {"name": "tiny", "revision": "r", "spec": "s"}, "compute_type": "int8", "device": "cpu",
-           "engine_versions": {}, "language": {"configured": "en", "detected": "en"}, "audio_seconds": 40.0,
-           "processing_seconds": 1.0, "speaker_mode": "per_channel",
-           "signals": {"segments": 10, "words": 10, "mean_confidence": 0.9, "no_speech_share": 0.0,
-                       "compression_ratio": 1.0, "hallucination_suspected": False, "language_mismatch": False,
-                       "words_in_silence_suspected": False},
-           "segments": [s.as_row("globex-support", "c-1") for s in segs],
-           "acoustics": call_acoustics(channels, segs, SR)}
+    doc = {
+        "tenant_id": "globex-support",
+        "call_id": "c-1",
+        "sha256": "0" * 64,
+        "model": {"name": "tiny", "revision": "r", "spec": "s"},
+        "compute_type": "int8",
+        "device": "cpu",
+        "engine_versions": {},
+        "language": {"configured": "en", "detected": "en"},
+        "audio_seconds": 40.0,
+        "processing_seconds": 1.0,
+        "speaker_mode": "per_channel",
+        "signals": {
+            "segments": 10,
+            "words": 10,
+            "mean_confidence": 0.9,
+            "no_speech_share": 0.0,
+            "compression_ratio": 1.0,
+            "hallucination_suspected": False,
+            "language_mismatch": False,
+            "words_in_silence_suspected": False,
+        },
+        "segments": [s.as_row("globex-support", "c-1") for s in segs],
+        "acoustics": call_acoustics(channels, segs, SR),
+    }
     store.put_bytes(key, json.dumps(doc).encode())
     wh = Warehouse(store)
-    out = write_tables(store, wh, "globex-support", "2026-11-16",
-                       [{"call_id": "c-1", "status": "transcribed", "transcript_key": key}], "run-1")
+    out = write_tables(
+        store,
+        wh,
+        "globex-support",
+        "2026-11-16",
+        [{"call_id": "c-1", "status": "transcribed", "transcript_key": key}],
+        "run-1",
+    )
     assert out["acoustics_calls"] == 1
     [row] = wh.read_partition(ACOUSTICS_DATASET, "globex-support", "2026-11-16").to_pylist()
     assert (row["agent_raised_voice"], row["customer_raised_voice"]) == (1, 0)

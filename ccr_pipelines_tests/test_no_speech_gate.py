@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ccr_pipelines.core.scorecards import score_call
-from ccr_pipelines.loaders.config_files import load_scorecard
 from ccr_pipelines.core.transcripts import is_no_speech, merge_channel_segments, quality_signals
+from ccr_pipelines.loaders.config_files import load_scorecard
 
 CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
 
@@ -18,9 +18,24 @@ CARDS = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scor
 def test_the_gate_is_whispers_rule_plus_repetition():
     assert is_no_speech(0.85, -1.4, 1.0) and not is_no_speech(0.85, -0.3, 1.0) and not is_no_speech(0.1, -1.4, 1.0)
     assert not is_no_speech(None, None, 1.0) and is_no_speech(None, None, 2.5)
-    segs = merge_channel_segments([("agent", 0, [
-        {"start": 0.0, "end": 2.0, "text": " Hello, this call is recorded.", "avg_logprob": -0.2, "no_speech_prob": 0.01},
-        {"start": 3.0, "end": 4.0, "text": " Woohoo!", "avg_logprob": -1.5, "no_speech_prob": 0.9}])])
+    segs = merge_channel_segments(
+        [
+            (
+                "agent",
+                0,
+                [
+                    {
+                        "start": 0.0,
+                        "end": 2.0,
+                        "text": " Hello, this call is recorded.",
+                        "avg_logprob": -0.2,
+                        "no_speech_prob": 0.01,
+                    },
+                    {"start": 3.0, "end": 4.0, "text": " Woohoo!", "avg_logprob": -1.5, "no_speech_prob": 0.9},
+                ],
+            )
+        ]
+    )
     assert [s.no_speech for s in segs] == [False, True] and segs[1].as_row("t", "c")["no_speech"] is True
     sig = quality_signals(segs, audio_seconds=5.0, expected_language="en", detected_language="en")
     assert (sig["words"], sig["no_speech_words"], sig["hallucination_suspected"]) == (5, 1, True)

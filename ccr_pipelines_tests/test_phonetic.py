@@ -117,8 +117,10 @@ def test_issue17_phonetic_matching_meets_precision_and_recall_on_the_labelled_se
             wrong.append((heard, expected))
     precision, recall = tp / max(1, tp + fp), tp / max(1, tp + fn)
     with capsys.disabled():
-        print(f"\n  phonetic script-step matching: {len(LABELLED)} labelled sentences, threshold {PHONETIC_SIMILARITY}: "
-              f"precision={precision:.3f} recall={recall:.3f} (tp={tp} fp={fp} fn={fn} tn={tn}); wrong: {wrong}")
+        print(
+            f"\n  phonetic script-step matching: {len(LABELLED)} labelled sentences, threshold {PHONETIC_SIMILARITY}: "
+            f"precision={precision:.3f} recall={recall:.3f} (tp={tp} fp={fp} fn={fn} tn={tn}); wrong: {wrong}"
+        )
     assert sum(e for *_, e in LABELLED) >= 30 and sum(not e for *_, e in LABELLED) >= 25
     assert precision >= 0.95 and recall >= 0.90, wrong
 
@@ -133,7 +135,9 @@ def test_issue17_homophones_share_a_key_and_short_phrases_are_not_matched_by_sou
     assert word_key("cet") == word_key("c'est") == word_key("C’est")
     assert word_key("enregistré") == word_key("enregistrer") == word_key("enregistrée")
     assert word_key("appel") != word_key("appelé")
-    assert word_key("phone", "en") == word_key("fone", "en") and word_key("recorded", "en") == word_key("rekorded", "en")
+    assert word_key("phone", "en") == word_key("fone", "en") and word_key("recorded", "en") == word_key(
+        "rekorded", "en"
+    )
     # "au revoir" or "my name is" hold too few sounds to tell from look-alikes: never matched by sound
     assert phonetic_match(tuple(accented_words("au revoir")), accented_words("au revoir"))[0] == 0.0
     assert len("".join(word_key(w, "en") for w in ("my", "name", "is"))) < MIN_KEY_CHARS
@@ -149,8 +153,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("aàâäbcçdeéèêëfgiîïjklmnoôöœpqrstuùûüvwxyzAÉÈÇ'’- .,!?0123456789ßﬁ")),
-               max_size=60))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aàâäbcçdeéèêëfgiîïjklmnoôöœpqrstuùûüvwxyzAÉÈÇ'’- .,!?0123456789ßﬁ")), max_size=60
+    )
+)
 def test_issue17_accented_words_split_text_exactly_as_the_scorer_does(text):
     """Evidence times come from word positions: the phonetic match's word count must be normalise()'s."""
     from ccr_pipelines.core.scorecards import normalise
@@ -159,6 +166,7 @@ def test_issue17_accented_words_split_text_exactly_as_the_scorer_does(text):
 
 
 # -- the scorer uses it: a misheard step passes by sound, never a customer's words, never a forbidden phrase
+
 
 def _card(name: str):
     from pathlib import Path
@@ -170,8 +178,15 @@ def _card(name: str):
 
 
 def _seg(i: int, speaker: str, start: float, text: str) -> dict:
-    return {"segment_index": i, "speaker": speaker, "start_s": start, "end_s": start + 3.0, "text": text,
-            "speech_regions": [[start, start + 3.0]], "no_speech": False}
+    return {
+        "segment_index": i,
+        "speaker": speaker,
+        "start_s": start,
+        "end_s": start + 3.0,
+        "text": text,
+        "speech_regions": [[start, start + 3.0]],
+        "no_speech": False,
+    }
 
 
 def _step(result: dict, question: str) -> dict:
@@ -181,8 +196,11 @@ def _step(result: dict, question: str) -> dict:
 def test_issue17_the_scorer_passes_a_misheard_disclosure_by_sound_with_its_evidence_marked():
     from ccr_pipelines.core.scorecards import score_call
 
-    segs = [_seg(0, "agent", 0.0, "Bonjour, vous êtes bien chez Acme Énergie."),
-            _seg(1, "agent", 4.0, "C'est appelé Tangistré."), _seg(2, "customer", 8.0, "Oui d'accord.")]
+    segs = [
+        _seg(0, "agent", 0.0, "Bonjour, vous êtes bien chez Acme Énergie."),
+        _seg(1, "agent", 4.0, "C'est appelé Tangistré."),
+        _seg(2, "customer", 8.0, "Oui d'accord."),
+    ]
     out = score_call(_card("acme-energie.v1"), segs, uses_virtual_agents=False, asr_confidence=0.9)
     step = _step(out, "recording_disclosure")
     assert step["status"] == "passed" and step["evidence"]["method"] == "phonetic"
@@ -195,8 +213,10 @@ def test_issue17_the_scorer_passes_a_misheard_disclosure_by_sound_with_its_evide
 def test_issue17_a_sound_alike_said_by_the_customer_or_a_look_alike_request_does_not_pass_the_agents_step():
     from ccr_pipelines.core.scorecards import score_call
 
-    segs = [_seg(0, "customer", 0.0, "C'est appelé Tangistré ?"),
-            _seg(1, "agent", 4.0, "Je vous enregistre votre demande.")]
+    segs = [
+        _seg(0, "customer", 0.0, "C'est appelé Tangistré ?"),
+        _seg(1, "agent", 4.0, "Je vous enregistre votre demande."),
+    ]
     out = score_call(_card("acme-energie.v1"), segs, uses_virtual_agents=False, asr_confidence=0.9)
     assert _step(out, "recording_disclosure")["status"] == "missing" and out["auto_failed"]
 

@@ -15,10 +15,15 @@ import pytest
 from ccr_pipelines import platform
 from ccr_pipelines.core.errors import SettingsError
 from ccr_pipelines.core.settings import AsrSettings, IngestSettings, parse_settings
-from ccr_pipelines.resources import (AsrResource, ControlStoreResource, IngestConfigResource, ObjectStoreResource,
-                                     resources_from_settings)
-from ccr_pipelines.services.marts import DBT_DIR, MARTS_KEY, marts_file, marts_location
 from ccr_pipelines.loaders.settings_files import load_settings
+from ccr_pipelines.resources import (
+    AsrResource,
+    ControlStoreResource,
+    IngestConfigResource,
+    ObjectStoreResource,
+    resources_from_settings,
+)
+from ccr_pipelines.services.marts import DBT_DIR, MARTS_KEY, marts_file, marts_location
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 
 PACKAGE = Path(platform.__file__).resolve().parent
@@ -78,8 +83,11 @@ def test_defs_neither_branch_on_the_object_store_kind_nor_change_the_process_env
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr == "kind" and isinstance(node.value, ast.Name):
                 assert node.value.id != "object_store", rel
-            if isinstance(node, ast.Attribute) and node.attr in ("update", "setdefault", "pop") \
-                    and ast.unparse(node.value) == "os.environ":
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("update", "setdefault", "pop")
+                and ast.unparse(node.value) == "os.environ"
+            ):
                 pytest.fail(f"{rel} changes os.environ")
             if isinstance(node, (ast.Assign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -88,23 +96,29 @@ def test_defs_neither_branch_on_the_object_store_kind_nor_change_the_process_env
 
 def test_importing_the_dbt_assets_runs_no_process_once_the_manifest_is_prepared():
     """The manifest is prepared before the definitions load; the import itself never shells out to dbt."""
-    code = ("import subprocess\n"
-            "real = subprocess.Popen.__init__\n"
-            "def guard(self, args, *a, **k):\n"
-            "    if 'dbt' in ' '.join(map(str, args if isinstance(args, (list, tuple)) else [args])):\n"
-            "        raise SystemExit('dbt was started at import: ' + repr(args))\n"
-            "    real(self, args, *a, **k)\n"
-            "subprocess.Popen.__init__ = guard\n"
-            "import ccr_pipelines.defs.warehouse.assets as m\n"
-            "print(len(m.ccr_dbt_marts.keys))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import subprocess\n"
+        "real = subprocess.Popen.__init__\n"
+        "def guard(self, args, *a, **k):\n"
+        "    if 'dbt' in ' '.join(map(str, args if isinstance(args, (list, tuple)) else [args])):\n"
+        "        raise SystemExit('dbt was started at import: ' + repr(args))\n"
+        "    real(self, args, *a, **k)\n"
+        "subprocess.Popen.__init__ = guard\n"
+        "import ccr_pipelines.defs.warehouse.assets as m\n"
+        "print(len(m.ccr_dbt_marts.keys))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.strip()) > 0
 
 
-def test_the_local_profile_builds_a_local_store_the_marts_beside_it_and_one_migrated_control_store(
-        local_settings_env):
+def test_the_local_profile_builds_a_local_store_the_marts_beside_it_and_one_migrated_control_store(local_settings_env):
     p = platform.Platform(load_settings())
     try:
         store = p.object_store
@@ -140,9 +154,18 @@ def test_a_released_control_store_is_not_handed_out_again(tmp_path):
 
 
 def _s3_settings(region: str = "eu-west-3", **extra):
-    raw = {"env": "staging", "object_store": {"kind": "s3", "bucket": {"env": "CCR_TEST_BUCKET"}, "region": region,
-                                              "endpoint_url": "http://127.0.0.1:9", **extra},
-           "control_store": {"url": "sqlite:///x.db"}, "tenants_file": "tenants/staging.yaml"}
+    raw = {
+        "env": "staging",
+        "object_store": {
+            "kind": "s3",
+            "bucket": {"env": "CCR_TEST_BUCKET"},
+            "region": region,
+            "endpoint_url": "http://127.0.0.1:9",
+            **extra,
+        },
+        "control_store": {"url": "sqlite:///x.db"},
+        "tenants_file": "tenants/staging.yaml",
+    }
     return parse_settings(Path("staging.yaml"), raw)
 
 
@@ -180,7 +203,8 @@ def test_the_asr_worker_builds_the_store_the_code_location_describes(tmp_path):
 
 
 def test_p16_p17_p19_the_cli_environments_rebuild_the_marts_of_a_local_store_and_keep_the_backup_setting(
-        local_settings_env, monkeypatch):
+    local_settings_env, monkeypatch
+):
     from datetime import date
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -201,11 +225,16 @@ def test_the_resources_take_their_defaults_and_bounds_from_the_settings_models()
     Dagster UI fails as the profile would."""
     ingest = IngestConfigResource(subject_hash_key="k")
     assert (ingest.max_duration_s, ingest.max_object_bytes, ingest.sensor_max_objects_per_tick) == (
-        IngestSettings().max_duration_s, IngestSettings().max_object_bytes,
-        IngestSettings().sensor_max_objects_per_tick)
+        IngestSettings().max_duration_s,
+        IngestSettings().max_object_bytes,
+        IngestSettings().sensor_max_objects_per_tick,
+    )
     asr = AsrResource()
-    assert (asr.model, asr.batch_size, asr.calls_per_launch) == (AsrSettings().model, AsrSettings().batch_size,
-                                                                 AsrSettings().calls_per_launch)
+    assert (asr.model, asr.batch_size, asr.calls_per_launch) == (
+        AsrSettings().model,
+        AsrSettings().batch_size,
+        AsrSettings().calls_per_launch,
+    )
     with pytest.raises(Exception, match="batch_size"):
         AsrResource(batch_size=AsrSettings.model_fields["batch_size"].metadata[-1].le + 1)
     with pytest.raises(Exception, match="sensor_max_objects_per_tick"):

@@ -7,10 +7,10 @@ import json
 import dagster as dg
 import sqlalchemy as sa
 
-from ccr_pipelines.loaders.config_files import load_tenant_registry
 from ccr_pipelines.defs.platform.assets import tenant_registry
-from ccr_pipelines.services.tenant_registry import REGISTRY_SNAPSHOT_PREFIX
+from ccr_pipelines.loaders.config_files import load_tenant_registry
 from ccr_pipelines.resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
+from ccr_pipelines.services.tenant_registry import REGISTRY_SNAPSHOT_PREFIX
 from ccr_pipelines.stores.control_store import ControlStore, audit_log
 from ccr_pipelines.stores.object_store import LocalObjectStore
 
@@ -60,8 +60,12 @@ def test_p20_the_first_materialization_snapshots_the_registry_and_audits_it(tmp_
 
     [audit] = _audits(url)
     assert audit["entity_id"] == registry.digest and audit["actor"] == f"dagster-run:{result.run_id}"
-    assert audit["change"] == {"previous": None, "added": ["acme-energie", "globex-support", "initech-paused"],
-                               "removed": [], "changed": {}}
+    assert audit["change"] == {
+        "previous": None,
+        "added": ["acme-energie", "globex-support", "initech-paused"],
+        "removed": [],
+        "changed": {},
+    }
 
 
 def test_p20_an_unchanged_registry_adds_no_audit_row_and_a_change_adds_one_with_the_diff(tmp_path, tenants_file):
@@ -78,8 +82,12 @@ def test_p20_an_unchanged_registry_adds_no_audit_row_and_a_change_adds_one_with_
     assert md["changed"] is True and md["suspended_tenants"] == [] and md["active_tenants"] == 3
     audits = _audits(url)
     assert len(audits) == 2
-    assert audits[-1]["change"] == {"previous": first_digest, "added": [], "removed": [],
-                                    "changed": {"initech-paused": {"suspended": {"from": True, "to": False}}}}
+    assert audits[-1]["change"] == {
+        "previous": first_digest,
+        "added": [],
+        "removed": [],
+        "changed": {"initech-paused": {"suspended": {"from": True, "to": False}}},
+    }
     assert audits[-1]["actor"] == f"dagster-run:{result.run_id}"
     assert audits[-1]["entity_id"] == md["digest"] != first_digest
     assert len(list(LocalObjectStore(tmp_path / "objects").list(REGISTRY_SNAPSHOT_PREFIX + "/"))) == 2
@@ -117,7 +125,8 @@ def test_a_dagster_run_succeeds_on_the_postgresql_instance(tmp_path, tenants_fil
     home = tmp_path / "pg_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
-        f"storage:\n  postgres:\n    postgres_url: {url}\ntelemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+        f"storage:\n  postgres:\n    postgres_url: {url}\ntelemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+    )
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
@@ -133,9 +142,13 @@ def test_a_dagster_run_succeeds_on_the_postgresql_instance(tmp_path, tenants_fil
     try:
         with engine.connect() as conn:
             runs = conn.execute(sa.text("SELECT run_id, status FROM runs")).all()
-            mats = conn.execute(sa.text(
-                "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
-                "AND run_id = :r AND asset_key = :k"), {"r": result.run_id, "k": ASSET_KEY.to_string()}).scalar()
+            mats = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+                    "AND run_id = :r AND asset_key = :k"
+                ),
+                {"r": result.run_id, "k": ASSET_KEY.to_string()},
+            ).scalar()
     finally:
         engine.dispose()
     assert runs == [(result.run_id, "SUCCESS")]

@@ -14,10 +14,22 @@ import pytest
 from ccr_pipelines.core.pii_engine import find_entities_batch, redact_batch
 from ccr_pipelines.core.redaction import TYPES, iban_ok, luhn_ok, nir_ok, redact
 
-CORPUS = [json.loads(line) for line in (Path(__file__).parent / "data" / "redaction_corpus.jsonl").open(encoding="utf-8")]
+CORPUS = [
+    json.loads(line) for line in (Path(__file__).parent / "data" / "redaction_corpus.jsonl").open(encoding="utf-8")
+]
 # Issue 18: every checked number type and e-mails are found on the whole corpus; names at 0.90 / 0.85.
-RECALL_TARGET = {"card": 1.0, "iban": 1.0, "nir": 1.0, "email": 1.0, "phone": 1.0, "person": 0.90,
-                 "address": 0.90, "dob": 0.90, "number": 0.90, "spelled": 0.90}
+RECALL_TARGET = {
+    "card": 1.0,
+    "iban": 1.0,
+    "nir": 1.0,
+    "email": 1.0,
+    "phone": 1.0,
+    "person": 0.90,
+    "address": 0.90,
+    "dob": 0.90,
+    "number": 0.90,
+    "spelled": 0.90,
+}
 PRECISION_TARGET = {t: 0.90 for t in TYPES} | {"person": 0.85}
 
 
@@ -43,8 +55,15 @@ def measure() -> dict:
         for kind, span in pred:
             if not any(k == kind and _overlap(span, s) > 0 for k, s in gold):
                 fp[kind] += 1
-    return {t: {"support": tp[t] + fn[t], "recall": tp[t] / max(1, tp[t] + fn[t]),
-                "precision": tp[t] / max(1, tp[t] + fp[t]), "false_positives": fp[t]} for t in TYPES}
+    return {
+        t: {
+            "support": tp[t] + fn[t],
+            "recall": tp[t] / max(1, tp[t] + fn[t]),
+            "precision": tp[t] / max(1, tp[t] + fp[t]),
+            "false_positives": fp[t],
+        }
+        for t in TYPES
+    }
 
 
 def test_p21_corpus_has_enough_positives_and_tricky_negatives():
@@ -55,8 +74,17 @@ def test_p21_corpus_has_enough_positives_and_tricky_negatives():
     assert sum(1 for r in CORPUS if not r["entities"]) >= 100
     texts = [r["text"] for r in CORPUS]
     # the real-call shapes of issue 18 are in it
-    for needle in ("K O W A L C Z Y K", "four four seven one two three nine", "this is Dave", "(415) 555-0132",
-                   "1-800-555-0199", "la pierre de", "Mark speaking", "mark the date", "call-20261125-0001"):
+    for needle in (
+        "K O W A L C Z Y K",
+        "four four seven one two three nine",
+        "this is Dave",
+        "(415) 555-0132",
+        "1-800-555-0199",
+        "la pierre de",
+        "Mark speaking",
+        "mark the date",
+        "call-20261125-0001",
+    ):
         assert any(needle in t for t in texts), needle
     assert {r["lang"] for r in CORPUS} == {"fr", "en"}
 
@@ -66,12 +94,13 @@ def test_p21_redaction_precision_and_recall_meet_the_targets(capsys):
     with capsys.disabled():  # the figures belong in the test report
         print("\nredaction metrics (P21) on", len(CORPUS), "sentences:")
         for t, m in metrics.items():
-            print(f"  {t:<6} support={m['support']:>3} recall={m['recall']:.3f} precision={m['precision']:.3f} "
-                  f"false_positives={m['false_positives']}")
+            print(
+                f"  {t:<6} support={m['support']:>3} recall={m['recall']:.3f} precision={m['precision']:.3f} "
+                f"false_positives={m['false_positives']}"
+            )
     for t, m in metrics.items():
         assert m["recall"] >= RECALL_TARGET[t], (t, m)
         assert m["precision"] >= PRECISION_TARGET[t], (t, m)
-
 
 
 def test_p21_person_names_in_lower_cased_text_are_measured_too(capsys):
@@ -81,8 +110,11 @@ def test_p21_person_names_in_lower_cased_text_are_measured_too(capsys):
     lowered = [r["text"].lower() for r in rows]
     tp = fn = fp = 0
     for row, text, found in zip(rows, lowered, find_entities_batch(lowered), strict=True):
-        gold = [(text.find(e["text"].lower()), text.find(e["text"].lower()) + len(e["text"]))
-                for e in row["entities"] if e["type"] == "person"]
+        gold = [
+            (text.find(e["text"].lower()), text.find(e["text"].lower()) + len(e["text"]))
+            for e in row["entities"]
+            if e["type"] == "person"
+        ]
         pred = [(e.start, e.end) for e in found if e.kind == "person"]
         hits = sum(1 for g in gold if any(_overlap(g, p) >= 0.5 * (g[1] - g[0]) for p in pred))
         tp, fn = tp + hits, fn + len(gold) - hits
@@ -125,26 +157,42 @@ def test_p21_names_the_gazetteer_does_not_know_are_found_as_well_as_the_ones_it_
     unknown_tp, unknown_n = _person_recall(rows, texts, lambda n: not known(n))
     known_tp, known_n = _person_recall(rows, texts, known)
     with capsys.disabled():
-        print(f"\n  person names unknown to the gazetteer: {unknown_tp}/{unknown_n} "
-              f"recall={unknown_tp / unknown_n:.3f}; known: {known_tp}/{known_n} recall={known_tp / known_n:.3f}")
+        print(
+            f"\n  person names unknown to the gazetteer: {unknown_tp}/{unknown_n} "
+            f"recall={unknown_tp / unknown_n:.3f}; known: {known_tp}/{known_n} recall={known_tp / known_n:.3f}"
+        )
     assert unknown_n >= 40 and unknown_tp / unknown_n >= RECALL_TARGET["person"]
     assert known_tp / known_n >= RECALL_TARGET["person"]
 
 
-@pytest.mark.parametrize("text", [
-    "merci madame pour votre patience", "d'accord monsieur je regarde", "yes mrs i understand",
-    "bonjour madame comment puis-je vous aider", "thank you mister for calling", "i miss the old plan",
-    "merci monsieur au revoir", "madame la directrice est absente", "oui docteur très bien",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "merci madame pour votre patience",
+        "d'accord monsieur je regarde",
+        "yes mrs i understand",
+        "bonjour madame comment puis-je vous aider",
+        "thank you mister for calling",
+        "i miss the old plan",
+        "merci monsieur au revoir",
+        "madame la directrice est absente",
+        "oui docteur très bien",
+    ],
+)
 def test_p21_a_title_in_lower_case_text_takes_a_name_not_the_next_common_word(text):
     assert [e for e in find_entities_batch([text])[0] if e.kind == "person"] == []
 
 
-@pytest.mark.parametrize("text,name", [("bonjour madame benali je vois votre dossier", "benali"),
-                                       ("yeah it's mr clarke calling about the broadband", "clarke"),
-                                       ("je passe le dossier à maître okonkwo", "okonkwo")])
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("bonjour madame benali je vois votre dossier", "benali"),
+        ("yeah it's mr clarke calling about the broadband", "clarke"),
+        ("je passe le dossier à maître okonkwo", "okonkwo"),
+    ],
+)
 def test_p21_a_title_in_lower_case_text_marks_an_unknown_name(text, name):
-    found = [text[e.start:e.end] for e in find_entities_batch([text])[0] if e.kind == "person"]
+    found = [text[e.start : e.end] for e in find_entities_batch([text])[0] if e.kind == "person"]
     assert any(name in f for f in found), found
 
 
@@ -165,29 +213,52 @@ def test_redaction_replaces_values_with_typed_placeholders_and_counts_only():
     assert (counts["person"], counts["address"], counts["spelled"]) == (1, 1, 1)
 
 
-@pytest.mark.parametrize("text, expected", [
-    # a number right after the phone used to join its digit run and hide it (found by the Sentry e2e test)
-    ("échec pour 06 12 34 56 78 (40 caractères)", "échec pour [PHONE] (40 caractères)"),
-    ("appelez le 06 12 34 56 78, 12 euros", "appelez le [PHONE], 12 euros"),
-    ("ref 12 06 12 34 56 78", "ref 12 [PHONE]"),
-    # ...without carving a phone out of the middle of a longer number (a NIR with a wrong key): since
-    # redaction-3 the whole 15-digit run is a [NUMBER]
-    ("Le numéro de dossier est 1 85 05 78 006 084 99.", "Le numéro de dossier est [NUMBER]."),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a number right after the phone used to join its digit run and hide it (found by the Sentry e2e test)
+        ("échec pour 06 12 34 56 78 (40 caractères)", "échec pour [PHONE] (40 caractères)"),
+        ("appelez le 06 12 34 56 78, 12 euros", "appelez le [PHONE], 12 euros"),
+        ("ref 12 06 12 34 56 78", "ref 12 [PHONE]"),
+        # ...without carving a phone out of the middle of a longer number (a NIR with a wrong key): since
+        # redaction-3 the whole 15-digit run is a [NUMBER]
+        ("Le numéro de dossier est 1 85 05 78 006 084 99.", "Le numéro de dossier est [NUMBER]."),
+    ],
+)
 def test_p21_a_phone_inside_a_longer_digit_run_is_found_at_either_end(text, expected):
     assert redact(text)[0] == expected
 
 
-@pytest.mark.parametrize("text", ["Commande 123456 du 12 mars 2026 à 49,99 euros.", "I'll be at home at five.",
-                                  "Au point où on en est.", "", "la pierre est tombée", "mark my words",
-                                  "I will call back", "the call id is call-20261125-0001",
-                                  "ticket c-2026-11-25-01 is closed", "il y a a peu près trois ans"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Commande 123456 du 12 mars 2026 à 49,99 euros.",
+        "I'll be at home at five.",
+        "Au point où on en est.",
+        "",
+        "la pierre est tombée",
+        "mark my words",
+        "I will call back",
+        "the call id is call-20261125-0001",
+        "ticket c-2026-11-25-01 is closed",
+        "il y a a peu près trois ans",
+    ],
+)
 def test_tricky_negatives_are_left_alone(text):
     assert redact(text)[0] == text
 
 
-@pytest.mark.parametrize("number", ["415 555 0132", "(415) 555-0132", "1-800-555-0199", "+1 415 555 0132",
-                                    "four one five five five five oh one three two", "415-555-0132"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "415 555 0132",
+        "(415) 555-0132",
+        "1-800-555-0199",
+        "+1 415 555 0132",
+        "four one five five five five oh one three two",
+        "415-555-0132",
+    ],
+)
 def test_north_american_numbers_are_phones(number):
     assert redact(f"call me on {number} thanks", ner=False)[0] == "call me on [PHONE] thanks"
 
@@ -205,11 +276,22 @@ def test_p21_names_that_are_common_words_need_a_cue_or_a_capital():
 
 
 def test_p21_the_sentry_scrubber_uses_the_rules_without_loading_the_model():
-    out = subprocess.run([sys.executable, "-c", (
-        "import sys; from ccr_pipelines.core.scrub import scrub_event; "
-        "e = scrub_event({'message': 'failed for 415 555 0132, my name is Anne Martin'}); "
-        "print(e['message'], sorted(m for m in ('spacy', 'presidio_analyzer', 'thinc') if m in sys.modules))")],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=120, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys; from ccr_pipelines.core.scrub import scrub_event; "
+                "e = scrub_event({'message': 'failed for 415 555 0132, my name is Anne Martin'}); "
+                "print(e['message'], sorted(m for m in ('spacy', 'presidio_analyzer', 'thinc') if m in sys.modules))"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+        check=True,
+    ).stdout
     assert out.strip() == "failed for [PHONE], my name is [PERSON] []"
 
 
@@ -220,8 +302,10 @@ def test_p23_agent_identification_is_still_scored_on_redacted_text():
     from ccr_pipelines.loaders.config_files import load_scorecard
 
     cards = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "config" / "scorecards"
-    for card_file, text in (("acme-energie.v1.yaml", "Bonjour vous êtes bien chez Acme Énergie je m'appelle Julie"),
-                            ("globex-support.v1.yaml", "thank you for calling Globex support my name is Alex")):
+    for card_file, text in (
+        ("acme-energie.v1.yaml", "Bonjour vous êtes bien chez Acme Énergie je m'appelle Julie"),
+        ("globex-support.v1.yaml", "thank you for calling Globex support my name is Alex"),
+    ):
         redacted, counts = redact(text)
         assert counts["person"] == 1 and "[PERSON]" in redacted and "Julie" not in redacted and "Alex" not in redacted
         seg = {"segment_index": 0, "speaker": "agent", "start_s": 0.5, "end_s": 4.0, "text": redacted}
@@ -252,8 +336,14 @@ def test_skipping_the_model_is_exact_on_the_corpus(monkeypatch):
 def test_the_redaction_benchmark_runs_at_a_small_size():
     """benchmarks/redaction.py (figures in benchmarks/RESULTS.md) at 60 segments, one run."""
     repo = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, str(repo / "benchmarks" / "redaction.py"), "--segments", "60", "--runs", "1"],
-                         capture_output=True, text=True, cwd=repo, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / "redaction.py"), "--segments", "60", "--runs", "1"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=300,
+        check=True,
+    ).stdout
     report = json.loads(out)
     assert set(report["contenders"]) == {"rules", "presidio+ner"} and report["segments"] == 60
     assert all(c["segments_per_s"] > 0 and c["day_core_hours"] > 0 for c in report["contenders"].values())

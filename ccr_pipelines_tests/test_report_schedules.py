@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -12,13 +12,17 @@ from ccr_pipelines.core.report_periods import due_periods, period_containing, pe
 from ccr_pipelines.defs.reports.schedules import tenant_monthly_reports_schedule, tenant_weekly_reports_schedule
 from ccr_pipelines.resources import TenantRegistryResource
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_periods_are_iso_weeks_and_calendar_months_with_stable_keys():
     week = period_containing("weekly", date(2026, 11, 19))
-    assert (week.start, week.end, week.key, week.partition_key) == (date(2026, 11, 16), date(2026, 11, 23),
-                                                                     "2026-W47", "2026-11-16")
+    assert (week.start, week.end, week.key, week.partition_key) == (
+        date(2026, 11, 16),
+        date(2026, 11, 23),
+        "2026-W47",
+        "2026-11-16",
+    )
     assert len(week.days()) == 7 and week.previous().key == "2026-W46"
     # ISO week 1 of 2027 starts on Monday 2027-01-04; the days before belong to 2026-W53
     assert period_containing("weekly", date(2027, 1, 2)).key == "2026-W53"
@@ -49,18 +53,25 @@ def test_monday_six_am_paris_is_four_utc_in_summer_time_and_five_in_winter_time(
 def test_a_local_hour_that_does_not_exist_or_happens_twice_fires_exactly_once():
     # Paris, 2026-03-29: 02:00 -> 03:00. 2026-10-25: 03:00 -> 02:00. A Sunday 02:00 report:
     kw = dict(weekday=6, hour=2, monthly=False)
-    fired_spring = [h for h in range(24) if _due("Europe/Paris", datetime(2026, 3, 28, 22, tzinfo=UTC) + timedelta(hours=h), **kw)]
-    fired_autumn = [h for h in range(26) if _due("Europe/Paris", datetime(2026, 10, 24, 22, tzinfo=UTC) + timedelta(hours=h), **kw)]
+    fired_spring = [
+        h for h in range(24) if _due("Europe/Paris", datetime(2026, 3, 28, 22, tzinfo=UTC) + timedelta(hours=h), **kw)
+    ]
+    fired_autumn = [
+        h for h in range(26) if _due("Europe/Paris", datetime(2026, 10, 24, 22, tzinfo=UTC) + timedelta(hours=h), **kw)
+    ]
     assert len(fired_spring) == 1 and len(fired_autumn) == 1
 
 
-@pytest.mark.parametrize("tz", ["Europe/Paris", "Europe/Dublin", "America/Montreal", "Pacific/Auckland", "Asia/Kolkata"])
+@pytest.mark.parametrize(
+    "tz", ["Europe/Paris", "Europe/Dublin", "America/Montreal", "Pacific/Auckland", "Asia/Kolkata"]
+)
 def test_over_a_year_of_hourly_ticks_every_period_is_due_exactly_once_in_order(tz):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     seen: dict[str, list] = {"weekly": [], "monthly": []}
     for h in range(365 * 24):  # 2026 in UTC: every tenant reaches twelve 1sts of the month in it
-        for p in due_periods(timezone_name=tz, weekly=True, monthly=True, weekday=0, hour=6,
-                             at=start + timedelta(hours=h)):
+        for p in due_periods(
+            timezone_name=tz, weekly=True, monthly=True, weekday=0, hour=6, at=start + timedelta(hours=h)
+        ):
             seen[p.kind].append(p)
     for kind, periods in seen.items():
         # each once, and each the one right after the previous: no gap, no double
@@ -91,10 +102,14 @@ def _evaluate(schedule, at: datetime, registry):
 
 def test_the_weekly_schedule_asks_one_run_per_active_tenant_in_its_own_timezone_across_dst(registry):
     # Before the change (summer time): Paris is due at 04:00 UTC, Dublin at 05:00 UTC.
-    before = {at.hour: _evaluate(tenant_weekly_reports_schedule, at, registry)
-              for at in (datetime(2026, 10, 19, h, tzinfo=UTC) for h in (4, 5, 6))}
-    after = {at.hour: _evaluate(tenant_weekly_reports_schedule, at, registry)
-             for at in (datetime(2026, 10, 26, h, tzinfo=UTC) for h in (4, 5, 6))}
+    before = {
+        at.hour: _evaluate(tenant_weekly_reports_schedule, at, registry)
+        for at in (datetime(2026, 10, 19, h, tzinfo=UTC) for h in (4, 5, 6))
+    }
+    after = {
+        at.hour: _evaluate(tenant_weekly_reports_schedule, at, registry)
+        for at in (datetime(2026, 10, 26, h, tzinfo=UTC) for h in (4, 5, 6))
+    }
 
     def tenants(result):
         return [] if isinstance(result, dg.SkipReason) else [r.tags["ccr/tenant"] for r in result]

@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,15 @@ import yaml
 from ccr_pipelines.core.retention import cutoff, day_of_key, expired, offboarding_due, report_period_end
 from ccr_pipelines.core.tenants import TenantRegistry
 from ccr_pipelines.services.retention import PurgeEnv, plan_purge, run_purge
-from ccr_pipelines.stores.control_store import (ControlStore, lineage, purge_log, review_queue, subject_calls,
-                                                suppression_list, utcnow)
+from ccr_pipelines.stores.control_store import (
+    ControlStore,
+    lineage,
+    purge_log,
+    review_queue,
+    subject_calls,
+    suppression_list,
+    utcnow,
+)
 from ccr_pipelines.stores.object_store import LocalObjectStore
 from ccr_pipelines.stores.warehouse import Warehouse
 
@@ -32,13 +39,26 @@ from .ingest_helpers import names_call
 TODAY = date(2026, 11, 20)
 REPO = Path(__file__).resolve().parents[1]
 RETENTION = {"audio": 60, "raw_transcript": 30, "redacted_transcript": 90, "scores": 90, "reports": 90}
-TENANTS = {"version": 1, "tenants": [
-    {"id": "acme-energie", "display_name": "Acme", "languages": ["en"], "scorecard": "default.v1",
-     "retention_days": RETENTION},
-    {"id": "globex-support", "display_name": "Globex", "languages": ["en"], "scorecard": "default.v1"},
-    {"id": "oldco-services", "display_name": "Oldco", "languages": ["fr"], "scorecard": "default.v1",
-     "terminated_on": "2026-09-01"},
-]}
+TENANTS = {
+    "version": 1,
+    "tenants": [
+        {
+            "id": "acme-energie",
+            "display_name": "Acme",
+            "languages": ["en"],
+            "scorecard": "default.v1",
+            "retention_days": RETENTION,
+        },
+        {"id": "globex-support", "display_name": "Globex", "languages": ["en"], "scorecard": "default.v1"},
+        {
+            "id": "oldco-services",
+            "display_name": "Oldco",
+            "languages": ["fr"],
+            "scorecard": "default.v1",
+            "terminated_on": "2026-09-01",
+        },
+    ],
+}
 SCORED_DAYS = ["2026-06-01", "2026-07-15", "2026-08-10", "2026-08-30", "2026-10-01", "2026-11-16"]
 
 
@@ -76,38 +96,92 @@ def _seed(data: Path) -> None:
             store.put_bytes(f"reports/acme-energie/weekly/2026-W{week}/{name}", b"r")
     for zone in ("audio", "raw", "reports", "exports", "datasets", "quarantine"):
         store.put_bytes(f"{zone}/oldco-services/2026/08/01/x-1.bin", b"oldco")
-    old = datetime(2026, 6, 1, tzinfo=timezone.utc)
-    control.insert(review_queue, [dict(tenant_id="acme-energie", call_id=f"old-{i}", reasons=["x"], score=1.0,
-                                       created_at=old) for i in range(5)])
-    control.insert(subject_calls, [dict(tenant_id="acme-energie", subject_hash="h" * 64, identifier_type="phone",
-                                        call_id=f"c-{i}a", day=d, created_at=utcnow()) for i, d in enumerate(SCORED_DAYS)]
-                   + [dict(tenant_id="oldco-services", subject_hash="o" * 64, identifier_type="phone", call_id="x-1",
-                           day="2026-08-01", created_at=utcnow())])
-    control.insert(suppression_list, dict(tenant_id="oldco-services", subject_hash="o" * 64, identifier_type="phone",
-                                          reason="t", added_by="t", added_at=utcnow()))
+    old = datetime(2026, 6, 1, tzinfo=UTC)
+    control.insert(
+        review_queue,
+        [
+            dict(tenant_id="acme-energie", call_id=f"old-{i}", reasons=["x"], score=1.0, created_at=old)
+            for i in range(5)
+        ],
+    )
+    control.insert(
+        subject_calls,
+        [
+            dict(
+                tenant_id="acme-energie",
+                subject_hash="h" * 64,
+                identifier_type="phone",
+                call_id=f"c-{i}a",
+                day=d,
+                created_at=utcnow(),
+            )
+            for i, d in enumerate(SCORED_DAYS)
+        ]
+        + [
+            dict(
+                tenant_id="oldco-services",
+                subject_hash="o" * 64,
+                identifier_type="phone",
+                call_id="x-1",
+                day="2026-08-01",
+                created_at=utcnow(),
+            )
+        ],
+    )
+    control.insert(
+        suppression_list,
+        dict(
+            tenant_id="oldco-services",
+            subject_hash="o" * 64,
+            identifier_type="phone",
+            reason="t",
+            added_by="t",
+            added_at=utcnow(),
+        ),
+    )
     control.dispose()
     (data / "tenants.yaml").write_text(yaml.safe_dump(TENANTS))
 
 
 def _state(data: Path) -> dict:
     root = data / "objects"
-    files = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+    files = {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
     control = ControlStore(f"sqlite:///{data}/control.db")
-    rows = {t.name: sorted(tuple(sorted((k, str(v)) for k, v in r.items() if k not in ("id", "created_at", "added_at")))
-                           for r in control.fetch(sa.select(t)))
-            for t in (review_queue, subject_calls, suppression_list)}
-    rows["lineage_deleted"] = control.fetch(sa.select(sa.func.count()).select_from(lineage).where(
-        lineage.c.deleted_at.is_not(None)))[0]["count_1"]
+    rows = {
+        t.name: sorted(
+            tuple(sorted((k, str(v)) for k, v in r.items() if k not in ("id", "created_at", "added_at")))
+            for r in control.fetch(sa.select(t))
+        )
+        for t in (review_queue, subject_calls, suppression_list)
+    }
+    rows["lineage_deleted"] = control.fetch(
+        sa.select(sa.func.count()).select_from(lineage).where(lineage.c.deleted_at.is_not(None))
+    )[0]["count_1"]
     control.dispose()
     return {"files": files, "rows": rows}
 
 
 def _cli(data: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "CCR_ENV": "local", "CCR_DATA_DIR": str(data),
-           "CCR_TENANTS_FILE": str(data / "tenants.yaml"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.Popen([sys.executable, "-m", "ccr_pipelines.cli", "purge", "--today", TODAY.isoformat(), *args],
-                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "CCR_ENV": "local",
+        "CCR_DATA_DIR": str(data),
+        "CCR_TENANTS_FILE": str(data / "tenants.yaml"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccr_pipelines.cli", "purge", "--today", TODAY.isoformat(), *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +196,15 @@ def _copy(seeded: Path, dst: Path) -> Path:
     # lineage names the partition by its URI, which depends on where the copy lives
     store = LocalObjectStore(dst / "objects")
     control = ControlStore(f"sqlite:///{dst}/control.db")
-    control.record_lineage([dict(tenant_id="acme-energie", artefact_kind="partition",
-                                 artefact_uri=store.uri("datasets/acme-energie/call_scores/day=2026-06-01/part.parquet"))])
+    control.record_lineage(
+        [
+            dict(
+                tenant_id="acme-energie",
+                artefact_kind="partition",
+                artefact_uri=store.uri("datasets/acme-energie/call_scores/day=2026-06-01/part.parquet"),
+            )
+        ]
+    )
     control.dispose()
     return dst
 
@@ -165,8 +246,13 @@ def test_p19_purge_killed_midway_and_rerun_reaches_the_same_end_state_as_one_cle
                 gone = expired(report_period_end(key), TODAY, RETENTION["reports"])
             elif parts[0] == "datasets" or (parts[0] == "restricted" and "transcripts" not in key):
                 day = date.fromisoformat(key.split("day=")[1][:10])
-                cls = ("raw_transcript" if parts[0] == "restricted" else
-                       "redacted_transcript" if parts[2] == "redacted_segments" else "scores")
+                cls = (
+                    "raw_transcript"
+                    if parts[0] == "restricted"
+                    else "redacted_transcript"
+                    if parts[2] == "redacted_segments"
+                    else "scores"
+                )
                 gone = expired(day, TODAY, RETENTION[cls])
             else:
                 gone = expired(day_of_key(key), TODAY, RETENTION["audio" if parts[0] == "audio" else "raw_transcript"])
@@ -174,10 +260,14 @@ def test_p19_purge_killed_midway_and_rerun_reaches_the_same_end_state_as_one_cle
                 expected_gone.add(key)
     assert expected_gone and set(initial["files"]) - set(reference["files"]) == expected_gone
     assert all(reference["files"][k] == v for k, v in initial["files"].items() if k not in expected_gone)
-    assert reference["rows"]["review_queue"] == [r for r in initial["rows"]["review_queue"]
-                                                 if "old-" not in dict(r)["call_id"]]
-    assert not any(dict(r)["tenant_id"] == "oldco-services" for t in ("subject_calls", "suppression_list")
-                   for r in reference["rows"][t])
+    assert reference["rows"]["review_queue"] == [
+        r for r in initial["rows"]["review_queue"] if "old-" not in dict(r)["call_id"]
+    ]
+    assert not any(
+        dict(r)["tenant_id"] == "oldco-services"
+        for t in ("subject_calls", "suppression_list")
+        for r in reference["rows"][t]
+    )
     assert reference["rows"]["lineage_deleted"] == 1
     assert (clean / "warehouse.duckdb").exists()  # the marts were rebuilt from what is left
 
@@ -200,8 +290,12 @@ def test_p19_purge_killed_midway_and_rerun_reaches_the_same_end_state_as_one_cle
     assert _state(killed) == reference
 
     control = ControlStore(f"sqlite:///{killed}/control.db")
-    markers = [r["data_class"] for r in control.fetch(sa.select(purge_log.c.data_class).where(
-        purge_log.c.tenant_id == "platform").order_by(purge_log.c.id))]
+    markers = [
+        r["data_class"]
+        for r in control.fetch(
+            sa.select(purge_log.c.data_class).where(purge_log.c.tenant_id == "platform").order_by(purge_log.c.id)
+        )
+    ]
     assert markers == ["run:started", "run:started", "run:completed"]
     proof = control.fetch(sa.select(purge_log).where(purge_log.c.data_class == "offboarding"))
     assert len(proof) == 1 and proof[0]["tenant_id"] == "oldco-services" and proof[0]["objects"] >= 1
@@ -221,7 +315,8 @@ def test_p19_purge_plan_lists_every_version_on_a_versioned_s3_bucket(s3_bucket):
 
     endpoint, bucket = s3_bucket
     boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-3").put_bucket_versioning(
-        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
     store = S3ObjectStore(bucket, region="eu-west-3", endpoint_url=endpoint)
     key = "audio/acme-energie/2026/06/01/c-1.flac"
     store.put_bytes(key, b"v1")
@@ -230,8 +325,9 @@ def test_p19_purge_plan_lists_every_version_on_a_versioned_s3_bucket(s3_bucket):
     store.put_bytes("audio/acme-energie/2026/11/19/c-2.flac", b"recent")
     control = ControlStore("sqlite://")
     control.migrate()
-    registry = TenantRegistry([Tenant(id="acme-energie", display_name="A", languages=["fr"], scorecard="x.v1",
-                                      retention_days={"audio": 30})])
+    registry = TenantRegistry(
+        [Tenant(id="acme-energie", display_name="A", languages=["fr"], scorecard="x.v1", retention_days={"audio": 30})]
+    )
     env = PurgeEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, today=TODAY)
     [(item, n)] = plan_purge(env)
     assert item.target == key and n == 3  # two versions and the delete marker
@@ -241,14 +337,22 @@ def test_p19_purge_plan_lists_every_version_on_a_versioned_s3_bucket(s3_bucket):
 
 
 def _job_resources(data: Path):
-    from ccr_pipelines.resources import (AlertingResource, ControlStoreResource, ObjectStoreResource,
-                                         TenantRegistryResource, WarehouseResource)
+    from ccr_pipelines.resources import (
+        AlertingResource,
+        ControlStoreResource,
+        ObjectStoreResource,
+        TenantRegistryResource,
+        WarehouseResource,
+    )
 
     store_res = ObjectStoreResource(kind="local", root=str(data / "objects"))
-    return {"object_store": store_res, "warehouse": WarehouseResource(object_store=store_res),
-            "control_store": ControlStoreResource(url=f"sqlite:///{data}/control.db"),
-            "tenant_registry": TenantRegistryResource(path=str(data / "tenants.yaml")),
-            "alerting": AlertingResource(backoff_s=0.01)}
+    return {
+        "object_store": store_res,
+        "warehouse": WarehouseResource(object_store=store_res),
+        "control_store": ControlStoreResource(url=f"sqlite:///{data}/control.db"),
+        "tenant_registry": TenantRegistryResource(path=str(data / "tenants.yaml")),
+        "alerting": AlertingResource(backoff_s=0.01),
+    }
 
 
 def test_p19_the_purge_job_dry_run_in_dagster_reports_counts_only(seeded, tmp_path):
@@ -261,7 +365,9 @@ def test_p19_the_purge_job_dry_run_in_dagster_reports_counts_only(seeded, tmp_pa
     instance = dg.DagsterInstance.ephemeral()
     result = retention_purge_job.execute_in_process(
         run_config={"ops": {"retention_purge": {"config": {"dry_run": True, "today": TODAY.isoformat()}}}},
-        resources=_job_resources(data), instance=instance)
+        resources=_job_resources(data),
+        instance=instance,
+    )
     assert result.success and result.output_for_node("retention_purge")["objects"] > 0
     assert _state(data) == before
     text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in instance.all_logs(result.run_id))
@@ -280,13 +386,17 @@ def test_p19_a_failing_purge_raises_an_r11_incident(tmp_path):
     import pyarrow as pa
 
     # one expired partition and no other dataset: the marts rebuild after the purge cannot run (dbt fails)
-    wh.write_partition("call_scores", "acme-energie", "2025-01-01", pa.table({"tenant_id": ["acme-energie"],
-                                                                            "call_id": ["c-1"]}))
+    wh.write_partition(
+        "call_scores", "acme-energie", "2025-01-01", pa.table({"tenant_id": ["acme-energie"], "call_id": ["c-1"]})
+    )
     (data / "tenants.yaml").write_text(yaml.safe_dump({"version": 1, "tenants": [TENANTS["tenants"][0]]}))
     ControlStore(f"sqlite:///{data}/control.db").migrate()
     result = retention_purge_job.execute_in_process(
         run_config={"ops": {"retention_purge": {"config": {"today": TODAY.isoformat()}}}},
-        resources=_job_resources(data), instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        resources=_job_resources(data),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
     assert not result.success
     control = ControlStore(f"sqlite:///{data}/control.db")
     [inc] = control.fetch(sa.select(incidents))
@@ -294,19 +404,20 @@ def test_p19_a_failing_purge_raises_an_r11_incident(tmp_path):
     control.dispose()
 
 
-def test_p3_p19_the_purge_deletes_expired_access_log_rows_through_a_grant_and_nothing_else_can(control_store,
-                                                                                                tmp_path):
+def test_p3_p19_the_purge_deletes_expired_access_log_rows_through_a_grant_and_nothing_else_can(control_store, tmp_path):
     from ccr_pipelines.core.tenants import Tenant
     from ccr_pipelines.stores.control_store import access_log, retention_grants
 
-    old, recent = datetime(2025, 1, 5, tzinfo=timezone.utc), datetime(2026, 11, 1, tzinfo=timezone.utc)
+    old, recent = datetime(2025, 1, 5, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
     for tenant in ("acme-energie", "globex-support"):
         for at in (old, recent):
-            control_store.insert(access_log, dict(at=at, actor="a", tenant_id=tenant, action="read", purpose="p",
-                                                  object=f"datasets/{tenant}/x"))
+            control_store.insert(
+                access_log,
+                dict(at=at, actor="a", tenant_id=tenant, action="read", purpose="p", object=f"datasets/{tenant}/x"),
+            )
     with pytest.raises(sa.exc.DBAPIError):  # without a grant the trail stays append-only
         with control_store.engine.begin() as conn:
-            conn.execute(access_log.delete().where(access_log.c.at < datetime(2026, 1, 1, tzinfo=timezone.utc)))
+            conn.execute(access_log.delete().where(access_log.c.at < datetime(2026, 1, 1, tzinfo=UTC)))
     registry = TenantRegistry([Tenant(id="acme-energie", display_name="A", languages=["fr"], scorecard="x.v1")])
     store = LocalObjectStore(tmp_path / "objects")
     env = PurgeEnv(store=store, warehouse=Warehouse(store), control=control_store, registry=registry, today=TODAY)

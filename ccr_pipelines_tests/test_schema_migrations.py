@@ -19,8 +19,20 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ccr_pipelines.core.access import DEFAULT_ROLE_COMMANDS
 from ccr_pipelines.stores import migrations
 from ccr_pipelines.stores.control_store import (
-    HEAD, ControlStore, SchemaError, access_grants, access_log, access_role_commands, audit_log, dsr_requests,
-    incidents, ingest_events, lineage, metadata, review_queue, utcnow,
+    HEAD,
+    ControlStore,
+    SchemaError,
+    access_grants,
+    access_log,
+    access_role_commands,
+    audit_log,
+    dsr_requests,
+    incidents,
+    ingest_events,
+    lineage,
+    metadata,
+    review_queue,
+    utcnow,
 )
 
 from .cli_helpers import run_cli
@@ -29,8 +41,12 @@ from .legacy_control_store import legacy_migrate
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = int(migrations.BASELINE)
 # the role rows revision 0014 adds to a store whose role table is written
-NEW_ROLE_ROWS = {("operator", "db.current"), ("operator", "db.history"), ("auditor", "db.current"),
-                 ("auditor", "db.history")}
+NEW_ROLE_ROWS = {
+    ("operator", "db.current"),
+    ("operator", "db.history"),
+    ("auditor", "db.current"),
+    ("auditor", "db.history"),
+}
 # every role row a revision after the baseline adds: 0014's and 0015's (``search``, issue 19)
 POST_BASELINE_ROLE_ROWS = NEW_ROLE_ROWS | {("analyst", "search"), ("dpo", "search")}
 
@@ -42,8 +58,7 @@ def url(request, tmp_path) -> str:
 
 def _diff(store: ControlStore, md: sa.MetaData = metadata) -> list:
     with store.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"include_object": migrations.include_object,
-                                                     "compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"include_object": migrations.include_object, "compare_type": True})
         return compare_metadata(ctx, md)
 
 
@@ -95,20 +110,55 @@ def _fill_legacy_store(store: ControlStore) -> None:
     now = utcnow()
     store.log_access(actor="ops", tenant_id="acme-energie", action="read", purpose="qa", obj="audio/acme/c-1.wav")
     store.audit(actor="dpo", entity="tenant_config", entity_id="acme-energie", change={"languages": ["fr"]})
-    store.record_lineage([dict(tenant_id="acme-energie", call_id="c-1", artefact_kind="audio",
-                               artefact_uri="s3://b/audio/c-1.wav", period_start="2026-11-01")])
-    store.insert(ingest_events, dict(at=now, source_key="raw/acme-energie/2026/11/01/c-1.wav", etag="e1",
-                                     outcome="accepted", tenant_id="acme-energie", call_id="c-1"))
-    store.insert(review_queue, dict(tenant_id="acme-energie", call_id="c-1", reasons=["low_confidence"],
-                                    created_at=now))
-    store.insert(dsr_requests, dict(tenant_id="acme-energie", kind="erasure", subject_hash="h" * 64,
-                                    status="done", requested_at=now, due_at=now, subject_hashes=["h" * 64]))
+    store.record_lineage(
+        [
+            dict(
+                tenant_id="acme-energie",
+                call_id="c-1",
+                artefact_kind="audio",
+                artefact_uri="s3://b/audio/c-1.wav",
+                period_start="2026-11-01",
+            )
+        ]
+    )
+    store.insert(
+        ingest_events,
+        dict(
+            at=now,
+            source_key="raw/acme-energie/2026/11/01/c-1.wav",
+            etag="e1",
+            outcome="accepted",
+            tenant_id="acme-energie",
+            call_id="c-1",
+        ),
+    )
+    store.insert(
+        review_queue, dict(tenant_id="acme-energie", call_id="c-1", reasons=["low_confidence"], created_at=now)
+    )
+    store.insert(
+        dsr_requests,
+        dict(
+            tenant_id="acme-energie",
+            kind="erasure",
+            subject_hash="h" * 64,
+            status="done",
+            requested_at=now,
+            due_at=now,
+            subject_hashes=["h" * 64],
+        ),
+    )
     store.insert(incidents, dict(severity="mineur", rule="r", signal="s", tenants=["acme-energie"], detected_at=now))
-    old_roles = [{"role": r, "command": c} for r, cmds in DEFAULT_ROLE_COMMANDS.items() for c in cmds
-                 if (r, c) not in NEW_ROLE_ROWS]
+    old_roles = [
+        {"role": r, "command": c}
+        for r, cmds in DEFAULT_ROLE_COMMANDS.items()
+        for c in cmds
+        if (r, c) not in NEW_ROLE_ROWS
+    ]
     store.insert(access_role_commands, old_roles)
-    store.insert(access_grants, dict(principal="admin@corp", role="admin", granted=True, actor="ccr:local-profile",
-                                     reason="first", at=now))
+    store.insert(
+        access_grants,
+        dict(principal="admin@corp", role="admin", granted=True, actor="ccr:local-profile", reason="first", at=now),
+    )
 
 
 def _snapshot(store: ControlStore) -> dict[str, list[dict]]:
@@ -129,13 +179,24 @@ def test_a_store_created_before_alembic_is_adopted_at_the_baseline_keeping_every
         # every row kept as it was; the one change is revision 0014's, on the role table (audited)
         roles = {(r["role"], r["command"]) for r in after.pop("access_role_commands")}
         assert roles == {(r["role"], r["command"]) for r in before.pop("access_role_commands")} | NEW_ROLE_ROWS
-        new_audit = after["audit_log"][len(before["audit_log"]):]
-        after["audit_log"] = after["audit_log"][:len(before["audit_log"])]
+        new_audit = after["audit_log"][len(before["audit_log"]) :]
+        after["audit_log"] = after["audit_log"][: len(before["audit_log"])]
         assert after == before
         assert sorted((a["entity_id"], a["change"]["command"]) for a in new_audit) == sorted(NEW_ROLE_ROWS)
         # the hand-rolled history stays (the legacy table); autogenerate leaves it alone and finds nothing else
         assert [r["version"] for r in store.fetch(sa.text("SELECT version FROM schema_migrations ORDER BY 1"))] == [
-            1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13]
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            11,
+            12,
+            13,
+        ]
         assert _diff(store) == []
         # P13, P20: the old rows are still append-only
         with pytest.raises((IntegrityError, DBAPIError), match="append-only"):
@@ -211,11 +272,17 @@ def test_concurrent_migrators_adopt_or_create_the_schema_once(url, start):
 
 @pytest.mark.slow
 def test_separate_processes_migrating_one_fresh_store_at_once_all_reach_the_head(url):
-    code = ("import sys; from ccr_pipelines.stores.control_store import ControlStore; "
-            "s = ControlStore(sys.argv[1]); print(s.migrate()); s.dispose()")
+    code = (
+        "import sys; from ccr_pipelines.stores.control_store import ControlStore; "
+        "s = ControlStore(sys.argv[1]); print(s.migrate()); s.dispose()"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    procs = [subprocess.Popen([sys.executable, "-c", code, url], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [e[-500:] for _o, e in outs]
     assert [o.strip() for o, _e in outs] == [str(HEAD)] * 3
@@ -246,8 +313,13 @@ def test_p3_p20_downgrade_undoes_the_revisions_after_the_baseline_audited_and_re
         assert len(store.fetch(sa.select(audit_log))) == audits + len(POST_BASELINE_ROLE_ROWS)  # each removal audited
         assert store.downgrade(BASELINE) == BASELINE  # already there: nothing to do
 
-        for target, why in ((BASELINE - 1, "inside the baseline"), (1, "inside the baseline"),
-                            (HEAD, "after the current one"), ("abc", "unknown revision"), (99, "unknown revision")):
+        for target, why in (
+            (BASELINE - 1, "inside the baseline"),
+            (1, "inside the baseline"),
+            (HEAD, "after the current one"),
+            ("abc", "unknown revision"),
+            (99, "unknown revision"),
+        ):
             with pytest.raises(SchemaError, match=why):
                 store.downgrade(target)
         assert store.current_revision() == migrations.BASELINE
@@ -274,14 +346,17 @@ def test_ccr_db_shows_the_current_revision_and_history_and_downgrades_after_the_
     assert rc == 0 and out.startswith(f"control store at revision {migrations.BASELINE} (downgraded from {head}")
     # db current and db history show the store as it is (no upgrade first)
     rc, out, _e, _ = run_cli(["db", "current"], principal=admin)
-    assert rc == 0 and out.strip() == (f"control store at revision {migrations.BASELINE} "
-                                       f"(the head is {head}: `ccr db migrate` upgrades)")
-    for argv, why in ((["db", "downgrade", "0012"], "inside the baseline"),
-                      (["db", "downgrade"], "needs a revision"),
-                      (["db", "downgrade", "0013; drop table x"], "a revision number such as 0013"),
-                      (["db", "downgrade", "9999"], "unknown revision"),
-                      (["db", "current", "0013"], "takes no revision"),
-                      (["db", "drop"], "invalid choice")):
+    assert rc == 0 and out.strip() == (
+        f"control store at revision {migrations.BASELINE} (the head is {head}: `ccr db migrate` upgrades)"
+    )
+    for argv, why in (
+        (["db", "downgrade", "0012"], "inside the baseline"),
+        (["db", "downgrade"], "needs a revision"),
+        (["db", "downgrade", "0013; drop table x"], "a revision number such as 0013"),
+        (["db", "downgrade", "9999"], "unknown revision"),
+        (["db", "current", "0013"], "takes no revision"),
+        (["db", "drop"], "invalid choice"),
+    ):
         rc, out, err, escaped = run_cli(argv, principal=admin)
         assert rc == 2 and escaped is None and out == "" and err.count("\n") == 1 and why in err, (argv, err)
     # any other command upgrades the store again
@@ -295,7 +370,7 @@ def test_the_alembic_environment_ships_inside_the_package_without_an_ini_file():
     assert (pkg / "env.py").is_file() and (pkg / "script.py.mako").is_file()
     assert not list(REPO.glob("alembic.ini")) and not list(pkg.glob("*.ini"))
     # the baseline reproduces the hand-rolled steps, numbers included; the revisions after it follow
-    assert migrations.versions()[:len(migrations.LEGACY_VERSIONS)] == list(migrations.LEGACY_VERSIONS)
+    assert migrations.versions()[: len(migrations.LEGACY_VERSIONS)] == list(migrations.LEGACY_VERSIONS)
     assert migrations.versions()[-1] == HEAD and migrations.head() == migrations.rev_id(HEAD)
     # migrate()'s fast path reads the versions from the file names: they must name the revision ids
     assert list(migrations.file_versions()) == migrations.versions()

@@ -49,14 +49,26 @@ def test_fuzzy_matching_tolerates_asr_errors_but_not_other_sentences():
     card = load_scorecard(CARDS / "acme-energie.v1.yaml")
     garbled = [dict(s) for s in FR_GOOD]
     garbled[1]["text"] = "Cet appel est enregistrer pour la qualité de service."  # ASR slip
-    assert _by_q(score_call(card, garbled, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"]["status"] == "passed"
+    assert (
+        _by_q(score_call(card, garbled, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"][
+            "status"
+        ]
+        == "passed"
+    )
     garbled[1]["text"] = "Cette facture est élevée ce mois-ci."
-    assert _by_q(score_call(card, garbled, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"]["status"] == "missing"
+    assert (
+        _by_q(score_call(card, garbled, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"][
+            "status"
+        ]
+        == "missing"
+    )
 
 
 def test_p23_a_missing_disclosure_auto_fails_the_call_and_queues_it_for_review():
     card = load_scorecard(CARDS / "acme-energie.v1.yaml")
-    res = score_call(card, [s for s in FR_GOOD if s["segment_index"] != 1], uses_virtual_agents=False, asr_confidence=0.9)
+    res = score_call(
+        card, [s for s in FR_GOOD if s["segment_index"] != 1], uses_virtual_agents=False, asr_confidence=0.9
+    )
     assert res["auto_failed"] and res["score"] == 0.0
     assert set(res["review_reasons"]) >= {"auto_fail", "disclosure_missing_or_late"} and res["needs_review"]
 
@@ -73,7 +85,11 @@ def test_p23_a_disclosure_after_30_seconds_is_late_in_english():
     res = score_call(card, segments, uses_virtual_agents=False, asr_confidence=0.9)
     q = _by_q(res)
     ev = q["recording_disclosure"]["evidence"]
-    assert q["recording_disclosure"]["status"] == "late" and ev["segment_start_s"] == 36.5 and 36.5 <= ev["start_s"] <= 40.5
+    assert (
+        q["recording_disclosure"]["status"] == "late"
+        and ev["segment_start_s"] == 36.5
+        and 36.5 <= ev["start_s"] <= 40.5
+    )
     assert res["auto_failed"] and "disclosure_missing_or_late" in res["review_reasons"]
 
 
@@ -91,7 +107,9 @@ def test_ai_disclosure_applies_to_virtual_agents_and_weights_count():
     assert res["score"] == 100.0
     no_ai = score_call(card, segments[1:], uses_virtual_agents=True, asr_confidence=0.95)
     # greeting, agent id and AI disclosure missing: opening 20 of 50, resolution 60 of 60 -> 80 / 110
-    assert _by_q(no_ai)["ai_disclosure"]["status"] == "missing" and no_ai["score"] == pytest.approx(100 * 80 / 110, abs=0.01)
+    assert _by_q(no_ai)["ai_disclosure"]["status"] == "missing" and no_ai["score"] == pytest.approx(
+        100 * 80 / 110, abs=0.01
+    )
 
 
 def test_forbidden_phrases_cost_points_and_borderline_or_low_confidence_go_to_review():
@@ -99,8 +117,12 @@ def test_forbidden_phrases_cost_points_and_borderline_or_low_confidence_go_to_re
     rude = FR_GOOD + [seg(6, "agent", 30, "Écoutez, c'est pas mon problème.")]
     res = score_call(card, rude, uses_virtual_agents=False, asr_confidence=0.9)
     # possible: accueil 40 (AI disclosure not applicable) + traitement 50 = 90; courtesy (10) lost
-    assert _by_q(res)["courtesy"]["status"] == "forbidden_said" and res["score"] == pytest.approx(100 * 80 / 90, abs=0.01)
-    assert score_call(card, FR_GOOD, uses_virtual_agents=False, asr_confidence=0.3)["review_reasons"] == ["low_asr_confidence"]
+    assert _by_q(res)["courtesy"]["status"] == "forbidden_said" and res["score"] == pytest.approx(
+        100 * 80 / 90, abs=0.01
+    )
+    assert score_call(card, FR_GOOD, uses_virtual_agents=False, asr_confidence=0.3)["review_reasons"] == [
+        "low_asr_confidence"
+    ]
     borderline = [s for s in FR_GOOD if s["segment_index"] not in (3, 4, 5)] + [seg(9, "agent", 28, "voilà")]
     r = score_call(card, borderline, uses_virtual_agents=False, asr_confidence=0.9)
     assert r["score"] == pytest.approx(100 * 50 / 90, abs=0.01) and "borderline_score" in r["review_reasons"]
@@ -147,8 +169,9 @@ def test_p23_recording_notice_satisfies_the_disclosure_only_where_the_card_allow
     assert q["status"] == "passed" and q["evidence"] == {"source": "sidecar", "field": "recording_notice"}
     assert res["score"] == 100.0 and not res["auto_failed"]
     for notice in (False, None):
-        assert score_call(allowing, no_disclosure, uses_virtual_agents=False, asr_confidence=0.9,
-                          recording_notice=notice)["auto_failed"]
+        assert score_call(
+            allowing, no_disclosure, uses_virtual_agents=False, asr_confidence=0.9, recording_notice=notice
+        )["auto_failed"]
     # the agent's own disclosure keeps its evidence
     q = _by_q(score_call(allowing, FR_GOOD, uses_virtual_agents=False, asr_confidence=0.9, recording_notice=True))
     assert q["recording_disclosure"]["evidence"]["segment_index"] == 1
@@ -157,20 +180,27 @@ def test_p23_recording_notice_satisfies_the_disclosure_only_where_the_card_allow
 def test_segments_flagged_no_speech_count_neither_for_nor_against_a_step():
     card = load_scorecard(CARDS / "acme-energie.v1.yaml")
     gated = [dict(s, no_speech=True) if s["segment_index"] == 1 else s for s in FR_GOOD]
-    assert _by_q(score_call(card, gated, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"][
-        "status"] == "missing"
+    assert (
+        _by_q(score_call(card, gated, uses_virtual_agents=False, asr_confidence=0.9))["recording_disclosure"]["status"]
+        == "missing"
+    )
     rude = FR_GOOD + [dict(seg(6, "agent", 30, "Écoutez, c'est pas mon problème."), no_speech=True)]
-    assert _by_q(score_call(card, rude, uses_virtual_agents=False, asr_confidence=0.9))["courtesy"]["status"] == "passed"
+    assert (
+        _by_q(score_call(card, rude, uses_virtual_agents=False, asr_confidence=0.9))["courtesy"]["status"] == "passed"
+    )
 
 
-@pytest.mark.parametrize("mutate,needle", [
-    # a deep copy: a shared list would be dumped as a YAML alias, which the loader refuses first
-    (lambda c: c["sections"][0]["questions"].append(copy.deepcopy(c["sections"][0]["questions"][0])), "used twice"),
-    (lambda c: c["sections"][0]["questions"][0].update(points=10_000), "points"),
-    (lambda c: c["sections"][0]["questions"][0].update(colour="red"), "unknown field"),
-    (lambda c: c["sections"][0].update(weight=-1), "weight"),
-    (lambda c: c.update(language="de"), "language"),
-])
+@pytest.mark.parametrize(
+    "mutate,needle",
+    [
+        # a deep copy: a shared list would be dumped as a YAML alias, which the loader refuses first
+        (lambda c: c["sections"][0]["questions"].append(copy.deepcopy(c["sections"][0]["questions"][0])), "used twice"),
+        (lambda c: c["sections"][0]["questions"][0].update(points=10_000), "points"),
+        (lambda c: c["sections"][0]["questions"][0].update(colour="red"), "unknown field"),
+        (lambda c: c["sections"][0].update(weight=-1), "weight"),
+        (lambda c: c.update(language="de"), "language"),
+    ],
+)
 def test_invalid_scorecards_fail_at_load_in_one_line(tmp_path, mutate, needle):
     raw = yaml.safe_load((CARDS / "acme-energie.v1.yaml").read_text())
     mutate(raw)
@@ -194,10 +224,15 @@ def test_every_packaged_scorecard_loads_and_versions_change_with_content(tmp_pat
 def test_p23_evidence_time_is_placed_inside_a_packed_segment_by_its_speech_regions():
     card = load_scorecard(CARDS / "globex-support.v1.yaml")
     # one packed agent window: regions 0-10 s and 36-46 s (the customer spoke in between)
-    packed = {"segment_index": 0, "speaker": "agent", "start_s": 0.0, "end_s": 46.0,
-              "speech_regions": [[0.0, 10.0], [36.0, 46.0]],
-              "text": "Hello, thank you for calling Globex support, my name is Alex. How can I help you "
-                      "By the way, this call is recorded for quality purposes. Thank you for calling, goodbye."}
+    packed = {
+        "segment_index": 0,
+        "speaker": "agent",
+        "start_s": 0.0,
+        "end_s": 46.0,
+        "speech_regions": [[0.0, 10.0], [36.0, 46.0]],
+        "text": "Hello, thank you for calling Globex support, my name is Alex. How can I help you "
+        "By the way, this call is recorded for quality purposes. Thank you for calling, goodbye.",
+    }
     res = score_call(card, [packed], uses_virtual_agents=False, asr_confidence=0.9)
     ev = _by_q(res)["recording_disclosure"]["evidence"]
     assert ev["segment_start_s"] == 0.0 and ev["start_s"] > 30.0  # about 36 s: in the second region
@@ -213,10 +248,34 @@ def test_the_pre_check_never_changes_a_score_or_its_evidence():
     from ccr_pipelines.core import scorecards as sc
 
     rng = random.Random(20261123)
-    cards = [load_scorecard(p) for p in sorted(sc.Path(sc.__file__).parents[1].joinpath("config", "scorecards")
-                                               .glob("*.yaml"))]
-    filler = ["ok", "d'accord", "yes", "so", "my", "bill", "is", "too", "high", "je", "voudrais", "un", "rendez-vous",
-              "the", "line", "drops", "every", "evening", "merci", "bonjour", "monsieur", "hello"]
+    cards = [
+        load_scorecard(p)
+        for p in sorted(sc.Path(sc.__file__).parents[1].joinpath("config", "scorecards").glob("*.yaml"))
+    ]
+    filler = [
+        "ok",
+        "d'accord",
+        "yes",
+        "so",
+        "my",
+        "bill",
+        "is",
+        "too",
+        "high",
+        "je",
+        "voudrais",
+        "un",
+        "rendez-vous",
+        "the",
+        "line",
+        "drops",
+        "every",
+        "evening",
+        "merci",
+        "bonjour",
+        "monsieur",
+        "hello",
+    ]
 
     def slip(phrase: str) -> str:
         words = phrase.split()
@@ -227,7 +286,7 @@ def test_the_pre_check_never_changes_a_score_or_its_evidence():
                 continue  # dropped word
             if r < 0.2 and len(w) > 3:
                 i = rng.randrange(len(w))
-                w = w[:i] + rng.choice("aeioustr") + w[i + 1:]  # misheard letter
+                w = w[:i] + rng.choice("aeioustr") + w[i + 1 :]  # misheard letter
             out.append(w)
         if len(out) > 2 and rng.random() < 0.2:
             i = rng.randrange(len(out) - 1)
@@ -240,9 +299,18 @@ def test_the_pre_check_never_changes_a_score_or_its_evidence():
         phrases = [p for s in card.sections for q in s.questions for p in q.phrases]
         segments = []
         for i in range(rng.randint(3, 20)):
-            text = slip(rng.choice(phrases)) if rng.random() < 0.5 else " ".join(rng.choices(filler, k=rng.randint(2, 12)))
-            segments.append({"segment_index": i, "speaker": rng.choice(["agent", "customer", "unknown"]),
-                             "start_s": 4.0 * i, "end_s": 4.0 * i + 3.5, "text": text})
+            text = (
+                slip(rng.choice(phrases)) if rng.random() < 0.5 else " ".join(rng.choices(filler, k=rng.randint(2, 12)))
+            )
+            segments.append(
+                {
+                    "segment_index": i,
+                    "speaker": rng.choice(["agent", "customer", "unknown"]),
+                    "start_s": 4.0 * i,
+                    "end_s": 4.0 * i + 3.5,
+                    "text": text,
+                }
+            )
         fast = sc.score_call(card, segments, uses_virtual_agents=n % 2 == 0, asr_confidence=0.8)
         full = sc.score_call(card, segments, uses_virtual_agents=n % 2 == 0, asr_confidence=0.8, precheck=False)
         assert fast == full, (card.id, n)

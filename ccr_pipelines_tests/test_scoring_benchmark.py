@@ -15,8 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 def test_a_small_scoring_benchmark_runs_every_stage_with_nothing_lost(tmp_path):
     from scoring import TENANTS, run
 
-    rows = {r["stage"] + ("" if r["stage"] != "baseline" else str(r["precheck"])): r
-            for r in run(800, tmp_path / "bench", workers=2, baseline=40, baseline_full=8)}
+    rows = {
+        r["stage"] + ("" if r["stage"] != "baseline" else str(r["precheck"])): r
+        for r in run(800, tmp_path / "bench", workers=2, baseline=40, baseline_full=8)
+    }
     assert list(rows) == ["generate", "metrics+scoring", "marts", "baselineTrue", "baselineFalse", "total"]
     gen = rows["generate"]
     assert gen["calls"] == 800 and gen["partitions"] == len(TENANTS) and 14 * 800 <= gen["segments"] <= 26 * 800
@@ -30,7 +32,9 @@ def test_a_small_scoring_benchmark_runs_every_stage_with_nothing_lost(tmp_path):
         base = rows["baseline" + flag]
         assert base["sample_calls"] >= 8 and base["ms_per_call"] > 0 and base["extrapolated_s"] > 0
     total = rows["total"]
-    assert total["seconds"] > 0 and total["cpu_s"] > 0 and total["peak_mb"] > 0 and total["speedup_vs_pandas_difflib"] > 0
+    assert (
+        total["seconds"] > 0 and total["cpu_s"] > 0 and total["peak_mb"] > 0 and total["speedup_vs_pandas_difflib"] > 0
+    )
 
 
 @pytest.mark.slow
@@ -46,7 +50,7 @@ def test_the_benchmark_completes_when_started_with_sigint_ignored(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     script = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {str(repo / 'benchmarks')!r})
+        sys.path.insert(0, {str(repo / "benchmarks")!r})
         import dagster as dg
 
         @dg.asset
@@ -55,11 +59,17 @@ def test_the_benchmark_completes_when_started_with_sigint_ignored(tmp_path):
 
         assert dg.materialize([one], instance=dg.DagsterInstance.ephemeral()).success  # installs the handlers
         from scoring import run
-        rows = run(120, __import__('pathlib').Path({str(tmp_path / 'bench')!r}), workers=2, baseline=4,
+        rows = run(120, __import__('pathlib').Path({str(tmp_path / "bench")!r}), workers=2, baseline=4,
                    baseline_full=2)
         print("stages", len(rows))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, timeout=240,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "stages 6" in proc.stdout

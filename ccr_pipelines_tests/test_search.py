@@ -30,18 +30,40 @@ OTHER = "globex-support"
 
 def _segments(tenant: str, rows: list[tuple[str, int, str, str]]) -> pa.Table:
     """(call id, index, speaker, text) -> a redacted_segments table as the redaction step writes it."""
-    return pa.Table.from_pylist([
-        {"tenant_id": tenant, "call_id": c, "segment_index": i, "speaker": sp, "channel": 0 if sp == "agent" else 1,
-         "start_s": 5.0 * i, "end_s": 5.0 * i + 4.0, "text": text, "avg_logprob": -0.2, "speech_regions": [],
-         "pii_phone": 0, "pii_email": 0, "pii_card": 0, "pii_iban": 0, "pii_nir": 0, "redactor_version": "t",
-         "no_speech": False} for c, i, sp, text in rows], schema=REDACTED_SCHEMA)
+    return pa.Table.from_pylist(
+        [
+            {
+                "tenant_id": tenant,
+                "call_id": c,
+                "segment_index": i,
+                "speaker": sp,
+                "channel": 0 if sp == "agent" else 1,
+                "start_s": 5.0 * i,
+                "end_s": 5.0 * i + 4.0,
+                "text": text,
+                "avg_logprob": -0.2,
+                "speech_regions": [],
+                "pii_phone": 0,
+                "pii_email": 0,
+                "pii_card": 0,
+                "pii_iban": 0,
+                "pii_nir": 0,
+                "redactor_version": "t",
+                "no_speech": False,
+            }
+            for c, i, sp, text in rows
+        ],
+        schema=REDACTED_SCHEMA,
+    )
 
 
-ACME = [("c-fr-1", 0, "agent", "Bonjour, votre facture d'Électricité est prête."),
-        ("c-fr-1", 1, "customer", "Elle est beaucoup trop CHÈRE, je veux résilier !"),
-        ("c-fr-2", 0, "agent", "L'électricité verte coûte moins cher."),
-        ("c-fr-2", 1, "customer", "Merci, je n'ai pas de problème."),
-        ("c-fr-3", 0, "customer", "[PERSON] voudrait résilier son contrat.")]
+ACME = [
+    ("c-fr-1", 0, "agent", "Bonjour, votre facture d'Électricité est prête."),
+    ("c-fr-1", 1, "customer", "Elle est beaucoup trop CHÈRE, je veux résilier !"),
+    ("c-fr-2", 0, "agent", "L'électricité verte coûte moins cher."),
+    ("c-fr-2", 1, "customer", "Merci, je n'ai pas de problème."),
+    ("c-fr-3", 0, "customer", "[PERSON] voudrait résilier son contrat."),
+]
 GLOBEX = [("g-1", 0, "customer", "My electricite bill is too high, I want to resilier")]
 
 
@@ -87,8 +109,11 @@ def test_p4_search_folds_case_and_accents_and_answers_from_its_own_tenant_only(c
     assert (hit["call_id"], hit["day"], hit["start_s"], hit["speaker"]) == ("c-fr-3", DAY, 0.0, "customer")
     assert hit["text"].startswith("[PERSON]")
     # P4: the other tenant's words are never an answer, and its own search sees only its rows
-    assert all(r["call_id"].startswith("c-fr") for q in ("electricite", "resilier", "bill")
-               for r in _search(control_store, T, q))
+    assert all(
+        r["call_id"].startswith("c-fr")
+        for q in ("electricite", "resilier", "bill")
+        for r in _search(control_store, T, q)
+    )
     assert [r["call_id"] for r in _search(control_store, OTHER, "électricité résilier")] == ["g-1"]
     assert _search(control_store, OTHER, "contrat") == []
     # at most --limit, newest indexed first
@@ -115,7 +140,9 @@ def test_p3_every_search_writes_one_access_log_row_with_a_keyed_digest_and_never
     _search(control_store, T, "mot absent")
     rows = control_store.fetch(sa.select(access_log).order_by(access_log.c.id))[before:]
     assert [(r["tenant_id"], r["actor"], r["action"]) for r in rows] == [(T, "test", "search")] * 2
-    assert rows[0]["object"] == f"search/{T} query {query_digest('resilier contrat', tenant_id=T, key=SECRET)} results 1"
+    assert (
+        rows[0]["object"] == f"search/{T} query {query_digest('resilier contrat', tenant_id=T, key=SECRET)} results 1"
+    )
     assert rows[1]["object"].endswith("results 0")
     text = json.dumps(rows, default=str).lower()
     assert not any(w in text for w in ("resilier", "résilier", "contrat", "absent"))
@@ -123,7 +150,8 @@ def test_p3_every_search_writes_one_access_log_row_with_a_keyed_digest_and_never
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
 def test_p16_p17_a_restricted_call_leaves_search_until_lifted_and_an_erased_one_leaves_with_the_erasure(
-        engine, tmp_path, request):
+    engine, tmp_path, request
+):
     url = f"sqlite:///{tmp_path}/control.db" if engine == "sqlite" else request.getfixturevalue("pg_url")
     control = ControlStore(url)
     control.migrate()
@@ -166,14 +194,27 @@ def test_p19_the_purge_of_a_redacted_partition_and_an_offboarding_take_their_ind
         wh.write_partition(REDACTED_DATASET, T, day, _segments(T, ACME))
         svc.index_partition(control, T, day, wh.read_partition(REDACTED_DATASET, T, day))
     registry = TenantRegistry([Tenant(id=T, display_name="Acme", languages=["fr"], scorecard="default.v1")])
-    run_purge(PurgeEnv(store=store, warehouse=wh, control=control, registry=registry, today=date(2026, 11, 30),
-                       run_id="r1"), dry_run=False)
+    run_purge(
+        PurgeEnv(store=store, warehouse=wh, control=control, registry=registry, today=date(2026, 11, 30), run_id="r1"),
+        dry_run=False,
+    )
     days = {r["day"] for r in control.fetch(sa.select(search_segments.c.day).where(search_segments.c.tenant_id == T))}
     assert days == {new}
-    gone = TenantRegistry([Tenant(id=T, display_name="Acme", languages=["fr"], scorecard="default.v1",
-                                  terminated_on=date(2026, 11, 30) - timedelta(days=400))])
-    run_purge(PurgeEnv(store=store, warehouse=wh, control=control, registry=gone, today=date(2026, 11, 30),
-                       run_id="r2"), dry_run=False)
+    gone = TenantRegistry(
+        [
+            Tenant(
+                id=T,
+                display_name="Acme",
+                languages=["fr"],
+                scorecard="default.v1",
+                terminated_on=date(2026, 11, 30) - timedelta(days=400),
+            )
+        ]
+    )
+    run_purge(
+        PurgeEnv(store=store, warehouse=wh, control=control, registry=gone, today=date(2026, 11, 30), run_id="r2"),
+        dry_run=False,
+    )
     assert svc.count_rows(control, T) == 0
     control.dispose()
 
@@ -184,8 +225,9 @@ def test_p3_ccr_search_prints_call_time_and_speaker_logs_the_search_and_refuses_
     assert rc == 0, err
     control = ControlStore(f"sqlite:///{local_settings_env}/control.db")
     svc.index_partition(control, "acme-energie", DAY, _segments("acme-energie", ACME))
-    rc, out, err, esc = run_cli(["search", "acme-energie", "RESILIER", "--speaker", "customer"],
-                                principal="ana@example.org")
+    rc, out, err, esc = run_cli(
+        ["search", "acme-energie", "RESILIER", "--speaker", "customer"], principal="ana@example.org"
+    )
     assert rc == 0 and not is_traceback(rc, err, esc), err
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["c-fr-3", DAY, "0:00-0:04", "customer"]  # newest indexed first
@@ -197,11 +239,13 @@ def test_p3_ccr_search_prints_call_time_and_speaker_logs_the_search_and_refuses_
     assert last["action"] == "search" and last["actor"] == "ana@example.org" and "absent" not in last["object"]
     # one-line refusals, nothing written
     n = control.fetch(sa.select(sa.func.count()).select_from(access_log))[0]["count_1"]
-    for argv, why in ((["search", "acme-energie", "!!!"], "no word"),
-                      (["search", "acme-energie", "x", "--from", "2026-11-20", "--to", "2026-11-01"], "before"),
-                      (["search", "no-such", "x"], "unknown tenant"),
-                      (["search", "acme-energie", "x", "--limit", "500"], "--limit"),
-                      (["search", "acme-energie", "x", "--category", "a/b"], "--category")):
+    for argv, why in (
+        (["search", "acme-energie", "!!!"], "no word"),
+        (["search", "acme-energie", "x", "--from", "2026-11-20", "--to", "2026-11-01"], "before"),
+        (["search", "no-such", "x"], "unknown tenant"),
+        (["search", "acme-energie", "x", "--limit", "500"], "--limit"),
+        (["search", "acme-energie", "x", "--category", "a/b"], "--category"),
+    ):
         rc, out, err, esc = run_cli(argv, principal="ana@example.org")
         assert rc == 2 and why in err and err.count("\n") == 1 and not is_traceback(rc, err, esc), (argv, err)
     assert control.fetch(sa.select(sa.func.count()).select_from(access_log))[0]["count_1"] == n
@@ -209,9 +253,15 @@ def test_p3_ccr_search_prints_call_time_and_speaker_logs_the_search_and_refuses_
     rc, _o, err, _ = run_cli(["search", "acme-energie", "résilier", "--category", "churn"], principal="ana@example.org")
     assert rc == 2 and "no category hits yet" in err
     wh = Warehouse(LocalObjectStore(local_settings_env / "objects"))
-    wh.write_partition(svc.CATEGORY_HITS_DATASET, "acme-energie", DAY, pa.table(
-        {"tenant_id": ["acme-energie"], "call_id": ["c-fr-3"], "category": ["churn"]}))
-    rc, out, err, _ = run_cli(["search", "acme-energie", "résilier", "--category", "churn"], principal="ana@example.org")
+    wh.write_partition(
+        svc.CATEGORY_HITS_DATASET,
+        "acme-energie",
+        DAY,
+        pa.table({"tenant_id": ["acme-energie"], "call_id": ["c-fr-3"], "category": ["churn"]}),
+    )
+    rc, out, err, _ = run_cli(
+        ["search", "acme-energie", "résilier", "--category", "churn"], principal="ana@example.org"
+    )
     assert rc == 0 and [ln.split()[0] for ln in out.splitlines()[:-1]] == ["c-fr-3"], err
     control.dispose()
 
@@ -220,8 +270,9 @@ def test_a_window_in_the_past_finds_its_days_only_however_many_newer_rows_follow
     """--to before the newest day: the scan is bounded by the window's ids, and the answer is the same."""
     days = ["2026-11-10", "2026-11-12", "2026-11-16"]
     for i, day in enumerate(days):
-        svc.index_partition(control_store, T, day, _segments(T, [(f"c-{i}-{k}", k, "customer", "je veux résilier")
-                                                                  for k in range(30)]))
+        svc.index_partition(
+            control_store, T, day, _segments(T, [(f"c-{i}-{k}", k, "customer", "je veux résilier") for k in range(30)])
+        )
     svc.index_partition(control_store, T, "2026-11-12", _segments(T, [("c-1-x", 0, "agent", "résilier encore")]))
     assert {r["day"] for r in _search(control_store, T, "résilier", day_to="2026-11-10", limit=200)} == {"2026-11-10"}
     old = _search(control_store, T, "résilier", day_from="2026-11-11", day_to="2026-11-13", limit=200)

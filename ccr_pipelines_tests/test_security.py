@@ -4,23 +4,20 @@ everything the demo leaves in logs and in the Dagster instance for personal data
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from ccr_pipelines.demo import DEMO_SUPPRESSED_PHONE, fixtures_dir
 from ccr_tools.dependency_audit import load_accepted, verdict
 from ccr_tools.pii_scan import PiiScanner, needles_from_fixtures, phone_forms, strings_in
 from ccr_tools.secret_scan import load_allowlist, scan_files, scan_text
-from ccr_pipelines.demo import DEMO_SUPPRESSED_PHONE, fixtures_dir
 
-from .conftest import require
 from .ingest_helpers import names_call
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,16 +27,26 @@ ALLOWLIST = REPO / "security" / "secret-scan-allowlist.toml"
 
 # -- dependency audit (pip-audit) ---------------------------------------------
 def test_p8_the_audit_verdict_fails_on_an_unlisted_or_overdue_advisory_and_counts_what_it_could_not_audit(tmp_path):
-    report = {"dependencies": [
-        {"name": "jinja2", "version": "3.1.2", "vulns": [{"id": "GHSA-h5c8-rqwp-cp95", "aliases": ["CVE-2024-22195"],
-                                                          "fix_versions": ["3.1.3"]}]},
-        {"name": "urllib3", "version": "2.0.0", "vulns": [{"id": "PYSEC-1", "aliases": ["CVE-1"], "fix_versions": []}]},
-        {"name": "pyyaml", "version": "6.0.2", "vulns": []},
-        {"name": "gone", "skip_reason": "Dependency not found on PyPI and could not be audited: gone (1.0)"},
-    ]}
+    report = {
+        "dependencies": [
+            {
+                "name": "jinja2",
+                "version": "3.1.2",
+                "vulns": [{"id": "GHSA-h5c8-rqwp-cp95", "aliases": ["CVE-2024-22195"], "fix_versions": ["3.1.3"]}],
+            },
+            {
+                "name": "urllib3",
+                "version": "2.0.0",
+                "vulns": [{"id": "PYSEC-1", "aliases": ["CVE-1"], "fix_versions": []}],
+            },
+            {"name": "pyyaml", "version": "6.0.2", "vulns": []},
+            {"name": "gone", "skip_reason": "Dependency not found on PyPI and could not be audited: gone (1.0)"},
+        ]
+    }
     accepted = tmp_path / "accepted.toml"
-    accepted.write_text('[[accepted]]\nid = "CVE-1"\npackage = "urllib3"\nreason = "code path unused"\n'
-                        'review_by = 2026-12-31\n')
+    accepted.write_text(
+        '[[accepted]]\nid = "CVE-1"\npackage = "urllib3"\nreason = "code path unused"\nreview_by = 2026-12-31\n'
+    )
     v = verdict(report, load_accepted(accepted), today=date(2026, 11, 23))
     assert v.audited == 3 and len(v.unaudited) == 1 and len(v.advisories) == 2
     assert v.unaccepted == ["jinja2==3.1.2 GHSA-h5c8-rqwp-cp95 (fix: 3.1.3)"] and not v.ok
@@ -53,16 +60,22 @@ def test_p8_the_audit_verdict_fails_on_an_unlisted_or_overdue_advisory_and_count
 
 # -- secret scan --------------------------------------------------------------
 def _tracked_files(root: Path) -> list[str]:
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=root, capture_output=True, text=True, check=True
+    )
     return [line for line in out.stdout.splitlines() if line]
 
 
 # Planted secrets (rule -> (line, secret)), assembled at run time so that this file itself holds none.
-_S = {"aws": "AKIA" + "Z7QX3MPLE4KEYW2B", "aws_secret": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
-      "pem": "RSA " + "PRIVATE KEY", "dsn": "3f1c9a7b2e8d4f60" + "a1b2c3d4e5f60718",
-      "pd": "R02ABCDEF3GHIJKLMN" + "4OPQRS5TUVWXY6",
-      "pw": "S3cr3t-" + "Pa55word", "tok": "q8Vf3kZ2xR7m" + "N1pL9sT4"}
+_S = {
+    "aws": "AKIA" + "Z7QX3MPLE4KEYW2B",
+    "aws_secret": "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY",
+    "pem": "RSA " + "PRIVATE KEY",
+    "dsn": "3f1c9a7b2e8d4f60" + "a1b2c3d4e5f60718",
+    "pd": "R02ABCDEF3GHIJKLMN" + "4OPQRS5TUVWXY6",
+    "pw": "S3cr3t-" + "Pa55word",
+    "tok": "q8Vf3kZ2xR7m" + "N1pL9sT4",
+}
 PLANTED = {
     "aws_access_key_id": (f"aws_key = {_S['aws']}", _S["aws"]),
     "aws_secret_access_key": (f"aws_secret_access_key = {_S['aws_secret']}", _S["aws_secret"]),
@@ -79,8 +92,9 @@ def test_p5_the_secret_scan_finds_each_kind_of_planted_secret_in_a_git_repo(rule
     line, secret = PLANTED[rule]
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "settings.py").write_text(f"# config\n{line}\n")
-    (tmp_path / "clean.py").write_text("url = 'postgresql://postgres@127.0.0.1:5432/db'\nkey = {'env': 'CCR_KEY'}\n"
-                                       "password = '${DB_PASSWORD}'\n")
+    (tmp_path / "clean.py").write_text(
+        "url = 'postgresql://postgres@127.0.0.1:5432/db'\nkey = {'env': 'CCR_KEY'}\npassword = '${DB_PASSWORD}'\n"
+    )
     (tmp_path / "untracked-and-ignored.txt").write_text(line)
     (tmp_path / ".gitignore").write_text("untracked-and-ignored.txt\n")
     subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
@@ -91,10 +105,18 @@ def test_p5_the_secret_scan_finds_each_kind_of_planted_secret_in_a_git_repo(rule
 
 
 def test_p5_the_secret_scan_ignores_placeholders_low_entropy_words_and_allowlisted_lines(tmp_path):
-    assert scan_text("a.py", 'password = "correct-horse-staple"\nsecret_key = "${SECRET_KEY}"\n'
-                             'token_url = "https://auth.example.com/oauth/token"\n') == []
-    (tmp_path / "allow.toml").write_text('[[allow]]\npath = "t.py"\nrule = "password_in_url"\n'
-                                         'contains = "fixture-only"\nreason = "throw-away test database"\n')
+    assert (
+        scan_text(
+            "a.py",
+            'password = "correct-horse-staple"\nsecret_key = "${SECRET_KEY}"\n'
+            'token_url = "https://auth.example.com/oauth/token"\n',
+        )
+        == []
+    )
+    (tmp_path / "allow.toml").write_text(
+        '[[allow]]\npath = "t.py"\nrule = "password_in_url"\n'
+        'contains = "fixture-only"\nreason = "throw-away test database"\n'
+    )
     (tmp_path / "t.py").write_text("u = 'postgresql://u:fixture-only@localhost/db'\n")
     assert scan_files(tmp_path, ["t.py"])
     assert scan_files(tmp_path, ["t.py"], load_allowlist(tmp_path / "allow.toml")) == []
@@ -127,19 +149,31 @@ def demo_sources(data_dir: Path, captured: dict[str, str]):
     yield from captured.items()
     home = data_dir / "dagster_home"
     for p in sorted(data_dir.rglob("*")):
-        if p.is_file() and (p.suffix == ".log" or (home in p.parents and p.suffix != ".db" and "-wal" not in p.name
-                                                    and "-shm" not in p.name)):
+        if p.is_file() and (
+            p.suffix == ".log"
+            or (home in p.parents and p.suffix != ".db" and "-wal" not in p.name and "-shm" not in p.name)
+        ):
             yield str(p.relative_to(data_dir)), p.read_text(encoding="utf-8", errors="replace")
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         for run in instance.get_runs():
-            yield f"run {run.run_id[:8]} config, tags", "\n".join(strings_in([run.run_config, run.tags,
-                                                                              run.asset_selection and
-                                                                              [k.to_user_string() for k in
-                                                                               run.asset_selection]]))
+            yield (
+                f"run {run.run_id[:8]} config, tags",
+                "\n".join(
+                    strings_in(
+                        [
+                            run.run_config,
+                            run.tags,
+                            run.asset_selection and [k.to_user_string() for k in run.asset_selection],
+                        ]
+                    )
+                ),
+            )
             for entry in instance.all_logs(run.run_id):
-                yield (f"run {run.run_id[:8]} event {entry.dagster_event_type or 'log'}",
-                       "\n".join(strings_in(json.loads(dg.serialize_value(entry)))))
+                yield (
+                    f"run {run.run_id[:8]} event {entry.dagster_event_type or 'log'}",
+                    "\n".join(strings_in(json.loads(dg.serialize_value(entry)))),
+                )
     finally:
         instance.dispose()
     # and the control store, which holds call ids and keyed hashes only (core/subjects.py)
@@ -163,8 +197,13 @@ def test_p7_p21_the_demo_leaves_no_phone_email_or_transcript_text_in_logs_or_dag
     sources = list(demo_sources(data_dir, captured))
     kinds = {s.split(" ")[0].split(":")[0] for s, _ in sources}
     # the scan really read each kind of place (a renamed folder must not turn it into a no-op)
-    assert {"demo", "run", "dagster_home/history/runs.db", "dagster_home/schedules/schedules.db",
-            "control.db"} <= kinds, kinds
+    assert {
+        "demo",
+        "run",
+        "dagster_home/history/runs.db",
+        "dagster_home/schedules/schedules.db",
+        "control.db",
+    } <= kinds, kinds
     assert any("compute_logs" in s for s, _ in sources) and sum(1 for s, _ in sources if s.startswith("run ")) > 100
     # the demo did process the personal data it must keep out of the logs
     assert "quarantined=7" in captured["demo stdout"] and "suppressed=1" in captured["demo stdout"]
@@ -179,10 +218,19 @@ def test_p5_after_ccr_demo_every_file_under_the_data_dir_is_0600_and_every_folde
     data_dir, _ = demo_run
     paths = [data_dir, *data_dir.rglob("*")]
     names = {p.name for p in paths}
-    assert {"control.db", "warehouse.duckdb", "restricted_calls.parquet", "dagster_home", "objects",
-            "runs.db"} <= names, sorted(names)[:50]
-    loose = {str(p.relative_to(data_dir)): oct(p.stat().st_mode & 0o777) for p in paths if not p.is_symlink()
-             and (p.stat().st_mode & 0o777) != (0o700 if p.is_dir() else 0o600)}
+    assert {
+        "control.db",
+        "warehouse.duckdb",
+        "restricted_calls.parquet",
+        "dagster_home",
+        "objects",
+        "runs.db",
+    } <= names, sorted(names)[:50]
+    loose = {
+        str(p.relative_to(data_dir)): oct(p.stat().st_mode & 0o777)
+        for p in paths
+        if not p.is_symlink() and (p.stat().st_mode & 0o777) != (0o700 if p.is_dir() else 0o600)
+    }
     assert not loose, dict(list(loose.items())[:20])
     print(f"P5: {len(paths)} paths under the demo's data dir, all 0600 / 0700")
 
@@ -193,9 +241,13 @@ def test_p7_the_demo_scan_catches_a_planted_phone_email_or_transcript_sentence(d
     scanner = _fixture_scanner()
     expected = json.loads((fixtures_dir() / "expected.json").read_text(encoding="utf-8"))
     sentence = expected["good"]["raw/acme-energie/2026/11/16/c-1002.ogg"]["utterances"][3]["text"]
-    plants = {"fixture e-mail #1": "jean.dupont@exemple.fr", "fixture phone #1": "06 12 34 56 78",
-              "transcript sentence c-1002/3": sentence.upper().replace(" ", "\n  "),
-              "e-mail pattern": "someone.else@example.org", "phone pattern (FR)": "01.45.67.89.10"}
+    plants = {
+        "fixture e-mail #1": "jean.dupont@exemple.fr",
+        "fixture phone #1": "06 12 34 56 78",
+        "transcript sentence c-1002/3": sentence.upper().replace(" ", "\n  "),
+        "e-mail pattern": "someone.else@example.org",
+        "phone pattern (FR)": "01.45.67.89.10",
+    }
     for label, text in plants.items():
         got = {f.label for f in scanner.scan("planted", f"INFO step ok {text} done")}
         assert label in got, (label, got)

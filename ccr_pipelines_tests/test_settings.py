@@ -10,12 +10,17 @@ from pydantic import BaseModel
 
 from ccr_pipelines.core.errors import SettingsError, TenantError
 from ccr_pipelines.core.settings import (
-    CONFIG_DIR, ENVIRONMENTS, EnvRef, S3ObjectStoreSettings, parse_settings, resolve,
+    CONFIG_DIR,
+    ENVIRONMENTS,
+    EnvRef,
+    S3ObjectStoreSettings,
+    parse_settings,
+    resolve,
 )
-from ccr_pipelines.core.tenants import DEFAULT_RETENTION_DAYS, RETENTION_BOUNDS, TenantRegistry, diff_registries
+from ccr_pipelines.core.tenants import DEFAULT_RETENTION_DAYS, RETENTION_BOUNDS, diff_registries
 from ccr_pipelines.loaders.config_files import load_tenant_registry
-from ccr_pipelines.platform import object_store_from_settings
 from ccr_pipelines.loaders.settings_files import load_settings
+from ccr_pipelines.platform import object_store_from_settings
 from ccr_pipelines.stores.object_store import LocalObjectStore, S3ObjectStore
 
 from .conftest import TENANTS_YAML
@@ -52,8 +57,11 @@ def test_p8_every_packaged_profile_loads_without_its_environment_variables(env, 
     assert loaded.source == CONFIG_DIR / f"{env}.yaml"
     assert Path(loaded.registry.source) == CONFIG_DIR / "tenants" / f"{env}.yaml"
     if env != "local":  # secrets and per-deployment names are references, never values
-        assert {r.env for r in _env_refs(loaded.settings)} >= {"CCR_S3_BUCKET", "CCR_CONTROL_DB_URL",
-                                                               "CCR_SUBJECT_HASH_KEY"}
+        assert {r.env for r in _env_refs(loaded.settings)} >= {
+            "CCR_S3_BUCKET",
+            "CCR_CONTROL_DB_URL",
+            "CCR_SUBJECT_HASH_KEY",
+        }
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -64,9 +72,12 @@ def test_every_packaged_profile_resolves_once_its_variables_are_set(env, clean_e
         with pytest.raises(SettingsError, match=f"^environment variable {ref.env} is not set$"):
             ref.resolve()
     values = {
-        "CCR_S3_BUCKET": "ccr-test-bucket", "CCR_S3_ENDPOINT_URL": "http://127.0.0.1:9",
-        "CCR_KMS_KEY_ID": "alias/ccr", "CCR_CONTROL_DB_URL": "postgresql+psycopg2://ccr@db:5432/ccr",
-        "CCR_SUBJECT_HASH_KEY": "k" * 32, "CCR_SENTRY_DSN": "https://key@sentry.example/1",
+        "CCR_S3_BUCKET": "ccr-test-bucket",
+        "CCR_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "CCR_KMS_KEY_ID": "alias/ccr",
+        "CCR_CONTROL_DB_URL": "postgresql+psycopg2://ccr@db:5432/ccr",
+        "CCR_SUBJECT_HASH_KEY": "k" * 32,
+        "CCR_SENTRY_DSN": "https://key@sentry.example/1",
     }
     for ref in refs:
         clean_env.setenv(ref.env, values.get(ref.env, "set-by-test"))
@@ -100,11 +111,17 @@ def test_the_local_profile_and_its_registry_load_with_everything_under_the_data_
 
 def test_settings_and_tenants_files_can_be_overridden_by_environment(tmp_path, clean_env, tenants_file):
     profile = tmp_path / "custom.yaml"
-    profile.write_text(yaml.safe_dump({
-        "env": "staging", "object_store": {"kind": "local", "root": "{data_dir}/o"},
-        "control_store": {"url": "sqlite:///{data_dir}/c.db"}, "tenants_file": "does-not-exist.yaml",
-        "ingest": {"subject_hash_key": "x"},
-    }))
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "env": "staging",
+                "object_store": {"kind": "local", "root": "{data_dir}/o"},
+                "control_store": {"url": "sqlite:///{data_dir}/c.db"},
+                "tenants_file": "does-not-exist.yaml",
+                "ingest": {"subject_hash_key": "x"},
+            }
+        )
+    )
     clean_env.setenv("CCR_SETTINGS_FILE", str(profile))
     with pytest.raises(SettingsError, match="does-not-exist.yaml: cannot read tenant registry"):
         load_settings()
@@ -197,7 +214,11 @@ def test_a_huge_invalid_tenant_id_is_not_echoed(tmp_path):
 
 def test_a_bad_timezone_is_refused_and_named(tmp_path):
     msg = _registry_error(tmp_path, TENANTS_YAML.replace("Europe/Dublin", "Europe/Dublinn"))
-    assert "tenant 'globex-support'" in msg and "field 'timezone'" in msg and "unknown IANA timezone 'Europe/Dublinn'" in msg
+    assert (
+        "tenant 'globex-support'" in msg
+        and "field 'timezone'" in msg
+        and "unknown IANA timezone 'Europe/Dublinn'" in msg
+    )
 
 
 @pytest.mark.parametrize("data_class", sorted(RETENTION_BOUNDS))
@@ -208,8 +229,9 @@ def test_retention_outside_its_bounds_is_refused(tmp_path, data_class):
         assert "tenant 'acme-energie'" in msg and "field 'retention_days'" in msg
         assert f"{data_class}={days} days is outside the allowed {lo}..{hi}" in msg
     for days in (lo, hi):  # the bounds themselves are allowed
-        reg = load_tenant_registry(_write(tmp_path, "ok.yaml",
-                                         _with_field("acme-energie", f"retention_days: {{{data_class}: {days}}}")))
+        reg = load_tenant_registry(
+            _write(tmp_path, "ok.yaml", _with_field("acme-energie", f"retention_days: {{{data_class}: {days}}}"))
+        )
         assert reg.require("acme-energie").retention(data_class) == days
 
 
@@ -229,7 +251,8 @@ def test_broken_registry_files_are_refused_in_one_line(tmp_path):
     assert "field '(root)'" in _registry_error(tmp_path, "- just a list\n")
     assert "tenant #0" in _registry_error(tmp_path, "version: 1\ntenants: [not-a-mapping]\n")
     assert "channel_roles must name 'agent' and 'customer'" in _registry_error(
-        tmp_path, _with_field("acme-energie", "channel_roles: [agent, agent]"))
+        tmp_path, _with_field("acme-energie", "channel_roles: [agent, agent]")
+    )
     with pytest.raises(SettingsError, match="cannot read tenant registry"):
         load_tenant_registry(tmp_path / "missing.yaml")
 
@@ -239,9 +262,13 @@ def test_p2_a_tenant_hosted_outside_the_eu_needs_a_reason(tmp_path, clean_env):
     clean_env.setenv("CCR_TENANTS_FILE", str(reg))
     with pytest.raises(SettingsError) as exc:
         load_settings("local")
-    assert str(exc.value) == (f"{reg}: tenant 'globex-support': field 'storage_region': region 'us-east-1' is "
-                              "outside the EU (P2); set 'region_override_reason' to host there deliberately")
-    reg.write_text(_with_field("globex-support", "storage_region: us-east-1\n    region_override_reason: contract US-7"))
+    assert str(exc.value) == (
+        f"{reg}: tenant 'globex-support': field 'storage_region': region 'us-east-1' is "
+        "outside the EU (P2); set 'region_override_reason' to host there deliberately"
+    )
+    reg.write_text(
+        _with_field("globex-support", "storage_region: us-east-1\n    region_override_reason: contract US-7")
+    )
     assert load_settings("local").registry.require("globex-support").storage_region == "us-east-1"
 
 
@@ -260,10 +287,14 @@ def _profile(env: str = "prod", **changes) -> dict:
 def test_p2_a_non_eu_object_store_is_refused_at_load():
     with pytest.raises(SettingsError) as exc:
         parse_settings(Path("prod.yaml"), _profile(**{"object_store.region": "us-east-1"}))
-    assert str(exc.value) == ("prod.yaml: field 'object_store.region': region 'us-east-1' is outside the EU (P2); "
-                              "set 'region_override_reason' to host there deliberately")
-    ok = parse_settings(Path("prod.yaml"), _profile(**{"object_store.region": "us-east-1",
-                                                      "object_store.region_override_reason": "US tenant, DPA 7"}))
+    assert str(exc.value) == (
+        "prod.yaml: field 'object_store.region': region 'us-east-1' is outside the EU (P2); "
+        "set 'region_override_reason' to host there deliberately"
+    )
+    ok = parse_settings(
+        Path("prod.yaml"),
+        _profile(**{"object_store.region": "us-east-1", "object_store.region_override_reason": "US tenant, DPA 7"}),
+    )
     assert isinstance(ok.object_store, S3ObjectStoreSettings) and ok.object_store.region == "us-east-1"
 
 
@@ -299,9 +330,15 @@ def test_p8_prod_refuses_unsafe_settings(change, needle, tmp_path, clean_env):
         load_settings("prod")
 
 
-@pytest.mark.parametrize("change", [{"object_store": {"kind": "local", "root": "/tmp/x"}},
-                                    {"control_store.url": "sqlite:///x.db"}, {"sentry_send_default_pii": True}],
-                         ids=["local-object-store", "sqlite-control-store", "sentry-pii"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"object_store": {"kind": "local", "root": "/tmp/x"}},
+        {"control_store.url": "sqlite:///x.db"},
+        {"sentry_send_default_pii": True},
+    ],
+    ids=["local-object-store", "sqlite-control-store", "sentry-pii"],
+)
 def test_p8_the_same_variants_are_allowed_outside_prod(change):
     raw = _profile("staging", **{k: v for k, v in change.items() if "." in k})
     raw.update({k: v for k, v in change.items() if "." not in k})
@@ -339,13 +376,20 @@ def test_p20_registry_diff_names_tenants_and_fields_only():
     old = [{"id": "a-1", "suspended": False, "timezone": "Europe/Paris"}, {"id": "b-1"}]
     new = [{"id": "a-1", "suspended": True, "timezone": "Europe/Paris"}, {"id": "c-1"}]
     diff = diff_registries(old, new)
-    assert diff == {"added": ["c-1"], "removed": ["b-1"], "changed": {"a-1": {"suspended": {"from": False, "to": True}}}}
+    assert diff == {
+        "added": ["c-1"],
+        "removed": ["b-1"],
+        "changed": {"a-1": {"suspended": {"from": False, "to": True}}},
+    }
 
 
 def test_p20_registry_diff_of_real_registries(tmp_path, tenants_file):
     before = load_tenant_registry(tenants_file).as_dicts()
-    after_file = _write(tmp_path, "after.yaml", TENANTS_YAML.replace("    suspended: true\n", "")
-                        .replace("Europe/Dublin", "Europe/Paris") + _NEW_TENANT)
+    after_file = _write(
+        tmp_path,
+        "after.yaml",
+        TENANTS_YAML.replace("    suspended: true\n", "").replace("Europe/Dublin", "Europe/Paris") + _NEW_TENANT,
+    )
     after = load_tenant_registry(after_file).as_dicts()
     diff = diff_registries(before, after)
     assert diff["added"] == ["umbrella-corp"] and diff["removed"] == []
@@ -371,8 +415,7 @@ def test_p8_prod_refuses_the_sqlite_dagster_instance_and_accepts_the_repositorys
     repo_instance = (Path(__file__).resolve().parents[1] / "dagster.yaml").read_text()
     check_prod_instance(repo_instance, "dagster.yaml")  # storage: postgres
     check_prod_instance("run_storage:\n  module: dagster_postgres.run_storage\n  class: PostgresRunStorage\n", "x")
-    for sqlite_like in (None, "", "telemetry:\n  enabled: false\n",
-                        "storage:\n  sqlite:\n    base_dir: /tmp/x\n"):
+    for sqlite_like in (None, "", "telemetry:\n  enabled: false\n", "storage:\n  sqlite:\n    base_dir: /tmp/x\n"):
         with pytest.raises(SettingsError, match="prod needs a PostgreSQL Dagster instance"):
             check_prod_instance(sqlite_like, "home/dagster.yaml")
 
@@ -416,11 +459,19 @@ def test_p5_the_embedded_default_creates_its_stores_0600_and_its_folders_0700(lo
         instance.dispose()
         modes = _modes(local_settings_env)
         names = {Path(k).name for k in modes}
-        assert {"control.db", "warehouse.duckdb", "restricted_calls.parquet", "dagster_home", "dagster.yaml",
-                "c-1.json", "objects"} <= names, names
+        assert {
+            "control.db",
+            "warehouse.duckdb",
+            "restricted_calls.parquet",
+            "dagster_home",
+            "dagster.yaml",
+            "c-1.json",
+            "objects",
+        } <= names, names
         assert any(k.startswith("var/dagster_home/history") for k in modes), sorted(modes)  # the instance's storage
-        loose = {k: oct(m) for k, m in modes.items()
-                 if m != (0o700 if (local_settings_env.parent / k).is_dir() else 0o600)}
+        loose = {
+            k: oct(m) for k, m in modes.items() if m != (0o700 if (local_settings_env.parent / k).is_dir() else 0o600)
+        }
         assert not loose, loose
         # a store file left 0644 by an earlier version is tightened at the next load
         (local_settings_env / "control.db").chmod(0o644)
@@ -461,8 +512,10 @@ def test_p5_prod_refuses_a_subject_hash_key_shorter_than_32_bytes(key, ok, clean
     with pytest.raises(SettingsError) as exc:
         load_settings("prod")
     msg = str(exc.value)
-    assert msg == (f"{CONFIG_DIR / 'prod.yaml'}: field 'ingest.subject_hash_key': CCR_SUBJECT_HASH_KEY holds "
-                   f"{len(key)} byte(s); prod needs a key of at least 32 random bytes (P5)")
+    assert msg == (
+        f"{CONFIG_DIR / 'prod.yaml'}: field 'ingest.subject_hash_key': CCR_SUBJECT_HASH_KEY holds "
+        f"{len(key)} byte(s); prod needs a key of at least 32 random bytes (P5)"
+    )
     clean_env.delenv("CCR_SUBJECT_HASH_KEY")  # unset: the profile loads; resolving it is what fails
     with pytest.raises(SettingsError, match="^environment variable CCR_SUBJECT_HASH_KEY is not set$"):
         resolve(load_settings("prod").settings.ingest.subject_hash_key)
@@ -482,29 +535,51 @@ def test_p5_the_local_profile_keeps_its_fixed_key_but_ccr_settings_never_prints_
     assert shown["control_store"]["url"] == "sqlite:///{data_dir}/control.db"  # no secret in it: shown as is
 
 
-def test_p5_ccr_settings_masks_every_secret_value_and_shows_environment_references_by_name(tmp_path, clean_env,
-                                                                                           tenants_file, capsys):
+def test_p5_ccr_settings_masks_every_secret_value_and_shows_environment_references_by_name(
+    tmp_path, clean_env, tenants_file, capsys
+):
     import json
 
     from ccr_pipelines.cli import main
 
-    secrets = {"pw": "Sup3r-s3cret-pw", "hash": "literal-subject-hash-key-in-a-file",
-               "dsn_key": "0123456789abcdef0123456789abcdef", "routing": "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey12",
-               "s3pw": "minio-secret-99", "token": "tok-" + "z" * 30}
+    secrets = {
+        "pw": "Sup3r-s3cret-pw",
+        "hash": "literal-subject-hash-key-in-a-file",
+        "dsn_key": "0123456789abcdef0123456789abcdef",
+        "routing": "R0ut1ngKeyR0ut1ngKeyR0ut1ngKey12",
+        "s3pw": "minio-secret-99",
+        "token": "tok-" + "z" * 30,
+    }
     profile = tmp_path / "staging-custom.yaml"
-    profile.write_text(yaml.safe_dump({
-        "env": "staging",
-        "object_store": {"kind": "s3", "bucket": {"env": "CCR_S3_BUCKET"},
-                         "endpoint_url": f"http://minio:{secrets['s3pw']}@minio.internal:9000"},
-        "control_store": {"url": f"postgresql+psycopg2://ccr:{secrets['pw']}@db.internal:5432/ccr"},
-        "tenants_file": str(tenants_file),
-        "ingest": {"subject_hash_key": secrets["hash"]},
-        "sentry_dsn": f"https://{secrets['dsn_key']}@o1.ingest.sentry.io/42",
-        "alerting": {"pager_url": {"env": "CCR_PAGER_URL"}, "default_routing_key_env": "CCR_PAGER_ROUTING_KEY"},
-        "asr": {"k8s_pod_spec": {"containers": [{"env": [
-            {"name": "PAGERDUTY_ROUTING_KEY", "routing_key": secrets["routing"]},
-            {"name": "API_TOKEN", "value": f"token: '{secrets['token']}'"}]}]}},
-    }))
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "env": "staging",
+                "object_store": {
+                    "kind": "s3",
+                    "bucket": {"env": "CCR_S3_BUCKET"},
+                    "endpoint_url": f"http://minio:{secrets['s3pw']}@minio.internal:9000",
+                },
+                "control_store": {"url": f"postgresql+psycopg2://ccr:{secrets['pw']}@db.internal:5432/ccr"},
+                "tenants_file": str(tenants_file),
+                "ingest": {"subject_hash_key": secrets["hash"]},
+                "sentry_dsn": f"https://{secrets['dsn_key']}@o1.ingest.sentry.io/42",
+                "alerting": {"pager_url": {"env": "CCR_PAGER_URL"}, "default_routing_key_env": "CCR_PAGER_ROUTING_KEY"},
+                "asr": {
+                    "k8s_pod_spec": {
+                        "containers": [
+                            {
+                                "env": [
+                                    {"name": "PAGERDUTY_ROUTING_KEY", "routing_key": secrets["routing"]},
+                                    {"name": "API_TOKEN", "value": f"token: '{secrets['token']}'"},
+                                ]
+                            }
+                        ]
+                    }
+                },
+            }
+        )
+    )
     clean_env.setenv("CCR_SETTINGS_FILE", str(profile))
     clean_env.setenv("CCR_PAGER_URL", "https://events.eu.pagerduty.com/v2/enqueue")
     assert main(["settings"]) == 0
@@ -528,7 +603,13 @@ def test_p5_ccr_settings_as_a_subprocess_prints_no_key(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if k not in ("CCR_SETTINGS_FILE", "CCR_TENANTS_FILE", "CCR_ENV")}
     env.update(PYTHONPATH=str(repo), CCR_DATA_DIR=str(tmp_path / "var"))
-    proc = subprocess.run([sys.executable, "-m", "ccr_pipelines.cli", "settings"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ccr_pipelines.cli", "settings"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
     assert '"subject_hash_key": "***"' in proc.stdout and "local-demo-subject-hash-key" not in proc.stdout

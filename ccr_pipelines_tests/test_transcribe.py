@@ -14,8 +14,13 @@ import pytest
 
 from ccr_pipelines.core.transcripts import boundaries_within, turns, word_error_rate, word_errors
 from ccr_pipelines.defs.transcribe.assets import WORKER_CHECK, transcripts
-from ccr_pipelines.resources import (AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource,
-                                     WarehouseResource)
+from ccr_pipelines.resources import (
+    AsrResource,
+    ControlStoreResource,
+    ObjectStoreResource,
+    TenantRegistryResource,
+    WarehouseResource,
+)
 from ccr_pipelines.services.ingest import ingest_batch
 from ccr_pipelines.services.transcribe import CALLS_DATASET, SEGMENTS_DATASET, SEGMENTS_ZONE
 from ccr_pipelines.stores.control_store import ControlStore
@@ -48,16 +53,25 @@ def _ingest(tmp_path: Path, keys: list[str]) -> LocalObjectStore:
 
 def _resources(store: LocalObjectStore, tenants_file, **asr) -> dict:
     os_res = ObjectStoreResource(kind="local", root=str(store.root))
-    return {"object_store": os_res, "warehouse": WarehouseResource(object_store=os_res),
-            "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
-            "asr": AsrResource(**asr), "pipes_client": dg.PipesSubprocessClient(),
-            "control_store": ControlStoreResource(url=f"sqlite:///{store.root.parent}/control.db")}
+    return {
+        "object_store": os_res,
+        "warehouse": WarehouseResource(object_store=os_res),
+        "tenant_registry": TenantRegistryResource(path=str(tenants_file)),
+        "asr": AsrResource(**asr),
+        "pipes_client": dg.PipesSubprocessClient(),
+        "control_store": ControlStoreResource(url=f"sqlite:///{store.root.parent}/control.db"),
+    }
 
 
 def _run(resources, tenant, instance=None, raise_on_error=True):
-    return dg.materialize([transcripts], resources=resources, partition_key=DAY, instance=instance,
-                          run_config={"ops": {"silver__transcribe__transcripts": {"config": {"tenant_id": tenant}}}},
-                          raise_on_error=raise_on_error)
+    return dg.materialize(
+        [transcripts],
+        resources=resources,
+        partition_key=DAY,
+        instance=instance,
+        run_config={"ops": {"silver__transcribe__transcripts": {"config": {"tenant_id": tenant}}}},
+        raise_on_error=raise_on_error,
+    )
 
 
 def _segments(store, tenant):
@@ -87,8 +101,10 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
     for key in keys:
         exp = EXPECTED[key]
         call_id = exp["call_id"]
-        by_role = {role: " ".join(s["text"] for s in segments if s["call_id"] == call_id and s["speaker"] == role)
-                   for role in ("agent", "customer")}
+        by_role = {
+            role: " ".join(s["text"] for s in segments if s["call_id"] == call_id and s["speaker"] == role)
+            for role in ("agent", "customer")
+        }
         for role, other in (("agent", "customer"), ("customer", "agent")):
             e, n = word_errors(exp["reference_text"][role], by_role[role])
             errors, words = errors + e, words + n
@@ -106,7 +122,8 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
     assert not any(s["no_speech"] for s in segments)  # clear speech passes the no-speech gate
     # each call is charged its share of the shared batch, not the batch's time (issue 17)
     assert sum(c["processing_seconds"] for c in calls.values()) <= (
-        md["processing_seconds"].value - md["model_load_seconds"].value + 0.3), calls
+        md["processing_seconds"].value - md["model_load_seconds"].value + 0.3
+    ), calls
     # corpus WER of tiny.en over both calls and both channels (spoken e-mails included)
     assert errors / words <= 0.15, (errors, words)
     # segment timestamps follow the known script (speakers alternate as placed)
@@ -138,8 +155,12 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
 def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenants_file):
     key = "raw/acme-energie/2026/11/17/c-1003.wav"
     store = _ingest(tmp_path, [key])
-    result = dg.materialize([transcripts], resources=_resources(store, tenants_file), partition_key="2026-11-17",
-                            run_config={"ops": {"silver__transcribe__transcripts": {"config": {"tenant_id": "acme-energie"}}}})
+    result = dg.materialize(
+        [transcripts],
+        resources=_resources(store, tenants_file),
+        partition_key="2026-11-17",
+        run_config={"ops": {"silver__transcribe__transcripts": {"config": {"tenant_id": "acme-energie"}}}},
+    )
     assert result.success
     table = Warehouse(store).read_partition(SEGMENTS_DATASET, "acme-energie", "2026-11-17", zone=SEGMENTS_ZONE)
     text = " ".join(table.column("text").to_pylist())
@@ -153,7 +174,8 @@ def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenan
 
 
 def test_idempotent_rerun_skips_and_a_corrupt_call_fails_alone_then_a_crash_leaves_no_partial_output(
-        tmp_path, tenants_file, monkeypatch):
+    tmp_path, tenants_file, monkeypatch
+):
     keys = ["raw/globex-support/2026/11/16/c-2001.flac", "raw/globex-support/2026/11/16/c-2002.opus"]
     store = _ingest(tmp_path, keys)
     res = _resources(store, tenants_file, multilingual_model="")
@@ -195,6 +217,6 @@ def test_idempotent_rerun_skips_and_a_corrupt_call_fails_alone_then_a_crash_leav
 def test_a_missing_model_fails_the_calls_with_the_setting_to_change(tmp_path, tenants_file):
     store = _ingest(tmp_path, ["raw/globex-support/2026/11/16/c-2001.flac"])
     res = _resources(store, tenants_file, model=str(tmp_path / "no-model-here"))
-    result = _run(res, "globex-support")
+    _run(res, "globex-support")
     [row] = _calls(store, "globex-support").values()
     assert row["status"] == "failed" and row["failure_reason"] == "model_unavailable"

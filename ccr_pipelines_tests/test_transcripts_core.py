@@ -7,7 +7,10 @@ import pytest
 from ccr_pipelines.asr.engine import pack_regions
 from ccr_pipelines.asr.models import ModelUnavailable, resolve_model
 from ccr_pipelines.core.transcripts import (
-    compression_ratio, merge_channel_segments, quality_signals, word_error_rate,
+    compression_ratio,
+    merge_channel_segments,
+    quality_signals,
+    word_error_rate,
 )
 
 
@@ -27,11 +30,31 @@ def test_packing_keeps_a_full_length_region_alone():
 
 
 def test_channels_merge_by_start_time_with_speakers_and_regions():
-    segs = merge_channel_segments([
-        ("agent", 0, [{"text": " Hello ", "start": 0.0, "end": 20.0, "avg_logprob": -0.1,
-                       "speech_regions": [[0.0, 4.0], [12.0, 20.0]]}]),
-        ("customer", 1, [{"text": "Hi", "start": 5.0, "end": 11.0, "avg_logprob": -0.2}, {"text": "  ", "start": 30, "end": 31}]),
-    ])
+    segs = merge_channel_segments(
+        [
+            (
+                "agent",
+                0,
+                [
+                    {
+                        "text": " Hello ",
+                        "start": 0.0,
+                        "end": 20.0,
+                        "avg_logprob": -0.1,
+                        "speech_regions": [[0.0, 4.0], [12.0, 20.0]],
+                    }
+                ],
+            ),
+            (
+                "customer",
+                1,
+                [
+                    {"text": "Hi", "start": 5.0, "end": 11.0, "avg_logprob": -0.2},
+                    {"text": "  ", "start": 30, "end": 31},
+                ],
+            ),
+        ]
+    )
     assert [(s.speaker, s.text, s.index) for s in segs] == [("agent", "Hello", 0), ("customer", "Hi", 1)]
     signals = quality_signals(segs, audio_seconds=40.0, expected_language="en", detected_language="fr")
     assert signals["speech_seconds"] == 18.0  # regions, not spans: 4 + 8 + 6
@@ -42,7 +65,9 @@ def test_repetitive_text_is_flagged_as_suspected_hallucination():
     loop = "thank you for calling " * 30
     assert compression_ratio(loop) > 2.4
     segs = merge_channel_segments([("agent", None, [{"text": loop, "start": 0, "end": 30, "avg_logprob": -0.1}])])
-    assert quality_signals(segs, audio_seconds=30, expected_language="en", detected_language="en")["hallucination_suspected"]
+    assert quality_signals(segs, audio_seconds=30, expected_language="en", detected_language="en")[
+        "hallucination_suspected"
+    ]
 
 
 def test_word_error_rate_normalises_case_and_punctuation():

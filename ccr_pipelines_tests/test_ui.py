@@ -32,8 +32,9 @@ def _free_port() -> int:
 
 
 def _graphql(url: str, query: str) -> dict:
-    req = urllib.request.Request(url + "/graphql", data=json.dumps({"query": query}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url + "/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -46,9 +47,22 @@ def webserver(tmp_path):
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "CCR_DATA_DIR": str(tmp_path / "var"), "CCR_ENV": "local"}
     log = open(tmp_path / "webserver.log", "wb")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1", "-p", str(port),
-                             "-w", str(REPO / "workspace.yaml")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dagster-webserver")),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -63,7 +77,10 @@ def webserver(tmp_path):
             except OSError:
                 pass
             time.sleep(1)
-        assert status and status.get("ccr_pipelines") == "LOADED", (status, (tmp_path / "webserver.log").read_text()[-2000:])
+        assert status and status.get("ccr_pipelines") == "LOADED", (
+            status,
+            (tmp_path / "webserver.log").read_text()[-2000:],
+        )
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -81,8 +98,10 @@ def test_ui_lists_every_asset_and_renders_the_asset_graph(webserver, tmp_path):
     assert listed == expected
 
     require(CHROMIUM is not None, "Debian chromium is not installed (apt-get install chromium)")
-    pages = [("/asset-groups", ["ingest", "platform", "transcribe"], "asset-groups.png"),
-             ("/locations/ccr_pipelines/asset-groups/ingest", ["call_manifest"], "ingest-group.png")]
+    pages = [
+        ("/asset-groups", ["ingest", "platform", "transcribe"], "asset-groups.png"),
+        ("/locations/ccr_pipelines/asset-groups/ingest", ["call_manifest"], "ingest-group.png"),
+    ]
     for path, names, png in pages:
         shot_dir = Path(os.environ.get("CCR_UI_SCREENSHOT_DIR") or tmp_path)
         shot = shot_dir / png

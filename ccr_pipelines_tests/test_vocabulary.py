@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ccr_pipelines.core.errors import SettingsError
-from ccr_pipelines.core.tenants import Tenant, TenantRegistry, hotwords_text, validate_vocabulary
+from ccr_pipelines.core.tenants import Tenant, hotwords_text, validate_vocabulary
 from ccr_pipelines.loaders.config_files import load_tenant_registry
 
 FIXTURE = Path(__file__).parent / "data" / "vocabulary_veltrana.wav"
@@ -25,16 +25,26 @@ def test_the_vocabulary_setting_is_validated_and_becomes_the_decoders_hotwords()
     assert _tenant().hotwords is None
     assert _tenant(vocabulary=["Veltrana", "Globex Fibre+", "AT&T"]).hotwords == "Veltrana, Globex Fibre+, AT&T"
     assert hotwords_text([]) is None and validate_vocabulary(["Zéphyr"]) == ["Zéphyr"]
-    for bad in (["  Veltrana"], ["Velt\nrana"], [""], ["x" * 41], ["Veltrana", "VELTRANA"], ["a"] * 0 + [f"w{i}" for i in range(101)],
-                ["{{name}}"], ["-brand"]):
+    for bad in (
+        ["  Veltrana"],
+        ["Velt\nrana"],
+        [""],
+        ["x" * 41],
+        ["Veltrana", "VELTRANA"],
+        ["a"] * 0 + [f"w{i}" for i in range(101)],
+        ["{{name}}"],
+        ["-brand"],
+    ):
         with pytest.raises(ValueError):
             _tenant(vocabulary=bad)
 
 
 def test_a_tenant_file_with_a_bad_vocabulary_is_refused_with_one_line(tmp_path):
     path = tmp_path / "tenants.yaml"
-    path.write_text("version: 1\ntenants:\n  - id: globex-support\n    display_name: G\n    languages: [en]\n"
-                    "    scorecard: default.v1\n    vocabulary: [Veltrana, 'x\\ty']\n")
+    path.write_text(
+        "version: 1\ntenants:\n  - id: globex-support\n    display_name: G\n    languages: [en]\n"
+        "    scorecard: default.v1\n    vocabulary: [Veltrana, 'x\\ty']\n"
+    )
     with pytest.raises(SettingsError) as err:
         load_tenant_registry(path)
     assert "vocabulary" in str(err.value) and "\n" not in str(err.value)

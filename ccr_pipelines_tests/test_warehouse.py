@@ -11,9 +11,13 @@ from ccr_pipelines.stores.warehouse import Warehouse, dataset_prefix, partition_
 
 
 def _table(tenant: str | None, n: int, offset: int = 0) -> pa.Table:
-    return pa.table({"tenant_id": pa.array([tenant] * n, pa.string()),
-                     "call_id": [f"c-{i + offset}" for i in range(n)],
-                     "duration_s": [float(i) for i in range(n)]})
+    return pa.table(
+        {
+            "tenant_id": pa.array([tenant] * n, pa.string()),
+            "call_id": [f"c-{i + offset}" for i in range(n)],
+            "duration_s": [float(i) for i in range(n)],
+        }
+    )
 
 
 def test_a_partition_round_trips_and_lives_at_its_key(object_store):
@@ -34,7 +38,8 @@ def test_rewriting_a_partition_replaces_it_whole(object_store):
     got = wh.read_partition("call_manifest", "acme-energie", "2026-11-16")
     assert got.column("call_id").to_pylist() == ["c-10", "c-11"]
     assert [o.key for o in object_store.list("datasets/")] == [
-        "datasets/acme-energie/call_manifest/day=2026-11-16/part.parquet"]
+        "datasets/acme-energie/call_manifest/day=2026-11-16/part.parquet"
+    ]
 
 
 def test_a_missing_partition_reads_as_none(object_store):
@@ -61,15 +66,27 @@ def test_duckdb_queries_span_several_days_of_one_tenant_only(object_store):
     for day, n in (("2026-11-16", 3), ("2026-11-17", 4), ("2026-11-18", 5)):
         wh.write_partition("call_manifest", "acme-energie", day, _table("acme-energie", n, offset=100 * n))
     wh.write_partition("call_manifest", "globex-support", "2026-11-16", _table("globex-support", 9))
-    out = wh.query("SELECT count(*) AS n, sum(duration_s) AS s, count(DISTINCT tenant_id) AS t FROM t",
-                   dataset="call_manifest", tenant_id="acme-energie")
+    out = wh.query(
+        "SELECT count(*) AS n, sum(duration_s) AS s, count(DISTINCT tenant_id) AS t FROM t",
+        dataset="call_manifest",
+        tenant_id="acme-energie",
+    )
     assert out.to_pylist() == [{"n": 12, "s": 3.0 + 6.0 + 10.0, "t": 1}]
-    some = wh.query("SELECT call_id FROM t ORDER BY call_id", dataset="call_manifest", tenant_id="acme-energie",
-                    days=["2026-11-16", "2026-11-18"])
-    assert some.column("call_id").to_pylist() == sorted([f"c-{300 + i}" for i in range(3)] +
-                                                        [f"c-{500 + i}" for i in range(5)])
-    assert wh.query("SELECT count(*) AS n FROM t", dataset="call_manifest", tenant_id="globex-support",
-                    days=["2026-11-16", "2026-11-30"]).to_pylist() == [{"n": 9}]
+    some = wh.query(
+        "SELECT call_id FROM t ORDER BY call_id",
+        dataset="call_manifest",
+        tenant_id="acme-energie",
+        days=["2026-11-16", "2026-11-18"],
+    )
+    assert some.column("call_id").to_pylist() == sorted(
+        [f"c-{300 + i}" for i in range(3)] + [f"c-{500 + i}" for i in range(5)]
+    )
+    assert wh.query(
+        "SELECT count(*) AS n FROM t",
+        dataset="call_manifest",
+        tenant_id="globex-support",
+        days=["2026-11-16", "2026-11-30"],
+    ).to_pylist() == [{"n": 9}]
 
 
 def test_a_query_without_partitions_says_so(object_store):
@@ -80,10 +97,14 @@ def test_a_query_without_partitions_says_so(object_store):
 def test_partitions_with_an_added_column_are_read_together(object_store):
     wh = Warehouse(object_store)
     wh.write_partition("scores", "acme-energie", "2026-11-16", _table("acme-energie", 1))
-    wh.write_partition("scores", "acme-energie", "2026-11-17",
-                       _table("acme-energie", 1).append_column("score", pa.array([0.5])))
-    out = wh.query("SELECT day_score FROM (SELECT coalesce(score, -1) AS day_score FROM t) ORDER BY 1",
-                   dataset="scores", tenant_id="acme-energie")
+    wh.write_partition(
+        "scores", "acme-energie", "2026-11-17", _table("acme-energie", 1).append_column("score", pa.array([0.5]))
+    )
+    out = wh.query(
+        "SELECT day_score FROM (SELECT coalesce(score, -1) AS day_score FROM t) ORDER BY 1",
+        dataset="scores",
+        tenant_id="acme-energie",
+    )
     assert out.column("day_score").to_pylist() == [-1.0, 0.5]
 
 
@@ -91,8 +112,9 @@ def test_a_local_store_path_with_a_quote_is_queried_safely(tmp_path):
     store = LocalObjectStore(tmp_path / "it's here")
     wh = Warehouse(store)
     wh.write_partition("call_manifest", "acme-energie", "2026-11-16", _table("acme-energie", 2))
-    assert wh.query("SELECT count(*) AS n FROM t", dataset="call_manifest",
-                    tenant_id="acme-energie").to_pylist() == [{"n": 2}]
+    assert wh.query("SELECT count(*) AS n FROM t", dataset="call_manifest", tenant_id="acme-energie").to_pylist() == [
+        {"n": 2}
+    ]
 
 
 MIXED = {
@@ -121,8 +143,9 @@ def test_p4_an_invalid_tenant_id_is_refused_before_anything_is_written(object_st
 
 def test_restricted_zone_datasets_live_under_their_own_prefix(object_store):
     wh = Warehouse(object_store)
-    info = wh.write_partition("transcript_segments", "acme-energie", "2026-11-16", _table("acme-energie", 1),
-                              zone="restricted")
+    info = wh.write_partition(
+        "transcript_segments", "acme-energie", "2026-11-16", _table("acme-energie", 1), zone="restricted"
+    )
     assert info.key == "restricted/acme-energie/transcript_segments/day=2026-11-16/part.parquet"
     assert wh.partitions("transcript_segments", "acme-energie") == []  # not in the analytics zone
     assert wh.partitions("transcript_segments", "acme-energie", zone="restricted") == ["2026-11-16"]
@@ -132,12 +155,22 @@ def test_restricted_zone_datasets_live_under_their_own_prefix(object_store):
             partition_key("x", "acme-energie", "2026-11-16", zone=zone)
 
 
-@pytest.mark.parametrize("dataset,day", [
-    ("Bad-Name", "2026-11-16"), ("call_manifest", "2026-11"), ("call_manifest", "../../x"),
-    ("../x", "2026-11-16"), ("call_manifest/x", "2026-11-16"), ("", "2026-11-16"), ("call_manifest", ""),
-    ("call_manifest\n", "2026-11-16"), ("call_manifest", "2026-11-16\n"), ("call_manifest", "2026-11-16/x"),
-    ("x" * 64, "2026-11-16"),
-])
+@pytest.mark.parametrize(
+    "dataset,day",
+    [
+        ("Bad-Name", "2026-11-16"),
+        ("call_manifest", "2026-11"),
+        ("call_manifest", "../../x"),
+        ("../x", "2026-11-16"),
+        ("call_manifest/x", "2026-11-16"),
+        ("", "2026-11-16"),
+        ("call_manifest", ""),
+        ("call_manifest\n", "2026-11-16"),
+        ("call_manifest", "2026-11-16\n"),
+        ("call_manifest", "2026-11-16/x"),
+        ("x" * 64, "2026-11-16"),
+    ],
+)
 def test_an_invalid_dataset_or_day_is_refused(object_store, dataset, day):
     with pytest.raises(ValueError):
         partition_key(dataset, "acme-energie", day)
@@ -165,14 +198,18 @@ def test_a_dataset_folder_reads_whole_with_pyarrow_and_duckdb_hive_partitioning(
     folder = tmp_path / "objects" / "datasets" / "acme-energie" / "call_manifest"
     whole = pq.read_table(folder)
     assert whole.num_rows == 4 and sorted(set(whole.column("day").to_pylist())) == ["2026-11-16", "2026-11-17"]
-    hive = duckdb.sql(f"select day, count(*) from read_parquet('{folder}/*/part.parquet', hive_partitioning=true) "
-                      "group by day order by day").fetchall()
+    hive = duckdb.sql(
+        f"select day, count(*) from read_parquet('{folder}/*/part.parquet', hive_partitioning=true) "
+        "group by day order by day"
+    ).fetchall()
     assert [(str(d), n) for d, n in hive] == [("2026-11-16", 2), ("2026-11-17", 2)]
-    plain = duckdb.sql(f"select typeof(day) from read_parquet('{folder}/*/part.parquet', hive_partitioning=false) "
-                       "limit 1").fetchall()[0][0]
+    plain = duckdb.sql(
+        f"select typeof(day) from read_parquet('{folder}/*/part.parquet', hive_partitioning=false) limit 1"
+    ).fetchall()[0][0]
     assert plain == "VARCHAR"
     back = wh.read_partition("call_manifest", "acme-energie", "2026-11-16")
     assert back.schema.field("day").type == pa.string() and back.column("day").to_pylist() == ["2026-11-16"] * 2
-    got = wh.query("select count(*) as n from t where day = '2026-11-17'", dataset="call_manifest",
-                   tenant_id="acme-energie")
+    got = wh.query(
+        "select count(*) as n from t where day = '2026-11-17'", dataset="call_manifest", tenant_id="acme-energie"
+    )
     assert got.column("n").to_pylist() == [2]  # the warehouse's own DuckDB views still see a string day

@@ -52,7 +52,7 @@ def load_accepted(path: str | Path) -> dict[str, Accepted]:
 def verdict(report: dict, accepted: dict[str, Accepted], *, today: date) -> Verdict:
     v = Verdict()
     for dep in report.get("dependencies", []):
-        name = f"{dep.get('name')}=={dep['version']}" if 'version' in dep else str(dep.get('name'))
+        name = f"{dep.get('name')}=={dep['version']}" if "version" in dep else str(dep.get("name"))
         if "skip_reason" in dep:
             v.unaudited.append(f"{name}: {dep['skip_reason']}")
             continue

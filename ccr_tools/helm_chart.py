@@ -20,14 +20,19 @@ instance-config validation, then load the code location with that instance and t
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 RELEASE = "dagster"  # `helm upgrade --install dagster dagster/dagster` (docs/operations.md)
 NAMESPACE = "dagster"  # `-n dagster`
 # Chart defaults (helm/dagster/values.yaml) of the keys read below when values.yaml leaves them out.
 CHART_DAGSTER_HOME = "/opt/dagster/dagster_home"
-_DEFAULT_MONITORING = {"startTimeoutSeconds": 300, "cancelTimeoutSeconds": 300, "pollIntervalSeconds": 120,
-                       "freeSlotsAfterRunEndSeconds": 0}
+_DEFAULT_MONITORING = {
+    "startTimeoutSeconds": 300,
+    "cancelTimeoutSeconds": 300,
+    "pollIntervalSeconds": 120,
+    "freeSlotsAfterRunEndSeconds": 0,
+}
 
 
 def fullname(release: str = RELEASE) -> str:
@@ -42,8 +47,11 @@ def instance_config_map(release: str = RELEASE) -> str:
 def _postgres(values: Mapping[str, Any]) -> dict:
     pg = values.get("postgresql") or {}
     db: dict[str, Any] = {
-        "username": ({"env": "DAGSTER_PG_USERNAME"} if (values.get("global") or {}).get("postgresqlSecretUsernameKey")
-                     else pg.get("postgresqlUsername")),
+        "username": (
+            {"env": "DAGSTER_PG_USERNAME"}
+            if (values.get("global") or {}).get("postgresqlSecretUsernameKey")
+            else pg.get("postgresqlUsername")
+        ),
         "password": {"env": "DAGSTER_PG_PASSWORD"},  # always from the secret, never from values
         "hostname": pg.get("postgresqlHost"),
         "db_name": pg.get("postgresqlDatabase"),
@@ -61,9 +69,14 @@ def service_account_name(values: Mapping[str, Any], release: str = RELEASE) -> s
 
 
 def _snake(k8s_config: Mapping[str, Any]) -> dict:
-    names = {"containerConfig": "container_config", "podSpecConfig": "pod_spec_config",
-             "podTemplateSpecMetadata": "pod_template_spec_metadata", "jobSpecConfig": "job_spec_config",
-             "jobMetadata": "job_metadata", "jobConfig": "job_config"}
+    names = {
+        "containerConfig": "container_config",
+        "podSpecConfig": "pod_spec_config",
+        "podTemplateSpecMetadata": "pod_template_spec_metadata",
+        "jobSpecConfig": "job_spec_config",
+        "jobMetadata": "job_metadata",
+        "jobConfig": "job_config",
+    }
     return {names.get(k, k): v for k, v in k8s_config.items()}
 
 
@@ -93,9 +106,15 @@ def _run_launcher(values: Mapping[str, Any], release: str) -> dict:
     names = [c["name"] for c in k8s.get("envSecrets") or [] if isinstance(c, dict) and "name" in c]
     if names:
         config["env_secrets"] = names
-    for key, name in (("envVars", "env_vars"), ("volumeMounts", "volume_mounts"), ("volumes", "volumes"),
-                      ("labels", "labels"), ("resources", "resources"), ("schedulerName", "scheduler_name"),
-                      ("securityContext", "security_context")):
+    for key, name in (
+        ("envVars", "env_vars"),
+        ("volumeMounts", "volume_mounts"),
+        ("volumes", "volumes"),
+        ("labels", "labels"),
+        ("resources", "resources"),
+        ("schedulerName", "scheduler_name"),
+        ("securityContext", "security_context"),
+    ):
         if k8s.get(key):
             config[name] = k8s[key]
     if k8s.get("failPodOnRunFailure"):
@@ -135,17 +154,25 @@ def _concurrency(values: Mapping[str, Any]) -> dict | None:
         return None
     pools, runs = conc.get("pools") or {}, conc.get("runs") or {}
     out: dict[str, Any] = {}
-    p = {name: pools[key] for key, name in (("defaultLimit", "default_limit"), ("granularity", "granularity"),
-                                            ("opGranularityRunBuffer", "op_granularity_run_buffer"))
-         if pools.get(key) is not None}
+    p = {
+        name: pools[key]
+        for key, name in (
+            ("defaultLimit", "default_limit"),
+            ("granularity", "granularity"),
+            ("opGranularityRunBuffer", "op_granularity_run_buffer"),
+        )
+        if pools.get(key) is not None
+    }
     if p:
         out["pools"] = p
     r: dict[str, Any] = {}
     if runs.get("maxConcurrentRuns") is not None:
         r["max_concurrent_runs"] = runs["maxConcurrentRuns"]
     if runs.get("tagConcurrencyLimits"):
-        r["tag_concurrency_limits"] = [{k: v for k, v in t.items() if k in ("key", "value", "limit") and v is not None}
-                                       for t in runs["tagConcurrencyLimits"]]
+        r["tag_concurrency_limits"] = [
+            {k: v for k, v in t.items() if k in ("key", "value", "limit") and v is not None}
+            for t in runs["tagConcurrencyLimits"]
+        ]
     if r:
         out["runs"] = r
     return out or None
@@ -164,12 +191,18 @@ def render_instance(values: Mapping[str, Any], release: str = RELEASE) -> dict:
     storage = _postgres(values)
     inst: dict[str, Any] = {
         "scheduler": {"module": "dagster.core.scheduler", "class": "DagsterDaemonScheduler"},
-        "schedule_storage": {"module": "dagster_postgres.schedule_storage", "class": "PostgresScheduleStorage",
-                             "config": storage},
+        "schedule_storage": {
+            "module": "dagster_postgres.schedule_storage",
+            "class": "PostgresScheduleStorage",
+            "config": storage,
+        },
         "run_launcher": _run_launcher(values, release),
         "run_storage": {"module": "dagster_postgres.run_storage", "class": "PostgresRunStorage", "config": storage},
-        "event_log_storage": {"module": "dagster_postgres.event_log", "class": "PostgresEventLogStorage",
-                              "config": storage},
+        "event_log_storage": {
+            "module": "dagster_postgres.event_log",
+            "class": "PostgresEventLogStorage",
+            "config": storage,
+        },
     }
     coordinator = _run_coordinator(daemon)
     if coordinator:
@@ -177,16 +210,21 @@ def render_instance(values: Mapping[str, Any], release: str = RELEASE) -> dict:
     inst["compute_logs"] = _compute_logs(values)
     monitoring = {**_DEFAULT_MONITORING, **(daemon.get("runMonitoring") or {})}
     if daemon.get("enabled") and monitoring.get("enabled"):
-        inst["run_monitoring"] = {"enabled": True, "start_timeout_seconds": monitoring["startTimeoutSeconds"],
-                                  "cancel_timeout_seconds": monitoring["cancelTimeoutSeconds"],
-                                  "poll_interval_seconds": monitoring["pollIntervalSeconds"],
-                                  "free_slots_after_run_end_seconds": monitoring["freeSlotsAfterRunEndSeconds"]}
+        inst["run_monitoring"] = {
+            "enabled": True,
+            "start_timeout_seconds": monitoring["startTimeoutSeconds"],
+            "cancel_timeout_seconds": monitoring["cancelTimeoutSeconds"],
+            "poll_interval_seconds": monitoring["pollIntervalSeconds"],
+            "free_slots_after_run_end_seconds": monitoring["freeSlotsAfterRunEndSeconds"],
+        }
         if monitoring.get("maxResumeRunAttempts") is not None:
             inst["run_monitoring"]["max_resume_run_attempts"] = monitoring["maxResumeRunAttempts"]
     retries = daemon.get("runRetries") or {}
     if daemon.get("enabled") and retries.get("enabled"):
-        inst["run_retries"] = {"enabled": True, **({"max_retries": retries["maxRetries"]}
-                                                   if retries.get("maxRetries") else {})}
+        inst["run_retries"] = {
+            "enabled": True,
+            **({"max_retries": retries["maxRetries"]} if retries.get("maxRetries") else {}),
+        }
     inst["telemetry"] = {"enabled": bool((values.get("telemetry") or {}).get("enabled", True))}
     concurrency = _concurrency(values)
     if concurrency:
@@ -201,16 +239,23 @@ def user_deployment(values: Mapping[str, Any], name: str) -> dict:
     return next(d for d in deployments if d["name"] == name)
 
 
-def code_server_env(values: Mapping[str, Any], deployment: str, *, config_maps: Mapping[str, Mapping[str, str]],
-                    secrets: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+def code_server_env(
+    values: Mapping[str, Any],
+    deployment: str,
+    *,
+    config_maps: Mapping[str, Mapping[str, str]],
+    secrets: Mapping[str, Mapping[str, str]],
+) -> dict[str, str]:
     """The code-server pod's environment, in the order Kubernetes applies it (``env`` wins over
     ``envFrom``; later ``envFrom`` sources win over earlier ones). *config_maps* / *secrets* hold
     the data of the objects the deployment names (secret values: placeholders in tests)."""
     dep = user_deployment(values, deployment)
     glob = values.get("global") or {}
-    env: dict[str, str] = {"DAGSTER_HOME": glob.get("dagsterHome", CHART_DAGSTER_HOME),
-                           "DAGSTER_K8S_PIPELINE_RUN_NAMESPACE": NAMESPACE,
-                           "DAGSTER_K8S_PIPELINE_RUN_ENV_CONFIGMAP": f"{fullname()}-pipeline-env"}
+    env: dict[str, str] = {
+        "DAGSTER_HOME": glob.get("dagsterHome", CHART_DAGSTER_HOME),
+        "DAGSTER_K8S_PIPELINE_RUN_NAMESPACE": NAMESPACE,
+        "DAGSTER_K8S_PIPELINE_RUN_ENV_CONFIGMAP": f"{fullname()}-pipeline-env",
+    }
     if isinstance(dep.get("env"), dict):  # the chart writes a map into the deployment's own ConfigMap
         env.update({k: str(v) for k, v in dep["env"].items()})
     for ref in dep.get("envConfigMaps") or []:
@@ -241,7 +286,7 @@ def chart_errors(values: Mapping[str, Any]) -> list[str]:
     """The chart's schema / template rules this deployment must keep (empty list = accepted)."""
     errors = []
     daemon = values.get("dagsterDaemon") or {}
-    qrc = (((daemon.get("runCoordinator") or {}).get("config") or {}).get("queuedRunCoordinator") or {})
+    qrc = ((daemon.get("runCoordinator") or {}).get("config") or {}).get("queuedRunCoordinator") or {}
     runs = (values.get("concurrency") or {}).get("runs") or {}
     # helpers/instance/_concurrency.tpl: `fail "Cannot set both ..."`
     if qrc.get("maxConcurrentRuns") is not None and runs.get("maxConcurrentRuns") is not None:
@@ -250,8 +295,9 @@ def chart_errors(values: Mapping[str, Any]) -> list[str]:
         errors.append("tagConcurrencyLimits is set both in concurrency.runs and in the queued run coordinator")
     # Dagster refuses run-queue limits in the coordinator once `concurrency` is used (checked again by
     # dagster_instance_config on the rendered instance); the chart renders `concurrency` when enabled.
-    if (values.get("concurrency") or {}).get("enabled") and (qrc.get("maxConcurrentRuns") is not None
-                                                             or qrc.get("tagConcurrencyLimits")):
+    if (values.get("concurrency") or {}).get("enabled") and (
+        qrc.get("maxConcurrentRuns") is not None or qrc.get("tagConcurrencyLimits")
+    ):
         errors.append("with concurrency enabled, run limits belong under concurrency.runs, not the run coordinator")
     for dep in (values.get("dagster-user-deployments") or {}).get("deployments") or []:
         for probe in ("readinessProbe", "startupProbe"):
@@ -266,8 +312,10 @@ def chart_errors(values: Mapping[str, Any]) -> list[str]:
     glob = values.get("global") or {}
     if glob.get("serviceAccountName") and (values.get("serviceAccount") or {}).get("create", True):
         # templates/serviceaccount.yaml creates `global.serviceAccountName` when serviceAccount.create
-        errors.append("global.serviceAccountName is created by the chart: set serviceAccount.create: false "
-                      "when the account is managed outside it")
+        errors.append(
+            "global.serviceAccountName is created by the chart: set serviceAccount.create: false "
+            "when the account is managed outside it"
+        )
     for name in ("postgresqlSecretName",):
         if not glob.get(name):
             errors.append(f"global.{name} is required")

@@ -46,8 +46,11 @@ ROLE_ACCESS: dict[str, dict[str, tuple[str, ...]]] = {
 # add them and under which prefixes. Put only (with its retention): nobody reads, overwrites or
 # deletes through these roles; the lock itself forbids deletion before the retention ends.
 AUDIT_WRITERS: dict[str, tuple[str, ...]] = {"code_location": ("backups",)}
-ACTIONS = {"read": ["s3:GetObject", "s3:GetObjectVersion"], "write": ["s3:PutObject"],
-           "delete": ["s3:DeleteObject", "s3:DeleteObjectVersion"]}
+ACTIONS = {
+    "read": ["s3:GetObject", "s3:GetObjectVersion"],
+    "write": ["s3:PutObject"],
+    "delete": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+}
 
 
 def zone_expiry_days(zone: str) -> int | None:
@@ -62,9 +65,13 @@ def zone_expiry_days(zone: str) -> int | None:
 def lifecycle_rules() -> dict:
     rules = []
     for zone in ZONES:
-        rule: dict = {"ID": f"zone-{zone}", "Status": "Enabled", "Filter": {"Prefix": f"{zone}/"},
-                      "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_DAYS},
-                      "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
+        rule: dict = {
+            "ID": f"zone-{zone}",
+            "Status": "Enabled",
+            "Filter": {"Prefix": f"{zone}/"},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_DAYS},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
         days = zone_expiry_days(zone)
         if days is not None:
             rule["Expiration"] = {"Days": days}
@@ -76,18 +83,37 @@ def lifecycle_rules() -> dict:
 
 def bucket_policy() -> dict:
     """TLS only (P5 in transit), KMS-encrypted writes only (P5 at rest)."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-         "Resource": ["${bucket_arn}", "${bucket_arn}/*"],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-        {"Sid": "DenyUnencryptedWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-         "Resource": "${bucket_arn}/*",
-         "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
-        {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-         "Resource": "${bucket_arn}/*",
-         "Condition": {"StringNotEqualsIfExists": {
-             "s3:x-amz-server-side-encryption-aws-kms-key-id": "${kms_key_arn}"}}},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["${bucket_arn}", "${bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "DenyUnencryptedWrites",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "${bucket_arn}/*",
+                "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            },
+            {
+                "Sid": "DenyOtherKmsKeys",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "${bucket_arn}/*",
+                "Condition": {
+                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "${kms_key_arn}"}
+                },
+            },
+        ],
+    }
 
 
 def role_policy(role: str) -> dict:
@@ -95,17 +121,40 @@ def role_policy(role: str) -> dict:
     statements = []
     for zone, verbs in sorted(access.items()):
         actions = sorted({a for v in verbs for a in ACTIONS[v]})
-        statements.append({"Sid": f"{zone.capitalize()}Objects", "Effect": "Allow", "Action": actions,
-                           "Resource": f"${{bucket_arn}}/{zone}/*"})
-    statements.append({"Sid": "ListOwnPrefixes", "Effect": "Allow", "Action": "s3:ListBucket",
-                       "Resource": "${bucket_arn}",
-                       "Condition": {"StringLike": {"s3:prefix": [f"{z}/*" for z in sorted(access)]}}})
+        statements.append(
+            {
+                "Sid": f"{zone.capitalize()}Objects",
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": f"${{bucket_arn}}/{zone}/*",
+            }
+        )
+    statements.append(
+        {
+            "Sid": "ListOwnPrefixes",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "${bucket_arn}",
+            "Condition": {"StringLike": {"s3:prefix": [f"{z}/*" for z in sorted(access)]}},
+        }
+    )
     for prefix in AUDIT_WRITERS.get(role, ()):
-        statements.append({"Sid": f"Audit{prefix.capitalize()}Copies", "Effect": "Allow",
-                           "Action": ["s3:PutObject", "s3:PutObjectRetention"],
-                           "Resource": f"${{audit_bucket_arn}}/{prefix}/*"})
-    statements.append({"Sid": "UseTheBucketKey", "Effect": "Allow",
-                       "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "${kms_key_arn}"})
+        statements.append(
+            {
+                "Sid": f"Audit{prefix.capitalize()}Copies",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+                "Resource": f"${{audit_bucket_arn}}/{prefix}/*",
+            }
+        )
+    statements.append(
+        {
+            "Sid": "UseTheBucketKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "${kms_key_arn}",
+        }
+    )
     return {"Version": "2012-10-17", "Statement": statements}
 
 

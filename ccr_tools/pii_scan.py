@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # French numbers written with or without separators, and international ones with a '+'.
@@ -44,7 +45,7 @@ def phone_forms(value: str) -> set[str]:
     forms = {value, digits}
     if digits.startswith("33") and len(digits) == 11:
         national = "0" + digits[2:]
-        forms |= {national, "+" + digits, " ".join([national[i:i + 2] for i in range(0, 10, 2)])}
+        forms |= {national, "+" + digits, " ".join([national[i : i + 2] for i in range(0, 10, 2)])}
     elif digits.startswith("0") and len(digits) == 10:
         forms |= {"33" + digits[1:], "+33" + digits[1:]}
     return {fold(f) for f in forms if len(re.sub(r"\D", "", f)) >= 8}
@@ -72,8 +73,12 @@ class PiiScanner:
         return sorted(set(found), key=lambda f: (f.source, f.label))
 
 
-def needles_from_fixtures(expected: Mapping[str, Any], sidecars: Iterable[Mapping[str, Any]],
-                          extra_phones: Iterable[str] = (), bad_keys: Iterable[str] = ()) -> dict[str, str]:
+def needles_from_fixtures(
+    expected: Mapping[str, Any],
+    sidecars: Iterable[Mapping[str, Any]],
+    extra_phones: Iterable[str] = (),
+    bad_keys: Iterable[str] = (),
+) -> dict[str, str]:
     """What the demo recordings are known to hold: sidecar phones and e-mails, transcript sentences
     (``expected.json``), and phone numbers used as file names."""
     needles: dict[str, str] = {}
@@ -88,7 +93,7 @@ def needles_from_fixtures(expected: Mapping[str, Any], sidecars: Iterable[Mappin
         if re.fullmatch(r"\+?\d{8,15}", stem):
             for form in phone_forms(stem):
                 needles[form] = "phone number used as a file name"
-    for key, call in expected.get("good", {}).items():
+    for _key, call in expected.get("good", {}).items():
         for j, u in enumerate(call.get("utterances", [])):
             if len(u["text"].split()) >= MIN_SENTENCE_WORDS:
                 needles[u["text"]] = f"transcript sentence {call['call_id']}/{j}"

@@ -13,15 +13,18 @@ import math
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ccr_pipelines.core.secret_rules import RULES
 
 # A literal that is plainly not a secret: an env reference, a template, a placeholder.
-_PLACEHOLDER = re.compile(r"^(\$\{?[A-Za-z_][\w:-]*\}?|\{\{.*\}\}|<[^>]*>|\*+|x+|changeme|redacted|example\w*|"
-                          r"password|passwd|pass|secret|token|dummy|fake\w*|test\w*|none|null)$", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"^(\$\{?[A-Za-z_][\w:-]*\}?|\{\{.*\}\}|<[^>]*>|\*+|x+|changeme|redacted|example\w*|"
+    r"password|passwd|pass|secret|token|dummy|fake\w*|test\w*|none|null)$",
+    re.IGNORECASE,
+)
 
 _DOTTED = re.compile(r"^[\w-]+(?:\.[\w-]+)+$")  # module paths, hostnames, file names
 ENTROPY_MIN = 3.5  # bits per character: random keys are ~4-6, words and paths lower
@@ -64,8 +67,9 @@ def scan_text(path: str, text: str) -> list[Finding]:
                 value = m.groupdict().get("value") or m.group(0)
                 if rule in ("password_in_url", "secret_assignment") and _PLACEHOLDER.match(value):
                     continue
-                if rule == "secret_assignment" and (entropy(value) < ENTROPY_MIN or "/" in value
-                                                    or _DOTTED.match(value)):
+                if rule == "secret_assignment" and (
+                    entropy(value) < ENTROPY_MIN or "/" in value or _DOTTED.match(value)
+                ):
                     continue  # words, paths and dotted names, not keys
                 findings.append(Finding(path, lineno, rule, _mask(m.group(0))))
     return findings

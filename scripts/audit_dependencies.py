@@ -29,24 +29,45 @@ def main() -> int:
     if not exe.exists():
         print("audit: pip-audit is not installed (pip install -e '.[dev]')", file=sys.stderr)
         return 1
-    proc = subprocess.run([str(exe), "--local", "--skip-editable", "--format", "json", "--progress-spinner", "off",
-                           "--vulnerability-service", os.environ.get("CCR_AUDIT_SERVICE", "pypi")],
-                          capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [
+            str(exe),
+            "--local",
+            "--skip-editable",
+            "--format",
+            "json",
+            "--progress-spinner",
+            "off",
+            "--vulnerability-service",
+            os.environ.get("CCR_AUDIT_SERVICE", "pypi"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if not proc.stdout.strip().startswith("{"):
-        print(f"audit: pip-audit produced no report (exit {proc.returncode}): {proc.stderr.strip()[-300:]}",
-              file=sys.stderr)
+        print(
+            f"audit: pip-audit produced no report (exit {proc.returncode}): {proc.stderr.strip()[-300:]}",
+            file=sys.stderr,
+        )
         return 1
-    v = verdict(json.loads(proc.stdout), load_accepted(REPO / "security" / "pip-audit-accepted.toml"),
-                today=date.today())
-    print(f"audit: {v.audited} package(s) audited, {len(v.unaudited)} not auditable; "
-          f"advisories: {', '.join(v.advisories) or 'none'}")
+    v = verdict(
+        json.loads(proc.stdout), load_accepted(REPO / "security" / "pip-audit-accepted.toml"), today=date.today()
+    )
+    print(
+        f"audit: {v.audited} package(s) audited, {len(v.unaudited)} not auditable; "
+        f"advisories: {', '.join(v.advisories) or 'none'}"
+    )
     if not v.ok:
         print(f"audit: FAILED — unaccepted: {v.unaccepted}; acceptances overdue: {v.overdue}", file=sys.stderr)
         return 1
     if v.unaudited:
-        print(f"audit: NOT AUDITED — the vulnerability service could not audit {len(v.unaudited)} of "
-              f"{len(v.unaudited) + v.audited} package(s) (e.g. {v.unaudited[0]}); "
-              "this is not a clean result", file=sys.stderr)
+        print(
+            f"audit: NOT AUDITED — the vulnerability service could not audit {len(v.unaudited)} of "
+            f"{len(v.unaudited) + v.audited} package(s) (e.g. {v.unaudited[0]}); "
+            "this is not a clean result",
+            file=sys.stderr,
+        )
         return 1 if os.environ.get("CCR_REQUIRE_AUDIT") == "1" else 0
     return 0
 

@@ -98,14 +98,16 @@ def render(turns, lang: str, stereo: bool, tmp: Path, lead: float = 0.3):
     for speaker, text in turns:
         audio = speak(text, lang, tmp)
         pieces.append((speaker, int(t * RATE), audio))
-        timings.append({"speaker": speaker, "start_s": round(t, 2), "end_s": round(t + len(audio) / RATE, 2), "text": text})
+        timings.append(
+            {"speaker": speaker, "start_s": round(t, 2), "end_s": round(t + len(audio) / RATE, 2), "text": text}
+        )
         t += len(audio) / RATE + GAP
     total = int((t + 0.3) * RATE)
     channels = 2 if stereo else 1
     out = np.zeros((channels, total), dtype=np.float32)
     for speaker, start, audio in pieces:
         ch = (0 if speaker == "agent" else 1) if stereo else 0
-        out[ch, start:start + len(audio)] += audio * 0.8
+        out[ch, start : start + len(audio)] += audio * 0.8
     return out, timings
 
 
@@ -147,7 +149,11 @@ def encode(samples: np.ndarray, fmt: str) -> bytes:
         packed = sample_fmt != "fltp"
         n = samples.shape[1]
         for start in range(0, n, frame_size):
-            chunk = arr[:, start * channels:(start + frame_size) * channels] if packed else arr[:, start:start + frame_size]
+            chunk = (
+                arr[:, start * channels : (start + frame_size) * channels]
+                if packed
+                else arr[:, start : start + frame_size]
+            )
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=sample_fmt, layout=layout)
             frame.sample_rate = rate
             frame.pts = start
@@ -168,26 +174,116 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         calls = [
-            ("acme-energie", "2026/11/16", "c-1001", "flac", ACME_FULL, "fr", True, "present", ["phone"],
-             {"agent_id": "ag-17", "team": "team-nord", "direction": "inbound", "campaign": "facturation",
-              "script_id": "acme-accueil-v1", "started_at": "2026-11-16T09:12:00+01:00", "language": "fr",
-              "customer_ref": "cust-8f3a", "customer_phone": "+33 6 12 34 56 78", "recording_notice": True}),
-            ("acme-energie", "2026/11/16", "c-1002", "ogg", ACME_NO_DISCLOSURE, "fr", True, "missing", ["email"],
-             {"agent_id": "ag-21", "team": "team-sud", "direction": "inbound", "campaign": "retention",
-              "script_id": "acme-accueil-v1", "started_at": "2026-11-16T10:40:00+01:00", "language": "fr",
-              "customer_ref": "cust-77c1", "customer_email": "jean.dupont@exemple.fr", "recording_notice": False}),
+            (
+                "acme-energie",
+                "2026/11/16",
+                "c-1001",
+                "flac",
+                ACME_FULL,
+                "fr",
+                True,
+                "present",
+                ["phone"],
+                {
+                    "agent_id": "ag-17",
+                    "team": "team-nord",
+                    "direction": "inbound",
+                    "campaign": "facturation",
+                    "script_id": "acme-accueil-v1",
+                    "started_at": "2026-11-16T09:12:00+01:00",
+                    "language": "fr",
+                    "customer_ref": "cust-8f3a",
+                    "customer_phone": "+33 6 12 34 56 78",
+                    "recording_notice": True,
+                },
+            ),
+            (
+                "acme-energie",
+                "2026/11/16",
+                "c-1002",
+                "ogg",
+                ACME_NO_DISCLOSURE,
+                "fr",
+                True,
+                "missing",
+                ["email"],
+                {
+                    "agent_id": "ag-21",
+                    "team": "team-sud",
+                    "direction": "inbound",
+                    "campaign": "retention",
+                    "script_id": "acme-accueil-v1",
+                    "started_at": "2026-11-16T10:40:00+01:00",
+                    "language": "fr",
+                    "customer_ref": "cust-77c1",
+                    "customer_email": "jean.dupont@exemple.fr",
+                    "recording_notice": False,
+                },
+            ),
             ("acme-energie", "2026/11/17", "c-1003", "wav", ACME_MONO, "fr", False, "missing", [], None),
-            ("globex-support", "2026/11/16", "c-2001", "flac", GLOBEX_FULL, "en", True, "present", ["email"],
-             {"agent_id": "ag-3", "team": "team-dublin", "direction": "inbound", "campaign": "broadband",
-              "script_id": "globex-support-v2", "started_at": "2026-11-16T14:05:00+00:00", "language": "en",
-              "customer_ref": "cust-a1b2", "recording_notice": True}),
-            ("globex-support", "2026/11/16", "c-2002", "opus", GLOBEX_LATE, "en", True, "late", [],
-             {"agent_id": "ag-4", "team": "team-dublin", "direction": "outbound", "campaign": "billing",
-              "script_id": "globex-support-v2", "started_at": "2026-11-16T15:30:00Z", "language": "en",
-              "customer_ref": "cust-c3d4", "recording_notice": True}),
-            ("globex-support", "2026/11/17", "c-2003", "mp3", GLOBEX_MONO, "en", False, "missing", [],
-             {"agent_id": "bot-1", "team": "virtual", "direction": "inbound", "language": "en",
-              "started_at": "2026-11-17T08:00:00+00:00", "recording_notice": True}),
+            (
+                "globex-support",
+                "2026/11/16",
+                "c-2001",
+                "flac",
+                GLOBEX_FULL,
+                "en",
+                True,
+                "present",
+                ["email"],
+                {
+                    "agent_id": "ag-3",
+                    "team": "team-dublin",
+                    "direction": "inbound",
+                    "campaign": "broadband",
+                    "script_id": "globex-support-v2",
+                    "started_at": "2026-11-16T14:05:00+00:00",
+                    "language": "en",
+                    "customer_ref": "cust-a1b2",
+                    "recording_notice": True,
+                },
+            ),
+            (
+                "globex-support",
+                "2026/11/16",
+                "c-2002",
+                "opus",
+                GLOBEX_LATE,
+                "en",
+                True,
+                "late",
+                [],
+                {
+                    "agent_id": "ag-4",
+                    "team": "team-dublin",
+                    "direction": "outbound",
+                    "campaign": "billing",
+                    "script_id": "globex-support-v2",
+                    "started_at": "2026-11-16T15:30:00Z",
+                    "language": "en",
+                    "customer_ref": "cust-c3d4",
+                    "recording_notice": True,
+                },
+            ),
+            (
+                "globex-support",
+                "2026/11/17",
+                "c-2003",
+                "mp3",
+                GLOBEX_MONO,
+                "en",
+                False,
+                "missing",
+                [],
+                {
+                    "agent_id": "bot-1",
+                    "team": "virtual",
+                    "direction": "inbound",
+                    "language": "en",
+                    "started_at": "2026-11-17T08:00:00+00:00",
+                    "recording_notice": True,
+                },
+            ),
         ]
         for tenant, day, call_id, fmt, turns, lang, stereo, disclosure, pii, sidecar in calls:
             samples, timings = render(turns, lang, stereo, tmp)
@@ -198,12 +294,21 @@ def main() -> None:
             if sidecar:
                 (raw / f"{tenant}/{day}/{call_id}.json").write_text(json.dumps(sidecar, indent=1, ensure_ascii=False))
             expected["good"]["raw/" + key] = {
-                "tenant_id": tenant, "call_id": call_id, "language": lang, "channels": 2 if stereo else 1,
-                "duration_s": round(samples.shape[1] / RATE, 2), "sha256": hashlib.sha256(data).hexdigest(),
-                "channel_roles": ["agent", "customer"] if stereo else ["mixed"], "disclosure": disclosure,
-                "contains_pii": pii, "has_sidecar": bool(sidecar), "utterances": timings,
-                "reference_text": {r: " ".join(u["text"] for u in timings if stereo is False or u["speaker"] == r)
-                                   for r in (["agent", "customer"] if stereo else ["mixed"])},
+                "tenant_id": tenant,
+                "call_id": call_id,
+                "language": lang,
+                "channels": 2 if stereo else 1,
+                "duration_s": round(samples.shape[1] / RATE, 2),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "channel_roles": ["agent", "customer"] if stereo else ["mixed"],
+                "disclosure": disclosure,
+                "contains_pii": pii,
+                "has_sidecar": bool(sidecar),
+                "utterances": timings,
+                "reference_text": {
+                    r: " ".join(u["text"] for u in timings if stereo is False or u["speaker"] == r)
+                    for r in (["agent", "customer"] if stereo else ["mixed"])
+                },
             }
         # the same recording uploaded twice under another id (same sha256)
         dup = raw / "acme-energie/2026/11/17/c-1004.wav"
@@ -228,7 +333,8 @@ def main() -> None:
             expected["bad"]["raw/" + key] = reason
         (raw / "acme-energie/2026/11/16/c-1903.json").write_text('{"agent_id": "ag-17", oops')
         (raw / "acme-energie/2026/11/16/c-1904.json").write_text(
-            json.dumps({"direction": "sideways", "started_at": "2026-11-16T09:00:00"}))
+            json.dumps({"direction": "sideways", "started_at": "2026-11-16T09:00:00"})
+        )
     (ROOT / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n")
     total = sum(p.stat().st_size for p in raw.rglob("*") if p.is_file())
     print(f"wrote {sum(1 for p in raw.rglob('*') if p.is_file())} files, {total / 1e6:.2f} MB under {raw}")

@@ -63,7 +63,7 @@ def speak(text: str, voice: str) -> np.ndarray:
             pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
     x = np.interp(np.arange(0, len(pcm) * RATE / rate) * rate / RATE, np.arange(len(pcm)), pcm).astype(np.float32)
     idx = np.flatnonzero(np.abs(x) > 0.01)  # trim espeak's own leading and trailing silence
-    return x[idx[0]:idx[-1] + 1] if len(idx) else x
+    return x[idx[0] : idx[-1] + 1] if len(idx) else x
 
 
 def main() -> None:
@@ -75,13 +75,14 @@ def main() -> None:
         for speaker, text in script:
             audio = speak(text, voices[speaker])
             parts.append((speaker, int(t * RATE), audio))
-            turns.append({"speaker": speaker, "start_s": round(t, 3), "end_s": round(t + len(audio) / RATE, 3),
-                          "text": text})
+            turns.append(
+                {"speaker": speaker, "start_s": round(t, 3), "end_s": round(t + len(audio) / RATE, 3), "text": text}
+            )
             t += len(audio) / RATE + GAP
         n = int((t + 0.3) * RATE)
         stereo = np.zeros((2, n), dtype=np.float32)
         for speaker, at, audio in parts:
-            stereo[0 if speaker == "agent" else 1, at:at + len(audio)] = audio
+            stereo[0 if speaker == "agent" else 1, at : at + len(audio)] = audio
         pcm = (np.clip(stereo, -1, 1) * 32767).astype(np.int16)
         with av.open(str(OUT / f"{name}.flac"), "w", format="flac") as container:
             stream = container.add_stream("flac", rate=RATE, layout="stereo")
@@ -91,8 +92,13 @@ def main() -> None:
                 container.mux(packet)
             for packet in stream.encode(None):
                 container.mux(packet)
-        truth[name] = {"language": lang, "direction": direction, "voices": voices, "duration_s": round(n / RATE, 3),
-                       "turns": turns}
+        truth[name] = {
+            "language": lang,
+            "direction": direction,
+            "voices": voices,
+            "duration_s": round(n / RATE, 3),
+            "turns": turns,
+        }
     (OUT / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
 
 

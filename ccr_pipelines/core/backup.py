@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from . import catalog
 from .errors import CcrError
@@ -35,13 +36,13 @@ class BackupError(CcrError):
 
 def backup_id(now: datetime) -> str:
     """The id of a backup taken at *now*: its UTC time, so ids sort by age."""
-    return now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def parse_backup_id(value: str) -> datetime:
     if not isinstance(value, str) or not _ID_RE.match(value):
         raise BackupError(f"not a backup id (YYYYMMDDTHHMMSSZ): {ascii(str(value)[:40])}")
-    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def is_backup_id(value: str) -> bool:
@@ -85,11 +86,24 @@ class Manifest:
         return json.dumps(self.__dict__, indent=1, sort_keys=True).encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes) -> "Manifest":
+    def from_json(cls, data: bytes) -> Manifest:
         try:
             raw = json.loads(data)
-            manifest = cls(**{k: raw[k] for k in ("backup_id", "created_at", "schema_version", "source_engine",
-                                                  "tables", "files", "warehouse", "format")})
+            manifest = cls(
+                **{
+                    k: raw[k]
+                    for k in (
+                        "backup_id",
+                        "created_at",
+                        "schema_version",
+                        "source_engine",
+                        "tables",
+                        "files",
+                        "warehouse",
+                        "format",
+                    )
+                }
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupError(f"backup manifest is unreadable ({type(exc).__name__})") from None
         if manifest.format != BACKUP_FORMAT:
@@ -120,23 +134,27 @@ def check_files(manifest: Manifest, actual: Mapping[str, tuple[str, int] | None]
 def check_restorable(manifest: Manifest, *, code_head: int, target_version: int) -> None:
     """Refuse what cannot be restored faithfully: a newer schema than this code knows, a target ahead of it."""
     if manifest.schema_version > code_head:
-        raise BackupError(f"backup is at schema version {manifest.schema_version}, this code knows {code_head}: "
-                          "restore with the release that made it")
+        raise BackupError(
+            f"backup is at schema version {manifest.schema_version}, this code knows {code_head}: "
+            "restore with the release that made it"
+        )
     if target_version > manifest.schema_version:
-        raise BackupError(f"target control store is at schema version {target_version}, ahead of the backup's "
-                          f"{manifest.schema_version}: restore into an empty database")
+        raise BackupError(
+            f"target control store is at schema version {target_version}, ahead of the backup's "
+            f"{manifest.schema_version}: restore into an empty database"
+        )
 
 
 def encode_value(value: Any) -> Any:
     """A column value as JSON: datetimes in UTC ISO 8601 (SQLite keeps them naive, in UTC)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat()
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
     return value
 
 
 def decode_datetime(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(value).astimezone(timezone.utc)
+    return datetime.fromisoformat(value).astimezone(UTC)

@@ -30,8 +30,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .scorecards import (
-    SCORER_VERSION, SIDECAR_EVIDENCE, UNVERIFIABLE_REASON, WORD_SIMILARITY, Scorecard, _phrase_words, _words_close,
-    best_match, normalise, time_at,
+    SCORER_VERSION,
+    SIDECAR_EVIDENCE,
+    UNVERIFIABLE_REASON,
+    WORD_SIMILARITY,
+    Scorecard,
+    _phrase_words,
+    _words_close,
+    best_match,
+    normalise,
+    time_at,
 )
 
 # Characters whose Arrow normalisation equals normalise()'s (checked one by one in the tests):
@@ -43,8 +51,18 @@ _CHAR_COL[np.frombuffer(_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(_AL
 
 STATUSES = ("not_applicable", "passed", "missing", "late", "forbidden_said", "unverifiable")
 NA, PASSED, MISSING, LATE, FORBIDDEN, UNVERIFIABLE = range(6)
-SCORE_COLUMNS = ("call_id", "score", "auto_failed", "needs_review", "review_reasons", "review_status",
-                 "confidence", "scorer_version", "scorecard_version", "results_json")
+SCORE_COLUMNS = (
+    "call_id",
+    "score",
+    "auto_failed",
+    "needs_review",
+    "review_reasons",
+    "review_status",
+    "confidence",
+    "scorer_version",
+    "scorecard_version",
+    "results_json",
+)
 
 
 def arrow_normalise(text: pa.Array) -> pa.Array:
@@ -90,8 +108,8 @@ def close_matrix(vocab: pa.Array, phrase_words: list[str]) -> np.ndarray:
     if nv == 0 or not phrase_words:
         return out
     width = np.int64 if pa.types.is_large_string(vocab.type) else np.int32
-    raw = np.frombuffer(vocab.buffers()[1], dtype=width)[vocab.offset:vocab.offset + nv + 1].astype(np.int64)
-    data = np.frombuffer(vocab.buffers()[2], dtype=np.uint8)[raw[0]:raw[-1]]
+    raw = np.frombuffer(vocab.buffers()[1], dtype=width)[vocab.offset : vocab.offset + nv + 1].astype(np.int64)
+    data = np.frombuffer(vocab.buffers()[2], dtype=np.uint8)[raw[0] : raw[-1]]
     offs = raw - raw[0]
     lens = np.diff(offs)
     counts = np.zeros((nv, len(_ALPHABET) + 1), dtype=np.int32)
@@ -134,9 +152,22 @@ class _Q:
 
 
 def _questions(card: Scorecard, uses_virtual_agents: bool) -> list[_Q]:
-    return [_Q(q.id, q.step, s.id, q.kind, tuple(q.phrases), s.weight * q.points, q.within_s, q.auto_fail, q.speaker,
-               not (q.applies_if == "uses_virtual_agents" and not uses_virtual_agents))
-            for s in card.sections for q in s.questions]
+    return [
+        _Q(
+            q.id,
+            q.step,
+            s.id,
+            q.kind,
+            tuple(q.phrases),
+            s.weight * q.points,
+            q.within_s,
+            q.auto_fail,
+            q.speaker,
+            not (q.applies_if == "uses_virtual_agents" and not uses_virtual_agents),
+        )
+        for s in card.sections
+        for q in s.questions
+    ]
 
 
 def _fragments(qs: list[_Q]) -> list[str]:
@@ -148,10 +179,19 @@ def _fragments(qs: list[_Q]) -> list[str]:
                 out.append(json.dumps({"question": q.id, "step": q.step, "section": q.section, "status": status}))
                 continue
             ok = code == PASSED
-            text = json.dumps({"question": q.id, "step": q.step, "section": q.section, "status": status,
-                               "points": q.weight if ok else 0.0, "possible": 0.0 if code == UNVERIFIABLE else q.weight,
-                               "auto_fail": q.auto_fail, "evidence": None})
-            out.append(text[:-len("null}")])
+            text = json.dumps(
+                {
+                    "question": q.id,
+                    "step": q.step,
+                    "section": q.section,
+                    "status": status,
+                    "points": q.weight if ok else 0.0,
+                    "possible": 0.0 if code == UNVERIFIABLE else q.weight,
+                    "auto_fail": q.auto_fail,
+                    "evidence": None,
+                }
+            )
+            out.append(text[: -len("null}")])
     return out
 
 
@@ -180,9 +220,14 @@ def _pattern_outcome(card: Scorecard, qs: list[_Q], codes: tuple[int, ...]) -> t
     return round(score, 2), auto_failed, th.borderline_low <= score <= th.borderline_high, disclosure, unverifiable
 
 
-def score_segments(card: Scorecard, segs: pa.Table, *, uses_virtual_agents: bool,
-                   asr_confidence: dict[str, float | None],
-                   recording_notice: dict[str, bool | None] | None = None) -> tuple[pa.Table, pa.Table]:
+def score_segments(
+    card: Scorecard,
+    segs: pa.Table,
+    *,
+    uses_virtual_agents: bool,
+    asr_confidence: dict[str, float | None],
+    recording_notice: dict[str, bool | None] | None = None,
+) -> tuple[pa.Table, pa.Table]:
     """Score every call of *segs* (columns call_id, segment_index, speaker, start_s, end_s, text,
     speech_regions, optionally no_speech). Returns (scores: one row per call, sorted by call_id, columns
     SCORE_COLUMNS; steps: one row per call and question). Same values as score_call for each call,
@@ -229,8 +274,7 @@ class _Segments:
 def _segments(segs: pa.Table) -> _Segments:
     if "no_speech" not in segs.column_names:
         segs = segs.append_column("no_speech", pa.nulls(segs.num_rows, pa.bool_()))
-    t = segs.select(["call_id", "segment_index", "speaker", "start_s", "end_s", "text", "speech_regions",
-                     "no_speech"])
+    t = segs.select(["call_id", "segment_index", "speaker", "start_s", "end_s", "text", "speech_regions", "no_speech"])
     t = t.sort_by([("call_id", "ascending"), ("start_s", "ascending"), ("segment_index", "ascending")])
     n = t.num_rows
     call_col = t.column("call_id").combine_chunks() if n else pa.array([], pa.string())
@@ -241,16 +285,28 @@ def _segments(segs: pa.Table) -> _Segments:
     call_of = np.cumsum(change) - 1
     starts = np.flatnonzero(change)
     call_ids = call_col.take(pa.array(starts, pa.int64()))
-    text_enc = pc.dictionary_encode(pc.fill_null(t.column("text").combine_chunks() if n else pa.array([], pa.string()), ""))
+    text_enc = pc.dictionary_encode(
+        pc.fill_null(t.column("text").combine_chunks() if n else pa.array([], pa.string()), "")
+    )
     text_of = text_enc.indices.to_numpy().astype(np.int64)
     offsets, words = tokenise(text_enc.dictionary)
     ntok_u = np.diff(offsets)
     ntok = ntok_u[text_of] if n else np.zeros(0, dtype=np.int64)
     speaker = pc.fill_null(t.column("speaker"), "").to_numpy(zero_copy_only=False)
     speech = ~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool)
-    return _Segments(t=t, call_of=call_of, call_ids=call_ids, text_of=text_of, offsets=offsets, words=words,
-                     ntok=ntok, is_agent=speaker == "agent", is_customer=speaker == "customer",
-                     is_unknown=(speaker == "unknown") | (speaker == ""), speech=speech)
+    return _Segments(
+        t=t,
+        call_of=call_of,
+        call_ids=call_ids,
+        text_of=text_of,
+        offsets=offsets,
+        words=words,
+        ntok=ntok,
+        is_agent=speaker == "agent",
+        is_customer=speaker == "customer",
+        is_unknown=(speaker == "unknown") | (speaker == ""),
+        speech=speech,
+    )
 
 
 def _candidates(qs: list[_Q], sg: _Segments, threshold: float) -> tuple[np.ndarray, ...]:
@@ -291,7 +347,7 @@ def _candidates(qs: list[_Q], sg: _Segments, threshold: float) -> tuple[np.ndarr
             cand_q.append(np.full(len(rows), qi))
             cand_p.append(np.full(len(rows), pi))
             cand_phrase.append(np.full(len(rows), phrase_ids.setdefault(phrase, len(phrase_ids))))
-    cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, dtype=np.int64))
+    cat = lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, dtype=np.int64)
     cand_seg, cand_q, cand_p, cand_phrase = cat(cand_seg), cat(cand_q), cat(cand_p), cat(cand_phrase)
     phrases = list(phrase_ids)
     # best_match once per distinct (phrase, text), on the text's normalised words
@@ -350,7 +406,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
                 continue
             if q.speaker == "any":
                 who = 0
-            elif (sg.is_agent[r] if q.speaker == "agent" else sg.is_customer[r]):
+            elif sg.is_agent[r] if q.speaker == "agent" else sg.is_customer[r]:
                 who = 0
             elif sg.is_unknown[r]:
                 who = 1
@@ -375,12 +431,22 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
     if not new:
         return hits
     add = np.array(new, dtype=object)
-    cat = (lambda a, col, dt: np.concatenate([a, add[:, col].astype(dt)]))
-    phon = np.concatenate([hits.phonetic if hits.phonetic is not None else np.zeros(len(hits.seg), dtype=bool),
-                           np.ones(len(new), dtype=bool)])
-    return _Hits(seg=cat(hits.seg, 0, np.int64), q=cat(hits.q, 1, np.int64), p=cat(hits.p, 2, np.int64),
-                 sim=cat(hits.sim, 3, np.float64), pos=cat(hits.pos, 4, np.int64), pair=cat(hits.pair, 5, np.int64),
-                 phonetic=phon)
+    cat = lambda a, col, dt: np.concatenate([a, add[:, col].astype(dt)])
+    phon = np.concatenate(
+        [
+            hits.phonetic if hits.phonetic is not None else np.zeros(len(hits.seg), dtype=bool),
+            np.ones(len(new), dtype=bool),
+        ]
+    )
+    return _Hits(
+        seg=cat(hits.seg, 0, np.int64),
+        q=cat(hits.q, 1, np.int64),
+        p=cat(hits.p, 2, np.int64),
+        sim=cat(hits.sim, 3, np.float64),
+        pos=cat(hits.pos, 4, np.int64),
+        pair=cat(hits.pair, 5, np.int64),
+        phonetic=phon,
+    )
 
 
 def _first_hits(qs: list[_Q], sg: _Segments, cand_seg, cand_q, cand_p, sim, pos, threshold: float) -> _Hits:
@@ -413,7 +479,11 @@ def _evidence(qs: list[_Q], sg: _Segments, hits: _Hits) -> _Evidence:
     seg_index_l = t.column("segment_index").take(hit_rows).to_pylist()
     seg_start_l = t.column("start_s").take(hit_rows).to_pylist()
     seg_end_l = t.column("end_s").take(hit_rows).to_pylist()
-    regions = t.column("speech_regions").take(hit_rows).combine_chunks() if len(hs) else pa.array([], pa.list_(pa.list_(pa.float64())))
+    regions = (
+        t.column("speech_regions").take(hit_rows).combine_chunks()
+        if len(hs)
+        else pa.array([], pa.list_(pa.list_(pa.float64())))
+    )
     n_regions = pc.fill_null(pc.list_value_length(regions), 0).to_numpy()
     flat_regions = pc.list_flatten(regions)
     bounds = pc.list_flatten(flat_regions).to_numpy(zero_copy_only=False).tolist()
@@ -423,8 +493,11 @@ def _evidence(qs: list[_Q], sg: _Segments, hits: _Hits) -> _Evidence:
     ev_start = np.zeros(len(hs))
     ev_sim = np.zeros(len(hs))
     ev_json = []
-    finite = bool(np.isfinite(bounds).all() and np.isfinite(seg_start_l).all() and np.isfinite(seg_end_l).all()) \
-        if len(hs) else True
+    finite = (
+        bool(np.isfinite(bounds).all() and np.isfinite(seg_start_l).all() and np.isfinite(seg_end_l).all())
+        if len(hs)
+        else True
+    )
     num = repr if finite else _num  # json.dumps writes a finite float as its repr
     phrase_json = [[_phrase_json(p) for p in q.phrases] for q in qs]
     for k in range(len(hs)):
@@ -434,14 +507,23 @@ def _evidence(qs: list[_Q], sg: _Segments, hits: _Hits) -> _Evidence:
             target = (0 + (r1 - r0)) * hpos_l[k] / max(ntok_l[k], 1)
             st = round(r0 + target, 3) if target <= r1 - r0 else round(r1, 3)
         else:
-            st = time_at({"start_s": seg_start_l[k], "end_s": seg_end_l[k],
-                          "speech_regions": [bounds[2 * r:2 * r + 2] for r in range(a, b)]}, hpos_l[k], ntok_l[k])
+            st = time_at(
+                {
+                    "start_s": seg_start_l[k],
+                    "end_s": seg_end_l[k],
+                    "speech_regions": [bounds[2 * r : 2 * r + 2] for r in range(a, b)],
+                },
+                hpos_l[k],
+                ntok_l[k],
+            )
         sm = round(hsim_l[k], 3)
         ev_start[k], ev_sim[k] = st, sm
-        ev_json.append(f'{{"segment_index": {seg_index_l[k]}, "start_s": {num(st)}, '
-                       f'"segment_start_s": {num(seg_start_l[k])}, "segment_end_s": {num(seg_end_l[k])}, '
-                       f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}'
-                       + (', "method": "phonetic"}' if phonetic is not None and phonetic[k] else "}"))
+        ev_json.append(
+            f'{{"segment_index": {seg_index_l[k]}, "start_s": {num(st)}, '
+            f'"segment_start_s": {num(seg_start_l[k])}, "segment_end_s": {num(seg_end_l[k])}, '
+            f'"matched_phrase": {phrase_json[hq_l[k]][hp_l[k]]}, "similarity": {num(sm)}'
+            + (', "method": "phonetic"}' if phonetic is not None and phonetic[k] else "}")
+        )
     return _Evidence(seg_index=seg_index_l, start=ev_start, sim=ev_sim, json=ev_json)
 
 
@@ -457,8 +539,14 @@ class _Statuses:
     hq_all: np.ndarray
 
 
-def _statuses(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits, ev: _Evidence,
-              recording_notice: dict[str, bool | None] | None) -> _Statuses:
+def _statuses(
+    card: Scorecard,
+    qs: list[_Q],
+    sg: _Segments,
+    hits: _Hits,
+    ev: _Evidence,
+    recording_notice: dict[str, bool | None] | None,
+) -> _Statuses:
     nc, nq, n_hits = sg.nc, len(qs), len(hits.seg)
     both = np.full(nc * nq * 2, -1, dtype=np.int64)
     both[hits.pair] = np.arange(len(hits.pair))
@@ -468,9 +556,11 @@ def _statuses(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits, ev: _Ev
     kinds = np.array([q.kind == "script_step" for q in qs])[hq_all]
     within = np.array([q.within_s if q.within_s is not None else np.inf for q in qs])[hq_all]
     start_all = np.where(has, ev.start[np.maximum(verified_at, 0)] if n_hits else 0.0, 0.0)
-    code = np.where(kinds, np.where(~has, np.where(has_unknown, UNVERIFIABLE, MISSING),
-                                    np.where(start_all > within, LATE, PASSED)),
-                    np.where(has, FORBIDDEN, np.where(has_unknown, UNVERIFIABLE, PASSED)))
+    code = np.where(
+        kinds,
+        np.where(~has, np.where(has_unknown, UNVERIFIABLE, MISSING), np.where(start_all > within, LATE, PASSED)),
+        np.where(has, FORBIDDEN, np.where(has_unknown, UNVERIFIABLE, PASSED)),
+    )
     # the sidecar's recording_notice satisfies the recording disclosure where the card allows it
     notice_calls = np.zeros(nc, dtype=bool)
     if card.recording_notice_satisfies_disclosure and recording_notice:
@@ -488,8 +578,9 @@ def _statuses(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits, ev: _Ev
     return _Statuses(code=code, hit_at=hit_at, has=has, by_notice=by_notice, hq_all=hq_all)
 
 
-def _scores_table(card: Scorecard, qs: list[_Q], sg: _Segments, st: _Statuses, ev: _Evidence,
-                  asr_confidence: dict[str, float | None]) -> pa.Table:
+def _scores_table(
+    card: Scorecard, qs: list[_Q], sg: _Segments, st: _Statuses, ev: _Evidence, asr_confidence: dict[str, float | None]
+) -> pa.Table:
     """One row per call: its outcome (computed once per distinct pattern of statuses), review reasons,
     confidence and results_json."""
     nc, nq, code = sg.nc, len(qs), st.code
@@ -503,29 +594,46 @@ def _scores_table(card: Scorecard, qs: list[_Q], sg: _Segments, st: _Statuses, e
     asr = [asr_confidence.get(c) for c in sg.call_ids.to_pylist()]
     low = card.thresholds.low_confidence
     unverifiable = [outcomes[i][4] for i in pinv.tolist()]
-    reasons = [[r for r, on in (("low_asr_confidence", a is not None and a < low), ("borderline_score", b),
-                                ("auto_fail", f), ("disclosure_missing_or_late", d), (UNVERIFIABLE_REASON, u)) if on]
-               for a, b, f, d, u in zip(asr, borderline, auto_failed, disclosure, unverifiable)]
+    reasons = [
+        [
+            r
+            for r, on in (
+                ("low_asr_confidence", a is not None and a < low),
+                ("borderline_score", b),
+                ("auto_fail", f),
+                ("disclosure_missing_or_late", d),
+                (UNVERIFIABLE_REASON, u),
+            )
+            if on
+        ]
+        for a, b, f, d, u in zip(asr, borderline, auto_failed, disclosure, unverifiable)
+    ]
     confidence = [round((a if a is not None else 0.5) * (0.8 if b else 1.0), 3) for a, b in zip(asr, borderline)]
     # results_json: fragments in question order, evidence from the hits
     frags = pa.array(_fragments(qs), pa.string())
     prefix = frags.take(pa.array(st.hq_all * len(STATUSES) + code, pa.int64()))
     ev_arr = pa.array(ev.json + [json.dumps(SIDECAR_EVIDENCE), "null"], pa.string()).take(
-        pa.array(np.where(st.has | st.by_notice, st.hit_at, len(ev.json) + 1), pa.int64()))
+        pa.array(np.where(st.has | st.by_notice, st.hit_at, len(ev.json) + 1), pa.int64())
+    )
     ev_arr = pc.if_else(pa.array(code == NA), "", ev_arr)
     closing = pc.if_else(pa.array(code == NA), "", "}")
     frag = pc.binary_join_element_wise(prefix, ev_arr, closing, "")
     per_call = pa.ListArray.from_arrays(pa.array(np.arange(nc + 1) * nq, pa.int32()), frag)
     results_json = pc.binary_join_element_wise("[", pc.binary_join(per_call, ", "), "]", "")
-    return pa.table({
-        "call_id": sg.call_ids, "score": pa.array(score, pa.float64()),
-        "auto_failed": pa.array(auto_failed, pa.bool_()),
-        "needs_review": pa.array([bool(r) for r in reasons], pa.bool_()),
-        "review_reasons": pa.array(reasons, pa.list_(pa.string())),
-        "review_status": pa.array(["unreviewed"] * nc, pa.string()),
-        "confidence": pa.array(confidence, pa.float64()), "scorer_version": pa.array([SCORER_VERSION] * nc, pa.string()),
-        "scorecard_version": pa.array([card.version_tag] * nc, pa.string()), "results_json": results_json,
-    })
+    return pa.table(
+        {
+            "call_id": sg.call_ids,
+            "score": pa.array(score, pa.float64()),
+            "auto_failed": pa.array(auto_failed, pa.bool_()),
+            "needs_review": pa.array([bool(r) for r in reasons], pa.bool_()),
+            "review_reasons": pa.array(reasons, pa.list_(pa.string())),
+            "review_status": pa.array(["unreviewed"] * nc, pa.string()),
+            "confidence": pa.array(confidence, pa.float64()),
+            "scorer_version": pa.array([SCORER_VERSION] * nc, pa.string()),
+            "scorecard_version": pa.array([card.version_tag] * nc, pa.string()),
+            "results_json": results_json,
+        }
+    )
 
 
 def _steps_table(qs: list[_Q], sg: _Segments, st: _Statuses, ev: _Evidence, n_hits: int) -> pa.Table:
@@ -539,18 +647,20 @@ def _steps_table(qs: list[_Q], sg: _Segments, st: _Statuses, ev: _Evidence, n_hi
     hit_idx = pa.array(np.where(shown, st.hit_at, -1), pa.int64())
     valid = pa.array(~shown)
     seg_index = pa.array(ev.seg_index + [0], pa.int32())
-    return pa.table({
-        "call_id": sg.call_ids.take(pa.array(np.repeat(np.arange(nc), nq), pa.int64())),
-        "question": pa.array([q.id for q in qs] * nc, pa.string()),
-        "step": pa.array([q.step for q in qs] * nc, pa.string()),
-        "section": pa.array([q.section for q in qs] * nc, pa.string()),
-        "status": pa.array(STATUSES, pa.string()).take(pa.array(code, pa.int64())),
-        "points": pa.array(np.where(ok, weight, 0.0), pa.float64(), mask=na),
-        "possible": pa.array(weight, pa.float64(), mask=na),
-        "evidence_segment": _masked_take(seg_index, hit_idx, valid, n_hits),
-        "evidence_start_s": _masked_take(pa.array(np.append(ev.start, 0.0)), hit_idx, valid, n_hits),
-        "similarity": _masked_take(pa.array(np.append(ev.sim, 0.0)), hit_idx, valid, n_hits),
-    })
+    return pa.table(
+        {
+            "call_id": sg.call_ids.take(pa.array(np.repeat(np.arange(nc), nq), pa.int64())),
+            "question": pa.array([q.id for q in qs] * nc, pa.string()),
+            "step": pa.array([q.step for q in qs] * nc, pa.string()),
+            "section": pa.array([q.section for q in qs] * nc, pa.string()),
+            "status": pa.array(STATUSES, pa.string()).take(pa.array(code, pa.int64())),
+            "points": pa.array(np.where(ok, weight, 0.0), pa.float64(), mask=na),
+            "possible": pa.array(weight, pa.float64(), mask=na),
+            "evidence_segment": _masked_take(seg_index, hit_idx, valid, n_hits),
+            "evidence_start_s": _masked_take(pa.array(np.append(ev.start, 0.0)), hit_idx, valid, n_hits),
+            "similarity": _masked_take(pa.array(np.append(ev.sim, 0.0)), hit_idx, valid, n_hits),
+        }
+    )
 
 
 def _masked_take(values: pa.Array, idx: pa.Array, missing: pa.Array, sentinel: int) -> pa.Array:
@@ -570,6 +680,7 @@ def _joined(offsets: np.ndarray, words: pa.Array, rows: np.ndarray) -> list[str]
     lens = offsets[rows + 1] - offsets[rows]
     ends = np.cumsum(lens)
     idx = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lens, lens) + np.repeat(offsets[rows], lens)
-    lists = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lens)]), pa.int64()),
-                                     words.take(pa.array(idx, pa.int64())))
+    lists = pa.ListArray.from_arrays(
+        pa.array(np.concatenate([[0], np.cumsum(lens)]), pa.int64()), words.take(pa.array(idx, pa.int64()))
+    )
     return pc.binary_join(lists, " ").to_pylist()

@@ -91,135 +91,356 @@ DATASET_ZONES = ("datasets", "restricted")
 PART_NAME = "part.parquet"
 _DATASET_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
 
-MANIFEST_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()),
-    ("source_key", pa.string()), ("audio_key", pa.string()), ("etag", pa.string()),
-    ("sha256", pa.string()), ("size_bytes", pa.int64()), ("duration_s", pa.float64()),
-    ("sample_rate", pa.int32()), ("channels", pa.int8()), ("codec", pa.string()),
-    ("container", pa.string()), ("agent_id", pa.string()), ("team", pa.string()),
-    ("direction", pa.string()), ("campaign", pa.string()), ("script_id", pa.string()),
-    ("started_at", pa.string()), ("language", pa.string()), ("customer_ref_hash", pa.string()),
-    ("subject_hashes", pa.list_(pa.string())), ("has_sidecar", pa.bool_()),
-    ("recording_notice", pa.bool_()), ("ingested_at", pa.timestamp("us", tz="UTC")),
-    ("run_id", pa.string()),
-])
-TRANSCRIPT_CALLS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("status", pa.string()),
-    ("failure_reason", pa.string()), ("sha256", pa.string()), ("transcript_key", pa.string()),
-    ("model_name", pa.string()), ("model_revision", pa.string()), ("compute_type", pa.string()),
-    ("device", pa.string()), ("engine_versions", pa.string()), ("language_configured", pa.string()),
-    ("language_detected", pa.string()), ("speaker_mode", pa.string()), ("audio_seconds", pa.float64()),
-    ("processing_seconds", pa.float64()), ("segments", pa.int32()), ("words", pa.int32()),
-    ("mean_confidence", pa.float64()), ("no_speech_share", pa.float64()), ("compression_ratio", pa.float64()),
-    ("hallucination_suspected", pa.bool_()), ("language_mismatch", pa.bool_()),
-    ("words_in_silence_suspected", pa.bool_()), ("run_id", pa.string()),
-    ("transcribed_at", pa.timestamp("us", tz="UTC")),
-])
-TRANSCRIPT_SEGMENTS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-    ("avg_logprob", pa.float64()), ("no_speech_prob", pa.float64()), ("compression_ratio", pa.float64()),
-    ("speech_regions", pa.list_(pa.list_(pa.float64()))),
-    ("no_speech", pa.bool_()),  # the no-speech gate (core/transcripts.is_no_speech); null in older transcripts
-])
-REDACTED_SEGMENTS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("channel", pa.int8()), ("start_s", pa.float64()), ("end_s", pa.float64()), ("text", pa.string()),
-    ("avg_logprob", pa.float64()), ("speech_regions", pa.list_(pa.list_(pa.float64()))),
-    *[(f"pii_{t}", pa.int16()) for t in PII_TYPES],
-    ("redactor_version", pa.string()),
-    ("no_speech", pa.bool_()),  # the ASR no-speech gate: such segments never count for or against a step
-])
-CALL_SCORES_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("score", pa.float64()),
-    ("auto_failed", pa.bool_()), ("needs_review", pa.bool_()), ("review_reasons", pa.list_(pa.string())),
-    ("review_status", pa.string()), ("confidence", pa.float64()), ("asr_confidence", pa.float64()),
-    ("scorer_version", pa.string()), ("scorecard_version", pa.string()), ("model_revision", pa.string()),
-    ("results_json", pa.string()),
-])
-CALL_SCORE_STEPS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("question", pa.string()),
-    ("step", pa.string()), ("section", pa.string()), ("status", pa.string()), ("points", pa.float64()),
-    ("possible", pa.float64()), ("evidence_segment", pa.int32()), ("evidence_start_s", pa.float64()),
-    ("similarity", pa.float64()), ("scorecard_version", pa.string()),
-])
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("source_key", pa.string()),
+        ("audio_key", pa.string()),
+        ("etag", pa.string()),
+        ("sha256", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("duration_s", pa.float64()),
+        ("sample_rate", pa.int32()),
+        ("channels", pa.int8()),
+        ("codec", pa.string()),
+        ("container", pa.string()),
+        ("agent_id", pa.string()),
+        ("team", pa.string()),
+        ("direction", pa.string()),
+        ("campaign", pa.string()),
+        ("script_id", pa.string()),
+        ("started_at", pa.string()),
+        ("language", pa.string()),
+        ("customer_ref_hash", pa.string()),
+        ("subject_hashes", pa.list_(pa.string())),
+        ("has_sidecar", pa.bool_()),
+        ("recording_notice", pa.bool_()),
+        ("ingested_at", pa.timestamp("us", tz="UTC")),
+        ("run_id", pa.string()),
+    ]
+)
+TRANSCRIPT_CALLS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("status", pa.string()),
+        ("failure_reason", pa.string()),
+        ("sha256", pa.string()),
+        ("transcript_key", pa.string()),
+        ("model_name", pa.string()),
+        ("model_revision", pa.string()),
+        ("compute_type", pa.string()),
+        ("device", pa.string()),
+        ("engine_versions", pa.string()),
+        ("language_configured", pa.string()),
+        ("language_detected", pa.string()),
+        ("speaker_mode", pa.string()),
+        ("audio_seconds", pa.float64()),
+        ("processing_seconds", pa.float64()),
+        ("segments", pa.int32()),
+        ("words", pa.int32()),
+        ("mean_confidence", pa.float64()),
+        ("no_speech_share", pa.float64()),
+        ("compression_ratio", pa.float64()),
+        ("hallucination_suspected", pa.bool_()),
+        ("language_mismatch", pa.bool_()),
+        ("words_in_silence_suspected", pa.bool_()),
+        ("run_id", pa.string()),
+        ("transcribed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+TRANSCRIPT_SEGMENTS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("segment_index", pa.int32()),
+        ("speaker", pa.string()),
+        ("channel", pa.int8()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("text", pa.string()),
+        ("avg_logprob", pa.float64()),
+        ("no_speech_prob", pa.float64()),
+        ("compression_ratio", pa.float64()),
+        ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+        ("no_speech", pa.bool_()),  # the no-speech gate (core/transcripts.is_no_speech); null in older transcripts
+    ]
+)
+REDACTED_SEGMENTS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("segment_index", pa.int32()),
+        ("speaker", pa.string()),
+        ("channel", pa.int8()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("text", pa.string()),
+        ("avg_logprob", pa.float64()),
+        ("speech_regions", pa.list_(pa.list_(pa.float64()))),
+        *[(f"pii_{t}", pa.int16()) for t in PII_TYPES],
+        ("redactor_version", pa.string()),
+        ("no_speech", pa.bool_()),  # the ASR no-speech gate: such segments never count for or against a step
+    ]
+)
+CALL_SCORES_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("score", pa.float64()),
+        ("auto_failed", pa.bool_()),
+        ("needs_review", pa.bool_()),
+        ("review_reasons", pa.list_(pa.string())),
+        ("review_status", pa.string()),
+        ("confidence", pa.float64()),
+        ("asr_confidence", pa.float64()),
+        ("scorer_version", pa.string()),
+        ("scorecard_version", pa.string()),
+        ("model_revision", pa.string()),
+        ("results_json", pa.string()),
+    ]
+)
+CALL_SCORE_STEPS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("question", pa.string()),
+        ("step", pa.string()),
+        ("section", pa.string()),
+        ("status", pa.string()),
+        ("points", pa.float64()),
+        ("possible", pa.float64()),
+        ("evidence_segment", pa.int32()),
+        ("evidence_start_s", pa.float64()),
+        ("similarity", pa.float64()),
+        ("scorecard_version", pa.string()),
+    ]
+)
 
 # Issue 19: loudness and non-talk (numbers only, no text: datasets zone), from the ASR worker's "acoustics".
-CALL_ACOUSTICS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("acoustics_version", pa.string()),
-    ("duration_s", pa.float64()), ("non_talk_s", pa.float64()), ("longest_silence_s", pa.float64()),
-    ("agent_baseline_dbfs", pa.float64()), ("customer_baseline_dbfs", pa.float64()),
-    ("agent_raised_voice", pa.int32()), ("customer_raised_voice", pa.int32()),
-])
-TURN_LOUDNESS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("segment_index", pa.int32()), ("speaker", pa.string()),
-    ("start_s", pa.float64()), ("end_s", pa.float64()), ("speech_s", pa.float64()), ("dbfs", pa.float64()),
-    ("above_baseline_db", pa.float64()), ("raised_voice", pa.bool_()),
-])
+CALL_ACOUSTICS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("acoustics_version", pa.string()),
+        ("duration_s", pa.float64()),
+        ("non_talk_s", pa.float64()),
+        ("longest_silence_s", pa.float64()),
+        ("agent_baseline_dbfs", pa.float64()),
+        ("customer_baseline_dbfs", pa.float64()),
+        ("agent_raised_voice", pa.int32()),
+        ("customer_raised_voice", pa.int32()),
+    ]
+)
+TURN_LOUDNESS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("segment_index", pa.int32()),
+        ("speaker", pa.string()),
+        ("start_s", pa.float64()),
+        ("end_s", pa.float64()),
+        ("speech_s", pa.float64()),
+        ("dbfs", pa.float64()),
+        ("above_baseline_db", pa.float64()),
+        ("raised_voice", pa.bool_()),
+    ]
+)
 
 # Issue 19: conversation analytics of the redacted segments, written by the scoring step.
-TURN_SENTIMENT_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("segment_index", pa.int32()),
-    ("speaker", pa.string()), ("start_s", pa.float64()), ("language", pa.string()), ("compound", pa.float32()),
-    ("label", pa.string()), ("sentiment_version", pa.string()),
-])
-CALL_SENTIMENT_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("turns", pa.int32()),
-    ("overall", pa.float64()), ("agent", pa.float64()), ("customer", pa.float64()),
-    ("first_third", pa.float64()), ("last_third", pa.float64()),
-    ("customer_first_third", pa.float64()), ("customer_last_third", pa.float64()),
-    ("customer_change", pa.float64()), ("negative_end", pa.bool_()), ("sentiment_version", pa.string()),
-])
-CALL_CATEGORIES_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("category", pa.string()),
-    ("is_driver", pa.bool_()), ("first_s", pa.float64()), ("time_points", pa.list_(pa.float64())),
-    ("categories_version", pa.string()),
-])
+TURN_SENTIMENT_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("segment_index", pa.int32()),
+        ("speaker", pa.string()),
+        ("start_s", pa.float64()),
+        ("language", pa.string()),
+        ("compound", pa.float32()),
+        ("label", pa.string()),
+        ("sentiment_version", pa.string()),
+    ]
+)
+CALL_SENTIMENT_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("turns", pa.int32()),
+        ("overall", pa.float64()),
+        ("agent", pa.float64()),
+        ("customer", pa.float64()),
+        ("first_third", pa.float64()),
+        ("last_third", pa.float64()),
+        ("customer_first_third", pa.float64()),
+        ("customer_last_third", pa.float64()),
+        ("customer_change", pa.float64()),
+        ("negative_end", pa.bool_()),
+        ("sentiment_version", pa.string()),
+    ]
+)
+CALL_CATEGORIES_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("category", pa.string()),
+        ("is_driver", pa.bool_()),
+        ("first_s", pa.float64()),
+        ("time_points", pa.list_(pa.float64())),
+        ("categories_version", pa.string()),
+    ]
+)
 COMMITMENT = pa.struct([("start_s", pa.float64()), ("text", pa.string())])
-CALL_CARDS_SCHEMA = pa.schema([
-    ("tenant_id", pa.string()), ("call_id", pa.string()), ("day", pa.string()), ("driver", pa.string()),
-    ("driver_s", pa.float64()), ("drivers", pa.list_(pa.string())), ("solution_status", pa.string()),
-    ("solution_s", pa.float64()), ("closing_sentiment", pa.float64()), ("closing_label", pa.string()),
-    ("outcome", pa.string()), ("commitments", pa.list_(COMMITMENT)), ("commitments_n", pa.int32()),
-    ("card_version", pa.string()),
-])
+CALL_CARDS_SCHEMA = pa.schema(
+    [
+        ("tenant_id", pa.string()),
+        ("call_id", pa.string()),
+        ("day", pa.string()),
+        ("driver", pa.string()),
+        ("driver_s", pa.float64()),
+        ("drivers", pa.list_(pa.string())),
+        ("solution_status", pa.string()),
+        ("solution_s", pa.float64()),
+        ("closing_sentiment", pa.float64()),
+        ("closing_label", pa.string()),
+        ("outcome", pa.string()),
+        ("commitments", pa.list_(COMMITMENT)),
+        ("commitments_n", pa.int32()),
+        ("card_version", pa.string()),
+    ]
+)
 
-CALL_MANIFEST = Dataset("call_manifest", "datasets", "scores", CALL_MANIFEST_ASSET, MANIFEST_SCHEMA,
-                        "one row per accepted recording: probe, sidecar metadata, keyed subject hashes (P18)")
-TRANSCRIPT_CALLS = Dataset("transcript_calls", "datasets", "scores", TRANSCRIPTS_ASSET, TRANSCRIPT_CALLS_SCHEMA,
-                           "one row per transcribed call: model, engine, quality signals, status; no text")
-TRANSCRIPT_SEGMENTS = Dataset("transcript_segments", "restricted", "raw_transcript", TRANSCRIPTS_ASSET,
-                              TRANSCRIPT_SEGMENTS_SCHEMA, "one row per segment with its clear text (P21): "
-                              "only redaction reads it")
-REDACTED_SEGMENTS = Dataset("redacted_segments", "datasets", "redacted_transcript", REDACTED_SEGMENTS_ASSET,
-                            REDACTED_SEGMENTS_SCHEMA, "the segments with personal data replaced by typed "
-                            "placeholders: the only transcript text analytics read (P21)")
-CALL_METRICS = Dataset("call_metrics", "datasets", "scores", CALL_METRICS_ASSET, None,
-                       "talk time, overlap, interruptions, speech rate, turns per call",
-                       columns_from="services/metrics.py METRICS_SQL")
-CALL_SCORES = Dataset("call_scores", "datasets", "scores", CALL_SCORES_ASSET, CALL_SCORES_SCHEMA,
-                      "one automated score per call on the tenant's scorecard (P15, P23)")
-CALL_SCORE_STEPS = Dataset("call_score_steps", "datasets", "scores", CALL_SCORES_ASSET, CALL_SCORE_STEPS_SCHEMA,
-                           "one row per call and scorecard step, with its evidence")
-TURN_SENTIMENT = Dataset("turn_sentiment", "datasets", "scores", CALL_SCORES_ASSET, TURN_SENTIMENT_SCHEMA,
-                         "sentiment per turn (compound score and label; no text)")
-CALL_SENTIMENT = Dataset("call_sentiment", "datasets", "scores", CALL_SCORES_ASSET, CALL_SENTIMENT_SCHEMA,
-                         "sentiment per call: overall, per speaker, first vs last third, the customer's change")
-CALL_CATEGORIES = Dataset("call_categories", "datasets", "scores", CALL_SCORES_ASSET, CALL_CATEGORIES_SCHEMA,
-                          "category and call-driver hits per call, with their time points")
-CALL_CARDS = Dataset("call_cards", "datasets", "scores", CALL_SCORES_ASSET, CALL_CARDS_SCHEMA,
-                     "per call: driver, outcome and the agent's commitments quoted from redacted turns")
+CALL_MANIFEST = Dataset(
+    "call_manifest",
+    "datasets",
+    "scores",
+    CALL_MANIFEST_ASSET,
+    MANIFEST_SCHEMA,
+    "one row per accepted recording: probe, sidecar metadata, keyed subject hashes (P18)",
+)
+TRANSCRIPT_CALLS = Dataset(
+    "transcript_calls",
+    "datasets",
+    "scores",
+    TRANSCRIPTS_ASSET,
+    TRANSCRIPT_CALLS_SCHEMA,
+    "one row per transcribed call: model, engine, quality signals, status; no text",
+)
+TRANSCRIPT_SEGMENTS = Dataset(
+    "transcript_segments",
+    "restricted",
+    "raw_transcript",
+    TRANSCRIPTS_ASSET,
+    TRANSCRIPT_SEGMENTS_SCHEMA,
+    "one row per segment with its clear text (P21): only redaction reads it",
+)
+REDACTED_SEGMENTS = Dataset(
+    "redacted_segments",
+    "datasets",
+    "redacted_transcript",
+    REDACTED_SEGMENTS_ASSET,
+    REDACTED_SEGMENTS_SCHEMA,
+    "the segments with personal data replaced by typed placeholders: the only transcript text analytics read (P21)",
+)
+CALL_METRICS = Dataset(
+    "call_metrics",
+    "datasets",
+    "scores",
+    CALL_METRICS_ASSET,
+    None,
+    "talk time, overlap, interruptions, speech rate, turns per call",
+    columns_from="services/metrics.py METRICS_SQL",
+)
+CALL_SCORES = Dataset(
+    "call_scores",
+    "datasets",
+    "scores",
+    CALL_SCORES_ASSET,
+    CALL_SCORES_SCHEMA,
+    "one automated score per call on the tenant's scorecard (P15, P23)",
+)
+CALL_SCORE_STEPS = Dataset(
+    "call_score_steps",
+    "datasets",
+    "scores",
+    CALL_SCORES_ASSET,
+    CALL_SCORE_STEPS_SCHEMA,
+    "one row per call and scorecard step, with its evidence",
+)
+TURN_SENTIMENT = Dataset(
+    "turn_sentiment",
+    "datasets",
+    "scores",
+    CALL_SCORES_ASSET,
+    TURN_SENTIMENT_SCHEMA,
+    "sentiment per turn (compound score and label; no text)",
+)
+CALL_SENTIMENT = Dataset(
+    "call_sentiment",
+    "datasets",
+    "scores",
+    CALL_SCORES_ASSET,
+    CALL_SENTIMENT_SCHEMA,
+    "sentiment per call: overall, per speaker, first vs last third, the customer's change",
+)
+CALL_CATEGORIES = Dataset(
+    "call_categories",
+    "datasets",
+    "scores",
+    CALL_SCORES_ASSET,
+    CALL_CATEGORIES_SCHEMA,
+    "category and call-driver hits per call, with their time points",
+)
+CALL_CARDS = Dataset(
+    "call_cards",
+    "datasets",
+    "scores",
+    CALL_SCORES_ASSET,
+    CALL_CARDS_SCHEMA,
+    "per call: driver, outcome and the agent's commitments quoted from redacted turns",
+)
 CONVERSATION_DATASETS = ("turn_sentiment", "call_sentiment", "call_categories", "call_cards")
-CALL_ACOUSTICS = Dataset("call_acoustics", "datasets", "scores", TRANSCRIPTS_ASSET, CALL_ACOUSTICS_SCHEMA,
-                         "per call: non-talk time, longest silence, each speaker's loudness baseline and "
-                         "raised-voice count (numbers only)")
-TURN_LOUDNESS = Dataset("turn_loudness", "datasets", "scores", TRANSCRIPTS_ASSET, TURN_LOUDNESS_SCHEMA,
-                        "per turn: loudness (dBFS) and its distance to the speaker's baseline (numbers only)")
+CALL_ACOUSTICS = Dataset(
+    "call_acoustics",
+    "datasets",
+    "scores",
+    TRANSCRIPTS_ASSET,
+    CALL_ACOUSTICS_SCHEMA,
+    "per call: non-talk time, longest silence, each speaker's loudness baseline and raised-voice count (numbers only)",
+)
+TURN_LOUDNESS = Dataset(
+    "turn_loudness",
+    "datasets",
+    "scores",
+    TRANSCRIPTS_ASSET,
+    TURN_LOUDNESS_SCHEMA,
+    "per turn: loudness (dBFS) and its distance to the speaker's baseline (numbers only)",
+)
 
 # In pipeline order. Every Parquet dataset the code writes is here (test_catalog.py checks it).
-DATASETS: tuple[Dataset, ...] = (CALL_MANIFEST, TRANSCRIPT_CALLS, TRANSCRIPT_SEGMENTS, CALL_ACOUSTICS, TURN_LOUDNESS,
-                                 REDACTED_SEGMENTS, CALL_METRICS, CALL_SCORES, CALL_SCORE_STEPS, TURN_SENTIMENT,
-                                 CALL_SENTIMENT, CALL_CATEGORIES, CALL_CARDS)
+DATASETS: tuple[Dataset, ...] = (
+    CALL_MANIFEST,
+    TRANSCRIPT_CALLS,
+    TRANSCRIPT_SEGMENTS,
+    CALL_ACOUSTICS,
+    TURN_LOUDNESS,
+    REDACTED_SEGMENTS,
+    CALL_METRICS,
+    CALL_SCORES,
+    CALL_SCORE_STEPS,
+    TURN_SENTIMENT,
+    CALL_SENTIMENT,
+    CALL_CATEGORIES,
+    CALL_CARDS,
+)
 DATASETS_BY_NAME: dict[str, Dataset] = {d.name: d for d in DATASETS}
 # What reads them beyond the next asset: dbt's sources (dbt/models/sources.yml) and the tenant reports'
 # views (services/reports.py VIEWS); test_catalog.py checks both agree with this.
@@ -365,8 +586,14 @@ def transcript_key(tenant_id: str, day: str | date, call_id: str, sha256: str, m
     """The worker's transcript of a call: one per audio content and model revision (a retry skips it)."""
     if not isinstance(sha256, str) or not _SHA256_RE.match(sha256):
         raise InvalidKeyError("audio sha256 is not a lowercase hex digest")
-    return tenant_key("restricted", tenant_id, "transcripts", *_day_parts(day), _call_id(call_id),
-                      f"{sha256[:16]}-{model_revision}.json")
+    return tenant_key(
+        "restricted",
+        tenant_id,
+        "transcripts",
+        *_day_parts(day),
+        _call_id(call_id),
+        f"{sha256[:16]}-{model_revision}.json",
+    )
 
 
 # -- quarantine (rejected uploads, data class audio) ----------------------------------------------
@@ -474,39 +701,117 @@ _YMD = r"\d{4}/\d{2}/\d{2}"
 _AUDIO = "|".join(AUDIO_EXTENSIONS)
 
 OBJECT_KINDS: tuple[ObjectKind, ...] = (
-    ObjectKind("raw_inbox", re.compile(r"^raw/.+"), "uploaders (SFTP/S3 drop)", None,
-               removal="moved out by ingestion (accepted -> audio, rejected -> quarantine); offboarding"),
-    ObjectKind("audio", re.compile(rf"^audio/{_T}/{_YMD}/{_C}\.(?:{_AUDIO})$"), asset_path(CALL_MANIFEST_ASSET),
-               "audio", ("audio",)),
-    ObjectKind("audio_sidecar", re.compile(rf"^audio/{_T}/{_YMD}/{_C}\.json$"), asset_path(CALL_MANIFEST_ASSET),
-               "audio", ("audio",)),
-    ObjectKind("playback", re.compile(rf"^playback/{_T}/{_YMD}/{_C}\.wav$"), asset_path(PLAYBACK_AUDIO_ASSET),
-               "audio", ("playback",)),
-    ObjectKind("quarantine", re.compile(rf"^quarantine/{_T}/{_YMD}/[0-9a-f]{{16}}/"
-                                        rf"(?:object\.bin|sidecar\.json|reason\.json)$"),
-               asset_path(CALL_MANIFEST_ASSET), "audio", ("quarantine",)),
-    ObjectKind("transcript", re.compile(rf"^restricted/{_T}/transcripts/{_YMD}/{_C}/[0-9a-f]{{16}}-[^/]+\.json$"),
-               asset_path(TRANSCRIPTS_ASSET) + " (ASR worker)", "raw_transcript", ("restricted", "transcripts")),
-    ObjectKind("dataset_partition",
-               re.compile(rf"^(?:datasets|restricted)/{_T}/(?:{'|'.join(d.name for d in DATASETS)})"
-                          rf"/day=\d{{4}}-\d{{2}}-\d{{2}}/part\.parquet$"),
-               "the dataset's writer asset (DATASETS)", None, removal="by dataset: Dataset.data_class"),
-    ObjectKind("report", re.compile(rf"^reports/{_T}/(?:weekly/\d{{4}}-W\d{{2}}|monthly/\d{{4}}-\d{{2}})/[^/]+$"),
-               "gold/reports/tenant_{kind}_reports", "reports", removal="by the period's last day"),
-    ObjectKind("dsr_export", re.compile(rf"^exports/{_T}/dsr-\d+/.+"), "dsr_export_job / ccr dsr export", None,
-               removal="erased with the subject; offboarding"),
-    ObjectKind("lineage_export", re.compile(rf"^exports/{_T}/lineage/[a-z][a-z_]*-\d+-[^/]+\.json$"),
-               "lineage_lookup_job", None, removal="erased with the subject; offboarding"),
-    ObjectKind("openlineage", re.compile(r"^lineage/openlineage/\d{4}-\d{2}-\d{2}/[^/]+\.ndjson$"),
-               "openlineage sensors", None, removal="rewritten by an erasure (the calls' datasets removed)"),
-    ObjectKind("backup", re.compile(rf"^{BACKUPS_PREFIX}/.+"), "backup_job / ccr backup", None,
-               removal="pruned after backup keep_days"),
-    ObjectKind("registry_snapshot", re.compile(rf"^{REGISTRY_SNAPSHOT_PREFIX}/.+\.json$"),
-               asset_path(TENANT_REGISTRY_ASSET), None, removal="kept (the registry's history, no personal data)"),
-    ObjectKind("erasure_ledger", re.compile(rf"^{ERASURE_LEDGER_PREFIX}/.+"), "services/erasure_ledger.py", None,
-               removal="kept: every backup restore re-applies it"),
-    ObjectKind("marts", re.compile(rf"^{re.escape(MARTS_KEY)}$"), "marts/warehouse (dbt)", None,
-               removal="rebuilt from the datasets after every purge and erasure"),
+    ObjectKind(
+        "raw_inbox",
+        re.compile(r"^raw/.+"),
+        "uploaders (SFTP/S3 drop)",
+        None,
+        removal="moved out by ingestion (accepted -> audio, rejected -> quarantine); offboarding",
+    ),
+    ObjectKind(
+        "audio",
+        re.compile(rf"^audio/{_T}/{_YMD}/{_C}\.(?:{_AUDIO})$"),
+        asset_path(CALL_MANIFEST_ASSET),
+        "audio",
+        ("audio",),
+    ),
+    ObjectKind(
+        "audio_sidecar",
+        re.compile(rf"^audio/{_T}/{_YMD}/{_C}\.json$"),
+        asset_path(CALL_MANIFEST_ASSET),
+        "audio",
+        ("audio",),
+    ),
+    ObjectKind(
+        "playback",
+        re.compile(rf"^playback/{_T}/{_YMD}/{_C}\.wav$"),
+        asset_path(PLAYBACK_AUDIO_ASSET),
+        "audio",
+        ("playback",),
+    ),
+    ObjectKind(
+        "quarantine",
+        re.compile(
+            rf"^quarantine/{_T}/{_YMD}/[0-9a-f]{{16}}/"
+            rf"(?:object\.bin|sidecar\.json|reason\.json)$"
+        ),
+        asset_path(CALL_MANIFEST_ASSET),
+        "audio",
+        ("quarantine",),
+    ),
+    ObjectKind(
+        "transcript",
+        re.compile(rf"^restricted/{_T}/transcripts/{_YMD}/{_C}/[0-9a-f]{{16}}-[^/]+\.json$"),
+        asset_path(TRANSCRIPTS_ASSET) + " (ASR worker)",
+        "raw_transcript",
+        ("restricted", "transcripts"),
+    ),
+    ObjectKind(
+        "dataset_partition",
+        re.compile(
+            rf"^(?:datasets|restricted)/{_T}/(?:{'|'.join(d.name for d in DATASETS)})"
+            rf"/day=\d{{4}}-\d{{2}}-\d{{2}}/part\.parquet$"
+        ),
+        "the dataset's writer asset (DATASETS)",
+        None,
+        removal="by dataset: Dataset.data_class",
+    ),
+    ObjectKind(
+        "report",
+        re.compile(rf"^reports/{_T}/(?:weekly/\d{{4}}-W\d{{2}}|monthly/\d{{4}}-\d{{2}})/[^/]+$"),
+        "gold/reports/tenant_{kind}_reports",
+        "reports",
+        removal="by the period's last day",
+    ),
+    ObjectKind(
+        "dsr_export",
+        re.compile(rf"^exports/{_T}/dsr-\d+/.+"),
+        "dsr_export_job / ccr dsr export",
+        None,
+        removal="erased with the subject; offboarding",
+    ),
+    ObjectKind(
+        "lineage_export",
+        re.compile(rf"^exports/{_T}/lineage/[a-z][a-z_]*-\d+-[^/]+\.json$"),
+        "lineage_lookup_job",
+        None,
+        removal="erased with the subject; offboarding",
+    ),
+    ObjectKind(
+        "openlineage",
+        re.compile(r"^lineage/openlineage/\d{4}-\d{2}-\d{2}/[^/]+\.ndjson$"),
+        "openlineage sensors",
+        None,
+        removal="rewritten by an erasure (the calls' datasets removed)",
+    ),
+    ObjectKind(
+        "backup",
+        re.compile(rf"^{BACKUPS_PREFIX}/.+"),
+        "backup_job / ccr backup",
+        None,
+        removal="pruned after backup keep_days",
+    ),
+    ObjectKind(
+        "registry_snapshot",
+        re.compile(rf"^{REGISTRY_SNAPSHOT_PREFIX}/.+\.json$"),
+        asset_path(TENANT_REGISTRY_ASSET),
+        None,
+        removal="kept (the registry's history, no personal data)",
+    ),
+    ObjectKind(
+        "erasure_ledger",
+        re.compile(rf"^{ERASURE_LEDGER_PREFIX}/.+"),
+        "services/erasure_ledger.py",
+        None,
+        removal="kept: every backup restore re-applies it",
+    ),
+    ObjectKind(
+        "marts",
+        re.compile(rf"^{re.escape(MARTS_KEY)}$"),
+        "marts/warehouse (dbt)",
+        None,
+        removal="rebuilt from the datasets after every purge and erasure",
+    ),
 )
 
 

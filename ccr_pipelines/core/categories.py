@@ -85,8 +85,11 @@ class Condition(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
-        given = [k for k in ("phrase", "sentiment", "non_talk", "interruptions", "all", "any")
-                 if getattr(self, k) is not None]
+        given = [
+            k
+            for k in ("phrase", "sentiment", "non_talk", "interruptions", "all", "any")
+            if getattr(self, k) is not None
+        ]
         if len(given) != 1:
             raise ValueError("a condition is exactly one of phrase, sentiment, non_talk, interruptions, all, any")
         return self
@@ -144,6 +147,7 @@ def load_categories(path: str | Path) -> Categories:
 class Turns:
     """A tenant-day's turns sorted by (call, start), with what the rules need; built by
     ``core.conversation.prepare``. ``call_of[i]``: the call (0..n_calls-1) of turn i."""
+
     n_calls: int
     call_of: np.ndarray
     start: np.ndarray  # seconds from the start of the recording
@@ -160,6 +164,7 @@ class Turns:
 @dataclass
 class Hits:
     """One rule over every call: ``hit[c]``, and time points as (call index, seconds) pairs."""
+
     hit: np.ndarray
     point_call: np.ndarray
     point_s: np.ndarray
@@ -333,11 +338,13 @@ def hits_table(cats: Categories, results: list[tuple[Category, Hits]], call_ids:
     n = len(heads)
     ids = np.array([c.id for c, _ in results] or [""], dtype=object)
     drivers = np.array([c.driver for c, _ in results] or [False], dtype=bool)
-    return pa.table({
-        "call_id": call_ids.take(pa.array(call[heads], pa.int64())),
-        "category": pa.array(ids[cat[heads]].tolist(), pa.string()),
-        "is_driver": pa.array(drivers[cat[heads]], pa.bool_()),
-        "first_s": pa.array(t[heads], pa.float64()),
-        "time_points": pa.ListArray.from_arrays(pa.array(offsets), pa.array(t, pa.float64())),
-        "categories_version": pa.array([cats.version_tag] * n, pa.string()),
-    })
+    return pa.table(
+        {
+            "call_id": call_ids.take(pa.array(call[heads], pa.int64())),
+            "category": pa.array(ids[cat[heads]].tolist(), pa.string()),
+            "is_driver": pa.array(drivers[cat[heads]], pa.bool_()),
+            "first_s": pa.array(t[heads], pa.float64()),
+            "time_points": pa.ListArray.from_arrays(pa.array(offsets), pa.array(t, pa.float64())),
+            "categories_version": pa.array([cats.version_tag] * n, pa.string()),
+        }
+    )

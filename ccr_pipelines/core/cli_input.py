@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .errors import CcrError
@@ -250,8 +250,7 @@ def _dsr(a, reg):
     for kind, field in (("phone", "--phone"), ("email", "--email"), ("customer_ref", "--customer-ref")):
         identifier(getattr(a, kind), kind, field)
     text(a.reason, "--reason", max_len=300)
-    day(a.received, "--received",
-                   max_day=min(MAX_DAY, datetime.now(timezone.utc).date() + timedelta(days=1)))
+    day(a.received, "--received", max_day=min(MAX_DAY, datetime.now(UTC).date() + timedelta(days=1)))
     if a.action in _NEW_DSR:
         t = tenant(a.target, "tenant", reg)
         none_of(a, ("tenant",), f"with dsr {a.action} (the tenant is the first argument)")
@@ -396,8 +395,9 @@ def _access(a, reg):
         text(a.reason, "--reason", max_len=200, required=True)
     elif a.action in ("allow", "deny"):
         if a.principal not in ROLES or a.principal == "admin":
-            raise InputError(f"role: one of {', '.join(r for r in ROLES if r != 'admin')} "
-                             f"(got {short(a.principal or '')})")
+            raise InputError(
+                f"role: one of {', '.join(r for r in ROLES if r != 'admin')} (got {short(a.principal or '')})"
+            )
         if a.role not in COMMANDS:
             raise InputError(f"command: not a ccr command (see `ccr access list`): {short(a.role or '')}")
         text(a.reason, "--reason", max_len=200, required=True)
@@ -407,7 +407,18 @@ def _access(a, reg):
 
 
 _VALIDATORS = {
-    "tenants": _tenants, "db": _db, "ingest": _ingest, "suppress": _suppress, "dsr": _dsr, "review": _review,
-    "purge": _purge, "incidents": _incidents, "backup": _backup, "reports": _reports, "lineage": _lineage,
-    "audit": _audit, "access": _access, "search": _search,
+    "tenants": _tenants,
+    "db": _db,
+    "ingest": _ingest,
+    "suppress": _suppress,
+    "dsr": _dsr,
+    "review": _review,
+    "purge": _purge,
+    "incidents": _incidents,
+    "backup": _backup,
+    "reports": _reports,
+    "lineage": _lineage,
+    "audit": _audit,
+    "access": _access,
+    "search": _search,
 }

@@ -16,6 +16,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batch_scoring import arrow_normalise
+from .catalog import CALL_CARDS as _CARDS  # noqa: E402
+
+# The datasets this step writes, and their columns: the catalogue's (core/catalog.py)
+from .catalog import (  # noqa: E402
+    CALL_CARDS_SCHEMA as CARDS_SCHEMA,
+)
+from .catalog import CALL_CATEGORIES as _CATS
+from .catalog import (
+    CALL_CATEGORIES_SCHEMA as CATEGORIES_SCHEMA,
+)
+from .catalog import CALL_SENTIMENT as _CSENT  # noqa: E402
+from .catalog import (
+    CALL_SENTIMENT_SCHEMA,
+    COMMITMENT,
+    CONVERSATION_DATASETS,  # noqa: F401  (re-exported: the step's datasets)
+    TURN_SENTIMENT_SCHEMA,
+)
+from .catalog import TURN_SENTIMENT as _TSENT
 from .categories import (
     Categories,
     Turns,
@@ -26,18 +44,6 @@ from .categories import (
     part_turns,
 )
 from .sentiment import LANGUAGES, SENTIMENT_VERSION, label_of, score_texts
-
-# The datasets this step writes, and their columns: the catalogue's (core/catalog.py)
-from .catalog import (  # noqa: E402
-    CALL_CARDS_SCHEMA as CARDS_SCHEMA,
-    CALL_CATEGORIES_SCHEMA as CATEGORIES_SCHEMA,
-    CALL_SENTIMENT_SCHEMA,
-    COMMITMENT,
-    CONVERSATION_DATASETS,  # noqa: F401  (re-exported: the step's datasets)
-    TURN_SENTIMENT_SCHEMA,
-)
-from .catalog import CALL_CARDS as _CARDS, CALL_CATEGORIES as _CATS  # noqa: E402
-from .catalog import CALL_SENTIMENT as _CSENT, TURN_SENTIMENT as _TSENT  # noqa: E402
 
 TURN_SENTIMENT_DATASET, CALL_SENTIMENT_DATASET = _TSENT.name, _CSENT.name
 CALL_CATEGORIES_DATASET, CALL_CARDS_DATASET = _CATS.name, _CARDS.name
@@ -50,15 +56,14 @@ COMMITMENT_MAX_CHARS = 160
 # What an agent promises, at the start of a clause; the quote runs to the end of the sentence.
 COMMITMENT_OPENINGS = {
     "fr": r"je vais|je vous (?:envoie|renvoie|rappelle|transmets|fais parvenir|confirme)|nous allons|on va vous|"
-          r"je m'engage à|je m'occupe de|je m'en occupe|vous recevrez",
+    r"je m'engage à|je m'occupe de|je m'en occupe|vous recevrez",
     "en": r"i will|i'll|we will|we'll|i am going to|i'm going to|i promise|you will receive|you'll receive",
 }
 OUTCOMES = ("resolved", "solution_given_customer_unhappy", "unresolved_customer_unhappy", "no_solution_step")
 
 
-
 def normalised_text(texts: pa.Array) -> pa.Array:
-    """" w1 w2 … " per text: lower case, accents dropped, words joined by one space and padded,
+    """ " w1 w2 … " per text: lower case, accents dropped, words joined by one space and padded,
     so that a phrase matches whole words only (``categories.normalise_phrase``)."""
     joined = pc.binary_join(arrow_normalise(texts), " ")
     joined = pc.utf8_trim_whitespace(pc.replace_substring_regex(joined, " +", " "))
@@ -86,8 +91,9 @@ def prepare(segs: pa.Table, language_of: dict[str, str], default_language: str) 
     # texts: everything per DISTINCT text (a day's turns repeat: "oui", "d'accord", script lines)
     enc = pc.dictionary_encode(pc.fill_null(t.column("text").combine_chunks() if n else pa.array([], pa.string()), ""))
     text_of = enc.indices.to_numpy().astype(np.int64) if n else np.zeros(0, np.int64)
-    langs = np.array([language_of.get(c, default_language) for c in call_ids.to_pylist()] or [default_language],
-                     dtype=object)
+    langs = np.array(
+        [language_of.get(c, default_language) for c in call_ids.to_pylist()] or [default_language], dtype=object
+    )
     lang_turn = langs[call_of] if n else np.zeros(0, dtype=object)
     compound = np.zeros(n)
     for lang in LANGUAGES:
@@ -101,10 +107,19 @@ def prepare(segs: pa.Table, language_of: dict[str, str], default_language: str) 
     call_end = np.full(nc, -np.inf)
     np.minimum.at(call_start, call_of, start)
     np.maximum.at(call_end, call_of, end)
-    turns = Turns(n_calls=nc, call_of=call_of, start=start, end=end,
-                  speaker=np.asarray(pc.fill_null(t.column("speaker"), "unknown").to_numpy(zero_copy_only=False), dtype=object),
-                  speech=~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool),
-                  norm_text=norm, text_of=text_of, compound=compound, call_start=call_start, call_end=call_end)
+    turns = Turns(
+        n_calls=nc,
+        call_of=call_of,
+        start=start,
+        end=end,
+        speaker=np.asarray(pc.fill_null(t.column("speaker"), "unknown").to_numpy(zero_copy_only=False), dtype=object),
+        speech=~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool),
+        norm_text=norm,
+        text_of=text_of,
+        compound=compound,
+        call_start=call_start,
+        call_end=call_end,
+    )
     t = t.append_column("language", pa.array(lang_turn.tolist() if n else [], pa.string()))
     return turns, call_ids, t
 
@@ -115,13 +130,21 @@ def _const(v, n: int, typ: pa.DataType | None = None) -> pa.Array:
 
 def turn_sentiment(turns: Turns, sorted_segs: pa.Table, tenant_id: str, day: str) -> pa.Table:
     n = sorted_segs.num_rows
-    return pa.table({
-        "tenant_id": _const(tenant_id, n), "call_id": sorted_segs.column("call_id"), "day": _const(day, n),
-        "segment_index": sorted_segs.column("segment_index").cast(pa.int32()), "speaker": sorted_segs.column("speaker"),
-        "start_s": sorted_segs.column("start_s").cast(pa.float64()), "language": sorted_segs.column("language"),
-        "compound": pa.array(np.round(turns.compound, 4).astype(np.float32)),
-        "label": pa.array(label_of(turns.compound).tolist() if n else [], pa.string()),
-        "sentiment_version": _const(SENTIMENT_VERSION, n)}, schema=TURN_SENTIMENT_SCHEMA)
+    return pa.table(
+        {
+            "tenant_id": _const(tenant_id, n),
+            "call_id": sorted_segs.column("call_id"),
+            "day": _const(day, n),
+            "segment_index": sorted_segs.column("segment_index").cast(pa.int32()),
+            "speaker": sorted_segs.column("speaker"),
+            "start_s": sorted_segs.column("start_s").cast(pa.float64()),
+            "language": sorted_segs.column("language"),
+            "compound": pa.array(np.round(turns.compound, 4).astype(np.float32)),
+            "label": pa.array(label_of(turns.compound).tolist() if n else [], pa.string()),
+            "sentiment_version": _const(SENTIMENT_VERSION, n),
+        },
+        schema=TURN_SENTIMENT_SCHEMA,
+    )
 
 
 def call_sentiment(turns: Turns, call_ids: pa.Array, tenant_id: str, day: str) -> pa.Table:
@@ -140,23 +163,40 @@ def call_sentiment(turns: Turns, call_ids: pa.Array, tenant_id: str, day: str) -
     c_last = m(part_turns(turns, cust, "last_third"))
     change = c_last - c_first
     negative_end = np.nan_to_num(c_last, nan=0.0) < NEGATIVE_END_BELOW
-    to = (lambda a: pa.array(np.round(a, 4), pa.float64(), mask=np.isnan(a)))
-    return pa.table({
-        "tenant_id": _const(tenant_id, nc), "call_id": call_ids, "day": _const(day, nc),
-        "turns": pa.array(np.bincount(turns.call_of[speech], minlength=nc).astype(np.int32)),
-        "overall": to(m(speech)), "agent": to(m(speech & (turns.speaker == "agent"))), "customer": to(m(cust)),
-        "first_third": to(m(speech & first)), "last_third": to(m(speech & last)),
-        "customer_first_third": to(c_first), "customer_last_third": to(c_last), "customer_change": to(change),
-        "negative_end": pa.array(negative_end, pa.bool_()),
-        "sentiment_version": _const(SENTIMENT_VERSION, nc)}, schema=CALL_SENTIMENT_SCHEMA)
+    to = lambda a: pa.array(np.round(a, 4), pa.float64(), mask=np.isnan(a))
+    return pa.table(
+        {
+            "tenant_id": _const(tenant_id, nc),
+            "call_id": call_ids,
+            "day": _const(day, nc),
+            "turns": pa.array(np.bincount(turns.call_of[speech], minlength=nc).astype(np.int32)),
+            "overall": to(m(speech)),
+            "agent": to(m(speech & (turns.speaker == "agent"))),
+            "customer": to(m(cust)),
+            "first_third": to(m(speech & first)),
+            "last_third": to(m(speech & last)),
+            "customer_first_third": to(c_first),
+            "customer_last_third": to(c_last),
+            "customer_change": to(change),
+            "negative_end": pa.array(negative_end, pa.bool_()),
+            "sentiment_version": _const(SENTIMENT_VERSION, nc),
+        },
+        schema=CALL_SENTIMENT_SCHEMA,
+    )
 
 
 def categories_table(cats: Categories, turns: Turns, call_ids: pa.Array, tenant_id: str, day: str) -> pa.Table:
     hits = hits_table(cats, evaluate(cats, turns), call_ids)
     n = hits.num_rows
-    return pa.table({"tenant_id": _const(tenant_id, n), "call_id": hits["call_id"], "day": _const(day, n),
-                     **{k: hits[k] for k in ("category", "is_driver", "first_s", "time_points", "categories_version")}},
-                    schema=CATEGORIES_SCHEMA)
+    return pa.table(
+        {
+            "tenant_id": _const(tenant_id, n),
+            "call_id": hits["call_id"],
+            "day": _const(day, n),
+            **{k: hits[k] for k in ("category", "is_driver", "first_s", "time_points", "categories_version")},
+        },
+        schema=CATEGORIES_SCHEMA,
+    )
 
 
 def commitments(turns: Turns, sorted_segs: pa.Table) -> tuple[np.ndarray, pa.Array]:
@@ -184,8 +224,9 @@ def commitments(turns: Turns, sorted_segs: pa.Table) -> tuple[np.ndarray, pa.Arr
         found_rows.append(rows)
         found_text.append(pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(quote), 0, COMMITMENT_MAX_CHARS))
     if not found_rows:
-        return np.zeros(nc, np.int32), pa.ListArray.from_arrays(pa.array(np.zeros(nc + 1, np.int32)),
-                                                                 pa.array([], COMMITMENT))
+        return np.zeros(nc, np.int32), pa.ListArray.from_arrays(
+            pa.array(np.zeros(nc + 1, np.int32)), pa.array([], COMMITMENT)
+        )
     rows = np.concatenate(found_rows)
     texts = pa.concat_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in found_text])
     order = np.argsort(rows, kind="stable")
@@ -198,25 +239,46 @@ def commitments(turns: Turns, sorted_segs: pa.Table) -> tuple[np.ndarray, pa.Arr
     return count, pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def call_cards(turns: Turns, sorted_segs: pa.Table, call_ids: pa.Array, categories: pa.Table, sentiment: pa.Table,
-               steps: pa.Table | None, tenant_id: str, day: str) -> pa.Table:
+def call_cards(
+    turns: Turns,
+    sorted_segs: pa.Table,
+    call_ids: pa.Array,
+    categories: pa.Table,
+    sentiment: pa.Table,
+    steps: pa.Table | None,
+    tenant_id: str,
+    day: str,
+) -> pa.Table:
     """One card per call: driver (the earliest driver category hit), outcome, commitments."""
     nc = turns.n_calls
     # drivers: hits sorted by call then time; the first per call is the card's driver
     d = categories.filter(categories.column("is_driver"))
-    at = pc.index_in(d.column("call_id"), value_set=call_ids).to_numpy(zero_copy_only=False) if d.num_rows \
+    at = (
+        pc.index_in(d.column("call_id"), value_set=call_ids).to_numpy(zero_copy_only=False)
+        if d.num_rows
         else np.zeros(0, np.int64)
+    )
     first = pc.fill_null(d.column("first_s"), np.inf).to_numpy(zero_copy_only=False) if d.num_rows else np.zeros(0)
     order = np.lexsort((np.arange(len(at)), first, at))
     at_sorted = at[order].astype(np.int64)
-    names = d.column("category").combine_chunks().take(pa.array(order, pa.int64())) if d.num_rows \
+    names = (
+        d.column("category").combine_chunks().take(pa.array(order, pa.int64()))
+        if d.num_rows
         else pa.array([], pa.string())
+    )
     heads = np.flatnonzero(np.r_[True, at_sorted[1:] != at_sorted[:-1]]) if len(at_sorted) else np.zeros(0, np.int64)
     driver_idx = np.full(nc, -1, dtype=np.int64)
     driver_idx[at_sorted[heads]] = heads
     has_driver = driver_idx >= 0
-    driver = pc.if_else(pa.array(has_driver), names.take(pa.array(np.maximum(driver_idx, 0))) if len(names)
-                        else pa.nulls(nc, pa.string()), pa.scalar(None, pa.string())) if nc else pa.array([], pa.string())
+    driver = (
+        pc.if_else(
+            pa.array(has_driver),
+            names.take(pa.array(np.maximum(driver_idx, 0))) if len(names) else pa.nulls(nc, pa.string()),
+            pa.scalar(None, pa.string()),
+        )
+        if nc
+        else pa.array([], pa.string())
+    )
     driver_s = np.where(has_driver, first[order][np.maximum(driver_idx, 0)] if len(first) else np.nan, np.nan)
     counts = np.bincount(at_sorted, minlength=nc) if len(at_sorted) else np.zeros(nc, np.int64)
     drivers = pa.ListArray.from_arrays(pa.array(np.r_[0, np.cumsum(counts)].astype(np.int32)), names)
@@ -236,25 +298,50 @@ def call_cards(turns: Turns, sorted_segs: pa.Table, call_ids: pa.Array, categori
             firsts = o[np.r_[True, ix[o][1:] != ix[o][:-1]]] if len(o) else o
             sol_idx[ix[firsts]] = firsts
     has_sol = sol_idx >= 0
-    sol_status = (pc.if_else(pa.array(has_sol), status_arr.take(pa.array(np.maximum(sol_idx, 0))) if len(status_arr)
-                             else pa.nulls(nc, pa.string()), pa.scalar(None, pa.string())) if nc
-                  else pa.array([], pa.string()))
+    sol_status = (
+        pc.if_else(
+            pa.array(has_sol),
+            status_arr.take(pa.array(np.maximum(sol_idx, 0))) if len(status_arr) else pa.nulls(nc, pa.string()),
+            pa.scalar(None, pa.string()),
+        )
+        if nc
+        else pa.array([], pa.string())
+    )
     sol_s = np.where(has_sol, ev[np.maximum(sol_idx, 0)] if len(ev) else np.nan, np.nan)
-    closing = pc.fill_null(sentiment.column("customer_last_third"), sentiment.column("last_third")) \
-        .to_numpy(zero_copy_only=False).astype(np.float64) if nc else np.zeros(0)
+    closing = (
+        pc.fill_null(sentiment.column("customer_last_third"), sentiment.column("last_third"))
+        .to_numpy(zero_copy_only=False)
+        .astype(np.float64)
+        if nc
+        else np.zeros(0)
+    )
     closing = np.where(np.isfinite(closing), closing, np.nan)
     closing_label = np.where(np.isnan(closing), None, label_of(np.nan_to_num(closing))) if nc else np.zeros(0, object)
-    passed = pc.fill_null(pc.equal(sol_status, "passed"), False).to_numpy(zero_copy_only=False) if nc \
-        else np.zeros(0, bool)
+    passed = (
+        pc.fill_null(pc.equal(sol_status, "passed"), False).to_numpy(zero_copy_only=False) if nc else np.zeros(0, bool)
+    )
     unhappy = closing_label == "negative"
-    outcome = np.where(passed & ~unhappy, OUTCOMES[0], np.where(passed, OUTCOMES[1],
-                       np.where(unhappy, OUTCOMES[2], OUTCOMES[3])))
+    outcome = np.where(
+        passed & ~unhappy, OUTCOMES[0], np.where(passed, OUTCOMES[1], np.where(unhappy, OUTCOMES[2], OUTCOMES[3]))
+    )
     count, promised = commitments(turns, sorted_segs)
-    f = (lambda a: pa.array(a, pa.float64(), mask=np.isnan(a)))
-    return pa.table({
-        "tenant_id": _const(tenant_id, nc), "call_id": call_ids, "day": _const(day, nc),
-        "driver": driver, "driver_s": f(driver_s), "drivers": drivers, "solution_status": sol_status,
-        "solution_s": f(sol_s), "closing_sentiment": f(np.round(closing, 4)),
-        "closing_label": pa.array(closing_label.tolist(), pa.string()), "outcome": pa.array(outcome.tolist(), pa.string()),
-        "commitments": promised, "commitments_n": pa.array(count, pa.int32()),
-        "card_version": _const(CARD_VERSION, nc)}, schema=CARDS_SCHEMA)
+    f = lambda a: pa.array(a, pa.float64(), mask=np.isnan(a))
+    return pa.table(
+        {
+            "tenant_id": _const(tenant_id, nc),
+            "call_id": call_ids,
+            "day": _const(day, nc),
+            "driver": driver,
+            "driver_s": f(driver_s),
+            "drivers": drivers,
+            "solution_status": sol_status,
+            "solution_s": f(sol_s),
+            "closing_sentiment": f(np.round(closing, 4)),
+            "closing_label": pa.array(closing_label.tolist(), pa.string()),
+            "outcome": pa.array(outcome.tolist(), pa.string()),
+            "commitments": promised,
+            "commitments_n": pa.array(count, pa.int32()),
+            "card_version": _const(CARD_VERSION, nc),
+        },
+        schema=CARDS_SCHEMA,
+    )

@@ -34,8 +34,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 Severity = Literal["critique", "majeur", "mineur"]
-SIGNALS = ("isolation_breach", "erasure_verification_failed", "unusual_access", "check_failed", "run_failed",
-           "freshness_miss", "purge_failed", "dsr_overdue", "delivery_failed")
+SIGNALS = (
+    "isolation_breach",
+    "erasure_verification_failed",
+    "unusual_access",
+    "check_failed",
+    "run_failed",
+    "freshness_miss",
+    "purge_failed",
+    "dsr_overdue",
+    "delivery_failed",
+)
 PAGER_SEVERITY = {"critique": "critical", "majeur": "error", "mineur": "warning"}
 ROUTES = {"critique": "page_now", "majeur": "page_low_urgency", "mineur": "ticket"}
 MANY_TENANTS = 5  # "impact significatif sur les Clients"
@@ -125,8 +134,18 @@ def breach_clock(now: datetime, deadline: datetime) -> Literal["on_track", "due_
     return "due_soon" if deadline - now <= ESCALATE_BEFORE else "on_track"
 
 
-def pager_event(*, routing_key: str, key: str, severity: Severity, summary: str, source: str,
-                tenant: str | None, signal: Signal, rule: str, incident_id: int | None) -> dict:
+def pager_event(
+    *,
+    routing_key: str,
+    key: str,
+    severity: Severity,
+    summary: str,
+    source: str,
+    tenant: str | None,
+    signal: Signal,
+    rule: str,
+    incident_id: int | None,
+) -> dict:
     """A PagerDuty Events API v2 ``trigger`` event. Only ids and counts: no personal data."""
     return {
         "routing_key": routing_key,
@@ -139,9 +158,14 @@ def pager_event(*, routing_key: str, key: str, severity: Severity, summary: str,
             "component": signal.subject[:200],
             "group": tenant or PLATFORM,
             "class": signal.kind,
-            "custom_details": {"incident_id": incident_id, "rule": rule, "severity_policy": severity,
-                               "tenants": list(signal.tenants), "run_ids": list(signal.run_ids),
-                               "counts": dict(signal.counts)},
+            "custom_details": {
+                "incident_id": incident_id,
+                "rule": rule,
+                "severity_policy": severity,
+                "tenants": list(signal.tenants),
+                "run_ids": list(signal.run_ids),
+                "counts": dict(signal.counts),
+            },
         },
     }
 
@@ -167,8 +191,16 @@ def unusual_access_actors(rows: list[dict], *, threshold: int = UNUSUAL_ACCESS_T
 DPO_CONTACT = "dpo@callcenterrate.fr"
 
 
-def breach_notification_draft(*, tenant_id: str, tenant_name: str, incident_id: int, signal: Signal,
-                              detected_at: datetime, deadline: datetime, tenant_counts: dict[str, int]) -> str:
+def breach_notification_draft(
+    *,
+    tenant_id: str,
+    tenant_name: str,
+    incident_id: int,
+    signal: Signal,
+    detected_at: datetime,
+    deadline: datetime,
+    tenant_counts: dict[str, int],
+) -> str:
     """The French notification to ONE affected tenant (Incident Response Policy §7; P10, P14).
 
     *tenant_counts* are this tenant's figures only; nothing names another tenant.
@@ -177,9 +209,9 @@ def breach_notification_draft(*, tenant_id: str, tenant_name: str, incident_id: 
     figures = "\n".join(f"- {k} : {v}" for k, v in sorted(tenant_counts.items())) or "- en cours d'évaluation"
     nature = {
         "isolation_breach": "des données de votre compte ont pu figurer dans un livrable qui ne vous était pas "
-                            "destiné, ou l'inverse (défaut de séparation entre comptes)",
+        "destiné, ou l'inverse (défaut de séparation entre comptes)",
         "erasure_verification_failed": "des données dont l'effacement avait été demandé ont été retrouvées lors "
-                                       "de la vérification qui suit l'effacement",
+        "de la vérification qui suit l'effacement",
         "unusual_access": "un accès inhabituel à des données de plusieurs comptes a été détecté",
     }.get(signal.kind, f"incident de type {signal.kind}")
     return f"""Objet : Notification d'incident de sécurité — violation de données personnelles (incident n° {incident_id})

@@ -126,7 +126,9 @@ def parse_raw_key(key: str, *, min_day: date, max_day: date) -> RawKey:
     if not CALL_ID_RE.match(call_id):
         raise Rejected(Reason.KEY_OUTSIDE_LAYOUT, "call id must match [A-Za-z0-9][A-Za-z0-9_-]{0,63}")
     if ext not in AUDIO_EXTENSIONS and ext != SIDECAR_EXTENSION:
-        raise Rejected(Reason.UNSUPPORTED_EXTENSION, f"extension .{ext[:10]} is not one of {', '.join(AUDIO_EXTENSIONS)}")
+        raise Rejected(
+            Reason.UNSUPPORTED_EXTENSION, f"extension .{ext[:10]} is not one of {', '.join(AUDIO_EXTENSIONS)}"
+        )
     if not (re.fullmatch(r"\d{4}", yyyy) and re.fullmatch(r"\d{2}", mm) and re.fullmatch(r"\d{2}", dd)):
         raise Rejected(Reason.BAD_DATE, "date segments must be yyyy/mm/dd")
     try:
@@ -236,8 +238,10 @@ def parse_sidecar(data: bytes) -> dict:
         # regex matching cheap (the e-mail pattern backtracks quadratically on a long string).
         for name, value in doc.items():
             if isinstance(value, str) and len(value) > MAX_SIDECAR_STRING:
-                raise Rejected(Reason.SIDECAR_SCHEMA,
-                               f"field {ascii(str(name)[:40])} is longer than {MAX_SIDECAR_STRING} characters")
+                raise Rejected(
+                    Reason.SIDECAR_SCHEMA,
+                    f"field {ascii(str(name)[:40])} is longer than {MAX_SIDECAR_STRING} characters",
+                )
     validator = jsonschema.Draft202012Validator(sidecar_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
@@ -261,16 +265,48 @@ def parse_sidecar(data: bytes) -> dict:
 # ---------------------------------------------------------------------------
 # Manifest rows
 MANIFEST_COLUMNS = (
-    "tenant_id", "call_id", "day", "source_key", "audio_key", "etag", "sha256", "size_bytes",
-    "duration_s", "sample_rate", "channels", "codec", "container",
-    "agent_id", "team", "direction", "campaign", "script_id", "started_at", "language",
-    "customer_ref_hash", "subject_hashes", "has_sidecar", "recording_notice",
-    "ingested_at", "run_id",
+    "tenant_id",
+    "call_id",
+    "day",
+    "source_key",
+    "audio_key",
+    "etag",
+    "sha256",
+    "size_bytes",
+    "duration_s",
+    "sample_rate",
+    "channels",
+    "codec",
+    "container",
+    "agent_id",
+    "team",
+    "direction",
+    "campaign",
+    "script_id",
+    "started_at",
+    "language",
+    "customer_ref_hash",
+    "subject_hashes",
+    "has_sidecar",
+    "recording_notice",
+    "ingested_at",
+    "run_id",
 )
 
 
-def manifest_row(*, raw: RawKey, audio_key: str, etag: str, sha256: str, size: int, probe: dict,
-                 sidecar: dict | None, hashes: dict[str, str], ingested_at: datetime, run_id: str) -> dict:
+def manifest_row(
+    *,
+    raw: RawKey,
+    audio_key: str,
+    etag: str,
+    sha256: str,
+    size: int,
+    probe: dict,
+    sidecar: dict | None,
+    hashes: dict[str, str],
+    ingested_at: datetime,
+    run_id: str,
+) -> dict:
     """One manifest row. Personal identifiers appear only as keyed hashes."""
     sc = sidecar or {}
     return {

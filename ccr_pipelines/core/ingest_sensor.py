@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, date, datetime, timedelta
 
 from .ingest import SIDECAR_EXTENSION, UNROUTED, is_safe_key, route_of_key, sidecar_candidate
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Cursor:
         return json.dumps({"lm": self.last_modified.isoformat(), "key": key}, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | None) -> "Cursor | None":
+    def from_json(cls, text: str | None) -> Cursor | None:
         if not text:
             return None
         doc = json.loads(text)
@@ -70,9 +70,18 @@ def _run_key(tenant: str, day: str, objs: list[tuple[str, str]]) -> str:
     return f"ingest:{tenant}:{day}:{digest}"
 
 
-def plan_tick(objects: Iterable, cursor: Cursor | None, *, known_tenants: set[str], now: datetime,
-              min_day: date, limit: int = 1000, batch_size: int = 200,
-              settle: timedelta = timedelta(seconds=5), straggler_after: timedelta = timedelta(hours=6)) -> TickPlan:
+def plan_tick(
+    objects: Iterable,
+    cursor: Cursor | None,
+    *,
+    known_tenants: set[str],
+    now: datetime,
+    min_day: date,
+    limit: int = 1000,
+    batch_size: int = 200,
+    settle: timedelta = timedelta(seconds=5),
+    straggler_after: timedelta = timedelta(hours=6),
+) -> TickPlan:
     """*objects* are items with ``key``, ``etag`` and ``last_modified`` (the inbox listing)."""
     plan = TickPlan(cursor=cursor)
     pos = cursor.position() if cursor else (EPOCH, "")
@@ -84,8 +93,9 @@ def plan_tick(objects: Iterable, cursor: Cursor | None, *, known_tenants: set[st
         if o.last_modified > now - settle:
             continue  # still being written / clock skew: next tick
         tenant, day = route_of_key(o.key)
-        if tenant != UNROUTED and (tenant not in known_tenants or day is None
-                                   or not min_day.isoformat() <= day <= max_day.isoformat()):
+        if tenant != UNROUTED and (
+            tenant not in known_tenants or day is None or not min_day.isoformat() <= day <= max_day.isoformat()
+        ):
             tenant, day = UNROUTED, None
         if tenant != UNROUTED and o.key.endswith("." + SIDECAR_EXTENSION):
             # A sidecar travels with its recording. One whose recording never
@@ -107,7 +117,7 @@ def plan_tick(objects: Iterable, cursor: Cursor | None, *, known_tenants: set[st
         groups.setdefault(route, []).append((key, etag))
     for (tenant, day), objs in sorted(groups.items()):
         for i in range(0, len(objs), batch_size):
-            chunk = objs[i:i + batch_size]
+            chunk = objs[i : i + batch_size]
             plan.batches.append(Batch(tenant, day, tuple(k for k, _ in chunk), _run_key(tenant, day, chunk)))
     for _lm, key, etag, (tenant, day) in sorted(stragglers)[: max(0, limit - len(taken))]:
         plan.batches.append(Batch(tenant, day, (key,), f"straggler:{_run_key(tenant, day, [(key, etag)])}", True))
@@ -116,11 +126,11 @@ def plan_tick(objects: Iterable, cursor: Cursor | None, *, known_tenants: set[st
         plan.cursor = Cursor(lm, key)
     if not plan.batches:
         plan.skip_reason = (
-            "inbox empty" if not fresh and not stragglers and cursor is None
+            "inbox empty"
+            if not fresh and not stragglers and cursor is None
             else f"no new objects in the inbox since {pos[0].isoformat()}"
         )
     return plan
-
 
 
 def key_digest(secret: str, key: str) -> str:

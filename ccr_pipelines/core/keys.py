@@ -17,8 +17,23 @@ _SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*\Z")
 TENANT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]\Z")
 # Names the platform uses internally where a tenant id would go: the quarantine area of objects
 # that name no valid tenant, the "tenant" of platform-wide signals and rows. No tenant may take one (P4).
-RESERVED_TENANT_IDS = frozenset({"unrouted", "platform", "control", "lineage", "tenant", "tenants", "admin",
-                                 "system", "default", "all", "none", "null", "unknown"})
+RESERVED_TENANT_IDS = frozenset(
+    {
+        "unrouted",
+        "platform",
+        "control",
+        "lineage",
+        "tenant",
+        "tenants",
+        "admin",
+        "system",
+        "default",
+        "all",
+        "none",
+        "null",
+        "unknown",
+    }
+)
 
 # Top-level zones of the object store. Each has its own retention class and,
 # in production, its own IAM permissions (see infra/terraform).

@@ -12,22 +12,37 @@ reaches them through its day. No personal data: call ids and URIs only.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import attr
 from openlineage.client import event_v2 as olev
 from openlineage.client import facet_v2 as olf
 
 # The chain of a call, upstream first; the data class gives the retention (core/tenants.py).
-CALL_KINDS: tuple[str, ...] = ("audio", "manifest_row", "transcript", "redacted_transcript", "playback_audio",
-                               "call_metrics", "call_score")
+CALL_KINDS: tuple[str, ...] = (
+    "audio",
+    "manifest_row",
+    "transcript",
+    "redacted_transcript",
+    "playback_audio",
+    "call_metrics",
+    "call_score",
+)
 PERIOD_KINDS: tuple[str, ...] = ("mart", "report", "report_file")
 DATA_CLASS: dict[str, str] = {
-    "audio": "audio", "manifest_row": "scores", "transcript": "raw_transcript",
-    "redacted_transcript": "redacted_transcript", "playback_audio": "audio", "call_metrics": "scores", "call_score": "scores",
-    "mart": "marts", "report": "reports", "report_file": "reports",
+    "audio": "audio",
+    "manifest_row": "scores",
+    "transcript": "raw_transcript",
+    "redacted_transcript": "redacted_transcript",
+    "playback_audio": "audio",
+    "call_metrics": "scores",
+    "call_score": "scores",
+    "mart": "marts",
+    "report": "reports",
+    "report_file": "reports",
 }
 STAGE_ORDER = {k: i for i, k in enumerate(CALL_KINDS + PERIOD_KINDS)}
 
@@ -43,12 +58,29 @@ class LineageContext:
     region: str
     engine: str
 
-    def row(self, *, tenant_id: str, kind: str, uri: str, source_uri: str | None = None, call_id: str | None = None,
-            **extra: Any) -> dict:
-        row = dict(tenant_id=tenant_id, call_id=call_id, artefact_kind=kind, artefact_uri=uri[:1100],
-                   source_uri=(source_uri or None) and source_uri[:1100], asset_key=self.asset_key,
-                   partition_key=self.partition_key, run_id=self.run_id, code_version=self.code_version[:64],
-                   engine=self.engine, region=self.region)
+    def row(
+        self,
+        *,
+        tenant_id: str,
+        kind: str,
+        uri: str,
+        source_uri: str | None = None,
+        call_id: str | None = None,
+        **extra: Any,
+    ) -> dict:
+        row = dict(
+            tenant_id=tenant_id,
+            call_id=call_id,
+            artefact_kind=kind,
+            artefact_uri=uri[:1100],
+            source_uri=(source_uri or None) and source_uri[:1100],
+            asset_key=self.asset_key,
+            partition_key=self.partition_key,
+            run_id=self.run_id,
+            code_version=self.code_version[:64],
+            engine=self.engine,
+            region=self.region,
+        )
         row.update(extra)  # a per-row engine (e.g. whisperx with its versions) overrides the step's
         row["engine"] = (row["engine"] or "")[:200] or None
         return row
@@ -65,7 +97,7 @@ def retention_until(created_at: datetime, kind: str, retention_days: Mapping[str
     if cls is None or cls not in retention_days:
         return None
     if created_at.tzinfo is None:
-        created_at = created_at.replace(tzinfo=timezone.utc)
+        created_at = created_at.replace(tzinfo=UTC)
     return created_at + timedelta(days=retention_days[cls])
 
 
@@ -74,14 +106,25 @@ def artefact_view(row: Mapping[str, Any], retention_days: Mapping[str, int]) -> 
     created = row["created_at"]
     until = retention_until(created, row["artefact_kind"], retention_days)
     return {
-        "kind": row["artefact_kind"], "uri": row["artefact_uri"], "source_uri": row.get("source_uri"),
-        "call_id": row.get("call_id"), "asset_key": row.get("asset_key"), "partition": row.get("partition_key"),
+        "kind": row["artefact_kind"],
+        "uri": row["artefact_uri"],
+        "source_uri": row.get("source_uri"),
+        "call_id": row.get("call_id"),
+        "asset_key": row.get("asset_key"),
+        "partition": row.get("partition_key"),
         "period": ([row["period_start"], row["period_end"]] if row.get("period_start") else None),
-        "run_id": row.get("run_id"), "code_version": row.get("code_version"),
-        "model_version": row.get("model_version"), "scorer_version": row.get("scorer_version"),
-        "scorecard_version": row.get("scorecard_version"), "engine": row.get("engine"), "region": row.get("region"),
-        "sha256": row.get("sha256"), "created_at": iso_utc(created), "retention_until": iso_utc(until),
-        "deleted_at": iso_utc(row.get("deleted_at")), "status": "deleted" if row.get("deleted_at") else "present",
+        "run_id": row.get("run_id"),
+        "code_version": row.get("code_version"),
+        "model_version": row.get("model_version"),
+        "scorer_version": row.get("scorer_version"),
+        "scorecard_version": row.get("scorecard_version"),
+        "engine": row.get("engine"),
+        "region": row.get("region"),
+        "sha256": row.get("sha256"),
+        "created_at": iso_utc(created),
+        "retention_until": iso_utc(until),
+        "deleted_at": iso_utc(row.get("deleted_at")),
+        "status": "deleted" if row.get("deleted_at") else "present",
     }
 
 
@@ -100,7 +143,7 @@ def iso_utc(v: Any) -> str | None:
         return None
     if isinstance(v, datetime):
         if v.tzinfo is None:
-            v = v.replace(tzinfo=timezone.utc)
+            v = v.replace(tzinfo=UTC)
         return v.isoformat()
     if isinstance(v, date):
         return v.isoformat()
@@ -117,17 +160,32 @@ JOB_NAMESPACE = "ccr_pipelines"
 # Our own facet (P17): erasure / deletion state of a dataset, versioned; its JSON Schema ships in
 # ccr_pipelines/schemas/ and is what this URL names.
 ERASURE_FACET_VERSION = "1-0-0"
-ERASURE_FACET_URL = (f"https://callcenterrate.example/spec/facets/{ERASURE_FACET_VERSION}/"
-                     "CcrErasureDatasetFacet.json#/$defs/CcrErasureDatasetFacet")
+ERASURE_FACET_URL = (
+    f"https://callcenterrate.example/spec/facets/{ERASURE_FACET_VERSION}/"
+    "CcrErasureDatasetFacet.json#/$defs/CcrErasureDatasetFacet"
+)
 ERASURE_FACET_NAME = "ccr_erasure"
 
 
-PARTITIONS_FACET_URL = (f"https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionsDatasetFacet.json"
-                       "#/$defs/CcrPartitionsDatasetFacet")
+PARTITIONS_FACET_URL = (
+    "https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionsDatasetFacet.json#/$defs/CcrPartitionsDatasetFacet"
+)
 PARTITIONS_FACET_NAME = "ccr_partitions"
-PARTITION_FACET_URL = ("https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json"
-                       "#/$defs/CcrPartitionRunFacet")
-_ZONES = ("raw", "audio", "quarantine", "playback", "restricted", "datasets", "reports", "exports", "control", "lineage")
+PARTITION_FACET_URL = (
+    "https://callcenterrate.example/spec/facets/1-0-0/CcrPartitionRunFacet.json#/$defs/CcrPartitionRunFacet"
+)
+_ZONES = (
+    "raw",
+    "audio",
+    "quarantine",
+    "playback",
+    "restricted",
+    "datasets",
+    "reports",
+    "exports",
+    "control",
+    "lineage",
+)
 
 
 def _split_key(path: str) -> tuple[str, list[str]]:
@@ -160,7 +218,10 @@ def dataset_partition(uri: str) -> tuple[str, str | None]:
     tenant, tail = parts[1], parts[2:]
     for i, part in enumerate(tail):
         if part.startswith("day="):
-            return f"{scheme}://{'/'.join([root, zone, tenant, *tail[:i]]).lstrip('/') if scheme != 'file' else '/'.join([root, zone, tenant, *tail[:i]])}", part[4:]
+            return (
+                f"{scheme}://{'/'.join([root, zone, tenant, *tail[:i]]).lstrip('/') if scheme != 'file' else '/'.join([root, zone, tenant, *tail[:i]])}",
+                part[4:],
+            )
         if len(part) == 4 and part.isdigit() and len(tail) >= i + 3 and tail[i + 1].isdigit() and tail[i + 2].isdigit():
             base = "/".join([root, zone, tenant, *tail[:i]])
             return f"{scheme}://{base if scheme == 'file' else base.lstrip('/')}", f"{part}-{tail[i + 1]}-{tail[i + 2]}"
@@ -182,9 +243,9 @@ def dataset_name(uri: str) -> tuple[str, str]:
     if uri.startswith("file://"):
         from urllib.parse import unquote
 
-        return "file", unquote(uri[len("file://"):])  # a path, not a URI: '=' stays '='
+        return "file", unquote(uri[len("file://") :])  # a path, not a URI: '=' stays '='
     if uri.startswith("duckdb://"):
-        path, _, table = uri[len("duckdb://"):].rpartition("/")
+        path, _, table = uri[len("duckdb://") :].rpartition("/")
         return f"duckdb://{path}", table
     raise ValueError("not an object-store or warehouse address")
 
@@ -231,9 +292,16 @@ class CcrPartitionRunFacet(olf.RunFacet):
         return PARTITION_FACET_URL
 
 
-def ol_dataset(uri: str, *, fields: Iterable[tuple[str, str]] = (), row_count: int | None = None,
-               assertions: Iterable[tuple[str, bool]] = (), erasure: Mapping[str, Any] | None = None,
-               output: bool = False, partitions: Iterable[str] = ()) -> olev.InputDataset | olev.OutputDataset:
+def ol_dataset(
+    uri: str,
+    *,
+    fields: Iterable[tuple[str, str]] = (),
+    row_count: int | None = None,
+    assertions: Iterable[tuple[str, bool]] = (),
+    erasure: Mapping[str, Any] | None = None,
+    output: bool = False,
+    partitions: Iterable[str] = (),
+) -> olev.InputDataset | olev.OutputDataset:
     """An input or output dataset (client classes) with schema, partition, data-quality and erasure
     facets where known. ``dataQualityAssertions`` is an input-dataset facet in the spec: only inputs
     carry it."""
@@ -242,35 +310,55 @@ def ol_dataset(uri: str, *, fields: Iterable[tuple[str, str]] = (), row_count: i
     fields = list(fields)
     if fields:
         facets["schema"] = olf.schema_dataset.SchemaDatasetFacet(
-            fields=[olf.schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in fields], producer=PRODUCER)
+            fields=[olf.schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in fields], producer=PRODUCER
+        )
     partitions = sorted(set(partitions))
     if partitions:
         facets[PARTITIONS_FACET_NAME] = CcrPartitionsDatasetFacet(partitions=partitions, producer=PRODUCER)
     if erasure is not None:
         fields_ = erasure_facet_fields(**erasure)
-        facets[ERASURE_FACET_NAME] = CcrErasureDatasetFacet(all_deleted=fields_.pop("deleted"), **fields_,
-                                                            producer=PRODUCER)
+        facets[ERASURE_FACET_NAME] = CcrErasureDatasetFacet(
+            all_deleted=fields_.pop("deleted"), **fields_, producer=PRODUCER
+        )
     assertions = list(assertions)
     if output:
         if assertions:
             raise ValueError("dataQualityAssertions is an input-dataset facet")
-        out_facets = {} if row_count is None else {"outputStatistics": (
-            olf.output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(rowCount=int(row_count),
-                                                                                    producer=PRODUCER))}
+        out_facets = (
+            {}
+            if row_count is None
+            else {
+                "outputStatistics": (
+                    olf.output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                        rowCount=int(row_count), producer=PRODUCER
+                    )
+                )
+            }
+        )
         return olev.OutputDataset(namespace=namespace, name=name, facets=facets, outputFacets=out_facets)
     in_facets: dict[str, Any] = {}
     if assertions:
         in_facets["dataQualityAssertions"] = olf.data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
-            assertions=[olf.data_quality_assertions_dataset.Assertion(assertion=a, success=bool(ok))
-                        for a, ok in assertions], producer=PRODUCER)
+            assertions=[
+                olf.data_quality_assertions_dataset.Assertion(assertion=a, success=bool(ok)) for a, ok in assertions
+            ],
+            producer=PRODUCER,
+        )
     if row_count is not None:
         in_facets["dataQualityMetrics"] = olf.data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet(
-            columnMetrics={}, rowCount=int(row_count), producer=PRODUCER)
+            columnMetrics={}, rowCount=int(row_count), producer=PRODUCER
+        )
     return olev.InputDataset(namespace=namespace, name=name, facets=facets, inputFacets=in_facets)
 
 
-def erasure_facet_fields(*, deleted: bool, deleted_at: str | None = None, reason: str | None = None,
-                         erased_calls: int = 0, dsr_request_id: int | None = None) -> dict:
+def erasure_facet_fields(
+    *,
+    deleted: bool,
+    deleted_at: str | None = None,
+    reason: str | None = None,
+    erased_calls: int = 0,
+    dsr_request_id: int | None = None,
+) -> dict:
     """P17: a dataset's deletion state, as counts and ids only (never the erased content)."""
     out: dict[str, Any] = {"deleted": bool(deleted), "erasedCalls": int(erased_calls)}
     if deleted_at:
@@ -290,28 +378,43 @@ def ol_run_id(dagster_run_id: str, asset_key: str, partition: str | None) -> str
 CHECKS_JOB_SUFFIX = ".checks"
 
 
-def run_event(event_type: str, *, event_time: datetime, dagster_run_id: str, asset_key: str,
-              partition: str | None, inputs: list, outputs: list, engine_version: str,
-              error: str | None = None) -> olev.RunEvent:
+def run_event(
+    event_type: str,
+    *,
+    event_time: datetime,
+    dagster_run_id: str,
+    asset_key: str,
+    partition: str | None,
+    inputs: list,
+    outputs: list,
+    engine_version: str,
+    error: str | None = None,
+) -> olev.RunEvent:
     """A RunEvent (START, COMPLETE or FAIL) for one asset materialization, as the client's class."""
     if event_type not in ("START", "COMPLETE", "FAIL"):
         raise ValueError(f"unsupported event type {event_type!r}")
     run_facets: dict[str, Any] = {
         "processing_engine": olf.processing_engine_run.ProcessingEngineRunFacet(
-            version=engine_version, name="dagster", openlineageAdapterVersion="ccr-1", producer=PRODUCER),
+            version=engine_version, name="dagster", openlineageAdapterVersion="ccr-1", producer=PRODUCER
+        ),
     }
     if error:
         run_facets["errorMessage"] = olf.error_message_run.ErrorMessageRunFacet(
-            message=error[:500], programmingLanguage="python", producer=PRODUCER)
+            message=error[:500], programmingLanguage="python", producer=PRODUCER
+        )
     if partition:
-        run_facets["ccr_partition"] = CcrPartitionRunFacet(partition=partition, dagsterRunId=dagster_run_id,
-                                                           producer=PRODUCER)
+        run_facets["ccr_partition"] = CcrPartitionRunFacet(
+            partition=partition, dagsterRunId=dagster_run_id, producer=PRODUCER
+        )
     return olev.RunEvent(
         eventType=olev.RunState[event_type],
-        eventTime=event_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        eventTime=event_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         run=olev.Run(runId=ol_run_id(dagster_run_id, asset_key, partition), facets=run_facets),
         job=olev.Job(namespace=JOB_NAMESPACE, name=asset_key),
-        inputs=inputs, outputs=outputs, producer=PRODUCER)
+        inputs=inputs,
+        outputs=outputs,
+        producer=PRODUCER,
+    )
 
 
 def event_dict(event: olev.RunEvent) -> dict:

@@ -16,8 +16,8 @@ Numbers only: no text goes in or out.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import median
-from typing import Sequence
 
 import numpy as np
 
@@ -50,17 +50,25 @@ def turn_levels(channels: Sequence[np.ndarray], segments: Sequence, sample_rate:
             continue
         ch = seg.channel if seg.channel is not None and seg.channel < len(channels) else 0
         audio = channels[ch]
-        parts = [audio[max(0, int(a * sample_rate)):max(0, int(b * sample_rate))] for a, b in _regions(seg)]
+        parts = [audio[max(0, int(a * sample_rate)) : max(0, int(b * sample_rate))] for a, b in _regions(seg)]
         parts = [p for p in parts if len(p)]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        out.append({"segment_index": seg.index, "speaker": seg.speaker, "start_s": round(float(seg.start), 3),
-                    "end_s": round(float(seg.end), 3), "speech_s": round(len(samples) / sample_rate, 3),
-                    "dbfs": round(dbfs(samples), 2)})
+        out.append(
+            {
+                "segment_index": seg.index,
+                "speaker": seg.speaker,
+                "start_s": round(float(seg.start), 3),
+                "end_s": round(float(seg.end), 3),
+                "speech_s": round(len(samples) / sample_rate, 3),
+                "dbfs": round(dbfs(samples), 2),
+            }
+        )
     return out
 
 
-def raised_voice(turns: Sequence[dict], *, threshold_db: float = RAISED_DB, min_turns: int = MIN_TURNS) -> tuple[
-        dict[str, float], list[dict]]:
+def raised_voice(
+    turns: Sequence[dict], *, threshold_db: float = RAISED_DB, min_turns: int = MIN_TURNS
+) -> tuple[dict[str, float], list[dict]]:
     """Each speaker's baseline (median dBFS of their measurable turns) and the turns above it by
     *threshold_db* or more."""
     by_speaker: dict[str, list[dict]] = {}
@@ -75,8 +83,16 @@ def raised_voice(turns: Sequence[dict], *, threshold_db: float = RAISED_DB, min_
         for t in ts:
             above = t["dbfs"] - baselines[sp]
             if above >= threshold_db:
-                events.append({"segment_index": t["segment_index"], "speaker": sp, "start_s": t["start_s"],
-                               "end_s": t["end_s"], "dbfs": t["dbfs"], "above_baseline_db": round(above, 2)})
+                events.append(
+                    {
+                        "segment_index": t["segment_index"],
+                        "speaker": sp,
+                        "start_s": t["start_s"],
+                        "end_s": t["end_s"],
+                        "dbfs": t["dbfs"],
+                        "above_baseline_db": round(above, 2),
+                    }
+                )
     return baselines, sorted(events, key=lambda e: e["start_s"])
 
 
@@ -103,5 +119,12 @@ def call_acoustics(channels: Sequence[np.ndarray], segments: Sequence, sample_ra
     baselines, events = raised_voice(turns)
     speech = [r for s in segments if not getattr(s, "no_speech", False) for r in _regions(s)]
     non_talk_s, longest = non_talk(speech, duration)
-    return {"version": "loudness-1", "duration_s": round(duration, 3), "non_talk_s": non_talk_s,
-            "longest_silence_s": longest, "baseline_dbfs": baselines, "raised_voice": events, "turns": turns}
+    return {
+        "version": "loudness-1",
+        "duration_s": round(duration, 3),
+        "non_talk_s": non_talk_s,
+        "longest_silence_s": longest,
+        "baseline_dbfs": baselines,
+        "raised_voice": events,
+        "turns": turns,
+    }

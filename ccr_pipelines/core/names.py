@@ -11,7 +11,8 @@ the start of a sentence, or a surname beside them.
 
 from __future__ import annotations
 
-FIRST_NAMES = frozenset("""
+FIRST_NAMES = frozenset(
+    """
 jean marie pierre michel philippe alain nicolas christophe patrick daniel françois francois laurent frédéric
 frederic eric éric stéphane stephane david julien sébastien sebastien thomas olivier christian jacques bernard
 didier thierry pascal vincent sylvain antoine maxime alexandre romain guillaume mathieu matthieu hugo lucas
@@ -45,18 +46,22 @@ danielle theresa diana natalie brittany charlotte marie kayla alexis lori amelia
 poppy lily sophie chloe jessica ruby evie millie sienna freya priya raj rajesh sanjay anil sunil deepak
 vijay arjun rahul amit ananya wei li chen mei hiroshi yuki kenji
 sam alex chris pat kim lee jo max nina omar nadia tom tim ben dan nick mike steve dave andy rob bob
-""".split())
+""".split()
+)
 
 # Also ordinary words in French or English: a name only with a cue, a non-initial capital, or a surname.
-AMBIGUOUS = frozenset("""
+AMBIGUOUS = frozenset(
+    """
 pierre rose mark will grace hope joy faith bill frank jack olive april may june august sunny dawn
 victoire constance florence prudence félicité felicite aurore marine ange angèle céleste celeste désiré
 desire prosper blanche claire clair fleur violette océane pat bob jo guy max sam lee kim chance
 rich ray sky summer autumn ivy holly heather iris amber ruby jade crystal pearl penny daisy lily poppy
 martin france rené
-""".split())
+""".split()
+)
 
-SURNAMES = frozenset("""
+SURNAMES = frozenset(
+    """
 martin bernard dubois thomas robert richard petit durand leroy moreau simon laurent lefebvre michel garcia
 david bertrand roux vincent fournier morel girard andré andre lefèvre lefevre mercier dupont dupond lambert
 bonnet françois francois martinez legrand garnier faure rousseau blanc guerin guérin muller henry roussel
@@ -73,10 +78,13 @@ morgan cooper peterson reed bailey bell kelly howard ward cox richardson wood wa
 james hughes price sanders patel shah singh kumar khan ali hussain ahmed wong chen lee kim o'brien
 o'connor o'neill o'sullivan ryan byrne walsh doyle mccarthy gallagher kennedy lynch murray quinn moore
 mcdonald macdonald fitzgerald doherty brennan reilly johnston robinson wright thompson hughes
-""".split())
+""".split()
+)
 
-AMBIGUOUS_SURNAMES = frozenset("""
+AMBIGUOUS_SURNAMES = frozenset(
+    """
 petit blanc roux brun noel noël roy denis marchand bell wood young king green white brown gray hill
 cook price ward hall baker parker turner walker rich martin thomas james lee kelly moore ryan louis
 jean marie pierre charles philippe olivier hubert henry lucas simon david nicolas
-""".split())
+""".split()
+)

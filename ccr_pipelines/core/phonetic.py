@@ -32,24 +32,58 @@ _VOWELS = set("aeiouyAEIOU")
 
 # French: ordered rewrites on one accent-folded word (accents kept where they change the sound).
 _FR_RULES: tuple[tuple[str, str], ...] = (
-    (r"^(c|s)'", r"s"), (r"^(l|d|j|m|n|t|qu)'", r"\1"),  # elisions: c'est → sest, qu'il → quil
-    (r"eaux?$", "o"), (r"eau", "o"), (r"aux?$", "o"), (r"au", "o"),
+    (r"^(c|s)'", r"s"),
+    (r"^(l|d|j|m|n|t|qu)'", r"\1"),  # elisions: c'est → sest, qu'il → quil
+    (r"eaux?$", "o"),
+    (r"eau", "o"),
+    (r"aux?$", "o"),
+    (r"au", "o"),
     (r"[éèêë]", "E"),
-    (r"(ai|ei)", "E"), (r"(est|er|ez|et|es)$", "E"),
-    (r"ph", "f"), (r"qu", "k"), (r"gu(?=[eiE])", "g"), (r"sch", "S"), (r"ch", "S"), (r"sh", "S"),
-    (r"ç", "s"), (r"c(?=[eiyE])", "s"), (r"c", "k"), (r"g(?=[eiyE])", "J"), (r"j", "J"), (r"gn", "n"),
+    (r"(ai|ei)", "E"),
+    (r"(est|er|ez|et|es)$", "E"),
+    (r"ph", "f"),
+    (r"qu", "k"),
+    (r"gu(?=[eiE])", "g"),
+    (r"sch", "S"),
+    (r"ch", "S"),
+    (r"sh", "S"),
+    (r"ç", "s"),
+    (r"c(?=[eiyE])", "s"),
+    (r"c", "k"),
+    (r"g(?=[eiyE])", "J"),
+    (r"j", "J"),
+    (r"gn", "n"),
     (r"(ain|ein|aim|in|im|un|um|yn|ym)(?![aeiouyE])", "I"),
     (r"(an|am|en|em)(?![aeiouyE])", "A"),
     (r"(on|om)(?![aeiouyE])", "O"),
-    (r"oi", "wa"), (r"ou", "u"), (r"y", "i"), (r"h", ""), (r"x", "ks"), (r"w", "v"), (r"z", "s"),
+    (r"oi", "wa"),
+    (r"ou", "u"),
+    (r"y", "i"),
+    (r"h", ""),
+    (r"x", "ks"),
+    (r"w", "v"),
+    (r"z", "s"),
     (r"([a-zA-Z])\1+", r"\1"),
-    (r"(?<=.)[stdpx]$", ""), (r"(?<=.)e$", ""),  # silent final consonants, mute e
+    (r"(?<=.)[stdpx]$", ""),
+    (r"(?<=.)e$", ""),  # silent final consonants, mute e
 )
 # English: the few rewrites that matter for ASR confusions (spelling → sound classes).
 _EN_RULES: tuple[tuple[str, str], ...] = (
-    (r"'", ""), (r"ph", "f"), (r"ck", "k"), (r"gh(?![aeiou])", ""), (r"wr", "r"), (r"kn", "n"),
-    (r"c(?=[eiy])", "s"), (r"c", "k"), (r"q", "k"), (r"x", "ks"), (r"z", "s"),
-    (r"(ee|ea|ie|ey)", "i"), (r"(oo|ou)", "u"), (r"(ai|ay|ei)", "E"), (r"y$", "i"),
+    (r"'", ""),
+    (r"ph", "f"),
+    (r"ck", "k"),
+    (r"gh(?![aeiou])", ""),
+    (r"wr", "r"),
+    (r"kn", "n"),
+    (r"c(?=[eiy])", "s"),
+    (r"c", "k"),
+    (r"q", "k"),
+    (r"x", "ks"),
+    (r"z", "s"),
+    (r"(ee|ea|ie|ey)", "i"),
+    (r"(oo|ou)", "u"),
+    (r"(ai|ay|ei)", "E"),
+    (r"y$", "i"),
     (r"([a-zA-Z])\1+", r"\1"),
     (r"(?<=[^aeiou])e$", ""),  # silent final e
     (r"(?<=.)[aeiou]+(?=[^aeiouAEIOU])", lambda m: m.group(0)[0]),
@@ -106,7 +140,7 @@ def phonetic_match(phrase_words: tuple[str, ...], words: list[str], lang: str = 
     best, where = 0.0, -1
     for size in range(max(1, n - 1), n + 3):
         for i in range(0, max(1, len(words) - size + 1)):
-            window = "".join(keys[i:i + size])
+            window = "".join(keys[i : i + size])
             if not window:
                 continue
             sm = SequenceMatcher(None, target, window, autojunk=False)

@@ -88,8 +88,7 @@ def _recognizers():
                         first = group[0]
                         initial = first.i == 0 or first.nbor(-1).text in (".", "?", "!")
                         if len(group) > 1 or not initial or _is_known(first.text.lower()):
-                            out.append(RecognizerResult("PERSON", first.idx, group[-1].idx + len(group[-1].text),
-                                                        0.85))
+                            out.append(RecognizerResult("PERSON", first.idx, group[-1].idx + len(group[-1].text), 0.85))
                         group = []
             return out
 
@@ -119,7 +118,8 @@ def engine():
             nlp_engine = SpacyNlpEngine(
                 models=[{"lang_code": LANGUAGE, "model_name": MODEL}],
                 # only PER is used (addresses come from the rules: a city alone is not redacted)
-                ner_model_configuration=NerModelConfiguration(labels_to_ignore=["MISC", "ORG", "LOC"]))
+                ner_model_configuration=NerModelConfiguration(labels_to_ignore=["MISC", "ORG", "LOC"]),
+            )
             # Not nlp_engine.load(): it would try to download a missing model. The model is a pinned package.
             nlp_engine.nlp = {LANGUAGE: spacy.load(MODEL, exclude=_EXCLUDE)}
             registry = RecognizerRegistry(recognizers=_recognizers(), supported_languages=[LANGUAGE])
@@ -176,7 +176,9 @@ def redact_batch(texts: Iterable[str]) -> list[tuple[str, dict[str, int]]]:
         counts = apply(text, entities)[1]
         if entities:
             text = anonymizer.anonymize(
-                text=text, analyzer_results=[RecognizerResult(e.kind.upper(), e.start, e.end, 1.0) for e in entities],
-                operators=operators).text
+                text=text,
+                analyzer_results=[RecognizerResult(e.kind.upper(), e.start, e.end, 1.0) for e in entities],
+                operators=operators,
+            ).text
         out.append((text, counts))
     return out

@@ -50,8 +50,9 @@ def silence_spans(segments: Sequence[Mapping], *, pad_s: float = PAD_S) -> list[
     return _merge(spans)
 
 
-def apply_silence(channels: Sequence[np.ndarray], spans: Sequence[tuple[float, float]],
-                  sample_rate: int) -> tuple[list[np.ndarray], float]:
+def apply_silence(
+    channels: Sequence[np.ndarray], spans: Sequence[tuple[float, float]], sample_rate: int
+) -> tuple[list[np.ndarray], float]:
     """Copies of *channels* with the spans zeroed on each; (arrays, seconds of the recording silenced)."""
     n = max((len(c) for c in channels), default=0)
     mask = np.zeros(n, dtype=bool)
@@ -62,7 +63,7 @@ def apply_silence(channels: Sequence[np.ndarray], spans: Sequence[tuple[float, f
     out = []
     for samples in channels:
         arr = np.array(samples, dtype=np.float32, copy=True)
-        arr[mask[:len(arr)]] = 0.0
+        arr[mask[: len(arr)]] = 0.0
         out.append(arr)
     return out, float(mask.sum()) / float(sample_rate)
 
@@ -70,9 +71,25 @@ def apply_silence(channels: Sequence[np.ndarray], spans: Sequence[tuple[float, f
 def wav_bytes(channels: Sequence[np.ndarray], sample_rate: int) -> bytes:
     """16-bit PCM WAV (RIFF) of float channels in [-1, 1], interleaved when stereo."""
     n = min((len(c) for c in channels), default=0)
-    stacked = np.stack([np.asarray(c[:n], dtype=np.float32) for c in channels], axis=1) if channels else np.zeros((0, 1))
+    stacked = (
+        np.stack([np.asarray(c[:n], dtype=np.float32) for c in channels], axis=1) if channels else np.zeros((0, 1))
+    )
     data = (np.clip(stacked, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
     nch = max(1, len(channels))
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, nch, sample_rate,
-                         sample_rate * nch * 2, nch * 2, 16, b"data", len(data))
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(data),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        nch,
+        sample_rate,
+        sample_rate * nch * 2,
+        nch * 2,
+        16,
+        b"data",
+        len(data),
+    )
     return header + data

@@ -17,14 +17,30 @@ from .catalog import CALL_MANIFEST, CALL_SCORES, TRANSCRIPT_CALLS
 # Expectation (GX class name, kwargs). "{tenant}" in a value set is the tenant being checked (P4).
 SUITES: dict[str, list[tuple[str, dict]]] = {
     CALL_MANIFEST.name: [
-        ("ExpectTableColumnsToMatchSet", {"column_set": ["tenant_id", "call_id", "day", "sha256", "duration_s",
-                                                         "sample_rate", "channels", "codec"], "exact_match": False}),
+        (
+            "ExpectTableColumnsToMatchSet",
+            {
+                "column_set": [
+                    "tenant_id",
+                    "call_id",
+                    "day",
+                    "sha256",
+                    "duration_s",
+                    "sample_rate",
+                    "channels",
+                    "codec",
+                ],
+                "exact_match": False,
+            },
+        ),
         ("ExpectColumnValuesToNotBeNull", {"column": "call_id"}),
         ("ExpectColumnValuesToBeUnique", {"column": "call_id"}),
         ("ExpectColumnValuesToBeInSet", {"column": "tenant_id", "value_set": ["{tenant}"]}),
         ("ExpectColumnValueLengthsToEqual", {"column": "sha256", "value": 64}),
-        ("ExpectColumnValuesToBeBetween", {"column": "duration_s", "min_value": 0, "max_value": 4 * 3600,
-                                           "strict_min": True}),
+        (
+            "ExpectColumnValuesToBeBetween",
+            {"column": "duration_s", "min_value": 0, "max_value": 4 * 3600, "strict_min": True},
+        ),
         ("ExpectColumnValuesToBeInSet", {"column": "channels", "value_set": [1, 2]}),
     ],
     TRANSCRIPT_CALLS.name: [
@@ -43,8 +59,10 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("ExpectColumnValuesToBeBetween", {"column": "score", "min_value": 0, "max_value": 100}),
         ("ExpectColumnValuesToBeBetween", {"column": "confidence", "min_value": 0, "max_value": 1}),
         # P15: an AI score is unreviewed until a person acts on it
-        ("ExpectColumnValuesToBeInSet", {"column": "review_status",
-                                         "value_set": ["unreviewed", "confirmed", "corrected", "dismissed"]}),
+        (
+            "ExpectColumnValuesToBeInSet",
+            {"column": "review_status", "value_set": ["unreviewed", "confirmed", "corrected", "dismissed"]},
+        ),
         ("ExpectColumnValuesToNotBeNull", {"column": "scorer_version"}),
     ],
 }

@@ -18,24 +18,80 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PLACEHOLDERS = {"phone": "[PHONE]", "email": "[EMAIL]", "card": "[CARD]", "iban": "[IBAN]", "nir": "[NIR]",
-                "person": "[PERSON]", "address": "[ADDRESS]", "dob": "[DOB]", "number": "[NUMBER]",
-                "spelled": "[SPELLED]"}
+PLACEHOLDERS = {
+    "phone": "[PHONE]",
+    "email": "[EMAIL]",
+    "card": "[CARD]",
+    "iban": "[IBAN]",
+    "nir": "[NIR]",
+    "person": "[PERSON]",
+    "address": "[ADDRESS]",
+    "dob": "[DOB]",
+    "number": "[NUMBER]",
+    "spelled": "[SPELLED]",
+}
 TYPES = tuple(PLACEHOLDERS)
 # Types the pure rules find; "person" needs the NER (core/pii_engine.py) for its full recall.
 RULE_TYPES = tuple(t for t in TYPES if t != "person")
 MIN_NUMBER_DIGITS = 7  # a longer digit run (customer, contract, account number) is redacted as [NUMBER]
 
 # --- number words ------------------------------------------------------------
-_FR_UNITS = {"zéro": 0, "zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
-             "sept": 7, "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
-             "quinze": 15, "seize": 16}
+_FR_UNITS = {
+    "zéro": 0,
+    "zero": 0,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+}
 _FR_TENS = {"vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60}
-_EN_UNITS = {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-             "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-             "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
-_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-            "ninety": 90}
+_EN_UNITS = {
+    "zero": 0,
+    "oh": 0,
+    "o": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
+_EN_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 _REPEAT = {"double": 2, "triple": 3}
 
 
@@ -206,7 +262,9 @@ def date_like(digits: str) -> bool:
 
 # --- detectors ----------------------------------------------------------------------
 _IBAN_WRITTEN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
-_NIR_WRITTEN = re.compile(r"\b[1-478][ .]?\d{2}[ .]?\d{2}[ .]?(?:\d{2}|2A|2B)[ .]?\d{3}[ .]?\d{3}[ .]?\d{2}\b", re.IGNORECASE)
+_NIR_WRITTEN = re.compile(
+    r"\b[1-478][ .]?\d{2}[ .]?\d{2}[ .]?(?:\d{2}|2A|2B)[ .]?\d{3}[ .]?\d{3}[ .]?\d{2}\b", re.IGNORECASE
+)
 _EMAIL_WRITTEN = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 _TLDS = {"fr", "com", "org", "net", "eu", "io", "co", "uk", "de", "be", "ch", "es", "it", "info", "biz", "gouv"}
 _AT = {"arobase", "at", "arrobase", "@"}
@@ -244,8 +302,14 @@ def _spoken_emails(text: str) -> list[Entity]:
 
 def find_rule_entities(text: str) -> list[Entity]:
     """PII spans the rules find in *text* (names from the gazetteer and cues only), overlapping, unsorted."""
-    return (email_spans(text) + number_spans(text) + spelled_spans(text) + dob_spans(text) + address_spans(text)
-            + person_rule_spans(text))
+    return (
+        email_spans(text)
+        + number_spans(text)
+        + spelled_spans(text)
+        + dob_spans(text)
+        + address_spans(text)
+        + person_rule_spans(text)
+    )
 
 
 def email_spans(text: str) -> list[Entity]:
@@ -264,7 +328,7 @@ def number_spans(text: str) -> list[Entity]:
         if nir_ok(re.sub(r"[ .]", "", m.group(0))):
             found.append(Entity("nir", m.start(), m.end()))
     for digits, start, end, spans in _digit_runs(text):
-        if (cut := _date_prefix(text, spans)):  # "20261125-0001", "2026-11-25-01": a date, then an index
+        if cut := _date_prefix(text, spans):  # "20261125-0001", "2026-11-25-01": a date, then an index
             if cut == len(spans):
                 continue
             spans = spans[cut:]
@@ -279,6 +343,7 @@ def number_spans(text: str) -> list[Entity]:
             if (kind := _classify_run(digits)) is not None:
                 found.append(Entity(kind, start, end))
             continue
+
         # A run can hold a number and its neighbours ("commande 12 appelez le 06…", "06 12 34 56 78
         # (40 s)"): try the run's prefixes, then the suffixes of what is left, longest first. Not
         # interior windows: those carve phone-like digits out of longer numbers (a dossier number).
@@ -312,8 +377,18 @@ def number_spans(text: str) -> list[Entity]:
 # Placeholders a previous pass wrote: never PII themselves (the no-PII check re-runs the detector).
 _PLACEHOLDER_RE = re.compile(r"\[(?:" + "|".join(p[1:-1] for p in PLACEHOLDERS.values()) + r")\]")
 # When two spans overlap, the checked types win over the contextual ones.
-_PRIORITY = {"email": 0, "iban": 1, "nir": 2, "card": 3, "phone": 4, "dob": 5, "address": 6, "number": 7,
-             "spelled": 8, "person": 9}
+_PRIORITY = {
+    "email": 0,
+    "iban": 1,
+    "nir": 2,
+    "card": 3,
+    "phone": 4,
+    "dob": 5,
+    "address": 6,
+    "number": 7,
+    "spelled": 8,
+    "person": 9,
+}
 
 
 _SOFT = set(" \t\n.,;:!?")
@@ -350,15 +425,44 @@ def resolve(text: str, found: list[Entity]) -> list[Entity]:
 
 # Words that sit between the parts of one person's name: « Cormac Ó Briain », « Gwenaëlle Le Bihan »,
 # "Oisín Mac Giolla", « Ben Ali ». Two person spans with only such a word (or a space) between are one name.
-_NAME_JOINERS = {"o", "ó", "ní", "nic", "mac", "mc", "ua", "le", "la", "de", "du", "des", "van", "von", "der",
-                 "den", "da", "di", "del", "dos", "das", "ben", "bin", "bint", "el", "al", "ibn", "ter", "ten"}
+_NAME_JOINERS = {
+    "o",
+    "ó",
+    "ní",
+    "nic",
+    "mac",
+    "mc",
+    "ua",
+    "le",
+    "la",
+    "de",
+    "du",
+    "des",
+    "van",
+    "von",
+    "der",
+    "den",
+    "da",
+    "di",
+    "del",
+    "dos",
+    "das",
+    "ben",
+    "bin",
+    "bint",
+    "el",
+    "al",
+    "ibn",
+    "ter",
+    "ten",
+}
 
 
 def _join_name_parts(text: str, entities: list[Entity]) -> list[Entity]:
     out: list[Entity] = []
     for e in entities:
         if out and out[-1].kind == "person" and e.kind == "person":
-            gap = text[out[-1].end:e.start].strip().lower()
+            gap = text[out[-1].end : e.start].strip().lower()
             if gap == "" or gap in _NAME_JOINERS:
                 out[-1] = Entity("person", out[-1].start, e.end)
                 continue
@@ -405,8 +509,12 @@ def _date_prefix(text: str, spans) -> int:
     toks = [text[s:e] for s, e in spans[:3]]
     if toks and date_like(toks[0]):
         return 1
-    if len(toks) == 3 and all(t.isdigit() for t in toks) and [len(t) for t in toks] in ([4, 2, 2], [2, 2, 4]) \
-            and date_like("".join(toks)):
+    if (
+        len(toks) == 3
+        and all(t.isdigit() for t in toks)
+        and [len(t) for t in toks] in ([4, 2, 2], [2, 2, 4])
+        and date_like("".join(toks))
+    ):
         return 3
     return 0
 
@@ -429,7 +537,7 @@ def apply(text: str, entities: list[Entity]) -> tuple[str, dict[str, int]]:
     counts = {t: 0 for t in TYPES}
     out, pos = [], 0
     for e in entities:
-        out.append(text[pos:e.start])
+        out.append(text[pos : e.start])
         out.append(PLACEHOLDERS[e.kind])
         counts[e.kind] += 1
         pos = e.end
@@ -463,14 +571,27 @@ def spelled_spans(text: str) -> list[Entity]:
                 end = toks[j][2]
                 j += 1
                 # « D comme Denis », "D as in David": skip the spelling word
-                if j + 1 < len(toks) and toks[j][0].lower() == "comme" and len(toks[j + 1][0]) > 1 \
-                        and toks[j + 1][0][:1].isalpha():
+                if (
+                    j + 1 < len(toks)
+                    and toks[j][0].lower() == "comme"
+                    and len(toks[j + 1][0]) > 1
+                    and toks[j + 1][0][:1].isalpha()
+                ):
                     end, j = toks[j + 1][2], j + 2
-                elif j + 2 < len(toks) and toks[j][0].lower() == "as" and toks[j + 1][0].lower() == "in" \
-                        and len(toks[j + 2][0]) > 1 and toks[j + 2][0][:1].isalpha():
+                elif (
+                    j + 2 < len(toks)
+                    and toks[j][0].lower() == "as"
+                    and toks[j + 1][0].lower() == "in"
+                    and len(toks[j + 2][0]) > 1
+                    and toks[j + 2][0][:1].isalpha()
+                ):
                     end, j = toks[j + 2][2], j + 3
-                elif j + 1 < len(toks) and toks[j][0].lower() == "for" and toks[j + 1][0][:1].isupper() \
-                        and len(toks[j + 1][0]) > 1:
+                elif (
+                    j + 1 < len(toks)
+                    and toks[j][0].lower() == "for"
+                    and toks[j + 1][0][:1].isupper()
+                    and len(toks[j + 1][0]) > 1
+                ):
                     end, j = toks[j + 1][2], j + 2
                 continue
             if tok in (".", ",") and letters and j + 1 < len(toks) and len(toks[j + 1][0]) == 1:
@@ -485,18 +606,97 @@ def spelled_spans(text: str) -> list[Entity]:
     return out
 
 
-_MONTHS = {"janvier", "février", "fevrier", "mars", "avril", "mai", "juin", "juillet", "août", "aout", "septembre",
-           "octobre", "novembre", "décembre", "decembre", "january", "february", "march", "april", "may", "june",
-           "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun",
-           "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
-_ORDINALS = {"premier", "1er", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-             "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
-             "seventeenth", "eighteenth", "nineteenth", "twentieth", "thirtieth", "thirty-first", "st", "nd",
-             "rd", "th"}
+_MONTHS = {
+    "janvier",
+    "février",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "decembre",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+}
+_ORDINALS = {
+    "premier",
+    "1er",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+    "thirtieth",
+    "thirty-first",
+    "st",
+    "nd",
+    "rd",
+    "th",
+}
 _DATE_GLUE = {"le", "the", "of", "mille", "cent", "cents", "hundred", "thousand", "and", "et", "/", "-", ".", ","}
-_DOB_CUES = (("né", "le"), ("née", "le"), ("né", "en"), ("née", "en"), ("date", "de", "naissance"),
-             ("date", "of", "birth"), ("born", "on"), ("born", "the"), ("born", "in"), ("birthday", "is"),
-             ("dob",), ("d", "o", "b"), ("birth", "date"), ("naissance",), ("born",), ("né",), ("née",))
+_DOB_CUES = (
+    ("né", "le"),
+    ("née", "le"),
+    ("né", "en"),
+    ("née", "en"),
+    ("date", "de", "naissance"),
+    ("date", "of", "birth"),
+    ("born", "on"),
+    ("born", "the"),
+    ("born", "in"),
+    ("birthday", "is"),
+    ("dob",),
+    ("d", "o", "b"),
+    ("birth", "date"),
+    ("naissance",),
+    ("born",),
+    ("né",),
+    ("née",),
+)
 
 
 _DOB_FIRST = {c[0] for c in _DOB_CUES}
@@ -520,7 +720,7 @@ def dob_spans(text: str) -> list[Entity]:
         if lows[i] not in _DOB_FIRST:
             continue
         for cue in _DOB_CUES:
-            if tuple(lows[i:i + len(cue)]) != cue:
+            if tuple(lows[i : i + len(cue)]) != cue:
                 continue
             j = i + len(cue)
             while j < len(toks) and lows[j] in ("est", "is", "c'est", "it's", ":", "le", "the", "on", "en", "in"):
@@ -537,18 +737,129 @@ def dob_spans(text: str) -> list[Entity]:
     return out
 
 
-_FR_STREETS = {"rue", "avenue", "av", "boulevard", "bd", "allée", "allee", "impasse", "chemin", "place", "quai",
-               "route", "cours", "square", "passage", "résidence", "residence", "lotissement", "hameau", "voie",
-               "sentier", "faubourg", "cité", "cite", "villa", "rond-point"}
-_EN_STREETS = {"street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "dr", "close", "way", "court",
-               "crescent", "place", "terrace", "boulevard", "blvd", "gardens", "grove", "park", "square", "row",
-               "mews", "parade", "walk", "hill"}
+_FR_STREETS = {
+    "rue",
+    "avenue",
+    "av",
+    "boulevard",
+    "bd",
+    "allée",
+    "allee",
+    "impasse",
+    "chemin",
+    "place",
+    "quai",
+    "route",
+    "cours",
+    "square",
+    "passage",
+    "résidence",
+    "residence",
+    "lotissement",
+    "hameau",
+    "voie",
+    "sentier",
+    "faubourg",
+    "cité",
+    "cite",
+    "villa",
+    "rond-point",
+}
+_EN_STREETS = {
+    "street",
+    "st",
+    "road",
+    "rd",
+    "avenue",
+    "ave",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "close",
+    "way",
+    "court",
+    "crescent",
+    "place",
+    "terrace",
+    "boulevard",
+    "blvd",
+    "gardens",
+    "grove",
+    "park",
+    "square",
+    "row",
+    "mews",
+    "parade",
+    "walk",
+    "hill",
+}
 _FR_ARTICLES = {"de", "du", "des", "la", "le", "les", "l", "d", "de la", "saint", "sainte", "st", "ste"}
-_ADDR_STOP = {"à", "a", "et", "dans", "pour", "au", "en", "sur", "avec", "mais", "donc", "in", "and", "at", "on",
-              "please", "s'il", "merci", "voilà", "voila", "euh", "uh", "um", "c'est", "it's", "je", "i", "vous",
-              "you", "qui", "that", "which", "près", "near", "apartment", "appartement", "bâtiment", "étage",
-              "flat", "code", "postal", "postcode", "zip", "since", "depuis", "for", "then", "puis", "ok",
-              "oui", "yes", "non", "no", "alors", "so", "is", "est", "was", "ou", "or", "the", "by", "to"}
+_ADDR_STOP = {
+    "à",
+    "a",
+    "et",
+    "dans",
+    "pour",
+    "au",
+    "en",
+    "sur",
+    "avec",
+    "mais",
+    "donc",
+    "in",
+    "and",
+    "at",
+    "on",
+    "please",
+    "s'il",
+    "merci",
+    "voilà",
+    "voila",
+    "euh",
+    "uh",
+    "um",
+    "c'est",
+    "it's",
+    "je",
+    "i",
+    "vous",
+    "you",
+    "qui",
+    "that",
+    "which",
+    "près",
+    "near",
+    "apartment",
+    "appartement",
+    "bâtiment",
+    "étage",
+    "flat",
+    "code",
+    "postal",
+    "postcode",
+    "zip",
+    "since",
+    "depuis",
+    "for",
+    "then",
+    "puis",
+    "ok",
+    "oui",
+    "yes",
+    "non",
+    "no",
+    "alors",
+    "so",
+    "is",
+    "est",
+    "was",
+    "ou",
+    "or",
+    "the",
+    "by",
+    "to",
+}
 _POSTCODE_UK = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|[A-Z]{1,2}\d{1,2}) ?\d[A-Z]{2}\b")
 _EIRCODE = re.compile(r"\b[AC-FHKNPRTV-Y]\d{2}\s?[AC-FHKNPRTV-Y0-9]{4}\b")
 
@@ -559,8 +870,14 @@ def _house_number(toks, j: int) -> int | None:
     if k >= 0 and toks[k][0].lower() in ("bis", "ter", ","):
         k -= 1
     start = None
-    while k >= 0 and (toks[k][0].isdigit() or (_word_digits(toks[k][0].lower()) is not None
-                                                and toks[k][0].lower() not in ("o", "un", "une", "a"))) and j - k <= 4:
+    while (
+        k >= 0
+        and (
+            toks[k][0].isdigit()
+            or (_word_digits(toks[k][0].lower()) is not None and toks[k][0].lower() not in ("o", "un", "une", "a"))
+        )
+        and j - k <= 4
+    ):
         start, k = k, k - 1
     return start
 
@@ -578,8 +895,14 @@ def address_spans(text: str) -> list[Entity]:
             while k < len(toks) and (lows[k] in _FR_ARTICLES or lows[k] in ("'", "’")):
                 k += 1
             names = 0
-            while k < len(toks) and names < 4 and toks[k][0][:1].isalpha() and len(toks[k][0]) > 1 \
-                    and lows[k] not in _ADDR_STOP and lows[k] not in _FR_STREETS:
+            while (
+                k < len(toks)
+                and names < 4
+                and toks[k][0][:1].isalpha()
+                and len(toks[k][0]) > 1
+                and lows[k] not in _ADDR_STOP
+                and lows[k] not in _FR_STREETS
+            ):
                 names, k = names + 1, k + 1
                 while k < len(toks) and lows[k] in _FR_ARTICLES and names < 4:
                     k += 1
@@ -592,9 +915,14 @@ def address_spans(text: str) -> list[Entity]:
         if low in _EN_STREETS and i > 0:
             k = i - 1
             names = 0
-            while k >= 0 and names < 3 and toks[k][0][:1].isalpha() and len(toks[k][0]) > 1 \
-                    and lows[k] not in _ADDR_STOP \
-                    and _word_digits(lows[k]) is None:
+            while (
+                k >= 0
+                and names < 3
+                and toks[k][0][:1].isalpha()
+                and len(toks[k][0]) > 1
+                and lows[k] not in _ADDR_STOP
+                and _word_digits(lows[k]) is None
+            ):
                 names, k = names + 1, k - 1
             if names == 0:
                 continue
@@ -607,64 +935,393 @@ def address_spans(text: str) -> list[Entity]:
                 continue  # "Dr Smith", "St Patrick", "Hyde Park": too often not an address without a number
             out.append(Entity("address", toks[num if num is not None else first][1], toks[i][2]))
     out += [Entity("address", m.start(), m.end()) for m in _POSTCODE_UK.finditer(text)]
-    out += [Entity("address", m.start(), m.end()) for m in _EIRCODE.finditer(text) if any(c.isalpha() for c in m.group(0)[3:])]
+    out += [
+        Entity("address", m.start(), m.end())
+        for m in _EIRCODE.finditer(text)
+        if any(c.isalpha() for c in m.group(0)[3:])
+    ]
     return out
 
 
 from .names import AMBIGUOUS, AMBIGUOUS_SURNAMES, FIRST_NAMES, SURNAMES  # noqa: E402
 
-_TITLES = {"monsieur", "madame", "mademoiselle", "mme", "mlle", "mr", "mrs", "ms", "miss", "mister", "dr",
-           "docteur", "doctor", "maître", "maitre", "sir", "m"}
+_TITLES = {
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "mme",
+    "mlle",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mister",
+    "dr",
+    "docteur",
+    "doctor",
+    "maître",
+    "maitre",
+    "sir",
+    "m",
+}
 # Titles that are always followed by a name (not "miss" or "sir", which are also a verb and a form of address)
-_NAME_TITLES = {"monsieur", "madame", "mademoiselle", "mme", "mlle", "mr", "mrs", "ms", "mister", "docteur", "dr",
-                "maître", "maitre"}
-_STRONG_CUES = (("je", "m'appelle"), ("m'appelle",), ("my", "name", "is"), ("name's",), ("names",),
-                ("mon", "nom", "est"), ("mon", "nom", "c'est"), ("au", "nom", "de"), ("under", "the", "name"),
-                ("nom", "de", "famille"), ("surname", "is"), ("last", "name", "is"), ("first", "name", "is"),
-                ("mon", "prénom", "c'est"), ("mon", "prénom", "est"), ("moi", "c'est"), ("vous", "parlez", "avec"),
-                ("speaking", "with"), ("speak", "to"), ("ask", "for"), ("appelez-moi",), ("call", "me"),
-                ("ici",), ("this", "is"), ("c'est",), ("i'm",), ("i", "am"), ("je", "suis"), ("it's",),
-                ("it", "is"), ("am", "i", "speaking", "to"))
+_NAME_TITLES = {
+    "monsieur",
+    "madame",
+    "mademoiselle",
+    "mme",
+    "mlle",
+    "mr",
+    "mrs",
+    "ms",
+    "mister",
+    "docteur",
+    "dr",
+    "maître",
+    "maitre",
+}
+_STRONG_CUES = (
+    ("je", "m'appelle"),
+    ("m'appelle",),
+    ("my", "name", "is"),
+    ("name's",),
+    ("names",),
+    ("mon", "nom", "est"),
+    ("mon", "nom", "c'est"),
+    ("au", "nom", "de"),
+    ("under", "the", "name"),
+    ("nom", "de", "famille"),
+    ("surname", "is"),
+    ("last", "name", "is"),
+    ("first", "name", "is"),
+    ("mon", "prénom", "c'est"),
+    ("mon", "prénom", "est"),
+    ("moi", "c'est"),
+    ("vous", "parlez", "avec"),
+    ("speaking", "with"),
+    ("speak", "to"),
+    ("ask", "for"),
+    ("appelez-moi",),
+    ("call", "me"),
+    ("ici",),
+    ("this", "is"),
+    ("c'est",),
+    ("i'm",),
+    ("i", "am"),
+    ("je", "suis"),
+    ("it's",),
+    ("it", "is"),
+    ("am", "i", "speaking", "to"),
+)
 _STRONG_FIRST = {c[0] for c in _STRONG_CUES}
 # Words after which a capitalised word is a person rather than a place or a brand.
-_PERSON_CUES = frozenset("""avec bonjour hello hi merci thanks dear cher chère appelé appelée nommé nommée called
+_PERSON_CUES = frozenset(
+    """avec bonjour hello hi merci thanks dear cher chère appelé appelée nommé nommée called
 named collègue colleague conseiller conseillère mari femme fille fils père mère frère sœur soeur husband wife
 daughter son mother father brother sister mum mom dad boyfriend girlfriend partner neighbour voisin voisine
 technicien technician engineer grand-mère grand-père grand-mere grand-pere grandmère grandpère oncle tante cousin
 cousine beau-frère belle-sœur belle-soeur beau-père belle-mère neveu nièce grandmother grandfather grandma grandpa
 granny nan uncle aunt auntie nephew niece landlord landlady propriétaire locataire tenant titulaire holder
-signataire""".split())
-_PERSON_CUE_PAIRS = (("speak", "to"), ("speaking", "to"), ("talk", "to"), ("talking", "to"), ("through", "to"),
-                     ("spoke", "to"), ("parlé", "à"), ("parler", "à"), ("spoke", "with"), ("talked", "to"),
-                     ("ask", "for"), ("asked", "for"), ("demander",), ("passe",), ("passer",),
-                     # « j'ai eu Bastien au téléphone », "trying to reach Ignatius", "the name Siddharth"
-                     ("j'ai", "eu"), ("avez", "eu"), ("reach",), ("reached",), ("name",), ("nom",))
+signataire""".split()
+)
+_PERSON_CUE_PAIRS = (
+    ("speak", "to"),
+    ("speaking", "to"),
+    ("talk", "to"),
+    ("talking", "to"),
+    ("through", "to"),
+    ("spoke", "to"),
+    ("parlé", "à"),
+    ("parler", "à"),
+    ("spoke", "with"),
+    ("talked", "to"),
+    ("ask", "for"),
+    ("asked", "for"),
+    ("demander",),
+    ("passe",),
+    ("passer",),
+    # « j'ai eu Bastien au téléphone », "trying to reach Ignatius", "the name Siddharth"
+    ("j'ai", "eu"),
+    ("avez", "eu"),
+    ("reach",),
+    ("reached",),
+    ("name",),
+    ("nom",),
+)
 _MONTH_NAMES = {"april", "may", "june", "august", "avril", "mai", "juin", "août"}
-_MONTH_LEAD = {"in", "en", "of", "since", "until", "till", "last", "next", "this", "early", "late", "mid", "de",
-               "d'", "fin", "début", "depuis", "by", "before", "after", "avant", "après", "from"}
+_MONTH_LEAD = {
+    "in",
+    "en",
+    "of",
+    "since",
+    "until",
+    "till",
+    "last",
+    "next",
+    "this",
+    "early",
+    "late",
+    "mid",
+    "de",
+    "d'",
+    "fin",
+    "début",
+    "depuis",
+    "by",
+    "before",
+    "after",
+    "avant",
+    "après",
+    "from",
+}
 _FILLERS = {"euh", "heu", "uh", "um", "erm", "ben", "bah", "alors", "so", "well", "oui", "yes", "yeah", "ok"}
 _NOT_NAMES = {
-    "bonjour", "bonsoir", "salut", "oui", "non", "merci", "alors", "euh", "donc", "mais", "et", "je", "j'ai", "vous",
-    "nous", "il", "elle", "on", "c'est", "d'accord", "voilà", "voila", "ok", "okay", "hello", "hi", "yes", "no",
-    "yeah", "thanks", "thank", "well", "so", "and", "but", "the", "i", "i'm", "i'll", "i've", "i'd", "you", "we",
-    "it", "it's", "please", "sure", "right", "sorry", "pardon", "excusez", "madame", "monsieur", "mademoiselle",
-    "mr", "mrs", "ms", "miss", "dr", "sir", "service", "client", "clients", "support", "acme", "énergie", "energie",
-    "globex", "visa", "mastercard", "edf", "orange", "free", "sfr", "bouygues", "amazon", "google", "paypal",
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "monday", "tuesday", "wednesday",
-    "thursday", "friday", "saturday", "sunday", "janvier", "février", "mars", "avril", "juillet", "septembre",
-    "octobre", "novembre", "décembre", "january", "february", "march", "july", "september", "october",
-    "november", "december", "iban", "rib", "nir", "sécu", "ah", "oh", "hum", "bien", "très", "tres", "un", "une",
-    "le", "la", "les", "de", "du", "des", "a", "an", "is", "of", "to", "in", "for", "my", "your", "our", "this",
-    "that", "there", "here", "what", "how", "can", "could", "would", "just", "tu", "mon", "ma",
-    "mes", "votre", "vos", "notre", "ce", "cette", "ça", "qui", "que", "quoi", "comment", "est", "suis", "ai",
-    "avez", "avait", "j'appelle", "appelle", "calling", "call", "speaking", "parlez", "parle", "comme",
-    "france", "paris", "lyon", "london", "dublin", "marseille", "bordeaux", "ireland", "england", "euro",
-    "euros", "pounds", "ici", "actually", "also", "aussi", "encore", "again", "because", "parce", "then",
-    "puis", "ensuite", "good", "morning", "afternoon", "evening", "bonne", "journée", "soirée", "fine",
-    "great", "perfect", "parfait", "super", "exactly", "exactement", "absolutely", "absolument", "let",
-    "me", "moi", "one", "moment", "instant", "hold", "en", "rue", "street", "road", "avenue",
-    "uh", "um", "erm", "heu", "ben", "bah", "hmm", "mhm", "ouais", "nope", "yep", "allo", "allô",
-    "customer", "agent", "conseiller", "conseillère", "manager", "responsable", "team", "équipe",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "oui",
+    "non",
+    "merci",
+    "alors",
+    "euh",
+    "donc",
+    "mais",
+    "et",
+    "je",
+    "j'ai",
+    "vous",
+    "nous",
+    "il",
+    "elle",
+    "on",
+    "c'est",
+    "d'accord",
+    "voilà",
+    "voila",
+    "ok",
+    "okay",
+    "hello",
+    "hi",
+    "yes",
+    "no",
+    "yeah",
+    "thanks",
+    "thank",
+    "well",
+    "so",
+    "and",
+    "but",
+    "the",
+    "i",
+    "i'm",
+    "i'll",
+    "i've",
+    "i'd",
+    "you",
+    "we",
+    "it",
+    "it's",
+    "please",
+    "sure",
+    "right",
+    "sorry",
+    "pardon",
+    "excusez",
+    "madame",
+    "monsieur",
+    "mademoiselle",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "sir",
+    "service",
+    "client",
+    "clients",
+    "support",
+    "acme",
+    "énergie",
+    "energie",
+    "globex",
+    "visa",
+    "mastercard",
+    "edf",
+    "orange",
+    "free",
+    "sfr",
+    "bouygues",
+    "amazon",
+    "google",
+    "paypal",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "juillet",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "january",
+    "february",
+    "march",
+    "july",
+    "september",
+    "october",
+    "november",
+    "december",
+    "iban",
+    "rib",
+    "nir",
+    "sécu",
+    "ah",
+    "oh",
+    "hum",
+    "bien",
+    "très",
+    "tres",
+    "un",
+    "une",
+    "le",
+    "la",
+    "les",
+    "de",
+    "du",
+    "des",
+    "a",
+    "an",
+    "is",
+    "of",
+    "to",
+    "in",
+    "for",
+    "my",
+    "your",
+    "our",
+    "this",
+    "that",
+    "there",
+    "here",
+    "what",
+    "how",
+    "can",
+    "could",
+    "would",
+    "just",
+    "tu",
+    "mon",
+    "ma",
+    "mes",
+    "votre",
+    "vos",
+    "notre",
+    "ce",
+    "cette",
+    "ça",
+    "qui",
+    "que",
+    "quoi",
+    "comment",
+    "est",
+    "suis",
+    "ai",
+    "avez",
+    "avait",
+    "j'appelle",
+    "appelle",
+    "calling",
+    "call",
+    "speaking",
+    "parlez",
+    "parle",
+    "comme",
+    "france",
+    "paris",
+    "lyon",
+    "london",
+    "dublin",
+    "marseille",
+    "bordeaux",
+    "ireland",
+    "england",
+    "euro",
+    "euros",
+    "pounds",
+    "ici",
+    "actually",
+    "also",
+    "aussi",
+    "encore",
+    "again",
+    "because",
+    "parce",
+    "then",
+    "puis",
+    "ensuite",
+    "good",
+    "morning",
+    "afternoon",
+    "evening",
+    "bonne",
+    "journée",
+    "soirée",
+    "fine",
+    "great",
+    "perfect",
+    "parfait",
+    "super",
+    "exactly",
+    "exactement",
+    "absolutely",
+    "absolument",
+    "let",
+    "me",
+    "moi",
+    "one",
+    "moment",
+    "instant",
+    "hold",
+    "en",
+    "rue",
+    "street",
+    "road",
+    "avenue",
+    "uh",
+    "um",
+    "erm",
+    "heu",
+    "ben",
+    "bah",
+    "hmm",
+    "mhm",
+    "ouais",
+    "nope",
+    "yep",
+    "allo",
+    "allô",
+    "customer",
+    "agent",
+    "conseiller",
+    "conseillère",
+    "manager",
+    "responsable",
+    "team",
+    "équipe",
 }
 
 
@@ -678,8 +1335,12 @@ def _namelike(tok: str) -> bool:
 
 def _lower_name(low: str) -> bool:
     """A lower-case word that is a name on its own: an unambiguous gazetteer first name of 4+ letters."""
-    return len(low) > 3 and all(p in FIRST_NAMES and p not in AMBIGUOUS for p in low.split("-")) \
-        and low not in _NOT_NAMES and low not in _COMMON_LOWER
+    return (
+        len(low) > 3
+        and all(p in FIRST_NAMES and p not in AMBIGUOUS for p in low.split("-"))
+        and low not in _NOT_NAMES
+        and low not in _COMMON_LOWER
+    )
 
 
 def _is_known(low: str) -> bool:
@@ -709,9 +1370,11 @@ def person_rule_spans(text: str) -> list[Entity]:
         return False
 
     for i in range(n):
-        if known_name(i) and not (lows[i] in _MONTH_NAMES and i and (lows[i - 1] in _MONTH_LEAD
-                                                                    or toks[i - 1][0].isdigit()
-                                                                    or _word_digits(lows[i - 1]) is not None)):
+        if known_name(i) and not (
+            lows[i] in _MONTH_NAMES
+            and i
+            and (lows[i - 1] in _MONTH_LEAD or toks[i - 1][0].isdigit() or _word_digits(lows[i - 1]) is not None)
+        ):
             hit[i] = True
     # after a person cue: « avec Loïc », "my wife Deirdre", "put me through to Lakshmi"
     for i in range(n):
@@ -720,11 +1383,16 @@ def person_rule_spans(text: str) -> list[Entity]:
             j = i + 1
         else:
             for pair in _PERSON_CUE_PAIRS:
-                if tuple(lows[i:i + len(pair)]) == pair:
+                if tuple(lows[i : i + len(pair)]) == pair:
                     j = i + len(pair)
                     break
-        if j is not None and j < n and _namelike(toks[j][0]) and lows[j] not in _TITLES and (
-                _is_cap(toks[j][0]) or _lower_name(lows[j])):
+        if (
+            j is not None
+            and j < n
+            and _namelike(toks[j][0])
+            and lows[j] not in _TITLES
+            and (_is_cap(toks[j][0]) or _lower_name(lows[j]))
+        ):
             hit[j] = True
     # lower-case ASR: a gazetteer first name followed by a gazetteer surname (« jean dupont »)
     for i in range(n - 1):
@@ -737,29 +1405,57 @@ def person_rule_spans(text: str) -> list[Entity]:
             while j < n and toks[j][0] == ".":
                 j += 1
             taken = 0
-            while j < n and taken < 2 and _namelike(toks[j][0]) and (
-                    _is_cap(toks[j][0]) or _is_known(lows[j])
+            while (
+                j < n
+                and taken < 2
+                and _namelike(toks[j][0])
+                and (
+                    _is_cap(toks[j][0])
+                    or _is_known(lows[j])
                     # lower-case ASR: after an unambiguous title (« madame benali », "mr clarke") any
                     # word that is not a common one; "miss", "sir", "doctor" are verbs or forms of address
-                    or (lows[i] in _NAME_TITLES and len(lows[j]) > 2 and lows[j] not in _COMMON_LOWER
-                        and lows[j] not in _TITLES)):
+                    or (
+                        lows[i] in _NAME_TITLES
+                        and len(lows[j]) > 2
+                        and lows[j] not in _COMMON_LOWER
+                        and lows[j] not in _TITLES
+                    )
+                )
+            ):
                 hit[j], j, taken = True, j + 1, taken + 1
     # after a cue: « je m'appelle Anne Martin », "my name is dana scully", "this is Sarah"
     for i in range(n):
         if lows[i] not in _STRONG_FIRST:
             continue
         for cue in _STRONG_CUES:
-            if tuple(lows[i:i + len(cue)]) != cue:
+            if tuple(lows[i : i + len(cue)]) != cue:
                 continue
             j = i + len(cue)
             while j < n and (lows[j] in _FILLERS or toks[j][0] == ","):
                 j += 1
-            weak = cue in (("this", "is"), ("c'est",), ("i'm",), ("i", "am"), ("je", "suis"), ("ici",),
-                           ("call", "me"), ("ask", "for"), ("speak", "to"), ("it's",), ("it", "is"))
+            weak = cue in (
+                ("this", "is"),
+                ("c'est",),
+                ("i'm",),
+                ("i", "am"),
+                ("je", "suis"),
+                ("ici",),
+                ("call", "me"),
+                ("ask", "for"),
+                ("speak", "to"),
+                ("it's",),
+                ("it", "is"),
+            )
             taken = 0
             while j < n and taken < 3 and (_namelike(toks[j][0]) or lows[j] in _PARTICLES):
-                if taken and lows[j] in _PARTICLES and j + 1 < n and _namelike(toks[j + 1][0]) \
-                        and lows[j + 1] not in _COMMON_LOWER and (not weak or _is_cap(toks[j + 1][0])):
+                if (
+                    taken
+                    and lows[j] in _PARTICLES
+                    and j + 1 < n
+                    and _namelike(toks[j + 1][0])
+                    and lows[j + 1] not in _COMMON_LOWER
+                    and (not weak or _is_cap(toks[j + 1][0]))
+                ):
                     hit[j], j = True, j + 1  # « yannick le goff », "Ludwig van Beethoven"
                     continue
                 if lows[j] in _PARTICLES and not _namelike(toks[j][0]):
@@ -776,8 +1472,13 @@ def person_rule_spans(text: str) -> list[Entity]:
                 hit[i - 1] = True
     # extend: a surname or capitalised word right after a name, a known first name right before it
     for i in range(n - 1):
-        if hit[i] and not hit[i + 1] and _namelike(toks[i + 1][0]) and (
-                _is_cap(toks[i + 1][0]) or lows[i + 1] in SURNAMES) and lows[i + 1] not in _TITLES:
+        if (
+            hit[i]
+            and not hit[i + 1]
+            and _namelike(toks[i + 1][0])
+            and (_is_cap(toks[i + 1][0]) or lows[i + 1] in SURNAMES)
+            and lows[i + 1] not in _TITLES
+        ):
             hit[i + 1] = True
     for i in range(n - 1, 0, -1):
         if hit[i] and not hit[i - 1] and _is_cap(toks[i - 1][0]) and lows[i - 1] in FIRST_NAMES:
@@ -797,11 +1498,13 @@ def person_rule_spans(text: str) -> list[Entity]:
 
 _PARTICLES = {"le", "la", "de", "du", "des", "van", "von", "da", "di", "del", "mac", "ben", "el", "al"}
 # Lower-case words that follow « je m'appelle » / "my name is" without being a name.
-_COMMON_LOWER = frozenset("""pas not calling going really about from with avec depuis chez pour from here
+_COMMON_LOWER = frozenset(
+    """pas not calling going really about from with avec depuis chez pour from here
 there what how why when where which who because since very just still also only been being having have has
 had was were are the and for que qui est sont était avais avait suis vais veux voudrais peux pourrais dois
 sur dans par chez comme plus moins bien très trop tout tous toute toutes rien personne quelque chose
-thing something someone nothing anyone calling phoning ringing""".split())
+thing something someone nothing anyone calling phoning ringing""".split()
+)
 
 
 def name_in_identifier(identifier: str) -> bool:

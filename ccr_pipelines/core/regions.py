@@ -43,6 +43,5 @@ def check_region(region: str, override_reason: str | None, *, where: str) -> Non
     if override_reason and override_reason.strip():
         return
     raise SettingsError(
-        f"{where}: region '{region}' is outside the EU (P2); set "
-        f"'region_override_reason' to host there deliberately"
+        f"{where}: region '{region}' is outside the EU (P2); set 'region_override_reason' to host there deliberately"
     )

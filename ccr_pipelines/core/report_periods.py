@@ -17,7 +17,7 @@ back) fires once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,7 @@ class Period:
         n = (self.end - self.start).days
         return [(self.start + timedelta(days=i)).isoformat() for i in range(n)]
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         return period_containing(self.kind, self.start - timedelta(days=1))
 
 
@@ -78,12 +78,13 @@ def period_from_partition(kind: PeriodKind, partition_key: str) -> Period:
 
 def _local_wall(at: datetime, tz: ZoneInfo) -> datetime:
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     return at.astimezone(tz).replace(tzinfo=None)
 
 
-def due_periods(*, timezone_name: str, weekly: bool, monthly: bool, weekday: int, hour: int,
-                at: datetime) -> list[Period]:
+def due_periods(
+    *, timezone_name: str, weekly: bool, monthly: bool, weekday: int, hour: int, at: datetime
+) -> list[Period]:
     """The periods whose report is due at the hourly tick *at* for a tenant with these settings.
 
     Weekly: the last complete Monday-Sunday week before the local due day.

@@ -32,97 +32,196 @@ KPIS: dict[str, tuple[bool | None, str]] = {
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
-        "title": "Call quality report", "weekly": "Week", "monthly": "Month", "generated": "Generated",
+        "title": "Call quality report",
+        "weekly": "Week",
+        "monthly": "Month",
+        "generated": "Generated",
         "ai_notice": "Scores in this report are computed automatically from transcripts by an AI system. "
-                     "They are unvalidated unless marked reviewed, may be wrong, and must not be the only "
-                     "basis of a decision about a person.",
-        "kpis": "Headline figures", "vs_prev": "vs previous period", "no_prev": "no previous data",
-        "calls": "Calls", "avg_score": "Average score", "compliance_rate": "Script compliance",
-        "auto_fail_rate": "Auto-failed calls", "needs_review_rate": "Calls needing review",
-        "avg_duration_s": "Average call length", "agent_talk_ratio": "Agent talk share",
-        "trends": "Trends", "daily_chart": "Calls per day (bars) and average score (line)",
+        "They are unvalidated unless marked reviewed, may be wrong, and must not be the only "
+        "basis of a decision about a person.",
+        "kpis": "Headline figures",
+        "vs_prev": "vs previous period",
+        "no_prev": "no previous data",
+        "calls": "Calls",
+        "avg_score": "Average score",
+        "compliance_rate": "Script compliance",
+        "auto_fail_rate": "Auto-failed calls",
+        "needs_review_rate": "Calls needing review",
+        "avg_duration_s": "Average call length",
+        "agent_talk_ratio": "Agent talk share",
+        "trends": "Trends",
+        "daily_chart": "Calls per day (bars) and average score (line)",
         "step_chart": "Compliance per script step",
-        "teams": "Teams", "agents": "Agents", "team": "Team", "agent": "Agent",
-        "compliance": "Script compliance by step", "step": "Step", "applicable": "Applicable calls",
-        "passed": "Passed", "rate": "Rate",
-        "review": "Review backlog", "needs_review": "Need human review", "unreviewed": "Not yet reviewed",
-        "reviewed": "Reviewed", "reasons": "Reasons",
-        "lowest": "Lowest-scoring calls", "call_id": "Call id", "day": "Day", "score": "Score",
-        "status": "Review status", "auto_failed": "Auto-failed",
-        "quality": "Data quality", "accepted": "Recordings accepted", "quarantined": "Recordings quarantined",
-        "duplicate": "Duplicates removed", "suppressed": "Blocked (subject opted out)",
-        "transcription_failed": "Transcriptions failed", "low_asr_confidence": "Low transcription confidence",
+        "teams": "Teams",
+        "agents": "Agents",
+        "team": "Team",
+        "agent": "Agent",
+        "compliance": "Script compliance by step",
+        "step": "Step",
+        "applicable": "Applicable calls",
+        "passed": "Passed",
+        "rate": "Rate",
+        "review": "Review backlog",
+        "needs_review": "Need human review",
+        "unreviewed": "Not yet reviewed",
+        "reviewed": "Reviewed",
+        "reasons": "Reasons",
+        "lowest": "Lowest-scoring calls",
+        "call_id": "Call id",
+        "day": "Day",
+        "score": "Score",
+        "status": "Review status",
+        "auto_failed": "Auto-failed",
+        "quality": "Data quality",
+        "accepted": "Recordings accepted",
+        "quarantined": "Recordings quarantined",
+        "duplicate": "Duplicates removed",
+        "suppressed": "Blocked (subject opted out)",
+        "transcription_failed": "Transcriptions failed",
+        "low_asr_confidence": "Low transcription confidence",
         "language_mismatch": "Language differs from the one expected",
-        "about": "About this report", "versions": "Versions", "manifest": "Every call and model version "
-        "that went into this report is listed in manifest.json beside it.",
-        "none": "No calls in this period.", "unknown": "unknown", "yes": "yes", "no": "no",
+        "about": "About this report",
+        "versions": "Versions",
+        "manifest": "Every call and model version that went into this report is listed in manifest.json beside it.",
+        "none": "No calls in this period.",
+        "unknown": "unknown",
+        "yes": "yes",
+        "no": "no",
         "unvalidated": "unvalidated",
-        "greeting": "Greeting", "agent_identification": "Agent identification",
-        "recording_disclosure": "Recording disclosure", "ai_disclosure": "AI disclosure",
-        "needs_discovery": "Needs discovery", "solution": "Solution", "closing": "Closing", "other": "Other",
-        "reason_low_asr_confidence": "low transcription confidence", "reason_borderline_score": "borderline score",
-        "reason_auto_fail": "auto-fail item", "reason_disclosure_missing_or_late": "disclosure missing or late",
+        "greeting": "Greeting",
+        "agent_identification": "Agent identification",
+        "recording_disclosure": "Recording disclosure",
+        "ai_disclosure": "AI disclosure",
+        "needs_discovery": "Needs discovery",
+        "solution": "Solution",
+        "closing": "Closing",
+        "other": "Other",
+        "reason_low_asr_confidence": "low transcription confidence",
+        "reason_borderline_score": "borderline score",
+        "reason_auto_fail": "auto-fail item",
+        "reason_disclosure_missing_or_late": "disclosure missing or late",
         "reason_customer_negative_at_end": "customer strongly negative at the end",
         "reason_speaker_unverifiable": "speaker could not be verified",
-        "drivers": "Call drivers", "drivers_chart": "Share of calls per driver (the first reason the customer gave)",
-        "driver": "Driver", "share": "Share", "change_calls": "Change in calls", "resolved_rate": "Resolved",
-        "closing_sentiment": "Customer sentiment at the end", "driver_none": "no driver recognised",
-        "categories": "Categories", "category": "Category",
+        "drivers": "Call drivers",
+        "drivers_chart": "Share of calls per driver (the first reason the customer gave)",
+        "driver": "Driver",
+        "share": "Share",
+        "change_calls": "Change in calls",
+        "resolved_rate": "Resolved",
+        "closing_sentiment": "Customer sentiment at the end",
+        "driver_none": "no driver recognised",
+        "categories": "Categories",
+        "category": "Category",
         "no_categories": "No category matched a call in this period.",
-        "sentiment": "Sentiment", "sentiment_chart": "Average sentiment per day, customer (line) and agent (dashed), "
-        "from −1 (negative) to +1 (positive)", "measure": "Measure", "change": "Change", "value": "This period", "previous": "Previous period",
-        "s_overall": "Average sentiment, all turns", "s_agent": "Average agent sentiment",
-        "s_customer": "Average customer sentiment", "s_customer_change": "Customer's change (last third − first third)",
+        "sentiment": "Sentiment",
+        "sentiment_chart": "Average sentiment per day, customer (line) and agent (dashed), "
+        "from −1 (negative) to +1 (positive)",
+        "measure": "Measure",
+        "change": "Change",
+        "value": "This period",
+        "previous": "Previous period",
+        "s_overall": "Average sentiment, all turns",
+        "s_agent": "Average agent sentiment",
+        "s_customer": "Average customer sentiment",
+        "s_customer_change": "Customer's change (last third − first third)",
         "s_negative_end_rate": "Calls ending with a strongly negative customer",
         "sentiment_notice": "Sentiment is estimated from words (a lexicon): sarcasm and irony read as what the words "
         "say. Read it as a trend, not as a verdict on a call.",
     },
     "fr": {
-        "title": "Rapport qualité des appels", "weekly": "Semaine", "monthly": "Mois", "generated": "Généré le",
+        "title": "Rapport qualité des appels",
+        "weekly": "Semaine",
+        "monthly": "Mois",
+        "generated": "Généré le",
         "ai_notice": "Les scores de ce rapport sont calculés automatiquement à partir des transcriptions par "
-                     "un système d'IA. Ils ne sont pas validés sauf mention « revu », peuvent être erronés et "
-                     "ne doivent pas fonder seuls une décision concernant une personne.",
-        "kpis": "Chiffres clés", "vs_prev": "par rapport à la période précédente",
+        "un système d'IA. Ils ne sont pas validés sauf mention « revu », peuvent être erronés et "
+        "ne doivent pas fonder seuls une décision concernant une personne.",
+        "kpis": "Chiffres clés",
+        "vs_prev": "par rapport à la période précédente",
         "no_prev": "pas de données précédentes",
-        "calls": "Appels", "avg_score": "Score moyen", "compliance_rate": "Respect du script",
-        "auto_fail_rate": "Appels en échec automatique", "needs_review_rate": "Appels à revoir",
-        "avg_duration_s": "Durée moyenne d'appel", "agent_talk_ratio": "Part de parole du conseiller",
-        "trends": "Tendances", "daily_chart": "Appels par jour (barres) et score moyen (courbe)",
+        "calls": "Appels",
+        "avg_score": "Score moyen",
+        "compliance_rate": "Respect du script",
+        "auto_fail_rate": "Appels en échec automatique",
+        "needs_review_rate": "Appels à revoir",
+        "avg_duration_s": "Durée moyenne d'appel",
+        "agent_talk_ratio": "Part de parole du conseiller",
+        "trends": "Tendances",
+        "daily_chart": "Appels par jour (barres) et score moyen (courbe)",
         "step_chart": "Respect par étape du script",
-        "teams": "Équipes", "agents": "Conseillers", "team": "Équipe", "agent": "Conseiller",
-        "compliance": "Respect du script par étape", "step": "Étape", "applicable": "Appels concernés",
-        "passed": "Respectée", "rate": "Taux",
-        "review": "File de revue", "needs_review": "À revoir par un humain", "unreviewed": "Pas encore revus",
-        "reviewed": "Revus", "reasons": "Motifs",
-        "lowest": "Appels aux scores les plus bas", "call_id": "Id d'appel", "day": "Jour", "score": "Score",
-        "status": "Statut de revue", "auto_failed": "Échec automatique",
-        "quality": "Qualité des données", "accepted": "Enregistrements acceptés",
-        "quarantined": "Enregistrements en quarantaine", "duplicate": "Doublons écartés",
-        "suppressed": "Bloqués (opposition de la personne)", "transcription_failed": "Transcriptions échouées",
+        "teams": "Équipes",
+        "agents": "Conseillers",
+        "team": "Équipe",
+        "agent": "Conseiller",
+        "compliance": "Respect du script par étape",
+        "step": "Étape",
+        "applicable": "Appels concernés",
+        "passed": "Respectée",
+        "rate": "Taux",
+        "review": "File de revue",
+        "needs_review": "À revoir par un humain",
+        "unreviewed": "Pas encore revus",
+        "reviewed": "Revus",
+        "reasons": "Motifs",
+        "lowest": "Appels aux scores les plus bas",
+        "call_id": "Id d'appel",
+        "day": "Jour",
+        "score": "Score",
+        "status": "Statut de revue",
+        "auto_failed": "Échec automatique",
+        "quality": "Qualité des données",
+        "accepted": "Enregistrements acceptés",
+        "quarantined": "Enregistrements en quarantaine",
+        "duplicate": "Doublons écartés",
+        "suppressed": "Bloqués (opposition de la personne)",
+        "transcription_failed": "Transcriptions échouées",
         "low_asr_confidence": "Transcriptions peu fiables",
         "language_mismatch": "Langue différente de celle attendue",
-        "about": "À propos de ce rapport", "versions": "Versions", "manifest": "Chaque appel et chaque version "
+        "about": "À propos de ce rapport",
+        "versions": "Versions",
+        "manifest": "Chaque appel et chaque version "
         "de modèle utilisés pour ce rapport sont listés dans manifest.json, à côté de ce fichier.",
-        "none": "Aucun appel sur cette période.", "unknown": "inconnu", "yes": "oui", "no": "non",
+        "none": "Aucun appel sur cette période.",
+        "unknown": "inconnu",
+        "yes": "oui",
+        "no": "non",
         "unvalidated": "non validé",
-        "greeting": "Accueil", "agent_identification": "Présentation du conseiller",
-        "recording_disclosure": "Annonce de l'enregistrement", "ai_disclosure": "Annonce de l'IA",
-        "needs_discovery": "Découverte du besoin", "solution": "Solution", "closing": "Prise de congé",
+        "greeting": "Accueil",
+        "agent_identification": "Présentation du conseiller",
+        "recording_disclosure": "Annonce de l'enregistrement",
+        "ai_disclosure": "Annonce de l'IA",
+        "needs_discovery": "Découverte du besoin",
+        "solution": "Solution",
+        "closing": "Prise de congé",
         "other": "Autre",
-        "reason_low_asr_confidence": "transcription peu fiable", "reason_borderline_score": "score limite",
-        "reason_auto_fail": "critère éliminatoire", "reason_disclosure_missing_or_late": "annonce absente ou tardive",
+        "reason_low_asr_confidence": "transcription peu fiable",
+        "reason_borderline_score": "score limite",
+        "reason_auto_fail": "critère éliminatoire",
+        "reason_disclosure_missing_or_late": "annonce absente ou tardive",
         "reason_customer_negative_at_end": "client très négatif en fin d'appel",
         "reason_speaker_unverifiable": "locuteur non vérifiable",
-        "drivers": "Motifs d'appel", "drivers_chart": "Part des appels par motif (le premier motif donné par le client)",
-        "driver": "Motif", "share": "Part", "change_calls": "Évolution (appels)", "resolved_rate": "Résolus",
-        "closing_sentiment": "Sentiment du client en fin d'appel", "driver_none": "aucun motif reconnu",
-        "categories": "Catégories", "category": "Catégorie",
+        "drivers": "Motifs d'appel",
+        "drivers_chart": "Part des appels par motif (le premier motif donné par le client)",
+        "driver": "Motif",
+        "share": "Part",
+        "change_calls": "Évolution (appels)",
+        "resolved_rate": "Résolus",
+        "closing_sentiment": "Sentiment du client en fin d'appel",
+        "driver_none": "aucun motif reconnu",
+        "categories": "Catégories",
+        "category": "Catégorie",
         "no_categories": "Aucune catégorie reconnue sur cette période.",
-        "sentiment": "Sentiment", "sentiment_chart": "Sentiment moyen par jour, client (courbe) et conseiller "
-        "(pointillés), de −1 (négatif) à +1 (positif)", "measure": "Mesure", "change": "Évolution", "value": "Cette période",
+        "sentiment": "Sentiment",
+        "sentiment_chart": "Sentiment moyen par jour, client (courbe) et conseiller "
+        "(pointillés), de −1 (négatif) à +1 (positif)",
+        "measure": "Mesure",
+        "change": "Évolution",
+        "value": "Cette période",
         "previous": "Période précédente",
-        "s_overall": "Sentiment moyen, tous les tours de parole", "s_agent": "Sentiment moyen du conseiller",
-        "s_customer": "Sentiment moyen du client", "s_customer_change": "Évolution du client (dernier tiers − premier tiers)",
+        "s_overall": "Sentiment moyen, tous les tours de parole",
+        "s_agent": "Sentiment moyen du conseiller",
+        "s_customer": "Sentiment moyen du client",
+        "s_customer_change": "Évolution du client (dernier tiers − premier tiers)",
         "s_negative_end_rate": "Appels finissant sur un client très négatif",
         "sentiment_notice": "Le sentiment est estimé à partir des mots (un lexique) : le sarcasme et l'ironie sont lus "
         "au pied de la lettre. À lire comme une tendance, pas comme un verdict sur un appel.",
@@ -189,8 +288,7 @@ def kpi_changes(current: dict[str, float | None], previous: dict[str, float | No
         improved = None
         if change is not None and higher_better is not None and abs(change) > 1e-12:
             improved = (change > 0) == higher_better
-        rows.append({"kpi": kpi, "kind": kind, "value": cur, "previous": prev, "change": change,
-                     "improved": improved})
+        rows.append({"kpi": kpi, "kind": kind, "value": cur, "previous": prev, "change": change, "improved": improved})
     return rows
 
 
@@ -199,8 +297,11 @@ def _change_text(row: dict[str, Any], lang: str) -> str:
     if change is None:
         return STRINGS[lang]["no_prev"]
     kind = row["kind"]
-    shown = fmt(change, "points", lang) if kind == "rate" else (
-        ("+" if change >= 0 else "−") + fmt(abs(change), kind, lang))
+    shown = (
+        fmt(change, "points", lang)
+        if kind == "rate"
+        else (("+" if change >= 0 else "−") + fmt(abs(change), kind, lang))
+    )
     arrow = "▲" if change > 0 else "▼" if change < 0 else "="
     return f"{arrow} {shown}"
 
@@ -217,24 +318,34 @@ def daily_chart_svg(daily: list[dict[str, Any]], title: str, lang: str, width: i
     n = max(len(daily), 1)
     max_calls = max([d.get("calls") or 0 for d in daily] + [1])
     step = pw / n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>',
-             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#f7f9fc" stroke="#d0d7e2"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>',
+        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#f7f9fc" stroke="#d0d7e2"/>',
+    ]
     for frac in (0.25, 0.5, 0.75):
         y = top + ph * (1 - frac)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="#e3e8ef"/>')
-        parts.append(f'<text x="{left + pw + 6}" y="{y + 4:.1f}" font-size="10" fill="#b35c00">{int(100 * frac)}</text>')
-    parts.append(f'<text x="{left - 6}" y="{top + 10}" font-size="10" text-anchor="end" fill="#1f4e8c">{max_calls}</text>')
+        parts.append(
+            f'<text x="{left + pw + 6}" y="{y + 4:.1f}" font-size="10" fill="#b35c00">{int(100 * frac)}</text>'
+        )
+    parts.append(
+        f'<text x="{left - 6}" y="{top + 10}" font-size="10" text-anchor="end" fill="#1f4e8c">{max_calls}</text>'
+    )
     points = []
     for i, d in enumerate(daily):
         calls = d.get("calls") or 0
         h = ph * calls / max_calls
         x = left + i * step + step * 0.15
-        parts.append(f'<rect class="bar" x="{x:.1f}" y="{top + ph - h:.1f}" width="{step * 0.7:.1f}" '
-                     f'height="{h:.1f}" fill="#1f4e8c"><title>{_esc(d["day"])}: {calls}</title></rect>')
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{top + ph - h:.1f}" width="{step * 0.7:.1f}" '
+            f'height="{h:.1f}" fill="#1f4e8c"><title>{_esc(d["day"])}: {calls}</title></rect>'
+        )
         if i % max(1, n // 8) == 0:
-            parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
-                         f'text-anchor="middle" fill="#444">{_esc(str(d["day"])[5:])}</text>')
+            parts.append(
+                f'<text x="{left + i * step + step / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
+                f'text-anchor="middle" fill="#444">{_esc(str(d["day"])[5:])}</text>'
+            )
         if d.get("avg_score") is not None:
             points.append((left + i * step + step / 2, top + ph * (1 - d["avg_score"] / 100)))
     if points:
@@ -245,44 +356,56 @@ def daily_chart_svg(daily: list[dict[str, Any]], title: str, lang: str, width: i
     return "".join(parts)
 
 
-def step_chart_svg(steps: list[dict[str, Any]], labels: dict[str, str], title: str, lang: str,
-                   width: int = 720) -> str:
+def step_chart_svg(steps: list[dict[str, Any]], labels: dict[str, str], title: str, lang: str, width: int = 720) -> str:
     """Horizontal bars: compliance rate per script step."""
     row, left, top = 26, 220, 10
     height = top * 2 + row * max(len(steps), 1)
     pw = width - left - 70
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>'
+    ]
     for i, s in enumerate(steps):
         y = top + i * row
         rate = s.get("compliance_rate")
         w = pw * (rate or 0)
         colour = "#2e7d32" if (rate or 0) >= 0.8 else "#e07b00" if (rate or 0) >= 0.5 else "#c62828"
-        parts.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end" fill="#222">'
-                     f'{_esc(labels.get(s["step"], s["step"]))}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end" fill="#222">'
+            f"{_esc(labels.get(s['step'], s['step']))}</text>"
+        )
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{pw}" height="18" fill="#eef1f5"/>')
         parts.append(f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="18" fill="{colour}"/>')
-        parts.append(f'<text x="{left + pw + 6}" y="{y + 17}" font-size="12" fill="#222">{_esc(fmt(rate, "rate", lang))}</text>')
+        parts.append(
+            f'<text x="{left + pw + 6}" y="{y + 17}" font-size="12" fill="#222">{_esc(fmt(rate, "rate", lang))}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def share_chart_svg(rows: list[dict[str, Any]], label_key: str, labels: dict[str, str], title: str, lang: str,
-                    width: int = 720) -> str:
+def share_chart_svg(
+    rows: list[dict[str, Any]], label_key: str, labels: dict[str, str], title: str, lang: str, width: int = 720
+) -> str:
     """Horizontal bars: share of calls per driver (or category), one colour, largest first."""
     row, left, top = 26, 220, 10
     height = top * 2 + row * max(len(rows), 1)
     pw = width - left - 70
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>'
+    ]
     for i, r in enumerate(rows):
         y = top + i * row
         share = r.get("share") or 0
-        parts.append(f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end" fill="#222">'
-                     f'{_esc(labels.get(r[label_key], r[label_key]))}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 17}" font-size="12" text-anchor="end" fill="#222">'
+            f"{_esc(labels.get(r[label_key], r[label_key]))}</text>"
+        )
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{pw}" height="18" fill="#eef1f5"/>')
         parts.append(f'<rect class="bar" x="{left}" y="{y + 4}" width="{pw * share:.1f}" height="18" fill="#1f4e8c"/>')
-        parts.append(f'<text x="{left + pw + 6}" y="{y + 17}" font-size="12" fill="#222">{_esc(fmt(share, "rate", lang))}</text>')
+        parts.append(
+            f'<text x="{left + pw + 6}" y="{y + 17}" font-size="12" fill="#222">{_esc(fmt(share, "rate", lang))}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -293,25 +416,36 @@ def sentiment_chart_svg(daily: list[dict[str, Any]], title: str, width: int = 72
     pw, ph = width - left - right, height - top - bottom
     n = max(len(daily), 1)
     step = pw / n
-    y_of = (lambda v: top + ph * (1 - (v + 1) / 2))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>',
-             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#f7f9fc" stroke="#d0d7e2"/>']
+    y_of = lambda v: top + ph * (1 - (v + 1) / 2)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>',
+        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#f7f9fc" stroke="#d0d7e2"/>',
+    ]
     for v in (-1, -0.5, 0, 0.5, 1):
         y = y_of(v)
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" '
-                     f'stroke="{"#8a94a6" if v == 0 else "#e3e8ef"}"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" '
+            f'stroke="{"#8a94a6" if v == 0 else "#e3e8ef"}"/>'
+        )
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" fill="#444">{v:+g}</text>')
     for i, d in enumerate(daily):
         if i % max(1, n // 8) == 0:
-            parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
-                         f'text-anchor="middle" fill="#444">{_esc(str(d["day"])[5:])}</text>')
+            parts.append(
+                f'<text x="{left + i * step + step / 2:.1f}" y="{height - bottom + 14}" font-size="10" '
+                f'text-anchor="middle" fill="#444">{_esc(str(d["day"])[5:])}</text>'
+            )
     for key, colour, dash in (("customer", "#c62828", ""), ("agent", "#1f4e8c", ' stroke-dasharray="5,4"')):
-        pts = [(left + i * step + step / 2, y_of(max(-1.0, min(1.0, d[key]))))
-               for i, d in enumerate(daily) if d.get(key) is not None]
+        pts = [
+            (left + i * step + step / 2, y_of(max(-1.0, min(1.0, d[key]))))
+            for i, d in enumerate(daily)
+            if d.get(key) is not None
+        ]
         if pts:
-            parts.append(f'<polyline class="line" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}" '
-                         f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
+            parts.append(
+                f'<polyline class="line" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}" '
+                f'fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -349,63 +483,131 @@ def _table(headers: list[str], rows: list[list[tuple[str, bool]]], empty: str) -
     if not rows:
         return f"<p>{_esc(empty)}</p>"
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f'<td class="num">{_esc(v)}</td>' if num else f"<td>{_esc(v)}</td>"
-                                    for v, num in r) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{_esc(v)}</td>' if num else f"<td>{_esc(v)}</td>" for v, num in r) + "</tr>"
+        for r in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def render_html(data: ReportData) -> str:
     lang = data.language if data.language in STRINGS else "en"
     t = STRINGS[lang]
-    period_label = f"{t[data.period.kind]} {data.period.key} ({data.period.start.isoformat()} – " \
-                   f"{data.period.days()[-1]})"
+    period_label = (
+        f"{t[data.period.kind]} {data.period.key} ({data.period.start.isoformat()} – {data.period.days()[-1]})"
+    )
     kpi_cards = []
     for row in kpi_changes(data.current, data.previous):
         cls = "" if row["improved"] is None else (" good" if row["improved"] else " bad")
-        kpi_cards.append(f'<div class="kpi" data-kpi="{row["kpi"]}"><div class="label">{_esc(t[row["kpi"]])}</div>'
-                         f'<div class="value">{_esc(fmt(row["value"], row["kind"], lang))}</div>'
-                         f'<div class="change{cls}">{_esc(_change_text(row, lang))}'
-                         f'{"" if row["change"] is None else " · " + _esc(t["vs_prev"])}</div></div>')
+        kpi_cards.append(
+            f'<div class="kpi" data-kpi="{row["kpi"]}"><div class="label">{_esc(t[row["kpi"]])}</div>'
+            f'<div class="value">{_esc(fmt(row["value"], row["kind"], lang))}</div>'
+            f'<div class="change{cls}">{_esc(_change_text(row, lang))}'
+            f"{'' if row['change'] is None else ' · ' + _esc(t['vs_prev'])}</div></div>"
+        )
     unknown = t["unknown"]
-    teams = [[(r["team"] or unknown, False), (fmt(r["calls"], "count", lang), True),
-              (fmt(r["avg_score"], "score", lang), True), (fmt(r["auto_fail_rate"], "rate", lang), True)]
-             for r in data.teams]
-    agents = [[(r["agent_id"] or unknown, False), (r["team"] or unknown, False), (fmt(r["calls"], "count", lang), True),
-               (fmt(r["avg_score"], "score", lang), True), (fmt(r["auto_fail_rate"], "rate", lang), True),
-               (fmt(r["needs_review"], "count", lang), True), (fmt(r["agent_talk_ratio"], "rate", lang), True)]
-              for r in data.agents]
-    steps = [[(t.get(r["step"], r["step"]), False), (fmt(r["applicable_calls"], "count", lang), True),
-              (fmt(r["passed_calls"], "count", lang), True), (fmt(r["compliance_rate"], "rate", lang), True)]
-             for r in data.steps]
-    lowest = [[(r["call_id"], False), (r["day"], False), (fmt(r["score"], "score", lang), True),
-               (t["yes"] if r["auto_failed"] else t["no"], False),
-               (t["unvalidated"] if r["review_status"] == "unreviewed" else r["review_status"], False),
-               (", ".join(t.get(f"reason_{x}", x) for x in r.get("review_reasons") or []), False)] for r in data.lowest]
+    teams = [
+        [
+            (r["team"] or unknown, False),
+            (fmt(r["calls"], "count", lang), True),
+            (fmt(r["avg_score"], "score", lang), True),
+            (fmt(r["auto_fail_rate"], "rate", lang), True),
+        ]
+        for r in data.teams
+    ]
+    agents = [
+        [
+            (r["agent_id"] or unknown, False),
+            (r["team"] or unknown, False),
+            (fmt(r["calls"], "count", lang), True),
+            (fmt(r["avg_score"], "score", lang), True),
+            (fmt(r["auto_fail_rate"], "rate", lang), True),
+            (fmt(r["needs_review"], "count", lang), True),
+            (fmt(r["agent_talk_ratio"], "rate", lang), True),
+        ]
+        for r in data.agents
+    ]
+    steps = [
+        [
+            (t.get(r["step"], r["step"]), False),
+            (fmt(r["applicable_calls"], "count", lang), True),
+            (fmt(r["passed_calls"], "count", lang), True),
+            (fmt(r["compliance_rate"], "rate", lang), True),
+        ]
+        for r in data.steps
+    ]
+    lowest = [
+        [
+            (r["call_id"], False),
+            (r["day"], False),
+            (fmt(r["score"], "score", lang), True),
+            (t["yes"] if r["auto_failed"] else t["no"], False),
+            (t["unvalidated"] if r["review_status"] == "unreviewed" else r["review_status"], False),
+            (", ".join(t.get(f"reason_{x}", x) for x in r.get("review_reasons") or []), False),
+        ]
+        for r in data.lowest
+    ]
     review = data.review
     reasons = review.get("reasons") or {}
-    review_rows = [[(t["needs_review"], False), (fmt(review.get("needs_review", 0), "count", lang), True)],
-                   [(t["unreviewed"], False), (fmt(review.get("unreviewed", 0), "count", lang), True)],
-                   [(t["reviewed"], False), (fmt(review.get("reviewed", 0), "count", lang), True)]]
-    review_rows += [[(f'{t["reasons"]}: {t.get("reason_" + k, k)}', False), (fmt(v, "count", lang), True)]
-                    for k, v in sorted(reasons.items())]
-    quality_rows = [[(t[k], False), (fmt(data.quality.get(k, 0), "count", lang), True)]
-                    for k in ("accepted", "quarantined", "duplicate", "suppressed", "transcription_failed",
-                              "low_asr_confidence", "language_mismatch")]
+    review_rows = [
+        [(t["needs_review"], False), (fmt(review.get("needs_review", 0), "count", lang), True)],
+        [(t["unreviewed"], False), (fmt(review.get("unreviewed", 0), "count", lang), True)],
+        [(t["reviewed"], False), (fmt(review.get("reviewed", 0), "count", lang), True)],
+    ]
+    review_rows += [
+        [(f"{t['reasons']}: {t.get('reason_' + k, k)}", False), (fmt(v, "count", lang), True)]
+        for k, v in sorted(reasons.items())
+    ]
+    quality_rows = [
+        [(t[k], False), (fmt(data.quality.get(k, 0), "count", lang), True)]
+        for k in (
+            "accepted",
+            "quarantined",
+            "duplicate",
+            "suppressed",
+            "transcription_failed",
+            "low_asr_confidence",
+            "language_mismatch",
+        )
+    ]
     versions = "; ".join(f"{k}: {', '.join(v) or '–'}" for k, v in sorted(data.versions.items()))
     # issue 19: drivers, categories, sentiment
     driver_labels = {"none": t["driver_none"]}
-    drivers = [[(driver_labels.get(r["driver"], r["driver"]), False), (fmt(r["calls"], "count", lang), True),
-                (fmt(r["share"], "rate", lang), True), (_signed(r["change"], "count", lang), True),
-                (fmt(r["resolved_rate"], "rate", lang), True), (fmt(r["closing_sentiment"], "sentiment", lang), True)]
-               for r in data.drivers]
-    categories = [[(r["category"], False), (fmt(r["calls"], "count", lang), True), (fmt(r["share"], "rate", lang), True),
-                   (_signed(r["change"], "count", lang), True)] for r in data.categories]
-    sentiment = [[(t["s_" + r["measure"]], False),
-                  *[((fmt(r[k], "rate", lang) if r["measure"] == "negative_end_rate" else fmt(r[k], "sentiment", lang)), True)
-                    for k in ("value", "previous")],
-                  (_signed(r["change"], "rate" if r["measure"] == "negative_end_rate" else "sentiment", lang), True)]
-                 for r in data.sentiment]
-    title = f'{t["title"]} — {data.tenant_name}'
+    drivers = [
+        [
+            (driver_labels.get(r["driver"], r["driver"]), False),
+            (fmt(r["calls"], "count", lang), True),
+            (fmt(r["share"], "rate", lang), True),
+            (_signed(r["change"], "count", lang), True),
+            (fmt(r["resolved_rate"], "rate", lang), True),
+            (fmt(r["closing_sentiment"], "sentiment", lang), True),
+        ]
+        for r in data.drivers
+    ]
+    categories = [
+        [
+            (r["category"], False),
+            (fmt(r["calls"], "count", lang), True),
+            (fmt(r["share"], "rate", lang), True),
+            (_signed(r["change"], "count", lang), True),
+        ]
+        for r in data.categories
+    ]
+    sentiment = [
+        [
+            (t["s_" + r["measure"]], False),
+            *[
+                (
+                    (fmt(r[k], "rate", lang) if r["measure"] == "negative_end_rate" else fmt(r[k], "sentiment", lang)),
+                    True,
+                )
+                for k in ("value", "previous")
+            ],
+            (_signed(r["change"], "rate" if r["measure"] == "negative_end_rate" else "sentiment", lang), True),
+        ]
+        for r in data.sentiment
+    ]
+    title = f"{t['title']} — {data.tenant_name}"
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="ccr-tenant" content="{_esc(data.tenant_id)}"><meta name="ccr-period" content="{_esc(data.period.kind)}:{_esc(data.period.key)}">

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from .catalog import DATASETS, OBJECT_KINDS, datasets_of_class
 from .keys import ZONES
@@ -108,7 +108,7 @@ def dsr_due(received_at: datetime, *, extended: bool = False) -> datetime:
 
 def overdue(due_at: datetime, now: datetime) -> bool:
     if due_at.tzinfo is None:
-        due_at = due_at.replace(tzinfo=timezone.utc)
+        due_at = due_at.replace(tzinfo=UTC)
     return now > due_at
 
 

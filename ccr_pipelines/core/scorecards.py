@@ -34,8 +34,16 @@ from .errors import SettingsError
 
 SCORER_VERSION = "scorer-3"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; 3: phonetic
 # fallback for script steps (core/phonetic.py). Unchanged by the pre-check.
-STEP_KINDS = ("greeting", "agent_identification", "recording_disclosure", "ai_disclosure", "needs_discovery",
-              "solution", "closing", "other")
+STEP_KINDS = (
+    "greeting",
+    "agent_identification",
+    "recording_disclosure",
+    "ai_disclosure",
+    "needs_discovery",
+    "solution",
+    "closing",
+    "other",
+)
 Phrase = Annotated[str, Field(min_length=2, max_length=200)]
 
 
@@ -79,7 +87,7 @@ class Scorecard(_Strict):
     recording_notice_satisfies_disclosure: bool = False
 
     @model_validator(mode="after")
-    def _unique(self) -> "Scorecard":
+    def _unique(self) -> Scorecard:
         ids = [q.id for s in self.sections for q in s.questions]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
@@ -192,11 +200,11 @@ def best_match(phrase: str, words: list[str], at_least: float = 0.0) -> tuple[fl
             if at_least > 0:
                 if (close[min(i + size, len(words))] - close[i]) / n < at_least:
                     continue  # its recall, hence its similarity, is below at_least
-                r = _window_similarity(joined_target, " ".join(words[i:i + size]), at_least)
+                r = _window_similarity(joined_target, " ".join(words[i : i + size]), at_least)
                 if r > best:
                     best, where = r, i
                 continue
-            window = words[i:i + size]
+            window = words[i : i + size]
             sm = SequenceMatcher(None, joined_target, " ".join(window), autojunk=False)
             if sm.real_quick_ratio() <= best or sm.quick_ratio() <= best:
                 continue  # cheap upper bounds first
@@ -267,15 +275,30 @@ def _phonetic_hits(card: Scorecard, q, norm: list) -> dict[str, list]:
         for phrase in q.phrases:
             sim, pos = phonetic_match(tuple(accented_words(phrase)), heard, lang)
             if sim >= PHONETIC_SIMILARITY:
-                hits[who].append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
-                                  "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
-                                  "matched_phrase": phrase, "similarity": round(sim, 3), "method": "phonetic"})
+                hits[who].append(
+                    {
+                        "segment_index": seg["segment_index"],
+                        "start_s": time_at(seg, pos, len(words)),
+                        "segment_start_s": seg["start_s"],
+                        "segment_end_s": seg["end_s"],
+                        "matched_phrase": phrase,
+                        "similarity": round(sim, 3),
+                        "method": "phonetic",
+                    }
+                )
                 break
     return hits
 
 
-def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bool, asr_confidence: float | None,
-               precheck: bool = True, recording_notice: bool | None = None) -> dict:
+def score_call(
+    card: Scorecard,
+    segments: list[dict],
+    *,
+    uses_virtual_agents: bool,
+    asr_confidence: float | None,
+    precheck: bool = True,
+    recording_notice: bool | None = None,
+) -> dict:
     """Score one call. *segments*: redacted rows with segment_index, speaker, start_s, end_s, text
     (optionally ``no_speech``: the ASR gate's flag). *recording_notice*: the sidecar's field.
 
@@ -303,9 +326,16 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
                         continue  # exact: best_match could not reach the threshold here
                     sim, pos = best_match(phrase, words)
                     if sim >= threshold:
-                        hits[who].append({"segment_index": seg["segment_index"], "start_s": time_at(seg, pos, len(words)),
-                                          "segment_start_s": seg["start_s"], "segment_end_s": seg["end_s"],
-                                          "matched_phrase": phrase, "similarity": round(sim, 3)})
+                        hits[who].append(
+                            {
+                                "segment_index": seg["segment_index"],
+                                "start_s": time_at(seg, pos, len(words)),
+                                "segment_start_s": seg["start_s"],
+                                "segment_end_s": seg["end_s"],
+                                "matched_phrase": phrase,
+                                "similarity": round(sim, 3),
+                            }
+                        )
                         break
             if q.kind == "script_step" and not hits["verified"] and not hits["unknown"]:
                 hits = _phonetic_hits(card, q, norm)  # ASR misheard the step: does it SOUND said?
@@ -322,18 +352,39 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
                 if not ok and notice and q.step == "recording_disclosure":
                     status, ok, first = "passed", True, dict(SIDECAR_EVIDENCE)
             else:  # forbidden phrases: passing means none was said
-                status, ok = ("forbidden_said", False) if first else (("unverifiable", False) if unknown else ("passed", True))
+                status, ok = (
+                    ("forbidden_said", False) if first else (("unverifiable", False) if unknown else ("passed", True))
+                )
             if status == "unverifiable":  # out of the denominator, never an auto-fail
-                results.append({"question": q.id, "step": q.step, "section": section.id, "status": status,
-                                "points": 0.0, "possible": 0.0, "auto_fail": q.auto_fail, "evidence": unknown})
+                results.append(
+                    {
+                        "question": q.id,
+                        "step": q.step,
+                        "section": section.id,
+                        "status": status,
+                        "points": 0.0,
+                        "possible": 0.0,
+                        "auto_fail": q.auto_fail,
+                        "evidence": unknown,
+                    }
+                )
                 continue
             possible += weight
             earned += weight if ok else 0.0
             if not ok and q.auto_fail:
                 auto_failed = True
-            results.append({"question": q.id, "step": q.step, "section": section.id, "status": status,
-                            "points": weight if ok else 0.0, "possible": weight, "auto_fail": q.auto_fail,
-                            "evidence": first})
+            results.append(
+                {
+                    "question": q.id,
+                    "step": q.step,
+                    "section": section.id,
+                    "status": status,
+                    "points": weight if ok else 0.0,
+                    "possible": weight,
+                    "auto_fail": q.auto_fail,
+                    "evidence": first,
+                }
+            )
     score = 0.0 if auto_failed else (100.0 * earned / possible if possible else 0.0)
     reasons = []
     if asr_confidence is not None and asr_confidence < card.thresholds.low_confidence:
@@ -342,12 +393,24 @@ def score_call(card: Scorecard, segments: list[dict], *, uses_virtual_agents: bo
         reasons.append("borderline_score")
     if auto_failed:
         reasons.append("auto_fail")
-    if any(r["step"] in ("recording_disclosure", "ai_disclosure") and r["status"] in ("missing", "late") for r in results):
+    if any(
+        r["step"] in ("recording_disclosure", "ai_disclosure") and r["status"] in ("missing", "late") for r in results
+    ):
         reasons.append("disclosure_missing_or_late")  # P23
     if any(r["status"] == "unverifiable" for r in results):
         reasons.append(UNVERIFIABLE_REASON)
     # confidence of the automated score: ASR confidence, lowered when the call is borderline
-    confidence = (asr_confidence if asr_confidence is not None else 0.5) * (0.8 if "borderline_score" in reasons else 1.0)
-    return {"score": round(score, 2), "auto_failed": auto_failed, "results": results,
-            "needs_review": bool(reasons), "review_reasons": reasons, "review_status": "unreviewed",
-            "confidence": round(confidence, 3), "scorer_version": SCORER_VERSION, "scorecard_version": card.version_tag}
+    confidence = (asr_confidence if asr_confidence is not None else 0.5) * (
+        0.8 if "borderline_score" in reasons else 1.0
+    )
+    return {
+        "score": round(score, 2),
+        "auto_failed": auto_failed,
+        "results": results,
+        "needs_review": bool(reasons),
+        "review_reasons": reasons,
+        "review_status": "unreviewed",
+        "confidence": round(confidence, 3),
+        "scorer_version": SCORER_VERSION,
+        "scorecard_version": card.version_tag,
+    }

@@ -16,15 +16,38 @@ from .redaction import redact
 
 FILTERED = "[Filtered]"
 # Field names whose value is personal data or transcript content, whatever it looks like.
-SENSITIVE_KEYS = frozenset({
-    "text", "transcript", "transcripts", "segments", "segment_text", "customer_phone", "customer_email",
-    "phone", "email", "identifier", "customer_ref", "subject_value",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "text",
+        "transcript",
+        "transcripts",
+        "segments",
+        "segment_text",
+        "customer_phone",
+        "customer_email",
+        "phone",
+        "email",
+        "identifier",
+        "customer_ref",
+        "subject_value",
+    }
+)
 DROP_KEYS = ("user", "request")  # who and what: never needed to fix a pipeline bug
 # Top-level fields Sentry itself fills with ids, times and versions: left as they are
 # (a digit run in an event id must not turn into "[PHONE]").
-STRUCTURAL = ("event_id", "timestamp", "start_timestamp", "level", "platform", "sdk", "release", "environment",
-              "server_name", "type", "modules")
+STRUCTURAL = (
+    "event_id",
+    "timestamp",
+    "start_timestamp",
+    "level",
+    "platform",
+    "sdk",
+    "release",
+    "environment",
+    "server_name",
+    "type",
+    "modules",
+)
 MAX_DEPTH = 12
 
 
@@ -34,8 +57,10 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return redact(value, ner=False)[0] if value else value  # the rules, not the NER: no model in a hook
     if isinstance(value, dict):
-        return {k: (FILTERED if isinstance(k, str) and k.lower() in SENSITIVE_KEYS else _scrub(v, depth + 1))
-                for k, v in value.items()}
+        return {
+            k: (FILTERED if isinstance(k, str) and k.lower() in SENSITIVE_KEYS else _scrub(v, depth + 1))
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_scrub(v, depth + 1) for v in value]
     return value

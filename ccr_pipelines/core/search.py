@@ -66,7 +66,7 @@ def pg_tsquery(terms: tuple[str, ...]) -> str:
 def query_digest(query: str, *, tenant_id: str, key: str) -> str:
     """What the access log keeps of a query: a keyed digest of its folded words and their count."""
     terms = " ".join(query_terms(query))
-    mac = hmac.new(key.encode("utf-8"), f"{tenant_id}\x1f{terms}".encode("utf-8"), hashlib.sha256)
+    mac = hmac.new(key.encode("utf-8"), f"{tenant_id}\x1f{terms}".encode(), hashlib.sha256)
     return f"hmac:{mac.hexdigest()[:16]} words {len(terms.split())}"
 
 

@@ -49,9 +49,15 @@ LABELS = ("negative", "neutral", "positive")
 class Lexicon:
     """Valences and rule words of one language, as dictionaries keyed by normalised word."""
 
-    def __init__(self, valence: dict[str, float], negations: frozenset[str], boosters: dict[str, float],
-                 contrast: frozenset[str], ne: frozenset[str] = frozenset(),
-                 needs_ne: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        valence: dict[str, float],
+        negations: frozenset[str],
+        boosters: dict[str, float],
+        contrast: frozenset[str],
+        ne: frozenset[str] = frozenset(),
+        needs_ne: frozenset[str] = frozenset(),
+    ):
         self.valence, self.negations, self.boosters = valence, negations, boosters
         self.contrast, self.ne, self.needs_ne = contrast, ne, needs_ne
 
@@ -66,8 +72,14 @@ def _strip(word: str) -> str:
 @lru_cache(maxsize=2)
 def lexicon(lang: str) -> Lexicon:
     if lang == "fr":
-        return Lexicon(dict(sentiment_fr.LEXICON), sentiment_fr.NEGATIONS, dict(sentiment_fr.BOOSTERS),
-                       sentiment_fr.CONTRAST, ne=sentiment_fr.NE, needs_ne=frozenset({"plus", "point"}))
+        return Lexicon(
+            dict(sentiment_fr.LEXICON),
+            sentiment_fr.NEGATIONS,
+            dict(sentiment_fr.BOOSTERS),
+            sentiment_fr.CONTRAST,
+            ne=sentiment_fr.NE,
+            needs_ne=frozenset({"plus", "point"}),
+        )
     if lang != "en":
         raise ValueError(f"no sentiment lexicon for language {lang!r} (one of {', '.join(LANGUAGES)})")
     from vaderSentiment import vaderSentiment as vs

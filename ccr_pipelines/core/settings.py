@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -46,7 +46,7 @@ class EnvRef(_Strict):
         return value
 
 
-Value = Union[str, EnvRef]
+Value = str | EnvRef
 
 
 def resolve(value: Value | None) -> str | None:
@@ -75,7 +75,7 @@ class S3ObjectStoreSettings(_Strict):
     audit_retention_days: int = Field(default=1825, ge=1, le=3650)
 
     @model_validator(mode="after")
-    def _kms(self) -> "S3ObjectStoreSettings":
+    def _kms(self) -> S3ObjectStoreSettings:
         if self.sse == "aws:kms" and self.kms_key_id is None:
             raise ValueError("sse 'aws:kms' needs kms_key_id")
         return self
@@ -119,7 +119,7 @@ class AsrSettings(_Strict):
     k8s_pod_spec: dict | None = None  # node selector, tolerations, GPU resources, the model volume
 
     @model_validator(mode="after")
-    def _k8s_needs_an_image(self) -> "AsrSettings":
+    def _k8s_needs_an_image(self) -> AsrSettings:
         if self.launcher == "k8s" and not self.k8s_image:
             raise ValueError("asr.launcher 'k8s' needs asr.k8s_image (the ASR worker image)")
         return self
@@ -145,9 +145,7 @@ class BackupSettings(_Strict):
 class Settings(_Strict):
     env: Literal["local", "staging", "prod"]
     data_dir: str = DEFAULT_DATA_DIR
-    object_store: Annotated[
-        Union[LocalObjectStoreSettings, S3ObjectStoreSettings], Field(discriminator="kind")
-    ]
+    object_store: Annotated[LocalObjectStoreSettings | S3ObjectStoreSettings, Field(discriminator="kind")]
     control_store: ControlStoreSettings
     tenants_file: str
     ingest: IngestSettings = IngestSettings()
@@ -158,7 +156,7 @@ class Settings(_Strict):
     sentry_send_default_pii: bool = False
 
     @model_validator(mode="after")
-    def _prod_is_safe(self) -> "Settings":
+    def _prod_is_safe(self) -> Settings:
         if self.env != "prod":
             return self
         if self.object_store.kind != "s3":
@@ -171,8 +169,10 @@ class Settings(_Strict):
         if self.object_store.sse == "none":
             raise ValueError("prod must encrypt objects at rest (object_store.sse, P5)")
         if not isinstance(self.ingest.subject_hash_key, EnvRef):
-            raise ValueError("prod must read ingest.subject_hash_key from the environment ({env: VAR}), "
-                             "never a key written in the profile (P5)")
+            raise ValueError(
+                "prod must read ingest.subject_hash_key from the environment ({env: VAR}), "
+                "never a key written in the profile (P5)"
+            )
         return self
 
     # -- derived paths -----------------------------------------------------
@@ -209,8 +209,10 @@ def parse_settings(path: Path, raw: object, *, data_dir: str | None = None) -> S
 
 SECRET_MASK = "***"
 # Fields whose literal value is a secret wherever it appears (an {env: VAR} reference is a name, shown).
-_SECRET_NAME = re.compile(r"(?i)(secret|token|passw(or)?d|passwd|dsn|routing_?key|api_?key|private_?key|hash_?key|"
-                          r"access_?key|auth|credential)")
+_SECRET_NAME = re.compile(
+    r"(?i)(secret|token|passw(or)?d|passwd|dsn|routing_?key|api_?key|private_?key|hash_?key|"
+    r"access_?key|auth|credential)"
+)
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*\Z")
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]{1,20}://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?P<at>@)")
 
@@ -258,5 +260,7 @@ def check_prod_instance(instance_yaml: str | None, source: str) -> None:
     run_storage = str((doc.get("run_storage") or {}).get("module", ""))
     if "postgres" in storage or run_storage.startswith("dagster_postgres"):
         return
-    raise SettingsError(f"{source}: prod needs a PostgreSQL Dagster instance (storage: postgres), "
-                        "not the SQLite default; see dagster.yaml and infra/helm/values.yaml")
+    raise SettingsError(
+        f"{source}: prod needs a PostgreSQL Dagster instance (storage: postgres), "
+        "not the SQLite default; see dagster.yaml and infra/helm/values.yaml"
+    )

@@ -76,9 +76,7 @@ class AlertRouting(_Strict):
     # Name of the env var holding the PagerDuty routing key: secrets never sit in YAML.
     pager_routing_key_env: str | None = None
     ticket_queue: str = "data-platform"
-    notify_contact: str | None = Field(
-        default=None, description="tenant's security contact role (not a person's name)"
-    )
+    notify_contact: str | None = Field(default=None, description="tenant's security contact role (not a person's name)")
 
 
 VOCABULARY_MAX_TERMS = 100
@@ -92,8 +90,9 @@ def validate_vocabulary(terms: list[str]) -> list[str]:
     seen: set[str] = set()
     for i, term in enumerate(terms):
         if not isinstance(term, str) or not _VOCABULARY_TERM.match(term) or term != term.strip():
-            raise ValueError(f"vocabulary[{i}]: 1-40 characters, letters, digits, space . & ' + - "
-                             f"(starting with a letter or digit)")
+            raise ValueError(
+                f"vocabulary[{i}]: 1-40 characters, letters, digits, space . & ' + - (starting with a letter or digit)"
+            )
         if term.casefold() in seen:
             raise ValueError(f"vocabulary[{i}]: listed twice")
         seen.add(term.casefold())
@@ -139,9 +138,7 @@ class Tenant(_Strict):
     @classmethod
     def _slug(cls, v: str) -> str:
         if not TENANT_ID_RE.match(v):
-            raise ValueError(
-                "must be a slug of 3-40 chars: lowercase letters, digits and '-', starting with a letter"
-            )
+            raise ValueError("must be a slug of 3-40 chars: lowercase letters, digits and '-', starting with a letter")
         if v in RESERVED_TENANT_IDS:
             raise ValueError(f"'{v}' is a reserved name (used by the platform itself)")
         return v
@@ -175,7 +172,7 @@ class Tenant(_Strict):
         return hotwords_text(self.vocabulary)
 
     @model_validator(mode="after")
-    def _roles(self) -> "Tenant":
+    def _roles(self) -> Tenant:
         if len(set(self.channel_roles)) != 2:
             raise ValueError("channel_roles must name 'agent' and 'customer' once each")
         return self
@@ -227,7 +224,7 @@ class TenantRegistry:
         self.digest = digest
 
     @classmethod
-    def parse(cls, text: str, *, source: str | Path = "<memory>") -> "TenantRegistry":
+    def parse(cls, text: str, *, source: str | Path = "<memory>") -> TenantRegistry:
         """The registry in *text* (a tenants file's content), validated; *source* names it in errors.
         Reading the file is ``loaders/config_files.load_tenant_registry``'s job."""
         path = source
@@ -274,7 +271,7 @@ class TenantRegistry:
             raise TenantError(f"tenant '{tenant_id}' is terminated")
         return tenant
 
-    def with_suspensions(self, switched: dict[str, bool]) -> "TenantRegistry":
+    def with_suspensions(self, switched: dict[str, bool]) -> TenantRegistry:
         """The registry with the containment switch applied (P12): *switched* maps tenant id -> suspended."""
         tenants = [t.model_copy(update={"suspended": switched[t.id]}) if t.id in switched else t for t in self]
         return TenantRegistry(tenants, source=self.source, digest=self.digest)

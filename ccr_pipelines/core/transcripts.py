@@ -27,8 +27,12 @@ def is_no_speech(no_speech_prob: float | None, avg_logprob: float | None, compre
     Such segments are kept, flagged ``no_speech``, and count neither for nor against a script step."""
     if compression_ratio > HALLUCINATION_COMPRESSION_RATIO:
         return True
-    return (no_speech_prob is not None and no_speech_prob > NO_SPEECH_PROB
-            and avg_logprob is not None and avg_logprob < NO_SPEECH_LOGPROB)
+    return (
+        no_speech_prob is not None
+        and no_speech_prob > NO_SPEECH_PROB
+        and avg_logprob is not None
+        and avg_logprob < NO_SPEECH_LOGPROB
+    )
 
 
 def compression_ratio(text: str) -> float:
@@ -57,11 +61,21 @@ class Segment:
 
     def as_row(self, tenant_id: str, call_id: str) -> dict:
         return {
-            "tenant_id": tenant_id, "call_id": call_id, "segment_index": self.index, "speaker": self.speaker,
-            "channel": self.channel, "start_s": round(self.start, 3), "end_s": round(self.end, 3),
-            "text": self.text, "avg_logprob": self.avg_logprob, "no_speech_prob": self.no_speech_prob,
-            "compression_ratio": round(self.compression_ratio, 4), "no_speech": self.no_speech,
-            "speech_regions": [[round(a, 3), round(b, 3)] for a, b in (self.speech_regions or ((self.start, self.end),))],
+            "tenant_id": tenant_id,
+            "call_id": call_id,
+            "segment_index": self.index,
+            "speaker": self.speaker,
+            "channel": self.channel,
+            "start_s": round(self.start, 3),
+            "end_s": round(self.end, 3),
+            "text": self.text,
+            "avg_logprob": self.avg_logprob,
+            "no_speech_prob": self.no_speech_prob,
+            "compression_ratio": round(self.compression_ratio, 4),
+            "no_speech": self.no_speech,
+            "speech_regions": [
+                [round(a, 3), round(b, 3)] for a, b in (self.speech_regions or ((self.start, self.end),))
+            ],
         }
 
 
@@ -74,15 +88,29 @@ def merge_channel_segments(per_channel: list[tuple[str, int | None, list[dict]]]
             if not text:
                 continue
             regions = tuple((float(a), float(b)) for a, b in s.get("speech_regions") or ())
-            flat.append((float(s["start"]), float(s["end"]), speaker, channel, text, s.get("avg_logprob"),
-                         s.get("no_speech_prob"), regions))
+            flat.append(
+                (
+                    float(s["start"]),
+                    float(s["end"]),
+                    speaker,
+                    channel,
+                    text,
+                    s.get("avg_logprob"),
+                    s.get("no_speech_prob"),
+                    regions,
+                )
+            )
     flat.sort(key=lambda t: (t[0], t[1], t[2]))
-    return [Segment(i, sp, st, en, tx, lp, ns, cr, ch, rg, is_no_speech(ns, lp, cr))
-            for i, (st, en, sp, ch, tx, lp, ns, rg) in enumerate(flat) for cr in [compression_ratio(tx)]]
+    return [
+        Segment(i, sp, st, en, tx, lp, ns, cr, ch, rg, is_no_speech(ns, lp, cr))
+        for i, (st, en, sp, ch, tx, lp, ns, rg) in enumerate(flat)
+        for cr in [compression_ratio(tx)]
+    ]
 
 
-def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_language: str | None,
-                    detected_language: str | None) -> dict:
+def quality_signals(
+    segments: list[Segment], *, audio_seconds: float, expected_language: str | None, detected_language: str | None
+) -> dict:
     """Per-call quality signals: no text, only numbers and flags. Segments the no-speech gate flagged
     are counted apart (``no_speech_words``) and make ``hallucination_suspected`` true."""
     gated = [s for s in segments if s.no_speech]
@@ -103,7 +131,8 @@ def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_l
         "no_speech_share": round(no_speech_share, 4),
         "compression_ratio": round(cr, 4),
         "max_segment_compression_ratio": round(max((s.compression_ratio for s in segments), default=0.0), 4),
-        "hallucination_suspected": cr > HALLUCINATION_COMPRESSION_RATIO or bool(gated)
+        "hallucination_suspected": cr > HALLUCINATION_COMPRESSION_RATIO
+        or bool(gated)
         or any(s.compression_ratio > HALLUCINATION_COMPRESSION_RATIO for s in segments),
         "no_speech_segments": len(gated),
         "no_speech_words": sum(len(s.text.split()) for s in gated),
@@ -116,8 +145,9 @@ def quality_signals(segments: list[Segment], *, audio_seconds: float, expected_l
     }
 
 
-def turns(segments: list[dict], speaker_key: str = "speaker", start_key: str = "start_s",
-          end_key: str = "end_s") -> list[tuple[str, float, float]]:
+def turns(
+    segments: list[dict], speaker_key: str = "speaker", start_key: str = "start_s", end_key: str = "end_s"
+) -> list[tuple[str, float, float]]:
     """(speaker, start, end) of each turn: consecutive segments (in start order) of one speaker."""
     out: list[list] = []
     for s in sorted(segments, key=lambda s: (s[start_key], s[end_key])):
@@ -128,8 +158,9 @@ def turns(segments: list[dict], speaker_key: str = "speaker", start_key: str = "
     return [tuple(t) for t in out]
 
 
-def boundaries_within(truth: list[tuple[str, float, float]], found: list[tuple[str, float, float]],
-                      tolerance_s: float) -> tuple[int, int]:
+def boundaries_within(
+    truth: list[tuple[str, float, float]], found: list[tuple[str, float, float]], tolerance_s: float
+) -> tuple[int, int]:
     """(boundaries of *truth* turns matched, all of them): a turn's start (end) is matched when a
     turn of the same speaker in *found* starts (ends) within *tolerance_s* of it."""
     hit = 0

@@ -62,15 +62,27 @@ def _seed_inbox(objects_root: Path, control, secret: str) -> int:
     audio = next(p for p in sorted(src.rglob("*")) if p.suffix in (".flac", ".wav", ".ogg") and p.stat().st_size > 1000)
     day_dir = objects_root / "raw" / "acme-energie" / "2026" / "11" / "17"
     day_dir.mkdir(parents=True, exist_ok=True)
-    (day_dir / "c-0990.json").write_text(json.dumps({
-        "agent_id": "ag-17", "direction": "inbound", "language": "fr",
-        "started_at": "2026-11-17T10:00:00+01:00", "customer_phone": DEMO_SUPPRESSED_PHONE}))
+    (day_dir / "c-0990.json").write_text(
+        json.dumps(
+            {
+                "agent_id": "ag-17",
+                "direction": "inbound",
+                "language": "fr",
+                "started_at": "2026-11-17T10:00:00+01:00",
+                "customer_phone": DEMO_SUPPRESSED_PHONE,
+            }
+        )
+    )
     shutil.copyfile(audio, day_dir / f"c-0990{audio.suffix}")
     n += 2
     h = subject_hash(secret, "acme-energie", "phone", DEMO_SUPPRESSED_PHONE)
     add_suppression(control, "acme-energie", h, "phone", reason="objection (demo)", actor="ccr demo")
-    control.audit(actor="ccr demo", entity="suppression_list", entity_id=f"acme-energie:{h[:16]}",
-                  change={"action": "add", "identifier_type": "phone"})
+    control.audit(
+        actor="ccr demo",
+        entity="suppression_list",
+        entity_id=f"acme-energie:{h[:16]}",
+        change={"action": "add", "identifier_type": "phone"},
+    )
     return n
 
 
@@ -112,8 +124,10 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
     try:
         objects_root = platform.objects_root
         if resume:
-            print(f"resume: no demo files seeded; processing what the inbox holds and finishing owed runs in "
-                  f"{data_dir}", flush=True)
+            print(
+                f"resume: no demo files seeded; processing what the inbox holds and finishing owed runs in {data_dir}",
+                flush=True,
+            )
             _wait_for_uploads_to_settle(objects_root / "raw")
         else:
             seeded = _seed_inbox(objects_root, platform.control_store, platform.subject_hash_key())
@@ -126,16 +140,24 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
 
         definitions = load_defs()
         instance = dg.DagsterInstance.get()
-        ok = dg.materialize([tenant_registry], instance=instance, resources=definitions.resources,
-                            run_config=QUIET).success
+        ok = dg.materialize(
+            [tenant_registry], instance=instance, resources=definitions.resources, run_config=QUIET
+        ).success
         log_path = data_dir / "logs" / "dbt.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         failed = 0
         report_paths: list[Path] = []
         stages, by_key = _stages()
         for stage in stages:
-            outcome = _run_stage(stage, by_key, instance=instance, definitions=definitions, log_path=log_path,
-                                 verbose=verbose, objects_root=objects_root)
+            outcome = _run_stage(
+                stage,
+                by_key,
+                instance=instance,
+                definitions=definitions,
+                log_path=log_path,
+                verbose=verbose,
+                objects_root=objects_root,
+            )
             failed += outcome["failures"]
             report_paths += outcome["report_paths"]
             print(_stage_line(stage, outcome, log_path), flush=True)
@@ -151,7 +173,9 @@ def _stages():
     by default and the metadata counters its summary adds up; and every stage asset by key."""
     from ..defs.analyze.assets import call_metrics, call_scores, playback_audio, redacted_transcripts
     from ..defs.analyze.sensors import (
-        redacted_to_metrics_sensor, redacted_to_playback_sensor, redacted_to_scores_sensor,
+        redacted_to_metrics_sensor,
+        redacted_to_playback_sensor,
+        redacted_to_scores_sensor,
         transcripts_to_redacted_sensor,
     )
     from ..defs.ingest.assets import call_manifest
@@ -163,19 +187,41 @@ def _stages():
     from ..defs.warehouse.assets import ccr_dbt_marts
     from ..defs.warehouse.sensors import scores_to_marts_sensor
 
-    stages = [("ingest", raw_recordings_sensor, call_manifest, ("accepted", "quarantined", "duplicate", "suppressed")),
-              ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
-              ("redact", transcripts_to_redacted_sensor, redacted_transcripts,
-               ("segments", *(f"pii_{t}" for t in PII_TYPES))),
-              ("playback", redacted_to_playback_sensor, playback_audio, ("calls", "silenced_calls")),
-              ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
-              ("score", redacted_to_scores_sensor, call_scores, ("calls", "needs_review", "auto_failed", "negative_end",
-                                                                 "category_hits")),
-              ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),
-              ("reports", scores_to_reports_sensor, None, ())]
-    by_key = {k.to_user_string(): a for a in (call_manifest, transcripts, redacted_transcripts, playback_audio, call_metrics,
-                                              call_scores, ccr_dbt_marts, tenant_weekly_reports,
-                                              tenant_monthly_reports) for k in a.keys}
+    stages = [
+        ("ingest", raw_recordings_sensor, call_manifest, ("accepted", "quarantined", "duplicate", "suppressed")),
+        ("transcribe", manifest_to_transcripts_sensor, transcripts, ("transcribed", "failed", "segments")),
+        (
+            "redact",
+            transcripts_to_redacted_sensor,
+            redacted_transcripts,
+            ("segments", *(f"pii_{t}" for t in PII_TYPES)),
+        ),
+        ("playback", redacted_to_playback_sensor, playback_audio, ("calls", "silenced_calls")),
+        ("metrics", redacted_to_metrics_sensor, call_metrics, ("calls",)),
+        (
+            "score",
+            redacted_to_scores_sensor,
+            call_scores,
+            ("calls", "needs_review", "auto_failed", "negative_end", "category_hits"),
+        ),
+        ("marts", scores_to_marts_sensor, ccr_dbt_marts, ()),
+        ("reports", scores_to_reports_sensor, None, ()),
+    ]
+    by_key = {
+        k.to_user_string(): a
+        for a in (
+            call_manifest,
+            transcripts,
+            redacted_transcripts,
+            playback_audio,
+            call_metrics,
+            call_scores,
+            ccr_dbt_marts,
+            tenant_weekly_reports,
+            tenant_monthly_reports,
+        )
+        for k in a.keys
+    }
     return stages, by_key
 
 
@@ -185,8 +231,9 @@ def _tick(sensor, state: dict, *, instance, definitions) -> list[dict]:
     runs when resumed; production: run_retries). Returns the requests, [] when it asked for none."""
     import dagster as dg
 
-    with dg.build_sensor_context(instance=instance, resources=definitions.resources, definitions=definitions,
-                                 cursor=state["cursor"]) as ctx:
+    with dg.build_sensor_context(
+        instance=instance, resources=definitions.resources, definitions=definitions, cursor=state["cursor"]
+    ) as ctx:
         result = sensor(ctx)
         cursor = ctx.cursor
     if isinstance(result, dg.SkipReason):
@@ -194,15 +241,23 @@ def _tick(sensor, state: dict, *, instance, definitions) -> list[dict]:
     if not result.run_requests:
         _save_sensor_state(instance, sensor.name, result.cursor or cursor or state["cursor"], [])
         return []
-    pending = [{"partition_key": rr.partition_key, "run_config": rr.run_config, "tags": rr.tags,
-                "run_key": rr.run_key, "assets": sorted({k.to_user_string() for k in rr.asset_selection or []})}
-               for rr in result.run_requests]
+    pending = [
+        {
+            "partition_key": rr.partition_key,
+            "run_config": rr.run_config,
+            "tags": rr.tags,
+            "run_key": rr.run_key,
+            "assets": sorted({k.to_user_string() for k in rr.asset_selection or []}),
+        }
+        for rr in result.run_requests
+    ]
     _save_sensor_state(instance, sensor.name, result.cursor or state["cursor"], pending)
     return pending
 
 
-def _run_stage(stage, by_key: dict, *, instance, definitions, log_path: Path, verbose: bool,
-               objects_root: Path) -> dict:
+def _run_stage(
+    stage, by_key: dict, *, instance, definitions, log_path: Path, verbose: bool, objects_root: Path
+) -> dict:
     """Tick the stage's sensor and execute the runs it requests, in this process, until it asks for none."""
     import contextlib
 
@@ -224,9 +279,15 @@ def _run_stage(stage, by_key: dict, *, instance, definitions, log_path: Path, ve
             with contextlib.ExitStack() as stack:
                 if name == "marts" and not verbose:  # dbt prints its whole log on stdout: to var/logs/dbt.log
                     stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(log_path, "a"))))
-                r = dg.materialize(assets, instance=instance, resources=definitions.resources,
-                                   partition_key=rr["partition_key"], run_config={**rr["run_config"], **QUIET},
-                                   tags={**rr["tags"], "dagster/run_key": rr["run_key"]}, raise_on_error=False)
+                r = dg.materialize(
+                    assets,
+                    instance=instance,
+                    resources=definitions.resources,
+                    partition_key=rr["partition_key"],
+                    run_config={**rr["run_config"], **QUIET},
+                    tags={**rr["tags"], "dagster/run_key": rr["run_key"]},
+                    raise_on_error=False,
+                )
             runs += 1
             failures += 0 if r.success else 1
             for ev in r.get_asset_materialization_events():
@@ -234,12 +295,16 @@ def _run_stage(stage, by_key: dict, *, instance, definitions, log_path: Path, ve
                 for c in counters:
                     totals[c] += md[c].value if c in md else 0
             for ev in r.get_asset_observation_events():
-                dbt_summary = {k[4:]: v.value for k, v in ev.asset_observation_data.asset_observation.metadata.items()
-                               if k.startswith("dbt_")} or dbt_summary
+                dbt_summary = {
+                    k[4:]: v.value
+                    for k, v in ev.asset_observation_data.asset_observation.metadata.items()
+                    if k.startswith("dbt_")
+                } or dbt_summary
             if name == "reports":
                 kind = "weekly" if "weekly" in rr["assets"][0] else "monthly"
-                report_paths.append(objects_root / report_key(rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"],
-                                                              "report.html"))
+                report_paths.append(
+                    objects_root / report_key(rr["tags"][TENANT_TAG], kind, rr["tags"]["ccr/period"], "report.html")
+                )
             pending = pending[1:]
             _save_sensor_state(instance, sensor.name, _sensor_state(instance, sensor.name)["cursor"], pending)
     return {"runs": runs, "failures": failures, "totals": totals, "dbt": dbt_summary, "report_paths": report_paths}
@@ -254,19 +319,25 @@ def _stage_line(stage, outcome: dict, log_path: Path) -> str:
         if failures:
             return f"marts: FAILED (dbt log: {log_path})"
         d = outcome["dbt"]
-        return (f"marts: built; dbt build PASS={d.get('pass')} WARN={d.get('warn')} ERROR={d.get('error')} "
-                f"SKIP={d.get('skip')} TOTAL={d.get('total')} (tests passed {d.get('tests_pass')}/"
-                f"{d.get('tests_total')}); dbt log: {log_path}")
+        return (
+            f"marts: built; dbt build PASS={d.get('pass')} WARN={d.get('warn')} ERROR={d.get('error')} "
+            f"SKIP={d.get('skip')} TOTAL={d.get('total')} (tests passed {d.get('tests_pass')}/"
+            f"{d.get('tests_total')}); dbt log: {log_path}"
+        )
     if name == "reports":
-        return (f"reports: {runs} run(s); {runs - failures} delivered (HTML + CSV/Parquet extracts + manifest.json; "
-                "sections: KPIs, trends, call drivers, sentiment, categories, compliance, review)")
+        return (
+            f"reports: {runs} run(s); {runs - failures} delivered (HTML + CSV/Parquet extracts + manifest.json; "
+            "sections: KPIs, trends, call drivers, sentiment, categories, compliance, review)"
+        )
     return f"{name}: {runs} run(s); " + ", ".join(f"{k}={outcome['totals'][k]}" for k in counters)
 
 
 def _print_outputs(platform, home: Path, events: int, report_paths: list[Path]) -> None:
     objects_root = platform.objects_root
-    print(f"lineage: {events} OpenLineage event(s) under {objects_root / 'lineage' / 'openlineage'}; "
-          "try: ccr lineage call acme-energie <call id>")
+    print(
+        f"lineage: {events} OpenLineage event(s) under {objects_root / 'lineage' / 'openlineage'}; "
+        "try: ccr lineage call acme-energie <call id>"
+    )
     print(f"outputs under {platform.data_dir.resolve()}:")
     print(f"  manifest (Parquet)  {objects_root / 'datasets'}")
     print(f"  accepted audio      {objects_root / 'audio'}")
@@ -274,8 +345,12 @@ def _print_outputs(platform, home: Path, events: int, report_paths: list[Path]) 
     print(f"  transcripts         {objects_root / 'restricted'}  (restricted zone: transcript text)")
     print(f"  redacted segments   {objects_root / 'datasets'}/*/redacted_segments  (what analytics read)")
     print(f"  call metrics        {objects_root / 'datasets'}/*/call_metrics")
-    print(f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)")
-    print(f"  sentiment           {objects_root / 'datasets'}/*/turn_sentiment, call_sentiment  (per turn and per call, FR/EN)")
+    print(
+        f"  call scores         {objects_root / 'datasets'}/*/call_scores  (automated, unreviewed; review queue in the control store)"
+    )
+    print(
+        f"  sentiment           {objects_root / 'datasets'}/*/turn_sentiment, call_sentiment  (per turn and per call, FR/EN)"
+    )
     print(f"  categories, drivers {objects_root / 'datasets'}/*/call_categories  (each hit with its time points)")
     print(f"  call cards          {objects_root / 'datasets'}/*/call_cards  (driver, outcome, the agent's commitments)")
     print(f"  marts (DuckDB)      {platform.marts.duckdb_file}")

@@ -80,8 +80,12 @@ def probe(path: str, *, max_duration_s: float) -> dict:
             if samples == 0:
                 raise Rejected(Reason.UNREADABLE_AUDIO, "no decodable audio") from None
             raise Rejected(Reason.TRUNCATED_AUDIO, "decoding stopped with an error") from None
-        wav_truncated = (samples > 0 and bool(sample_rate) and container.format.name.startswith("wav")
-                         and _wav_data_shortfall(path) > 0)
+        wav_truncated = (
+            samples > 0
+            and bool(sample_rate)
+            and container.format.name.startswith("wav")
+            and _wav_data_shortfall(path) > 0
+        )
         decoded_s = check_decoded(samples, sample_rate, header_s, channels, wav_truncated=wav_truncated)
         return {
             "duration_s": round(decoded_s, 3),

@@ -59,9 +59,11 @@ def check_secrets(settings: Settings, source: Path | str) -> None:
         return
     value = os.environ.get(ref.env)
     if value and len(value.encode("utf-8")) < MIN_SUBJECT_HASH_KEY_BYTES:
-        raise SettingsError(f"{source}: field 'ingest.subject_hash_key': {ref.env} holds "
-                            f"{len(value.encode('utf-8'))} byte(s); prod needs a key of at least "
-                            f"{MIN_SUBJECT_HASH_KEY_BYTES} random bytes (P5)")
+        raise SettingsError(
+            f"{source}: field 'ingest.subject_hash_key': {ref.env} holds "
+            f"{len(value.encode('utf-8'))} byte(s); prod needs a key of at least "
+            f"{MIN_SUBJECT_HASH_KEY_BYTES} random bytes (P5)"
+        )
 
 
 PRIVATE_UMASK = 0o077  # new files 0600, new directories 0700: the owner only
@@ -88,7 +90,11 @@ def protect_local_files(settings: Settings) -> list[Path]:
     from ..services.marts import duckdb_path, restricted_calls_path
 
     local_objects = settings.object_store.kind == "local"
-    db = sqlite_path(settings.expand(settings.control_store.url)) if isinstance(settings.control_store.url, str) else None
+    db = (
+        sqlite_path(settings.expand(settings.control_store.url))
+        if isinstance(settings.control_store.url, str)
+        else None
+    )
     if not local_objects and db is None:
         return []
     os.umask(PRIVATE_UMASK)
@@ -136,8 +142,11 @@ def load_settings(env: str | None = None) -> LoadedSettings:
 
     registry = load_tenant_registry(tenants_path(settings, path))
     for tenant in registry:
-        check_region(tenant.storage_region, tenant.region_override_reason,
-                     where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'")
+        check_region(
+            tenant.storage_region,
+            tenant.region_override_reason,
+            where=f"{registry.source}: tenant '{tenant.id}': field 'storage_region'",
+        )
     check_secrets(settings, path)
     protect_local_files(settings)
     return LoadedSettings(settings, registry, path)

@@ -9,8 +9,15 @@ import dagster as dg
 from pydantic import PrivateAttr, ValidationError, model_validator
 
 from .. import platform
-from ..core.settings import (AlertingSettings, AsrSettings, BackupSettings, EnvRef, IngestSettings,
-                             S3ObjectStoreSettings, field_default)
+from ..core.settings import (
+    AlertingSettings,
+    AsrSettings,
+    BackupSettings,
+    EnvRef,
+    IngestSettings,
+    S3ObjectStoreSettings,
+    field_default,
+)
 from ..core.tenants import TenantRegistry
 from ..loaders.config_files import load_tenant_registry
 from ..loaders.settings_files import LoadedSettings, load_settings
@@ -39,8 +46,21 @@ class ObjectStoreResource(dg.ConfigurableResource):
 
     def spec(self) -> dict:
         """The builder's arguments (``platform.build_object_store``); what the ASR worker receives."""
-        return {k: getattr(self, k) for k in ("kind", "root", "bucket", "region", "endpoint_url", "sse", "kms_key_id",
-                                              "region_override_reason", "audit_bucket", "audit_retention_days")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "kind",
+                "root",
+                "bucket",
+                "region",
+                "endpoint_url",
+                "sse",
+                "kms_key_id",
+                "region_override_reason",
+                "audit_bucket",
+                "audit_retention_days",
+            )
+        }
 
     def get(self) -> ObjectStore:
         if self._store is None:
@@ -156,15 +176,26 @@ class AsrResource(dg.ConfigurableResource):
         import json
 
         spec = json.loads(self.k8s_pod_spec_json) if self.k8s_pod_spec_json else {}
-        return {"image": self.k8s_image, "command": ["python", "-m", worker_module], "namespace": self.k8s_namespace,
-                "base_pod_spec": {**spec, "serviceAccountName": self.k8s_service_account, "restartPolicy": "Never"}}
+        return {
+            "image": self.k8s_image,
+            "command": ["python", "-m", worker_module],
+            "namespace": self.k8s_namespace,
+            "base_pod_spec": {**spec, "serviceAccountName": self.k8s_service_account, "restartPolicy": "Never"},
+        }
 
     def worker_config(self) -> dict:
-        return {"model": self.model, "multilingual_model": self.multilingual_model or None,
-                "device": self.device, "compute_type": self.compute_type, "batch_size": self.batch_size,
-                "threads": self.threads, "inter_threads": self.inter_threads, "vad": self.vad,
-                "alignment_model_dir": self.alignment_model_dir or None,
-                "diarization_model_dir": self.diarization_model_dir or None}
+        return {
+            "model": self.model,
+            "multilingual_model": self.multilingual_model or None,
+            "device": self.device,
+            "compute_type": self.compute_type,
+            "batch_size": self.batch_size,
+            "threads": self.threads,
+            "inter_threads": self.inter_threads,
+            "vad": self.vad,
+            "alignment_model_dir": self.alignment_model_dir or None,
+            "diarization_model_dir": self.diarization_model_dir or None,
+        }
 
 
 class AlertingResource(dg.ConfigurableResource):
@@ -183,8 +214,13 @@ class AlertingResource(dg.ConfigurableResource):
         from ..services.alerting import AlertSettings, init_sentry
 
         sentry = init_sentry(self.sentry_dsn or None, environment=self.environment)
-        return AlertSettings(pager_url=self.pager_url or None, default_routing_key_env=self.default_routing_key_env,
-                             max_attempts=self.max_attempts, backoff_s=self.backoff_s, sentry_enabled=sentry)
+        return AlertSettings(
+            pager_url=self.pager_url or None,
+            default_routing_key_env=self.default_routing_key_env,
+            max_attempts=self.max_attempts,
+            backoff_s=self.backoff_s,
+            sentry_enabled=sentry,
+        )
 
 
 def _dbt_resource():
@@ -194,10 +230,14 @@ def _dbt_resource():
 def _asr_resource(asr) -> "AsrResource":
     import json
 
-    values = {k: (v if v is not None else "") for k, v in asr.model_dump().items() if k not in ("k8s_pod_spec",
-                                                                                               "k8s_image")}
-    return AsrResource(**values, k8s_image=_field(asr.k8s_image),
-                       k8s_pod_spec_json=json.dumps(asr.k8s_pod_spec) if asr.k8s_pod_spec else "")
+    values = {
+        k: (v if v is not None else "") for k, v in asr.model_dump().items() if k not in ("k8s_pod_spec", "k8s_image")
+    }
+    return AsrResource(
+        **values,
+        k8s_image=_field(asr.k8s_image),
+        k8s_pod_spec_json=json.dumps(asr.k8s_pod_spec) if asr.k8s_pod_spec else "",
+    )
 
 
 def _pipes_client(launcher: str):
@@ -220,8 +260,9 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
     """The code location's resources, from the profile (``platform`` builds what their ``get()`` returns)."""
     loaded = loaded or load_settings()
     s = loaded.settings
-    object_store = ObjectStoreResource(**{k: _field(v) for k, v in platform.object_store_fields(s).items()},
-                                       backup_keep_days=s.backups.keep_days)
+    object_store = ObjectStoreResource(
+        **{k: _field(v) for k, v in platform.object_store_fields(s).items()}, backup_keep_days=s.backups.keep_days
+    )
     url = s.control_store.url
     control_store = ControlStoreResource(url=dg.EnvVar(url.env) if isinstance(url, EnvRef) else s.expand(url))
     return {
@@ -234,9 +275,12 @@ def resources_from_settings(loaded: LoadedSettings | None = None) -> dict:
         # Local: a subprocess. Production: a pod per batch on GPU nodes (asr.launcher: k8s).
         "pipes_client": _pipes_client(s.asr.launcher),
         "alerting": AlertingResource(
-            pager_url=_field(s.alerting.pager_url), default_routing_key_env=s.alerting.default_routing_key_env,
-            max_attempts=s.alerting.max_attempts, backoff_s=s.alerting.backoff_s,
-            sentry_dsn=_field(s.sentry_dsn), environment=s.env,
+            pager_url=_field(s.alerting.pager_url),
+            default_routing_key_env=s.alerting.default_routing_key_env,
+            max_attempts=s.alerting.max_attempts,
+            backoff_s=s.alerting.backoff_s,
+            sentry_dsn=_field(s.sentry_dsn),
+            environment=s.env,
         ),
         "ingest_config": IngestConfigResource(
             **{k: v for k, v in s.ingest.model_dump().items() if k != "subject_hash_key"},

@@ -8,7 +8,7 @@ of the command line, never the input itself, and nothing else.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..core.access import COMMANDS, DEFAULT_ROLE_COMMANDS, OPEN_COMMANDS, ROLES, argv_digest, validate_principal
 from ..core.errors import CcrError
@@ -82,8 +82,7 @@ def set_grant(control: ControlStore, principal: str, role: str, *, granted: bool
     return True
 
 
-def set_role_command(control: ControlStore, role: str, command: str, *, allow: bool, actor: str,
-                     reason: str) -> bool:
+def set_role_command(control: ControlStore, role: str, command: str, *, allow: bool, actor: str, reason: str) -> bool:
     """Let *role* run *command* (or stop it); audited. False when nothing changes."""
     if role not in ROLES or role == "admin":
         raise CcrError(f"role must be one of {', '.join(r for r in ROLES if r != 'admin')}")
@@ -93,8 +92,9 @@ def set_role_command(control: ControlStore, role: str, command: str, *, allow: b
         return tx.set_role_command(role, command, allow=allow, actor=actor, reason=reason)
 
 
-def check(control: ControlStore, principal: str, command: str, *, argv: Sequence[str],
-          tenant_id: str | None = None) -> set[str]:
+def check(
+    control: ControlStore, principal: str, command: str, *, argv: Sequence[str], tenant_id: str | None = None
+) -> set[str]:
     """Return the caller's roles if one of them may run *command*; else log the refusal and raise."""
     if command in OPEN_COMMANDS:
         return set()
@@ -102,8 +102,15 @@ def check(control: ControlStore, principal: str, command: str, *, argv: Sequence
     cmds = role_commands(control)
     if "admin" in held_roles or any(command in cmds.get(r, ()) for r in held_roles):
         return held_roles  # admin runs every command, also one added after its role table was written
-    roles.log_refusal(control, principal=principal, tenant_id=tenant_id or REFUSED_TENANT, command=command,
-                      obj=f"cli/{command} argv {argv_digest(argv)}")
+    roles.log_refusal(
+        control,
+        principal=principal,
+        tenant_id=tenant_id or REFUSED_TENANT,
+        command=command,
+        obj=f"cli/{command} argv {argv_digest(argv)}",
+    )
     held = ", ".join(sorted(held_roles)) or "no role"
-    raise AccessDenied(f"access refused: '{principal}' ({held}) may not run '{command}' (logged; "
-                       f"an admin grants roles with `ccr access grant`)")
+    raise AccessDenied(
+        f"access refused: '{principal}' ({held}) may not run '{command}' (logged; "
+        f"an admin grants roles with `ccr access grant`)"
+    )

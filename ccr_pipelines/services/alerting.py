@@ -18,14 +18,24 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from ..core.errors import InvalidRequest, NotFound
-from ..core.incidents import (Classification, Signal, authority_deadline, breach_clock,
-                              breach_notification_draft, classify, dedup_key, pager_event, signal_key, summary_line,
-                              unusual_access_actors)
+from ..core.incidents import (
+    Classification,
+    Signal,
+    authority_deadline,
+    breach_clock,
+    breach_notification_draft,
+    classify,
+    dedup_key,
+    pager_event,
+    signal_key,
+    summary_line,
+    unusual_access_actors,
+)
 from ..core.tenants import TenantRegistry
 from ..stores import audit_trail, incident_register
 from ..stores.control_store import ControlStore, utcnow
@@ -53,8 +63,9 @@ class AlertSettings:
         return self.env.get(name) or self.env.get(self.default_routing_key_env)
 
 
-def _timeline(control: ControlStore, incident_id: int, event: str, detail: dict | None = None, *, at: datetime,
-              actor: str = ACTOR) -> None:
+def _timeline(
+    control: ControlStore, incident_id: int, event: str, detail: dict | None = None, *, at: datetime, actor: str = ACTOR
+) -> None:
     with incident_register.changes(control) as tx:
         tx.timeline(incident_id, event, detail, at=at, actor=actor)
 
@@ -71,16 +82,38 @@ def _open_incident(control: ControlStore, signal: Signal, cls: Classification, n
                 tx.timeline(row.id, "repeated", {"run_ids": list(signal.run_ids)}, at=now, actor=ACTOR)
                 return row.id, False
         incident_id = tx.insert(
-            severity=cls.severity, rule=cls.rule, signal=key, status="open", tenants=tenants,
-            counts=dict(signal.counts), run_ids=list(signal.run_ids), is_breach=cls.is_breach, detected_at=now,
-            notify_authority_by=authority_deadline(now) if cls.is_breach else None)
-        tx.timeline(incident_id, "detected", {"rule": cls.rule, "severity": cls.severity,
-                                              "route": cls.route, "breach": cls.is_breach}, at=now, actor=ACTOR)
+            severity=cls.severity,
+            rule=cls.rule,
+            signal=key,
+            status="open",
+            tenants=tenants,
+            counts=dict(signal.counts),
+            run_ids=list(signal.run_ids),
+            is_breach=cls.is_breach,
+            detected_at=now,
+            notify_authority_by=authority_deadline(now) if cls.is_breach else None,
+        )
+        tx.timeline(
+            incident_id,
+            "detected",
+            {"rule": cls.rule, "severity": cls.severity, "route": cls.route, "breach": cls.is_breach},
+            at=now,
+            actor=ACTOR,
+        )
         return incident_id, True
 
 
-def post_with_retries(url: str, payload: dict, *, control: ControlStore, incident_id: int, channel: str,
-                      key: str, settings: AlertSettings, sleep: Callable[[float], None] = time.sleep) -> bool:
+def post_with_retries(
+    url: str,
+    payload: dict,
+    *,
+    control: ControlStore,
+    incident_id: int,
+    channel: str,
+    key: str,
+    settings: AlertSettings,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
     """POST *payload*; retry on 429/5xx/network errors with exponential backoff; log every attempt (P22)."""
     body = json.dumps(payload).encode("utf-8")
     for attempt in range(1, settings.max_attempts + 1):
@@ -95,10 +128,15 @@ def post_with_retries(url: str, payload: dict, *, control: ControlStore, inciden
             status = None
         ok = status is not None and 200 <= status < 300
         retry = not ok and (status is None or status in RETRY_STATUSES) and attempt < settings.max_attempts
-        incident_register.record_delivery(control, incident_id=incident_id, channel=channel, dedup_key=key,
-                                          attempt=attempt,
-                                          status="sent" if ok else "retried" if retry else "failed",
-                                          http_status=status)
+        incident_register.record_delivery(
+            control,
+            incident_id=incident_id,
+            channel=channel,
+            dedup_key=key,
+            attempt=attempt,
+            status="sent" if ok else "retried" if retry else "failed",
+            http_status=status,
+        )
         if ok:
             return True
         if not retry:
@@ -107,48 +145,110 @@ def post_with_retries(url: str, payload: dict, *, control: ControlStore, inciden
     return False
 
 
-def _page(control: ControlStore, registry: TenantRegistry | None, settings: AlertSettings, incident_id: int,
-          signal: Signal, cls: Classification, *, tenants: list[str | None], summary: str,
-          suffix: str = "", sleep=time.sleep) -> int:
+def _page(
+    control: ControlStore,
+    registry: TenantRegistry | None,
+    settings: AlertSettings,
+    incident_id: int,
+    signal: Signal,
+    cls: Classification,
+    *,
+    tenants: list[str | None],
+    summary: str,
+    suffix: str = "",
+    sleep=time.sleep,
+) -> int:
     sent = 0
     for tenant in tenants:
         key = dedup_key(tenant, signal) + suffix
         routing = settings.routing_key(registry, tenant)
         if not settings.pager_url or not routing:
             # nowhere to page: say so in the register rather than pretending it went out
-            incident_register.record_delivery(control, incident_id=incident_id, channel="pager", dedup_key=key,
-                                              attempt=1, status="failed", http_status=None)
+            incident_register.record_delivery(
+                control,
+                incident_id=incident_id,
+                channel="pager",
+                dedup_key=key,
+                attempt=1,
+                status="failed",
+                http_status=None,
+            )
             continue
-        event = pager_event(routing_key=routing, key=key, severity=cls.severity, summary=summary,
-                            source=settings.source, tenant=tenant, signal=signal, rule=cls.rule,
-                            incident_id=incident_id)
-        sent += post_with_retries(settings.pager_url, event, control=control, incident_id=incident_id,
-                                  channel="pager", key=key, settings=settings, sleep=sleep)
+        event = pager_event(
+            routing_key=routing,
+            key=key,
+            severity=cls.severity,
+            summary=summary,
+            source=settings.source,
+            tenant=tenant,
+            signal=signal,
+            rule=cls.rule,
+            incident_id=incident_id,
+        )
+        sent += post_with_retries(
+            settings.pager_url,
+            event,
+            control=control,
+            incident_id=incident_id,
+            channel="pager",
+            key=key,
+            settings=settings,
+            sleep=sleep,
+        )
     return sent
 
 
-def handle_signal(control: ControlStore, signal: Signal, *, settings: AlertSettings,
-                  registry: TenantRegistry | None = None, now: datetime | None = None,
-                  sleep: Callable[[float], None] = time.sleep) -> dict:
+def handle_signal(
+    control: ControlStore,
+    signal: Signal,
+    *,
+    settings: AlertSettings,
+    registry: TenantRegistry | None = None,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     """Classify, register, route. Returns what happened (ids and counts only)."""
     now = now or utcnow()
     cls = classify(signal)
     incident_id, created = _open_incident(control, signal, cls, now)
-    out = {"incident_id": incident_id, "created": created, "severity": cls.severity, "rule": cls.rule,
-           "route": cls.route, "is_breach": cls.is_breach, "pages_sent": 0, "drafts": 0}
+    out = {
+        "incident_id": incident_id,
+        "created": created,
+        "severity": cls.severity,
+        "rule": cls.rule,
+        "route": cls.route,
+        "is_breach": cls.is_breach,
+        "pages_sent": 0,
+        "drafts": 0,
+    }
     if not created:
         return out
     summary = summary_line(signal, cls)
     tenants: list[str | None] = list(signal.tenants) or [None]
     if cls.route == "ticket":
-        queues = {(registry.get(t).alert_routing.ticket_queue if registry is not None and t and registry.get(t)
-                   else "data-platform") for t in tenants}
+        queues = {
+            (
+                registry.get(t).alert_routing.ticket_queue
+                if registry is not None and t and registry.get(t)
+                else "data-platform"
+            )
+            for t in tenants
+        }
         for queue in sorted(queues):
-            incident_register.record_delivery(control, incident_id=incident_id, channel="ticket", dedup_key=queue,
-                                              attempt=1, status="sent", http_status=None, at=now)
+            incident_register.record_delivery(
+                control,
+                incident_id=incident_id,
+                channel="ticket",
+                dedup_key=queue,
+                attempt=1,
+                status="sent",
+                http_status=None,
+                at=now,
+            )
     else:
-        out["pages_sent"] = _page(control, registry, settings, incident_id, signal, cls, tenants=tenants,
-                                  summary=summary, sleep=sleep)
+        out["pages_sent"] = _page(
+            control, registry, settings, incident_id, signal, cls, tenants=tenants, summary=summary, sleep=sleep
+        )
         _timeline(control, incident_id, "paged", {"sent": out["pages_sent"], "tenants": len(tenants)}, at=utcnow())
     if cls.is_breach:
         out["drafts"] = write_breach_drafts(control, registry, incident_id, signal, now)
@@ -165,34 +265,49 @@ def handle_signal(control: ControlStore, signal: Signal, *, settings: AlertSetti
     return out
 
 
-def write_breach_drafts(control: ControlStore, registry: TenantRegistry | None, incident_id: int, signal: Signal,
-                        now: datetime) -> int:
+def write_breach_drafts(
+    control: ControlStore, registry: TenantRegistry | None, incident_id: int, signal: Signal, now: datetime
+) -> int:
     """P10/P14: one French draft per affected tenant, with that tenant's counts only."""
     n = 0
     for tenant in signal.tenants:
         t = registry.get(tenant) if registry is not None else None
         body = breach_notification_draft(
-            tenant_id=tenant, tenant_name=t.display_name if t else tenant, incident_id=incident_id, signal=signal,
-            detected_at=now, deadline=authority_deadline(now),
-            tenant_counts=dict(signal.tenant_counts.get(tenant, {})))
-        incident_register.add_notification(control, incident_id=incident_id, tenant_id=tenant, language="fr",
-                                           body=body, created_at=now)
+            tenant_id=tenant,
+            tenant_name=t.display_name if t else tenant,
+            incident_id=incident_id,
+            signal=signal,
+            detected_at=now,
+            deadline=authority_deadline(now),
+            tenant_counts=dict(signal.tenant_counts.get(tenant, {})),
+        )
+        incident_register.add_notification(
+            control, incident_id=incident_id, tenant_id=tenant, language="fr", body=body, created_at=now
+        )
         n += 1
     return n
 
 
-def escalate_breaches(control: ControlStore, *, settings: AlertSettings, registry: TenantRegistry | None = None,
-                      now: datetime | None = None, sleep=time.sleep) -> list[int]:
+def escalate_breaches(
+    control: ControlStore,
+    *,
+    settings: AlertSettings,
+    registry: TenantRegistry | None = None,
+    now: datetime | None = None,
+    sleep=time.sleep,
+) -> list[int]:
     """Page again (critical) when an open breach's 72 h deadline is within 24 h, and when it passes."""
     now = now or utcnow()
     escalated = []
     rows = incident_register.open_breaches(control)
-    done = {(r["incident_id"], (r["detail"] or {}).get("clock"))
-            for r in incident_register.timeline_events(control, "escalated")}
+    done = {
+        (r["incident_id"], (r["detail"] or {}).get("clock"))
+        for r in incident_register.timeline_events(control, "escalated")
+    }
     for row in rows:
         deadline = row["notify_authority_by"]
         if deadline.tzinfo is None:  # SQLite hands back naive UTC
-            deadline = deadline.replace(tzinfo=timezone.utc)
+            deadline = deadline.replace(tzinfo=UTC)
         clock = breach_clock(now, deadline)
         if clock == "on_track" or (row["id"], clock) in done:
             continue
@@ -201,8 +316,18 @@ def escalate_breaches(control: ControlStore, *, settings: AlertSettings, registr
         cls = Classification("critique", row["rule"], "page_now", True)
         hours = round((deadline - now).total_seconds() / 3600, 1)
         summary = f"[critique] breach incident {row['id']}: authority deadline {clock} ({hours} h left) — GDPR art. 33"
-        sent = _page(control, registry, settings, row["id"], signal, cls, tenants=list(row["tenants"] or []) or [None],
-                     summary=summary, suffix=f":deadline-{clock}", sleep=sleep)
+        sent = _page(
+            control,
+            registry,
+            settings,
+            row["id"],
+            signal,
+            cls,
+            tenants=list(row["tenants"] or []) or [None],
+            summary=summary,
+            suffix=f":deadline-{clock}",
+            sleep=sleep,
+        )
         _timeline(control, row["id"], "escalated", {"clock": clock, "hours_left": hours, "sent": sent}, at=now)
         escalated.append(row["id"])
     return escalated
@@ -211,8 +336,16 @@ def escalate_breaches(control: ControlStore, *, settings: AlertSettings, registr
 NOTES_EVENT = "notes"  # a timeline row holding one tenant's root cause / corrective action (P13, P14)
 
 
-def set_status(control: ControlStore, incident_id: int, status: str, *, actor: str, root_cause: str | None = None,
-               corrective_action: str | None = None, tenant: str | None = None) -> dict:
+def set_status(
+    control: ControlStore,
+    incident_id: int,
+    status: str,
+    *,
+    actor: str,
+    root_cause: str | None = None,
+    corrective_action: str | None = None,
+    tenant: str | None = None,
+) -> dict:
     """Acknowledge or resolve an incident, with the evidence fields (P13).
 
     P14: with *tenant*, the notes are that tenant's own: an append-only ``notes`` row of the timeline
@@ -243,8 +376,13 @@ def set_status(control: ControlStore, incident_id: int, status: str, *, actor: s
             tx.update(incident_id, **values)
             tx.timeline(incident_id, status, {}, at=now, actor=actor)
         if tenant is not None:
-            tx.timeline(incident_id, NOTES_EVENT, {"tenant_id": tenant, "root_cause": root_cause,
-                                                   "corrective_action": corrective_action}, at=now, actor=actor)
+            tx.timeline(
+                incident_id,
+                NOTES_EVENT,
+                {"tenant_id": tenant, "root_cause": root_cause, "corrective_action": corrective_action},
+                at=now,
+                actor=actor,
+            )
     return {"tenants": tenants}
 
 
@@ -253,8 +391,9 @@ def list_incidents(control: ControlStore, *, limit: int, include_resolved: bool 
     return incident_register.list_incidents(control, limit=limit, include_resolved=include_resolved)
 
 
-def unusual_access(control: ControlStore, *, window: timedelta,
-                   now: datetime | None = None) -> dict[str, tuple[str, ...]]:
+def unusual_access(
+    control: ControlStore, *, window: timedelta, now: datetime | None = None
+) -> dict[str, tuple[str, ...]]:
     """Rule R3 (P3): the actors who read, exported or linked the data of several tenants within *window*
     before *now*, with those tenants."""
     since = (now or utcnow()) - window
@@ -287,9 +426,17 @@ def init_sentry(dsn: str | None, *, environment: str) -> bool:
 
     from ..core.scrub import scrub_event
 
-    sentry_sdk.init(dsn=dsn, environment=environment, send_default_pii=False, include_local_variables=False,
-                    max_request_body_size="never", before_send=scrub_event, before_breadcrumb=_scrub_breadcrumb,
-                    default_integrations=False, traces_sample_rate=0)
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        before_send=scrub_event,
+        before_breadcrumb=_scrub_breadcrumb,
+        default_integrations=False,
+        traces_sample_rate=0,
+    )
     _SENTRY_DSN[:] = [dsn]
     return True
 

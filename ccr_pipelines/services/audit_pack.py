@@ -16,9 +16,10 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -29,8 +30,17 @@ from ..stores import evidence as period_evidence
 from ..stores.control_store import ControlStore
 from .alerting import NOTES_EVENT, tenant_notes
 
-SECTIONS = ("ropa.json", "access_log.csv", "dsr_requests.json", "purge_log.csv", "incidents.json",
-            "audit_log.json", "lineage_summary.json", "policy_evidence.csv", "manifest.json")
+SECTIONS = (
+    "ropa.json",
+    "access_log.csv",
+    "dsr_requests.json",
+    "purge_log.csv",
+    "incidents.json",
+    "audit_log.json",
+    "lineage_summary.json",
+    "policy_evidence.csv",
+    "manifest.json",
+)
 
 
 def compliance_config() -> dict:
@@ -39,7 +49,7 @@ def compliance_config() -> dict:
 
 def _bounds(d1: date, d2: date) -> tuple[datetime, datetime]:
     """[d1 00:00 UTC, d2+1 00:00 UTC): the pack's period, both days included."""
-    return (datetime.combine(d1, time.min, timezone.utc), datetime.combine(d2 + timedelta(days=1), time.min, timezone.utc))
+    return (datetime.combine(d1, time.min, UTC), datetime.combine(d2 + timedelta(days=1), time.min, UTC))
 
 
 def _csv(rows: list[dict], columns: list[str]) -> str:
@@ -54,12 +64,17 @@ def ropa(cfg: dict, tenant: Tenant) -> dict:
     """Art. 30 record for one controller (tenant): purposes, categories, recipients, sub-processors,
     retention (the tenant's own classes), transfers and security measures."""
     return {
-        "record_of_processing_activities": "GDPR art. 30(2)", "controller": {"tenant_id": tenant.id,
-                                                                           "name": tenant.display_name},
-        "processor": cfg["processor"], "purposes": cfg["purposes"], "data_subjects": cfg["data_subjects"],
-        "data_categories": cfg["data_categories"], "excluded_categories": cfg["excluded_categories"],
-        "recipients": cfg["recipients"], "sub_processors": cfg["sub_processors"],
-        "storage_region": tenant.storage_region, "transfers_outside_eu": cfg["transfers_outside_eu"],
+        "record_of_processing_activities": "GDPR art. 30(2)",
+        "controller": {"tenant_id": tenant.id, "name": tenant.display_name},
+        "processor": cfg["processor"],
+        "purposes": cfg["purposes"],
+        "data_subjects": cfg["data_subjects"],
+        "data_categories": cfg["data_categories"],
+        "excluded_categories": cfg["excluded_categories"],
+        "recipients": cfg["recipients"],
+        "sub_processors": cfg["sub_processors"],
+        "storage_region": tenant.storage_region,
+        "transfers_outside_eu": cfg["transfers_outside_eu"],
         "retention_days": {c: tenant.retention(c) for c in DEFAULT_RETENTION_DAYS},
         "security_measures": cfg["security_measures"],
     }
@@ -77,15 +92,37 @@ def _incidents(ev: period_evidence.PeriodEvidence, tenant_id: str) -> list[dict]
         own = tenant_notes(rows_tl, tenant_id)
         if own is None and (r.get("tenants") or []) == [tenant_id]:
             own = {"root_cause": r["root_cause"], "corrective_action": r["corrective_action"]}
-        timeline = [{k: t[k] for k in ("at", "event", "actor")} for t in rows_tl
-                    if t["event"] != NOTES_EVENT or (t["detail"] or {}).get("tenant_id") == tenant_id]
+        timeline = [
+            {k: t[k] for k in ("at", "event", "actor")}
+            for t in rows_tl
+            if t["event"] != NOTES_EVENT or (t["detail"] or {}).get("tenant_id") == tenant_id
+        ]
         notes = ev.notifications(iid)
         # P14: the tenant list and per-tenant counts would name other tenants: not copied
-        out.append({k: r[k] for k in ("id", "severity", "rule", "signal", "status", "is_breach", "detected_at",
-                                      "acknowledged_at", "resolved_at", "notify_authority_by")}
-                   | {"root_cause": (own or {}).get("root_cause"),
-                      "corrective_action": (own or {}).get("corrective_action"),
-                      "run_ids": r.get("run_ids") or [], "timeline": timeline, "notifications": notes})
+        out.append(
+            {
+                k: r[k]
+                for k in (
+                    "id",
+                    "severity",
+                    "rule",
+                    "signal",
+                    "status",
+                    "is_breach",
+                    "detected_at",
+                    "acknowledged_at",
+                    "resolved_at",
+                    "notify_authority_by",
+                )
+            }
+            | {
+                "root_cause": (own or {}).get("root_cause"),
+                "corrective_action": (own or {}).get("corrective_action"),
+                "run_ids": r.get("run_ids") or [],
+                "timeline": timeline,
+                "notifications": notes,
+            }
+        )
     return out
 
 
@@ -107,34 +144,51 @@ def evidence_counters(ev: period_evidence.PeriodEvidence, data: dict) -> dict[st
     incs = data["incidents"]
     return {
         "lineage": lambda: (ev.lineage_rows(), "lineage_summary.json by_kind"),
-        "lineage_regions": lambda: (sum(r["rows"] for r in summary["by_region"] if r["region"]),
-                                    "lineage_summary.json by_region"),
-        "lineage_engines": lambda: (sum(r["rows"] for r in summary["by_engine"] if r["engine"]),
-                                    "lineage_summary.json by_engine"),
+        "lineage_regions": lambda: (
+            sum(r["rows"] for r in summary["by_region"] if r["region"]),
+            "lineage_summary.json by_region",
+        ),
+        "lineage_engines": lambda: (
+            sum(r["rows"] for r in summary["by_engine"] if r["engine"]),
+            "lineage_summary.json by_engine",
+        ),
         "access_log": lambda: (len(data["access_log"]), "access_log.csv"),
-        "isolation": lambda: (ev.ingested(),
-                              "ingestion ledger rows, tenant-scoped (blocking isolation checks in Dagster)"),
+        "isolation": lambda: (
+            ev.ingested(),
+            "ingestion ledger rows, tenant-scoped (blocking isolation checks in Dagster)",
+        ),
         # P5, P8 are configuration, not period events: the pack points at it, it does not count it
         "settings": lambda: (0, "configuration, not period-bound: `ccr settings` (S3 SSE, TLS, environment)"),
         "exports": lambda: (len([r for r in data["dsr_requests"] if r["kind"] == "export"]), "dsr_requests.json"),
         "incidents": lambda: (len(incs), "incidents.json"),
-        "breaches": lambda: (len([i for i in incs if i["is_breach"]]), "incidents.json (is_breach, notify_authority_by)"),
+        "breaches": lambda: (
+            len([i for i in incs if i["is_breach"]]),
+            "incidents.json (is_breach, notify_authority_by)",
+        ),
         "suspensions": lambda: (ev.suspensions(), "audit_log.json (tenant_suspensions)"),
         "incident_timeline": lambda: (sum(len(i["timeline"]) for i in incs), "incidents.json timeline"),
         "notifications": lambda: (sum(len(i["notifications"]) for i in incs), "incidents.json notifications"),
         "review_queue": lambda: (ev.queued_for_review(), "review_queue (control store)"),
         "dsr_requests": lambda: (len(data["dsr_requests"]), "dsr_requests.json"),
-        "erasures": lambda: (len([r for r in data["dsr_requests"] if r["kind"] == "erasure"])
-                             + summary["deleted_artefacts"], "dsr_requests.json proofs; lineage deleted_at"),
+        "erasures": lambda: (
+            len([r for r in data["dsr_requests"] if r["kind"] == "erasure"]) + summary["deleted_artefacts"],
+            "dsr_requests.json proofs; lineage deleted_at",
+        ),
         "suppression": lambda: (ev.ingested("suppressed"), "ingestion ledger (outcome suppressed)"),
         "purge_log": lambda: (len(data["purge_log"]), "purge_log.csv"),
         "audit_log": lambda: (len(data["audit_log"]), "audit_log.json"),
-        "redaction": lambda: (sum(r["rows"] for r in summary["by_kind"] if r["artefact_kind"] == "redacted_transcript"),
-                              "lineage_summary.json (redacted_transcript)"),
-        "alert_deliveries": lambda: (ev.alert_deliveries([i["id"] for i in incs]),
-                                     "alert deliveries of this tenant's incidents"),
-        "scores": lambda: (sum(r["rows"] for r in summary["by_kind"] if r["artefact_kind"] == "call_score"),
-                           "lineage_summary.json (call_score: disclosure steps scored on every call)"),
+        "redaction": lambda: (
+            sum(r["rows"] for r in summary["by_kind"] if r["artefact_kind"] == "redacted_transcript"),
+            "lineage_summary.json (redacted_transcript)",
+        ),
+        "alert_deliveries": lambda: (
+            ev.alert_deliveries([i["id"] for i in incs]),
+            "alert deliveries of this tenant's incidents",
+        ),
+        "scores": lambda: (
+            sum(r["rows"] for r in summary["by_kind"] if r["artefact_kind"] == "call_score"),
+            "lineage_summary.json (call_score: disclosure steps scored on every call)",
+        ),
     }
 
 
@@ -145,15 +199,23 @@ def scrub_other_tenants(text: str, others: list[str]) -> str:
     return text
 
 
-def build_pack(control: ControlStore, registry: TenantRegistry, tenant_id: str, d1: date, d2: date, *,
-               actor: str, now: datetime | None = None) -> tuple[bytes, dict]:
+def build_pack(
+    control: ControlStore,
+    registry: TenantRegistry,
+    tenant_id: str,
+    d1: date,
+    d2: date,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> tuple[bytes, dict]:
     """The zip archive's bytes and its manifest. Logs the export in the access log (P3)."""
     if d2 < d1:
         raise InvalidRequest("--to is before --from")
     tenant = registry.require(tenant_id, active=False)
     cfg = compliance_config()
     lo, hi = _bounds(d1, d2)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     data: dict[str, Any] = {}
     with period_evidence.period(control, tenant_id, lo, hi) as ev:
         data["access_log"] = ev.access_log()
@@ -166,9 +228,16 @@ def build_pack(control: ControlStore, registry: TenantRegistry, tenant_id: str, 
         evidence = []
         for c in cfg["commitments"]:
             n, where = counters[c["evidence"]]()
-            evidence.append({"commitment": c["id"], "title": c["title"], "evidence_source": c["evidence"],
-                             "records_in_period": n, "where": where,
-                             "found": "yes" if n else ("configuration" if c["evidence"] == "settings" else "none in period")})
+            evidence.append(
+                {
+                    "commitment": c["id"],
+                    "title": c["title"],
+                    "evidence_source": c["evidence"],
+                    "records_in_period": n,
+                    "where": where,
+                    "found": "yes" if n else ("configuration" if c["evidence"] == "settings" else "none in period"),
+                }
+            )
     files = {
         "ropa.json": json.dumps(ropa(cfg, tenant), indent=1, ensure_ascii=False),
         "access_log.csv": _csv(data["access_log"], ["at", "actor", "action", "purpose", "object", "run_id"]),
@@ -177,21 +246,33 @@ def build_pack(control: ControlStore, registry: TenantRegistry, tenant_id: str, 
         "incidents.json": json.dumps(data["incidents"], indent=1, default=str, ensure_ascii=False),
         "audit_log.json": json.dumps(data["audit_log"], indent=1, default=str, ensure_ascii=False),
         "lineage_summary.json": json.dumps(data["lineage_summary"], indent=1, default=str),
-        "policy_evidence.csv": _csv(evidence, ["commitment", "title", "evidence_source", "records_in_period", "found",
-                                               "where"]),
+        "policy_evidence.csv": _csv(
+            evidence, ["commitment", "title", "evidence_source", "records_in_period", "found", "where"]
+        ),
     }
     others = [t for t in registry.ids() if t != tenant_id]
     files = {name: scrub_other_tenants(body, others) for name, body in files.items()}
-    manifest = {"tenant_id": tenant_id, "from": d1.isoformat(), "to": d2.isoformat(), "generated_at": now.isoformat(),
-                "generated_by": actor, "ccr_pipelines_version": __version__,
-                "files": {n: hashlib.sha256(b.encode("utf-8")).hexdigest() for n, b in sorted(files.items())},
-                "commitments_with_evidence": sum(1 for e in evidence if e["found"] == "yes")}
+    manifest = {
+        "tenant_id": tenant_id,
+        "from": d1.isoformat(),
+        "to": d2.isoformat(),
+        "generated_at": now.isoformat(),
+        "generated_by": actor,
+        "ccr_pipelines_version": __version__,
+        "files": {n: hashlib.sha256(b.encode("utf-8")).hexdigest() for n, b in sorted(files.items())},
+        "commitments_with_evidence": sum(1 for e in evidence if e["found"] == "yes"),
+    }
     files["manifest.json"] = json.dumps(manifest, indent=1)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in SECTIONS:
             info = zipfile.ZipInfo(f"audit-pack-{tenant_id}-{d1}-{d2}/{name}", date_time=now.timetuple()[:6])
             zf.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED)
-    control.log_access(actor=actor, tenant_id=tenant_id, action="export", purpose=f"audit pack {d1}..{d2}",
-                       obj=f"control/{tenant_id}/audit-pack/{d1}_{d2}")
+    control.log_access(
+        actor=actor,
+        tenant_id=tenant_id,
+        action="export",
+        purpose=f"audit pack {d1}..{d2}",
+        obj=f"control/{tenant_id}/audit-pack/{d1}_{d2}",
+    )
     return buf.getvalue(), manifest

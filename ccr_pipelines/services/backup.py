@@ -32,8 +32,20 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..core.backup import (
-    BACKUPS_PREFIX, MANIFEST_NAME, BackupError, Manifest, backup_id, backup_prefix, check_files, check_restorable,
-    decode_datetime, encode_value, expired, is_backup_id, parse_backup_id, table_file,
+    BACKUPS_PREFIX,
+    MANIFEST_NAME,
+    BackupError,
+    Manifest,
+    backup_id,
+    backup_prefix,
+    check_files,
+    check_restorable,
+    decode_datetime,
+    encode_value,
+    expired,
+    is_backup_id,
+    parse_backup_id,
+    table_file,
 )
 from ..stores import migrations
 from ..stores.control_store import ControlStore, metadata, utcnow
@@ -62,8 +74,10 @@ def table_order() -> tuple[tuple[str, int], ...]:
                 names = set(sa.inspect(store.engine).get_table_names()) & set(metadata.tables)
                 names -= {n for n, _ in seen}
                 fk_order = [t.name for t in metadata.sorted_tables]
-                seen += [(n, version) for n in sorted(names, key=lambda n: fk_order.index(n)
-                                                      if n in fk_order else len(fk_order))]
+                seen += [
+                    (n, version)
+                    for n in sorted(names, key=lambda n: fk_order.index(n) if n in fk_order else len(fk_order))
+                ]
         finally:
             store.dispose()
     return tuple(seen)
@@ -94,15 +108,26 @@ def _dump_table(conn: sa.Connection, table: sa.Table, present: set[str], path: s
         result = conn.execution_options(yield_per=5000).execute(sa.select(*selected).order_by(*pk))
         for row in result:
             m = row._mapping
-            gz.write(json.dumps({c.name: encode_value(m[c.name]) for c in cols}, ensure_ascii=False,
-                                separators=(",", ":")).encode("utf-8") + b"\n")
+            gz.write(
+                json.dumps(
+                    {c.name: encode_value(m[c.name]) for c in cols}, ensure_ascii=False, separators=(",", ":")
+                ).encode("utf-8")
+                + b"\n"
+            )
             n += 1
     return [c.name for c in cols], n
 
 
-def create_backup(control: ControlStore, store: ObjectStore, *, now: datetime | None = None,
-                  marts_path: str | Path | None = None, warehouse: bool = True, hash_objects: bool = True,
-                  log=lambda msg: None) -> Manifest:
+def create_backup(
+    control: ControlStore,
+    store: ObjectStore,
+    *,
+    now: datetime | None = None,
+    marts_path: str | Path | None = None,
+    warehouse: bool = True,
+    hash_objects: bool = True,
+    log=lambda msg: None,
+) -> Manifest:
     """Back up the control store (and the warehouse metadata) into ``control/backups/{id}/``."""
     now = now or utcnow()
     bid = backup_id(now)
@@ -112,8 +137,9 @@ def create_backup(control: ControlStore, store: ObjectStore, *, now: datetime | 
     version = control.current_version()
     if version == 0:
         raise BackupError("the control store has no schema yet: nothing to back up")
-    manifest = Manifest(backup_id=bid, created_at=now.isoformat(), schema_version=version,
-                        source_engine=control.engine.dialect.name)
+    manifest = Manifest(
+        backup_id=bid, created_at=now.isoformat(), schema_version=version, source_engine=control.engine.dialect.name
+    )
     order = [(name, v) for name, v in table_order() if v <= version]
 
     def put(rel: str, path: str) -> None:
@@ -131,8 +157,9 @@ def create_backup(control: ControlStore, store: ObjectStore, *, now: datetime | 
                 path = os.path.join(tmp, f"{pos}.jsonl.gz")
                 columns, rows = _dump_table(conn, metadata.tables[name], present, path)
                 put(rel, path)
-                manifest.tables.append({"name": name, "file": rel, "rows": rows, "columns": columns,
-                                        "introduced_in": introduced})
+                manifest.tables.append(
+                    {"name": name, "file": rel, "rows": rows, "columns": columns, "introduced_in": introduced}
+                )
             conn.rollback()
         log(f"control store: {len(order)} table(s), {manifest.total_rows} row(s)")
         if warehouse:
@@ -162,9 +189,13 @@ def _warehouse_metadata(store: ObjectStore, tmp: str, put, marts_path, hash_obje
             for info in store.list(zone):
                 if not info.key.endswith(".parquet"):
                     continue
-                row = {"key": info.key, "bytes": info.size, "etag": info.etag,
-                       "last_modified": encode_value(info.last_modified),
-                       "sha256": store.sha256(info.key) if hash_objects else None}
+                row = {
+                    "key": info.key,
+                    "bytes": info.size,
+                    "etag": info.etag,
+                    "last_modified": encode_value(info.last_modified),
+                    "sha256": store.sha256(info.key) if hash_objects else None,
+                }
                 gz.write(json.dumps(row, separators=(",", ":")).encode() + b"\n")
                 n += 1
                 total += info.size
@@ -184,7 +215,7 @@ def list_backups(store: ObjectStore) -> list[dict]:
     """Every backup under ``control/backups/``, oldest first; ``complete`` is False without a manifest."""
     found: dict[str, dict] = {}
     for info in store.list(BACKUPS_PREFIX + "/"):
-        bid = info.key[len(BACKUPS_PREFIX) + 1:].split("/", 1)[0]
+        bid = info.key[len(BACKUPS_PREFIX) + 1 :].split("/", 1)[0]
         entry = found.setdefault(bid, {"backup_id": bid, "complete": False, "bytes": 0, "files": 0})
         entry["bytes"] += info.size
         entry["files"] += 1
@@ -197,8 +228,14 @@ def list_backups(store: ObjectStore) -> list[dict]:
             except BackupError as exc:  # listed, with why it cannot be restored; pruned when it ages out
                 entry.update(complete=False, error=str(exc))
                 continue
-            entry.update(created_at=m.created_at, schema_version=m.schema_version, source_engine=m.source_engine,
-                         tables=len(m.tables), rows=m.total_rows, partitions=m.warehouse.get("partitions"))
+            entry.update(
+                created_at=m.created_at,
+                schema_version=m.schema_version,
+                source_engine=m.source_engine,
+                tables=len(m.tables),
+                rows=m.total_rows,
+                partitions=m.warehouse.get("partitions"),
+            )
     return [found[b] for b in sorted(found)]
 
 
@@ -273,12 +310,21 @@ def _reset_sequences(conn: sa.Connection, names: list[str]) -> None:
             continue
         seq = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": name}).scalar()
         if seq:
-            conn.execute(sa.text(f"SELECT setval(:s, COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"),
-                         {"s": seq})
+            conn.execute(
+                sa.text(f"SELECT setval(:s, COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"), {"s": seq}
+            )
 
 
-def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrade: bool = True,
-                   marts_into: str | Path | None = None, secret: str | None = None, log=lambda msg: None) -> dict:
+def restore_backup(
+    store: ObjectStore,
+    bid: str,
+    target: ControlStore,
+    *,
+    upgrade: bool = True,
+    marts_into: str | Path | None = None,
+    secret: str | None = None,
+    log=lambda msg: None,
+) -> dict:
     """Restore backup *bid* into the EMPTY control store *target* (SQLite or PostgreSQL), then
     re-apply the erasure ledger (P6, P17, P18) before handing it back: a subject erased or suppressed
     after the backup was taken stays erased and suppressed. *secret* is the subject-hash key (the
@@ -291,14 +337,17 @@ def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrad
 
         try:  # before the target is touched: a restore that could not re-apply the ledger must not start
             if entries(store) and not secret:
-                raise BackupError("the erasure ledger has entries: a restore needs the subject-hash key to "
-                                  "re-apply them")
+                raise BackupError(
+                    "the erasure ledger has entries: a restore needs the subject-hash key to re-apply them"
+                )
         except LedgerError as exc:
             raise BackupError(str(exc)) from None
         busy = _non_empty_tables(target)
         if busy:
-            raise BackupError(f"target control store is not empty ({len(busy)} table(s) hold rows: "
-                              f"{', '.join(busy[:5])}): restore into an empty database")
+            raise BackupError(
+                f"target control store is not empty ({len(busy)} table(s) hold rows: "
+                f"{', '.join(busy[:5])}): restore into an empty database"
+            )
         target.migrate(manifest.schema_version)
         counts: dict[str, int] = {}
         with target.engine.begin() as conn:
@@ -324,8 +373,10 @@ def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrad
                 counts[t["name"]] = n
             if conn.dialect.name == "postgresql":
                 _reset_sequences(conn, list(counts))
-        log(f"restored {sum(counts.values())} row(s) in {len(counts)} table(s) at schema version "
-            f"{manifest.schema_version}")
+        log(
+            f"restored {sum(counts.values())} row(s) in {len(counts)} table(s) at schema version "
+            f"{manifest.schema_version}"
+        )
         version = target.migrate() if upgrade else target.current_version()
         marts = None
         if marts_into and manifest.warehouse.get("marts_file"):
@@ -337,12 +388,20 @@ def restore_backup(store: ObjectStore, bid: str, target: ControlStore, *, upgrad
     try:
         ledger = reapply(store, target, secret, marts_path=marts)
     except LedgerError as exc:
-        raise BackupError(f"restored, but the erasure ledger was not re-applied ({exc}): do not use this store") \
-            from None
+        raise BackupError(
+            f"restored, but the erasure ledger was not re-applied ({exc}): do not use this store"
+        ) from None
     log(f"erasure ledger: {ledger.get('entries', 0)} entr(y/ies) re-applied")
-    return {"backup_id": bid, "schema_version": manifest.schema_version, "target_version": version,
-            "tables": len(counts), "rows": sum(counts.values()), "counts": counts, "marts": marts,
-            "ledger": ledger}
+    return {
+        "backup_id": bid,
+        "schema_version": manifest.schema_version,
+        "target_version": version,
+        "tables": len(counts),
+        "rows": sum(counts.values()),
+        "counts": counts,
+        "marts": marts,
+        "ledger": ledger,
+    }
 
 
 def warehouse_drift(store: ObjectStore, bid: str) -> dict:
@@ -372,5 +431,3 @@ def prune_backups(store: ObjectStore, *, keep_days: int, now: datetime | None = 
     for bid in gone:  # every version: on a versioned bucket a plain delete would leave the copies behind
         store.delete_prefix_all_versions(f"{backup_prefix(bid)}/")
     return gone
-
-

@@ -43,8 +43,15 @@ def categories_for(tenant: Tenant) -> Categories:
     return load_categories(categories_dir() / f"{categories_id(tenant)}.yaml")
 
 
-def analyse_partition(tenant: Tenant, day: str, segs: pa.Table, *, language_of: dict[str, str],
-                      steps: pa.Table | None, cats: Categories | None = None) -> dict[str, pa.Table]:
+def analyse_partition(
+    tenant: Tenant,
+    day: str,
+    segs: pa.Table,
+    *,
+    language_of: dict[str, str],
+    steps: pa.Table | None,
+    cats: Categories | None = None,
+) -> dict[str, pa.Table]:
     """The four tables of a tenant-day (pure given its inputs): turn_sentiment, call_sentiment,
     call_categories, call_cards. *language_of*: call id -> language (the manifest's), else the
     tenant's first language."""

@@ -28,10 +28,11 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -91,11 +92,20 @@ class DsrEnv:
     dagster_source: str = "none"  # where the Dagster run storage the scan reads comes from (receipt)
 
 
-def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegistry, secret: str, *, actor: str,
-                run_id: str | None = None, region: str = "local", run_storage: RunStorage | None = None,
-                alert_settings: object | None = None,
-                backup_keep_days: int = DEFAULT_KEEP_DAYS,
-                rebuild_marts: Callable[[], None] | None | str = "auto") -> DsrEnv:
+def erasure_env(
+    store: ObjectStore,
+    control: ControlStore,
+    registry: TenantRegistry,
+    secret: str,
+    *,
+    actor: str,
+    run_id: str | None = None,
+    region: str = "local",
+    run_storage: RunStorage | None = None,
+    alert_settings: object | None = None,
+    backup_keep_days: int = DEFAULT_KEEP_DAYS,
+    rebuild_marts: Callable[[], None] | None | str = "auto",
+) -> DsrEnv:
     """P17: THE environment of every data-subject request, whoever runs it (``ccr dsr``, the Dagster
     jobs, the benchmark), so the verification scan reads the same stores every time.
 
@@ -110,15 +120,28 @@ def erasure_env(store: ObjectStore, control: ControlStore, registry: TenantRegis
     marts_path = marts_file(store)
     if rebuild_marts == "auto":
         rebuild_marts = marts_rebuilder(store, control)
-    return DsrEnv(store=store, warehouse=Warehouse(store), control=control, registry=registry, secret=secret,
-                  actor=actor, run_id=run_id, region=region, rebuild_marts=rebuild_marts, marts_path=marts_path,
-                  run_storage=run_storage, alert_settings=alert_settings, backup_keep_days=backup_keep_days,
-                  dagster_source=run_storage.source if run_storage is not None else "none")
+    return DsrEnv(
+        store=store,
+        warehouse=Warehouse(store),
+        control=control,
+        registry=registry,
+        secret=secret,
+        actor=actor,
+        run_id=run_id,
+        region=region,
+        rebuild_marts=rebuild_marts,
+        marts_path=marts_path,
+        run_storage=run_storage,
+        alert_settings=alert_settings,
+        backup_keep_days=backup_keep_days,
+        dagster_source=run_storage.source if run_storage is not None else "none",
+    )
 
 
 # -- the DSR log ---------------------------------------------------------------
-def register(env: DsrEnv, tenant_id: str, kind: str, identifiers: dict[str, str], *,
-             received_at: datetime | None = None) -> int:
+def register(
+    env: DsrEnv, tenant_id: str, kind: str, identifiers: dict[str, str], *, received_at: datetime | None = None
+) -> int:
     """Log a request (P16): keyed hashes of every identifier, received date and the one-month deadline."""
     if kind not in KINDS:
         raise DsrError(f"unknown request kind {kind!r}")
@@ -135,8 +158,15 @@ def register(env: DsrEnv, tenant_id: str, kind: str, identifiers: dict[str, str]
     if not hashes:
         raise DsrError("a request needs at least one identifier (phone, email or customer_ref)")
     received_at = received_at or env.now()
-    return dsr_log.add_request(env.control, tenant_id=tenant_id, kind=kind, hashes=hashes, received_at=received_at,
-                               due_at=dsr_due(received_at), actor=env.actor)
+    return dsr_log.add_request(
+        env.control,
+        tenant_id=tenant_id,
+        kind=kind,
+        hashes=hashes,
+        received_at=received_at,
+        due_at=dsr_due(received_at),
+        actor=env.actor,
+    )
 
 
 def list_requests(env: DsrEnv, tenant_id: str | None = None) -> list[dict]:
@@ -166,8 +196,9 @@ def extend(env: DsrEnv, request_id: int, reason: str) -> datetime:
 def _complete(env: DsrEnv, request_id: int, proof: dict, status: str = "completed") -> None:
     """Write the receipt; ``completed_at`` only for a request that is done (a failed scan is not)."""
     done = status in ("completed", "lifted")
-    dsr_log.update_request(env.control, request_id, status=status, completed_at=env.now() if done else None,
-                           proof=proof, run_id=env.run_id)
+    dsr_log.update_request(
+        env.control, request_id, status=status, completed_at=env.now() if done else None, proof=proof, run_id=env.run_id
+    )
 
 
 def check_overdue(env: DsrEnv, *, alert_settings=None, now: datetime | None = None) -> list[int]:
@@ -182,15 +213,24 @@ def check_overdue(env: DsrEnv, *, alert_settings=None, now: datetime | None = No
         for r in late:
             by_tenant[r["tenant_id"]].append(r["id"])
         for tenant, ids in sorted(by_tenant.items()):
-            handle_signal(env.control, Signal("dsr_overdue", f"dsr:{tenant}", (tenant,), counts={"requests": len(ids)},
-                                              late_by=now - min(_aware(r["due_at"]) for r in late
-                                                                if r["tenant_id"] == tenant)),
-                          settings=alert_settings, registry=env.registry, now=now)
+            handle_signal(
+                env.control,
+                Signal(
+                    "dsr_overdue",
+                    f"dsr:{tenant}",
+                    (tenant,),
+                    counts={"requests": len(ids)},
+                    late_by=now - min(_aware(r["due_at"]) for r in late if r["tenant_id"] == tenant),
+                ),
+                settings=alert_settings,
+                registry=env.registry,
+                now=now,
+            )
     return sorted(r["id"] for r in late)
 
 
 def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 # -- resolution ----------------------------------------------------------------
@@ -206,15 +246,22 @@ def _days(calls: list[dict]) -> dict[str, set[str]]:
 
 
 def _call_prefixes(tenant_id: str, call_id: str, day: str) -> list[str]:
-    return [catalog.call_audio_prefix(tenant_id, day, call_id), catalog.call_playback_prefix(tenant_id, day, call_id),
-            catalog.call_inbox_prefix(tenant_id, day, call_id), catalog.call_transcripts_prefix(tenant_id, day, call_id)]
+    return [
+        catalog.call_audio_prefix(tenant_id, day, call_id),
+        catalog.call_playback_prefix(tenant_id, day, call_id),
+        catalog.call_inbox_prefix(tenant_id, day, call_id),
+        catalog.call_transcripts_prefix(tenant_id, day, call_id),
+    ]
 
 
 def _day_prefixes(tenant_id: str, day: str) -> tuple[tuple[str, str], ...]:
     """(zone, prefix) of the per-day object folders that may hold a call's objects."""
-    return (("audio", catalog.audio_day_prefix(tenant_id, day)), ("playback", catalog.playback_day_prefix(tenant_id, day)),
-            ("raw", catalog.inbox_day_prefix(tenant_id, day)),
-            ("restricted", catalog.transcripts_day_prefix(tenant_id, day)))
+    return (
+        ("audio", catalog.audio_day_prefix(tenant_id, day)),
+        ("playback", catalog.playback_day_prefix(tenant_id, day)),
+        ("raw", catalog.inbox_day_prefix(tenant_id, day)),
+        ("restricted", catalog.transcripts_day_prefix(tenant_id, day)),
+    )
 
 
 def _affected_reports(env: DsrEnv, tenant_id: str, days: Iterable[str], call_ids: set[str]) -> list[tuple[str, str]]:
@@ -252,33 +299,53 @@ def export(env: DsrEnv, request_id: int) -> dict:
     data = _dataset_rows(env, tenant.id, by_day)
     restricted_now = subjects_store.is_restricted(env.control, tenant.id, req["subject_hashes"] or [])
     report_keys = _affected_reports(env, tenant.id, by_day, {c["call_id"] for c in calls})
-    with TenantObjects(env.store, env.control, tenant.id, actor=env.actor, purpose=f"dsr export {request_id}",
-                       run_id=env.run_id) as objects:
-        out_calls = [_export_call(env, objects, tenant, prefix, c, data.get(c["call_id"], {}), report_keys)
-                     for c in calls]
+    with TenantObjects(
+        env.store, env.control, tenant.id, actor=env.actor, purpose=f"dsr export {request_id}", run_id=env.run_id
+    ) as objects:
+        out_calls = [
+            _export_call(env, objects, tenant, prefix, c, data.get(c["call_id"], {}), report_keys) for c in calls
+        ]
         reports = [{"kind": kind, "period": period, "retention_until": None} for kind, period in report_keys]
         bundle = {
             "schema": EXPORT_SCHEMA_VERSION,
-            "request": {"id": request_id, "tenant_id": tenant.id, "kind": "export",
-                        "received_at": _aware(req["requested_at"]).isoformat(),
-                        "due_at": _aware(req["due_at"]).isoformat(), "generated_at": env.now().isoformat()},
+            "request": {
+                "id": request_id,
+                "tenant_id": tenant.id,
+                "kind": "export",
+                "received_at": _aware(req["requested_at"]).isoformat(),
+                "due_at": _aware(req["due_at"]).isoformat(),
+                "generated_at": env.now().isoformat(),
+            },
             "controller": {"tenant_id": tenant.id, "tenant_name": tenant.display_name},
             "processor": "CallCenterRate",
             "subject": {"identifier_types": req["identifier_types"] or [], "restricted": restricted_now},
             "calls": out_calls,
             "reports": reports,
-            "retention_policy_days": {cls: tenant.retention(cls) for cls in
-                                      ("audio", "raw_transcript", "redacted_transcript", "scores", "marts", "reports")},
+            "retention_policy_days": {
+                cls: tenant.retention(cls)
+                for cls in ("audio", "raw_transcript", "redacted_transcript", "scores", "marts", "reports")
+            },
         }
         for r in bundle["reports"]:
             kind, period = r["kind"], r["period"]
             end = report_period_end(catalog.report_prefix(tenant.id, kind, period))
             r["retention_until"] = (end + timedelta(days=tenant.retention("reports"))).isoformat() if end else None
-        objects.put_bytes(f"{prefix}/bundle.json", json.dumps(bundle, indent=1, ensure_ascii=False, default=str)
-                          .encode("utf-8"), action="export")
+        objects.put_bytes(
+            f"{prefix}/bundle.json",
+            json.dumps(bundle, indent=1, ensure_ascii=False, default=str).encode("utf-8"),
+            action="export",
+        )
     validate_bundle(bundle)
-    _complete(env, request_id, {"calls": len(calls), "files": sum(len(c["files"]) for c in out_calls) + 1,
-                                "bundle": f"{prefix}/bundle.json", "reports": len(reports)})
+    _complete(
+        env,
+        request_id,
+        {
+            "calls": len(calls),
+            "files": sum(len(c["files"]) for c in out_calls) + 1,
+            "bundle": f"{prefix}/bundle.json",
+            "reports": len(reports),
+        },
+    )
     return bundle
 
 
@@ -295,8 +362,9 @@ def _dataset_rows(env: DsrEnv, tenant_id: str, by_day: dict[str, set[str]]) -> d
 _SEGMENT_FIELDS = ("segment_index", "speaker", "start_s", "end_s", "text")
 
 
-def _export_call(env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str, list[dict]],
-                 report_keys: list[tuple[str, str]]) -> dict:
+def _export_call(
+    env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str, list[dict]], report_keys: list[tuple[str, str]]
+) -> dict:
     """Copy one call's files (audio, transcripts; not the inbox) into the bundle; its entry of bundle.json."""
     cid, day = c["call_id"], c["day"]
     files = []
@@ -305,16 +373,24 @@ def _export_call(env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str
             continue
         for info in env.store.list(p):
             name = info.key.rsplit("/", 1)[-1]
-            kind = ("transcript-" if info.key.startswith("restricted/") else
-                    "playback-" if info.key.startswith("playback/") else "")  # the silenced copy beside the original
+            kind = (
+                "transcript-"
+                if info.key.startswith("restricted/")
+                else "playback-"
+                if info.key.startswith("playback/")
+                else ""
+            )  # the silenced copy beside the original
             dst = f"{prefix}/files/{cid}/{kind}{name}"
             objects.put_bytes(dst, objects.get_bytes(info.key), action="export")
-            files.append(dst[len(prefix) + 1:])
+            files.append(dst[len(prefix) + 1 :])
     manifest = (d.get("call_manifest") or [{}])[0]
     manifest.pop("subject_hashes", None)
     day_d = date.fromisoformat(day)
     return {
-        "call_id": cid, "day": day, "metadata": manifest, "files": files,
+        "call_id": cid,
+        "day": day,
+        "metadata": manifest,
+        "files": files,
         "transcript_segments": [{k: s.get(k) for k in _SEGMENT_FIELDS} for s in d.get("transcript_segments", [])],
         "redacted_segments": [{k: s.get(k) for k in _SEGMENT_FIELDS} for s in d.get("redacted_segments", [])],
         "transcription": (d.get("transcript_calls") or [None])[0],
@@ -326,8 +402,10 @@ def _export_call(env: DsrEnv, objects, tenant, prefix: str, c: dict, d: dict[str
         "turn_sentiment": d.get(catalog.TURN_SENTIMENT.name, []),
         "categories": d.get(catalog.CALL_CATEGORIES.name, []),
         "call_card": (d.get(catalog.CALL_CARDS.name) or [None])[0],
-        "retention_until": {cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
-                            for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")},
+        "retention_until": {
+            cls: (day_d + timedelta(days=tenant.retention(cls))).isoformat()
+            for cls in ("audio", "raw_transcript", "redacted_transcript", "scores")
+        },
         "reports": [f"{k}:{p}" for k, p in report_keys if period_containing(k, day_d).key == p],
     }
 
@@ -366,9 +444,16 @@ def erase(env: DsrEnv, request_id: int) -> dict:
     by_day = _days(calls)
     # P6, P17: the ledger first (outside the backups), so that even an erasure killed half-way is
     # re-applied by a restore; the receipt follows in a second entry at the end
-    erasure_ledger.append(env.store, kind="erasure", tenant_id=t, secret=env.secret, request_id=request_id,
-                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=er.call_ids,
-                          reason="erasure")
+    erasure_ledger.append(
+        env.store,
+        kind="erasure",
+        tenant_id=t,
+        secret=env.secret,
+        request_id=request_id,
+        subject_hashes=dict(zip(hashes, req["identifier_types"] or [])),
+        call_ids=er.call_ids,
+        reason="erasure",
+    )
     reports = _affected_reports(env, t, by_day, er.call_ids)
     _erase_objects(er)  # 1. objects, exports, quarantine, lookup answers, OpenLineage files
     _erase_partitions(er, by_day)  # 2. Parquet
@@ -381,8 +466,9 @@ def erase(env: DsrEnv, request_id: int) -> dict:
         marts = True
         er.note("marts", "warehouse.duckdb", rebuilt=True)
     # 6. P18: an erased subject must not come back through a later import
-    suppressed = add_to_suppression_list(env.control, t, dict(zip(hashes, req["identifier_types"] or [])),
-                                         reason="erasure", actor=env.actor, store=None)  # the erasure's ledger entry
+    suppressed = add_to_suppression_list(
+        env.control, t, dict(zip(hashes, req["identifier_types"] or [])), reason="erasure", actor=env.actor, store=None
+    )  # the erasure's ledger entry
     er.note("control_store", "suppression_list (added)", rows=suppressed)
     # 7. verification scan over every store: a NEW scan each run; only a passing one completes the request
     return _verify_and_complete(er, req, by_day, regenerated, marts)
@@ -407,8 +493,14 @@ class _Erasure:
         self.deleted.append({"store": store, "location": self.mask(location), **counts})
 
     def log_delete(self, obj: str) -> None:
-        self.env.control.log_access(actor=self.env.actor, tenant_id=self.tenant_id, action="delete",
-                                    purpose=f"dsr erasure {self.request_id}", obj=obj, run_id=self.env.run_id)
+        self.env.control.log_access(
+            actor=self.env.actor,
+            tenant_id=self.tenant_id,
+            action="delete",
+            purpose=f"dsr erasure {self.request_id}",
+            obj=obj,
+            run_id=self.env.run_id,
+        )
 
 
 def _erasure_calls(env: DsrEnv, request_id: int, req: dict) -> list[dict]:
@@ -478,8 +570,9 @@ def _erase_partitions(er: _Erasure, by_day: dict[str, set[str]]) -> None:
 
 def _erase_control_rows(er: _Erasure) -> None:
     """Review queue, the subject's index rows, lookup targets; lineage keeps the fact, not the content."""
-    n = subjects_store.erase_calls(er.env.control, er.tenant_id, sorted(er.call_ids), sorted(er.hashes),
-                                   now=er.env.now())
+    n = subjects_store.erase_calls(
+        er.env.control, er.tenant_id, sorted(er.call_ids), sorted(er.hashes), now=er.env.now()
+    )
     er.note("control_store", "quarantine_subjects", rows=n["quarantine_subjects"] or 0)
     er.note("control_store", "search_segments", rows=n["search_segments"] or 0)  # issue 19: gone from search too
     er.note("control_store", "lineage_lookups (target cleared)", rows=n["lineage_lookups"] or 0)
@@ -501,8 +594,16 @@ def _regenerate_reports(er: _Erasure, tenant, reports: list[tuple[str, str]]) ->
         start = period_containing(kind, end) if end else None
         period = period_from_partition(kind, start.partition_key) if start else None
         if period is not None:
-            generate_report(env.warehouse, env.control, tenant, period, run_id=env.run_id, actor=env.actor,
-                            region=env.region, registry=env.registry)
+            generate_report(
+                env.warehouse,
+                env.control,
+                tenant,
+                period,
+                run_id=env.run_id,
+                actor=env.actor,
+                region=env.region,
+                registry=env.registry,
+            )
             for key in [o.key for o in env.store.list(prefix)]:
                 env.store.delete_noncurrent_versions(key)
         er.note("reports", prefix, versions=n, regenerated=period is not None)
@@ -520,29 +621,58 @@ def _verify_and_complete(er: _Erasure, req: dict, by_day: dict, regenerated: lis
     findings = verify_erasure(env, t, calls, hashes, read=read)
     earlier = [sc for sc in ((req.get("proof") or {}).get("scans") or [])]
     scans = earlier + [{"at": env.now().isoformat(), "passed": not findings, "findings": len(findings)}]
-    proof = {"calls": len(calls), "days": len(by_day), "deleted": er.deleted, "reports_regenerated": regenerated,
-             "marts_rebuilt": marts, "scan": {"findings": findings, "passed": not findings, "locations_read": read,
-                                              "dagster_run_storage": env.dagster_source,
-                                              "retained_audit_references": audit_references(env, t,
-                                                                                            sorted(er.call_ids))},
-             "scans": scans, "backups_holding_subject": backups_holding(env, calls)}
+    proof = {
+        "calls": len(calls),
+        "days": len(by_day),
+        "deleted": er.deleted,
+        "reports_regenerated": regenerated,
+        "marts_rebuilt": marts,
+        "scan": {
+            "findings": findings,
+            "passed": not findings,
+            "locations_read": read,
+            "dagster_run_storage": env.dagster_source,
+            "retained_audit_references": audit_references(env, t, sorted(er.call_ids)),
+        },
+        "scans": scans,
+        "backups_holding_subject": backups_holding(env, calls),
+    }
     if findings:
         proof["_pending_calls"] = calls  # a re-run must still know the calls; dropped once the scan passes
     status = "completed" if not findings else "verification_failed"
     _complete(env, request_id, proof, status=status)
     # the receipt joins the ledger: a restore of an older backup gives the request its outcome back
     public = {k: v for k, v in proof.items() if not k.startswith("_")}
-    erasure_ledger.append(env.store, kind="erasure", tenant_id=t, secret=env.secret, request_id=request_id,
-                          subject_hashes=dict(zip(hashes, req["identifier_types"] or [])), call_ids=er.call_ids,
-                          reason="erasure", receipt={"status": status, "proof": json.loads(json.dumps(public, default=str)),
-                                                     "completed_at": env.now().isoformat() if not findings else None})
+    erasure_ledger.append(
+        env.store,
+        kind="erasure",
+        tenant_id=t,
+        secret=env.secret,
+        request_id=request_id,
+        subject_hashes=dict(zip(hashes, req["identifier_types"] or [])),
+        call_ids=er.call_ids,
+        reason="erasure",
+        receipt={
+            "status": status,
+            "proof": json.loads(json.dumps(public, default=str)),
+            "completed_at": env.now().isoformat() if not findings else None,
+        },
+    )
     if findings:
         from .alerting import AlertSettings, handle_signal
 
-        handle_signal(env.control, Signal("erasure_verification_failed", f"dsr:{request_id}", (t,),
-                                          counts={"findings": len(findings)},
-                                          data_categories=tuple(sorted({f.split(':')[0] for f in findings}))),
-                      settings=env.alert_settings or AlertSettings(), registry=env.registry)
+        handle_signal(
+            env.control,
+            Signal(
+                "erasure_verification_failed",
+                f"dsr:{request_id}",
+                (t,),
+                counts={"findings": len(findings)},
+                data_categories=tuple(sorted({f.split(":")[0] for f in findings})),
+            ),
+            settings=env.alert_settings or AlertSettings(),
+            registry=env.registry,
+        )
     return proof
 
 
@@ -615,11 +745,22 @@ def _json_values_hits(text: str, tenant_id: str, hashes: set[str], secret: str) 
     return hits
 
 
-def _text_findings(where: str, text: str, call_ids: set[str], tenant_id: str, hashes: set[str], secret: str, *,
-                   json_values: bool = True) -> list[str]:
+def _text_findings(
+    where: str,
+    text: str,
+    call_ids: set[str],
+    tenant_id: str,
+    hashes: set[str],
+    secret: str,
+    *,
+    json_values: bool = True,
+) -> list[str]:
     out = []
-    n_ids = sum(1 for cid in call_ids if cid in text and
-                re.search(rf"(?<![A-Za-z0-9_-]){re.escape(cid)}(?![A-Za-z0-9_-])", text))
+    n_ids = sum(
+        1
+        for cid in call_ids
+        if cid in text and re.search(rf"(?<![A-Za-z0-9_-]){re.escape(cid)}(?![A-Za-z0-9_-])", text)
+    )
     if n_ids:
         out.append(f"{where}: {n_ids} call id(s)")
     n = _identifier_hits(text, tenant_id, hashes, secret)
@@ -629,8 +770,9 @@ def _text_findings(where: str, text: str, call_ids: set[str], tenant_id: str, ha
     return out
 
 
-def verify_erasure(env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Iterable[str], *,
-                   read: list[str] | None = None) -> list[str]:
+def verify_erasure(
+    env: DsrEnv, tenant_id: str, calls: list[dict], hashes: Iterable[str], *, read: list[str] | None = None
+) -> list[str]:
     """P17: read every store back; findings name a store and a masked location, never a value.
     *read* receives every location read (masked), for the receipt."""
     t, hashes = tenant_id, set(hashes)
@@ -668,20 +810,25 @@ def _locations_read(env: DsrEnv, t: str, by_day: dict[str, set[str]], mask: _Mas
     for day in sorted(by_day):
         read += [f"object_store {prefix} (every version)" for _zone, prefix in _day_prefixes(t, day)]
         read += [f"parquet {mask(partition_key(ds, t, day, zone))}" for zone, ds in ALL_DATASETS]
-        read += [f"reports {catalog.report_prefix(t, k, period_containing(k, date.fromisoformat(day)).key)}"
-                 for k in PERIOD_KINDS]
+        read += [
+            f"reports {catalog.report_prefix(t, k, period_containing(k, date.fromisoformat(day)).key)}"
+            for k in PERIOD_KINDS
+        ]
     read.append(f"quarantine {catalog.quarantine_prefix(t)} (every entry, every version)")
     read.append(f"exports {catalog.exports_prefix(t)} (every object, every version)")
     read.append(f"openlineage {catalog.OPENLINEAGE_PREFIX} (the files of the runs that wrote the calls)")
     read.append(f"duckdb {Path(env.marts_path).name if env.marts_path else '(none configured)'}")
-    read.append("control_store review_queue, subject_calls, quarantine_subjects, lineage, lineage_lookups, "
-                "search_segments, dsr_requests")
+    read.append(
+        "control_store review_queue, subject_calls, quarantine_subjects, lineage, lineage_lookups, "
+        "search_segments, dsr_requests"
+    )
     read.append(f"dagster run storage ({env.dagster_source})")
     return read
 
 
-def _scan_objects(env: DsrEnv, t: str, calls: list[dict], by_day: dict[str, set[str]], hashes: set[str],
-                  mask: _Masker) -> list[str]:
+def _scan_objects(
+    env: DsrEnv, t: str, calls: list[dict], by_day: dict[str, set[str]], hashes: set[str], mask: _Masker
+) -> list[str]:
     """Object store, every version: the calls' own objects, and the same days' sidecars naming the subject."""
     call_ids = {c["call_id"] for c in calls}
     findings: list[str] = []
@@ -702,11 +849,12 @@ def _scan_objects(env: DsrEnv, t: str, calls: list[dict], by_day: dict[str, set[
     return findings
 
 
-def _scan_partitions(env: DsrEnv, t: str, by_day: dict[str, set[str]], call_ids: set[str], hashes: set[str],
-                     mask: _Masker) -> list[str]:
+def _scan_partitions(
+    env: DsrEnv, t: str, by_day: dict[str, set[str]], call_ids: set[str], hashes: set[str], mask: _Masker
+) -> list[str]:
     """Parquet: the affected days of every dataset, one current version each, no call id, no identifier."""
     findings: list[str] = []
-    for day, ids in sorted(by_day.items()):
+    for day, _ids in sorted(by_day.items()):
         for zone, dataset in ALL_DATASETS:
             key = partition_key(dataset, t, day, zone)
             versions = [v for v in env.store.list_versions(key) if v.key == key]
@@ -746,13 +894,21 @@ def _scan_reports(env: DsrEnv, t: str, by_day: dict[str, set[str]], call_ids: se
                     if listed & call_ids:
                         findings.append(f"reports {v.key}: {len(listed & call_ids)} call id(s)")
                 elif v.key.endswith((".html", ".csv")):  # the .parquet extracts hold the same tables as the .csv
-                    findings += _text_findings(f"reports {v.key}", body.decode("utf-8", "replace"), call_ids, t,
-                                               hashes, env.secret, json_values=False)
+                    findings += _text_findings(
+                        f"reports {v.key}",
+                        body.decode("utf-8", "replace"),
+                        call_ids,
+                        t,
+                        hashes,
+                        env.secret,
+                        json_values=False,
+                    )
     return findings
 
 
-def _quarantine_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], *,
-                        every_version: bool = False) -> dict[str, str]:
+def _quarantine_matches(
+    env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], *, every_version: bool = False
+) -> dict[str, str]:
     """Quarantine entries (``quarantine/{tenant}/y/m/d/token/``) that name the subject: by the index
     (``quarantine_subjects``), and by reading every entry's sidecar and reason record (entries written
     before the index, or keys naming one of the calls). With *every_version*, an indexed entry with
@@ -785,8 +941,9 @@ def _names(text: str, call_ids: set[str], tenant_id: str, hashes: set[str], secr
     return bool(_text_findings("x", text, call_ids, tenant_id, hashes, secret)) or any(h in text for h in hashes)
 
 
-def _export_matches(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], *,
-                    lineage_only: bool) -> list[str]:
+def _export_matches(
+    env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str], *, lineage_only: bool
+) -> list[str]:
     """Keys under ``exports/{tenant}/`` (every version) whose name or JSON content names a call or the
     subject (lineage-lookup answers carry call ids, sha256 and paths; DSR bundles the subject's data)."""
     prefix = catalog.lineage_exports_prefix(tenant_id) if lineage_only else catalog.exports_prefix(tenant_id)
@@ -849,8 +1006,15 @@ def _scan_openlineage(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: s
         versions = [v for v in env.store.list_versions(key) if v.key == key]
         if len(versions) > 1:
             out.append(f"openlineage: {len(versions)} versions of {key}")
-        out += _text_findings(f"openlineage {key}", env.store.get_bytes(key).decode("utf-8", "replace"), call_ids,
-                              tenant_id, hashes, env.secret, json_values=False)
+        out += _text_findings(
+            f"openlineage {key}",
+            env.store.get_bytes(key).decode("utf-8", "replace"),
+            call_ids,
+            tenant_id,
+            hashes,
+            env.secret,
+            json_values=False,
+        )
     return out
 
 
@@ -866,8 +1030,13 @@ def backups_holding(env: DsrEnv, calls: list[dict]) -> list[dict]:
             continue
         created = _aware(datetime.fromisoformat(b["created_at"]))
         if created <= now:
-            out.append({"backup_id": b["backup_id"], "created_at": created.isoformat(),
-                        "expires_at": (created + timedelta(days=env.backup_keep_days)).isoformat()})
+            out.append(
+                {
+                    "backup_id": b["backup_id"],
+                    "created_at": created.isoformat(),
+                    "expires_at": (created + timedelta(days=env.backup_keep_days)).isoformat(),
+                }
+            )
     return out
 
 
@@ -880,14 +1049,17 @@ def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[st
     con = duckdb.connect(str(env.marts_path), read_only=True)
     try:
         # stored tables only: the staging views read the Parquet files, scanned above
-        cols = con.execute("SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
-                           "JOIN information_schema.tables t USING (table_schema, table_name) "
-                           "WHERE c.data_type = 'VARCHAR' AND t.table_type = 'BASE TABLE'").fetchall()
+        cols = con.execute(
+            "SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_schema, table_name) "
+            "WHERE c.data_type = 'VARCHAR' AND t.table_type = 'BASE TABLE'"
+        ).fetchall()
         ids = sorted(call_ids)
         for schema, table, col in cols:
             try:
-                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{col}" IN (SELECT unnest(?))',
-                                [ids]).fetchone()[0]
+                n = con.execute(
+                    f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{col}" IN (SELECT unnest(?))', [ids]
+                ).fetchone()[0]
             except duckdb.Error:
                 continue  # a staging view over files that are not there: nothing stored in the file
             if n:
@@ -899,8 +1071,10 @@ def _scan_duckdb(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[st
 
 def _scan_control(env: DsrEnv, tenant_id: str, call_ids: set[str], hashes: set[str]) -> list[str]:
     ids = sorted(call_ids)
-    out = [f"control_store: {n} row(s) in {name}"
-           for name, n in subjects_store.leftovers(env.control, tenant_id, ids, sorted(hashes))]
+    out = [
+        f"control_store: {n} row(s) in {name}"
+        for name, n in subjects_store.leftovers(env.control, tenant_id, ids, sorted(hashes))
+    ]
     # receipts and other requests of the tenant: no call id in clear
     for r in subjects_store.request_proofs(env.control, tenant_id):
         proof = dict(r["proof"] or {})
@@ -915,8 +1089,10 @@ def _scan_dagster(env: DsrEnv, call_ids: set[str], tenant_id: str, hashes: set[s
     """Dagster's event log cannot be wiped per call: it must never hold one (checked here anyway)."""
     if env.run_storage is None:
         return []
-    n_hits = sum(len(_text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret))
-                 for text in env.run_storage.run_texts())
+    n_hits = sum(
+        len(_text_findings("dagster", text, call_ids, tenant_id, hashes, env.secret))
+        for text in env.run_storage.run_texts()
+    )
     return [f"dagster_event_log: {n_hits} run(s) with call ids or identifiers"] if n_hits else []
 
 
@@ -927,11 +1103,25 @@ def restrict(env: DsrEnv, request_id: int, *, lift: bool = False) -> dict:
     t, now = req["tenant_id"], env.now()
     types = dict(zip(req["subject_hashes"] or [], req["identifier_types"] or []))
     changed = subjects_store.set_restriction(
-        env.control, t, {h: types.get(h, "unknown") for h in req["subject_hashes"] or []}, lift=lift,
-        request_id=request_id, actor=env.actor, now=now)
-    env.control.audit(actor=env.actor, entity="subject_restriction", entity_id=f"{t}:dsr-{request_id}",
-                      change={"action": "lift" if lift else "restrict", "identifiers": changed,
-                              "before": "restricted" if lift else "none", "after": "none" if lift else "restricted"})
+        env.control,
+        t,
+        {h: types.get(h, "unknown") for h in req["subject_hashes"] or []},
+        lift=lift,
+        request_id=request_id,
+        actor=env.actor,
+        now=now,
+    )
+    env.control.audit(
+        actor=env.actor,
+        entity="subject_restriction",
+        entity_id=f"{t}:dsr-{request_id}",
+        change={
+            "action": "lift" if lift else "restrict",
+            "identifiers": changed,
+            "before": "restricted" if lift else "none",
+            "after": "none" if lift else "restricted",
+        },
+    )
     calls = len(subject_calls_of(env, req))
     if changed and calls and env.rebuild_marts is not None:
         env.rebuild_marts()  # the marts leave the calls out (or take them back)
@@ -946,29 +1136,40 @@ def suppress(env: DsrEnv, request_id: int, *, reason: str = "objection") -> dict
     if req["kind"] not in ("suppression", "erasure"):
         raise DsrError(f"request {request_id} is a {req['kind']} request; suppression follows erasure or objection")
     t = req["tenant_id"]
-    added = add_to_suppression_list(env.control, t, dict(zip(req["subject_hashes"] or [], req["identifier_types"] or [])),
-                                    reason=reason, actor=env.actor, store=env.store)
+    added = add_to_suppression_list(
+        env.control,
+        t,
+        dict(zip(req["subject_hashes"] or [], req["identifier_types"] or [])),
+        reason=reason,
+        actor=env.actor,
+        store=env.store,
+    )
     if req["kind"] == "suppression":
         _complete(env, request_id, {"added": added, "identifiers": len(req["subject_hashes"] or [])})
     return {"added": added}
 
 
-def add_to_suppression_list(control: ControlStore, tenant_id: str, hashes: dict[str, str], *, reason: str,
-                            actor: str, store: ObjectStore | None) -> int:
+def add_to_suppression_list(
+    control: ControlStore, tenant_id: str, hashes: dict[str, str], *, reason: str, actor: str, store: ObjectStore | None
+) -> int:
     """P18 + P20: one row per new keyed hash, and an audit row with before/after for each. With *store*,
     the suppression is also appended to the erasure ledger (P6: a restore re-applies it)."""
     if store is not None and hashes:
         from . import erasure_ledger
 
-        erasure_ledger.append(store, kind="suppression", tenant_id=tenant_id, secret=None,
-                              subject_hashes=dict(hashes), reason=reason)
+        erasure_ledger.append(
+            store, kind="suppression", tenant_id=tenant_id, secret=None, subject_hashes=dict(hashes), reason=reason
+        )
     added = 0
     for h, t in sorted(hashes.items()):
         if not subjects_store.add_suppression(control, tenant_id, h, t, reason=reason, actor=actor):
             continue
-        control.audit(actor=actor, entity="suppression_list", entity_id=f"{tenant_id}:{h[:16]}",
-                      change={"action": "add", "identifier_type": t, "reason": reason,
-                              "before": "absent", "after": "listed"})
+        control.audit(
+            actor=actor,
+            entity="suppression_list",
+            entity_id=f"{tenant_id}:{h[:16]}",
+            change={"action": "add", "identifier_type": t, "reason": reason, "before": "absent", "after": "listed"},
+        )
         added += 1
     return added
 
@@ -981,5 +1182,3 @@ def identifiers_from_args(phone: str | None, email: str | None, customer_ref: st
         except ValueError:
             raise DsrError(f"the {k} given is not valid") from None
     return ids
-
-

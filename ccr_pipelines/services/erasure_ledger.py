@@ -37,19 +37,36 @@ def call_digest(secret: str, tenant_id: str, call_id: str) -> str:
     return hmac.new(secret.encode(), f"call\x1f{tenant_id}\x1f{call_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def append(store: ObjectStore, *, kind: str, tenant_id: str, secret: str | None, subject_hashes: dict[str, str],
-           call_ids=(), request_id: int | None = None, reason: str = "", receipt: dict | None = None,
-           now: datetime | None = None) -> str:
+def append(
+    store: ObjectStore,
+    *,
+    kind: str,
+    tenant_id: str,
+    secret: str | None,
+    subject_hashes: dict[str, str],
+    call_ids=(),
+    request_id: int | None = None,
+    reason: str = "",
+    receipt: dict | None = None,
+    now: datetime | None = None,
+) -> str:
     """Write one entry (a new object; an existing key is never replaced). Returns its key."""
     if kind not in ("erasure", "suppression"):
         raise ValueError(f"unknown ledger entry kind {kind!r}")
     if call_ids and not secret:
         raise ValueError("call digests need the subject-hash key")
     now = now or utcnow()
-    entry = {"format": FORMAT, "kind": kind, "tenant_id": tenant_id, "request_id": request_id, "reason": reason,
-             "at": now.isoformat(), "subject_hashes": dict(sorted(subject_hashes.items())),
-             "call_digests": sorted({call_digest(secret, tenant_id, c) for c in call_ids}),
-             "receipt": receipt}
+    entry = {
+        "format": FORMAT,
+        "kind": kind,
+        "tenant_id": tenant_id,
+        "request_id": request_id,
+        "reason": reason,
+        "at": now.isoformat(),
+        "subject_hashes": dict(sorted(subject_hashes.items())),
+        "call_digests": sorted({call_digest(secret, tenant_id, c) for c in call_ids}),
+        "receipt": receipt,
+    }
     body = json.dumps(entry, sort_keys=True, default=str).encode()
     stem = f"{LEDGER_PREFIX}/{tenant_id}/{now:%Y%m%dT%H%M%S%fZ}-{kind}-{hashlib.sha256(body).hexdigest()[:12]}"
     key, n = f"{stem}.json", 1
@@ -75,8 +92,9 @@ def entries(store: ObjectStore) -> list[dict]:
     return out
 
 
-def reapply(store: ObjectStore, control: ControlStore, secret: str | None, *, actor: str = "ccr backup restore",
-            marts_path=None) -> dict:
+def reapply(
+    store: ObjectStore, control: ControlStore, secret: str | None, *, actor: str = "ccr backup restore", marts_path=None
+) -> dict:
     """Re-apply every ledger entry to *control* (and the marts file at *marts_path*): idempotent."""
     from .dsr import add_to_suppression_list
 
@@ -96,20 +114,27 @@ def reapply(store: ObjectStore, control: ControlStore, secret: str | None, *, ac
         digests = {d for e in es if e["kind"] == "erasure" for d in e["call_digests"]}
         for e in es:  # P18: the suppression list as it was after each entry
             counts["suppressions_restored"] += add_to_suppression_list(
-                control, tenant, e["subject_hashes"], reason=e.get("reason") or e["kind"], actor=actor, store=None)
+                control, tenant, e["subject_hashes"], reason=e.get("reason") or e["kind"], actor=actor, store=None
+            )
         # which call ids of this tenant are erased ones (the store names them, the ledger only digests them)
         ids = {v for v in subjects_store.call_ids_named(control, tenant) if call_digest(secret, tenant, v) in digests}
         erased_calls[tenant] = ids
         # the request's receipt as the erasure left it (the backup may predate it)
-        receipts = [(e["request_id"], e["receipt"]) for e in es
-                    if e["kind"] == "erasure" and e["request_id"] is not None and e.get("receipt")]
-        for k, v in subjects_store.reapply_erasures(control, tenant, sorted(ids), erased_hashes, receipts,
-                                                    now=utcnow()).items():
+        receipts = [
+            (e["request_id"], e["receipt"])
+            for e in es
+            if e["kind"] == "erasure" and e["request_id"] is not None and e.get("receipt")
+        ]
+        for k, v in subjects_store.reapply_erasures(
+            control, tenant, sorted(ids), erased_hashes, receipts, now=utcnow()
+        ).items():
             counts[k] += v
     if marts_path:
-        counts["marts_rows"] += _reapply_marts(marts_path, secret, {t: {d for e in es if e["kind"] == "erasure"
-                                                                         for d in e["call_digests"]}
-                                                                     for t, es in by_tenant.items()})
+        counts["marts_rows"] += _reapply_marts(
+            marts_path,
+            secret,
+            {t: {d for e in es if e["kind"] == "erasure" for d in e["call_digests"]} for t, es in by_tenant.items()},
+        )
     return dict(counts)
 
 
@@ -120,18 +145,25 @@ def _reapply_marts(path, secret: str, digests: dict[str, set[str]]) -> int:
     n = 0
     con = duckdb.connect(str(path))
     try:
-        tables = con.execute("SELECT t.table_schema, t.table_name FROM information_schema.tables t "
-                             "WHERE t.table_type = 'BASE TABLE'").fetchall()
+        tables = con.execute(
+            "SELECT t.table_schema, t.table_name FROM information_schema.tables t WHERE t.table_type = 'BASE TABLE'"
+        ).fetchall()
         for schema, table in tables:
-            cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                              "WHERE table_schema = ? AND table_name = ?", [schema, table]).fetchall()}
+            cols = {
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                    [schema, table],
+                ).fetchall()
+            }
             if not {"tenant_id", "call_id"} <= cols:
                 continue
             pairs = con.execute(f'SELECT DISTINCT tenant_id, call_id FROM "{schema}"."{table}"').fetchall()
             for tenant, cid in pairs:
                 if tenant in digests and cid and call_digest(secret, tenant, cid) in digests[tenant]:
-                    n += con.execute(f'DELETE FROM "{schema}"."{table}" WHERE tenant_id = ? AND call_id = ?',
-                                     [tenant, cid]).fetchall()[0][0]
+                    n += con.execute(
+                        f'DELETE FROM "{schema}"."{table}" WHERE tenant_id = ? AND call_id = ?', [tenant, cid]
+                    ).fetchall()[0][0]
     finally:
         con.close()
     return n

@@ -21,24 +21,37 @@ import json
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
 from ..core import catalog
 from ..core.ingest import (
-    UNROUTED, Outcome, RawKey, Reason, Rejected, accounting, identifiers_in_key, is_safe_key, key_digest_of,
-    manifest_row, parse_raw_key, parse_sidecar, route_of_key, safe_key, sidecar_candidate,
+    UNROUTED,
+    Outcome,
+    RawKey,
+    Reason,
+    Rejected,
+    accounting,
+    identifiers_in_key,
+    is_safe_key,
+    key_digest_of,
+    manifest_row,
+    parse_raw_key,
+    parse_sidecar,
+    route_of_key,
+    safe_key,
+    sidecar_candidate,
 )
 from ..core.settings import IngestSettings, field_default
 from ..core.subjects import subject_hashes
 from ..core.tenants import TenantRegistry
 from ..loaders import audio_files as audio_probe
-from ..stores.access import TenantObjects
 from ..stores import ledger as ledger_store
 from ..stores import subjects as subjects_store
+from ..stores.access import TenantObjects
 from ..stores.control_store import ControlStore, utcnow
 from ..stores.object_store import ObjectInfo, ObjectStore
 from ..stores.warehouse import Warehouse
@@ -61,7 +74,7 @@ class IngestEnv:
     max_object_bytes: int = field_default(IngestSettings, "max_object_bytes")
     region: str = "local"
     code_version: str = "dev"
-    today: date = field(default_factory=lambda: datetime.now(timezone.utc).date())
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
     orphan_sidecar_after: timedelta = timedelta(hours=1)
     log: Callable[[str], None] = lambda msg: None
 
@@ -131,8 +144,14 @@ def _ledger_rows_for(control: ControlStore, safe_keys: list[str]) -> list[dict]:
     return ledger_store.rows_for_keys(control, safe_keys)
 
 
-def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | None = None,
-                 day: str | None = None, rebuild: bool = False) -> BatchResult:
+def ingest_batch(
+    env: IngestEnv,
+    keys: list[str] | None,
+    *,
+    tenant_id: str | None = None,
+    day: str | None = None,
+    rebuild: bool = False,
+) -> BatchResult:
     """Process *keys* (inbox objects of one tenant-day, or unroutable ones when tenant_id is None).
 
     With ``keys=None`` the whole inbox of ``tenant_id``/``day`` is processed; with
@@ -169,11 +188,14 @@ def ingest_batch(env: IngestEnv, keys: list[str] | None, *, tenant_id: str | Non
     return result
 
 
-def _triage(env: IngestEnv, keys: list[str], tmp: str,
-            result: BatchResult) -> tuple[list[_Decision], list[tuple[str, dict]]]:
+def _triage(
+    env: IngestEnv, keys: list[str], tmp: str, result: BatchResult
+) -> tuple[list[_Decision], list[tuple[str, dict]]]:
     """Each key's decision, or (key, ledger row) when an earlier attempt committed it already; a key gone
     from the inbox with no ledger row counts as missing."""
-    prior = {(r["source_key"], r["etag"]): r for r in _ledger_rows_for(env.control, [safe_key(k, env.secret) for k in keys])}
+    prior = {
+        (r["source_key"], r["etag"]): r for r in _ledger_rows_for(env.control, [safe_key(k, env.secret) for k in keys])
+    }
     prior_by_key = {}
     for (sk, _etag), row in prior.items():
         prior_by_key[sk] = row
@@ -212,15 +234,17 @@ def _place(env: IngestEnv, decisions: list[_Decision], now: datetime, tmp: str) 
     return accepted_rows
 
 
-def _write_manifest(env: IngestEnv, result: BatchResult, tenant_id: str, day: str, accepted_rows: list[dict], *,
-                    rebuild: bool) -> None:
+def _write_manifest(
+    env: IngestEnv, result: BatchResult, tenant_id: str, day: str, accepted_rows: list[dict], *, rebuild: bool
+) -> None:
     base = _rebuild_rows(env, tenant_id, day) if rebuild else _existing_rows(env, tenant_id, day)
     result.rebuilt = len(base) if rebuild else 0
     merged = {r["call_id"]: r for r in base}
     merged.update({r["call_id"]: r for r in accepted_rows})
     rows = [merged[c] for c in sorted(merged)]
-    info = env.warehouse.write_partition(MANIFEST_DATASET, tenant_id, day,
-                                         pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA))
+    info = env.warehouse.write_partition(
+        MANIFEST_DATASET, tenant_id, day, pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
+    )
     result.partition_object = info.key
     result.manifest_rows = len(rows)
 
@@ -229,18 +253,46 @@ def _commit(env: IngestEnv, decisions: list[_Decision], partition_object: str | 
     """The ledger, lineage, access-log and subject-index rows of the batch, in one transaction."""
     ledger = [_ledger_row(env, d, now) for d in decisions]
     lineage_rows = _lineage_rows(env, decisions, partition_object, now)
-    access_rows = [dict(at=now, actor=env.actor, tenant_id=d.tenant_id or UNROUTED, action="ingest",
-                        purpose="ingestion", object=d.safe, run_id=env.run_id) for d in decisions]
-    subject_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, call_id=d.raw.call_id,
-                         day=d.day, created_at=now)
-                    for d in decisions if d.outcome is Outcome.ACCEPTED for t, h in sorted(d.hashes.items())]
+    access_rows = [
+        dict(
+            at=now,
+            actor=env.actor,
+            tenant_id=d.tenant_id or UNROUTED,
+            action="ingest",
+            purpose="ingestion",
+            object=d.safe,
+            run_id=env.run_id,
+        )
+        for d in decisions
+    ]
+    subject_rows = [
+        dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, call_id=d.raw.call_id, day=d.day, created_at=now)
+        for d in decisions
+        if d.outcome is Outcome.ACCEPTED
+        for t, h in sorted(d.hashes.items())
+    ]
     # P17: a quarantined upload that names a subject (sidecar or key) is found by the erasure's index too
-    quarantine_rows = [dict(tenant_id=d.tenant_id, subject_hash=h, identifier_type=t, day=d.day, created_at=now,
-                            entry=catalog.quarantine_entry_of(d.quarantine_key))
-                       for d in decisions if d.outcome is Outcome.QUARANTINED and d.tenant_id and d.quarantine_key
-                       for h, t in sorted(d.quarantine_hashes.items())]
-    ledger_store.commit_batch(env.control, ledger=ledger, lineage_rows=lineage_rows, access_rows=access_rows,
-                              subject_rows=subject_rows, quarantine_rows=quarantine_rows)
+    quarantine_rows = [
+        dict(
+            tenant_id=d.tenant_id,
+            subject_hash=h,
+            identifier_type=t,
+            day=d.day,
+            created_at=now,
+            entry=catalog.quarantine_entry_of(d.quarantine_key),
+        )
+        for d in decisions
+        if d.outcome is Outcome.QUARANTINED and d.tenant_id and d.quarantine_key
+        for h, t in sorted(d.quarantine_hashes.items())
+    ]
+    ledger_store.commit_batch(
+        env.control,
+        ledger=ledger,
+        lineage_rows=lineage_rows,
+        access_rows=access_rows,
+        subject_rows=subject_rows,
+        quarantine_rows=quarantine_rows,
+    )
 
 
 def _clear_inbox(env: IngestEnv, decisions: list[_Decision], finished: list[tuple[str, dict]]) -> None:
@@ -255,11 +307,12 @@ def _clear_inbox(env: IngestEnv, decisions: list[_Decision], finished: list[tupl
             env.store.delete(sidecar, received=True)
 
 
-def _account(env: IngestEnv, result: BatchResult, decisions: list[_Decision],
-             finished: list[tuple[str, dict]]) -> None:
+def _account(env: IngestEnv, result: BatchResult, decisions: list[_Decision], finished: list[tuple[str, dict]]) -> None:
     """Outcomes and reasons from the committed ledger rows; received = accepted + quarantined + duplicates
     + suppressed, no object counted twice."""
-    committed = _ledger_rows_for(env.control, [d.safe for d in decisions] + [safe_key(k, env.secret) for k, _ in finished])
+    committed = _ledger_rows_for(
+        env.control, [d.safe for d in decisions] + [safe_key(k, env.secret) for k, _ in finished]
+    )
     wanted = {(d.safe, d.info.etag) for d in decisions} | {(r["source_key"], r["etag"]) for _, r in finished}
     per_object = Counter((r["source_key"], r["etag"]) for r in committed if (r["source_key"], r["etag"]) in wanted)
     doubled = sum(1 for c in per_object.values() if c > 1)
@@ -279,8 +332,9 @@ def ledger_status(control: ControlStore, tenant_id: str | None = None) -> list[d
     return ledger_store.outcome_counts(control, tenant_id)
 
 
-def resolve_key_digests(store: ObjectStore, control: ControlStore, tenant_id: str | None, day: str,
-                        digests: list[str], secret: str) -> list[str]:
+def resolve_key_digests(
+    store: ObjectStore, control: ControlStore, tenant_id: str | None, day: str, digests: list[str], secret: str
+) -> list[str]:
     """The keys whose digests the sensor sent (``tenant_id`` None: the unroutable batch): those still in
     the inbox, and those an earlier attempt of this batch already handled (they left the inbox; the
     ledger has them, so the retry reports them as finished instead of losing them — a killed run's retry
@@ -295,8 +349,11 @@ def resolve_key_digests(store: ObjectStore, control: ControlStore, tenant_id: st
     if len(found) < len(wanted):  # only a retry reads the ledger (a tenant-day may hold many rows)
         # the ledger holds the key itself for every key without personal data (safe_key); the others
         # were quarantined and are found in the inbox until their run commits
-        found |= {k for k in ledger_store.source_keys(control, tenant_id, day)
-                  if k.startswith(prefix) and key_digest(secret, k) in wanted}
+        found |= {
+            k
+            for k in ledger_store.source_keys(control, tenant_id, day)
+            if k.startswith(prefix) and key_digest(secret, k) in wanted
+        }
     return sorted(found)
 
 
@@ -307,14 +364,13 @@ def _orphan_sidecars(env: IngestEnv, tenant_id: str, day: str, keys: list[str]) 
     owned = {sidecar_candidate(o.key) for o in listing if not o.key.endswith(".json")}
     owned |= {sidecar_candidate(k) for k in keys}
     cutoff = utcnow() - env.orphan_sidecar_after
-    return [o.key for o in listing
-            if o.key.endswith(".json") and o.key not in owned and o.last_modified < cutoff]
+    return [o.key for o in listing if o.key.endswith(".json") and o.key not in owned and o.last_modified < cutoff]
 
 
-def _decide(env: IngestEnv, key: str, safe: str, info: ObjectInfo, tmp_path: str,
-            seen_sha: dict[str, str], max_day: date) -> _Decision:
-    d = _Decision(key=key, safe=safe, info=info, outcome=Outcome.QUARANTINED, tenant_id=None,
-                  day=env.today.isoformat())
+def _decide(
+    env: IngestEnv, key: str, safe: str, info: ObjectInfo, tmp_path: str, seen_sha: dict[str, str], max_day: date
+) -> _Decision:
+    d = _Decision(key=key, safe=safe, info=info, outcome=Outcome.QUARANTINED, tenant_id=None, day=env.today.isoformat())
     # Whatever becomes of an object, a same-stem sidecar beside it shares its fate.
     if not key.endswith(".json"):
         candidate = sidecar_candidate(key)
@@ -342,9 +398,15 @@ def _decide(env: IngestEnv, key: str, safe: str, info: ObjectInfo, tmp_path: str
         d.probe = audio_probe.probe(tmp_path, max_duration_s=env.max_duration_s)
         d.sidecar = parse_sidecar(env.store.get_bytes(raw.sidecar_key)) if d.sidecar_key else None
         sc = d.sidecar or {}
-        d.hashes = subject_hashes(env.secret, tenant.id, {
-            "phone": sc.get("customer_phone"), "email": sc.get("customer_email"),
-            "customer_ref": sc.get("customer_ref")})
+        d.hashes = subject_hashes(
+            env.secret,
+            tenant.id,
+            {
+                "phone": sc.get("customer_phone"),
+                "email": sc.get("customer_email"),
+                "customer_ref": sc.get("customer_ref"),
+            },
+        )
         if d.hashes and _is_suppressed(env.control, tenant.id, list(d.hashes.values())):
             d.outcome, d.detail = Outcome.SUPPRESSED, "subject on the suppression list (P18)"
             return d
@@ -389,16 +451,28 @@ def _accept(env: IngestEnv, d: _Decision, now: datetime) -> dict:
     raw = d.raw
     assert raw is not None and d.tenant_id
     audio_key = catalog.audio_key(d.tenant_id, d.day, raw.call_id, raw.extension)
-    with TenantObjects(env.store, env.control, d.tenant_id, actor=env.actor, purpose="ingestion",
-                       run_id=env.run_id) as objs:
+    with TenantObjects(
+        env.store, env.control, d.tenant_id, actor=env.actor, purpose="ingestion", run_id=env.run_id
+    ) as objs:
         put = objs.put_file(audio_key, d.tmp_path)
         if put.size != d.info.size:
-            raise IOError("audio copy size mismatch")  # never delete the original then
+            raise OSError("audio copy size mismatch")  # never delete the original then
         if d.sidecar_key:
-            objs.put_bytes(catalog.audio_sidecar_key(d.tenant_id, d.day, raw.call_id),
-                           env.store.get_bytes(d.sidecar_key))
-    return manifest_row(raw=raw, audio_key=audio_key, etag=d.info.etag, sha256=d.sha256, size=d.info.size,
-                        probe=d.probe, sidecar=d.sidecar, hashes=d.hashes, ingested_at=now, run_id=env.run_id)
+            objs.put_bytes(
+                catalog.audio_sidecar_key(d.tenant_id, d.day, raw.call_id), env.store.get_bytes(d.sidecar_key)
+            )
+    return manifest_row(
+        raw=raw,
+        audio_key=audio_key,
+        etag=d.info.etag,
+        sha256=d.sha256,
+        size=d.info.size,
+        probe=d.probe,
+        sidecar=d.sidecar,
+        hashes=d.hashes,
+        ingested_at=now,
+        run_id=env.run_id,
+    )
 
 
 def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
@@ -409,7 +483,7 @@ def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
     env.store.download_file(d.key, local, received=True)
     copied = env.store.put_file(catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_OBJECT), local)
     if copied.size != d.info.size:
-        raise IOError("quarantine copy size mismatch")  # the original stays in the inbox
+        raise OSError("quarantine copy size mismatch")  # the original stays in the inbox
     sidecar_body = None
     if d.sidecar_key:
         sidecar_body = env.store.get_bytes(d.sidecar_key, received=True)
@@ -431,8 +505,9 @@ def _quarantine(env: IngestEnv, d: _Decision, now: datetime, tmp: str) -> None:
         "at": now.isoformat(),
         "has_sidecar": bool(d.sidecar_key),
     }
-    env.store.put_bytes(catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_REASON),
-                        json.dumps(record, indent=1).encode())
+    env.store.put_bytes(
+        catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_REASON), json.dumps(record, indent=1).encode()
+    )
     d.quarantine_key = catalog.quarantine_key(area, d.day, token, catalog.QUARANTINE_OBJECT)
 
 
@@ -448,8 +523,11 @@ def quarantine_subject_hashes(secret: str, tenant_id: str, key: str, sidecar: by
         except ValueError:
             doc = None
         if isinstance(doc, dict):
-            for field_, kind in (("customer_phone", "phone"), ("customer_email", "email"),
-                                 ("customer_ref", "customer_ref")):
+            for field_, kind in (
+                ("customer_phone", "phone"),
+                ("customer_email", "email"),
+                ("customer_ref", "customer_ref"),
+            ):
                 if isinstance(doc.get(field_), str) and doc[field_]:
                     found.append((kind, doc[field_]))
     for kind, values in identifiers_in_key(key).items():
@@ -465,12 +543,25 @@ def quarantine_subject_hashes(secret: str, tenant_id: str, key: str, sidecar: by
 
 def _ledger_row(env: IngestEnv, d: _Decision, now: datetime) -> dict:
     call_id = d.raw.call_id if d.raw and d.reason is not Reason.PERSONAL_DATA_IN_KEY else None
-    return dict(at=now, run_id=env.run_id, tenant_id=d.tenant_id, partition_key=d.day, source_key=d.safe,
-                etag=d.info.etag, outcome=d.outcome.value, reason=d.reason.value if d.reason else None,
-                detail=d.detail or None, call_id=call_id, sha256=d.sha256, quarantine_key=d.quarantine_key)
+    return dict(
+        at=now,
+        run_id=env.run_id,
+        tenant_id=d.tenant_id,
+        partition_key=d.day,
+        source_key=d.safe,
+        etag=d.info.etag,
+        outcome=d.outcome.value,
+        reason=d.reason.value if d.reason else None,
+        detail=d.detail or None,
+        call_id=call_id,
+        sha256=d.sha256,
+        quarantine_key=d.quarantine_key,
+    )
 
 
-def _lineage_rows(env: IngestEnv, decisions: list[_Decision], partition_object: str | None, now: datetime) -> list[dict]:
+def _lineage_rows(
+    env: IngestEnv, decisions: list[_Decision], partition_object: str | None, now: datetime
+) -> list[dict]:
     import av
 
     rows = []
@@ -478,14 +569,37 @@ def _lineage_rows(env: IngestEnv, decisions: list[_Decision], partition_object: 
         if d.outcome is not Outcome.ACCEPTED:
             continue
         audio_key = catalog.audio_key(d.tenant_id, d.day, d.raw.call_id, d.raw.extension)
-        common = dict(tenant_id=d.tenant_id, call_id=d.raw.call_id, run_id=env.run_id, code_version=env.code_version,
-                      engine=f"pyav {av.__version__}", region=env.region, sha256=d.sha256, created_at=now)
-        rows.append(dict(common, artefact_kind="audio", artefact_uri=env.store.uri(audio_key),
-                         source_uri=env.store.uri(d.key), asset_key=MANIFEST_ASSET, partition_key=d.day))
+        common = dict(
+            tenant_id=d.tenant_id,
+            call_id=d.raw.call_id,
+            run_id=env.run_id,
+            code_version=env.code_version,
+            engine=f"pyav {av.__version__}",
+            region=env.region,
+            sha256=d.sha256,
+            created_at=now,
+        )
+        rows.append(
+            dict(
+                common,
+                artefact_kind="audio",
+                artefact_uri=env.store.uri(audio_key),
+                source_uri=env.store.uri(d.key),
+                asset_key=MANIFEST_ASSET,
+                partition_key=d.day,
+            )
+        )
         if partition_object:
-            rows.append(dict(common, artefact_kind="manifest_row", artefact_uri=f"{env.store.uri(partition_object)}#{d.raw.call_id}",
-                             source_uri=env.store.uri(audio_key), asset_key=MANIFEST_ASSET,
-                             partition_key=d.day))
+            rows.append(
+                dict(
+                    common,
+                    artefact_kind="manifest_row",
+                    artefact_uri=f"{env.store.uri(partition_object)}#{d.raw.call_id}",
+                    source_uri=env.store.uri(audio_key),
+                    asset_key=MANIFEST_ASSET,
+                    partition_key=d.day,
+                )
+            )
     return rows
 
 
@@ -511,13 +625,35 @@ def _rebuild_rows(env: IngestEnv, tenant_id: str, day: str) -> list[dict]:
             sc_key = catalog.audio_sidecar_key(tenant_id, day, call_id)
             sidecar = parse_sidecar(env.store.get_bytes(sc_key)) if env.store.exists(sc_key) else None
             sc = sidecar or {}
-            hashes = subject_hashes(env.secret, tenant_id, {"phone": sc.get("customer_phone"),
-                                                            "email": sc.get("customer_email"),
-                                                            "customer_ref": sc.get("customer_ref")})
+            hashes = subject_hashes(
+                env.secret,
+                tenant_id,
+                {
+                    "phone": sc.get("customer_phone"),
+                    "email": sc.get("customer_email"),
+                    "customer_ref": sc.get("customer_ref"),
+                },
+            )
             prev = previous.get(call_id, {})
-            raw = RawKey(key=prev.get("source_key") or catalog.inbox_key(tenant_id, day, call_id, ext),
-                         tenant_id=tenant_id, day=date.fromisoformat(day), call_id=call_id, extension=ext)
-            rows.append(manifest_row(raw=raw, audio_key=obj.key, etag=prev.get("etag") or obj.etag,
-                                     sha256=_sha256_file(local), size=obj.size, probe=probe, sidecar=sidecar,
-                                     hashes=hashes, ingested_at=utcnow(), run_id=env.run_id))
+            raw = RawKey(
+                key=prev.get("source_key") or catalog.inbox_key(tenant_id, day, call_id, ext),
+                tenant_id=tenant_id,
+                day=date.fromisoformat(day),
+                call_id=call_id,
+                extension=ext,
+            )
+            rows.append(
+                manifest_row(
+                    raw=raw,
+                    audio_key=obj.key,
+                    etag=prev.get("etag") or obj.etag,
+                    sha256=_sha256_file(local),
+                    size=obj.size,
+                    probe=probe,
+                    sidecar=sidecar,
+                    hashes=hashes,
+                    ingested_at=utcnow(),
+                    run_id=env.run_id,
+                )
+            )
     return rows

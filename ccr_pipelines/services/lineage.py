@@ -9,8 +9,8 @@ with the tenant-scoped key exactly as ingestion does and never stored or printed
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
-from typing import Mapping
 
 from ..core.errors import CcrError, InvalidRequest
 from ..core.lineage import CALL_KINDS, LineageContext, artefact_view, covers, order_chain
@@ -33,7 +33,7 @@ def object_key(uri: str, uri_prefix: str | None) -> str | None:
     if uri_prefix and base.startswith(uri_prefix):
         from urllib.parse import unquote
 
-        return unquote(base[len(uri_prefix):])  # file URIs escape '=' of day=…
+        return unquote(base[len(uri_prefix) :])  # file URIs escape '=' of day=…
     return None
 
 
@@ -45,8 +45,11 @@ def _period_rows(control: ControlStore, tenant_id: str, days: set[str]) -> list[
     """Partition-level rows (marts, reports) of the tenant that cover one of *days*."""
     if not days:
         return []
-    return [r for r in lineage_log.period_rows_between(control, tenant_id, min(days), max(days))
-            if any(covers(r, d) for d in days)]
+    return [
+        r
+        for r in lineage_log.period_rows_between(control, tenant_id, min(days), max(days))
+        if any(covers(r, d) for d in days)
+    ]
 
 
 def _accesses(control: ControlStore, tenant_id: str, keys: set[str], limit: int = 200) -> list[dict]:
@@ -73,17 +76,23 @@ def call_lineage(control: ControlStore, tenant: Tenant | str, call_id: str, *, u
     arts = order_chain([artefact_view(r, keep) for r in rows])
     keys = {k for a in arts if (k := object_key(a["uri"], uri_prefix))}
     accesses = _accesses(control, tenant_id, keys)
-    return {"tenant_id": tenant_id, "call_id": call_id, "day": day, "found": bool(rows),
-            "stages": sorted({a["kind"] for a in arts}, key=lambda k: [a["kind"] for a in arts].index(k)),
-            "run_ids": sorted({a["run_id"] for a in arts if a["run_id"]}),
-            "artefacts": arts, "accesses": accesses,
-            "deleted": bool(arts) and all(a["status"] == "deleted" for a in arts if a["call_id"])}
+    return {
+        "tenant_id": tenant_id,
+        "call_id": call_id,
+        "day": day,
+        "found": bool(rows),
+        "stages": sorted({a["kind"] for a in arts}, key=lambda k: [a["kind"] for a in arts].index(k)),
+        "run_ids": sorted({a["run_id"] for a in arts if a["run_id"]}),
+        "artefacts": arts,
+        "accesses": accesses,
+        "deleted": bool(arts) and all(a["status"] == "deleted" for a in arts if a["call_id"]),
+    }
 
 
 def subject_hashes_for(secret: str, tenant_id: str, identifier: str, identifier_type: str | None = None) -> list[str]:
     """Keyed hashes of *identifier* under each type it is valid for (or the one given)."""
     out = []
-    for t in ([identifier_type] if identifier_type else IDENTIFIER_TYPES):
+    for t in [identifier_type] if identifier_type else IDENTIFIER_TYPES:
         try:
             out.append(subject_hash(secret, tenant_id, t, identifier))
         except ValueError:
@@ -91,8 +100,9 @@ def subject_hashes_for(secret: str, tenant_id: str, identifier: str, identifier_
     return out
 
 
-def subject_lineage(control: ControlStore, tenant: Tenant | str, hashes: list[str], *,
-                    uri_prefix: str | None = None) -> dict:
+def subject_lineage(
+    control: ControlStore, tenant: Tenant | str, hashes: list[str], *, uri_prefix: str | None = None
+) -> dict:
     """P16: every call and artefact of one data subject (by keyed hashes), for export and erasure."""
     tenant_id = tenant if isinstance(tenant, str) else tenant.id
     keep = retention_days(None if isinstance(tenant, str) else tenant)
@@ -103,11 +113,24 @@ def subject_lineage(control: ControlStore, tenant: Tenant | str, hashes: list[st
     for r in rows:
         by_call.setdefault(r["call_id"], []).append(artefact_view(r, keep))
     return {
-        "tenant_id": tenant_id, "subject_hashes": [h[:16] + "…" for h in hashes], "calls": [
-            {"call_id": c["call_id"], "day": c["day"], "artefacts": order_chain(by_call.get(c["call_id"], [])),
-             "reports": [a["uri"] for a in order_chain(artefact_view(r, keep) for r in period_rows
-                                                       if covers(r, c["day"]) and r["artefact_kind"] == "report")]}
-            for c in calls],
+        "tenant_id": tenant_id,
+        "subject_hashes": [h[:16] + "…" for h in hashes],
+        "calls": [
+            {
+                "call_id": c["call_id"],
+                "day": c["day"],
+                "artefacts": order_chain(by_call.get(c["call_id"], [])),
+                "reports": [
+                    a["uri"]
+                    for a in order_chain(
+                        artefact_view(r, keep)
+                        for r in period_rows
+                        if covers(r, c["day"]) and r["artefact_kind"] == "report"
+                    )
+                ],
+            }
+            for c in calls
+        ],
         "derived": order_chain([artefact_view(r, keep) for r in period_rows]),
     }
 
@@ -131,21 +154,33 @@ def report_lineage(control: ControlStore, tenant: Tenant | str, period: Period) 
     reports = lineage_log.report_rows(control, tenant_id, period.partition_key, period.start.isoformat())
     scores = lineage_log.score_rows_between(control, tenant_id, period.start.isoformat(), period.end.isoformat())
     return {
-        "tenant_id": tenant_id, "period": {"kind": period.kind, "key": period.key, "start": period.start.isoformat(),
-                                           "end_exclusive": period.end.isoformat()},
+        "tenant_id": tenant_id,
+        "period": {
+            "kind": period.kind,
+            "key": period.key,
+            "start": period.start.isoformat(),
+            "end_exclusive": period.end.isoformat(),
+        },
         "found": bool(reports),
         "report_files": order_chain([artefact_view(r, keep) for r in reports]),
         "report_runs": sorted({r["run_id"] for r in reports if r["run_id"]}),
         "calls": sorted({s["call_id"] for s in scores}),
         "erased_calls": sorted({s["call_id"] for s in scores if s["deleted_at"]}),
         "score_runs": sorted({s["run_id"] for s in scores if s["run_id"]}),
-        "versions": {k: sorted({s[k] for s in scores if s[k]}) for k in
-                     ("model_version", "scorer_version", "scorecard_version")},
+        "versions": {
+            k: sorted({s[k] for s in scores if s[k]}) for k in ("model_version", "scorer_version", "scorecard_version")
+        },
     }
 
 
-def record_mart_lineage(control: ControlStore, lctx: LineageContext, *, models: list[str], warehouse_uri: str,
-                        tenant_days: Mapping[str, list[str]]) -> int:
+def record_mart_lineage(
+    control: ControlStore,
+    lctx: LineageContext,
+    *,
+    models: list[str],
+    warehouse_uri: str,
+    tenant_days: Mapping[str, list[str]],
+) -> int:
     """Partition-level rows for dbt marts: one per tenant and model, covering the tenant's days."""
     rows = []
     for tenant_id, days in sorted(tenant_days.items()):
@@ -153,8 +188,15 @@ def record_mart_lineage(control: ControlStore, lctx: LineageContext, *, models: 
             continue
         end = date.fromordinal(date.fromisoformat(max(days)).toordinal() + 1).isoformat()
         for model in sorted(models):
-            rows.append(lctx.row(tenant_id=tenant_id, kind="mart", uri=f"{warehouse_uri}/main.{model}",
-                                 period_start=min(days), period_end=end))
+            rows.append(
+                lctx.row(
+                    tenant_id=tenant_id,
+                    kind="mart",
+                    uri=f"{warehouse_uri}/main.{model}",
+                    period_start=min(days),
+                    period_end=end,
+                )
+            )
     control.record_lineage(rows)
     return len(rows)
 
@@ -163,8 +205,7 @@ def format_call(ans: dict) -> str:
     """Human-readable chain (the CLI's default output)."""
     if not ans["found"]:
         return f"no lineage for call {ans['call_id']} of tenant {ans['tenant_id']}"
-    lines = [f"call {ans['call_id']} (tenant {ans['tenant_id']}, day {ans['day']}): "
-             + " → ".join(ans["stages"]), ""]
+    lines = [f"call {ans['call_id']} (tenant {ans['tenant_id']}, day {ans['day']}): " + " → ".join(ans["stages"]), ""]
     files: dict[str, int] = {}
     for a in ans["artefacts"]:  # a report's extracts: one line per report run, the report row has the versions
         if a["kind"] == "report_file":
@@ -172,13 +213,20 @@ def format_call(ans: dict) -> str:
     for a in ans["artefacts"]:
         if a["kind"] == "report_file":
             if a["run_id"] in files:
-                lines.append(f"  {'report_file':<20} {files.pop(a['run_id'])} file(s) of report run {str(a['run_id'])[:8]}"
-                             f" under {a['uri'].rsplit('/', 1)[0]}/")
+                lines.append(
+                    f"  {'report_file':<20} {files.pop(a['run_id'])} file(s) of report run {str(a['run_id'])[:8]}"
+                    f" under {a['uri'].rsplit('/', 1)[0]}/"
+                )
             continue
-        versions = ", ".join(f"{k.split('_')[0]}={a[k]}" for k in ("code_version", "model_version", "scorer_version",
-                                                                    "scorecard_version") if a[k])
-        lines.append(f"  {a['kind']:<20} {a['status']:<8} run {str(a['run_id'])[:8]:<8} {a['region'] or '':<10} "
-                     f"keep until {(a['retention_until'] or '-')[:10]}  {versions}")
+        versions = ", ".join(
+            f"{k.split('_')[0]}={a[k]}"
+            for k in ("code_version", "model_version", "scorer_version", "scorecard_version")
+            if a[k]
+        )
+        lines.append(
+            f"  {a['kind']:<20} {a['status']:<8} run {str(a['run_id'])[:8]:<8} {a['region'] or '':<10} "
+            f"keep until {(a['retention_until'] or '-')[:10]}  {versions}"
+        )
         lines.append(f"  {'':<20} {a['uri']}")
     lines.append("")
     lines.append(f"accesses ({len(ans['accesses'])}):")
@@ -219,6 +267,7 @@ def get_lookup(control: ControlStore, request_id: int) -> dict:
     return row
 
 
-def finish_lookup(control: ControlStore, request_id: int, *, status: str, export_key: str | None,
-                  run_id: str | None) -> None:
+def finish_lookup(
+    control: ControlStore, request_id: int, *, status: str, export_key: str | None, run_id: str | None
+) -> None:
     lineage_log.finish_lookup(control, request_id, status=status, export_key=export_key, run_id=run_id)

@@ -90,7 +90,7 @@ def mirror_datasets(store, dest: str | Path) -> dict:
     for obj in store.list("datasets/"):
         if not obj.key.endswith(".parquet"):
             continue
-        rel = obj.key[len("datasets/"):]
+        rel = obj.key[len("datasets/") :]
         seen.add(rel)
         local = dest / rel
         if index.get(rel) == obj.etag and local.exists():
@@ -128,9 +128,15 @@ def build_summary(run_results: dict) -> dict:
         statuses[status] = statuses.get(status, 0) + 1
         if str(r.get("unique_id", "")).startswith("test."):
             tests[status] = tests.get(status, 0) + 1
-    return {"pass": statuses.get("pass", 0), "warn": statuses.get("warn", 0),
-            "error": statuses.get("error", 0) + statuses.get("fail", 0), "skip": statuses.get("skipped", 0),
-            "total": sum(statuses.values()), "tests_pass": tests.get("pass", 0), "tests_total": sum(tests.values())}
+    return {
+        "pass": statuses.get("pass", 0),
+        "warn": statuses.get("warn", 0),
+        "error": statuses.get("error", 0) + statuses.get("fail", 0),
+        "skip": statuses.get("skipped", 0),
+        "total": sum(statuses.values()),
+        "tests_pass": tests.get("pass", 0),
+        "tests_total": sum(tests.values()),
+    }
 
 
 def duckdb_path(objects_root: str | Path) -> Path:
@@ -168,16 +174,22 @@ def dbt_executable() -> str:
 def dbt_vars(datasets_root: str | Path, duckdb_file: str | Path, restricted_calls: str | Path) -> dict:
     """The paths dbt reads (``--vars`` for the asset's invocation; the models fall back to the
     ``CCR_*`` environment variables of ``dbt_env``). Paths only: the command line is logged (P16)."""
-    return {"ccr_datasets_root": str(Path(datasets_root).resolve()),
-            "ccr_duckdb_path": str(Path(duckdb_file).resolve()),
-            "ccr_restricted_calls": str(restricted_calls)}
+    return {
+        "ccr_datasets_root": str(Path(datasets_root).resolve()),
+        "ccr_duckdb_path": str(Path(duckdb_file).resolve()),
+        "ccr_restricted_calls": str(restricted_calls),
+    }
 
 
 def dbt_env(datasets_root: str | Path, duckdb_file: str | Path, restricted_calls: str | Path) -> dict:
     """The same paths as environment variables for a dbt subprocess (added to its env, never to ours)."""
     v = dbt_vars(datasets_root, duckdb_file, restricted_calls)
-    return {"CCR_DATASETS_ROOT": v["ccr_datasets_root"], "CCR_DUCKDB_PATH": v["ccr_duckdb_path"],
-            "CCR_RESTRICTED_CALLS": v["ccr_restricted_calls"], "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return {
+        "CCR_DATASETS_ROOT": v["ccr_datasets_root"],
+        "CCR_DUCKDB_PATH": v["ccr_duckdb_path"],
+        "CCR_RESTRICTED_CALLS": v["ccr_restricted_calls"],
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
 
 def dbt_manifest_path() -> Path:
@@ -191,22 +203,40 @@ def prepare_dbt_manifest(*, force: bool = False) -> Path:
     path = dbt_manifest_path()
     if force or not path.exists():
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        r = subprocess.run([dbt_executable(), "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-                            "--quiet"], env=env, cwd=DBT_DIR, capture_output=True, text=True)
+        r = subprocess.run(
+            [dbt_executable(), "parse", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--quiet"],
+            env=env,
+            cwd=DBT_DIR,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0 or not path.exists():
             raise RuntimeError(f"dbt parse failed (exit {r.returncode}): {(r.stdout + r.stderr).strip()[-2000:]}")
     return path
 
 
-def run_dbt(command: str, *, datasets_root: str | Path, duckdb_file: str | Path, control=None,
-            extra_args: list[str] | None = None, timeout_s: int | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    command: str,
+    *,
+    datasets_root: str | Path,
+    duckdb_file: str | Path,
+    control=None,
+    extra_args: list[str] | None = None,
+    timeout_s: int | None = None,
+) -> subprocess.CompletedProcess:
     """``dbt <command>`` over the Parquet datasets under *datasets_root* into *duckdb_file*, with the
     restriction list from *control* (P16; none = no restriction). Raises on a dbt failure with the
     tail of dbt's output (model names and SQL, not data values)."""
     env = {**os.environ, **dbt_env(datasets_root, duckdb_file, write_restricted_calls(control, duckdb_file))}
     dbt = dbt_executable()
-    r = subprocess.run([dbt, command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-                        *(extra_args or [])], env=env, cwd=DBT_DIR, capture_output=True, text=True, timeout=timeout_s)
+    r = subprocess.run(
+        [dbt, command, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR), *(extra_args or [])],
+        env=env,
+        cwd=DBT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     if r.returncode != 0:
         raise RuntimeError(f"dbt {command} failed (exit {r.returncode}): {(r.stdout + r.stderr).strip()[-3000:]}")
     return r
@@ -215,5 +245,11 @@ def run_dbt(command: str, *, datasets_root: str | Path, duckdb_file: str | Path,
 def rebuild_marts(objects_root: str | Path, *, control=None, timeout_s: int = 900) -> None:
     """*control* (ControlStore): where the active restrictions are read (P16); none = no restriction."""
     root = Path(objects_root).resolve()
-    run_dbt("run", datasets_root=root / "datasets", duckdb_file=duckdb_path(root), control=control,
-            extra_args=["--quiet"], timeout_s=timeout_s)
+    run_dbt(
+        "run",
+        datasets_root=root / "datasets",
+        duckdb_file=duckdb_path(root),
+        control=control,
+        extra_args=["--quiet"],
+        timeout_s=timeout_s,
+    )

@@ -12,10 +12,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.catalog import CALL_MANIFEST, CALL_METRICS, REDACTED_SEGMENTS
 from ..core.lineage import LineageContext, row_uri
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
-from ..core.catalog import CALL_MANIFEST, CALL_METRICS, REDACTED_SEGMENTS
 
 MANIFEST_DATASET, REDACTED_DATASET = CALL_MANIFEST.name, REDACTED_SEGMENTS.name
 METRICS_DATASET = CALL_METRICS.name  # the dataset this service writes (core/catalog.py)
@@ -108,15 +108,22 @@ def compute_metrics(segments: pa.Table, manifest: pa.Table) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("segs", segments)
-        con.register("manifest", manifest.select(["tenant_id", "call_id", "day", "agent_id", "team", "channels",
-                                                  "duration_s"]))
+        con.register(
+            "manifest", manifest.select(["tenant_id", "call_id", "day", "agent_id", "team", "channels", "duration_s"])
+        )
         return con.sql(METRICS_SQL).to_arrow_table()
     finally:
         con.close()
 
 
-def metrics_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
-                      lineage: LineageContext | None = None) -> dict:
+def metrics_partition(
+    warehouse: Warehouse,
+    tenant_id: str,
+    day: str,
+    *,
+    control: ControlStore | None = None,
+    lineage: LineageContext | None = None,
+) -> dict:
     """Write the tenant-day's call metrics; with *control* and *lineage*, one lineage row per call (P13)."""
     segs = warehouse.read_partition(REDACTED_DATASET, tenant_id, day)
     manifest = warehouse.read_partition(MANIFEST_DATASET, tenant_id, day)
@@ -129,7 +136,16 @@ def metrics_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control
     if control is not None and lineage is not None:
         out_uri = warehouse.store.uri(info.key)
         src_uri = warehouse.store.uri(partition_key(REDACTED_DATASET, tenant_id, day))
-        control.record_lineage([lineage.row(tenant_id=tenant_id, call_id=c, kind="call_metrics",
-                                            uri=row_uri(out_uri, c), source_uri=row_uri(src_uri, c))
-                                for c in table.column("call_id").to_pylist()])
+        control.record_lineage(
+            [
+                lineage.row(
+                    tenant_id=tenant_id,
+                    call_id=c,
+                    kind="call_metrics",
+                    uri=row_uri(out_uri, c),
+                    source_uri=row_uri(src_uri, c),
+                )
+                for c in table.column("call_id").to_pylist()
+            ]
+        )
     return {"calls": table.num_rows, "partition_object": info.key}

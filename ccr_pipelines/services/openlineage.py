@@ -58,12 +58,22 @@ def _fields(uri: str) -> list[tuple[str, str]]:
 # these are the per-day tables written or read alongside), so the graph has no dangling node:
 EXTRA_OUTPUTS: dict[str, tuple[tuple[str, str], ...]] = {
     # transcription writes the transcript JSON (rows) and the per-day call and segment tables
-    "transcript": ((catalog.TRANSCRIPT_SEGMENTS.zone, catalog.TRANSCRIPT_SEGMENTS.name),
-                   (catalog.TRANSCRIPT_CALLS.zone, catalog.TRANSCRIPT_CALLS.name)),
+    "transcript": (
+        (catalog.TRANSCRIPT_SEGMENTS.zone, catalog.TRANSCRIPT_SEGMENTS.name),
+        (catalog.TRANSCRIPT_CALLS.zone, catalog.TRANSCRIPT_CALLS.name),
+    ),
     # scoring writes the scores (rows), the per-step results the reports read and the conversation
     # analytics of the same segments (issue 19)
-    "call_score": tuple((d.zone, d.name) for d in (catalog.CALL_SCORE_STEPS, catalog.TURN_SENTIMENT,
-                                                   catalog.CALL_SENTIMENT, catalog.CALL_CATEGORIES, catalog.CALL_CARDS)),
+    "call_score": tuple(
+        (d.zone, d.name)
+        for d in (
+            catalog.CALL_SCORE_STEPS,
+            catalog.TURN_SENTIMENT,
+            catalog.CALL_SENTIMENT,
+            catalog.CALL_CATEGORIES,
+            catalog.CALL_CARDS,
+        )
+    ),
 }
 EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
     "transcript": ("audio",),  # the worker reads the accepted recording; the row names its manifest row
@@ -83,8 +93,14 @@ def _tenant_dataset(datasets_root: str, tenant: str, dataset: str) -> str:
     return f"{datasets_root.rstrip('/')}/{tenant}/{dataset}"
 
 
-def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[AssetRun], *, engine_version: str,
-                   datasets_root: str | None = None) -> list[RunEvent]:
+def events_for_run(
+    control: ControlStore,
+    dagster_run_id: str,
+    assets: list[AssetRun],
+    *,
+    engine_version: str,
+    datasets_root: str | None = None,
+) -> list[RunEvent]:
     """START + COMPLETE/FAIL per asset, inputs/outputs from the run's lineage rows, named at dataset
     level (core/lineage.dataset_name) with the partitions touched as a facet. Marts get the Parquet
     datasets dbt reads as inputs, reports the datasets the report reads; an asset that read and
@@ -93,19 +109,33 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
     rows = lineage_log.rows_of_run(control, dagster_run_id)
     # P17: an erased call's own artefacts (its audio, its transcript) are not named again; the partitions
     # that held its rows stay, and their erasure facet counts it
-    rows = [r for r in rows if not (r["deleted_at"] is not None and r["call_id"]
-                                    and r["call_id"] in (r["artefact_uri"] or "").split("#", 1)[0])]
+    rows = [
+        r
+        for r in rows
+        if not (
+            r["deleted_at"] is not None and r["call_id"] and r["call_id"] in (r["artefact_uri"] or "").split("#", 1)[0]
+        )
+    ]
     events = []
     for a in assets:
-        mine = [r for r in rows if r["asset_key"] == a.asset_key or
-                (a.asset_key.startswith(MARTS_ASSET + "/") and r["asset_key"] == MARTS_ASSET
-                 and r["artefact_uri"].endswith("." + a.asset_key.rsplit("/", 1)[-1]))]
+        mine = [
+            r
+            for r in rows
+            if r["asset_key"] == a.asset_key
+            or (
+                a.asset_key.startswith(MARTS_ASSET + "/")
+                and r["asset_key"] == MARTS_ASSET
+                and r["artefact_uri"].endswith("." + a.asset_key.rsplit("/", 1)[-1])
+            )
+        ]
         outs: dict[str, dict] = {}
         ins: dict[str, set] = {}
         for r in mine:
             base, part = dataset_partition(r["artefact_uri"])
-            o = outs.setdefault(base, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(),
-                                       "uri": r["artefact_uri"]})
+            o = outs.setdefault(
+                base,
+                {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(), "uri": r["artefact_uri"]},
+            )
             o["rows"] += 1
             o["parts"].update([part] if part else [])
             if r["deleted_at"] is not None:
@@ -125,12 +155,14 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
                 store_root = datasets_root.rsplit("/", 1)[0]
                 for zone, ds in EXTRA_OUTPUTS.get(r["artefact_kind"], ()):
                     uri = _tenant_dataset(f"{store_root}/{zone}", r["tenant_id"], ds)
-                    extra = outs.setdefault(uri, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None,
-                                                  "parts": set(), "uri": uri})
+                    extra = outs.setdefault(
+                        uri, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(), "uri": uri}
+                    )
                     extra["parts"].update([part] if part else [])
                 for zone in EXTRA_INPUTS.get(r["artefact_kind"], ()):
                     ins.setdefault(_tenant_dataset(store_root, zone, r["tenant_id"]), set()).update(
-                        [part] if part else [])
+                        [part] if part else []
+                    )
         for base in list(ins):
             if base in outs:
                 del ins[base]
@@ -138,21 +170,41 @@ def events_for_run(control: ControlStore, dagster_run_id: str, assets: list[Asse
             continue  # nothing read, nothing written: no event (issue 16)
         inputs = [ol_dataset(u, fields=_fields(u), partitions=p) for u, p in sorted(ins.items())]
         own = [o for o in outs.values() if o["rows"]]  # the asset's row count is its own output's, not side tables
-        outputs = [ol_dataset(o["uri"], fields=_fields(o["uri"]),
-                              row_count=a.row_count if len(own) == 1 and o["rows"] else None,
-                              output=True, partitions=o["parts"],
-                              erasure={"deleted": o["rows"] > 0 and o["deleted"] == o["rows"],
-                                       "deleted_at": o["deleted_at"], "erased_calls": o["erased"]})
-                   for _, o in sorted(outs.items())]
-        common = dict(dagster_run_id=dagster_run_id, asset_key=a.asset_key, partition=a.partition,
-                      engine_version=engine_version)
+        outputs = [
+            ol_dataset(
+                o["uri"],
+                fields=_fields(o["uri"]),
+                row_count=a.row_count if len(own) == 1 and o["rows"] else None,
+                output=True,
+                partitions=o["parts"],
+                erasure={
+                    "deleted": o["rows"] > 0 and o["deleted"] == o["rows"],
+                    "deleted_at": o["deleted_at"],
+                    "erased_calls": o["erased"],
+                },
+            )
+            for _, o in sorted(outs.items())
+        ]
+        common = dict(
+            dagster_run_id=dagster_run_id, asset_key=a.asset_key, partition=a.partition, engine_version=engine_version
+        )
         events.append(run_event("START", event_time=a.started, inputs=inputs, outputs=[], **common))
-        events.append(run_event("COMPLETE" if a.ok else "FAIL", event_time=a.finished, inputs=inputs,
-                                outputs=outputs if a.ok else [], error=None if a.ok else (a.error or "step failed"),
-                                **common))
+        events.append(
+            run_event(
+                "COMPLETE" if a.ok else "FAIL",
+                event_time=a.finished,
+                inputs=inputs,
+                outputs=outputs if a.ok else [],
+                error=None if a.ok else (a.error or "step failed"),
+                **common,
+            )
+        )
         if a.ok and a.checks and any(o["rows"] for o in outs.values()):
-            checked = [ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks)
-                       for _, o in sorted(outs.items()) if o["rows"]]  # the asset's own output, not side tables
+            checked = [
+                ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks)
+                for _, o in sorted(outs.items())
+                if o["rows"]
+            ]  # the asset's own output, not side tables
             common["asset_key"] = a.asset_key + CHECKS_JOB_SUFFIX
             events.append(run_event("START", event_time=a.finished, inputs=checked, outputs=[], **common))
             events.append(run_event("COMPLETE", event_time=a.finished, inputs=checked, outputs=[], **common))
@@ -187,12 +239,26 @@ def http_transport(url: str, *, api_key: str | None = None, timeout_s: float = 1
     """Optional sink: Marquez-compatible ``POST {url}/api/v1/lineage`` through the client's HTTP transport
     (5xx retried twice with back-off, then an error: a sensor tick must not hang on a dead endpoint)."""
     auth = ApiKeyTokenProvider({"apiKey": api_key}) if api_key else TokenProvider({})
-    return HttpTransport(HttpConfig(url=url, endpoint="api/v1/lineage", timeout=timeout_s, auth=auth,
-                                    retry={**DEFAULT_RETRY_CONFIG, "total": 2, "read": 2, "connect": 2}))
+    return HttpTransport(
+        HttpConfig(
+            url=url,
+            endpoint="api/v1/lineage",
+            timeout=timeout_s,
+            auth=auth,
+            retry={**DEFAULT_RETRY_CONFIG, "total": 2, "read": 2, "connect": 2},
+        )
+    )
 
 
-def emit(events: list, *, store: ObjectStore, dagster_run_id: str, day: str, url: str | None = None,
-         api_key: str | None = None) -> str:
+def emit(
+    events: list,
+    *,
+    store: ObjectStore,
+    dagster_run_id: str,
+    day: str,
+    url: str | None = None,
+    api_key: str | None = None,
+) -> str:
     """Emit the run's events through the OpenLineage client: the object-store file first (the record
     of what was exported), then HTTP when a URL is configured. Returns the file's key."""
     key = event_file_key(dagster_run_id, day)

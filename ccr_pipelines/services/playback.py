@@ -12,10 +12,10 @@ import os
 import tempfile
 from collections import defaultdict
 
-from ..loaders.audio_files import decode_channels
 from ..core.catalog import CALL_MANIFEST, REDACTED_SEGMENTS, playback_key
 from ..core.lineage import LineageContext, row_uri
 from ..core.playback import apply_silence, silence_spans, wav_bytes
+from ..loaders.audio_files import decode_channels
 from ..stores.control_store import ControlStore
 from ..stores.warehouse import Warehouse, partition_key
 
@@ -24,8 +24,14 @@ PLAYBACK_SAMPLE_RATE = 16_000  # the ASR decode rate: calls arrive at 8 kHz, not
 __all__ = ["PLAYBACK_SAMPLE_RATE", "playback_key", "render_partition"]
 
 
-def render_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
-                     lineage: LineageContext | None = None) -> dict:
+def render_partition(
+    warehouse: Warehouse,
+    tenant_id: str,
+    day: str,
+    *,
+    control: ControlStore | None = None,
+    lineage: LineageContext | None = None,
+) -> dict:
     """Write the playback copy of every call of the tenant-day that has redacted segments (a call
     with no transcript has no copy: what it holds is unknown). Counts only, never call ids."""
     redacted = warehouse.read_partition(REDACTED_DATASET, tenant_id, day)
@@ -59,6 +65,16 @@ def render_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control:
             rows.append((call_id, key, audio_key))
     if control is not None and lineage is not None and rows:
         red_uri = store.uri(partition_key(REDACTED_DATASET, tenant_id, day))
-        control.record_lineage([lineage.row(tenant_id=tenant_id, call_id=c, kind="playback_audio", uri=store.uri(k),
-                                            source_uri=row_uri(red_uri, c)) for c, k, _a in rows])
+        control.record_lineage(
+            [
+                lineage.row(
+                    tenant_id=tenant_id,
+                    call_id=c,
+                    kind="playback_audio",
+                    uri=store.uri(k),
+                    source_uri=row_uri(red_uri, c),
+                )
+                for c, k, _a in rows
+            ]
+        )
     return {"calls": calls, "silenced_calls": silenced_calls, "silenced_s": round(silenced_s, 2)}

@@ -29,7 +29,6 @@ def _gx_batch_definition():
     if not _GX:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics leave the machine
         import great_expectations as gx
-
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         context = gx.get_context(mode="ephemeral")
@@ -45,13 +44,20 @@ def validate(dataset: str, tenant_id: str, table: pa.Table) -> list[str]:
     gx, batch_definition = _gx_batch_definition()
     suite = gx.ExpectationSuite(name=f"{dataset}:{tenant_id}")
     for name, kwargs in SUITES[dataset]:
-        args = {k: ([tenant_id if x == "{tenant}" else x for x in v] if isinstance(v, list) else v)
-                for k, v in kwargs.items()}
+        args = {
+            k: ([tenant_id if x == "{tenant}" else x for x in v] if isinstance(v, list) else v)
+            for k, v in kwargs.items()
+        }
         suite.add_expectation(getattr(gx.expectations, name)(**args))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": table.to_pandas()})
     result = batch.validate(suite)
-    return sorted({f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
-                   for r in result.results if not r.success})
+    return sorted(
+        {
+            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
+            for r in result.results
+            if not r.success
+        }
+    )
 
 
 def _recent(wh: Warehouse, dataset: str, tenant_id: str, n: int = RECENT_PARTITIONS) -> pa.Table | None:
@@ -109,8 +115,13 @@ def sweep_transcript_gates(wh: Warehouse, registry: TenantRegistry, dataset: str
         table = _recent(wh, dataset, tenant_id)
         if table is None or table.num_rows == 0:
             continue
-        rows = [r for r in table.select(["status", "mean_confidence", "hallucination_suspected",
-                                         "language_mismatch"]).to_pylist() if r["status"] != "failed"]
+        rows = [
+            r
+            for r in table.select(
+                ["status", "mean_confidence", "hallucination_suspected", "language_mismatch"]
+            ).to_pylist()
+            if r["status"] != "failed"
+        ]
         if not rows:
             continue
         shares = {

@@ -24,8 +24,14 @@ REDACTOR_VERSION = "redaction-4"  # bump when the rules change: downstream resco
 # redaction-4: names after a title in lower case, kinship/role/"reach" cues, name particles join one span
 
 
-def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control: ControlStore | None = None,
-                     lineage: LineageContext | None = None) -> dict:
+def redact_partition(
+    warehouse: Warehouse,
+    tenant_id: str,
+    day: str,
+    *,
+    control: ControlStore | None = None,
+    lineage: LineageContext | None = None,
+) -> dict:
     """Rewrite the tenant-day's redacted table from its restricted segments; return counts only.
     With *control* and *lineage*, one lineage row per call's redacted rows (P13)."""
     source = warehouse.read_partition(SEGMENTS_DATASET, tenant_id, day, zone=SEGMENTS_ZONE)
@@ -40,15 +46,45 @@ def redact_partition(warehouse: Warehouse, tenant_id: str, day: str, *, control:
         raise ValueError("restricted partition holds another tenant's rows")
     for seg, (text, counts) in zip(segments, redact_batch([seg["text"] or "" for seg in segments]), strict=True):
         totals.update(counts)
-        rows.append({k: seg.get(k) for k in ("tenant_id", "call_id", "segment_index", "speaker", "channel",
-                                               "start_s", "end_s", "avg_logprob", "speech_regions", "no_speech")}
-                    | {"text": text, **{f"pii_{t}": counts[t] for t in TYPES}, "redactor_version": REDACTOR_VERSION})
-    info = warehouse.write_partition(REDACTED_DATASET, tenant_id, day, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA))
+        rows.append(
+            {
+                k: seg.get(k)
+                for k in (
+                    "tenant_id",
+                    "call_id",
+                    "segment_index",
+                    "speaker",
+                    "channel",
+                    "start_s",
+                    "end_s",
+                    "avg_logprob",
+                    "speech_regions",
+                    "no_speech",
+                )
+            }
+            | {"text": text, **{f"pii_{t}": counts[t] for t in TYPES}, "redactor_version": REDACTOR_VERSION}
+        )
+    info = warehouse.write_partition(
+        REDACTED_DATASET, tenant_id, day, pa.Table.from_pylist(rows, schema=REDACTED_SCHEMA)
+    )
     if control is not None and lineage is not None:
         out_uri = warehouse.store.uri(info.key)
         src_uri = warehouse.store.uri(partition_key(SEGMENTS_DATASET, tenant_id, day, SEGMENTS_ZONE))
-        control.record_lineage([lineage.row(tenant_id=tenant_id, call_id=c, kind="redacted_transcript",
-                                            uri=row_uri(out_uri, c), source_uri=row_uri(src_uri, c))
-                                for c in sorted({r["call_id"] for r in rows})])
-    return {"segments": len(rows), "calls": len({r["call_id"] for r in rows}),
-            **{f"pii_{t}": totals[t] for t in TYPES}, "partition_object": info.key}
+        control.record_lineage(
+            [
+                lineage.row(
+                    tenant_id=tenant_id,
+                    call_id=c,
+                    kind="redacted_transcript",
+                    uri=row_uri(out_uri, c),
+                    source_uri=row_uri(src_uri, c),
+                )
+                for c in sorted({r["call_id"] for r in rows})
+            ]
+        )
+    return {
+        "segments": len(rows),
+        "calls": len({r["call_id"] for r in rows}),
+        **{f"pii_{t}": totals[t] for t in TYPES},
+        "partition_object": info.key,
+    }

@@ -14,13 +14,23 @@ perhaps not rebuilt. Killed at any point and run again, the purge ends in the sa
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, time
 
 from ..core.keys import tenant_key
-from ..core.retention import (DATASET_CLASSES, OBJECT_CLASSES, PER_CALL_CLASSES, TENANT_ZONES, PurgeItem, cutoff,
-                              day_of_key, expired, offboarding_due, report_period_end)
+from ..core.retention import (
+    DATASET_CLASSES,
+    OBJECT_CLASSES,
+    PER_CALL_CLASSES,
+    TENANT_ZONES,
+    PurgeItem,
+    cutoff,
+    day_of_key,
+    expired,
+    offboarding_due,
+    report_period_end,
+)
 from ..core.tenants import Tenant, TenantRegistry
 from ..stores import purge_log
 from ..stores.control_store import ControlStore, utcnow
@@ -54,11 +64,9 @@ def _expired_backups(env: PurgeEnv) -> list[str]:
 
     if env.backup_keep_days is None:
         return []
-    now = datetime.combine(env.today, time(0), tzinfo=timezone.utc)
+    now = datetime.combine(env.today, time(0), tzinfo=UTC)
     ids = [b["backup_id"] for b in list_backups(env.store) if is_backup_id(b["backup_id"])]
     return expired(ids, now=now, keep_days=env.backup_keep_days)
-
-
 
 
 # -- plan --------------------------------------------------------------------
@@ -72,11 +80,16 @@ def _object_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
                 d = day_of_key(v.key)
                 if d is not None and expired(d, env.today, days):
                     versions[v.key] += 1
-            out += [(PurgeItem(tenant.id, data_class, "object", k, d.isoformat() if (d := day_of_key(k)) else None), n)
-                    for k, n in sorted(versions.items())]
+            out += [
+                (PurgeItem(tenant.id, data_class, "object", k, d.isoformat() if (d := day_of_key(k)) else None), n)
+                for k, n in sorted(versions.items())
+            ]
     days = tenant.retention("reports")
-    versions = Counter(v.key for v in env.store.list_versions(tenant_key("reports", tenant.id) + "/")
-                       if (end := report_period_end(v.key)) is not None and expired(end, env.today, days))
+    versions = Counter(
+        v.key
+        for v in env.store.list_versions(tenant_key("reports", tenant.id) + "/")
+        if (end := report_period_end(v.key)) is not None and expired(end, env.today, days)
+    )
     out += [(PurgeItem(tenant.id, "reports", "object", k), n) for k, n in sorted(versions.items())]
     return out
 
@@ -88,29 +101,40 @@ def _partition_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int
         for zone, dataset in datasets:
             for day in env.warehouse.partitions(dataset, tenant.id, zone=zone):
                 if expired(date.fromisoformat(day), env.today, days):
-                    out.append((PurgeItem(tenant.id, data_class, "partition", partition_key(dataset, tenant.id, day, zone),
-                                          day), 1))
+                    out.append(
+                        (
+                            PurgeItem(
+                                tenant.id, data_class, "partition", partition_key(dataset, tenant.id, day, zone), day
+                            ),
+                            1,
+                        )
+                    )
     return out
 
 
 def _row_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
     n = purge_log.expired_counts(env.control, tenant.id, **_row_cutoffs(env, tenant))
-    return [(PurgeItem(tenant.id, "access_log" if table == "access_log" else "scores", "rows", table), n[table])
-            for table in ("review_queue", "subject_calls", "access_log") if n[table]]
+    return [
+        (PurgeItem(tenant.id, "access_log" if table == "access_log" else "scores", "rows", table), n[table])
+        for table in ("review_queue", "subject_calls", "access_log")
+        if n[table]
+    ]
 
 
 def _row_cutoffs(env: PurgeEnv, tenant: Tenant) -> dict:
     """Where each kind of control-store row expires; a call's index row lives as long as the longest-kept
     per-call class."""
-    return {"queued_before": _midnight(cutoff(env.today, tenant.retention("scores"))),
-            "call_day_before": cutoff(env.today, max(tenant.retention(c) for c in PER_CALL_CLASSES)).isoformat(),
-            "accessed_before": _midnight(cutoff(env.today, tenant.retention("access_log")))}
+    return {
+        "queued_before": _midnight(cutoff(env.today, tenant.retention("scores"))),
+        "call_day_before": cutoff(env.today, max(tenant.retention(c) for c in PER_CALL_CLASSES)).isoformat(),
+        "accessed_before": _midnight(cutoff(env.today, tenant.retention("access_log"))),
+    }
 
 
 def _midnight(d: date):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
 def _offboarding_items(env: PurgeEnv, tenant: Tenant) -> list[tuple[PurgeItem, int]]:
@@ -142,8 +166,18 @@ def _last_run_incomplete(control: ControlStore) -> bool:
 
 
 def _marker(env: PurgeEnv, data_class: str, objects: int = 0, rows: int = 0) -> None:
-    purge_log.record(env.control, dict(run_id=env.run_id, tenant_id=PLATFORM, data_class=data_class, dry_run=False,
-                                       objects=objects, rows=rows, at=utcnow()))
+    purge_log.record(
+        env.control,
+        dict(
+            run_id=env.run_id,
+            tenant_id=PLATFORM,
+            data_class=data_class,
+            dry_run=False,
+            objects=objects,
+            rows=rows,
+            at=utcnow(),
+        ),
+    )
 
 
 def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
@@ -167,9 +201,14 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
     if item.target == "search_segments":  # issue 19: the offboarded tenant's search index
         with c.engine.begin() as conn:
             return 0, search_index.delete_days(conn, t)
-    return 0, purge_log.delete_rows(c, item.target, t, queued_before=cut["queued_before"],
-                                    call_day_before=cut["call_day_before"],
-                                    offboarding=item.data_class == "offboarding")
+    return 0, purge_log.delete_rows(
+        c,
+        item.target,
+        t,
+        queued_before=cut["queued_before"],
+        call_day_before=cut["call_day_before"],
+        offboarding=item.data_class == "offboarding",
+    )
 
 
 def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
@@ -184,8 +223,13 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
         backups = _expired_backups(env)
         if backups:
             per[(PLATFORM, "backups")][0] += len(backups)
-        purge_log.record(env.control, [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=True, objects=o,
-                                            rows=r, at=utcnow()) for (t, k), (o, r) in sorted(per.items())])
+        purge_log.record(
+            env.control,
+            [
+                dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=True, objects=o, rows=r, at=utcnow())
+                for (t, k), (o, r) in sorted(per.items())
+            ],
+        )
         return {**_summary(items, per, dry_run=True, marts=False), "backups_expired": len(backups)}
 
     resumed = _last_run_incomplete(env.control)
@@ -195,8 +239,11 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
     rebuild = resumed
 
     def flush():
-        rows = [dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=False, objects=o, rows=r, at=utcnow())
-                for (t, k), (o, r) in sorted(pending.items()) if o or r]
+        rows = [
+            dict(run_id=env.run_id, tenant_id=t, data_class=k, dry_run=False, objects=o, rows=r, at=utcnow())
+            for (t, k), (o, r) in sorted(pending.items())
+            if o or r
+        ]
         purge_log.record(env.control, rows)
         pending.clear()
 
@@ -217,8 +264,9 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
     if env.backup_keep_days is not None:
         from .backup import prune_backups
 
-        backups = prune_backups(env.store, keep_days=env.backup_keep_days,
-                                now=datetime.combine(env.today, time(0), tzinfo=timezone.utc))
+        backups = prune_backups(
+            env.store, keep_days=env.backup_keep_days, now=datetime.combine(env.today, time(0), tzinfo=UTC)
+        )
         if backups:
             for bucket in (per, pending):
                 bucket[(PLATFORM, "backups")][0] += len(backups)
@@ -234,13 +282,28 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
         if offboarding_due(tenant.terminated_on, env.today) and not _offboarding_items(env, tenant):
             if not purge_log.has_entry(env.control, tenant.id, OFFBOARDED):
                 objects, rows = purge_log.purged_totals(env.control, tenant.id)
-                purge_log.record(env.control, dict(run_id=env.run_id, tenant_id=tenant.id, data_class=OFFBOARDED,
-                                                   dry_run=False, objects=objects, rows=rows, at=utcnow()))
+                purge_log.record(
+                    env.control,
+                    dict(
+                        run_id=env.run_id,
+                        tenant_id=tenant.id,
+                        data_class=OFFBOARDED,
+                        dry_run=False,
+                        objects=objects,
+                        rows=rows,
+                        at=utcnow(),
+                    ),
+                )
     _marker(env, COMPLETED, objects=sum(o for o, _ in per.values()), rows=sum(r for _, r in per.values()))
     return {**_summary(items, per, dry_run=False, marts=marts), "backups_expired": len(backups)}
 
 
 def _summary(items, per, *, dry_run: bool, marts: bool) -> dict:
-    return {"dry_run": dry_run, "items": len(items), "marts_rebuilt": marts,
-            "objects": sum(o for o, _ in per.values()), "rows": sum(r for _, r in per.values()),
-            "by_class": {f"{t}/{k}": {"objects": o, "rows": r} for (t, k), (o, r) in sorted(per.items())}}
+    return {
+        "dry_run": dry_run,
+        "items": len(items),
+        "marts_rebuilt": marts,
+        "objects": sum(o for o, _ in per.values()),
+        "rows": sum(r for _, r in per.values()),
+        "by_class": {f"{t}/{k}": {"objects": o, "rows": r} for (t, k), (o, r) in sorted(per.items())},
+    }

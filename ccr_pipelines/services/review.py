@@ -19,7 +19,9 @@ def decide(control: ControlStore, tenant_id: str, call_id: str, status: str, *, 
     row = review_queue.set_decision(control, tenant_id, call_id, status, reviewer=reviewer)
     if row is None:
         raise NotFound(f"no review-queue entry for this call of tenant '{tenant_id}'")
-    change = {"before": {"status": row["status"], "reviewer": row["reviewer"]},
-              "after": {"status": status, "reviewer": reviewer}}
+    change = {
+        "before": {"status": row["status"], "reviewer": row["reviewer"]},
+        "after": {"status": status, "reviewer": reviewer},
+    }
     control.audit(actor=reviewer, entity="review_decision", entity_id=f"{tenant_id}:review-{row['id']}", change=change)
     return {"review_id": row["id"], **change}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.batch_scoring import score_segments
+from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.conversation import CALL_SENTIMENT_DATASET, NEGATIVE_END_REASON
 from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard
@@ -35,8 +35,9 @@ def scorecard_for(tenant: Tenant) -> Scorecard:
     return load_scorecard(scorecards_dir() / f"{tenant.scorecard}.yaml")
 
 
-def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant, day: str, *,
-                    lineage: LineageContext | None = None) -> dict:
+def score_partition(
+    warehouse: Warehouse, control: ControlStore, tenant: Tenant, day: str, *, lineage: LineageContext | None = None
+) -> dict:
     """Score a tenant-day with the vectorised scorer (core/batch_scoring.py): the same results as
     ``score_call`` per call (tested), without a Python loop per call. With *lineage*, one lineage
     row per call with model, scorer and scorecard versions (P13, P15)."""
@@ -51,15 +52,25 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
     meta = calls_meta.select(["call_id", "mean_confidence", "model_revision"]) if calls_meta is not None else None
     asr = dict(zip(meta.column("call_id").to_pylist(), meta.column("mean_confidence").to_pylist())) if meta else {}
     manifest = warehouse.read_partition(MANIFEST_DATASET, tenant.id, day)
-    notice = (dict(zip(manifest.column("call_id").to_pylist(), manifest.column("recording_notice").to_pylist()))
-              if manifest is not None and "recording_notice" in manifest.column_names else {})
-    scores, steps = score_segments(card, segs, uses_virtual_agents=tenant.uses_virtual_agents, asr_confidence=asr,
-                                   recording_notice=notice)
+    notice = (
+        dict(zip(manifest.column("call_id").to_pylist(), manifest.column("recording_notice").to_pylist()))
+        if manifest is not None and "recording_notice" in manifest.column_names
+        else {}
+    )
+    scores, steps = score_segments(
+        card, segs, uses_virtual_agents=tenant.uses_virtual_agents, asr_confidence=asr, recording_notice=notice
+    )
     # issue 19: sentiment, categories and call cards of the same redacted segments; a customer who
     # ends strongly negative is a review reason (P15)
-    language_of = ({c: lang for c, lang in zip(manifest.column("call_id").to_pylist(),
-                                               manifest.column("language").to_pylist()) if lang}
-                   if manifest is not None and "language" in manifest.column_names else {})
+    language_of = (
+        {
+            c: lang
+            for c, lang in zip(manifest.column("call_id").to_pylist(), manifest.column("language").to_pylist())
+            if lang
+        }
+        if manifest is not None and "language" in manifest.column_names
+        else {}
+    )
     conversation = analyse_partition(tenant, day, segs, language_of=language_of, steps=steps, cats=cats)
     scores = add_review_reason(scores, conversation[CALL_SENTIMENT_DATASET], "negative_end", NEGATIVE_END_REASON)
     n = scores.num_rows
@@ -69,42 +80,90 @@ def score_partition(warehouse: Warehouse, control: ControlStore, tenant: Tenant,
     else:
         model_revision = [None] * n
     asr_col = [asr.get(c) for c in scores.column("call_id").to_pylist()]
-    const = (lambda v: pa.array([v] * n, pa.string()))
-    score_table = pa.table({
-        "tenant_id": const(tenant.id), "call_id": scores["call_id"], "day": const(day),
-        **{k: scores[k] for k in ("score", "auto_failed", "needs_review", "review_reasons", "review_status", "confidence")},
-        "asr_confidence": pa.array(asr_col, pa.float64()), "scorer_version": scores["scorer_version"],
-        "scorecard_version": scores["scorecard_version"], "model_revision": pa.array(model_revision, pa.string()),
-        "results_json": scores["results_json"]}, schema=SCORES_SCHEMA)
+    const = lambda v: pa.array([v] * n, pa.string())
+    score_table = pa.table(
+        {
+            "tenant_id": const(tenant.id),
+            "call_id": scores["call_id"],
+            "day": const(day),
+            **{
+                k: scores[k]
+                for k in ("score", "auto_failed", "needs_review", "review_reasons", "review_status", "confidence")
+            },
+            "asr_confidence": pa.array(asr_col, pa.float64()),
+            "scorer_version": scores["scorer_version"],
+            "scorecard_version": scores["scorecard_version"],
+            "model_revision": pa.array(model_revision, pa.string()),
+            "results_json": scores["results_json"],
+        },
+        schema=SCORES_SCHEMA,
+    )
     m = steps.num_rows
-    step_table = pa.table({
-        "tenant_id": pa.array([tenant.id] * m, pa.string()), "call_id": steps["call_id"],
-        "day": pa.array([day] * m, pa.string()),
-        **{k: steps[k] for k in ("question", "step", "section", "status", "points", "possible", "evidence_segment",
-                                 "evidence_start_s", "similarity")},
-        "scorecard_version": pa.array([card.version_tag] * m, pa.string())}, schema=STEPS_SCHEMA)
+    step_table = pa.table(
+        {
+            "tenant_id": pa.array([tenant.id] * m, pa.string()),
+            "call_id": steps["call_id"],
+            "day": pa.array([day] * m, pa.string()),
+            **{
+                k: steps[k]
+                for k in (
+                    "question",
+                    "step",
+                    "section",
+                    "status",
+                    "points",
+                    "possible",
+                    "evidence_segment",
+                    "evidence_start_s",
+                    "similarity",
+                )
+            },
+            "scorecard_version": pa.array([card.version_tag] * m, pa.string()),
+        },
+        schema=STEPS_SCHEMA,
+    )
     info = warehouse.write_partition(SCORES_DATASET, tenant.id, day, score_table)
     warehouse.write_partition(STEPS_DATASET, tenant.id, day, step_table)
     write_partition(warehouse, tenant.id, day, conversation)
     review = score_table.filter(score_table.column("needs_review"))
-    queue = list(zip(review.column("call_id").to_pylist(), review.column("review_reasons").to_pylist(),
-                     review.column("score").to_pylist()))
+    queue = list(
+        zip(
+            review.column("call_id").to_pylist(),
+            review.column("review_reasons").to_pylist(),
+            review.column("score").to_pylist(),
+        )
+    )
     queued = _enqueue(control, tenant.id, queue)
     if lineage is not None:
         out_uri = warehouse.store.uri(info.key)
         src_uri = warehouse.store.uri(partition_key(REDACTED_DATASET, tenant.id, day))
         cols = score_table.select(["call_id", "model_revision", "scorer_version", "scorecard_version"]).to_pylist()
-        control.record_lineage([lineage.row(tenant_id=tenant.id, call_id=r["call_id"], kind="call_score",
-                                            uri=row_uri(out_uri, r["call_id"]), source_uri=row_uri(src_uri, r["call_id"]),
-                                            model_version=r["model_revision"], scorer_version=r["scorer_version"],
-                                            scorecard_version=r["scorecard_version"])
-                                for r in cols])
-    return {"calls": n, "needs_review": len(queue), "queued_new": queued,
-            "auto_failed": pc.sum(scores["auto_failed"].cast(pa.int64())).as_py() or 0,
-            "mean_score": round(sum(scores["score"].to_pylist()) / n, 2) if n else 0.0,
-            "scorecard_version": card.version_tag, "categories_version": cats.version_tag,
-            "negative_end": pc.sum(conversation[CALL_SENTIMENT_DATASET]["negative_end"].cast(pa.int64())).as_py() or 0,
-            "category_hits": conversation["call_categories"].num_rows}
+        control.record_lineage(
+            [
+                lineage.row(
+                    tenant_id=tenant.id,
+                    call_id=r["call_id"],
+                    kind="call_score",
+                    uri=row_uri(out_uri, r["call_id"]),
+                    source_uri=row_uri(src_uri, r["call_id"]),
+                    model_version=r["model_revision"],
+                    scorer_version=r["scorer_version"],
+                    scorecard_version=r["scorecard_version"],
+                )
+                for r in cols
+            ]
+        )
+    return {
+        "calls": n,
+        "needs_review": len(queue),
+        "queued_new": queued,
+        "auto_failed": pc.sum(scores["auto_failed"].cast(pa.int64())).as_py() or 0,
+        "mean_score": round(sum(scores["score"].to_pylist()) / n, 2) if n else 0.0,
+        "scorecard_version": card.version_tag,
+        "categories_version": cats.version_tag,
+        "negative_end": pc.sum(conversation[CALL_SENTIMENT_DATASET]["negative_end"].cast(pa.int64())).as_py() or 0,
+        "category_hits": conversation["call_categories"].num_rows,
+    }
 
 
 def add_review_reason(scores: pa.Table, flags: pa.Table, column: str, reason: str) -> pa.Table:

@@ -15,16 +15,22 @@ A search reads one tenant's rows only (the tenant is a bound parameter of every 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
-from typing import Collection, Iterable
 
 import pyarrow as pa
 import sqlalchemy as sa
 
 from ..core.keys import validate_tenant_id
 from ..core.search import SPEAKERS, SearchQueryError, fold, fts5_match, pg_tsquery, query_digest, query_terms
-from ..stores.control_store import (ControlStore, access_log, search_segments, subject_calls, subject_restrictions,
-                                    utcnow)
+from ..stores.control_store import (
+    ControlStore,
+    access_log,
+    search_segments,
+    subject_calls,
+    subject_restrictions,
+    utcnow,
+)
 
 MAX_LIMIT = 200
 MAX_CATEGORY_CALLS = 20_000
@@ -34,16 +40,30 @@ CATEGORY_HITS_DATASET = "category_hits"  # written by the categories step (issue
 
 def _rows(tenant_id: str, day: str, table: pa.Table) -> list[dict]:
     out = []
-    for r in table.select([c for c in ("tenant_id", "call_id", "segment_index", "speaker", "start_s", "end_s",
-                                       "text", "no_speech") if c in table.column_names]).to_pylist():
+    for r in table.select(
+        [
+            c
+            for c in ("tenant_id", "call_id", "segment_index", "speaker", "start_s", "end_s", "text", "no_speech")
+            if c in table.column_names
+        ]
+    ).to_pylist():
         if r["tenant_id"] != tenant_id:  # P4
             raise ValueError("the partition holds another tenant's rows")
         text = (r.get("text") or "").strip()
         if not text or r.get("no_speech"):
             continue
-        out.append({"tenant_id": tenant_id, "day": day, "call_id": r["call_id"],
-                    "segment_index": int(r["segment_index"]), "speaker": r.get("speaker"),
-                    "start_s": r.get("start_s"), "end_s": r.get("end_s"), "text": text})
+        out.append(
+            {
+                "tenant_id": tenant_id,
+                "day": day,
+                "call_id": r["call_id"],
+                "segment_index": int(r["segment_index"]),
+                "speaker": r.get("speaker"),
+                "start_s": r.get("start_s"),
+                "end_s": r.get("end_s"),
+                "text": text,
+            }
+        )
     return out
 
 
@@ -59,15 +79,18 @@ def _insert(conn: sa.Connection, rows: list[dict]) -> None:
             "CAST(:call_id AS varchar[]), CAST(:segment_index AS integer[]), CAST(:speaker AS varchar[]), "
             "CAST(:start_s AS double precision[]), CAST(:end_s AS double precision[]), CAST(:text AS text[]), "
             "CAST(:folded AS text[])) AS u(tenant_id, day, call_id, segment_index, speaker, start_s, end_s, text, "
-            "folded)")
+            "folded)"
+        )
         for i in range(0, len(rows), _BATCH):
-            batch = rows[i:i + _BATCH]
-            cols = {k: [r[k] for r in batch] for k in ("tenant_id", "day", "call_id", "segment_index", "speaker",
-                                                       "start_s", "end_s", "text")}
+            batch = rows[i : i + _BATCH]
+            cols = {
+                k: [r[k] for r in batch]
+                for k in ("tenant_id", "day", "call_id", "segment_index", "speaker", "start_s", "end_s", "text")
+            }
             conn.execute(stmt, {**cols, "folded": [fold(r["text"]) for r in batch]})
     else:
         for i in range(0, len(rows), _BATCH):
-            conn.execute(search_segments.insert(), rows[i:i + _BATCH])
+            conn.execute(search_segments.insert(), rows[i : i + _BATCH])
 
 
 def index_partition(control: ControlStore, tenant_id: str, day: str, table: pa.Table | None) -> int:
@@ -76,8 +99,9 @@ def index_partition(control: ControlStore, tenant_id: str, day: str, table: pa.T
     validate_tenant_id(tenant_id)
     rows = _rows(tenant_id, day, table) if table is not None else []
     with control.engine.begin() as conn:
-        conn.execute(search_segments.delete().where(search_segments.c.tenant_id == tenant_id,
-                                                    search_segments.c.day == day))
+        conn.execute(
+            search_segments.delete().where(search_segments.c.tenant_id == tenant_id, search_segments.c.day == day)
+        )
         _insert(conn, rows)
     return len(rows)
 
@@ -86,8 +110,10 @@ def rebuild(control: ControlStore, warehouse, tenant_id: str) -> int:
     """Index every redacted partition of the tenant again (after a restore: the index is not backed up)."""
     from ..core.catalog import REDACTED_SEGMENTS
 
-    return sum(index_partition(control, tenant_id, day, warehouse.read_partition(REDACTED_SEGMENTS.name, tenant_id, day))
-               for day in warehouse.partitions(REDACTED_SEGMENTS.name, tenant_id))
+    return sum(
+        index_partition(control, tenant_id, day, warehouse.read_partition(REDACTED_SEGMENTS.name, tenant_id, day))
+        for day in warehouse.partitions(REDACTED_SEGMENTS.name, tenant_id)
+    )
 
 
 def delete_calls(conn: sa.Connection, tenant_id: str, call_ids: Collection[str]) -> int:
@@ -95,12 +121,17 @@ def delete_calls(conn: sa.Connection, tenant_id: str, call_ids: Collection[str])
     ids = sorted(call_ids)
     if not ids:
         return 0
-    return conn.execute(search_segments.delete().where(search_segments.c.tenant_id == tenant_id,
-                                                       search_segments.c.call_id.in_(ids))).rowcount or 0
+    return (
+        conn.execute(
+            search_segments.delete().where(search_segments.c.tenant_id == tenant_id, search_segments.c.call_id.in_(ids))
+        ).rowcount
+        or 0
+    )
 
 
-def delete_days(conn: sa.Connection, tenant_id: str, *, days: Iterable[str] | None = None,
-                before: str | None = None) -> int:
+def delete_days(
+    conn: sa.Connection, tenant_id: str, *, days: Iterable[str] | None = None, before: str | None = None
+) -> int:
     """P19: the index rows of expired days (or of every day: offboarding), in the caller's transaction."""
     where = [search_segments.c.tenant_id == tenant_id]
     if days is not None:
@@ -119,38 +150,59 @@ def count_rows(control: ControlStore, tenant_id: str, call_ids: Collection[str] 
 
 def _not_restricted(s: sa.Table) -> sa.ColumnElement:
     """P16: no active restriction names a subject of the call (evaluated by the search's own statement)."""
-    return ~sa.exists(sa.select(sa.literal(1)).select_from(subject_calls.join(
-        subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
-                                      subject_restrictions.c.subject_hash == subject_calls.c.subject_hash)))
-        .where(subject_calls.c.tenant_id == s.c.tenant_id, subject_calls.c.call_id == s.c.call_id,
-               subject_restrictions.c.lifted_at.is_(None)))
+    return ~sa.exists(
+        sa.select(sa.literal(1))
+        .select_from(
+            subject_calls.join(
+                subject_restrictions,
+                sa.and_(
+                    subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                    subject_restrictions.c.subject_hash == subject_calls.c.subject_hash,
+                ),
+            )
+        )
+        .where(
+            subject_calls.c.tenant_id == s.c.tenant_id,
+            subject_calls.c.call_id == s.c.call_id,
+            subject_restrictions.c.lifted_at.is_(None),
+        )
+    )
 
 
-def category_calls(warehouse, tenant_id: str, category: str, *, day_from: str | None = None,
-                   day_to: str | None = None) -> set[str]:
+def category_calls(
+    warehouse, tenant_id: str, category: str, *, day_from: str | None = None, day_to: str | None = None
+) -> set[str]:
     """The tenant's calls with a hit of *category* (the categories step's ``category_hits`` dataset)."""
     days = None
     if day_from or day_to:
-        days = [d for d in warehouse.partitions(CATEGORY_HITS_DATASET, tenant_id)
-                if (not day_from or d >= day_from) and (not day_to or d <= day_to)]
+        days = [
+            d
+            for d in warehouse.partitions(CATEGORY_HITS_DATASET, tenant_id)
+            if (not day_from or d >= day_from) and (not day_to or d <= day_to)
+        ]
         if not days and warehouse.partitions(CATEGORY_HITS_DATASET, tenant_id):
             return set()  # hits exist, none in the period
     try:
         return _category_query(warehouse, tenant_id, category, days)
     except LookupError:
-        raise SearchQueryError(f"--category: tenant '{tenant_id}' has no category hits yet (the categories step "
-                               f"writes the dataset {CATEGORY_HITS_DATASET}; see docs/search.md)") from None
+        raise SearchQueryError(
+            f"--category: tenant '{tenant_id}' has no category hits yet (the categories step "
+            f"writes the dataset {CATEGORY_HITS_DATASET}; see docs/search.md)"
+        ) from None
 
 
 def _category_query(warehouse, tenant_id: str, category: str, days) -> set[str]:
     import duckdb
 
-    tbl = warehouse.query("SELECT call_id, category FROM t", dataset=CATEGORY_HITS_DATASET, tenant_id=tenant_id,
-                          days=days)
+    tbl = warehouse.query(
+        "SELECT call_id, category FROM t", dataset=CATEGORY_HITS_DATASET, tenant_id=tenant_id, days=days
+    )
     con = duckdb.connect()
     try:
         con.register("hits", tbl)
-        return {r[0] for r in con.execute("SELECT DISTINCT call_id FROM hits WHERE category = ?", [category]).fetchall()}
+        return {
+            r[0] for r in con.execute("SELECT DISTINCT call_id FROM hits WHERE category = ?", [category]).fetchall()
+        }
     finally:
         con.close()
 
@@ -187,9 +239,20 @@ def _id_window(conn: sa.Connection, tenant_id: str, day_from: str | None, day_to
     return None if lo is None else (lo, hi)
 
 
-def search(control: ControlStore, tenant_id: str, query: str, *, actor: str, digest_key: str,
-           speaker: str | None = None, day_from: str | None = None, day_to: str | None = None,
-           call_ids: Collection[str] | None = None, limit: int = 20, purpose: str = "ccr search") -> list[dict]:
+def search(
+    control: ControlStore,
+    tenant_id: str,
+    query: str,
+    *,
+    actor: str,
+    digest_key: str,
+    speaker: str | None = None,
+    day_from: str | None = None,
+    day_to: str | None = None,
+    call_ids: Collection[str] | None = None,
+    limit: int = 20,
+    purpose: str = "ccr search",
+) -> list[dict]:
     """The tenant's segments holding every word of *query* (case and accents folded), newest indexed
     first, at most *limit*; one access-log row in the same transaction (P3)."""
     validate_tenant_id(tenant_id)
@@ -222,16 +285,27 @@ def search(control: ControlStore, tenant_id: str, query: str, *, actor: str, dig
             where.append(_not_restricted(s))
             if conn.dialect.name == "postgresql":
                 match = sa.text("search_segments.tsv @@ to_tsquery('simple', :tsq)").bindparams(tsq=pg_tsquery(terms))
-                q = (sa.select(*cols).where(match, s.c.id.between(*window), *where).order_by(s.c.id.desc())
-                     .limit(limit))
+                q = sa.select(*cols).where(match, s.c.id.between(*window), *where).order_by(s.c.id.desc()).limit(limit)
             else:
                 fts = sa.table("search_fts", sa.column("rowid"))
                 match = sa.text("search_fts MATCH :m").bindparams(m=fts5_match(terms))
-                q = (sa.select(*cols).select_from(fts.join(s, s.c.id == fts.c.rowid))
-                     .where(match, fts.c.rowid.between(*window), *where).order_by(fts.c.rowid.desc()).limit(limit))
+                q = (
+                    sa.select(*cols)
+                    .select_from(fts.join(s, s.c.id == fts.c.rowid))
+                    .where(match, fts.c.rowid.between(*window), *where)
+                    .order_by(fts.c.rowid.desc())
+                    .limit(limit)
+                )
             found = [dict(r._mapping) for r in conn.execute(q)]
         rows = found
-        conn.execute(access_log.insert().values(
-            at=utcnow(), actor=actor, tenant_id=tenant_id, action="search", purpose=purpose[:200],
-            object=f"search/{tenant_id} query {digest} results {len(rows)}"))
+        conn.execute(
+            access_log.insert().values(
+                at=utcnow(),
+                actor=actor,
+                tenant_id=tenant_id,
+                action="search",
+                purpose=purpose[:200],
+                object=f"search/{tenant_id} query {digest} results {len(rows)}",
+            )
+        )
     return rows

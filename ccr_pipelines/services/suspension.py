@@ -18,15 +18,28 @@ from ..stores import suspensions
 from ..stores.control_store import ControlStore
 
 
-def switch(control: ControlStore, registry: TenantRegistry, tenant_id: str, *, suspended: bool, actor: str,
-           reason: str, incident_id: int | None = None) -> None:
+def switch(
+    control: ControlStore,
+    registry: TenantRegistry,
+    tenant_id: str,
+    *,
+    suspended: bool,
+    actor: str,
+    reason: str,
+    incident_id: int | None = None,
+) -> None:
     registry.require(tenant_id, active=False)  # a known tenant, whatever its state
     if not reason.strip():
         raise InvalidRequest("a suspension or resumption needs a reason")
-    suspensions.record(control, tenant_id, suspended=suspended, reason=reason[:300], actor=actor,
-                       incident_id=incident_id)
-    control.audit(actor=actor, entity="tenant_config", entity_id=tenant_id,
-                  change={"field": "suspended", "to": suspended, "reason": reason[:300], "incident_id": incident_id})
+    suspensions.record(
+        control, tenant_id, suspended=suspended, reason=reason[:300], actor=actor, incident_id=incident_id
+    )
+    control.audit(
+        actor=actor,
+        entity="tenant_config",
+        entity_id=tenant_id,
+        change={"field": "suspended", "to": suspended, "reason": reason[:300], "incident_id": incident_id},
+    )
 
 
 def current(control: ControlStore) -> dict[str, bool]:

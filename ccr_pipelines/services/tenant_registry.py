@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..core.catalog import REGISTRY_SNAPSHOT_PREFIX
 from ..core.tenants import TenantRegistry, diff_registries
@@ -23,8 +23,14 @@ class Snapshot:
     diff: dict = field(default_factory=dict)  # tenant ids and field names only (empty when unchanged)
 
 
-def snapshot(store: ObjectStore, control: ControlStore, registry: TenantRegistry, *, actor: str,
-             warn: Callable[[str], None] = lambda _msg: None) -> Snapshot:
+def snapshot(
+    store: ObjectStore,
+    control: ControlStore,
+    registry: TenantRegistry,
+    *,
+    actor: str,
+    warn: Callable[[str], None] = lambda _msg: None,
+) -> Snapshot:
     """Snapshot *registry* by content hash; when it differs from the last audited one, write it and
     append the change (added, removed, changed fields) to the audit log."""
     snapshot_rows = registry.as_dicts()

@@ -9,8 +9,8 @@ context manager exits) so a batch of 1,000 objects costs one insert.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..core.keys import assert_key_in_tenant, tenant_key
 from .control_store import ControlStore, access_log, utcnow
@@ -18,8 +18,16 @@ from .object_store import ObjectInfo, ObjectStore
 
 
 class TenantObjects:
-    def __init__(self, store: ObjectStore, control: ControlStore, tenant_id: str, *,
-                 actor: str, purpose: str, run_id: str | None = None):
+    def __init__(
+        self,
+        store: ObjectStore,
+        control: ControlStore,
+        tenant_id: str,
+        *,
+        actor: str,
+        purpose: str,
+        run_id: str | None = None,
+    ):
         self.store = store
         self.control = control
         self.tenant_id = tenant_id
@@ -28,7 +36,7 @@ class TenantObjects:
         self.run_id = run_id
         self._pending: list[dict] = []
 
-    def __enter__(self) -> "TenantObjects":
+    def __enter__(self) -> TenantObjects:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -42,8 +50,17 @@ class TenantObjects:
         self._log(action, self._own(key))
 
     def _log(self, action: str, key: str) -> None:
-        self._pending.append(dict(at=utcnow(), actor=self.actor, tenant_id=self.tenant_id, action=action,
-                                  purpose=self.purpose, object=key, run_id=self.run_id))
+        self._pending.append(
+            dict(
+                at=utcnow(),
+                actor=self.actor,
+                tenant_id=self.tenant_id,
+                action=action,
+                purpose=self.purpose,
+                object=key,
+                run_id=self.run_id,
+            )
+        )
 
     def flush(self) -> None:
         if self._pending:

@@ -12,8 +12,9 @@ by database triggers on both engines.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,7 +26,7 @@ metadata = sa.MetaData()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _ts(name: str, **kw) -> sa.Column:
@@ -37,7 +38,8 @@ def _id() -> sa.Column:
 
 
 lineage = sa.Table(
-    "lineage", metadata,
+    "lineage",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("call_id", sa.String(64)),
@@ -67,7 +69,8 @@ lineage = sa.Table(
 )
 
 access_log = sa.Table(
-    "access_log", metadata,
+    "access_log",
+    metadata,
     _id(),
     _ts("at", nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
@@ -81,7 +84,8 @@ access_log = sa.Table(
 )
 
 incidents = sa.Table(
-    "incidents", metadata,
+    "incidents",
+    metadata,
     _id(),
     sa.Column("severity", sa.String(10), nullable=False),  # critique|majeur|mineur
     sa.Column("rule", sa.String(100), nullable=False),
@@ -101,7 +105,8 @@ incidents = sa.Table(
 )
 
 alert_deliveries = sa.Table(
-    "alert_deliveries", metadata,
+    "alert_deliveries",
+    metadata,
     _id(),
     sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id")),
     sa.Column("channel", sa.String(20), nullable=False),  # pager|sentry|ticket
@@ -113,7 +118,8 @@ alert_deliveries = sa.Table(
 )
 
 dsr_requests = sa.Table(
-    "dsr_requests", metadata,
+    "dsr_requests",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),  # export|erasure|restriction|suppression
@@ -134,7 +140,8 @@ dsr_requests = sa.Table(
 )
 
 purge_log = sa.Table(
-    "purge_log", metadata,
+    "purge_log",
+    metadata,
     _id(),
     sa.Column("run_id", sa.String(64)),
     sa.Column("tenant_id", sa.String(40), nullable=False),
@@ -146,7 +153,8 @@ purge_log = sa.Table(
 )
 
 suppression_list = sa.Table(
-    "suppression_list", metadata,
+    "suppression_list",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     # keyed hash (HMAC-SHA256) of the normalised identifier: never the value (P18)
@@ -159,7 +167,8 @@ suppression_list = sa.Table(
 )
 
 review_queue = sa.Table(
-    "review_queue", metadata,
+    "review_queue",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("call_id", sa.String(64), nullable=False),
@@ -173,7 +182,8 @@ review_queue = sa.Table(
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     _id(),
     _ts("at", nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
@@ -184,7 +194,8 @@ audit_log = sa.Table(
 
 # P13: an incident's timeline, one row per step (detected, paged, escalated, acknowledged, resolved…).
 incident_timeline = sa.Table(
-    "incident_timeline", metadata,
+    "incident_timeline",
+    metadata,
     _id(),
     sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
     _ts("at", nullable=False),
@@ -197,7 +208,8 @@ incident_timeline = sa.Table(
 
 # P10, P14: one breach notification draft per affected tenant, naming only that tenant.
 incident_notifications = sa.Table(
-    "incident_notifications", metadata,
+    "incident_notifications",
+    metadata,
     _id(),
     sa.Column("incident_id", sa.BigInteger, sa.ForeignKey("incidents.id"), nullable=False),
     sa.Column("tenant_id", sa.String(40), nullable=False),
@@ -210,7 +222,8 @@ incident_notifications = sa.Table(
 
 # P12: the containment switch. Append-only: the latest row per tenant is in force, the rows are the history.
 tenant_suspensions = sa.Table(
-    "tenant_suspensions", metadata,
+    "tenant_suspensions",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("suspended", sa.Boolean, nullable=False),
@@ -225,7 +238,8 @@ tenant_suspensions = sa.Table(
 # ingestion in the same transaction as the ledger, so a DSR finds a subject's calls by index,
 # in time proportional to the subject's data rather than the tenant's.
 subject_calls = sa.Table(
-    "subject_calls", metadata,
+    "subject_calls",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("subject_hash", sa.String(64), nullable=False),
@@ -240,7 +254,8 @@ subject_calls = sa.Table(
 # P16: a data subject's restriction of processing. The subject's calls are kept but left out of
 # reports (and any analytics reading through ``restricted_call_ids``) until ``lifted_at`` is set.
 subject_restrictions = sa.Table(
-    "subject_restrictions", metadata,
+    "subject_restrictions",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("subject_hash", sa.String(64), nullable=False),
@@ -256,7 +271,8 @@ subject_restrictions = sa.Table(
 # (table, tenant, "before") and the table's delete trigger lets through only rows of that tenant
 # older than it; every other UPDATE or DELETE is still refused. The grants are evidence too.
 retention_grants = sa.Table(
-    "retention_grants", metadata,
+    "retention_grants",
+    metadata,
     _id(),
     sa.Column("table_name", sa.String(60), nullable=False),
     sa.Column("tenant_id", sa.String(40), nullable=False),
@@ -270,7 +286,8 @@ retention_grants = sa.Table(
 # hash, so that an erasure finds them by index like accepted calls. ``entry`` is the quarantine
 # folder (``quarantine/{tenant}/{y}/{m}/{d}/{token}/``): a token, never the original key.
 quarantine_subjects = sa.Table(
-    "quarantine_subjects", metadata,
+    "quarantine_subjects",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("subject_hash", sa.String(64), nullable=False),
@@ -286,7 +303,8 @@ quarantine_subjects = sa.Table(
 # job's run config carries only its id, so no call id or subject hash reaches Dagster's run storage.
 # An erasure clears ``target`` when it names one of the subject's calls or hashes.
 lineage_lookups = sa.Table(
-    "lineage_lookups", metadata,
+    "lineage_lookups",
+    metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("lookup", sa.String(20), nullable=False),  # call|subject_hash|report
@@ -300,7 +318,8 @@ lineage_lookups = sa.Table(
 )
 
 ingest_events = sa.Table(
-    "ingest_events", metadata,
+    "ingest_events",
+    metadata,
     _id(),
     _ts("at", nullable=False),
     sa.Column("run_id", sa.String(64)),
@@ -326,7 +345,8 @@ ingest_events = sa.Table(
 # run: written from ``core/access.DEFAULT_ROLE_COMMANDS`` with the first admin, changed only by
 # ``ccr access allow|deny`` (audited). ``admin`` may run every command whatever this table says.
 access_role_commands = sa.Table(
-    "access_role_commands", metadata,
+    "access_role_commands",
+    metadata,
     sa.Column("role", sa.String(20), primary_key=True),
     sa.Column("command", sa.String(40), primary_key=True),
 )
@@ -334,7 +354,8 @@ access_role_commands = sa.Table(
 # P3, P20: who holds which role. Append-only: the latest row per (principal, role) is in force, the rows
 # are the history; written only by ``ccr access grant|revoke|bootstrap`` (with an audit_log row).
 access_grants = sa.Table(
-    "access_grants", metadata,
+    "access_grants",
+    metadata,
     _id(),
     sa.Column("principal", sa.String(120), nullable=False),
     sa.Column("role", sa.String(20), nullable=False),
@@ -353,7 +374,8 @@ access_grants = sa.Table(
 # table over ``text`` on SQLite, a ``tsv`` column with a GIN index on PostgreSQL.
 index_metadata = sa.MetaData()
 search_segments = sa.Table(
-    "search_segments", index_metadata,
+    "search_segments",
+    index_metadata,
     _id(),
     sa.Column("tenant_id", sa.String(40), nullable=False),
     sa.Column("day", sa.String(10), nullable=False),  # the call's partition (YYYY-MM-DD)
@@ -372,7 +394,6 @@ APPEND_ONLY = ("access_log", "audit_log", "alert_deliveries", "purge_log", "inge
 APPEND_ONLY_LATER = ("incident_timeline", "tenant_suspensions", "retention_grants", "access_grants")
 # Audit trails whose expired rows the purge may delete (through a retention grant).
 PURGEABLE_AUDIT = ("access_log",)
-
 
 
 def make_engine(url: str) -> Engine:
@@ -488,8 +509,10 @@ class ControlStore:
                 self._adopt(conn)
                 kind, version, rev = _schema_state(conn)
             elif kind == "unknown":
-                raise SchemaError("the control store holds tables but no schema version (neither Alembic's nor "
-                                  "the hand-rolled one): refusing to migrate it")
+                raise SchemaError(
+                    "the control store holds tables but no schema version (neither Alembic's nor "
+                    "the hand-rolled one): refusing to migrate it"
+                )
             if goal and (kind != "alembic" or version < goal):
                 command.upgrade(migrations.config(conn), rev_id(goal))
             return _schema_state(conn)[1]
@@ -506,13 +529,17 @@ class ControlStore:
         done = {int(v) for v in conn.execute(sa.text(f"SELECT version FROM {migrations.LEGACY_TABLE}")).scalars()}
         last = migrations.LEGACY_VERSIONS[-1]
         if max(done, default=0) != last or not set(migrations.LEGACY_VERSIONS) <= done:
-            raise SchemaError(f"control store at hand-rolled schema version {max(done, default=0)}: Alembic adopts "
-                              f"only a store at the last one ({last}); upgrade it with the release before Alembic "
-                              f"first (docs/operations.md)")
+            raise SchemaError(
+                f"control store at hand-rolled schema version {max(done, default=0)}: Alembic adopts "
+                f"only a store at the last one ({last}); upgrade it with the release before Alembic "
+                f"first (docs/operations.md)"
+            )
         missing = migrations.BASELINE_TABLES - set(sa.inspect(conn).get_table_names())
         if missing:
-            raise SchemaError(f"control store at hand-rolled schema version {last} lacks {len(missing)} table(s) "
-                              f"({', '.join(sorted(missing)[:3])}): not adopted")
+            raise SchemaError(
+                f"control store at hand-rolled schema version {last} lacks {len(missing)} table(s) "
+                f"({', '.join(sorted(missing)[:3])}): not adopted"
+            )
         command.stamp(migrations.config(conn), migrations.BASELINE)
 
     def downgrade(self, target: int | str) -> int:
@@ -527,17 +554,21 @@ class ControlStore:
             raise SchemaError(f"unknown revision {ascii(text[:20])} (see `ccr db history`)")
         goal = int(text)
         if goal < int(migrations.BASELINE):
-            raise SchemaError(f"revision {migrations.rev_id(goal)} is inside the baseline (up to "
-                              f"{migrations.BASELINE}, the schema before Alembic), which is not downgraded; "
-                              f"restore a backup instead")
+            raise SchemaError(
+                f"revision {migrations.rev_id(goal)} is inside the baseline (up to "
+                f"{migrations.BASELINE}, the schema before Alembic), which is not downgraded; "
+                f"restore a backup instead"
+            )
 
         def work(conn: Connection) -> int:
             kind, version, _rev = _schema_state(conn)
             if kind != "alembic":
                 raise SchemaError("the control store is not under Alembic yet: `ccr db migrate` first")
             if goal > version:
-                raise SchemaError(f"revision {migrations.rev_id(goal)} is after the current one "
-                                  f"({migrations.rev_id(version)}): `ccr db migrate` upgrades")
+                raise SchemaError(
+                    f"revision {migrations.rev_id(goal)} is after the current one "
+                    f"({migrations.rev_id(version)}): `ccr db migrate` upgrades"
+                )
             if goal < version:
                 command.downgrade(migrations.config(conn), migrations.rev_id(goal))
             return _schema_state(conn)[1]
@@ -554,10 +585,18 @@ class ControlStore:
         except DBAPIError:
             current = None
         head = migrations.head()
-        return [{"version": int(s.revision), "revision": s.revision, "down_revision": s.down_revision,
-                 "description": s.doc, "current": s.revision == current, "head": s.revision == head,
-                 "baseline": int(s.revision) <= int(migrations.BASELINE)}
-                for s in migrations.script().walk_revisions()]
+        return [
+            {
+                "version": int(s.revision),
+                "revision": s.revision,
+                "down_revision": s.down_revision,
+                "description": s.doc,
+                "current": s.revision == current,
+                "head": s.revision == head,
+                "baseline": int(s.revision) <= int(migrations.BASELINE),
+            }
+            for s in migrations.script().walk_revisions()
+        ]
 
     def _locked(self, work: Callable[[Connection], int], attempts: int = 5) -> int:
         """Run *work* in one transaction holding the migration lock (PostgreSQL: an advisory lock;
@@ -596,16 +635,29 @@ class ControlStore:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     # -- compliance helpers -------------------------------------------------
-    def log_access(self, *, actor: str, tenant_id: str, action: str, purpose: str, obj: str,
-                   run_id: str | None = None) -> None:
+    def log_access(
+        self, *, actor: str, tenant_id: str, action: str, purpose: str, obj: str, run_id: str | None = None
+    ) -> None:
         """P3: one row per read/write/export/delete/link of tenant data."""
-        self.insert(access_log, dict(at=utcnow(), actor=actor, tenant_id=tenant_id, action=action,
-                                     purpose=purpose, object=obj, run_id=run_id))
+        self.insert(
+            access_log,
+            dict(
+                at=utcnow(), actor=actor, tenant_id=tenant_id, action=action, purpose=purpose, object=obj, run_id=run_id
+            ),
+        )
 
     def audit(self, *, actor: str, entity: str, entity_id: str, change: Mapping[str, Any]) -> None:
         """P20: append-only record of a change to config, suppression list or review decisions."""
-        self.insert(audit_log, dict(at=utcnow(), actor=actor, entity=entity, entity_id=entity_id,
-                                    change=json.loads(json.dumps(change, default=str))))
+        self.insert(
+            audit_log,
+            dict(
+                at=utcnow(),
+                actor=actor,
+                entity=entity,
+                entity_id=entity_id,
+                change=json.loads(json.dumps(change, default=str)),
+            ),
+        )
 
     def record_lineage(self, rows: Iterable[Mapping[str, Any]]) -> None:
         now = utcnow()
@@ -617,25 +669,44 @@ class ControlStore:
         hashes = sorted(set(hashes))
         if not hashes:
             return []
-        q = (sa.select(subject_calls.c.call_id, subject_calls.c.day).distinct()
-             .where(subject_calls.c.tenant_id == tenant_id, subject_calls.c.subject_hash.in_(hashes))
-             .order_by(subject_calls.c.day, subject_calls.c.call_id))
+        q = (
+            sa.select(subject_calls.c.call_id, subject_calls.c.day)
+            .distinct()
+            .where(subject_calls.c.tenant_id == tenant_id, subject_calls.c.subject_hash.in_(hashes))
+            .order_by(subject_calls.c.day, subject_calls.c.call_id)
+        )
         return self.fetch(q)
 
     def restricted_call_ids(self, tenant_id: str) -> set[str]:
         """P16: call ids of the subjects under an active restriction (excluded from reports)."""
-        q = (sa.select(subject_calls.c.call_id).distinct()
-             .join(subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
-                                                 subject_restrictions.c.subject_hash == subject_calls.c.subject_hash))
-             .where(subject_calls.c.tenant_id == tenant_id, subject_restrictions.c.lifted_at.is_(None)))
+        q = (
+            sa.select(subject_calls.c.call_id)
+            .distinct()
+            .join(
+                subject_restrictions,
+                sa.and_(
+                    subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                    subject_restrictions.c.subject_hash == subject_calls.c.subject_hash,
+                ),
+            )
+            .where(subject_calls.c.tenant_id == tenant_id, subject_restrictions.c.lifted_at.is_(None))
+        )
         return {r["call_id"] for r in self.fetch(q)}
 
     def restricted_call_uids(self) -> list[str]:
         """P16: ``tenant/call_id`` of every call under an active restriction, all tenants (for the marts)."""
-        q = (sa.select(subject_calls.c.tenant_id, subject_calls.c.call_id).distinct()
-             .join(subject_restrictions, sa.and_(subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
-                                                 subject_restrictions.c.subject_hash == subject_calls.c.subject_hash))
-             .where(subject_restrictions.c.lifted_at.is_(None)))
+        q = (
+            sa.select(subject_calls.c.tenant_id, subject_calls.c.call_id)
+            .distinct()
+            .join(
+                subject_restrictions,
+                sa.and_(
+                    subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
+                    subject_restrictions.c.subject_hash == subject_calls.c.subject_hash,
+                ),
+            )
+            .where(subject_restrictions.c.lifted_at.is_(None))
+        )
         return sorted(f"{r['tenant_id']}/{r['call_id']}" for r in self.fetch(q))
 
     def dispose(self) -> None:

@@ -12,14 +12,31 @@ import sqlalchemy as sa
 from .control_store import ControlStore, dsr_requests
 
 
-def add_request(control: ControlStore, *, tenant_id: str, kind: str, hashes: dict[str, str], received_at: datetime,
-                due_at: datetime, actor: str) -> int:
+def add_request(
+    control: ControlStore,
+    *,
+    tenant_id: str,
+    kind: str,
+    hashes: dict[str, str],
+    received_at: datetime,
+    due_at: datetime,
+    actor: str,
+) -> int:
     """Log a received request; *hashes* maps identifier type -> keyed hash. Returns its id."""
     with control.engine.begin() as conn:
-        r = conn.execute(dsr_requests.insert().values(
-            tenant_id=tenant_id, kind=kind, subject_hash=sorted(hashes.values())[0], status="received",
-            requested_at=received_at, due_at=due_at, subject_hashes=sorted(hashes.values()),
-            identifier_types=sorted(hashes), actor=actor))
+        r = conn.execute(
+            dsr_requests.insert().values(
+                tenant_id=tenant_id,
+                kind=kind,
+                subject_hash=sorted(hashes.values())[0],
+                status="received",
+                requested_at=received_at,
+                due_at=due_at,
+                subject_hashes=sorted(hashes.values()),
+                identifier_types=sorted(hashes),
+                actor=actor,
+            )
+        )
         return int(r.inserted_primary_key[0])
 
 
@@ -46,11 +63,17 @@ def update_request(control: ControlStore, request_id: int, **values: Any) -> Non
 
 def open_requests(control: ControlStore) -> list[dict]:
     """``id``, ``tenant_id``, ``due_at`` of every request not completed."""
-    return control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.tenant_id, dsr_requests.c.due_at).where(
-        dsr_requests.c.completed_at.is_(None)))
+    return control.fetch(
+        sa.select(dsr_requests.c.id, dsr_requests.c.tenant_id, dsr_requests.c.due_at).where(
+            dsr_requests.c.completed_at.is_(None)
+        )
+    )
 
 
 def requests_of_kind(control: ControlStore, tenant_id: str, kind: str) -> list[dict]:
     """``id`` and ``subject_hashes`` of the tenant's requests of *kind* (e.g. the exports to erase)."""
-    return control.fetch(sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
-        dsr_requests.c.tenant_id == tenant_id, dsr_requests.c.kind == kind))
+    return control.fetch(
+        sa.select(dsr_requests.c.id, dsr_requests.c.subject_hashes).where(
+            dsr_requests.c.tenant_id == tenant_id, dsr_requests.c.kind == kind
+        )
+    )

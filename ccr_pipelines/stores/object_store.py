@@ -13,10 +13,10 @@ import os
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from ..core.errors import CcrError, InvalidKeyError
 from ..core.keys import validate_key, validate_prefix, validate_received_key
@@ -159,7 +159,7 @@ class LocalObjectStore(ObjectStore):
             # Cheap and stable while the file is unchanged: listing 10,000
             # objects must not read them all. Rewrites get a new etag.
             etag=f"{st.st_mtime_ns:x}-{st.st_size:x}",
-            last_modified=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+            last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
         )
 
     def _atomic_write(self, key: str, writer) -> ObjectInfo:
@@ -268,8 +268,7 @@ class LocalObjectStore(ObjectStore):
     def list_versions(self, prefix: str) -> Iterator[ObjectVersion]:
         # A directory keeps no history: the current file is the only version.
         for info in self.list(prefix):
-            yield ObjectVersion(key=info.key, version_id="null", is_latest=True, is_delete_marker=False,
-                                size=info.size)
+            yield ObjectVersion(key=info.key, version_id="null", is_latest=True, is_delete_marker=False, size=info.size)
 
     def delete_versions(self, versions: list[ObjectVersion]) -> int:
         n = 0
@@ -321,8 +320,11 @@ class S3ObjectStore(ObjectStore):
             endpoint_url=endpoint_url,
             # "standard" retries back off with jitter on 5xx, throttling and
             # connection errors: transient S3 faults must not lose a call.
-            config=Config(retries={"mode": "standard", "max_attempts": max_attempts},
-                          connect_timeout=10, read_timeout=read_timeout),
+            config=Config(
+                retries={"mode": "standard", "max_attempts": max_attempts},
+                connect_timeout=10,
+                read_timeout=read_timeout,
+            ),
         )
 
     def _sse_args(self) -> dict:
@@ -334,8 +336,7 @@ class S3ObjectStore(ObjectStore):
         return args
 
     def _info(self, key: str, size: int, etag: str, last_modified: datetime) -> ObjectInfo:
-        return ObjectInfo(key=key, size=int(size), etag=etag.strip('"'),
-                          last_modified=last_modified.astimezone(timezone.utc))
+        return ObjectInfo(key=key, size=int(size), etag=etag.strip('"'), last_modified=last_modified.astimezone(UTC))
 
     def put_audit_copy(self, key: str, data: bytes) -> str | None:
         """Object lock COMPLIANCE until now + ``audit_retention_days`` (the bucket's default retention
@@ -348,11 +349,16 @@ class S3ObjectStore(ObjectStore):
         from datetime import timedelta
 
         validate_key(key)
-        until = datetime.now(timezone.utc) + timedelta(days=self.audit_retention_days)
+        until = datetime.now(UTC) + timedelta(days=self.audit_retention_days)
         resp = self.client.put_object(
-            Bucket=self.audit_bucket, Key=key, Body=data,
+            Bucket=self.audit_bucket,
+            Key=key,
+            Body=data,
             ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode("ascii"),  # required with a lock
-            ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until, **self._sse_args())
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=until,
+            **self._sse_args(),
+        )
         version = resp.get("VersionId")
         return f"s3://{self.audit_bucket}/{key}" + (f"?versionId={version}" if version else "")
 
@@ -419,21 +425,34 @@ class S3ObjectStore(ObjectStore):
         validate_prefix(prefix)
         for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
             for v in page.get("Versions", []):
-                yield ObjectVersion(key=v["Key"], version_id=v.get("VersionId") or "null",
-                                    is_latest=bool(v.get("IsLatest")), is_delete_marker=False, size=int(v["Size"]))
+                yield ObjectVersion(
+                    key=v["Key"],
+                    version_id=v.get("VersionId") or "null",
+                    is_latest=bool(v.get("IsLatest")),
+                    is_delete_marker=False,
+                    size=int(v["Size"]),
+                )
             for m in page.get("DeleteMarkers", []):
-                yield ObjectVersion(key=m["Key"], version_id=m.get("VersionId") or "null",
-                                    is_latest=bool(m.get("IsLatest")), is_delete_marker=True, size=0)
+                yield ObjectVersion(
+                    key=m["Key"],
+                    version_id=m.get("VersionId") or "null",
+                    is_latest=bool(m.get("IsLatest")),
+                    is_delete_marker=True,
+                    size=0,
+                )
 
     def delete_versions(self, versions: list[ObjectVersion]) -> int:
         n = 0
         for i in range(0, len(versions), 1000):  # DeleteObjects takes 1,000 keys at most
-            chunk = versions[i:i + 1000]
-            r = self.client.delete_objects(Bucket=self.bucket, Delete={"Quiet": False, "Objects": [
-                {"Key": v.key, "VersionId": v.version_id} for v in chunk]})
+            chunk = versions[i : i + 1000]
+            r = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Quiet": False, "Objects": [{"Key": v.key, "VersionId": v.version_id} for v in chunk]},
+            )
             if r.get("Errors"):
-                raise RuntimeError(f"S3 refused to delete {len(r['Errors'])} object version(s): "
-                                   f"{r['Errors'][0].get('Code')}")
+                raise RuntimeError(
+                    f"S3 refused to delete {len(r['Errors'])} object version(s): {r['Errors'][0].get('Code')}"
+                )
             n += len(r.get("Deleted", []))
         return n
 
@@ -441,8 +460,9 @@ class S3ObjectStore(ObjectStore):
         _check(src, received)
         validate_key(dst)
         try:
-            self.client.copy_object(Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src},
-                                    **self._sse_args())
+            self.client.copy_object(
+                Bucket=self.bucket, Key=dst, CopySource={"Bucket": self.bucket, "Key": src}, **self._sse_args()
+            )
         except self.client.exceptions.NoSuchKey:
             raise ObjectNotFound(src) from None  # same contract as get/download (and the local store)
         info = self.head(dst)

@@ -18,33 +18,62 @@ def enqueue(control: ControlStore, tenant_id: str, items: list[tuple[str, list[s
     now = utcnow()
     with control.engine.begin() as conn:
         for i in range(0, len(items), 5000):
-            chunk = items[i:i + 5000]
-            existing = {r.call_id: r for r in conn.execute(
-                sa.select(review_queue.c.id, review_queue.c.call_id, review_queue.c.status).where(
-                    review_queue.c.tenant_id == tenant_id, review_queue.c.call_id.in_([c for c, _, _ in chunk])))}
-            inserts = [{"tenant_id": tenant_id, "call_id": c, "reasons": reasons, "score": score,
-                        "status": "unreviewed", "created_at": now} for c, reasons, score in chunk if c not in existing]
-            updates = [{"row_id": existing[c].id, "reasons": reasons, "score": score}
-                       for c, reasons, score in chunk if c in existing and existing[c].status == "unreviewed"]
+            chunk = items[i : i + 5000]
+            existing = {
+                r.call_id: r
+                for r in conn.execute(
+                    sa.select(review_queue.c.id, review_queue.c.call_id, review_queue.c.status).where(
+                        review_queue.c.tenant_id == tenant_id, review_queue.c.call_id.in_([c for c, _, _ in chunk])
+                    )
+                )
+            }
+            inserts = [
+                {
+                    "tenant_id": tenant_id,
+                    "call_id": c,
+                    "reasons": reasons,
+                    "score": score,
+                    "status": "unreviewed",
+                    "created_at": now,
+                }
+                for c, reasons, score in chunk
+                if c not in existing
+            ]
+            updates = [
+                {"row_id": existing[c].id, "reasons": reasons, "score": score}
+                for c, reasons, score in chunk
+                if c in existing and existing[c].status == "unreviewed"
+            ]
             if inserts:
                 conn.execute(review_queue.insert(), inserts)
                 new += len(inserts)
             if updates:
-                conn.execute(review_queue.update().where(review_queue.c.id == sa.bindparam("row_id"))
-                             .values(reasons=sa.bindparam("reasons"), score=sa.bindparam("score")), updates)
+                conn.execute(
+                    review_queue.update()
+                    .where(review_queue.c.id == sa.bindparam("row_id"))
+                    .values(reasons=sa.bindparam("reasons"), score=sa.bindparam("score")),
+                    updates,
+                )
     return new
 
 
-def set_decision(control: ControlStore, tenant_id: str, call_id: str, status: str, *, reviewer: str,
-                 now: datetime | None = None) -> dict | None:
+def set_decision(
+    control: ControlStore, tenant_id: str, call_id: str, status: str, *, reviewer: str, now: datetime | None = None
+) -> dict | None:
     """Record a decision on the call's queue row; returns the row as it was before (``id``, ``status``,
     ``reviewer``), or None when the call has no row."""
     with control.engine.begin() as conn:
-        row = conn.execute(sa.select(review_queue.c.id, review_queue.c.status, review_queue.c.reviewer).where(
-            review_queue.c.tenant_id == tenant_id, review_queue.c.call_id == call_id)).first()
+        row = conn.execute(
+            sa.select(review_queue.c.id, review_queue.c.status, review_queue.c.reviewer).where(
+                review_queue.c.tenant_id == tenant_id, review_queue.c.call_id == call_id
+            )
+        ).first()
         if row is None:
             return None
         now = now or utcnow()
-        conn.execute(review_queue.update().where(review_queue.c.id == row.id).values(
-            status=status, reviewer=reviewer, decided_at=now if status != "unreviewed" else None))
+        conn.execute(
+            review_queue.update()
+            .where(review_queue.c.id == row.id)
+            .values(status=status, reviewer=reviewer, decided_at=now if status != "unreviewed" else None)
+        )
     return {"id": row.id, "status": row.status, "reviewer": row.reviewer}

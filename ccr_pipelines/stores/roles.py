@@ -4,8 +4,8 @@ run in one locked transaction (``changes``) so that two bootstraps racing cannot
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 
@@ -35,8 +35,17 @@ def role_command_rows(control: ControlStore) -> list[dict]:
 
 def log_refusal(control: ControlStore, *, principal: str, tenant_id: str, command: str, obj: str) -> None:
     """P3: the one access-log row of a command refused for lack of a role (no input in it)."""
-    control.insert(access_log, dict(at=utcnow(), actor=principal, tenant_id=tenant_id, action="refused",
-                                    purpose=f"ccr {command}"[:200], object=obj))
+    control.insert(
+        access_log,
+        dict(
+            at=utcnow(),
+            actor=principal,
+            tenant_id=tenant_id,
+            action="refused",
+            purpose=f"ccr {command}"[:200],
+            object=obj,
+        ),
+    )
 
 
 class Changes:
@@ -58,10 +67,20 @@ class Changes:
 
     def write_grant(self, *, principal: str, role: str, granted: bool, actor: str, reason: str) -> None:
         now = utcnow()
-        self.conn.execute(access_grants.insert().values(principal=principal, role=role, granted=granted, actor=actor,
-                                                        reason=reason, at=now))
-        self.conn.execute(audit_log.insert().values(at=now, actor=actor, entity="access_grant", entity_id=principal,
-                                                    change={"role": role, "granted": granted, "reason": reason}))
+        self.conn.execute(
+            access_grants.insert().values(
+                principal=principal, role=role, granted=granted, actor=actor, reason=reason, at=now
+            )
+        )
+        self.conn.execute(
+            audit_log.insert().values(
+                at=now,
+                actor=actor,
+                entity="access_grant",
+                entity_id=principal,
+                change={"role": role, "granted": granted, "reason": reason},
+            )
+        )
 
     def set_role_command(self, role: str, command: str, *, allow: bool, actor: str, reason: str) -> bool:
         """Allow or deny; False (nothing written) when it is so already."""
@@ -73,8 +92,15 @@ class Changes:
             self.conn.execute(access_role_commands.insert().values(role=role, command=command))
         else:
             self.conn.execute(access_role_commands.delete().where(*where))
-        self.conn.execute(audit_log.insert().values(at=utcnow(), actor=actor, entity="access_role", entity_id=role,
-                                                    change={"command": command, "allowed": allow, "reason": reason}))
+        self.conn.execute(
+            audit_log.insert().values(
+                at=utcnow(),
+                actor=actor,
+                entity="access_role",
+                entity_id=role,
+                change={"command": command, "allowed": allow, "reason": reason},
+            )
+        )
         return True
 
 

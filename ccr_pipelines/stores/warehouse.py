@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Collection, Iterator, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -39,16 +39,18 @@ _DAY_TYPE = pa.dictionary(pa.int32(), pa.string())
 def _hive_safe(table: pa.Table) -> pa.Table:
     if "day" in table.column_names and pa.types.is_string(table.schema.field("day").type):
         i = table.schema.get_field_index("day")
-        return table.set_column(i, pa.field("day", _DAY_TYPE, table.schema.field("day").nullable),
-                                table.column("day").cast(_DAY_TYPE))
+        return table.set_column(
+            i, pa.field("day", _DAY_TYPE, table.schema.field("day").nullable), table.column("day").cast(_DAY_TYPE)
+        )
     return table
 
 
 def _plain_day(table: pa.Table) -> pa.Table:
     if "day" in table.column_names and pa.types.is_dictionary(table.schema.field("day").type):
         i = table.schema.get_field_index("day")
-        return table.set_column(i, pa.field("day", pa.string(), table.schema.field("day").nullable),
-                                table.column("day").cast(pa.string()))
+        return table.set_column(
+            i, pa.field("day", pa.string(), table.schema.field("day").nullable), table.column("day").cast(pa.string())
+        )
     return table
 
 
@@ -58,8 +60,9 @@ class Warehouse:
         self.cache_dir = Path(cache_dir or tempfile.gettempdir()) / "ccr_warehouse_cache"
 
     # -- write --------------------------------------------------------------
-    def write_partition(self, dataset: str, tenant_id: str, day: str, table: pa.Table, *,
-                        zone: str = "datasets") -> ObjectInfo:
+    def write_partition(
+        self, dataset: str, tenant_id: str, day: str, table: pa.Table, *, zone: str = "datasets"
+    ) -> ObjectInfo:
         """Replace one partition atomically. Rows must all belong to *tenant_id* (P4)."""
         validate_tenant_id(tenant_id)
         if "tenant_id" in table.column_names and table.num_rows:
@@ -111,24 +114,40 @@ class Warehouse:
         keys = [partition_key(dataset, tenant_id, d, zone) for d in days]
         return [k for k in keys if self.store.exists(k)]
 
-    def query(self, sql: str, *, dataset: str, tenant_id: str, days: list[str] | None = None,
-              zone: str = "datasets") -> pa.Table:
+    def query(
+        self, sql: str, *, dataset: str, tenant_id: str, days: list[str] | None = None, zone: str = "datasets"
+    ) -> pa.Table:
         """Run *sql* against one tenant's dataset, exposed to DuckDB as the view ``t``
         (LookupError when the tenant has no partition of it)."""
         return self.query_views(sql, tenant_id=tenant_id, days=days, views={"t": (dataset, None)}, zone=zone)
 
-    def query_views(self, sql: str, *, tenant_id: str, days: list[str] | None,
-                    views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets",
-                    exclude_calls: Collection[str] = ()) -> pa.Table:
+    def query_views(
+        self,
+        sql: str,
+        *,
+        tenant_id: str,
+        days: list[str] | None,
+        views: Mapping[str, tuple[str, pa.Schema | None]],
+        zone: str = "datasets",
+        exclude_calls: Collection[str] = (),
+    ) -> pa.Table:
         """Run *sql* over several datasets of ONE tenant (P4): each view reads only that tenant's
         partitions for *days* (all days when None). A dataset with no partition there is an empty
         view of the given schema, so a quiet period still gives an answer."""
-        return self.query_views_many({"q": sql}, tenant_id=tenant_id, days=days, views=views, zone=zone,
-                                     exclude_calls=exclude_calls)["q"]
+        return self.query_views_many(
+            {"q": sql}, tenant_id=tenant_id, days=days, views=views, zone=zone, exclude_calls=exclude_calls
+        )["q"]
 
-    def query_views_many(self, sqls: Mapping[str, str], *, tenant_id: str, days: list[str] | None,
-                         views: Mapping[str, tuple[str, pa.Schema | None]], zone: str = "datasets",
-                         exclude_calls: Collection[str] = ()) -> dict[str, pa.Table]:
+    def query_views_many(
+        self,
+        sqls: Mapping[str, str],
+        *,
+        tenant_id: str,
+        days: list[str] | None,
+        views: Mapping[str, tuple[str, pa.Schema | None]],
+        zone: str = "datasets",
+        exclude_calls: Collection[str] = (),
+    ) -> dict[str, pa.Table]:
         """Several queries over the same views, on one connection (and one download on S3).
 
         *exclude_calls* (P16, restriction of processing): these call ids are left out of every view."""
@@ -149,8 +168,10 @@ class Warehouse:
                     if keys[name]:
                         # DDL cannot take parameters; the paths are our own (store root or temp dir), quoted.
                         listing = ", ".join("'" + by_key[k].replace("'", "''") + "'" for k in keys[name])
-                        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
-                                    f"union_by_name=true, hive_partitioning=false){where}")
+                        con.execute(
+                            f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
+                            f"union_by_name=true, hive_partitioning=false){where}"
+                        )
                     elif schema is not None:
                         con.register(name, schema.empty_table())
                     else:

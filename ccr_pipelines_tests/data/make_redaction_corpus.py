@@ -16,8 +16,28 @@ from pathlib import Path
 OUT = Path(__file__).with_name("redaction_corpus.jsonl")
 rng = random.Random(21)
 
-FR_UNITS = ["zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze",
-            "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit", "dix-neuf"]
+FR_UNITS = [
+    "zéro",
+    "un",
+    "deux",
+    "trois",
+    "quatre",
+    "cinq",
+    "six",
+    "sept",
+    "huit",
+    "neuf",
+    "dix",
+    "onze",
+    "douze",
+    "treize",
+    "quatorze",
+    "quinze",
+    "seize",
+    "dix-sept",
+    "dix-huit",
+    "dix-neuf",
+]
 FR_TENS = {2: "vingt", 3: "trente", 4: "quarante", 5: "cinquante", 6: "soixante"}
 EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
@@ -55,12 +75,14 @@ def iban(country: str, bban_len: int) -> str:
     num = int("".join(str(int(c, 36)) for c in bban + country + "00"))
     check = 98 - num % 97
     raw = f"{country}{check:02d}{bban}"
-    return " ".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
 def nir() -> str:
-    body = f"{rng.choice('12')}{rng.randrange(40, 99):02d}{rng.randrange(1, 13):02d}{rng.randrange(1, 95):02d}" \
-           f"{rng.randrange(1, 999):03d}{rng.randrange(1, 999):03d}"
+    body = (
+        f"{rng.choice('12')}{rng.randrange(40, 99):02d}{rng.randrange(1, 13):02d}{rng.randrange(1, 95):02d}"
+        f"{rng.randrange(1, 999):03d}{rng.randrange(1, 999):03d}"
+    )
     key = 97 - int(body) % 97
     return f"{body[0]} {body[1:3]} {body[3:5]} {body[5:7]} {body[7:10]} {body[10:13]} {key:02d}"
 
@@ -72,18 +94,18 @@ def fr_mobile() -> str:
 def phone_written(d: str) -> str:
     style = rng.randrange(4)
     if style == 0:
-        return " ".join(d[i:i + 2] for i in range(0, 10, 2))
+        return " ".join(d[i : i + 2] for i in range(0, 10, 2))
     if style == 1:
-        return ".".join(d[i:i + 2] for i in range(0, 10, 2))
+        return ".".join(d[i : i + 2] for i in range(0, 10, 2))
     if style == 2:
-        return "+33 " + d[1] + " " + " ".join(d[i:i + 2] for i in range(2, 10, 2))
+        return "+33 " + d[1] + " " + " ".join(d[i : i + 2] for i in range(2, 10, 2))
     return d
 
 
 def phone_spoken_fr(d: str) -> str:
     # French numbers are read in pairs; a pair below ten is read « zéro cinq »
     pair = lambda p: ("zéro " + FR_UNITS[int(p[1])]) if p[0] == "0" else fr_words(int(p))  # noqa: E731
-    return " ".join(pair(d[i:i + 2]) for i in range(0, 10, 2))
+    return " ".join(pair(d[i : i + 2]) for i in range(0, 10, 2))
 
 
 def phone_spoken_en(d: str) -> str:
@@ -116,16 +138,33 @@ def add(lang, text, *entities):
 for _ in range(25):
     d = fr_mobile()
     w = phone_written(d)
-    add("fr", rng.choice(["Vous pouvez me joindre au {}.", "Mon numéro c'est le {}, merci.",
-                          "Rappelez-moi au {} après dix-huit heures."]).format(w), ("phone", w))
+    add(
+        "fr",
+        rng.choice(
+            [
+                "Vous pouvez me joindre au {}.",
+                "Mon numéro c'est le {}, merci.",
+                "Rappelez-moi au {} après dix-huit heures.",
+            ]
+        ).format(w),
+        ("phone", w),
+    )
 for _ in range(20):
     d = fr_mobile()
     w = phone_spoken_fr(d)
-    add("fr", rng.choice(["Alors c'est le {}.", "Notez bien, {}, voilà.", "Mon portable c'est {}."]).format(w), ("phone", w))
+    add(
+        "fr",
+        rng.choice(["Alors c'est le {}.", "Notez bien, {}, voilà.", "Mon portable c'est {}."]).format(w),
+        ("phone", w),
+    )
 for _ in range(15):
     d = "0" + rng.choice("78") + "".join(str(rng.randrange(10)) for _ in range(9))
     w = phone_spoken_en(d) if rng.random() < 0.5 else d[:5] + " " + d[5:]
-    add("en", rng.choice(["You can call me back on {}.", "My number is {}, thanks.", "It's {} for the mobile."]).format(w), ("phone", w))
+    add(
+        "en",
+        rng.choice(["You can call me back on {}.", "My number is {}, thanks.", "It's {} for the mobile."]).format(w),
+        ("phone", w),
+    )
 for _ in range(20):
     w = email_written()
     lang = rng.choice(["fr", "en"])
@@ -136,7 +175,7 @@ for _ in range(20):
     add(lang, (f"Alors c'est {w}, voilà." if lang == "fr" else f"Sure, it's {w}."), ("email", w))
 for _ in range(20):
     c = luhn_complete(rng.choice(["4", "51", "52", "37", "60"]), 16 if rng.random() < 0.8 else 15)
-    w = " ".join(c[i:i + 4] for i in range(0, len(c), 4)) if rng.random() < 0.7 else c
+    w = " ".join(c[i : i + 4] for i in range(0, len(c), 4)) if rng.random() < 0.7 else c
     lang = rng.choice(["fr", "en"])
     add(lang, (f"Ma carte bancaire c'est {w}." if lang == "fr" else f"The card number is {w}."), ("card", w))
 for _ in range(20):
@@ -145,7 +184,11 @@ for _ in range(20):
     add(lang, (f"Mon IBAN est {w}." if lang == "fr" else f"My IBAN is {w}."), ("iban", w))
 for _ in range(20):
     w = nir()
-    add("fr", rng.choice(["Mon numéro de sécurité sociale est {}.", "Le NIR c'est {}.", "Sécu : {}."]).format(w), ("nir", w))
+    add(
+        "fr",
+        rng.choice(["Mon numéro de sécurité sociale est {}.", "Le NIR c'est {}.", "Sécu : {}."]).format(w),
+        ("nir", w),
+    )
 
 # tricky negatives: order numbers, dates, prices, times, invalid checksums, "at"/"point" in prose
 NEG = [
@@ -157,7 +200,11 @@ NEG = [
     ("en", "I'll be at home at {} tomorrow.", lambda: rng.choice(["five", "six thirty", "noon"])),
     ("fr", "De mon point de vue, le contrat {} est clair.", lambda: rng.choice(["A12", "B7", "premium"])),
     ("fr", "Le code postal est le {}.", lambda: str(rng.randrange(10000, 95999))),
-    ("en", "Reference {} on the invoice.", lambda: "".join(str(rng.randrange(10)) for _ in range(16))),  # Luhn fails 90 %
+    (
+        "en",
+        "Reference {} on the invoice.",
+        lambda: "".join(str(rng.randrange(10)) for _ in range(16)),
+    ),  # Luhn fails 90 %
     ("fr", "La facture de {} kilowattheures date de 2025.", lambda: str(rng.randrange(100, 9999))),
     ("en", "Meet me at the station at platform {}.", lambda: str(rng.randrange(1, 12))),
     ("fr", "Il y a {} ans que je suis client.", lambda: fr_words(rng.randrange(2, 40))),
@@ -181,20 +228,33 @@ for _ in range(15):
 # hand-written, in the shapes Whisper actually produces (mixed digits and words, odd spacing)
 HAND = [
     ("fr", "Vous pouvez me rappeler au 06 12 34 56 78.", [("phone", "06 12 34 56 78")]),
-    ("fr", "Vous pouvez me rappeler au zéro six douze trente-quatre cinquante-six soixante-dix-huit.",
-     [("phone", "zéro six douze trente-quatre cinquante-six soixante-dix-huit")]),
+    (
+        "fr",
+        "Vous pouvez me rappeler au zéro six douze trente-quatre cinquante-six soixante-dix-huit.",
+        [("phone", "zéro six douze trente-quatre cinquante-six soixante-dix-huit")],
+    ),
     ("fr", "C'est le 06, 12, 34, 56, 78.", [("phone", "06, 12, 34, 56, 78")]),
     ("fr", "Mon adresse est jean.dupont arobase exemple.fr", [("email", "jean.dupont arobase exemple.fr")]),
-    ("fr", "Mon adresse est jean point dupont arobase exemple point fr.",
-     [("email", "jean point dupont arobase exemple point fr")]),
+    (
+        "fr",
+        "Mon adresse est jean point dupont arobase exemple point fr.",
+        [("email", "jean point dupont arobase exemple point fr")],
+    ),
     ("en", "You can email me at jane dot doe at example dot com.", [("email", "jane dot doe at example dot com")]),
     ("en", "You can email me at jane.doe@example.com.", [("email", "jane.doe@example.com")]),
-    ("en", "My number is oh seven seven double oh nine one two three four five.",
-     [("phone", "oh seven seven double oh nine one two three four five")]),
+    (
+        "en",
+        "My number is oh seven seven double oh nine one two three four five.",
+        [("phone", "oh seven seven double oh nine one two three four five")],
+    ),
     ("en", "Call me on +353 87 123 4567 please.", [("phone", "+353 87 123 4567")]),
     ("fr", "Le numéro de la carte, 4970 1012 3456 7893, expire en 2027.", [("card", "4970 1012 3456 7893")]),
     ("en", "It's 4111 1111 1111 1111 and the expiry is twelve twenty six.", [("card", "4111 1111 1111 1111")]),
-    ("fr", "Mon RIB, FR76 3000 6000 0112 3456 7890 189, pour le prélèvement.", [("iban", "FR76 3000 6000 0112 3456 7890 189")]),
+    (
+        "fr",
+        "Mon RIB, FR76 3000 6000 0112 3456 7890 189, pour le prélèvement.",
+        [("iban", "FR76 3000 6000 0112 3456 7890 189")],
+    ),
     ("fr", "Votre contrat 2026-00451 démarre le 1er décembre.", [("number", "2026-00451")]),
     ("fr", "Le montant est de 1 234,56 euros TTC.", []),
     ("en", "I have been waiting since 9:30 at the office.", []),
@@ -212,14 +272,90 @@ for lang, text, ents in HAND:
 # words (« Pierre », "Rose", "Mark"), agents saying their own name, North-American numbers, addresses,
 # dates of birth and long customer numbers. Written as calls sound, before measuring the detector.
 asr = random.Random(18)
-FR_FIRST = ["Sophie", "Julien", "Nathalie", "Karim", "Camille", "Thomas", "Isabelle", "Mehdi", "Claire", "Antoine",
-            "Aurélie", "Laurent", "Fatou", "Céline", "Yves", "Hélène", "Kevin", "Inès", "Bruno", "Élodie"]
-FR_LAST = ["Dupont", "Lefèvre", "Moreau", "Nguyen", "Girard", "Bonnet", "Fontaine", "Chevalier", "Mercier",
-           "Rousseau", "Garnier", "Lambert", "Faure", "Perrin", "Benali", "Kowalski", "Lemaire", "Morel"]
-EN_FIRST = ["Sarah", "James", "Emily", "Daniel", "Aoife", "Michael", "Priya", "Ryan", "Megan", "Connor",
-            "Olivia", "David", "Niamh", "Thomas", "Hannah", "Jason", "Siobhan", "Kevin", "Laura", "Ahmed"]
-EN_LAST = ["Smith", "Johnson", "O'Brien", "Patel", "Walsh", "Thompson", "Murphy", "Clarke", "Hughes", "Byrne",
-           "Robinson", "Kennedy", "Fitzgerald", "Campbell", "Edwards", "Doyle", "Turner", "Kowalczyk"]
+FR_FIRST = [
+    "Sophie",
+    "Julien",
+    "Nathalie",
+    "Karim",
+    "Camille",
+    "Thomas",
+    "Isabelle",
+    "Mehdi",
+    "Claire",
+    "Antoine",
+    "Aurélie",
+    "Laurent",
+    "Fatou",
+    "Céline",
+    "Yves",
+    "Hélène",
+    "Kevin",
+    "Inès",
+    "Bruno",
+    "Élodie",
+]
+FR_LAST = [
+    "Dupont",
+    "Lefèvre",
+    "Moreau",
+    "Nguyen",
+    "Girard",
+    "Bonnet",
+    "Fontaine",
+    "Chevalier",
+    "Mercier",
+    "Rousseau",
+    "Garnier",
+    "Lambert",
+    "Faure",
+    "Perrin",
+    "Benali",
+    "Kowalski",
+    "Lemaire",
+    "Morel",
+]
+EN_FIRST = [
+    "Sarah",
+    "James",
+    "Emily",
+    "Daniel",
+    "Aoife",
+    "Michael",
+    "Priya",
+    "Ryan",
+    "Megan",
+    "Connor",
+    "Olivia",
+    "David",
+    "Niamh",
+    "Thomas",
+    "Hannah",
+    "Jason",
+    "Siobhan",
+    "Kevin",
+    "Laura",
+    "Ahmed",
+]
+EN_LAST = [
+    "Smith",
+    "Johnson",
+    "O'Brien",
+    "Patel",
+    "Walsh",
+    "Thompson",
+    "Murphy",
+    "Clarke",
+    "Hughes",
+    "Byrne",
+    "Robinson",
+    "Kennedy",
+    "Fitzgerald",
+    "Campbell",
+    "Edwards",
+    "Doyle",
+    "Turner",
+    "Kowalczyk",
+]
 # Names that are also ordinary words, with the ordinary use for the negatives
 AMBIG_FR = ["Pierre", "Rose", "Florence", "Victoire", "Claire", "Marine"]
 AMBIG_EN = ["Mark", "Rose", "Will", "Grace", "Frank", "Jack", "Hope"]
@@ -244,30 +380,42 @@ def cap(s: str) -> str:
 # agents naming themselves (the agent's own name is personal data too)
 for _ in range(30):
     f = asr.choice(FR_FIRST)
-    t = asr.choice(["bonjour vous êtes bien chez Acme Énergie {f} à l'appareil",
-                    "bonjour Acme Énergie service client {f} à votre écoute",
-                    "bonjour je m'appelle {f} je suis conseillère chez Acme Énergie que puis-je faire pour vous",
-                    "oui bonjour c'est {f} du service client je vous rappelle pour votre dossier",
-                    "alors moi c'est {f} je vais prendre en charge votre demande"])
+    t = asr.choice(
+        [
+            "bonjour vous êtes bien chez Acme Énergie {f} à l'appareil",
+            "bonjour Acme Énergie service client {f} à votre écoute",
+            "bonjour je m'appelle {f} je suis conseillère chez Acme Énergie que puis-je faire pour vous",
+            "oui bonjour c'est {f} du service client je vous rappelle pour votre dossier",
+            "alors moi c'est {f} je vais prendre en charge votre demande",
+        ]
+    )
     add("fr", cap(t.format(f=f)), ("person", f))
 for _ in range(30):
     f = asr.choice(EN_FIRST)
-    t = asr.choice(["thank you for calling Globex support my name is {f} how can I help you today",
-                    "hi you're speaking with {f} from Globex how can I help",
-                    "good morning this is {f} at Globex customer care",
-                    "hello {f} speaking how can I help",
-                    "yeah hi it's {f} from the billing team I'm calling you back about your account"])
+    t = asr.choice(
+        [
+            "thank you for calling Globex support my name is {f} how can I help you today",
+            "hi you're speaking with {f} from Globex how can I help",
+            "good morning this is {f} at Globex customer care",
+            "hello {f} speaking how can I help",
+            "yeah hi it's {f} from the billing team I'm calling you back about your account",
+        ]
+    )
     add("en", cap(t.format(f=f)), ("person", f))
 # customers giving their full name, sometimes spelled
 for _ in range(40):
     f, l = asr.choice(FR_FIRST), asr.choice(FR_LAST)
-    t = asr.choice(["oui bonjour je m'appelle {f} {l} j'appelle pour ma facture",
-                    "alors c'est au nom de {f} {l}",
-                    "je suis {f} {l} je suis cliente chez vous depuis dix ans",
-                    "le contrat est au nom de mon mari {f} {l}",
-                    "c'est madame {l} à l'appareil",
-                    "oui c'est monsieur {l} je vous appelle pour le compteur",
-                    "bonjour madame {l} je vois votre dossier"])
+    t = asr.choice(
+        [
+            "oui bonjour je m'appelle {f} {l} j'appelle pour ma facture",
+            "alors c'est au nom de {f} {l}",
+            "je suis {f} {l} je suis cliente chez vous depuis dix ans",
+            "le contrat est au nom de mon mari {f} {l}",
+            "c'est madame {l} à l'appareil",
+            "oui c'est monsieur {l} je vous appelle pour le compteur",
+            "bonjour madame {l} je vois votre dossier",
+        ]
+    )
     text = cap(t.format(f=f, l=l))
     ents = [("person", f"{f} {l}")] if "{f}" in t else [("person", l)]
     if asr.random() < 0.35:
@@ -277,13 +425,17 @@ for _ in range(40):
     add("fr", text, *ents)
 for _ in range(40):
     f, l = asr.choice(EN_FIRST), asr.choice(EN_LAST)
-    t = asr.choice(["hi my name is {f} {l} I'm calling about my bill",
-                    "the account is under the name {f} {l}",
-                    "yes it's {f} {l} I called last week",
-                    "it's Mrs {l} I've been waiting for an engineer",
-                    "yeah it's Mr {l} calling about the broadband",
-                    "I spoke to your colleague {f} yesterday and she said it was fixed",
-                    "could I speak to {f} please she was dealing with my case"])
+    t = asr.choice(
+        [
+            "hi my name is {f} {l} I'm calling about my bill",
+            "the account is under the name {f} {l}",
+            "yes it's {f} {l} I called last week",
+            "it's Mrs {l} I've been waiting for an engineer",
+            "yeah it's Mr {l} calling about the broadband",
+            "I spoke to your colleague {f} yesterday and she said it was fixed",
+            "could I speak to {f} please she was dealing with my case",
+        ]
+    )
     text = cap(t.format(f=f, l=l))
     ents = [("person", f"{f} {l}")] if "{f}" in t and "{l}" in t else [("person", f)] if "{f}" in t else [("person", l)]
     if asr.random() < 0.35 and "{l}" in t:
@@ -294,32 +446,74 @@ for _ in range(40):
 # names that are also words: as names...
 for _ in range(20):
     f, l = asr.choice(AMBIG_FR), asr.choice(FR_LAST)
-    t = asr.choice(["oui je m'appelle {f} {l}", "c'est {f} {l} qui a signé le contrat", "vous pouvez demander {f} à l'accueil",
-                    "bonjour c'est {f} je vous appelle de la part de mon père"])
+    t = asr.choice(
+        [
+            "oui je m'appelle {f} {l}",
+            "c'est {f} {l} qui a signé le contrat",
+            "vous pouvez demander {f} à l'accueil",
+            "bonjour c'est {f} je vous appelle de la part de mon père",
+        ]
+    )
     add("fr", cap(t.format(f=f, l=l)), ("person", f"{f} {l}" if "{l}" in t else f))
 for _ in range(20):
     f, l = asr.choice(AMBIG_EN), asr.choice(EN_LAST)
-    t = asr.choice(["hi my name is {f} {l}", "yes I spoke to {f} on Monday", "it's {f} {l} on the account",
-                    "my husband {f} set it up for me"])
+    t = asr.choice(
+        [
+            "hi my name is {f} {l}",
+            "yes I spoke to {f} on Monday",
+            "it's {f} {l} on the account",
+            "my husband {f} set it up for me",
+        ]
+    )
     add("en", cap(t.format(f=f, l=l)), ("person", f"{f} {l}" if "{l}" in t else f))
 # ...and as words
-for text in ["la pierre de la cheminée est tombée pendant la tempête", "j'ai mis une pierre sur le compteur pour la porte",
-             "le papier peint est rose dans la chambre", "c'est une victoire pour nous ce remboursement",
-             "la marine marchande je connais pas", "c'est pas très clair votre courrier", "il fait clair le matin",
-             "mark the date in your diary please", "I will call you back tomorrow morning", "will it be fixed today",
-             "there's a grace period of thirty days", "to be frank I'm not happy with the service",
-             "I hope it's sorted this week", "the rose bush blocks the meter", "can you jack up the speed",
-             "there's a question mark on the bill", "I'll make a mark on the form", "we hope to hear from you soon",
-             "la rose des vents sur la facture c'est votre logo", "il y a une marque de pierre sur le mur"]:
+for text in [
+    "la pierre de la cheminée est tombée pendant la tempête",
+    "j'ai mis une pierre sur le compteur pour la porte",
+    "le papier peint est rose dans la chambre",
+    "c'est une victoire pour nous ce remboursement",
+    "la marine marchande je connais pas",
+    "c'est pas très clair votre courrier",
+    "il fait clair le matin",
+    "mark the date in your diary please",
+    "I will call you back tomorrow morning",
+    "will it be fixed today",
+    "there's a grace period of thirty days",
+    "to be frank I'm not happy with the service",
+    "I hope it's sorted this week",
+    "the rose bush blocks the meter",
+    "can you jack up the speed",
+    "there's a question mark on the bill",
+    "I'll make a mark on the form",
+    "we hope to hear from you soon",
+    "la rose des vents sur la facture c'est votre logo",
+    "il y a une marque de pierre sur le mur",
+]:
     add("fr" if any(w in text for w in ("la ", "le ", "c'est", "il ")) else "en", text)
 # North-American, UK, Irish and international numbers, written and spoken
 for _ in range(30):
-    area, ex, line = f"{asr.randrange(2, 10)}{asr.randrange(10)}{asr.randrange(10)}", f"{asr.randrange(2, 10)}{asr.randrange(10)}{asr.randrange(10)}", f"{asr.randrange(10000):04d}"
+    area, ex, line = (
+        f"{asr.randrange(2, 10)}{asr.randrange(10)}{asr.randrange(10)}",
+        f"{asr.randrange(2, 10)}{asr.randrange(10)}{asr.randrange(10)}",
+        f"{asr.randrange(10000):04d}",
+    )
     style = asr.randrange(6)
-    w = [f"{area} {ex} {line}", f"({area}) {ex}-{line}", f"1-{area}-{ex}-{line}", f"+1 {area} {ex} {line}",
-         en_digits(area + ex + line), f"{area}-{ex}-{line}"][style]
-    t = asr.choice(["you can reach me at {} any time", "my cell is {}", "call me back on {} after five",
-                    "the number on file should be {}"])
+    w = [
+        f"{area} {ex} {line}",
+        f"({area}) {ex}-{line}",
+        f"1-{area}-{ex}-{line}",
+        f"+1 {area} {ex} {line}",
+        en_digits(area + ex + line),
+        f"{area}-{ex}-{line}",
+    ][style]
+    t = asr.choice(
+        [
+            "you can reach me at {} any time",
+            "my cell is {}",
+            "call me back on {} after five",
+            "the number on file should be {}",
+        ]
+    )
     add("en", cap(t.format(w)), ("phone", w))
 add("en", "call us toll free at 1-800-555-0199", ("phone", "1-800-555-0199"))
 add("en", "my number is 415 555 0132 that's my cell", ("phone", "415 555 0132"))
@@ -327,22 +521,52 @@ add("en", "it's (415) 555-0132", ("phone", "(415) 555-0132"))
 for _ in range(15):
     d = "07" + "".join(str(asr.randrange(10)) for _ in range(9))
     w = asr.choice([d[:5] + " " + d[5:], "+44 " + d[1:5] + " " + d[5:], en_digits(d)])
-    add("en", cap(asr.choice(["my mobile is {}", "you can text me on {} thanks", "it's {} for the mobile"]).format(w)), ("phone", w))
+    add(
+        "en",
+        cap(asr.choice(["my mobile is {}", "you can text me on {} thanks", "it's {} for the mobile"]).format(w)),
+        ("phone", w),
+    )
 for _ in range(15):
     d = "08" + asr.choice("3579") + "".join(str(asr.randrange(10)) for _ in range(7))
     w = asr.choice([d[:3] + " " + d[3:6] + " " + d[6:], "+353 " + d[1:3] + " " + d[3:6] + " " + d[6:], en_digits(d)])
     add("en", cap(asr.choice(["my number is {}", "ring me on {} so", "it's {} my mobile"]).format(w)), ("phone", w))
 for _ in range(15):
-    w = asr.choice(["+49 30 " + "".join(str(asr.randrange(10)) for _ in range(7)),
-                    "+32 2 " + "".join(str(asr.randrange(10)) for _ in range(3)) + " " + "".join(str(asr.randrange(10)) for _ in range(4)),
-                    "+41 22 " + "".join(str(asr.randrange(10)) for _ in range(7)),
-                    "plus trente-deux " + fr_digits("".join(str(asr.randrange(10)) for _ in range(9)))])
-    add("fr", cap(asr.choice(["mon numéro en Belgique c'est le {}", "je suis joignable au {}", "vous pouvez m'appeler au {}"]).format(w)), ("phone", w))
+    w = asr.choice(
+        [
+            "+49 30 " + "".join(str(asr.randrange(10)) for _ in range(7)),
+            "+32 2 "
+            + "".join(str(asr.randrange(10)) for _ in range(3))
+            + " "
+            + "".join(str(asr.randrange(10)) for _ in range(4)),
+            "+41 22 " + "".join(str(asr.randrange(10)) for _ in range(7)),
+            "plus trente-deux " + fr_digits("".join(str(asr.randrange(10)) for _ in range(9))),
+        ]
+    )
+    add(
+        "fr",
+        cap(
+            asr.choice(
+                ["mon numéro en Belgique c'est le {}", "je suis joignable au {}", "vous pouvez m'appeler au {}"]
+            ).format(w)
+        ),
+        ("phone", w),
+    )
 for _ in range(20):
     d = fr_mobile()
     w = phone_spoken_fr(d) if asr.random() < 0.7 else phone_written(d)
-    add("fr", cap(asr.choice(["ouais alors mon portable c'est le {} voilà", "vous pouvez me rappeler au {} merci",
-                              "le numéro c'est {} c'est celui de mon fils"]).format(w)), ("phone", w))
+    add(
+        "fr",
+        cap(
+            asr.choice(
+                [
+                    "ouais alors mon portable c'est le {} voilà",
+                    "vous pouvez me rappeler au {} merci",
+                    "le numéro c'est {} c'est celui de mon fils",
+                ]
+            ).format(w)
+        ),
+        ("phone", w),
+    )
 # spoken customer, contract and order numbers (7+ digits), as in the real call
 for _ in range(30):
     d = "".join(str(asr.randrange(10)) for _ in range(asr.choice([7, 8, 9, 10, 12])))
@@ -350,46 +574,151 @@ for _ in range(30):
         d = "1" + d[1:]  # not a phone: the label must be [NUMBER]
     if asr.random() < 0.5:
         w = fr_digits(d) if asr.random() < 0.5 else d
-        add("fr", cap(asr.choice(["mon numéro client c'est le {}", "le numéro de contrat c'est {}",
-                                  "attendez je regarde c'est le {} sur la facture"]).format(w)), ("number", w))
+        add(
+            "fr",
+            cap(
+                asr.choice(
+                    [
+                        "mon numéro client c'est le {}",
+                        "le numéro de contrat c'est {}",
+                        "attendez je regarde c'est le {} sur la facture",
+                    ]
+                ).format(w)
+            ),
+            ("number", w),
+        )
     else:
         w = en_digits(d) if asr.random() < 0.6 else d
-        add("en", cap(asr.choice(["my account number is {}", "the reference is {}",
-                                  "my customer number is {} I think"]).format(w)), ("number", w))
+        add(
+            "en",
+            cap(
+                asr.choice(
+                    ["my account number is {}", "the reference is {}", "my customer number is {} I think"]
+                ).format(w)
+            ),
+            ("number", w),
+        )
 # dates of birth
-FR_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-             "novembre", "décembre"]
-EN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December"]
-EN_ORD = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
-          "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
-          "twentieth"]
+FR_MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+EN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+EN_ORD = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+]
 for _ in range(20):
     day, month, year = asr.randrange(1, 29), asr.randrange(12), asr.randrange(1940, 2000)
-    w = asr.choice([f"{fr_words(day)} {FR_MONTHS[month]} mille neuf cent {fr_words(year - 1900)}",
-                    f"{day} {FR_MONTHS[month]} {year}", f"{day:02d}/{month + 1:02d}/{year}"])
-    add("fr", cap(asr.choice(["je suis née le {} voilà", "ma date de naissance c'est le {}",
-                              "il est né le {} si ça peut aider"]).format(w)), ("dob", w))
+    w = asr.choice(
+        [
+            f"{fr_words(day)} {FR_MONTHS[month]} mille neuf cent {fr_words(year - 1900)}",
+            f"{day} {FR_MONTHS[month]} {year}",
+            f"{day:02d}/{month + 1:02d}/{year}",
+        ]
+    )
+    add(
+        "fr",
+        cap(
+            asr.choice(
+                ["je suis née le {} voilà", "ma date de naissance c'est le {}", "il est né le {} si ça peut aider"]
+            ).format(w)
+        ),
+        ("dob", w),
+    )
 for _ in range(20):
     day, month, year = asr.randrange(1, 21), asr.randrange(12), asr.randrange(1940, 2000)
     tens = {4: "forty", 5: "fifty", 6: "sixty", 7: "seventy", 8: "eighty", 9: "ninety"}[year // 10 % 10]
     spoken_year = f"nineteen {tens}" + ("" if year % 10 == 0 else f" {EN[year % 10]}")
-    w = asr.choice([f"{EN_ORD[day - 1]} of {EN_MONTHS[month]} {spoken_year}",
-                    f"{EN_MONTHS[month]} {day} {year}", f"{day:02d}/{month + 1:02d}/{year}",
-                    f"the {EN_ORD[day - 1]} of {EN_MONTHS[month]} {year}"])
-    add("en", cap(asr.choice(["my date of birth is {}", "I was born on {}", "date of birth {} yeah"]).format(w)), ("dob", w))
+    w = asr.choice(
+        [
+            f"{EN_ORD[day - 1]} of {EN_MONTHS[month]} {spoken_year}",
+            f"{EN_MONTHS[month]} {day} {year}",
+            f"{day:02d}/{month + 1:02d}/{year}",
+            f"the {EN_ORD[day - 1]} of {EN_MONTHS[month]} {year}",
+        ]
+    )
+    add(
+        "en",
+        cap(asr.choice(["my date of birth is {}", "I was born on {}", "date of birth {} yeah"]).format(w)),
+        ("dob", w),
+    )
 # addresses
-FR_STREETS = [("rue", "des Lilas"), ("avenue", "Victor Hugo"), ("boulevard", "Voltaire"), ("rue", "de la République"),
-              ("impasse", "des Tilleuls"), ("chemin", "du Moulin"), ("allée", "des Peupliers"), ("place", "Bellecour")]
-EN_STREETS = ["Baker Street", "Elm Road", "Church Lane", "Park Avenue", "Station Road", "Maple Drive", "Victoria Street",
-              "Oak Close"]
+FR_STREETS = [
+    ("rue", "des Lilas"),
+    ("avenue", "Victor Hugo"),
+    ("boulevard", "Voltaire"),
+    ("rue", "de la République"),
+    ("impasse", "des Tilleuls"),
+    ("chemin", "du Moulin"),
+    ("allée", "des Peupliers"),
+    ("place", "Bellecour"),
+]
+EN_STREETS = [
+    "Baker Street",
+    "Elm Road",
+    "Church Lane",
+    "Park Avenue",
+    "Station Road",
+    "Maple Drive",
+    "Victoria Street",
+    "Oak Close",
+]
 for _ in range(25):
     n = asr.randrange(1, 120)
     typ, name = asr.choice(FR_STREETS)
     num = str(n) if asr.random() < 0.5 else fr_words(n) if n < 100 else str(n)
     w = f"{num} {typ} {name}" if asr.random() < 0.8 else f"{num} bis {typ} {name}"
-    add("fr", cap(asr.choice(["j'habite au {} à Lyon", "l'adresse c'est {} deuxième étage",
-                              "le compteur est au {} dans le garage"]).format(w)), ("address", w))
+    add(
+        "fr",
+        cap(
+            asr.choice(
+                ["j'habite au {} à Lyon", "l'adresse c'est {} deuxième étage", "le compteur est au {} dans le garage"]
+            ).format(w)
+        ),
+        ("address", w),
+    )
 for _ in range(25):
     n = asr.randrange(1, 99)
     w = f"{n if asr.random() < 0.5 else ' '.join([EN[int(c)] for c in str(n)]) if n < 10 else n} {asr.choice(EN_STREETS)}"
@@ -414,7 +743,7 @@ for _ in range(20):
 # cards, IBANs and NIRs read out
 for _ in range(10):
     c = luhn_complete(asr.choice(["4", "51", "53"]), 16)
-    w = " ".join(c[i:i + 4] for i in range(0, 16, 4)) if asr.random() < 0.5 else en_digits(c)
+    w = " ".join(c[i : i + 4] for i in range(0, 16, 4)) if asr.random() < 0.5 else en_digits(c)
     add("en", cap(f"okay the long number on the card is {w}"), ("card", w))
 for _ in range(10):
     w = iban("FR", 23)
@@ -424,37 +753,85 @@ for _ in range(10):
     add("fr", cap(f"mon numéro de sécu c'est le {w}"), ("nir", w))
 # ASR-style negatives: brands, places, weekdays, prices, times, dates, durations, ids
 NEG_ASR = [
-    "oui d'accord je comprends merci beaucoup", "alors votre facture de novembre est de quatre-vingt-neuf euros",
-    "le technicien passe jeudi entre huit heures et midi", "je vous mets en attente un petit instant",
-    "ok so the bill for October is sixty two pounds fifty", "I've been with Globex for about six years now",
-    "can you check if the engineer is coming on Tuesday", "the router keeps dropping every evening around nine",
-    "j'ai déménagé à Bordeaux en mars", "je voudrais passer à l'offre Acme Énergie verte",
+    "oui d'accord je comprends merci beaucoup",
+    "alors votre facture de novembre est de quatre-vingt-neuf euros",
+    "le technicien passe jeudi entre huit heures et midi",
+    "je vous mets en attente un petit instant",
+    "ok so the bill for October is sixty two pounds fifty",
+    "I've been with Globex for about six years now",
+    "can you check if the engineer is coming on Tuesday",
+    "the router keeps dropping every evening around nine",
+    "j'ai déménagé à Bordeaux en mars",
+    "je voudrais passer à l'offre Acme Énergie verte",
     "votre prochaine échéance est le vingt-cinq novembre deux mille vingt-six",
-    "the order was placed on the twenty fifth of November", "ça fait trois mois que j'attends",
-    "is that the one with the Orange box or the other one", "I paid by direct debit on the first of the month",
-    "la référence de l'appel c'est call-20261125-0001", "the ticket id is c-2026-11-25-01",
-    "bonne journée au revoir", "thank you very much have a lovely day", "euh je sais pas trop",
-    "vous êtes toujours là allô", "can you hear me now yes", "le code postal c'est soixante-neuf mille trois",
-    "it went up by twelve percent in two thousand and twenty four", "je paie cent vingt euros par mois",
-    "my contract ends in March twenty twenty seven", "Paris Lyon Marseille c'est partout pareil",
-    "I was in Dublin last week so I missed the call", "vous avez reçu le courrier du dix-huit",
-    "the meter reading is four five six two", "je suis au chômage depuis janvier",
-    "could you send it by post instead", "je suis chez vous depuis deux mille douze",
-    "Monday or Wednesday works for me", "la box Orange ne marche plus depuis samedi",
-    "so that's forty nine ninety nine a month", "I'm calling from work so I have to be quick",
-    "c'est le bon numéro de téléphone", "what's the best number to reach you on",
-    "vous pouvez m'envoyer un mail", "je vous épelle le nom de la rue",
+    "the order was placed on the twenty fifth of November",
+    "ça fait trois mois que j'attends",
+    "is that the one with the Orange box or the other one",
+    "I paid by direct debit on the first of the month",
+    "la référence de l'appel c'est call-20261125-0001",
+    "the ticket id is c-2026-11-25-01",
+    "bonne journée au revoir",
+    "thank you very much have a lovely day",
+    "euh je sais pas trop",
+    "vous êtes toujours là allô",
+    "can you hear me now yes",
+    "le code postal c'est soixante-neuf mille trois",
+    "it went up by twelve percent in two thousand and twenty four",
+    "je paie cent vingt euros par mois",
+    "my contract ends in March twenty twenty seven",
+    "Paris Lyon Marseille c'est partout pareil",
+    "I was in Dublin last week so I missed the call",
+    "vous avez reçu le courrier du dix-huit",
+    "the meter reading is four five six two",
+    "je suis au chômage depuis janvier",
+    "could you send it by post instead",
+    "je suis chez vous depuis deux mille douze",
+    "Monday or Wednesday works for me",
+    "la box Orange ne marche plus depuis samedi",
+    "so that's forty nine ninety nine a month",
+    "I'm calling from work so I have to be quick",
+    "c'est le bon numéro de téléphone",
+    "what's the best number to reach you on",
+    "vous pouvez m'envoyer un mail",
+    "je vous épelle le nom de la rue",
 ]
 for text in NEG_ASR:
-    lang = "en" if any(w in f" {text} " for w in (" the ", " I ", " I'm ", " I've ", " you ", " is ", " so ", " can ",
-                                                  " my ", " or ", " for ", " thank ", " could ", " what's ", " works ", " it ")) else "fr"
+    lang = (
+        "en"
+        if any(
+            w in f" {text} "
+            for w in (
+                " the ",
+                " I ",
+                " I'm ",
+                " I've ",
+                " you ",
+                " is ",
+                " so ",
+                " can ",
+                " my ",
+                " or ",
+                " for ",
+                " thank ",
+                " could ",
+                " what's ",
+                " works ",
+                " it ",
+            )
+        )
+        else "fr"
+    )
     add(lang, text)
 # the real 277 s call, in its shapes (customer's full name spelled, agent's first name, a 7-digit number)
 REAL = [
     ("en", "thank you for calling this is Dave how can I help", [("person", "Dave")]),
     ("en", "hi Dave yeah my name is Martha Kowalczyk", [("person", "Dave"), ("person", "Martha Kowalczyk")]),
     ("en", "that's K O W A L C Z Y K", [("spelled", "K O W A L C Z Y K")]),
-    ("en", "and the account number is four four seven one two three nine", [("number", "four four seven one two three nine")]),
+    (
+        "en",
+        "and the account number is four four seven one two three nine",
+        [("number", "four four seven one two three nine")],
+    ),
     ("en", "okay Martha let me pull that up", [("person", "Martha")]),
     ("fr", "merci Sophie c'est gentil", [("person", "Sophie")]),
     ("fr", "alors c'est Pierre Moreau M O R E A U", [("person", "Pierre Moreau"), ("spelled", "M O R E A U")]),
@@ -468,7 +845,11 @@ for lang, text, ents in REAL:
 # Hand-written, not from templates: names the gazetteer does not know, lower-cased names, names in the
 # middle of a sentence, hyphenated names, several people in one turn (written before measuring).
 HAND_ASR = [
-    ("fr", "oui bonjour c'est Thibault Vasseur je vous appelle parce que ma facture a doublé", [("person", "Thibault Vasseur")]),
+    (
+        "fr",
+        "oui bonjour c'est Thibault Vasseur je vous appelle parce que ma facture a doublé",
+        [("person", "Thibault Vasseur")],
+    ),
     ("fr", "ma voisine madame Lebrun m'a dit que vous aviez coupé le courant", [("person", "Lebrun")]),
     ("fr", "j'ai eu un de vos collègues Grégoire hier il m'a dit de rappeler", [("person", "Grégoire")]),
     ("fr", "c'est ma fille Anaïs qui s'occupe des papiers normalement", [("person", "Anaïs")]),
@@ -481,16 +862,31 @@ HAND_ASR = [
     ("fr", "madame Pierre je vous mets en relation avec le service technique", [("person", "Pierre")]),
     ("fr", "bonjour monsieur Rose vous m'entendez", [("person", "Rose")]),
     ("fr", "je vous passe ma collègue Victoire elle connaît bien le dossier", [("person", "Victoire")]),
-    ("fr", "ça s'écrit G comme Gérard A comme Anatole R comme Robert", [("spelled", "G comme Gérard A comme Anatole R comme Robert")]),
+    (
+        "fr",
+        "ça s'écrit G comme Gérard A comme Anatole R comme Robert",
+        [("spelled", "G comme Gérard A comme Anatole R comme Robert")],
+    ),
     ("fr", "c'est Nguyen N G U Y E N", [("person", "Nguyen"), ("spelled", "N G U Y E N")]),
     ("fr", "bonjour Sandrine je vous écoute", [("person", "Sandrine")]),
     ("fr", "vous avez parlé avec Loïc ou avec Romane la dernière fois", [("person", "Loïc"), ("person", "Romane")]),
     ("fr", "j'habite au quarante-sept rue Jean Jaurès à Villeurbanne", [("address", "quarante-sept rue Jean Jaurès")]),
     ("fr", "l'adresse de facturation c'est le 3 impasse des Acacias", [("address", "3 impasse des Acacias")]),
-    ("fr", "je suis né le premier avril mille neuf cent soixante-dix", [("dob", "premier avril mille neuf cent soixante-dix")]),
-    ("fr", "mon numéro d'abonné c'est le sept huit quatre deux neuf un zéro trois", [("number", "sept huit quatre deux neuf un zéro trois")]),
-    ("fr", "vous pouvez rappeler mon mari au zéro six quarante-deux dix-sept quatre-vingt-huit trente et un",
-     [("phone", "zéro six quarante-deux dix-sept quatre-vingt-huit trente et un")]),
+    (
+        "fr",
+        "je suis né le premier avril mille neuf cent soixante-dix",
+        [("dob", "premier avril mille neuf cent soixante-dix")],
+    ),
+    (
+        "fr",
+        "mon numéro d'abonné c'est le sept huit quatre deux neuf un zéro trois",
+        [("number", "sept huit quatre deux neuf un zéro trois")],
+    ),
+    (
+        "fr",
+        "vous pouvez rappeler mon mari au zéro six quarante-deux dix-sept quatre-vingt-huit trente et un",
+        [("phone", "zéro six quarante-deux dix-sept quatre-vingt-huit trente et un")],
+    ),
     ("en", "hi it's Oluwaseun Adeyemi I've got a problem with my router", [("person", "Oluwaseun Adeyemi")]),
     ("en", "my name's Grzegorz Nowak", [("person", "Grzegorz Nowak")]),
     ("en", "yeah so my wife Deirdre usually handles the bills", [("person", "Deirdre")]),
@@ -503,14 +899,28 @@ HAND_ASR = [
     ("en", "is Frank still working there he sorted it last time", [("person", "Frank")]),
     ("en", "Hope O'Connor speaking", [("person", "Hope O'Connor")]),
     ("en", "hello am I speaking to Mr Okafor", [("person", "Okafor")]),
-    ("en", "surname is Featherstonehaugh F E A T H E R S T O N E H A U G H",
-     [("person", "Featherstonehaugh"), ("spelled", "F E A T H E R S T O N E H A U G H")]),
-    ("en", "that's B as in bravo R as in romeo O as in oscar W as in whiskey N as in november",
-     [("spelled", "B as in bravo R as in romeo O as in oscar W as in whiskey N as in november")]),
+    (
+        "en",
+        "surname is Featherstonehaugh F E A T H E R S T O N E H A U G H",
+        [("person", "Featherstonehaugh"), ("spelled", "F E A T H E R S T O N E H A U G H")],
+    ),
+    (
+        "en",
+        "that's B as in bravo R as in romeo O as in oscar W as in whiskey N as in november",
+        [("spelled", "B as in bravo R as in romeo O as in oscar W as in whiskey N as in november")],
+    ),
     ("en", "I live at fourteen Willow Crescent in Swindon", [("address", "fourteen Willow Crescent")]),
     ("en", "send it to 221 Harbour View Road please", [("address", "221 Harbour View Road")]),
-    ("en", "my date of birth is the ninth of June nineteen seventy four", [("dob", "ninth of June nineteen seventy four")]),
-    ("en", "the number's six one seven five five five oh one nine nine", [("phone", "six one seven five five five oh one nine nine")]),
+    (
+        "en",
+        "my date of birth is the ninth of June nineteen seventy four",
+        [("dob", "ninth of June nineteen seventy four")],
+    ),
+    (
+        "en",
+        "the number's six one seven five five five oh one nine nine",
+        [("phone", "six one seven five five five oh one nine nine")],
+    ),
     ("en", "my membership number is 88412093", [("number", "88412093")]),
     ("en", "you can reach me at +1 (646) 555 0187", [("phone", "+1 (646) 555 0187")]),
     # negatives with capitalised words and names of things that are not people
@@ -562,7 +972,11 @@ HELD_OUT = [
     ("fr", "c'est au nom de Perpétue Nzeyimana", [("person", "Perpétue Nzeyimana")]),
     ("fr", "j'appelle de la part de ma grand-mère Eugénie Troadec", [("person", "Eugénie Troadec")]),
     ("fr", "vous avez bien noté Wassim Belkacemi", [("person", "Wassim Belkacemi")]),
-    ("fr", "euh c'est Clothilde Vanhoutte v a n h o u t t e", [("person", "Clothilde Vanhoutte"), ("spelled", "v a n h o u t t e")]),
+    (
+        "fr",
+        "euh c'est Clothilde Vanhoutte v a n h o u t t e",
+        [("person", "Clothilde Vanhoutte"), ("spelled", "v a n h o u t t e")],
+    ),
     ("fr", "le monsieur qui est venu s'appelait Hippolyte", [("person", "Hippolyte")]),
     ("fr", "mon fils Timéo Grosjean-Mallet a ouvert le compte", [("person", "Timéo Grosjean-Mallet")]),
     ("en", "hi this is Thaddeus Blackwood calling about my bill", [("person", "Thaddeus Blackwood")]),
@@ -626,11 +1040,14 @@ HELD_OUT_2 = [
     ("en", "you'll be talking to Marisol Etxeberria today", [("person", "Marisol Etxeberria")]),
     ("en", "my carer Lucinda Pemberton helps me with calls", [("person", "Lucinda Pemberton")]),
     ("en", "I think Horatio on the phone last time was very rude", [("person", "Horatio")]),
-    ("en", "this is regarding the account of the late Augustina Delacroix-Byrne", [("person", "Augustina Delacroix-Byrne")]),
+    (
+        "en",
+        "this is regarding the account of the late Augustina Delacroix-Byrne",
+        [("person", "Augustina Delacroix-Byrne")],
+    ),
 ]
 for lang, text, ents in HELD_OUT_2:
     add(lang, text, *ents)
-
 
 
 with OUT.open("w", encoding="utf-8") as fh:

@@ -50,8 +50,7 @@ def _parse_check_cursor(cursor: str | None) -> tuple[int | None, set[int]]:
     return data.get("floor"), set(data.get("done", []))
 
 
-def new_check_failures(instance: dg.DagsterInstance, check_keys, cursor: str | None
-                       ) -> tuple[list, str, int]:
+def new_check_failures(instance: dg.DagsterInstance, check_keys, cursor: str | None) -> tuple[list, str, int]:
     """Failed check executions not yet handled, oldest first, the next cursor and how many
     executions were read.
 
@@ -88,10 +87,10 @@ def new_check_failures(instance: dg.DagsterInstance, check_keys, cursor: str | N
             finished[run_id] = run is None or run.is_finished
         return finished[run_id]
 
-    failures = sorted((r for r in rows if r.status.value == "FAILED" and r.id not in done
-                       and r.event is not None), key=lambda r: r.id)
-    pending = [r.id for r in rows if r.status.value == "PLANNED"
-               and not run_finished(r.run_id)]
+    failures = sorted(
+        (r for r in rows if r.status.value == "FAILED" and r.id not in done and r.event is not None), key=lambda r: r.id
+    )
+    pending = [r.id for r in rows if r.status.value == "PLANNED" and not run_finished(r.run_id)]
     if pending:
         new_floor = min(pending) - 1
     else:
@@ -100,11 +99,18 @@ def new_check_failures(instance: dg.DagsterInstance, check_keys, cursor: str | N
     return failures, json.dumps({"floor": new_floor, "done": sorted(handled)}), len(rows)
 
 
-@dg.sensor(minimum_interval_seconds=interval_s(INTERVAL_S), default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Failed asset checks (ERROR and WARN) -> incidents by severity, pages and tickets; "
-                       "also escalates open breaches whose 72 h deadline is near (P10).")
-def asset_check_failure_sensor(context: dg.SensorEvaluationContext, control_store: ControlStoreResource,
-                               tenant_registry: TenantRegistryResource, alerting: AlertingResource):
+@dg.sensor(
+    minimum_interval_seconds=interval_s(INTERVAL_S),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Failed asset checks (ERROR and WARN) -> incidents by severity, pages and tickets; "
+    "also escalates open breaches whose 72 h deadline is near (P10).",
+)
+def asset_check_failure_sensor(
+    context: dg.SensorEvaluationContext,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    alerting: AlertingResource,
+):
     check_keys = sorted(context.repository_def.asset_graph.asset_check_keys, key=lambda k: k.to_user_string())
     failures, cursor, read = new_check_failures(context.instance, check_keys, context.cursor)
     control, registry, settings = control_store.get(), tenant_registry.get(), alerting.settings()
@@ -120,15 +126,23 @@ def asset_check_failure_sensor(context: dg.SensorEvaluationContext, control_stor
         if evaluation.check_name in ISOLATION_CHECKS:
             signal = Signal("isolation_breach", subject, tenants, run_ids=run_ids)
         elif evaluation.check_name == FRESHNESS_CHECK:
-            signal = Signal("freshness_miss", subject, tenants, run_ids=run_ids,
-                            late_by=timedelta(days=int(getattr(late, "value", 0) or 0)))
+            signal = Signal(
+                "freshness_miss",
+                subject,
+                tenants,
+                run_ids=run_ids,
+                late_by=timedelta(days=int(getattr(late, "value", 0) or 0)),
+            )
         else:
             signal = Signal("check_failed", subject, tenants, check_severity=severity, run_ids=run_ids)
         out = handle_signal(control, signal, settings=settings, registry=registry)
         opened += out["created"]
         context.log.info(f"check {subject} failed: incident {out['incident_id']} ({out['severity']}, {out['rule']})")
-    why = (f"{read} check execution(s) read, {len(failures)} failure(s), {opened} incident(s) opened"
-           if failures else f"no new failed asset checks; {len(escalated)} breach escalation(s)")
+    why = (
+        f"{read} check execution(s) read, {len(failures)} failure(s), {opened} incident(s) opened"
+        if failures
+        else f"no new failed asset checks; {len(escalated)} breach escalation(s)"
+    )
     context.update_cursor(cursor)
     return dg.SkipReason(why)
 
@@ -140,11 +154,18 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-@dg.run_failure_sensor(minimum_interval_seconds=interval_s(INTERVAL_S), default_status=dg.DefaultSensorStatus.RUNNING,
-                       monitor_all_code_locations=True,
-                       description="Failed runs -> incidents (rules R7/R8) and a scrubbed Sentry event.")
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext, control_store: ControlStoreResource,
-                             tenant_registry: TenantRegistryResource, alerting: AlertingResource):
+@dg.run_failure_sensor(
+    minimum_interval_seconds=interval_s(INTERVAL_S),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    monitor_all_code_locations=True,
+    description="Failed runs -> incidents (rules R7/R8) and a scrubbed Sentry event.",
+)
+def run_failure_alert_sensor(
+    context: dg.RunFailureSensorContext,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    alerting: AlertingResource,
+):
     run = context.dagster_run
     tenant = run.tags.get(TENANT_TAG)
     # consecutive failures of this job for this tenant (newest first), to tell a blip from an outage
@@ -156,30 +177,51 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, control_store:
             break
         streak += 1
     settings = alerting.settings()
-    out = handle_signal(control_store.get(), Signal(kind="run_failed", subject=run.job_name,
-                                                    tenants=(tenant,) if tenant else (),
-                                                    consecutive_failures=max(streak, 1), run_ids=(run.run_id,)),
-                        settings=settings, registry=tenant_registry.get())
+    out = handle_signal(
+        control_store.get(),
+        Signal(
+            kind="run_failed",
+            subject=run.job_name,
+            tenants=(tenant,) if tenant else (),
+            consecutive_failures=max(streak, 1),
+            run_ids=(run.run_id,),
+        ),
+        settings=settings,
+        registry=tenant_registry.get(),
+    )
     if settings.sentry_enabled:
         import sentry_sdk
 
         # the step errors may quote data (an exception message with a phone number…): the
         # before_send scrubber removes personal data before anything leaves the process
-        errors = [f"{e.step_key}: {_root_cause(e.event_specific_data.error)}"
-                  for e in context.get_step_failure_events() if e.event_specific_data.error]
-        sentry_sdk.capture_message(f"run {run.run_id} of {run.job_name} failed: " + (" | ".join(errors) or
-                                   context.failure_event.message or ""), level="error")
+        errors = [
+            f"{e.step_key}: {_root_cause(e.event_specific_data.error)}"
+            for e in context.get_step_failure_events()
+            if e.event_specific_data.error
+        ]
+        sentry_sdk.capture_message(
+            f"run {run.run_id} of {run.job_name} failed: "
+            + (" | ".join(errors) or context.failure_event.message or ""),
+            level="error",
+        )
     context.log.info(f"run {run.run_id} failed: incident {out['incident_id']} ({out['severity']}, {out['rule']})")
 
 
 ACCESS_WINDOW_S = 3600  # the window in which one actor touching many tenants is unusual (rule R3)
 
 
-@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Access log of the last hour: one actor reading, exporting or linking the data of "
-                       "3 or more tenants opens a critical incident (possible compromise, rule R3; P3).")
-def unusual_access_sensor(context: dg.SensorEvaluationContext, control_store: ControlStoreResource,
-                          tenant_registry: TenantRegistryResource, alerting: AlertingResource):
+@dg.sensor(
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Access log of the last hour: one actor reading, exporting or linking the data of "
+    "3 or more tenants opens a critical incident (possible compromise, rule R3; P3).",
+)
+def unusual_access_sensor(
+    context: dg.SensorEvaluationContext,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    alerting: AlertingResource,
+):
     from ...services.alerting import unusual_access
 
     control = control_store.get()
@@ -188,7 +230,8 @@ def unusual_access_sensor(context: dg.SensorEvaluationContext, control_store: Co
         return dg.SkipReason(f"no actor touched several tenants in the last {ACCESS_WINDOW_S // 60} min")
     settings, registry = alerting.settings(), tenant_registry.get()
     for actor, tenants in flagged.items():
-        out = handle_signal(control, Signal("unusual_access", f"actor:{actor}", tenants), settings=settings,
-                            registry=registry)
+        out = handle_signal(
+            control, Signal("unusual_access", f"actor:{actor}", tenants), settings=settings, registry=registry
+        )
         context.log.info(f"unusual access by one actor over {len(tenants)} tenants: incident {out['incident_id']}")
     return dg.SkipReason(f"{len(flagged)} actor(s) flagged")

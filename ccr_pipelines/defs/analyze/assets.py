@@ -2,16 +2,21 @@
 
 import dagster as dg
 
+from ...core.catalog import (
+    CALL_METRICS_ASSET,
+    CALL_SCORES_ASSET,
+    PLAYBACK_AUDIO_ASSET,
+    REDACTED_SEGMENTS,
+    REDACTED_SEGMENTS_ASSET,
+)
 from ...core.playback import PLAYBACK_VERSION
-from ...core.catalog import (CALL_METRICS_ASSET, CALL_SCORES_ASSET, PLAYBACK_AUDIO_ASSET, REDACTED_SEGMENTS,
-                             REDACTED_SEGMENTS_ASSET)
 from ...core.scorecards import SCORER_VERSION
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
-from ...services.score import score_partition
-from ...services.metrics import METRICS_VERSION, metrics_partition
 from ...services import search as search_index
+from ...services.metrics import METRICS_VERSION, metrics_partition
 from ...services.playback import render_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
+from ...services.score import score_partition
 from ..ingest.assets import CALL_MANIFEST_KEY
 from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
@@ -31,8 +36,14 @@ NO_PII_LEFT_CHECK = "no_pii_left"
     kinds={"python", "parquet"},
     owners=["team:data-platform"],
     code_version=REDACTOR_VERSION,
-    check_specs=[dg.AssetCheckSpec(NO_PII_LEFT_CHECK, asset=REDACTED_KEY, blocking=True,
-                                   description="a second pass of the redactor finds nothing in the output (P21)")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            NO_PII_LEFT_CHECK,
+            asset=REDACTED_KEY,
+            blocking=True,
+            description="a second pass of the redactor finds nothing in the output (P21)",
+        )
+    ],
 )
 def redacted_transcripts(
     context: dg.AssetExecutionContext,
@@ -48,24 +59,40 @@ def redacted_transcripts(
     wh = warehouse.get()
     # Verify on what was written, not on what we meant to write.
     from ...core.pii_engine import find_entities_batch  # the same detector (P21); spaCy loads only in this step
+
     per_tenant, leftovers = {}, {}
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
-        counts = redact_partition(wh, tenant.id, context.partition_key, control=control_store.get(),
-                                  lineage=lineage_context(context, region=object_store.region_label,
-                                                          engine=f"ccr redactor {REDACTOR_VERSION}"))
+        counts = redact_partition(
+            wh,
+            tenant.id,
+            context.partition_key,
+            control=control_store.get(),
+            lineage=lineage_context(
+                context, region=object_store.region_label, engine=f"ccr redactor {REDACTOR_VERSION}"
+            ),
+        )
         written = wh.read_partition(REDACTED_SEGMENTS.name, tenant.id, context.partition_key)
-        counts["search_rows"] = search_index.index_partition(control_store.get(), tenant.id, context.partition_key,
-                                                             written)  # issue 19: the search index follows
-        leftovers[tenant.id] = (sum(map(len, find_entities_batch(written.column("text").to_pylist())))
-                                if written is not None else 0)
+        counts["search_rows"] = search_index.index_partition(
+            control_store.get(), tenant.id, context.partition_key, written
+        )  # issue 19: the search index follows
+        leftovers[tenant.id] = (
+            sum(map(len, find_entities_batch(written.column("text").to_pylist()))) if written is not None else 0
+        )
         per_tenant[tenant.id] = {**counts, "dagster/row_count": counts["segments"]}
     failed = sorted(t for t, n in leftovers.items() if n)
     return dg.MaterializeResult(
         metadata=fold_metadata(per_tenant),
-        check_results=[dg.AssetCheckResult(check_name=NO_PII_LEFT_CHECK, passed=not failed,
-                                           severity=dg.AssetCheckSeverity.ERROR,
-                                           metadata={"entities_found_in_output": sum(leftovers.values()),
-                                                     **({"failed_tenants": failed} if failed else {})})],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=NO_PII_LEFT_CHECK,
+                passed=not failed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "entities_found_in_output": sum(leftovers.values()),
+                    **({"failed_tenants": failed} if failed else {}),
+                },
+            )
+        ],
     )
 
 
@@ -95,8 +122,12 @@ def playback_audio(
     per_tenant = {}
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
         per_tenant[tenant.id] = render_partition(
-            wh, tenant.id, context.partition_key, control=control_store.get(),
-            lineage=lineage_context(context, region=object_store.region_label, engine=f"ccr {PLAYBACK_VERSION}"))
+            wh,
+            tenant.id,
+            context.partition_key,
+            control=control_store.get(),
+            lineage=lineage_context(context, region=object_store.region_label, engine=f"ccr {PLAYBACK_VERSION}"),
+        )
     return dg.MaterializeResult(metadata=fold_metadata(per_tenant))
 
 
@@ -126,9 +157,13 @@ def call_metrics(
 
     per_tenant = {}
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
-        counts = metrics_partition(warehouse.get(), tenant.id, context.partition_key, control=control_store.get(),
-                                   lineage=lineage_context(context, region=object_store.region_label,
-                                                           engine=f"duckdb {duckdb.__version__}"))
+        counts = metrics_partition(
+            warehouse.get(),
+            tenant.id,
+            context.partition_key,
+            control=control_store.get(),
+            lineage=lineage_context(context, region=object_store.region_label, engine=f"duckdb {duckdb.__version__}"),
+        )
         per_tenant[tenant.id] = {**counts, "dagster/row_count": counts["calls"]}
     return dg.MaterializeResult(metadata=fold_metadata(per_tenant))
 
@@ -160,15 +195,20 @@ def call_scores(
     tenants = []
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
         tenants.append(tenant.id)
-        counts = score_partition(warehouse.get(), control_store.get(), tenant, context.partition_key,
-                                 lineage=lineage_context(context, region=object_store.region_label,
-                                                         engine=f"ccr scorer {SCORER_VERSION}"))
+        counts = score_partition(
+            warehouse.get(),
+            control_store.get(),
+            tenant,
+            context.partition_key,
+            lineage=lineage_context(context, region=object_store.region_label, engine=f"ccr scorer {SCORER_VERSION}"),
+        )
         versions.add(str(counts["scorecard_version"]))
         per_tenant[tenant.id] = {**counts, "scorer_version": SCORER_VERSION, "dagster/row_count": counts["calls"]}
     # the conversation analytics written by the same step (issue 19): counts only, never call ids
     for key in CONVERSATION_KEYS:
-        context.log_event(dg.AssetMaterialization(asset_key=key, partition=context.partition_key,
-                                                  metadata={"tenants": len(tenants)}))
+        context.log_event(
+            dg.AssetMaterialization(asset_key=key, partition=context.partition_key, metadata={"tenants": len(tenants)})
+        )
     return dg.MaterializeResult(
         metadata=fold_metadata(per_tenant),
         data_version=dg.DataVersion("|".join(sorted(versions)) or "none"),
@@ -184,13 +224,21 @@ CALL_CARDS_KEY = dg.AssetKey(["silver", "analyze", "call_cards"])
 CONVERSATION_KEYS = (CALL_SENTIMENT_KEY, CALL_CATEGORIES_KEY, CALL_CARDS_KEY)
 _CONVERSATION_DOCS = {
     CALL_SENTIMENT_KEY: "Sentiment per turn (turn_sentiment) and per call (call_sentiment): overall, per speaker, "
-                        "first vs last third, the customer's change — written by the call_scores step.",
+    "first vs last third, the customer's change — written by the call_scores step.",
     CALL_CATEGORIES_KEY: "Category and call-driver hits per call with their time points, from the tenant's "
-                         "versioned categories file — written by the call_scores step.",
+    "versioned categories file — written by the call_scores step.",
     CALL_CARDS_KEY: "Call card per call: driver, outcome (solution step, closing sentiment) and the agent's "
-                    "commitments with times, extractive — written by the call_scores step.",
+    "commitments with times, extractive — written by the call_scores step.",
 }
-conversation_specs = [dg.AssetSpec(key, deps=[CALL_SCORES_KEY], description=doc, group_name="analyze",
-                                   kinds={"python", "parquet"}, owners=["team:data-platform"],
-                                   partitions_def=daily_partitions)
-                      for key, doc in _CONVERSATION_DOCS.items()]
+conversation_specs = [
+    dg.AssetSpec(
+        key,
+        deps=[CALL_SCORES_KEY],
+        description=doc,
+        group_name="analyze",
+        kinds={"python", "parquet"},
+        owners=["team:data-platform"],
+        partitions_def=daily_partitions,
+    )
+    for key, doc in _CONVERSATION_DOCS.items()
+]

@@ -5,13 +5,13 @@ import json
 
 import dagster as dg
 
+from ...core.catalog import REDACTED_SEGMENTS
 from ...core.errors import SettingsError
 from ...resources import TenantRegistryResource, WarehouseResource
-from ...core.catalog import REDACTED_SEGMENTS
 from ...services.conversation import categories_for
 from ...services.score import scorecard_for
-from ..shared.intervals import interval_s
 from ..shared.fanout import TENANT_TAG, metadata_count, tenant_fanout_sensor
+from ..shared.intervals import interval_s
 from ..transcribe.assets import TRANSCRIPTS_KEY
 from .assets import CALL_SCORES_KEY, REDACTED_KEY, call_metrics, call_scores, playback_audio, redacted_transcripts
 
@@ -37,7 +37,7 @@ redacted_to_playback_sensor = tenant_fanout_sensor(
     downstream=playback_audio,
     had_work=lambda md: metadata_count(md, "segments") > 0,
     description="Requests a playback_audio run (recordings with personal data silenced) for each tenant-day "
-                "whose redacted transcripts changed.",
+    "whose redacted transcripts changed.",
 )
 
 redacted_to_scores_sensor = tenant_fanout_sensor(
@@ -54,7 +54,7 @@ redacted_to_scores_sensor = tenant_fanout_sensor(
     minimum_interval_seconds=interval_s(300),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="When a tenant's scorecard or categories file changes, rescore that tenant's days (and only "
-                "that tenant's).",
+    "that tenant's).",
 )
 def scorecard_change_sensor(
     context: dg.SensorEvaluationContext,
@@ -74,14 +74,19 @@ def scorecard_change_sensor(
             continue
         if tenant.id in seen and seen[tenant.id] != current[tenant.id]:
             for day in warehouse.get().partitions(REDACTED_SEGMENTS.name, tenant.id):
-                requests.append(dg.RunRequest(
-                    run_key=f"rescore:{tenant.id}:{day}:{current[tenant.id]}",
-                    partition_key=day,
-                    run_config={"ops": {CALL_SCORES_KEY.to_python_identifier(): {"config": {"tenant_id": tenant.id}}}},
-                    tags={TENANT_TAG: tenant.id, "ccr/reason": "scorecard_changed"},
-                ))
+                requests.append(
+                    dg.RunRequest(
+                        run_key=f"rescore:{tenant.id}:{day}:{current[tenant.id]}",
+                        partition_key=day,
+                        run_config={
+                            "ops": {CALL_SCORES_KEY.to_python_identifier(): {"config": {"tenant_id": tenant.id}}}
+                        },
+                        tags={TENANT_TAG: tenant.id, "ccr/reason": "scorecard_changed"},
+                    )
+                )
     cursor = json.dumps(current, sort_keys=True)
     if not requests:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no scorecard changed" if seen else "recorded scorecard versions"),
-                               cursor=cursor)
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("no scorecard changed" if seen else "recorded scorecard versions"), cursor=cursor
+        )
     return dg.SensorResult(run_requests=requests, cursor=cursor)

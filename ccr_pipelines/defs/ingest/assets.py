@@ -4,12 +4,15 @@ import dagster as dg
 from pydantic import Field
 
 from ... import __version__
-
 from ...core.catalog import CALL_MANIFEST, CALL_MANIFEST_ASSET
 from ...core.ingest import UNROUTED
 from ...core.keys import TENANT_ID_RE
 from ...resources import (
-    ControlStoreResource, IngestConfigResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource,
+    ControlStoreResource,
+    IngestConfigResource,
+    ObjectStoreResource,
+    TenantRegistryResource,
+    WarehouseResource,
 )
 from ...services.ingest import IngestEnv, ingest_batch, resolve_key_digests
 from ..shared.tenancy import fold_metadata, run_tenants
@@ -26,13 +29,17 @@ class CallManifestConfig(dg.Config):
     """Which received objects this run ingests."""
 
     tenant_id: str = Field(default="", description="tenant of the batch; empty for the unroutable batch")
-    key_digests: list[str] = Field(default_factory=list,
-                                   description="the sensor's batch: keyed digests of inbox keys (no call id or "
-                                               "file name in run storage, P17); resolved by listing the inbox")
+    key_digests: list[str] = Field(
+        default_factory=list,
+        description="the sensor's batch: keyed digests of inbox keys (no call id or "
+        "file name in run storage, P17); resolved by listing the inbox",
+    )
     rebuild: bool = Field(default=False, description="also rebuild the day's manifest from accepted audio")
-    tenant_ids: list[str] = Field(default_factory=list,
-                                  description="no tenant_id and no keys (a backfill): the tenants whose inbox day "
-                                              "is processed; empty = every active tenant")
+    tenant_ids: list[str] = Field(
+        default_factory=list,
+        description="no tenant_id and no keys (a backfill): the tenants whose inbox day "
+        "is processed; empty = every active tenant",
+    )
 
 
 def _validate_config(config: CallManifestConfig, day: str) -> None:
@@ -54,10 +61,18 @@ def _validate_config(config: CallManifestConfig, day: str) -> None:
     kinds={"parquet", "duckdb"},
     owners=["team:data-platform"],
     check_specs=[
-        dg.AssetCheckSpec(ACCOUNTING_CHECK, asset=CALL_MANIFEST_KEY, blocking=True,
-                          description="received = accepted + quarantined + duplicates + suppressed: nothing lost"),
-        dg.AssetCheckSpec(ISOLATION_CHECK, asset=CALL_MANIFEST_KEY, blocking=True,
-                          description="the tenant-day manifest holds only that tenant's rows (P4)"),
+        dg.AssetCheckSpec(
+            ACCOUNTING_CHECK,
+            asset=CALL_MANIFEST_KEY,
+            blocking=True,
+            description="received = accepted + quarantined + duplicates + suppressed: nothing lost",
+        ),
+        dg.AssetCheckSpec(
+            ISOLATION_CHECK,
+            asset=CALL_MANIFEST_KEY,
+            blocking=True,
+            description="the tenant-day manifest holds only that tenant's rows (P4)",
+        ),
     ],
 )
 def call_manifest(
@@ -75,19 +90,36 @@ def call_manifest(
     day = context.partition_key
     _validate_config(config, day)
     env = IngestEnv(
-        store=object_store.get(), control=control_store.get(), warehouse=warehouse.get(),
-        registry=tenant_registry.get(), secret=ingest_config.subject_hash_key, run_id=context.run.run_id,
-        max_duration_s=ingest_config.max_duration_s, max_object_bytes=ingest_config.max_object_bytes,
-        region=object_store.region_label, code_version=__version__,
+        store=object_store.get(),
+        control=control_store.get(),
+        warehouse=warehouse.get(),
+        registry=tenant_registry.get(),
+        secret=ingest_config.subject_hash_key,
+        run_id=context.run.run_id,
+        max_duration_s=ingest_config.max_duration_s,
+        max_object_bytes=ingest_config.max_object_bytes,
+        region=object_store.region_label,
+        code_version=__version__,
         log=context.log.info,
     )
     # keys only ever as keyed digests, resolved inside the tenant-day's inbox (P4, P17: no key, call id or file
     # name in run storage; a digest cannot name another tenant's object)
     if config.tenant_id or config.key_digests:
-        batches = [(config.tenant_id or None,
-                    resolve_key_digests(env.store, env.control, config.tenant_id or None, day, config.key_digests,
-                                        ingest_config.subject_hash_key)
-                    if config.key_digests else None)]
+        batches = [
+            (
+                config.tenant_id or None,
+                resolve_key_digests(
+                    env.store,
+                    env.control,
+                    config.tenant_id or None,
+                    day,
+                    config.key_digests,
+                    ingest_config.subject_hash_key,
+                )
+                if config.key_digests
+                else None,
+            )
+        ]
     else:  # a backfill run (no config): the day's inbox of every active tenant, or of those listed
         batches = [(t.id, None) for t in run_tenants(tenant_registry, "", config.tenant_ids)]
     per_tenant, accounting, failed_accounting, failed_isolation, isolation_meta = {}, {}, [], [], {}
@@ -122,9 +154,17 @@ def call_manifest(
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[
-            dg.AssetCheckResult(check_name=ACCOUNTING_CHECK, passed=not failed_accounting,
-                                severity=dg.AssetCheckSeverity.ERROR, metadata=accounting),
-            dg.AssetCheckResult(check_name=ISOLATION_CHECK, passed=not failed_isolation,
-                                severity=dg.AssetCheckSeverity.ERROR, metadata=isolation_meta),
+            dg.AssetCheckResult(
+                check_name=ACCOUNTING_CHECK,
+                passed=not failed_accounting,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata=accounting,
+            ),
+            dg.AssetCheckResult(
+                check_name=ISOLATION_CHECK,
+                passed=not failed_isolation,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata=isolation_meta,
+            ),
         ],
     )

@@ -1,6 +1,6 @@
 """The inbox sensor: new recordings under ``raw/`` -> call_manifest runs."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -19,8 +19,16 @@ BATCH_SIZE = 200  # keys per run: keeps run config small and a failed run cheap 
 
 def run_config_for(tenant_id: str, keys: list[str], secret: str) -> dict:
     """The batch as keyed digests of its keys: run config is kept by Dagster for good (P17)."""
-    return {"ops": {OP_NAME: {"config": {"tenant_id": "" if tenant_id == UNROUTED else tenant_id,
-                                         "key_digests": [key_digest(secret, k) for k in keys]}}}}
+    return {
+        "ops": {
+            OP_NAME: {
+                "config": {
+                    "tenant_id": "" if tenant_id == UNROUTED else tenant_id,
+                    "key_digests": [key_digest(secret, k) for k in keys],
+                }
+            }
+        }
+    }
 
 
 @dg.sensor(
@@ -40,7 +48,7 @@ def raw_recordings_sensor(
         object_store.get().list(INBOX_PREFIX),
         Cursor.from_json(context.cursor),
         known_tenants=set(registry.ids()),
-        now=datetime.now(timezone.utc),
+        now=datetime.now(UTC),
         min_day=MIN_DAY,
         limit=ingest_config.sensor_max_objects_per_tick,
         batch_size=BATCH_SIZE,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from ...services.openlineage import AssetRun, emit, events_for_run
 
-DAGSTER_EVENTS = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_FAILURE,
-                  dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-                  dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+DAGSTER_EVENTS = (
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
+    dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+)
 
 
 def asset_runs(instance: dg.DagsterInstance, run_id: str) -> list[AssetRun]:
@@ -39,7 +43,9 @@ def asset_runs(instance: dg.DagsterInstance, run_id: str) -> list[AssetRun]:
             mat = ev.step_materialization_data.materialization
             rc = mat.metadata.get("dagster/row_count")
             done[(mat.asset_key.to_user_string(), mat.partition)] = (
-                entry.timestamp, int(rc.value) if rc is not None and rc.value is not None else None)
+                entry.timestamp,
+                int(rc.value) if rc is not None and rc.value is not None else None,
+            )
             planned.setdefault((mat.asset_key.to_user_string(), mat.partition), step)
         elif ev.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             data = ev.event_specific_data
@@ -57,7 +63,7 @@ def asset_runs(instance: dg.DagsterInstance, run_id: str) -> list[AssetRun]:
 
 
 def _dt(ts: float | None) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc) if ts else datetime.now(timezone.utc)
+    return datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
 
 
 def export_run(instance: dg.DagsterInstance, run_id: str, control, store) -> int:
@@ -65,10 +71,17 @@ def export_run(instance: dg.DagsterInstance, run_id: str, control, store) -> int
     assets = asset_runs(instance, run_id)
     if not assets:
         return 0
-    events = events_for_run(control, run_id, assets, engine_version=dg.__version__,
-                            datasets_root=store.uri("datasets/x")[:-2])
+    events = events_for_run(
+        control, run_id, assets, engine_version=dg.__version__, datasets_root=store.uri("datasets/x")[:-2]
+    )
     if not events:
         return 0
-    emit(events, store=store, dagster_run_id=run_id, day=assets[0].started.date().isoformat(),
-         url=os.environ.get("OPENLINEAGE_URL"), api_key=os.environ.get("OPENLINEAGE_API_KEY"))
+    emit(
+        events,
+        store=store,
+        dagster_run_id=run_id,
+        day=assets[0].started.date().isoformat(),
+        url=os.environ.get("OPENLINEAGE_URL"),
+        api_key=os.environ.get("OPENLINEAGE_API_KEY"),
+    )
     return len(events)

@@ -1,13 +1,11 @@
 """Platform assets: the tenant registry as a versioned, audited snapshot."""
 
-
 import dagster as dg
 
 from ...core.catalog import TENANT_REGISTRY_ASSET
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
 from ...services import tenant_registry as registry_service
 from ..shared.tenancy import run_actor
-
 
 
 @dg.asset(
@@ -27,8 +25,9 @@ def tenant_registry(
     change is written to the append-only audit log (P20) and suspensions take effect (P12)."""
     registry = tenant_registry.get()
     store = object_store.get()
-    snap = registry_service.snapshot(store, control_store.get(), registry, actor=run_actor(context),
-                                     warn=context.log.warning)
+    snap = registry_service.snapshot(
+        store, control_store.get(), registry, actor=run_actor(context), warn=context.log.warning
+    )
     if snap.changed:
         diff = snap.diff
         context.log.info(

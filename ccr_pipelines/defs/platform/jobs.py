@@ -17,27 +17,39 @@ class BackupConfig(dg.Config):
 
 
 @dg.op(tags={"kind": "backup"})
-def backup_control_store(context: dg.OpExecutionContext, config: BackupConfig, control_store: ControlStoreResource,
-                         object_store: ObjectStoreResource) -> dg.Output:
+def backup_control_store(
+    context: dg.OpExecutionContext,
+    config: BackupConfig,
+    control_store: ControlStoreResource,
+    object_store: ObjectStoreResource,
+) -> dg.Output:
     """Dump every control-store table and list the warehouse into ``control/backups/{id}/`` (P6, P13, P20)."""
     store = object_store.get()
     # where dbt-duckdb writes the marts (services/marts); absent file = nothing to copy
-    manifest = backup.create_backup(control_store.get(), store, marts_path=marts_file(store),
-                                    warehouse=config.include_warehouse, hash_objects=config.hash_partitions,
-                                    log=context.log.info)
+    manifest = backup.create_backup(
+        control_store.get(),
+        store,
+        marts_path=marts_file(store),
+        warehouse=config.include_warehouse,
+        hash_objects=config.hash_partitions,
+        log=context.log.info,
+    )
     pruned = backup.prune_backups(store, keep_days=config.keep_days or object_store.backup_keep_days)
-    return dg.Output(manifest.backup_id, metadata={
-        "backup_id": manifest.backup_id,
-        "schema_version": manifest.schema_version,
-        "tables": len(manifest.tables),
-        "rows": manifest.total_rows,
-        "files": len(manifest.files),
-        "bytes": sum(f["bytes"] for f in manifest.files.values()),
-        "partitions_listed": manifest.warehouse.get("partitions", 0),
-        "marts_file": bool(manifest.warehouse.get("marts_file")),
-        "pruned_backups": len(pruned),
-        "manifest": dg.MetadataValue.path(store.uri(f"{backup.backup_prefix(manifest.backup_id)}/manifest.json")),
-    })
+    return dg.Output(
+        manifest.backup_id,
+        metadata={
+            "backup_id": manifest.backup_id,
+            "schema_version": manifest.schema_version,
+            "tables": len(manifest.tables),
+            "rows": manifest.total_rows,
+            "files": len(manifest.files),
+            "bytes": sum(f["bytes"] for f in manifest.files.values()),
+            "partitions_listed": manifest.warehouse.get("partitions", 0),
+            "marts_file": bool(manifest.warehouse.get("marts_file")),
+            "pruned_backups": len(pruned),
+            "manifest": dg.MetadataValue.path(store.uri(f"{backup.backup_prefix(manifest.backup_id)}/manifest.json")),
+        },
+    )
 
 
 @dg.job(tags={"ccr/kind": "backup"})

@@ -36,40 +36,75 @@ def _report_asset(kind: str) -> dg.AssetsDefinition:
         kinds={"duckdb", "html", "parquet"},
         owners=["team:data-platform"],
         code_version=REPORT_VERSION,
-        description=(f"The tenant's {kind} call-quality report: KPIs with change vs the previous period, "
-                     "trend charts, team/agent/step tables, review backlog, lowest-scoring call ids, data-quality "
-                     "notes and the automated-scores notice (P15); CSV/Parquet extracts and a manifest of every "
-                     "call and version used, under the tenant's own prefix."),
-        check_specs=[dg.AssetCheckSpec(REPORT_ISOLATION_CHECK, asset=key, blocking=True,
-                                       description="read back from staging before publication: the report, extracts "
-                                                   "and manifest name only this tenant's calls, agents and teams, and "
-                                                   "no other tenant; only a report that passes is published and "
-                                                   "linkable (P4, P14)")],
+        description=(
+            f"The tenant's {kind} call-quality report: KPIs with change vs the previous period, "
+            "trend charts, team/agent/step tables, review backlog, lowest-scoring call ids, data-quality "
+            "notes and the automated-scores notice (P15); CSV/Parquet extracts and a manifest of every "
+            "call and version used, under the tenant's own prefix."
+        ),
+        check_specs=[
+            dg.AssetCheckSpec(
+                REPORT_ISOLATION_CHECK,
+                asset=key,
+                blocking=True,
+                description="read back from staging before publication: the report, extracts "
+                "and manifest name only this tenant's calls, agents and teams, and "
+                "no other tenant; only a report that passes is published and "
+                "linkable (P4, P14)",
+            )
+        ],
     )
-    def _asset(context: dg.AssetExecutionContext, config: TenantPeriodConfig, warehouse: WarehouseResource,
-               control_store: ControlStoreResource, tenant_registry: TenantRegistryResource,
-               object_store: ObjectStoreResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: TenantPeriodConfig,
+        warehouse: WarehouseResource,
+        control_store: ControlStoreResource,
+        tenant_registry: TenantRegistryResource,
+        object_store: ObjectStoreResource,
+    ) -> dg.MaterializeResult:
         tenant = require_active_tenant(tenant_registry, config.tenant_id)
         period = period_from_partition(kind, context.partition_key)
         wh = warehouse.get()
         registry = tenant_registry.get()
         # staging -> blocking isolation check -> publication (services.reports.generate_report, P4, P14)
-        out = generate_report(wh, control_store.get(), tenant, period, run_id=context.run.run_id,
-                              actor=run_actor(context), region=object_store.region_label,
-                              registry=registry)
+        out = generate_report(
+            wh,
+            control_store.get(),
+            tenant,
+            period,
+            run_id=context.run.run_id,
+            actor=run_actor(context),
+            region=object_store.region_label,
+            registry=registry,
+        )
         problems = out["problems"]
         # The link itself is a bearer credential (presigned URL): it goes to the access log's
         # holder, not into Dagster metadata.
         return dg.MaterializeResult(
-            metadata={"tenant_id": tenant.id, "period": period.key, "calls": out["calls"], "files": out["files"],
-                      "language": out["language"], "report_prefix": out["prefix"], "published": out["published"],
-                      "link_expires_s": out["link_expires_s"], "dagster/row_count": out["calls"]},
-            check_results=[dg.AssetCheckResult(check_name=REPORT_ISOLATION_CHECK, passed=not problems,
-                                               severity=dg.AssetCheckSeverity.ERROR,
-                                               metadata={"problems": len(problems), "published": out["published"],
-                                                         "check_record": f"{out['prefix']}/{CHECK_RECORD}"
-                                                         if out["published"] else "",
-                                                         "detail": "; ".join(problems)[:500]})],
+            metadata={
+                "tenant_id": tenant.id,
+                "period": period.key,
+                "calls": out["calls"],
+                "files": out["files"],
+                "language": out["language"],
+                "report_prefix": out["prefix"],
+                "published": out["published"],
+                "link_expires_s": out["link_expires_s"],
+                "dagster/row_count": out["calls"],
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=REPORT_ISOLATION_CHECK,
+                    passed=not problems,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={
+                        "problems": len(problems),
+                        "published": out["published"],
+                        "check_record": f"{out['prefix']}/{CHECK_RECORD}" if out["published"] else "",
+                        "detail": "; ".join(problems)[:500],
+                    },
+                )
+            ],
         )
 
     return _asset

@@ -17,8 +17,12 @@ from .assets import report_key, tenant_monthly_reports, tenant_weekly_reports
 from .partitions import PARTITIONS
 
 REPORT_JOBS = {
-    kind: dg.define_asset_job(f"tenant_{kind}_reports_job", selection=[asset], partitions_def=PARTITIONS[kind],
-                              description=f"One tenant's {kind} report (tenant in run config).")
+    kind: dg.define_asset_job(
+        f"tenant_{kind}_reports_job",
+        selection=[asset],
+        partitions_def=PARTITIONS[kind],
+        description=f"One tenant's {kind} report (tenant in run config).",
+    )
     for kind, asset in (("weekly", tenant_weekly_reports), ("monthly", tenant_monthly_reports))
 }
 tenant_weekly_reports_job, tenant_monthly_reports_job = REPORT_JOBS["weekly"], REPORT_JOBS["monthly"]
@@ -31,22 +35,32 @@ def report_run_requests(kind: str, registry, at) -> list[dg.RunRequest]:
         if not tenant.active:
             continue
         s = tenant.report_schedule
-        for period in due_periods(timezone_name=tenant.timezone, weekly=s.weekly, monthly=s.monthly,
-                                  weekday=s.weekday, hour=s.hour, at=at):
+        for period in due_periods(
+            timezone_name=tenant.timezone, weekly=s.weekly, monthly=s.monthly, weekday=s.weekday, hour=s.hour, at=at
+        ):
             if period.kind != kind:
                 continue
-            requests.append(dg.RunRequest(
-                run_key=f"{kind}-report:{tenant.id}:{period.key}", partition_key=period.partition_key,
-                run_config={"ops": {op: {"config": {"tenant_id": tenant.id}}}},
-                tags={TENANT_TAG: tenant.id, "ccr/period": period.key}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{kind}-report:{tenant.id}:{period.key}",
+                    partition_key=period.partition_key,
+                    run_config={"ops": {op: {"config": {"tenant_id": tenant.id}}}},
+                    tags={TENANT_TAG: tenant.id, "ccr/period": period.key},
+                )
+            )
     return requests
 
 
 def _report_schedule(kind: str) -> dg.ScheduleDefinition:
-    @dg.schedule(name=f"tenant_{kind}_reports_schedule", cron_schedule="0 * * * *", execution_timezone="UTC",
-                 job=REPORT_JOBS[kind], default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description=f"Hourly: launches the {kind} report of every active tenant whose local due time "
-                             "(report_schedule: weekday/hour, Europe/Paris Monday 06:00 by default) just passed.")
+    @dg.schedule(
+        name=f"tenant_{kind}_reports_schedule",
+        cron_schedule="0 * * * *",
+        execution_timezone="UTC",
+        job=REPORT_JOBS[kind],
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Hourly: launches the {kind} report of every active tenant whose local due time "
+        "(report_schedule: weekday/hour, Europe/Paris Monday 06:00 by default) just passed.",
+    )
     def _schedule(context: dg.ScheduleEvaluationContext, tenant_registry: TenantRegistryResource):
         requests = report_run_requests(kind, tenant_registry.get(), context.scheduled_execution_time)
         if not requests:

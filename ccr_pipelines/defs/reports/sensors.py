@@ -34,25 +34,35 @@ def report_requests(wanted: dict[tuple[str, str], int]) -> list[dg.RunRequest]:
     requests = []
     for (kind, tenant, _), (period, sid) in sorted(periods.items()):
         key = report_key(kind)
-        requests.append(dg.RunRequest(
-            run_key=f"{kind}-report-on-scores:{tenant}:{period.key}:{sid}",
-            partition_key=period.partition_key, asset_selection=[key],
-            run_config={"ops": {key.to_python_identifier(): {"config": {"tenant_id": tenant}}}},
-            tags={TENANT_TAG: tenant, "ccr/period": period.key, "ccr/reason": "new_scores"}))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{kind}-report-on-scores:{tenant}:{period.key}:{sid}",
+                partition_key=period.partition_key,
+                asset_selection=[key],
+                run_config={"ops": {key.to_python_identifier(): {"config": {"tenant_id": tenant}}}},
+                tags={TENANT_TAG: tenant, "ccr/period": period.key, "ccr/reason": "new_scores"},
+            )
+        )
     return requests
 
 
-@dg.sensor(asset_selection=[tenant_weekly_reports, tenant_monthly_reports], minimum_interval_seconds=interval_s(60),
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="For each tenant-day with new scores, refreshes that tenant's weekly and monthly report "
-                       "of the period holding the day (the schedules deliver each period when due).")
-def scores_to_reports_sensor(context: dg.SensorEvaluationContext,
-                             tenant_registry: TenantRegistryResource) -> dg.SensorResult | dg.SkipReason:
+@dg.sensor(
+    asset_selection=[tenant_weekly_reports, tenant_monthly_reports],
+    minimum_interval_seconds=interval_s(60),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="For each tenant-day with new scores, refreshes that tenant's weekly and monthly report "
+    "of the period holding the day (the schedules deliver each period when due).",
+)
+def scores_to_reports_sensor(
+    context: dg.SensorEvaluationContext, tenant_registry: TenantRegistryResource
+) -> dg.SensorResult | dg.SkipReason:
     data = json.loads(context.cursor) if context.cursor else {}
     after, held = data.get("after"), {(t, d): sid for t, d, sid in data.get("held", [])}
     result = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=CALL_SCORES_KEY, after_storage_id=after), limit=MAX_EVENTS_PER_TICK,
-        ascending=True)
+        dg.AssetRecordsFilter(asset_key=CALL_SCORES_KEY, after_storage_id=after),
+        limit=MAX_EVENTS_PER_TICK,
+        ascending=True,
+    )
     wanted = dict(held)
     for record in result.records:
         mat = record.asset_materialization
@@ -66,6 +76,8 @@ def scores_to_reports_sensor(context: dg.SensorEvaluationContext,
     held = {k: v for k, v in wanted.items() if k not in launch and registry.get(k[0]) is not None}
     cursor = json.dumps({"after": after, "held": sorted([t, d, sid] for (t, d), sid in held.items())})
     if not launch:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no new scores" + (f"; {len(held)} tenant-day(s) held"
-                                                                            if held else "")), cursor=cursor)
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("no new scores" + (f"; {len(held)} tenant-day(s) held" if held else "")),
+            cursor=cursor,
+        )
     return dg.SensorResult(run_requests=report_requests(launch), cursor=cursor)

@@ -6,17 +6,23 @@ hashed there, and never reach Dagster's run storage or event log (which cannot b
 subject). Ops report counts, never keys, call ids or values.
 """
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from pydantic import Field
 
 from ...core.incidents import Signal
-from ...resources import (AlertingResource, ControlStoreResource, IngestConfigResource, ObjectStoreResource,
-                          TenantRegistryResource, WarehouseResource)
+from ...platform import purge_env
+from ...resources import (
+    AlertingResource,
+    ControlStoreResource,
+    IngestConfigResource,
+    ObjectStoreResource,
+    TenantRegistryResource,
+    WarehouseResource,
+)
 from ...services import dsr as dsr_service
 from ...services.alerting import handle_signal
-from ...platform import purge_env
 from ...services.retention import run_purge
 from ..shared import run_storage
 from ..shared.tenancy import run_actor
@@ -30,33 +36,56 @@ class PurgeConfig(dg.Config):
 
 
 @dg.op(tags={"kind": "retention"})
-def retention_purge(context: dg.OpExecutionContext, config: PurgeConfig, object_store: ObjectStoreResource,
-                    warehouse: WarehouseResource, control_store: ControlStoreResource,
-                    tenant_registry: TenantRegistryResource, alerting: AlertingResource) -> dict:
+def retention_purge(
+    context: dg.OpExecutionContext,
+    config: PurgeConfig,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    alerting: AlertingResource,
+) -> dict:
     """P19: delete what is past each tenant's retention (every object version), offboard terminated tenants."""
-    today = date.fromisoformat(config.today) if config.today else datetime.now(timezone.utc).date()
+    today = date.fromisoformat(config.today) if config.today else datetime.now(UTC).date()
     registry = tenant_registry.get()
-    env = purge_env(object_store.get(), control_store.get(), registry, today=today, run_id=context.run_id,
-                    backup_keep_days=object_store.backup_keep_days)  # P6, P17, P19
+    env = purge_env(
+        object_store.get(),
+        control_store.get(),
+        registry,
+        today=today,
+        run_id=context.run_id,
+        backup_keep_days=object_store.backup_keep_days,
+    )  # P6, P17, P19
     try:
         summary = run_purge(env, dry_run=config.dry_run)
     except Exception:
-        handle_signal(env.control, Signal("purge_failed", "retention_purge_job", run_ids=(context.run_id,)),
-                      settings=alerting.settings(), registry=registry)
+        handle_signal(
+            env.control,
+            Signal("purge_failed", "retention_purge_job", run_ids=(context.run_id,)),
+            settings=alerting.settings(),
+            registry=registry,
+        )
         raise
     context.add_output_metadata({k: summary[k] for k in ("dry_run", "items", "objects", "rows", "marts_rebuilt")})
     return {k: summary[k] for k in ("dry_run", "items", "objects", "rows")}
 
 
-@dg.job(description="P19: the daily retention purge (dry_run in config records what would go).", tags={"ccr/kind": "retention"})
+@dg.job(
+    description="P19: the daily retention purge (dry_run in config records what would go).",
+    tags={"ccr/kind": "retention"},
+)
 def retention_purge_job():
     retention_purge()
 
 
 retention_purge_schedule = dg.ScheduleDefinition(
-    name="retention_purge_schedule", job=retention_purge_job, cron_schedule="30 2 * * *",
-    execution_timezone="Europe/Paris", default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily at 02:30 Paris time (after the night's ingestion, before the Monday reports).")
+    name="retention_purge_schedule",
+    job=retention_purge_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone="Europe/Paris",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Daily at 02:30 Paris time (after the night's ingestion, before the Monday reports).",
+)
 
 
 class DsrConfig(dg.Config):
@@ -70,62 +99,106 @@ class RestrictionConfig(DsrConfig):
 def _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config) -> dsr_service.DsrEnv:
     """The one erasure environment (services/dsr.erasure_env), with this run's Dagster instance."""
     return dsr_service.erasure_env(
-        object_store.get(), control_store.get(), tenant_registry.get(), ingest_config.subject_hash_key,
-        actor=run_actor(context), run_id=context.run_id, region=object_store.region_label,
-        run_storage=run_storage.of_running_job(context.instance), backup_keep_days=object_store.backup_keep_days)
+        object_store.get(),
+        control_store.get(),
+        tenant_registry.get(),
+        ingest_config.subject_hash_key,
+        actor=run_actor(context),
+        run_id=context.run_id,
+        region=object_store.region_label,
+        run_storage=run_storage.of_running_job(context.instance),
+        backup_keep_days=object_store.backup_keep_days,
+    )
 
 
 @dg.op
-def dsr_export(context: dg.OpExecutionContext, config: DsrConfig, object_store: ObjectStoreResource,
-               warehouse: WarehouseResource, control_store: ControlStoreResource,
-               tenant_registry: TenantRegistryResource, ingest_config: IngestConfigResource) -> None:
+def dsr_export(
+    context: dg.OpExecutionContext,
+    config: DsrConfig,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    ingest_config: IngestConfigResource,
+) -> None:
     """P16 (access, portability): the subject's bundle under exports/{tenant}/dsr-{id}/."""
-    bundle = dsr_service.export(_env(context, object_store, warehouse, control_store, tenant_registry, ingest_config),
-                                config.request_id)
+    bundle = dsr_service.export(
+        _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config), config.request_id
+    )
     context.add_output_metadata({"calls": len(bundle["calls"]), "reports": len(bundle["reports"])})
 
 
 @dg.op
-def dsr_erasure(context: dg.OpExecutionContext, config: DsrConfig, object_store: ObjectStoreResource,
-                warehouse: WarehouseResource, control_store: ControlStoreResource,
-                tenant_registry: TenantRegistryResource, ingest_config: IngestConfigResource,
-                alerting: AlertingResource) -> None:
+def dsr_erasure(
+    context: dg.OpExecutionContext,
+    config: DsrConfig,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    ingest_config: IngestConfigResource,
+    alerting: AlertingResource,
+) -> None:
     """P17: erase the subject everywhere, regenerate reports, rebuild marts, verify, write the receipt."""
     env = _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config)
     env.alert_settings = alerting.settings()  # a failed verification is a breach (R2)
     proof = dsr_service.erase(env, config.request_id)
-    context.add_output_metadata({"calls": proof["calls"], "locations": len(proof["deleted"]),
-                                 "verification_passed": proof["scan"]["passed"]})
+    context.add_output_metadata(
+        {"calls": proof["calls"], "locations": len(proof["deleted"]), "verification_passed": proof["scan"]["passed"]}
+    )
     if not proof["scan"]["passed"]:
-        raise dg.Failure(f"erasure verification found {len(proof['scan']['findings'])} remaining occurrence(s) "
-                         f"(request {config.request_id}; incident R2 opened)")
+        raise dg.Failure(
+            f"erasure verification found {len(proof['scan']['findings'])} remaining occurrence(s) "
+            f"(request {config.request_id}; incident R2 opened)"
+        )
 
 
 @dg.op
-def dsr_restriction(context: dg.OpExecutionContext, config: RestrictionConfig, object_store: ObjectStoreResource,
-                    warehouse: WarehouseResource, control_store: ControlStoreResource,
-                    tenant_registry: TenantRegistryResource, ingest_config: IngestConfigResource) -> None:
+def dsr_restriction(
+    context: dg.OpExecutionContext,
+    config: RestrictionConfig,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    ingest_config: IngestConfigResource,
+) -> None:
     """P16: the subject's calls are kept but excluded from reports until lifted."""
-    proof = dsr_service.restrict(_env(context, object_store, warehouse, control_store, tenant_registry, ingest_config),
-                                 config.request_id, lift=config.lift)
+    proof = dsr_service.restrict(
+        _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config),
+        config.request_id,
+        lift=config.lift,
+    )
     context.add_output_metadata({"identifiers": proof["identifiers"], "calls": proof["calls"]})
 
 
 @dg.op
-def dsr_suppression(context: dg.OpExecutionContext, config: DsrConfig, object_store: ObjectStoreResource,
-                    warehouse: WarehouseResource, control_store: ControlStoreResource,
-                    tenant_registry: TenantRegistryResource, ingest_config: IngestConfigResource) -> None:
+def dsr_suppression(
+    context: dg.OpExecutionContext,
+    config: DsrConfig,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    ingest_config: IngestConfigResource,
+) -> None:
     """P18: the subject's keyed hashes on the suppression list; future imports are blocked."""
-    out = dsr_service.suppress(_env(context, object_store, warehouse, control_store, tenant_registry, ingest_config),
-                               config.request_id)
+    out = dsr_service.suppress(
+        _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config), config.request_id
+    )
     context.add_output_metadata({"added": out["added"]})
 
 
 @dg.op
-def dsr_deadlines(context: dg.OpExecutionContext, control_store: ControlStoreResource,
-                  tenant_registry: TenantRegistryResource, alerting: AlertingResource,
-                  object_store: ObjectStoreResource, warehouse: WarehouseResource,
-                  ingest_config: IngestConfigResource) -> None:
+def dsr_deadlines(
+    context: dg.OpExecutionContext,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+    alerting: AlertingResource,
+    object_store: ObjectStoreResource,
+    warehouse: WarehouseResource,
+    ingest_config: IngestConfigResource,
+) -> None:
     """GDPR art. 12(3): requests past their deadline raise an R12 incident."""
     env = _env(context, object_store, warehouse, control_store, tenant_registry, ingest_config)
     late = dsr_service.check_overdue(env, alert_settings=alerting.settings())
@@ -158,6 +231,10 @@ def dsr_deadline_job():
 
 
 dsr_deadline_schedule = dg.ScheduleDefinition(
-    name="dsr_deadline_schedule", job=dsr_deadline_job, cron_schedule="0 8 * * *", execution_timezone="Europe/Paris",
+    name="dsr_deadline_schedule",
+    job=dsr_deadline_job,
+    cron_schedule="0 8 * * *",
+    execution_timezone="Europe/Paris",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Daily at 08:00 Paris time: overdue data-subject requests become R12 incidents.")
+    description="Daily at 08:00 Paris time: overdue data-subject requests become R12 incidents.",
+)

@@ -8,7 +8,7 @@ instance as on dagster-postgres) and requests one downstream run per (tenant, da
 """
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -46,18 +46,30 @@ def _parse_cursor(cursor: str | None) -> tuple[int | None, dict[tuple[str, str],
     return data.get("after"), {(t, d): sid for t, d, sid in data.get("held", [])}
 
 
-def tenant_fanout_sensor(*, name: str, upstream: dg.AssetKey, downstream: dg.AssetsDefinition,
-                         had_work: Callable[[dict], bool], description: str) -> dg.SensorDefinition:
+def tenant_fanout_sensor(
+    *,
+    name: str,
+    upstream: dg.AssetKey,
+    downstream: dg.AssetsDefinition,
+    had_work: Callable[[dict], bool],
+    description: str,
+) -> dg.SensorDefinition:
     downstream_key = downstream.key
 
-    @dg.sensor(name=name, asset_selection=[downstream], minimum_interval_seconds=interval_s(30),
-               default_status=dg.DefaultSensorStatus.RUNNING, description=description)
-    def _sensor(context: dg.SensorEvaluationContext,
-                tenant_registry: TenantRegistryResource) -> dg.SensorResult | dg.SkipReason:
+    @dg.sensor(
+        name=name,
+        asset_selection=[downstream],
+        minimum_interval_seconds=interval_s(30),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def _sensor(
+        context: dg.SensorEvaluationContext, tenant_registry: TenantRegistryResource
+    ) -> dg.SensorResult | dg.SkipReason:
         after, held = _parse_cursor(context.cursor)
         result = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=upstream, after_storage_id=after), limit=MAX_EVENTS_PER_TICK,
-            ascending=True)
+            dg.AssetRecordsFilter(asset_key=upstream, after_storage_id=after), limit=MAX_EVENTS_PER_TICK, ascending=True
+        )
         wanted: dict[tuple[str, str], int] = dict(held)
         for record in result.records:
             mat = record.asset_materialization
@@ -74,8 +86,11 @@ def tenant_fanout_sensor(*, name: str, upstream: dg.AssetKey, downstream: dg.Ass
         held = {k: v for k, v in wanted.items() if k[0] not in active and registry.get(k[0]) is not None}
         cursor = json.dumps({"after": after, "held": sorted([t, d, sid] for (t, d), sid in held.items())})
         if not launch:
-            why = (f"{len(held)} tenant-day(s) held for suspended tenants" if held else
-                   f"no new {upstream.path[-1]} materializations with work")
+            why = (
+                f"{len(held)} tenant-day(s) held for suspended tenants"
+                if held
+                else f"no new {upstream.path[-1]} materializations with work"
+            )
             return dg.SensorResult(skip_reason=dg.SkipReason(why), cursor=cursor)
         return dg.SensorResult(
             run_requests=[

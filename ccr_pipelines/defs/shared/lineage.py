@@ -11,6 +11,10 @@ def lineage_context(context: dg.AssetExecutionContext, *, region: str, engine: s
     key = context.asset_key
     asset_cv = context.assets_def.code_versions_by_key.get(key)
     return LineageContext(
-        run_id=context.run.run_id, asset_key=key.to_user_string(),
+        run_id=context.run.run_id,
+        asset_key=key.to_user_string(),
         partition_key=context.partition_key if context.has_partition_key else None,
-        code_version=f"{__version__}+{asset_cv}" if asset_cv else __version__, region=region, engine=engine)
+        code_version=f"{__version__}+{asset_cv}" if asset_cv else __version__,
+        region=region,
+        engine=engine,
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 class DagsterRunStorage:
@@ -26,8 +26,11 @@ class DagsterRunStorage:
             for entry in inst.all_logs(run.run_id):
                 texts.append(entry.user_message or "")
                 if entry.dagster_event is not None:
-                    texts.append(dg.serialize_value(entry.dagster_event) if hasattr(dg, "serialize_value")
-                                 else str(entry.dagster_event))
+                    texts.append(
+                        dg.serialize_value(entry.dagster_event)
+                        if hasattr(dg, "serialize_value")
+                        else str(entry.dagster_event)
+                    )
             yield "\n".join(texts)
 
 
@@ -44,5 +47,6 @@ def at_home(dagster_home: str | os.PathLike | None = None) -> DagsterRunStorage 
         return None
     import dagster as dg
 
-    return DagsterRunStorage(dg.DagsterInstance.from_config(str(home)),
-                             "DAGSTER_HOME" if not dagster_home else "the data dir's dagster_home")
+    return DagsterRunStorage(
+        dg.DagsterInstance.from_config(str(home)), "DAGSTER_HOME" if not dagster_home else "the data dir's dagster_home"
+    )

@@ -24,10 +24,12 @@ class TenantDayConfig(dg.Config):
     Without a tenant (a Dagster backfill over the day partitions, launched with no config) the run
     processes the day for every active tenant, or for ``tenant_ids`` when given (docs/partitioning.md)."""
 
-    tenant_id: str = Field(default="", description="tenant whose day is processed; empty = every active "
-                                                   "tenant (or tenant_ids): a backfill")
-    tenant_ids: list[str] = Field(default_factory=list,
-                                  description="with no tenant_id: the tenants to process (empty = every active tenant)")
+    tenant_id: str = Field(
+        default="", description="tenant whose day is processed; empty = every active tenant (or tenant_ids): a backfill"
+    )
+    tenant_ids: list[str] = Field(
+        default_factory=list, description="with no tenant_id: the tenants to process (empty = every active tenant)"
+    )
 
 
 def run_tenants(registry, tenant_id: str = "", tenant_ids: list[str] | tuple = ()) -> list[Tenant]:
@@ -46,7 +48,7 @@ def fold_metadata(per_tenant: dict[str, dict]) -> dict:
     fan-out sensors read). Several (a backfill run): counts summed, and each tenant's counts under
     ``tenants`` (JSON, ids and numbers only), which the fan-out sensors read per tenant."""
     if len(per_tenant) == 1:
-        (tenant, md), = per_tenant.items()
+        ((tenant, md),) = per_tenant.items()
         return {**md, "tenant_id": tenant}
     total: dict = {}
     for md in per_tenant.values():

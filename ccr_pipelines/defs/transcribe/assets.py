@@ -3,7 +3,13 @@
 import dagster as dg
 
 from ...core.catalog import TRANSCRIPTS_ASSET
-from ...resources import AsrResource, ControlStoreResource, ObjectStoreResource, TenantRegistryResource, WarehouseResource
+from ...resources import (
+    AsrResource,
+    ControlStoreResource,
+    ObjectStoreResource,
+    TenantRegistryResource,
+    WarehouseResource,
+)
 from ...services.transcribe import calls_to_transcribe, write_tables
 from ..ingest.assets import CALL_MANIFEST_KEY
 from ..ingest.partitions import daily_partitions
@@ -27,8 +33,13 @@ class TranscriptsConfig(TenantDayConfig):
     kinds={"python", "parquet"},
     owners=["team:data-platform"],
     pool="asr",  # GPU work: the pool limit caps concurrent workers (dagster.yaml / Helm values)
-    check_specs=[dg.AssetCheckSpec(WORKER_CHECK, asset=TRANSCRIPTS_KEY,
-                                   description="every call of the batch was transcribed (failed calls are set aside)")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            WORKER_CHECK,
+            asset=TRANSCRIPTS_KEY,
+            description="every call of the batch was transcribed (failed calls are set aside)",
+        )
+    ],
 )
 def transcripts(
     context: dg.AssetExecutionContext,
@@ -53,12 +64,20 @@ def transcripts(
             invocation = pipes_client.run(
                 **asr.launch_args(WORKER_MODULE),
                 context=context,
-                extras={"store": object_store.spec(), "tenant_id": tenant.id,
-                        "asr": {**asr.worker_config(), "hotwords": tenant.hotwords},  # issue 19: custom vocabulary
-                        "channel_roles": list(tenant.channel_roles), "default_language": tenant.languages[0],
-                        "calls": calls[i:i + asr.calls_per_launch]},
-                env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-                     **_worker_log(context, asr)},
+                extras={
+                    "store": object_store.spec(),
+                    "tenant_id": tenant.id,
+                    "asr": {**asr.worker_config(), "hotwords": tenant.hotwords},  # issue 19: custom vocabulary
+                    "channel_roles": list(tenant.channel_roles),
+                    "default_language": tenant.languages[0],
+                    "calls": calls[i : i + asr.calls_per_launch],
+                },
+                env={
+                    "HF_HUB_OFFLINE": "1",
+                    "TRANSFORMERS_OFFLINE": "1",
+                    "PYTHONUNBUFFERED": "1",
+                    **_worker_log(context, asr),
+                },
             )
             results += invocation.get_custom_messages()
             for r in invocation.get_results():
@@ -68,9 +87,16 @@ def transcripts(
                     for k, v in (r.metadata or {}).items():
                         val = getattr(v, "value", v)
                         worker_md[k] = worker_md.get(k, 0) + val if isinstance(val, (int, float)) else val
-        counts = write_tables(object_store.get(), warehouse.get(), tenant.id, day, results, context.run.run_id,
-                              control=control_store.get(),
-                              lineage=lineage_context(context, region=object_store.region_label, engine="whisperx"))
+        counts = write_tables(
+            object_store.get(),
+            warehouse.get(),
+            tenant.id,
+            day,
+            results,
+            context.run.run_id,
+            control=control_store.get(),
+            lineage=lineage_context(context, region=object_store.region_label, engine="whisperx"),
+        )
         failed = sum(1 for r in results if r["status"] == "failed")
         # The worker's own check results (one per launch), folded into one for the batch.
         if not ((all(c.passed for c in checks) if checks else failed == 0) and failed == 0):
@@ -78,15 +104,26 @@ def transcripts(
         models = sorted({f"{r['model']}@{r['model_revision']}" for r in results if r.get("model")})
         all_models.update(models)
         launches, failed_total, calls_total = launches + len(checks), failed_total + failed, calls_total + len(results)
-        per_tenant[tenant.id] = {**worker_md, **counts, "models": ", ".join(models), "dagster/row_count": counts["calls"]}
+        per_tenant[tenant.id] = {
+            **worker_md,
+            **counts,
+            "models": ", ".join(models),
+            "dagster/row_count": counts["calls"],
+        }
     models = sorted(all_models)
     check_md = {"failed": failed_total, "calls": calls_total, "launches": launches}
     if failed_tenants and not config.tenant_id:
         check_md["failed_tenants"] = failed_tenants
     return dg.MaterializeResult(
         metadata=fold_metadata(per_tenant) if per_tenant else {"calls": 0},
-        check_results=[dg.AssetCheckResult(check_name=WORKER_CHECK, passed=not failed_tenants,
-                                           severity=dg.AssetCheckSeverity.WARN, metadata=check_md)],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=WORKER_CHECK,
+                passed=not failed_tenants,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata=check_md,
+            )
+        ],
         data_version=dg.DataVersion("|".join(models) or "none"),
     )
 

@@ -34,13 +34,20 @@ class CcrDbtTranslator(DagsterDbtTranslator):
         return ["team:data-platform"]
 
     def get_description(self, dbt_resource_props):
-        return (dbt_resource_props.get("description") or
-                f"dbt model {dbt_resource_props['name']} (dbt-duckdb over the pipeline's Parquet datasets).")
+        return (
+            dbt_resource_props.get("description")
+            or f"dbt model {dbt_resource_props['name']} (dbt-duckdb over the pipeline's Parquet datasets)."
+        )
 
 
 @dbt_assets(manifest=dbt_project().manifest_path, dagster_dbt_translator=CcrDbtTranslator(), pool="dbt")
-def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object_store: ObjectStoreResource,
-                  control_store: ControlStoreResource, tenant_registry: TenantRegistryResource):
+def ccr_dbt_marts(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    object_store: ObjectStoreResource,
+    control_store: ControlStoreResource,
+    tenant_registry: TenantRegistryResource,
+):
     """Staging views and marts (agent-day, team-week, tenant-month, compliance by step, review backlog)."""
     store = object_store.get()
     marts = marts_location(store)
@@ -52,8 +59,9 @@ def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object
     # P16: calls of subjects under a restriction of processing stay out of the marts, through a file
     # the staging models anti-join (its path on the command line, never the ids, which Dagster logs)
     restricted = write_restricted_calls(control_store.get(), marts.duckdb_file)
-    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars(marts.datasets_root, marts.duckdb_file, restricted))],
-                         context=context)
+    invocation = dbt.cli(
+        ["build", "--vars", json.dumps(dbt_vars(marts.datasets_root, marts.duckdb_file, restricted))], context=context
+    )
     yield from invocation.stream()
     summary = build_summary(invocation.get_artifact("run_results.json"))
     # dbt's own totals (every node: models and tests), as its "Done. PASS=…" line says
@@ -61,24 +69,35 @@ def ccr_dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, object
     if marts.publish_key:
         store.put_file(marts.publish_key, marts.duckdb_file)
     yield dg.AssetObservation(asset_key=MART_SUMMARY_KEY, metadata={f"dbt_{k}": v for k, v in summary.items()})
-    _record_lineage(context, object_store, control_store, tenant_registry,
-                    store.uri(marts.publish_key) if marts.publish_key else f"duckdb://{marts.duckdb_file}")
+    _record_lineage(
+        context,
+        object_store,
+        control_store,
+        tenant_registry,
+        store.uri(marts.publish_key) if marts.publish_key else f"duckdb://{marts.duckdb_file}",
+    )
 
 
 def _record_lineage(context, object_store, control_store, tenant_registry, warehouse_uri: str) -> None:
     """P13: one lineage row per tenant and mart, covering the tenant's scored days (written by the
     run that built the marts, after dbt succeeded)."""
+    import dbt.version
+
     from ... import __version__
+    from ...core.catalog import CALL_SCORES, asset_path
     from ...core.lineage import LineageContext
     from ...services.lineage import record_mart_lineage
-    from ...core.catalog import CALL_SCORES, asset_path
     from ...stores.warehouse import Warehouse
-    import dbt.version
 
     wh = Warehouse(object_store.get())
     tenant_days = {t: wh.partitions(CALL_SCORES.name, t) for t in tenant_registry.get().ids()}
     models = [k.path[-1] for k in context.selected_asset_keys if k.path[-1].startswith("mart_")]
-    lctx = LineageContext(run_id=context.run.run_id, asset_key=asset_path(MARTS_ASSET_PREFIX), partition_key=None,
-                          code_version=__version__, region=object_store.region_label,
-                          engine=f"dbt-core {dbt.version.__version__} (dbt-duckdb)")
+    lctx = LineageContext(
+        run_id=context.run.run_id,
+        asset_key=asset_path(MARTS_ASSET_PREFIX),
+        partition_key=None,
+        code_version=__version__,
+        region=object_store.region_label,
+        engine=f"dbt-core {dbt.version.__version__} (dbt-duckdb)",
+    )
     record_mart_lineage(control_store.get(), lctx, models=models, warehouse_uri=warehouse_uri, tenant_days=tenant_days)

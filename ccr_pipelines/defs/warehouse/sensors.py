@@ -8,8 +8,13 @@ from .assets import ccr_dbt_marts
 
 MARTS_TAG = "ccr/marts"
 UPSTREAM = (CALL_SCORES_KEY, CALL_METRICS_KEY)
-_UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+_UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def _newest_storage_ids(instance: dg.DagsterInstance) -> dict[str, int]:
@@ -21,11 +26,14 @@ def _newest_storage_ids(instance: dg.DagsterInstance) -> dict[str, int]:
     return out
 
 
-@dg.sensor(asset_selection=[ccr_dbt_marts], minimum_interval_seconds=interval_s(60),
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="When call_scores or call_metrics gained a materialization since the last build, "
-                       "requests one dbt build of the marts (rebuilt whole over every tenant's partitions); "
-                       "waits while a build is queued or running (one DuckDB file, one writer).")
+@dg.sensor(
+    asset_selection=[ccr_dbt_marts],
+    minimum_interval_seconds=interval_s(60),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When call_scores or call_metrics gained a materialization since the last build, "
+    "requests one dbt build of the marts (rebuilt whole over every tenant's partitions); "
+    "waits while a build is queued or running (one DuckDB file, one writer).",
+)
 def scores_to_marts_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     import json
 
@@ -37,6 +45,10 @@ def scores_to_marts_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResu
         return dg.SkipReason("a marts build is queued or running; new scores wait for the next tick")
     cursor = json.dumps(newest, sort_keys=True)
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key="marts:" + ":".join(str(v) for _, v in sorted(newest.items())),
-                                    tags={MARTS_TAG: "rebuild"})],
-        cursor=cursor)
+        run_requests=[
+            dg.RunRequest(
+                run_key="marts:" + ":".join(str(v) for _, v in sorted(newest.items())), tags={MARTS_TAG: "rebuild"}
+            )
+        ],
+        cursor=cursor,
+    )

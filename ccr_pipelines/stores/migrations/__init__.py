@@ -22,12 +22,30 @@ LEGACY_TABLE = "schema_migrations"
 # The revision a store at the last hand-rolled version is stamped at, and the floor of a downgrade.
 BASELINE = "0013"
 # The tables that store holds (checked before it is stamped).
-BASELINE_TABLES = frozenset({
-    "lineage", "access_log", "incidents", "alert_deliveries", "dsr_requests", "purge_log", "suppression_list",
-    "review_queue", "audit_log", "ingest_events", "incident_timeline", "incident_notifications",
-    "tenant_suspensions", "subject_calls", "subject_restrictions", "retention_grants", "quarantine_subjects",
-    "lineage_lookups", "access_role_commands", "access_grants",
-})
+BASELINE_TABLES = frozenset(
+    {
+        "lineage",
+        "access_log",
+        "incidents",
+        "alert_deliveries",
+        "dsr_requests",
+        "purge_log",
+        "suppression_list",
+        "review_queue",
+        "audit_log",
+        "ingest_events",
+        "incident_timeline",
+        "incident_notifications",
+        "tenant_suspensions",
+        "subject_calls",
+        "subject_restrictions",
+        "retention_grants",
+        "quarantine_subjects",
+        "lineage_lookups",
+        "access_role_commands",
+        "access_grants",
+    }
+)
 
 
 def rev_id(version: int) -> str:
@@ -87,5 +105,4 @@ def file_versions() -> tuple[int, ...]:
     ``scripts/new_migration.py`` writes them), without loading Alembic: ``ControlStore.migrate``'s
     fast path, in every process that opens a store already at the head. test_schema_migrations
     checks that they are ``versions()``."""
-    return tuple(sorted(int(m.group(1)) for name in os.listdir(HERE / "versions")
-                        if (m := _REVISION_FILE.match(name))))
+    return tuple(sorted(int(m.group(1)) for name in os.listdir(HERE / "versions") if (m := _REVISION_FILE.match(name))))

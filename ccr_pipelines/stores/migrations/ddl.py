@@ -10,33 +10,44 @@ import sqlalchemy as sa
 def create_append_only_function(conn) -> None:
     """PostgreSQL: the trigger function that refuses UPDATE and DELETE (revision 0003)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text(
-            """
+        conn.execute(
+            sa.text(
+                """
             CREATE OR REPLACE FUNCTION ccr_append_only() RETURNS trigger AS $$
             BEGIN
               RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
             END $$ LANGUAGE plpgsql
             """
-        ))
+            )
+        )
 
 
 def append_only_trigger(conn, table: str) -> None:
     """Refuse every UPDATE and DELETE on *table*."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                             f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"))
+        conn.execute(
+            sa.text(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only()"
+            )
+        )
     else:
         for op in ("UPDATE", "DELETE"):
-            conn.execute(sa.text(f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-                                 f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
+                )
+            )
 
 
 def purgeable_delete_trigger(conn, table: str) -> None:
     """P19: *table*'s DELETE lets through only rows a retention grant covers (tenant, older than
     ``before``); every other DELETE and every UPDATE is still refused (revision 0011)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text(
-            f"""
+        conn.execute(
+            sa.text(
+                f"""
             CREATE OR REPLACE FUNCTION ccr_append_only_{table}() RETURNS trigger AS $$
             BEGIN
               IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = TG_TABLE_NAME
@@ -45,21 +56,32 @@ def purgeable_delete_trigger(conn, table: str) -> None:
               END IF;
               RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP;
             END $$ LANGUAGE plpgsql
-            """))
+            """
+            )
+        )
         conn.execute(sa.text(f"DROP TRIGGER {table}_append_only ON {table}"))
-        conn.execute(sa.text(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                             f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"))
+        conn.execute(
+            sa.text(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION ccr_append_only_{table}()"
+            )
+        )
     else:
         conn.execute(sa.text(f"DROP TRIGGER {table}_no_delete"))
-        conn.execute(sa.text(
-            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-            f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
-            f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
-            f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"))
+        conn.execute(
+            sa.text(
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                f"WHEN NOT EXISTS (SELECT 1 FROM retention_grants g WHERE g.table_name = '{table}' "
+                f"AND g.tenant_id = old.tenant_id AND old.at < g.before) "
+                f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END"
+            )
+        )
 
 
 def refuse_baseline_downgrade(revision: str) -> None:
     from ...core.errors import CcrError
 
-    raise CcrError(f"revision {revision} belongs to the baseline (the schema before Alembic): it is not "
-                   f"downgraded; restore a backup instead (docs/operations.md)")
+    raise CcrError(
+        f"revision {revision} belongs to the baseline (the schema before Alembic): it is not "
+        f"downgraded; restore a backup instead (docs/operations.md)"
+    )

@@ -10,7 +10,6 @@ connection = context.config.attributes.get("connection")
 if connection is None or context.is_offline_mode():
     raise RuntimeError("the control store's migrations run through ControlStore (ccr db …), on a connection")
 
-context.configure(connection=connection, target_metadata=metadata, include_object=include_object,
-                  compare_type=True)
+context.configure(connection=connection, target_metadata=metadata, include_object=include_object, compare_type=True)
 with context.begin_transaction():
     context.run_migrations()

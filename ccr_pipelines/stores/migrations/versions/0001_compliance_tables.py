@@ -5,8 +5,9 @@ Revises:
 Baseline: hand-rolled migration 1. The columns hand-rolled 7 (dsr_requests) and 8 (lineage periods)
 added to older stores are created here, as that release's code did for a new store.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import refuse_baseline_downgrade
 

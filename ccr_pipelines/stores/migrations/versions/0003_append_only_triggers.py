@@ -4,10 +4,13 @@ Revision ID: 0003
 Revises: 0002
 Baseline: hand-rolled migration 3.
 """
+
 from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import (
-    append_only_trigger, create_append_only_function, refuse_baseline_downgrade,
+    append_only_trigger,
+    create_append_only_function,
+    refuse_baseline_downgrade,
 )
 
 revision = "0003"

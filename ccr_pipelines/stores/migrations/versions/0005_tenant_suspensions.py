@@ -4,8 +4,9 @@ Revision ID: 0005
 Revises: 0004
 Baseline: hand-rolled migration 5.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import append_only_trigger, refuse_baseline_downgrade
 

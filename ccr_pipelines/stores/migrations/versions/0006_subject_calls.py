@@ -4,8 +4,9 @@ Revision ID: 0006
 Revises: 0005
 Baseline: hand-rolled migration 6.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import refuse_baseline_downgrade
 

@@ -4,8 +4,9 @@ Revision ID: 0007
 Revises: 0006
 Baseline: hand-rolled migration 7 (its dsr_requests columns are in 0001, as for a new store then).
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import refuse_baseline_downgrade
 
@@ -29,8 +30,7 @@ def upgrade() -> None:
         sa.Column("lifted_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_subject_restrictions_tenant", "subject_restrictions", ["tenant_id", "lifted_at"],
-                    unique=False)
+    op.create_index("ix_subject_restrictions_tenant", "subject_restrictions", ["tenant_id", "lifted_at"], unique=False)
 
 
 def downgrade() -> None:

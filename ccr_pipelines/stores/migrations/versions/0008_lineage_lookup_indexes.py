@@ -4,6 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Baseline: hand-rolled migration 8 (its lineage period columns are in 0001, as for a new store then).
 """
+
 from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import refuse_baseline_downgrade
@@ -15,8 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_lineage_tenant_kind_partition", "lineage", ["tenant_id", "artefact_kind", "partition_key"],
-                    unique=False)
+    op.create_index(
+        "ix_lineage_tenant_kind_partition", "lineage", ["tenant_id", "artefact_kind", "partition_key"], unique=False
+    )
     op.create_index("ix_lineage_run", "lineage", ["run_id"], unique=False)  # OpenLineage export: one run's rows
     # P3: who read a call's artefacts, looked up by object within the tenant
     op.create_index("ix_access_tenant_object", "access_log", ["tenant_id", "object"], unique=False)

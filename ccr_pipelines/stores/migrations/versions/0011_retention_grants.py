@@ -4,8 +4,9 @@ Revision ID: 0011
 Revises: 0008
 Baseline: hand-rolled migration 11 (that numbering has no 9 or 10).
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import append_only_trigger, purgeable_delete_trigger, refuse_baseline_downgrade
 

@@ -4,8 +4,9 @@ Revision ID: 0012
 Revises: 0011
 Baseline: hand-rolled migration 12.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import refuse_baseline_downgrade
 
@@ -30,8 +31,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenant_id", "subject_hash", "entry", name="uq_quarantine_subject"),
     )
-    op.create_index("ix_quarantine_subjects_hash", "quarantine_subjects", ["tenant_id", "subject_hash"],
-                    unique=False)
+    op.create_index("ix_quarantine_subjects_hash", "quarantine_subjects", ["tenant_id", "subject_hash"], unique=False)
     op.create_table(
         "lineage_lookups",
         sa.Column("id", _ID, autoincrement=True, nullable=False),

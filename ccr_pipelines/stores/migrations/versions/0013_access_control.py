@@ -5,8 +5,9 @@ Revises: 0012
 Baseline: hand-rolled migration 13, the last one; a store at it is stamped here. The tables start
 empty (a backup can still be restored into a migrated store): ``services/access.bootstrap`` fills them.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from ccr_pipelines.stores.migrations.ddl import append_only_trigger, refuse_baseline_downgrade
 

@@ -9,10 +9,11 @@ tokenizer ``unicode61 remove_diacritics 2`` (case and accents folded). PostgreSQ
 (the folded text's ``to_tsvector('simple', …)``, written by the indexer) and a GIN index. A store
 whose role table is written gets ``search`` for the analyst and dpo roles, each change audited (P20).
 """
-from datetime import datetime, timezone
 
-from alembic import op
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0015"
 down_revision = "0014"
@@ -21,8 +22,14 @@ depends_on = None
 
 _ROWS = (("analyst", "search"), ("dpo", "search"))
 _roles = sa.table("access_role_commands", sa.column("role", sa.String), sa.column("command", sa.String))
-_audit = sa.table("audit_log", sa.column("at", sa.DateTime(timezone=True)), sa.column("actor", sa.String),
-                  sa.column("entity", sa.String), sa.column("entity_id", sa.String), sa.column("change", sa.JSON))
+_audit = sa.table(
+    "audit_log",
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("actor", sa.String),
+    sa.column("entity", sa.String),
+    sa.column("entity_id", sa.String),
+    sa.column("change", sa.JSON),
+)
 
 
 def _set(allow: bool) -> None:
@@ -30,37 +37,57 @@ def _set(allow: bool) -> None:
     have = {(r, c) for r, c in conn.execute(sa.select(_roles.c.role, _roles.c.command))}
     if not have:
         return  # no first admin yet: bootstrap writes the defaults, these included
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for role, command in _ROWS:
         if ((role, command) in have) == allow:
             continue
         where = sa.and_(_roles.c.role == role, _roles.c.command == command)
         conn.execute(_roles.insert().values(role=role, command=command) if allow else _roles.delete().where(where))
-        conn.execute(_audit.insert().values(at=now, actor=f"ccr db {'migrate' if allow else 'downgrade'} (revision {revision})",
-                                            entity="access_role", entity_id=role,
-                                            change={"command": command, "allowed": allow,
-                                                    "reason": f"schema revision {revision}"}))
+        conn.execute(
+            _audit.insert().values(
+                at=now,
+                actor=f"ccr db {'migrate' if allow else 'downgrade'} (revision {revision})",
+                entity="access_role",
+                entity_id=role,
+                change={"command": command, "allowed": allow, "reason": f"schema revision {revision}"},
+            )
+        )
 
 
 def upgrade() -> None:
     conn = op.get_bind()
-    cols = ("tenant_id VARCHAR(40) NOT NULL, day VARCHAR(10) NOT NULL, call_id VARCHAR(64) NOT NULL, "
-            "segment_index INTEGER NOT NULL, speaker VARCHAR(20), start_s {f}, end_s {f}, text TEXT NOT NULL")
+    cols = (
+        "tenant_id VARCHAR(40) NOT NULL, day VARCHAR(10) NOT NULL, call_id VARCHAR(64) NOT NULL, "
+        "segment_index INTEGER NOT NULL, speaker VARCHAR(20), start_s {f}, end_s {f}, text TEXT NOT NULL"
+    )
     if conn.dialect.name == "postgresql":
-        op.execute("CREATE TABLE search_segments (id BIGSERIAL PRIMARY KEY, "
-                   + cols.format(f="DOUBLE PRECISION") + ", tsv TSVECTOR NOT NULL)")
+        op.execute(
+            "CREATE TABLE search_segments (id BIGSERIAL PRIMARY KEY, "
+            + cols.format(f="DOUBLE PRECISION")
+            + ", tsv TSVECTOR NOT NULL)"
+        )
         op.execute("CREATE INDEX ix_search_segments_tsv ON search_segments USING GIN (tsv)")
     else:
-        op.execute("CREATE TABLE search_segments (id INTEGER PRIMARY KEY AUTOINCREMENT, " + cols.format(f="FLOAT") + ")")
-        op.execute("CREATE VIRTUAL TABLE search_fts USING fts5(text, content='search_segments', "
-                   "content_rowid='id', tokenize='unicode61 remove_diacritics 2')")
-        op.execute("CREATE TRIGGER search_segments_ai AFTER INSERT ON search_segments BEGIN "
-                   "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END")
-        op.execute("CREATE TRIGGER search_segments_ad AFTER DELETE ON search_segments BEGIN "
-                   "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); END")
-        op.execute("CREATE TRIGGER search_segments_au AFTER UPDATE ON search_segments BEGIN "
-                   "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
-                   "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END")
+        op.execute(
+            "CREATE TABLE search_segments (id INTEGER PRIMARY KEY AUTOINCREMENT, " + cols.format(f="FLOAT") + ")"
+        )
+        op.execute(
+            "CREATE VIRTUAL TABLE search_fts USING fts5(text, content='search_segments', "
+            "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+        )
+        op.execute(
+            "CREATE TRIGGER search_segments_ai AFTER INSERT ON search_segments BEGIN "
+            "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END"
+        )
+        op.execute(
+            "CREATE TRIGGER search_segments_ad AFTER DELETE ON search_segments BEGIN "
+            "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); END"
+        )
+        op.execute(
+            "CREATE TRIGGER search_segments_au AFTER UPDATE ON search_segments BEGIN "
+            "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+            "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END"
+        )
     op.execute("CREATE INDEX ix_search_segments_call ON search_segments (tenant_id, call_id)")
     # a day window's id range in O(days log n) (services/search._id_window): a tenant-day's rows are one insert
     op.execute("CREATE INDEX ix_search_segments_day ON search_segments (tenant_id, day, id)")
