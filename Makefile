@@ -52,7 +52,7 @@ check: install lint
 ## lock: refresh requirements.lock after a change to pyproject.toml's dependencies. uv keeps every
 ## pin the lock already has unless pyproject asks otherwise; `--upgrade` moves everything to the newest.
 LOCK_CMD = $(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
-	--python-platform x86_64-unknown-linux-gnu --quiet
+	--python-platform x86_64-unknown-linux-gnu --quiet --no-header
 lock: install
 	$(LOCK_CMD) -o requirements.lock
 
