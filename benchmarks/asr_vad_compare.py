@@ -38,7 +38,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ccr_pipelines.asr.engine import AsrConfig, PyannoteVad, SileroVad
-    from ccr_pipelines.core.audio import decode_channels
+    from ccr_pipelines.loaders.audio_files import decode_channels
 
     channels = []  # (label, audio, truth regions)
     for key, e in json.loads((FIXTURES / "expected.json").read_text())["good"].items():

@@ -35,8 +35,8 @@ def main() -> None:
     from scoring import generate_partition
 
     from ccr_pipelines.core.batch_scoring import score_segments
-    from ccr_pipelines.core.scorecards import load_scorecard
     from ccr_pipelines.core.tenants import Tenant
+    from ccr_pipelines.loaders.config_files import load_scorecard
     from ccr_pipelines.services.conversation import analyse_partition, categories_for
     from ccr_pipelines.services.redact import REDACTED_DATASET
     from ccr_pipelines.services.score import PACKAGED_SCORECARDS

@@ -159,7 +159,7 @@ def test_the_channels_of_one_call_share_windows_and_two_calls_never_do():
     encoder passes); two calls never share one, so no word of one call can land in another's
     transcript. The same call twice gives byte-identical segments, each on its own channel."""
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
-    from ccr_pipelines.core.audio import decode_channels
+    from ccr_pipelines.loaders.audio_files import decode_channels
 
     fixture = (
         Path(__file__).resolve().parents[1] / "ccr_pipelines/demo/fixtures/raw/globex-support/2026/11/16/c-2001.flac"

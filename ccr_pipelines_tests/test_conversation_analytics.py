@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from ccr_pipelines.core.categories import Categories, load_categories
+from ccr_pipelines.core.categories import Categories
 from ccr_pipelines.core.conversation import (
     CALL_CARDS_DATASET,
     CALL_CATEGORIES_DATASET,
@@ -24,7 +24,7 @@ from ccr_pipelines.core.conversation import (
 from ccr_pipelines.core.errors import SettingsError
 from ccr_pipelines.core.retention import ALL_DATASETS
 from ccr_pipelines.core.sentiment import label_of, lexicon, score_text, score_texts
-from ccr_pipelines.core.tenants import TenantRegistry
+from ccr_pipelines.loaders.config_files import load_categories, load_tenant_registry
 from ccr_pipelines.services.conversation import PACKAGED_CATEGORIES, analyse_partition
 from ccr_pipelines.services.redact import REDACTED_DATASET, REDACTED_SCHEMA
 from ccr_pipelines.services.score import SCORES_DATASET, score_partition
@@ -218,7 +218,7 @@ def _rules(tmp_path) -> Categories:
 
 
 def _tenant(tenants_file, tenant_id="acme-energie"):
-    return TenantRegistry.load(tenants_file).require(tenant_id)
+    return load_tenant_registry(tenants_file).require(tenant_id)
 
 
 def test_categories_hit_with_their_time_points_speaker_position_silence_interruptions_and_combinations(

@@ -17,7 +17,7 @@ called. Conditions (Contact Lens style), combined with ``all`` / ``any`` to any 
 Every hit carries its time points (seconds from the start of the call): where the phrase was
 said, the turns that made the sentiment, where each long silence began, each interruption.
 Evaluation is vectorised over a whole tenant-day (``evaluate``); nothing here reads a file
-but ``load_categories``.
+but ``loaders/config_files.load_categories``.
 """
 
 from __future__ import annotations
@@ -125,21 +125,22 @@ class Categories(_Strict):
         return f"{self.id}@v{self.version}-{self.digest}"
 
 
-def load_categories(path: str | Path) -> Categories:
-    path = Path(path)
+def parse_categories(text: str, *, source: str | Path) -> Categories:
+    """A categories file's text, validated; every error one line naming *source* (the loader reads the
+    file: ``loaders/config_files.load_categories``)."""
     try:
-        raw = load_config_yaml(path.read_text(encoding="utf-8"))
+        raw = load_config_yaml(text)
     except UnsafeYamlError as exc:
-        raise SettingsError(f"{path}: {exc}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        raise SettingsError(f"{path}: cannot read categories YAML") from None
+        raise SettingsError(f"{source}: {exc}") from None
+    except yaml.YAMLError:
+        raise SettingsError(f"{source}: cannot read categories YAML") from None
     try:
         return Categories.model_validate(raw)
     except ValidationError as err:
         e = err.errors()[0]
         loc = ".".join(str(p) for p in e["loc"]) or "(root)"
         msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
-        raise SettingsError(f"{path}: field '{loc}': {msg}") from None
+        raise SettingsError(f"{source}: field '{loc}': {msg}") from None
 
 
 # --- evaluation -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.categories import Categories, parse_categories
 from ..core.errors import SettingsError
 from ..core.scorecards import Scorecard, parse_scorecard
 from ..core.tenants import TenantRegistry
@@ -28,3 +29,13 @@ def load_scorecard(path: str | Path) -> Scorecard:
     except (OSError, UnicodeDecodeError):
         raise SettingsError(f"{path}: cannot read scorecard YAML") from None
     return parse_scorecard(text, source=path)
+
+
+def load_categories(path: str | Path) -> Categories:
+    """A tenant's categories and call drivers (issue 19), validated by ``core/categories``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise SettingsError(f"{path}: cannot read categories YAML") from None
+    return parse_categories(text, source=path)

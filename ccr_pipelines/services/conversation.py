@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..core.categories import Categories, load_categories
+from ..core.categories import Categories
 from ..core.conversation import (
     CALL_CARDS_DATASET,
     CALL_CATEGORIES_DATASET,
@@ -26,6 +26,7 @@ from ..core.conversation import (
     turn_sentiment,
 )
 from ..core.tenants import Tenant
+from ..loaders.config_files import load_categories
 from ..stores.warehouse import Warehouse
 
 PACKAGED_CATEGORIES = Path(__file__).resolve().parents[1] / "config" / "categories"

@@ -190,8 +190,7 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
     if item.kind == "partition":
         n = env.store.delete_all_versions(item.target)
         if item.data_class == "redacted_transcript" and item.day:  # issue 19: the day leaves search too
-            with c.engine.begin() as conn:
-                search_index.delete_days(conn, t, days=[item.day])
+            search_index.purge_days(c, t, days=[item.day])
         purge_log.mark_deleted(c, t, env.store.uri(item.target))  # P17/P19: lineage keeps the fact
         return n, 0
     tenant = env.registry.get(t)
@@ -199,8 +198,7 @@ def _delete(env: PurgeEnv, item: PurgeItem) -> tuple[int, int]:
     if item.target == "access_log":  # append-only: a retention grant lets exactly these rows through (P3, P19)
         return 0, purge_log.delete_access_log(c, t, cut["accessed_before"], run_id=env.run_id)
     if item.target == "search_segments":  # issue 19: the offboarded tenant's search index
-        with c.engine.begin() as conn:
-            return 0, search_index.delete_days(conn, t)
+        return 0, search_index.purge_days(c, t)
     return 0, purge_log.delete_rows(
         c,
         item.target,

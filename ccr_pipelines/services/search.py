@@ -15,27 +15,20 @@ A search reads one tenant's rows only (the tenant is a bound parameter of every 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from datetime import date, timedelta
+from collections.abc import Collection
 
 import pyarrow as pa
-import sqlalchemy as sa
 
+from ..core.catalog import CALL_CATEGORIES
 from ..core.keys import validate_tenant_id
-from ..core.search import SPEAKERS, SearchQueryError, fold, fts5_match, pg_tsquery, query_digest, query_terms
-from ..stores.control_store import (
-    ControlStore,
-    access_log,
-    search_segments,
-    subject_calls,
-    subject_restrictions,
-    utcnow,
-)
+from ..core.search import SPEAKERS, SearchQueryError, query_digest, query_terms
+from ..stores import search_index as index_store
+from ..stores.control_store import ControlStore
 
 MAX_LIMIT = 200
 MAX_CATEGORY_CALLS = 20_000
-_BATCH = 5_000
-CATEGORY_HITS_DATASET = "category_hits"  # written by the categories step (issue 19, other branch)
+# the categories step's dataset (core/catalog.py): one row per call and category hit
+CATEGORY_HITS_DATASET = CALL_CATEGORIES.name
 
 
 def _rows(tenant_id: str, day: str, table: pa.Table) -> list[dict]:
@@ -67,42 +60,12 @@ def _rows(tenant_id: str, day: str, table: pa.Table) -> list[dict]:
     return out
 
 
-def _insert(conn: sa.Connection, rows: list[dict]) -> None:
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        # one statement per batch (arrays unnested server-side): row-by-row executemany is ~10x slower
-        stmt = sa.text(
-            "INSERT INTO search_segments (tenant_id, day, call_id, segment_index, speaker, start_s, end_s, text, tsv) "
-            "SELECT u.tenant_id, u.day, u.call_id, u.segment_index, u.speaker, u.start_s, u.end_s, u.text, "
-            "to_tsvector('simple', u.folded) FROM unnest(CAST(:tenant_id AS varchar[]), CAST(:day AS varchar[]), "
-            "CAST(:call_id AS varchar[]), CAST(:segment_index AS integer[]), CAST(:speaker AS varchar[]), "
-            "CAST(:start_s AS double precision[]), CAST(:end_s AS double precision[]), CAST(:text AS text[]), "
-            "CAST(:folded AS text[])) AS u(tenant_id, day, call_id, segment_index, speaker, start_s, end_s, text, "
-            "folded)"
-        )
-        for i in range(0, len(rows), _BATCH):
-            batch = rows[i : i + _BATCH]
-            cols = {
-                k: [r[k] for r in batch]
-                for k in ("tenant_id", "day", "call_id", "segment_index", "speaker", "start_s", "end_s", "text")
-            }
-            conn.execute(stmt, {**cols, "folded": [fold(r["text"]) for r in batch]})
-    else:
-        for i in range(0, len(rows), _BATCH):
-            conn.execute(search_segments.insert(), rows[i : i + _BATCH])
-
-
 def index_partition(control: ControlStore, tenant_id: str, day: str, table: pa.Table | None) -> int:
     """Replace the index rows of one tenant-day with the segments of its redacted partition (one
     transaction: a search sees the old rows or the new ones). Returns the rows indexed."""
     validate_tenant_id(tenant_id)
     rows = _rows(tenant_id, day, table) if table is not None else []
-    with control.engine.begin() as conn:
-        conn.execute(
-            search_segments.delete().where(search_segments.c.tenant_id == tenant_id, search_segments.c.day == day)
-        )
-        _insert(conn, rows)
+    index_store.replace_day(control, tenant_id, day, rows)
     return len(rows)
 
 
@@ -113,59 +76,6 @@ def rebuild(control: ControlStore, warehouse, tenant_id: str) -> int:
     return sum(
         index_partition(control, tenant_id, day, warehouse.read_partition(REDACTED_SEGMENTS.name, tenant_id, day))
         for day in warehouse.partitions(REDACTED_SEGMENTS.name, tenant_id)
-    )
-
-
-def delete_calls(conn: sa.Connection, tenant_id: str, call_ids: Collection[str]) -> int:
-    """P17: the calls' index rows, in the caller's transaction (the erasure's)."""
-    ids = sorted(call_ids)
-    if not ids:
-        return 0
-    return (
-        conn.execute(
-            search_segments.delete().where(search_segments.c.tenant_id == tenant_id, search_segments.c.call_id.in_(ids))
-        ).rowcount
-        or 0
-    )
-
-
-def delete_days(
-    conn: sa.Connection, tenant_id: str, *, days: Iterable[str] | None = None, before: str | None = None
-) -> int:
-    """P19: the index rows of expired days (or of every day: offboarding), in the caller's transaction."""
-    where = [search_segments.c.tenant_id == tenant_id]
-    if days is not None:
-        where.append(search_segments.c.day.in_(sorted(days)))
-    if before is not None:
-        where.append(search_segments.c.day < before)
-    return conn.execute(search_segments.delete().where(*where)).rowcount or 0
-
-
-def count_rows(control: ControlStore, tenant_id: str, call_ids: Collection[str] | None = None) -> int:
-    q = sa.select(sa.func.count()).select_from(search_segments).where(search_segments.c.tenant_id == tenant_id)
-    if call_ids is not None:
-        q = q.where(search_segments.c.call_id.in_(sorted(call_ids)))
-    return int(control.fetch(q)[0]["count_1"])
-
-
-def _not_restricted(s: sa.Table) -> sa.ColumnElement:
-    """P16: no active restriction names a subject of the call (evaluated by the search's own statement)."""
-    return ~sa.exists(
-        sa.select(sa.literal(1))
-        .select_from(
-            subject_calls.join(
-                subject_restrictions,
-                sa.and_(
-                    subject_restrictions.c.tenant_id == subject_calls.c.tenant_id,
-                    subject_restrictions.c.subject_hash == subject_calls.c.subject_hash,
-                ),
-            )
-        )
-        .where(
-            subject_calls.c.tenant_id == s.c.tenant_id,
-            subject_calls.c.call_id == s.c.call_id,
-            subject_restrictions.c.lifted_at.is_(None),
-        )
     )
 
 
@@ -207,38 +117,6 @@ def _category_query(warehouse, tenant_id: str, category: str, days) -> set[str]:
         con.close()
 
 
-MAX_WINDOW_DAYS = 400
-
-
-def _id_window(conn: sa.Connection, tenant_id: str, day_from: str | None, day_to: str) -> tuple[int, int] | None:
-    """The smallest and largest index row id of the tenant's days in the window (None: no row).
-
-    A tenant-day's rows are written by one insert, so they sit in one block of ids; bounding the
-    full-text scan by the window's ids keeps a query over an old window from walking back through
-    every newer row (the newest-first plan the engines pick for a frequent word). Each day costs
-    two lookups on ``ix_search_segments_day`` (tenant, day, id)."""
-    s = search_segments
-    last = conn.execute(sa.select(sa.func.max(s.c.day)).where(s.c.tenant_id == tenant_id)).scalar()
-    if last is not None and day_to >= last:
-        return (0, 2**62)  # the window reaches the newest day: the newest-first scan starts inside it
-    first = day_from or conn.execute(sa.select(sa.func.min(s.c.day)).where(s.c.tenant_id == tenant_id)).scalar()
-    if first is None or first > day_to:
-        return None
-    d0, d1 = date.fromisoformat(first), date.fromisoformat(day_to)
-    if (d1 - d0).days > MAX_WINDOW_DAYS:
-        return (0, 2**62)  # a long window: no bound worth computing
-    lo = hi = None
-    for i in range((d1 - d0).days + 1):
-        day = (d0 + timedelta(days=i)).isoformat()
-        cond = (s.c.tenant_id == tenant_id, s.c.day == day)
-        a = conn.execute(sa.select(s.c.id).where(*cond).order_by(s.c.id).limit(1)).scalar()
-        if a is None:
-            continue
-        b = conn.execute(sa.select(s.c.id).where(*cond).order_by(s.c.id.desc()).limit(1)).scalar()
-        lo, hi = (a if lo is None else min(lo, a)), (b if hi is None else max(hi, b))
-    return None if lo is None else (lo, hi)
-
-
 def search(
     control: ControlStore,
     tenant_id: str,
@@ -264,48 +142,26 @@ def search(
     if call_ids is not None and len(call_ids) > MAX_CATEGORY_CALLS:
         raise SearchQueryError(f"--category: more than {MAX_CATEGORY_CALLS} calls; narrow it with --from/--to")
     digest = query_digest(query, tenant_id=tenant_id, key=digest_key)
-    s = search_segments
-    cols = [s.c.call_id, s.c.day, s.c.segment_index, s.c.speaker, s.c.start_s, s.c.end_s, s.c.text]
-    where = [s.c.tenant_id == tenant_id]
-    if speaker:
-        where.append(s.c.speaker == speaker)
-    if day_from:
-        where.append(s.c.day >= day_from)
-    if day_to:
-        where.append(s.c.day <= day_to)
-    with control.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the read and its log row: one snapshot, no upgrade race
-        window = _id_window(conn, tenant_id, day_from, day_to) if day_to else (0, 2**62)
-        if (call_ids is not None and not call_ids) or window is None:
-            found = []
-        else:
-            if call_ids is not None:
-                where.append(s.c.call_id.in_(sorted(call_ids)))
-            where.append(_not_restricted(s))
-            if conn.dialect.name == "postgresql":
-                match = sa.text("search_segments.tsv @@ to_tsquery('simple', :tsq)").bindparams(tsq=pg_tsquery(terms))
-                q = sa.select(*cols).where(match, s.c.id.between(*window), *where).order_by(s.c.id.desc()).limit(limit)
-            else:
-                fts = sa.table("search_fts", sa.column("rowid"))
-                match = sa.text("search_fts MATCH :m").bindparams(m=fts5_match(terms))
-                q = (
-                    sa.select(*cols)
-                    .select_from(fts.join(s, s.c.id == fts.c.rowid))
-                    .where(match, fts.c.rowid.between(*window), *where)
-                    .order_by(fts.c.rowid.desc())
-                    .limit(limit)
-                )
-            found = [dict(r._mapping) for r in conn.execute(q)]
-        rows = found
-        conn.execute(
-            access_log.insert().values(
-                at=utcnow(),
-                actor=actor,
-                tenant_id=tenant_id,
-                action="search",
-                purpose=purpose[:200],
-                object=f"search/{tenant_id} query {digest} results {len(rows)}",
-            )
-        )
-    return rows
+    return index_store.find(
+        control,
+        tenant_id,
+        terms,
+        speaker=speaker,
+        day_from=day_from,
+        day_to=day_to,
+        call_ids=call_ids,
+        limit=limit,
+        actor=actor,
+        purpose=purpose,
+        digest=digest,
+    )
+
+
+def count_rows(control: ControlStore, tenant_id: str, call_ids: Collection[str] | None = None) -> int:
+    """The tenant's index rows (of *call_ids* when given)."""
+    return index_store.count_rows(control, tenant_id, call_ids)
+
+
+def purge_days(control: ControlStore, tenant_id: str, *, days=None) -> int:
+    """P19: the index rows of expired days (None: every day, offboarding)."""
+    return index_store.purge_days(control, tenant_id, days=days)
