@@ -48,6 +48,10 @@ REDACTED_SEGMENTS_ASSET = ("silver", "analyze", "redacted_segments")
 PLAYBACK_AUDIO_ASSET = ("silver", "analyze", "playback_audio")
 CALL_METRICS_ASSET = ("silver", "analyze", "call_metrics")
 CALL_SCORES_ASSET = ("silver", "analyze", "call_scores")
+# issue 19: materialized by the scoring step's runs (one asset each, for the marts that read them)
+CALL_SENTIMENT_ASSET = ("silver", "analyze", "call_sentiment")  # turn_sentiment and call_sentiment
+CALL_CATEGORIES_ASSET = ("silver", "analyze", "call_categories")
+CALL_CARDS_ASSET = ("silver", "analyze", "call_cards")
 TENANT_REGISTRY_ASSET = ("control", "platform", "tenant_registry")
 MARTS_ASSET_PREFIX = ("marts", "warehouse")  # + the dbt model's name
 
@@ -379,7 +383,7 @@ TURN_SENTIMENT = Dataset(
     "turn_sentiment",
     "datasets",
     "scores",
-    CALL_SCORES_ASSET,
+    CALL_SENTIMENT_ASSET,
     TURN_SENTIMENT_SCHEMA,
     "sentiment per turn (compound score and label; no text)",
 )
@@ -387,7 +391,7 @@ CALL_SENTIMENT = Dataset(
     "call_sentiment",
     "datasets",
     "scores",
-    CALL_SCORES_ASSET,
+    CALL_SENTIMENT_ASSET,
     CALL_SENTIMENT_SCHEMA,
     "sentiment per call: overall, per speaker, first vs last third, the customer's change",
 )
@@ -395,7 +399,7 @@ CALL_CATEGORIES = Dataset(
     "call_categories",
     "datasets",
     "scores",
-    CALL_SCORES_ASSET,
+    CALL_CATEGORIES_ASSET,
     CALL_CATEGORIES_SCHEMA,
     "category and call-driver hits per call, with their time points",
 )
@@ -403,7 +407,7 @@ CALL_CARDS = Dataset(
     "call_cards",
     "datasets",
     "scores",
-    CALL_SCORES_ASSET,
+    CALL_CARDS_ASSET,
     CALL_CARDS_SCHEMA,
     "per call: driver, outcome and the agent's commitments quoted from redacted turns",
 )
@@ -444,8 +448,23 @@ DATASETS: tuple[Dataset, ...] = (
 DATASETS_BY_NAME: dict[str, Dataset] = {d.name: d for d in DATASETS}
 # What reads them beyond the next asset: dbt's sources (dbt/models/sources.yml) and the tenant reports'
 # views (services/reports.py VIEWS); test_catalog.py checks both agree with this.
-MART_SOURCES: tuple[Dataset, ...] = (CALL_MANIFEST, CALL_METRICS, CALL_SCORES)
-REPORT_INPUTS: tuple[Dataset, ...] = (CALL_SCORES, CALL_SCORE_STEPS, CALL_METRICS, TRANSCRIPT_CALLS)
+MART_SOURCES: tuple[Dataset, ...] = (
+    CALL_MANIFEST,
+    CALL_METRICS,
+    CALL_SCORES,
+    CALL_SENTIMENT,
+    CALL_CATEGORIES,
+    CALL_CARDS,
+)
+REPORT_INPUTS: tuple[Dataset, ...] = (
+    CALL_SCORES,
+    CALL_SCORE_STEPS,
+    CALL_METRICS,
+    TRANSCRIPT_CALLS,
+    CALL_SENTIMENT,
+    CALL_CATEGORIES,
+    CALL_CARDS,
+)
 
 
 def dataset(name: str) -> Dataset:

@@ -3,8 +3,11 @@
 import dagster as dg
 
 from ...core.catalog import (
+    CALL_CARDS_ASSET,
+    CALL_CATEGORIES_ASSET,
     CALL_METRICS_ASSET,
     CALL_SCORES_ASSET,
+    CALL_SENTIMENT_ASSET,
     PLAYBACK_AUDIO_ASSET,
     REDACTED_SEGMENTS,
     REDACTED_SEGMENTS_ASSET,
@@ -218,9 +221,9 @@ def call_scores(
 # Issue 19: sentiment, categories and call drivers, call cards — written by the call_scores step
 # (services/conversation.py) from the same redacted segments; declared here so that the marts'
 # sources and the UI name them, and materialized by call_scores' runs.
-CALL_SENTIMENT_KEY = dg.AssetKey(["silver", "analyze", "call_sentiment"])
-CALL_CATEGORIES_KEY = dg.AssetKey(["silver", "analyze", "call_categories"])
-CALL_CARDS_KEY = dg.AssetKey(["silver", "analyze", "call_cards"])
+CALL_SENTIMENT_KEY = dg.AssetKey(CALL_SENTIMENT_ASSET)
+CALL_CATEGORIES_KEY = dg.AssetKey(CALL_CATEGORIES_ASSET)
+CALL_CARDS_KEY = dg.AssetKey(CALL_CARDS_ASSET)
 CONVERSATION_KEYS = (CALL_SENTIMENT_KEY, CALL_CATEGORIES_KEY, CALL_CARDS_KEY)
 _CONVERSATION_DOCS = {
     CALL_SENTIMENT_KEY: "Sentiment per turn (turn_sentiment) and per call (call_sentiment): overall, per speaker, "
