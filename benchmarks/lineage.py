@@ -1,8 +1,8 @@
 """Lineage lookup latency at scale (issue 9): p50 / p95 of the three auditor lookups
 (``ccr lineage call | subject | report``) over a control store holding N calls' lineage.
 
-Per call the pipeline writes six rows (audio, manifest_row, transcript, redacted_transcript,
-call_metrics, call_score) plus one subject-index row; per tenant and period a report with its
+Per call the pipeline writes seven rows (audio, manifest_row, transcript, redacted_transcript,
+playback_audio, call_metrics, call_score; six before issue 18's playback copy) plus one subject-index row; per tenant and period a report with its
 files, per tenant the marts, and access-log rows for each report. Rows are bulk-loaded (COPY on
 PostgreSQL, executemany in one transaction on SQLite) straight into the migrated schema, then the
 lookups run through the same service functions as the CLI.
@@ -66,6 +66,7 @@ ASSETS = {
     "manifest_row": "silver/ingest/call_manifest",
     "transcript": "silver/transcribe/transcripts",
     "redacted_transcript": "silver/analyze/redacted_segments",
+    "playback_audio": "silver/analyze/playback_audio",
     "call_metrics": "silver/analyze/call_metrics",
     "call_score": "silver/analyze/call_scores",
 }
@@ -99,7 +100,7 @@ def _run(kind: str, tenant: str, day: str) -> str:
 
 
 def lineage_rows(calls: int, tenants: int, days: int, created: str):
-    """Yield lineage tuples in LINEAGE_COLS order: six per call, then reports and marts."""
+    """Yield lineage tuples in LINEAGE_COLS order: one per call stage (CALL_KINDS), then reports and marts."""
     for i in range(calls):
         t, c, d = tenant_of(i, tenants), call_of(i), day_of(i, tenants, days)
         y, m, dd = d.split("-")
@@ -109,6 +110,8 @@ def lineage_rows(calls: int, tenants: int, days: int, created: str):
                 uri, src = audio, f"{BUCKET}/raw/{t}/{y}/{m}/{dd}/{c}.flac"
             elif kind == "transcript":
                 uri, src = f"{BUCKET}/restricted/{t}/transcripts/{d}/{c}.json", audio
+            elif kind == "playback_audio":
+                uri, src = f"{BUCKET}/playback/{t}/{y}/{m}/{dd}/{c}.wav", audio
             else:
                 uri, src = f"{BUCKET}/datasets/{t}/{DATASETS[kind]}/day={d}/part.parquet#{c}", audio
             yield (

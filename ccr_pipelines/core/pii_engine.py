@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from .redaction import (
@@ -163,22 +164,40 @@ def find_entities_batch(texts: Iterable[str]) -> list[list[Entity]]:
     return [found.get(t, []) if t else [] for t in texts]
 
 
+# Redaction passes at most: a placeholder changes a name's context, and the NER may then tag a word
+# beside it it did not tag before (« Bonjour, à Khmer Nenshi, Mankaraparei. »: the second pass tags
+# "Mankaraparei" next to [PERSON]). The blocking no_pii_left check re-runs this detector on the
+# output, so the output must be a fixed point of it.
+MAX_PASSES = 3
+
+
 def redact_batch(texts: Iterable[str]) -> list[tuple[str, dict[str, int]]]:
-    """Each text with its PII replaced by typed placeholders (Presidio's anonymizer), and per-type counts."""
+    """Each text with its PII replaced by typed placeholders (Presidio's anonymizer), and per-type counts.
+
+    Texts changed by a pass are detected again, until the detector finds nothing in them (at most
+    ``MAX_PASSES``): an unchanged text needs no second look (the detector is deterministic)."""
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
     texts = list(texts)
     anonymizer = _state.get("anonymizer") or AnonymizerEngine()
     operators = {t.upper(): OperatorConfig("replace", {"new_value": PLACEHOLDERS[t]}) for t in TYPES}
-    out = []
-    for text, entities in zip(texts, find_entities_batch(texts), strict=True):
-        counts = apply(text, entities)[1]
-        if entities:
-            text = anonymizer.anonymize(
-                text=text,
+    current = list(texts)
+    counts: list[Counter] = [Counter() for _ in texts]
+    todo = list(range(len(texts)))
+    for _ in range(MAX_PASSES):
+        if not todo:
+            break
+        changed = []
+        for i, entities in zip(todo, find_entities_batch([current[i] for i in todo]), strict=True):
+            if not entities:
+                continue
+            counts[i].update(apply(current[i], entities)[1])
+            current[i] = anonymizer.anonymize(
+                text=current[i],
                 analyzer_results=[RecognizerResult(e.kind.upper(), e.start, e.end, 1.0) for e in entities],
                 operators=operators,
             ).text
-        out.append((text, counts))
-    return out
+            changed.append(i)
+        todo = changed
+    return [(current[i], {t: counts[i][t] for t in TYPES}) for i in range(len(texts))]
