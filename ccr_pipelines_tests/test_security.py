@@ -176,15 +176,45 @@ def demo_sources(data_dir: Path, captured: dict[str, str]):
                 )
     finally:
         instance.dispose()
-    # and the control store, which holds call ids and keyed hashes only (core/subjects.py)
+    # and the control store, which holds call ids and keyed hashes only (core/subjects.py) — but for the
+    # transcript search index (issue 19), a copy of the REDACTED segments: checked apart, below
     for db in sorted(home.rglob("*.db")) + sorted(data_dir.glob("control.db")):
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
             for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+                if db.name == "control.db" and table.startswith(SEARCH_INDEX_TABLES):
+                    continue
                 for row in con.execute(f'SELECT * FROM "{table}"'):
                     yield f"{db.relative_to(data_dir)}:{table}", "\n".join(strings_in(list(row)))
         finally:
             con.close()
+
+
+SEARCH_INDEX_TABLES = ("search_segments", "search_fts")
+
+
+@pytest.mark.slow
+def test_p21_the_demos_search_index_holds_only_redacted_text_each_row_a_redacted_segment(demo_run):
+    """The search index (control store, issue 19) is the one control-store table with transcript text: it
+    must be exactly the redacted segments (placeholders, no phone, e-mail or name), nothing else."""
+    import pyarrow.parquet as pq
+
+    data_dir, _captured = demo_run
+    redacted = set()
+    for part in (data_dir / "objects" / "datasets").glob("*/redacted_segments/day=*/part.parquet"):
+        t = pq.read_table(part, columns=["tenant_id", "call_id", "segment_index", "text"])
+        redacted |= {(r["tenant_id"], r["call_id"], r["segment_index"], r["text"].strip()) for r in t.to_pylist()}
+    con = sqlite3.connect(f"file:{data_dir / 'control.db'}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT tenant_id, call_id, segment_index, text FROM search_segments").fetchall()
+    finally:
+        con.close()
+    assert rows and redacted
+    assert {(t, c, i, x) for t, c, i, x in rows} <= redacted
+    scanner = PiiScanner(
+        {k: v for k, v in _fixture_scanner().needles.items() if not v.startswith("transcript sentence")}
+    )
+    assert not [f for r in rows for f in scanner.scan("search_segments", r[3])]
 
 
 # `demo_run` (``ccr demo --reset`` once per session) is in conftest.py: test_lineage reads its events too.
