@@ -169,3 +169,33 @@ def test_marts_build_on_an_s3_store_over_a_mirror_and_are_published(tmp_path, te
     con = duckdb.connect(str(published), read_only=True)
     assert dict(con.sql("select tenant_id, calls from mart_tenant_month").fetchall()) == {"acme-energie": 2}
     con.close()
+
+
+def test_the_marts_build_when_a_source_dataset_has_no_file_yet_and_drops_the_placeholder_once_one_exists(tmp_path):
+    """A store scored before issue 19 has no call_sentiment / call_categories / call_cards partition:
+    dbt's glob over a dataset nobody wrote fails the whole build (and with it a purge or an erasure
+    that rebuilds the marts — the erasure benchmark found it). An empty placeholder stands in until a
+    tenant's partition exists."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from ccr_pipelines.core import catalog
+    from ccr_pipelines.services.marts import EMPTY_SOURCES_FOLDER, ensure_mart_sources, rebuild_marts
+
+    store = LocalObjectStore(tmp_path / "objects")
+    control = ControlStore(f"sqlite:///{tmp_path}/control.db")
+    control.migrate()
+    _write_day(Warehouse(store), control, "acme-energie", {"c-1": "good", "c-2": "bad"})
+    root = store.root / "datasets"
+    for name in catalog.CONVERSATION_DATASETS:  # as a store scored before issue 19
+        shutil.rmtree(root / "acme-energie" / name, ignore_errors=True)
+    rebuild_marts(store.root, control=control)  # raised "No files found that match the pattern" before
+    placeholder = root / EMPTY_SOURCES_FOLDER / "call_sentiment" / "day=1970-01-01" / "part.parquet"
+    assert pq.ParquetFile(placeholder).read().num_rows == 0
+    assert catalog.kind_of_key(str(placeholder.relative_to(store.root))) == "mart_source_placeholder"
+    real = root / "acme-energie" / "call_sentiment" / "day=2026-11-16"
+    real.mkdir(parents=True)
+    pq.write_table(catalog.CALL_SENTIMENT.schema.empty_table(), real / "part.parquet")
+    assert "call_sentiment" not in ensure_mart_sources(root) and not placeholder.exists()
+    control.dispose()

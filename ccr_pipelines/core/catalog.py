@@ -825,6 +825,13 @@ OBJECT_KINDS: tuple[ObjectKind, ...] = (
         removal="kept: every backup restore re-applies it",
     ),
     ObjectKind(
+        "mart_source_placeholder",
+        re.compile(r"^datasets/_empty/[a-z_]+/day=1970-01-01/part\.parquet$"),
+        "services/marts.ensure_mart_sources",
+        None,
+        removal="empty (no row); deleted once a tenant's partition of the dataset exists",
+    ),
+    ObjectKind(
         "marts",
         re.compile(rf"^{re.escape(MARTS_KEY)}$"),
         "marts/warehouse (dbt)",

@@ -215,6 +215,35 @@ def prepare_dbt_manifest(*, force: bool = False) -> Path:
     return path
 
 
+# A folder name that is not a tenant id (core/keys.TENANT_ID_RE): never listed or read as a tenant.
+EMPTY_SOURCES_FOLDER = "_empty"
+
+
+def ensure_mart_sources(datasets_root: str | Path) -> list[str]:
+    """dbt reads each mart source through a glob that must match at least one file. A dataset no tenant
+    has written yet — a store scored before the dataset existed (issue 19's conversation datasets after
+    an upgrade), a fresh store before its first scoring — gets an empty placeholder of its schema under
+    ``_empty/``, deleted again once a tenant's partition exists. Returns the datasets given one."""
+    from ..core import catalog
+
+    root = Path(datasets_root)
+    made = []
+    for d in catalog.MART_SOURCES:
+        placeholder = root / EMPTY_SOURCES_FOLDER / d.name / "day=1970-01-01" / "part.parquet"
+        if any(p != placeholder for p in root.glob(f"*/{d.name}/day=*/part.parquet")):
+            if placeholder.exists():
+                placeholder.unlink()
+            continue
+        if d.schema is None or placeholder.exists():
+            continue
+        import pyarrow.parquet as pq
+
+        placeholder.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(d.schema.empty_table(), placeholder)
+        made.append(d.name)
+    return made
+
+
 def run_dbt(
     command: str,
     *,
@@ -227,6 +256,7 @@ def run_dbt(
     """``dbt <command>`` over the Parquet datasets under *datasets_root* into *duckdb_file*, with the
     restriction list from *control* (P16; none = no restriction). Raises on a dbt failure with the
     tail of dbt's output (model names and SQL, not data values)."""
+    ensure_mart_sources(datasets_root)
     env = {**os.environ, **dbt_env(datasets_root, duckdb_file, write_restricted_calls(control, duckdb_file))}
     dbt = dbt_executable()
     r = subprocess.run(

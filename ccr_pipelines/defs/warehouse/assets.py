@@ -13,7 +13,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from ...core.catalog import MARTS_ASSET_PREFIX
 from ...platform import dbt_project
 from ...resources import ControlStoreResource, ObjectStoreResource, TenantRegistryResource
-from ...services.marts import build_summary, dbt_vars, marts_location, mirror_datasets, write_restricted_calls
+from ...services.marts import (
+    build_summary,
+    dbt_vars,
+    ensure_mart_sources,
+    marts_location,
+    mirror_datasets,
+    write_restricted_calls,
+)
 
 # the marts' summary observation (dbt's own PASS/WARN/ERROR totals) is attached to this mart
 MART_SUMMARY_KEY = dg.AssetKey([*MARTS_ASSET_PREFIX, "mart_tenant_month"])
@@ -59,6 +66,9 @@ def ccr_dbt_marts(
     # P16: calls of subjects under a restriction of processing stay out of the marts, through a file
     # the staging models anti-join (its path on the command line, never the ids, which Dagster logs)
     restricted = write_restricted_calls(control_store.get(), marts.duckdb_file)
+    placeholders = ensure_mart_sources(marts.datasets_root)  # a source no tenant has written yet: empty
+    if placeholders:
+        context.log.info(f"empty mart sources (no tenant has written them yet): {placeholders}")
     invocation = dbt.cli(
         ["build", "--vars", json.dumps(dbt_vars(marts.datasets_root, marts.duckdb_file, restricted))], context=context
     )
