@@ -85,3 +85,40 @@ def refuse_baseline_downgrade(revision: str) -> None:
         f"revision {revision} belongs to the baseline (the schema before Alembic): it is not "
         f"downgraded; restore a backup instead (docs/operations.md)"
     )
+
+
+_ROLES = sa.table("access_role_commands", sa.column("role", sa.String), sa.column("command", sa.String))
+_AUDIT = sa.table(
+    "audit_log",
+    sa.column("at", sa.DateTime(timezone=True)),
+    sa.column("actor", sa.String),
+    sa.column("entity", sa.String),
+    sa.column("entity_id", sa.String),
+    sa.column("change", sa.JSON),
+)
+
+
+def set_role_commands(conn, rows, *, allow: bool, revision: str) -> None:
+    """A revision granting (or, downgraded, taking back) role commands: on a store whose role table is
+    written (it has a first admin), each change audited (P20) as ``ccr access allow`` does; a store
+    without one gets them from ``core/access.DEFAULT_ROLE_COMMANDS`` at bootstrap."""
+    from datetime import UTC, datetime
+
+    have = {(r, c) for r, c in conn.execute(sa.select(_ROLES.c.role, _ROLES.c.command))}
+    if not have:
+        return  # no first admin yet: bootstrap writes the defaults, these included
+    now = datetime.now(UTC)
+    for role, command in rows:
+        if ((role, command) in have) == allow:
+            continue
+        where = sa.and_(_ROLES.c.role == role, _ROLES.c.command == command)
+        conn.execute(_ROLES.insert().values(role=role, command=command) if allow else _ROLES.delete().where(where))
+        conn.execute(
+            _AUDIT.insert().values(
+                at=now,
+                actor=f"ccr db {'migrate' if allow else 'downgrade'} (revision {revision})",
+                entity="access_role",
+                entity_id=role,
+                change={"command": command, "allowed": allow, "reason": f"schema revision {revision}"},
+            )
+        )

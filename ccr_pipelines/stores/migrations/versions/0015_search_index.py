@@ -10,10 +10,9 @@ tokenizer ``unicode61 remove_diacritics 2`` (case and accents folded). PostgreSQ
 whose role table is written gets ``search`` for the analyst and dpo roles, each change audited (P20).
 """
 
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
 from alembic import op
+
+from ccr_pipelines.stores.migrations.ddl import set_role_commands
 
 revision = "0015"
 down_revision = "0014"
@@ -21,37 +20,10 @@ branch_labels = None
 depends_on = None
 
 _ROWS = (("analyst", "search"), ("dpo", "search"))
-_roles = sa.table("access_role_commands", sa.column("role", sa.String), sa.column("command", sa.String))
-_audit = sa.table(
-    "audit_log",
-    sa.column("at", sa.DateTime(timezone=True)),
-    sa.column("actor", sa.String),
-    sa.column("entity", sa.String),
-    sa.column("entity_id", sa.String),
-    sa.column("change", sa.JSON),
-)
 
 
 def _set(allow: bool) -> None:
-    conn = op.get_bind()
-    have = {(r, c) for r, c in conn.execute(sa.select(_roles.c.role, _roles.c.command))}
-    if not have:
-        return  # no first admin yet: bootstrap writes the defaults, these included
-    now = datetime.now(UTC)
-    for role, command in _ROWS:
-        if ((role, command) in have) == allow:
-            continue
-        where = sa.and_(_roles.c.role == role, _roles.c.command == command)
-        conn.execute(_roles.insert().values(role=role, command=command) if allow else _roles.delete().where(where))
-        conn.execute(
-            _audit.insert().values(
-                at=now,
-                actor=f"ccr db {'migrate' if allow else 'downgrade'} (revision {revision})",
-                entity="access_role",
-                entity_id=role,
-                change={"command": command, "allowed": allow, "reason": f"schema revision {revision}"},
-            )
-        )
+    set_role_commands(op.get_bind(), _ROWS, allow=allow, revision=revision)
 
 
 def upgrade() -> None:
