@@ -84,12 +84,8 @@ def test_an_older_schema_is_upgraded_in_place_keeping_its_rows(backend, tmp_path
         store.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_concurrent_first_runs_migrate_a_fresh_store_once(backend, tmp_path, request):
-    # Every Dagster run process migrates on first use: several starting together on a
-    # fresh store must all succeed, and each migration must be applied exactly once.
-    url = _fresh_url(backend, tmp_path, request)
-    stores = [ControlStore(url) for _ in range(6)]
+def migrate_all_at_once(stores: list[ControlStore]) -> tuple[list, list[str]]:
+    """Each store migrates in its own thread, all released together; (versions reached, errors)."""
     barrier = threading.Barrier(len(stores))
     results, errors = [], []
 
@@ -97,7 +93,7 @@ def test_concurrent_first_runs_migrate_a_fresh_store_once(backend, tmp_path, req
         barrier.wait()
         try:
             results.append(store.migrate())
-        except Exception as exc:  # noqa: BLE001 - collected and shown below
+        except Exception as exc:  # noqa: BLE001 - collected and shown by the caller's assertion
             errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
 
     threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
@@ -105,6 +101,16 @@ def test_concurrent_first_runs_migrate_a_fresh_store_once(backend, tmp_path, req
         t.start()
     for t in threads:
         t.join(timeout=60)
+    return results, errors
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_concurrent_first_runs_migrate_a_fresh_store_once(backend, tmp_path, request):
+    # Every Dagster run process migrates on first use: several starting together on a
+    # fresh store must all succeed, and each migration must be applied exactly once.
+    url = _fresh_url(backend, tmp_path, request)
+    stores = [ControlStore(url) for _ in range(6)]
+    results, errors = migrate_all_at_once(stores)
     try:
         assert errors == [] and results == [HEAD] * len(stores)
         assert _alembic_versions(stores[0]) == [rev_id(HEAD)]

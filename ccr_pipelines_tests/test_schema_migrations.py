@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -37,6 +36,7 @@ from ccr_pipelines.stores.control_store import (
 
 from .cli_helpers import run_cli
 from .legacy_control_store import legacy_migrate
+from .test_control_store import migrate_all_at_once
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = int(migrations.BASELINE)
@@ -246,21 +246,7 @@ def test_concurrent_migrators_adopt_or_create_the_schema_once(url, start):
         first.log_access(actor="ops", tenant_id="acme-energie", action="read", purpose="qa", obj="o")
         first.dispose()
     stores = [ControlStore(url) for _ in range(6)]
-    barrier = threading.Barrier(len(stores))
-    results, errors = [], []
-
-    def migrate(store):
-        barrier.wait()
-        try:
-            results.append(store.migrate())
-        except Exception as exc:  # noqa: BLE001 - collected and shown below
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-
-    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results, errors = migrate_all_at_once(stores)
     try:
         assert errors == [] and results == [HEAD] * len(stores)
         assert _alembic_rows(stores[0]) == [migrations.rev_id(HEAD)]
