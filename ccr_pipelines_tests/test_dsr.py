@@ -493,3 +493,29 @@ def dsr_secret(loaded) -> str:
     from ccr_pipelines.core.settings import resolve
 
     return resolve(loaded.settings.ingest.subject_hash_key)
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_p17_a_partial_write_killed_mid_way_is_erased_with_the_subjects_calls(world, tmp_path):
+    """A transcript write killed before its rename leaves an unlisted temp file beside the transcript;
+    the erasure removes it (its writer is gone) and says so in the receipt, a live writer's stays."""
+    folder = tmp_path / "objects" / "restricted" / T / "transcripts" / "2026" / "11" / "16" / "c-1"
+    dead = folder / f".tmp-{_dead_pid()}-x1"
+    dead.write_bytes(json.dumps({"text": f"my number is {PHONE}"}).encode())
+    other = tmp_path / "objects" / "audio" / "globex-support" / f".tmp-{_dead_pid()}-x2"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"another tenant's partial write")
+    rid = dsr.register(world, T, "erasure", {"phone": PHONE})
+    proof = dsr.erase(world, rid)
+    assert proof["scan"]["passed"], proof["scan"]["findings"]
+    assert not dead.exists()
+    assert any(d["location"] == f"restricted/{T}/ (partial writes)" for d in proof["deleted"]), proof["deleted"]
+    assert other.exists()  # the erasure of one tenant's subject does not sweep another tenant's folders

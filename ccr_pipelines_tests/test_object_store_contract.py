@@ -8,6 +8,7 @@ are the reference the local store must reproduce.
 from __future__ import annotations
 
 import os
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -336,6 +337,76 @@ def test_a_temp_file_left_by_a_killed_writer_is_never_listed(tmp_path):
     store.put_bytes("raw/acme-energie/a.wav", b"x")
     (tmp_path / "objects" / "raw" / "acme-energie" / ".tmp-abc123").write_bytes(b"partial")
     assert _keys(store) == ["raw/acme-energie/a.wav"]
+
+
+def test_a_write_killed_by_sigkill_leaves_a_partial_write_that_discard_removes_p3(tmp_path):
+    """P3, P19: a writer killed mid-write (SIGKILL: no cleanup runs) leaves a temp file no listing,
+    erasure or retention rule reaches; discard_partial_writes removes it once its writer is gone and
+    leaves a live writer's temp file alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "objects"
+    folder = root / "restricted" / "acme-energie" / "transcripts"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from ccr_pipelines.stores.object_store import LocalObjectStore\n"
+            "def slow(fh):\n"
+            "    fh.write(b'Jean Dupont 06 12 34 56 78'); fh.flush(); time.sleep(120)\n"
+            f"LocalObjectStore({str(root)!r})._atomic_write('restricted/acme-energie/transcripts/t.json', slow)\n",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder.is_dir() and any(p.stat().st_size for p in folder.iterdir())):
+            assert time.monotonic() < deadline and child.poll() is None, "the writer never started"
+            time.sleep(0.05)
+        store = LocalObjectStore(root)
+        assert store.discard_partial_writes() == 0  # its writer is alive: a write in progress
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        child.kill()
+    [left] = list(folder.iterdir())
+    assert left.name.startswith(f".tmp-{child.pid}-") and b"Dupont" in left.read_bytes()
+    assert _keys(store) == []  # invisible to every listing ...
+    # ... so the sweep is scoped like the listings: another tenant's prefix does not reach it
+    assert store.discard_partial_writes("restricted/globex-support/") == 0
+    assert store.discard_partial_writes("restricted/acme-energie/") == 1
+    assert list(folder.iterdir()) == []
+
+
+def test_an_old_or_unattributed_temp_file_goes_and_a_recent_live_one_stays(tmp_path):
+    from ccr_pipelines.stores.object_store import PARTIAL_WRITE_MAX_AGE_S
+
+    store = LocalObjectStore(tmp_path / "objects")
+    store.put_bytes("audio/acme-energie/2026/11/16/c-1.wav", b"x")
+    folder = tmp_path / "objects" / "audio" / "acme-energie" / "2026" / "11" / "16"
+    live = folder / f".tmp-{os.getpid()}-live"  # this process: a write in progress
+    stale = folder / f".tmp-{os.getpid()}-stale"  # same live pid, but older than any write (pid reuse)
+    unattributed = folder / ".tmp-abc123"  # an older name without a pid: kept until it is old
+    for p in (live, stale, unattributed):
+        p.write_bytes(b"partial")
+    old = time.time() - PARTIAL_WRITE_MAX_AGE_S - 60
+    os.utime(stale, (old, old))
+    assert store.discard_partial_writes() == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["c-1.wav", live.name, unattributed.name])
+    os.utime(unattributed, (old, old))
+    assert store.discard_partial_writes("audio/") == 1
+    assert store.get_bytes("audio/acme-energie/2026/11/16/c-1.wav") == b"x"
+
+
+def test_discard_partial_writes_refuses_a_bad_prefix_and_is_a_no_op_on_s3(object_store):
+    object_store.put_bytes("raw/acme-energie/a.wav", b"x")
+    with pytest.raises(InvalidKeyError):
+        object_store.discard_partial_writes("../etc/")
+    assert object_store.discard_partial_writes() == 0
+    assert _keys(object_store) == ["raw/acme-energie/a.wav"]
 
 
 def test_local_store_refuses_a_key_that_is_also_a_folder(tmp_path):

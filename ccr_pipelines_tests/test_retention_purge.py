@@ -307,6 +307,27 @@ def test_p19_purge_killed_midway_and_rerun_reaches_the_same_end_state_as_one_cle
     assert _state(killed) == reference
 
 
+def test_p3_p19_the_purge_discards_partial_writes_of_dead_writers_and_records_them(seeded, tmp_path):
+    """A write killed before its rename (SIGKILL, power loss) leaves a temp file no listing reaches;
+    ``ccr purge --execute`` discards it when its writer is gone and leaves a live writer's alone."""
+    data = _copy(seeded, tmp_path / "partial")
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    folder = data / "objects" / "audio" / "globex-support"
+    dead = folder / f".tmp-{finished.pid}-abc"
+    live = folder / f".tmp-{os.getpid()}-def"
+    for p in (dead, live):
+        p.write_bytes(b"partial audio")
+    p = _cli(data, "--execute")
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out
+    assert not dead.exists() and live.exists()
+    control = ControlStore(f"sqlite:///{data}/control.db")
+    rows = control.fetch(sa.select(purge_log).where(purge_log.c.data_class == "partial_writes"))
+    control.dispose()
+    assert [(r["tenant_id"], r["objects"], r["dry_run"]) for r in rows] == [("platform", 1, False)]
+
+
 def test_p19_purge_plan_lists_every_version_on_a_versioned_s3_bucket(s3_bucket):
     import boto3
 

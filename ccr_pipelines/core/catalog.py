@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from .errors import InvalidKeyError
 from .ingest import AUDIO_EXTENSIONS, CALL_ID_RE, SIDECAR_EXTENSION, UNROUTED
-from .keys import TENANT_ID_RE, tenant_key, validate_key, validate_tenant_id
+from .keys import TENANT_ID_RE, ZONES, tenant_key, validate_key, validate_tenant_id
 from .redaction import TYPES as PII_TYPES
 from .report_periods import PERIOD_KINDS
 
@@ -668,6 +668,12 @@ def report_key(tenant_id: str, kind: str, period_key: str, name: str) -> str:
 # -- exports: DSR bundles and lineage-lookup answers (erased with the subject; offboarding) -------
 def exports_prefix(tenant_id: str) -> str:
     return tenant_key("exports", tenant_id) + "/"
+
+
+def tenant_zone_prefixes(tenant_id: str) -> tuple[str, ...]:
+    """Every zone's folder of one tenant, ``{zone}/{tenant}/``, and the OpenLineage folder (shared by
+    tenants): where a subject's data can be, for the sweeps that must reach all of it (P3, P17)."""
+    return tuple(tenant_key(zone, tenant_id) + "/" for zone in ZONES) + (OPENLINEAGE_PREFIX,)
 
 
 def dsr_export_prefix(tenant_id: str, request_id: int) -> str:

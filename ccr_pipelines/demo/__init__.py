@@ -129,6 +129,10 @@ def run_demo(*, reset: bool = False, quiet: bool = False, resume: bool = False, 
                 flush=True,
             )
             _wait_for_uploads_to_settle(objects_root / "raw")
+            # a stage killed mid-write left a temp file beside its target: its writer is gone (P3)
+            discarded = platform.object_store.discard_partial_writes()
+            if discarded and not quiet:
+                print(f"resume: discarded {discarded} partial write(s) of the killed run", flush=True)
         else:
             seeded = _seed_inbox(objects_root, platform.control_store, platform.subject_hash_key())
             if not quiet:

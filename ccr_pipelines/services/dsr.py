@@ -517,6 +517,11 @@ def _erase_objects(er: _Erasure) -> None:
     """Audio + sidecars, inbox leftovers, raw transcripts (every version); the subject's earlier export
     bundles, quarantined uploads and lineage-lookup answers; the calls' datasets in OpenLineage files."""
     env, t, hashes = er.env, er.tenant_id, set(er.hashes)
+    # writes killed mid-way left unlisted temp files the scan cannot read: they go first (local store)
+    for prefix in catalog.tenant_zone_prefixes(t):
+        n = env.store.discard_partial_writes(prefix)
+        if n:
+            er.note("object_store", f"{prefix} (partial writes)", files=n)
     for c in er.calls:
         for p in _call_prefixes(t, c["call_id"], c["day"]):
             versions = list(env.store.list_versions(p))

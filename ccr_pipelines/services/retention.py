@@ -257,6 +257,13 @@ def run_purge(env: PurgeEnv, *, dry_run: bool = True) -> dict:
         if since_flush >= LOG_EVERY:
             flush()
             since_flush = 0
+    # P3, P19: temp files of writers killed mid-write are never listed, so no rule above reaches them
+    partial = env.store.discard_partial_writes()
+    if partial:
+        for bucket in (per, pending):
+            bucket[(PLATFORM, "partial_writes")][0] += partial
+        if env.progress:
+            env.progress(f"discarded {partial} partial write(s)")
     # P6, P17, P19: backups past the backup retention go (every file; the newest always stays)
     backups = []
     if env.backup_keep_days is not None:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,6 +124,16 @@ class ObjectStore(ABC):
                 batch = []
         return total + (self.delete_versions(batch) if batch else 0)
 
+    def discard_partial_writes(self, prefix: str = "") -> int:
+        """Delete what writers killed mid-write left under *prefix*; returns how many (P3, P19).
+
+        A partial write is never listed, so erasure, retention and reports never see it, yet it may
+        hold personal data. On S3 a PUT is atomic and the bucket's lifecycle rule
+        (``AbortIncompleteMultipartUpload``, infra/terraform) aborts unfinished multipart uploads,
+        so there is nothing to do here."""
+        validate_prefix(prefix)
+        return 0
+
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
 
@@ -172,8 +183,9 @@ class LocalObjectStore(ObjectStore):
             # A directory cannot be a file too: unlike S3, keys "a/b" and "a/b/c"
             # cannot coexist here. Our layouts never need both (files have extensions).
             raise InvalidKeyError("object key collides with an existing object or folder (local store)") from None
-        # Dot-prefixed temp name: never a valid key, so never listed.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        # Dot-prefixed temp name: never a valid key, so never listed. It names the writer's pid, so
+        # that discard_partial_writes can tell a write in progress from one whose writer died.
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 writer(fh)
@@ -188,6 +200,32 @@ class LocalObjectStore(ObjectStore):
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         return self._atomic_write(key, lambda fh: fh.write(data))
+
+    def discard_partial_writes(self, prefix: str = "") -> int:
+        """Temp files of writers that died (SIGKILL, power loss) before their rename (P3, P19).
+
+        A temp file goes when its writer's pid is no longer running, or when it is older than
+        ``PARTIAL_WRITE_MAX_AGE_S`` (a pid reused by another process, or a name without a pid)."""
+        validate_prefix(prefix)
+        base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self.root / base_rel if base_rel else self.root
+        removed = 0
+        now = time.time()
+        # A temp file's target key is unknown: everything under the prefix's folder is in scope.
+        for directory, _dirs, files in os.walk(base):
+            for name in files:
+                if not name.startswith(_TEMP_PREFIX):
+                    continue
+                path = Path(directory) / name
+                try:
+                    age = now - path.stat().st_mtime
+                except FileNotFoundError:  # renamed by its (live) writer meanwhile
+                    continue
+                if age > PARTIAL_WRITE_MAX_AGE_S or not _pid_running(_writer_pid(name)):
+                    with _suppress():
+                        path.unlink()
+                        removed += 1
+        return removed
 
     def put_file(self, key: str, path: str | Path) -> ObjectInfo:
         def writer(fh):
@@ -480,6 +518,33 @@ class S3ObjectStore(ObjectStore):
 
 
 # ---------------------------------------------------------------------------
+_TEMP_PREFIX = ".tmp-"
+PARTIAL_WRITE_MAX_AGE_S = 24 * 3600  # no single write of ours takes a day
+
+
+def _writer_pid(temp_name: str) -> int | None:
+    head = temp_name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+    return int(head) if head.isdigit() and len(head) < 10 else None
+
+
+def _pid_running(pid: int | None) -> bool:
+    """Whether *pid* is a live process on this host (None: unknown writer, treated as live)."""
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    # a zombie (killed, not yet reaped) holds its pid but writes nothing more
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
 def _check(key: str, received: bool) -> str:
     return validate_received_key(key) if received else validate_key(key)
 
