@@ -228,3 +228,32 @@ def test_issue17_forbidden_phrases_are_never_matched_by_sound():
     segs = [_seg(0, "agent", 0.0, "Cet appel est enregistré."), _seg(1, "agent", 4.0, "Sais pas mon prob lème.")]
     out = score_call(_card("acme-energie.v1"), segs, uses_virtual_agents=False, asr_confidence=0.9)
     assert _step(out, "courtesy")["status"] == "passed"
+
+
+@pytest.mark.timeout(120)
+def test_issue19_the_floor_skips_windows_without_changing_any_answer_that_reaches_it():
+    """The scorer passes ``floor=PHONETIC_SIMILARITY``: windows whose character-bag bound is below it
+    are not compared. On the labelled set and on 3,000 generated mixes of its sentences and phrases,
+    every answer that reaches the floor is the same (score and window); every other stays below."""
+    import random
+
+    rng = random.Random(17)
+    pool = [w for _, phrase, heard, _ in LABELLED for w in accented_words(phrase) + accented_words(heard)]
+    cases = [(lang, phrase, accented_words(heard)) for lang, phrase, heard, _ in LABELLED]
+    for _ in range(3000):
+        lang, phrase, heard, _ = rng.choice(LABELLED)
+        words = rng.sample(pool, rng.randint(0, 12))
+        at = rng.randint(0, len(words))
+        words[at:at] = accented_words(rng.choice((phrase, heard)))  # the step, or a mishearing, somewhere
+        cases.append((lang, phrase, words if rng.random() < 0.7 else rng.sample(pool, rng.randint(1, 25))))
+    reached = 0
+    for lang, phrase, words in cases:
+        key = tuple(accented_words(phrase))
+        full = phonetic_match(key, words, lang)
+        fast = phonetic_match(key, words, lang, floor=PHONETIC_SIMILARITY)
+        if full[0] >= PHONETIC_SIMILARITY:
+            reached += 1
+            assert fast == full, (phrase, words)
+        else:
+            assert fast[0] < PHONETIC_SIMILARITY, (phrase, words)
+    assert reached > 1000 and len(cases) - reached > 500  # both sides exercised

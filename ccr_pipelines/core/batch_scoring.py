@@ -380,7 +380,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
     """Issue 17, as score_call does it: for each (call, script step) with no hit of either kind, the
     earliest segment per role whose words SOUND like one of the step's phrases (first phrase that does,
     in card order). Loops only over the missing steps' calls; each (phrase, text) is compared once."""
-    from .phonetic import PHONETIC_SIMILARITY, accented_words, phonetic_match
+    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, phonetic_match
 
     nq = len(qs)
     steps = [qi for qi, q in enumerate(qs) if q.applies and q.kind == "script_step"]
@@ -393,7 +393,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
         return hits
     lang = "en" if card.language == "en" else "fr"
     bounds = np.concatenate([np.flatnonzero(np.diff(sg.call_of, prepend=-1)), [len(sg.call_of)]])
-    texts: dict[int, list[str]] = {}
+    texts: dict[int, Heard] = {}
     memo: dict[tuple[str, int], tuple[float, int]] = {}
     phrase_words = {p: tuple(accented_words(p)) for qi in steps for p in qs[qi].phrases}
     text_col = sg.t.column("text")
@@ -416,11 +416,11 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
                 continue
             u = int(sg.text_of[r])
             if u not in texts:
-                texts[u] = accented_words(text_col[r].as_py() or "")
+                texts[u] = Heard(accented_words(text_col[r].as_py() or ""), lang)
             for pi, phrase in enumerate(q.phrases):
                 key = (phrase, u)
                 if key not in memo:
-                    memo[key] = phonetic_match(phrase_words[phrase], texts[u], lang)
+                    memo[key] = phonetic_match(phrase_words[phrase], texts[u], lang, floor=PHONETIC_SIMILARITY)
                 sim, pos = memo[key]
                 if sim >= PHONETIC_SIMILARITY:
                     new.append((r, qi, pi, sim, pos, (c * nq + qi) * 2 + who))

@@ -20,6 +20,8 @@ import unicodedata
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+import numpy as np
+
 # From here two keys "sound the same": the middle of the gap on the labelled set of test_phonetic.py
 # (near-misses reach 0.83, garbled steps start at 0.90; garbled
 # disclosures and greetings vs near-misses such as « je vous enregistre votre demande »).
@@ -96,8 +98,11 @@ _COMPILED = {
 
 def _fold(word: str) -> str:
     """Lower case, curly apostrophe straightened, accents removed except French é/è/ê/ë and ç."""
+    low = word.lower().replace("’", "'")
+    if low.isascii():  # most words: nothing to fold
+        return low
     out = []
-    for ch in word.lower().replace("’", "'"):
+    for ch in low:
         if ch in "éèêëç":
             out.append(ch)
             continue
@@ -128,25 +133,96 @@ def phrase_key(words: list[str] | tuple[str, ...], lang: str = "fr") -> str:
     return "".join(word_key(w, lang) for w in words)
 
 
-def phonetic_match(phrase_words: tuple[str, ...], words: list[str], lang: str = "fr") -> tuple[float, int]:
+class Heard:
+    """The words of one heard text with their phoneme keys, and (built once, on first use) the prefix
+    sums of their character counts that ``phonetic_match``'s floor reads: a text is compared with
+    many phrases, its keys are computed once."""
+
+    __slots__ = ("words", "keys", "offsets", "_prefix")
+
+    def __init__(self, words: list[str], lang: str = "fr"):
+        self.words = words
+        self.keys = [word_key(w, lang) for w in words]
+        self.offsets = np.zeros(len(words) + 1, dtype=np.intp)
+        np.cumsum([len(k) for k in self.keys], out=self.offsets[1:])
+        self._prefix: np.ndarray | None = None
+
+    @property
+    def prefix(self) -> np.ndarray:
+        if self._prefix is None:
+            total = int(self.offsets[-1])
+            prefix = np.zeros((total + 1, _BINS), dtype=np.int32)
+            if total:
+                prefix[np.arange(1, total + 1), _codes("".join(self.keys))] = 1
+                np.cumsum(prefix, axis=0, out=prefix)
+            self._prefix = prefix
+        return self._prefix
+
+
+def phonetic_match(
+    phrase_words: tuple[str, ...], words: list[str] | Heard, lang: str = "fr", *, floor: float = 0.0
+) -> tuple[float, int]:
     """Best phonetic similarity of the phrase against any window of *words* (phrase length −1 … +2:
     ASR splits one word in two, « enregistré » → « en registré », or merges two); (score, start).
-    (0.0, -1) when the phrase is too short to be told apart by sound."""
+    (0.0, -1) when the phrase is too short to be told apart by sound. *words* may be a ``Heard``
+    built with the same *lang* (a text compared with many phrases).
+
+    With *floor* (the callers pass ``PHONETIC_SIMILARITY``), windows that cannot reach it are not
+    compared: an upper bound of the ratio (the characters two keys share, whatever their order,
+    ``_bag_bounds``) rules them out first. The answer is the same whenever the best score reaches
+    *floor* (same score, same window); below it the score is only a lower bound and the start may
+    be -1."""
     target = phrase_key(phrase_words, lang)
-    if len(target) < MIN_KEY_CHARS or not words:
+    heard = words if isinstance(words, Heard) else Heard(words, lang)
+    if len(target) < MIN_KEY_CHARS or not heard.words:
         return 0.0, -1
-    keys = [word_key(w, lang) for w in words]
-    n = len(phrase_words)
+    keys = heard.keys
+    size, start = _windows(len(phrase_words), len(keys))
+    order = range(len(size))
+    if floor > 0.0:
+        order = np.flatnonzero(_bag_bounds(target, heard, size, start) >= floor - 1e-9).tolist()
     best, where = 0.0, -1
-    for size in range(max(1, n - 1), n + 3):
-        for i in range(0, max(1, len(words) - size + 1)):
-            window = "".join(keys[i : i + size])
-            if not window:
-                continue
-            sm = SequenceMatcher(None, target, window, autojunk=False)
-            if sm.real_quick_ratio() <= best or sm.quick_ratio() <= best:
-                continue
-            r = sm.ratio()
-            if r > best:
-                best, where = r, i
+    for w in order:
+        i = int(start[w])
+        window = "".join(keys[i : i + int(size[w])])
+        if not window:
+            continue
+        sm = SequenceMatcher(None, target, window, autojunk=False)
+        if sm.real_quick_ratio() <= best or sm.quick_ratio() <= best:
+            continue
+        r = sm.ratio()
+        if r > best:
+            best, where = r, i
     return best, where
+
+
+_BINS = 64
+
+
+def _codes(text: str) -> np.ndarray:
+    # 64 bins by code point: two characters sharing a bin only loosen the bound, never break it
+    return (np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) & (_BINS - 1)).astype(np.intp)
+
+
+@lru_cache(maxsize=4096)
+def _windows(n: int, n_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """(size, start) of every window compared, sizes n−1 … n+2, in comparison order."""
+    pairs = [(size, i) for size in range(max(1, n - 1), n + 3) for i in range(0, max(1, n_words - size + 1))]
+    return np.array([p[0] for p in pairs], dtype=np.intp), np.array([p[1] for p in pairs], dtype=np.intp)
+
+
+@lru_cache(maxsize=4096)
+def _target_counts(target: str) -> np.ndarray:
+    return np.bincount(_codes(target), minlength=_BINS)
+
+
+def _bag_bounds(target: str, heard: Heard, size: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """For each window, 2·shared/(len(target) + len(window)) where *shared* counts the characters
+    both hold regardless of order: ``SequenceMatcher.quick_ratio``, never below ``ratio``, for every
+    window at once from the text's prefix sums of character counts."""
+    last = len(heard.keys)
+    lo = heard.offsets[np.minimum(start, last)]
+    hi = heard.offsets[np.minimum(start + size, last)]
+    prefix = heard.prefix
+    shared = np.minimum(prefix[hi] - prefix[lo], _target_counts(target)).sum(axis=1)
+    return 2.0 * shared / (len(target) + (hi - lo))

@@ -263,7 +263,7 @@ def _phonetic_hits(card: Scorecard, q, norm: list) -> dict[str, list]:
     """Issue 17: a script step that no window matches word for word, found by sound (« C'est appelé
     Tangistré » for « cet appel est enregistré »); the earliest segment per role, evidence marked
     ``"method": "phonetic"``. Never used for forbidden phrases: a sound-alike must not fail an agent."""
-    from .phonetic import PHONETIC_SIMILARITY, accented_words, phonetic_match
+    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, phonetic_match
 
     lang = "en" if card.language == "en" else "fr"
     hits: dict[str, list] = {"verified": [], "unknown": []}
@@ -271,9 +271,9 @@ def _phonetic_hits(card: Scorecard, q, norm: list) -> dict[str, list]:
         who = _counts(seg, q.speaker)
         if who is None or hits[who]:
             continue
-        heard = accented_words(seg["text"] or "")
+        heard = Heard(accented_words(seg["text"] or ""), lang)
         for phrase in q.phrases:
-            sim, pos = phonetic_match(tuple(accented_words(phrase)), heard, lang)
+            sim, pos = phonetic_match(tuple(accented_words(phrase)), heard, lang, floor=PHONETIC_SIMILARITY)
             if sim >= PHONETIC_SIMILARITY:
                 hits[who].append(
                     {
