@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import pytest
 
-from ccr_pipelines.core.phonetic import MIN_KEY_CHARS, PHONETIC_SIMILARITY, accented_words, phonetic_match, word_key
+from ccr_pipelines.core.phonetic import (
+    MIN_KEY_CHARS,
+    PHONETIC_SIMILARITY,
+    Heard,
+    accented_words,
+    bag_totals,
+    may_reach,
+    phonetic_match,
+    word_key,
+)
 
 DISCLOSURE_FR = "cet appel est enregistré"
 DISCLOSURE_FR_2 = "cet appel peut être enregistré"
@@ -246,14 +255,20 @@ def test_issue19_the_floor_skips_windows_without_changing_any_answer_that_reache
         at = rng.randint(0, len(words))
         words[at:at] = accented_words(rng.choice((phrase, heard)))  # the step, or a mishearing, somewhere
         cases.append((lang, phrase, words if rng.random() < 0.7 else rng.sample(pool, rng.randint(1, 25))))
-    reached = 0
+    reached = ruled_out = 0
     for lang, phrase, words in cases:
         key = tuple(accented_words(phrase))
         full = phonetic_match(key, words, lang)
         fast = phonetic_match(key, words, lang, floor=PHONETIC_SIMILARITY)
+        heard = Heard(words, lang)
+        assert phonetic_match(key, heard, lang, floor=PHONETIC_SIMILARITY) == fast
+        # the scorer's text-level filter: a text it rules out never reaches the threshold
+        [may] = may_reach(key, bag_totals([heard]), lang, floor=PHONETIC_SIMILARITY)
+        ruled_out += not may
         if full[0] >= PHONETIC_SIMILARITY:
             reached += 1
-            assert fast == full, (phrase, words)
+            assert fast == full and may, (phrase, words)
         else:
             assert fast[0] < PHONETIC_SIMILARITY, (phrase, words)
     assert reached > 1000 and len(cases) - reached > 500  # both sides exercised
+    assert ruled_out > 200  # and the filter does rule texts out

@@ -261,6 +261,7 @@ class _Segments:
     is_customer: np.ndarray
     is_unknown: np.ndarray  # role unknown (or empty)
     speech: np.ndarray  # not flagged no_speech
+    texts: pa.Array | None = None  # distinct text -> its text (null read as "")
 
     @property
     def nc(self) -> int:
@@ -295,6 +296,7 @@ def _segments(segs: pa.Table) -> _Segments:
     speaker = pc.fill_null(t.column("speaker"), "").to_numpy(zero_copy_only=False)
     speech = ~pc.fill_null(t.column("no_speech"), False).to_numpy(zero_copy_only=False).astype(bool)
     return _Segments(
+        texts=text_enc.dictionary,
         t=t,
         call_of=call_of,
         call_ids=call_ids,
@@ -379,8 +381,10 @@ class _Hits:
 def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits) -> _Hits:
     """Issue 17, as score_call does it: for each (call, script step) with no hit of either kind, the
     earliest segment per role whose words SOUND like one of the step's phrases (first phrase that does,
-    in card order). Loops only over the missing steps' calls; each (phrase, text) is compared once."""
-    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, phonetic_match
+    in card order). Loops only over the missing steps' calls; each (phrase, text) is compared once,
+    and only where the text holds enough of the phrase's sounds to reach the threshold at all
+    (``phonetic.may_reach``, one array operation per phrase over every text concerned)."""
+    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, bag_totals, may_reach, phonetic_match
 
     nq = len(qs)
     steps = [qi for qi, q in enumerate(qs) if q.applies and q.kind == "script_step"]
@@ -393,10 +397,16 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
         return hits
     lang = "en" if card.language == "en" else "fr"
     bounds = np.concatenate([np.flatnonzero(np.diff(sg.call_of, prepend=-1)), [len(sg.call_of)]])
-    texts: dict[int, Heard] = {}
-    memo: dict[tuple[str, int], tuple[float, int]] = {}
+    # the distinct texts the loop can read: speech of the calls missing a step
+    rows = np.flatnonzero(np.isin(sg.call_of, np.unique([c for c, _ in missing])) & sg.speech)
+    used = np.unique(sg.text_of[rows])
+    slot = np.full(sg.nu, -1, dtype=np.int64)
+    slot[used] = np.arange(len(used))
+    heards = [Heard(accented_words(x), lang) for x in sg.texts.take(pa.array(used, pa.int64())).to_pylist()]
+    totals = bag_totals(heards)
     phrase_words = {p: tuple(accented_words(p)) for qi in steps for p in qs[qi].phrases}
-    text_col = sg.t.column("text")
+    reach = {p: may_reach(w, totals, lang, floor=PHONETIC_SIMILARITY) for p, w in phrase_words.items()}
+    memo: dict[tuple[str, int], tuple[float, int]] = {}
     new = []
     for c, qi in missing:
         q = qs[qi]
@@ -414,13 +424,13 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
                 continue
             if found[who]:
                 continue
-            u = int(sg.text_of[r])
-            if u not in texts:
-                texts[u] = Heard(accented_words(text_col[r].as_py() or ""), lang)
+            k = int(slot[sg.text_of[r]])
             for pi, phrase in enumerate(q.phrases):
-                key = (phrase, u)
+                if not reach[phrase][k]:
+                    continue  # below the threshold whatever the window
+                key = (phrase, k)
                 if key not in memo:
-                    memo[key] = phonetic_match(phrase_words[phrase], texts[u], lang, floor=PHONETIC_SIMILARITY)
+                    memo[key] = phonetic_match(phrase_words[phrase], heards[k], lang, floor=PHONETIC_SIMILARITY)
                 sim, pos = memo[key]
                 if sim >= PHONETIC_SIMILARITY:
                     new.append((r, qi, pi, sim, pos, (c * nq + qi) * 2 + who))

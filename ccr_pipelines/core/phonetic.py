@@ -19,6 +19,7 @@ import re
 import unicodedata
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import accumulate
 
 import numpy as np
 
@@ -96,19 +97,28 @@ _COMPILED = {
 }
 
 
+class _FoldTable(dict):
+    """ord -> folded text for ``str.translate``, filled on first sight of each character: accents
+    removed (NFKD without combining marks) except French é/è/ê/ë and ç, which change the sound."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = (
+            ch
+            if ch in "éèêëç"
+            else "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        )
+        self[code] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
 def _fold(word: str) -> str:
     """Lower case, curly apostrophe straightened, accents removed except French é/è/ê/ë and ç."""
     low = word.lower().replace("’", "'")
-    if low.isascii():  # most words: nothing to fold
-        return low
-    out = []
-    for ch in low:
-        if ch in "éèêëç":
-            out.append(ch)
-            continue
-        base = unicodedata.normalize("NFKD", ch)
-        out.append("".join(c for c in base if not unicodedata.combining(c)))
-    return "".join(out)
+    return low if low.isascii() else low.translate(_FOLD_TABLE)
 
 
 @lru_cache(maxsize=262_144)
@@ -138,14 +148,20 @@ class Heard:
     sums of their character counts that ``phonetic_match``'s floor reads: a text is compared with
     many phrases, its keys are computed once."""
 
-    __slots__ = ("words", "keys", "offsets", "_prefix")
+    __slots__ = ("words", "keys", "_offsets", "_prefix")
 
     def __init__(self, words: list[str], lang: str = "fr"):
         self.words = words
         self.keys = [word_key(w, lang) for w in words]
-        self.offsets = np.zeros(len(words) + 1, dtype=np.intp)
-        np.cumsum([len(k) for k in self.keys], out=self.offsets[1:])
+        self._offsets: np.ndarray | None = None
         self._prefix: np.ndarray | None = None
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each word's key starts in the joined key (and the end): len(words) + 1 values."""
+        if self._offsets is None:
+            self._offsets = np.fromiter(accumulate((len(k) for k in self.keys), initial=0), dtype=np.intp)
+        return self._offsets
 
     @property
     def prefix(self) -> np.ndarray:
@@ -226,3 +242,26 @@ def _bag_bounds(target: str, heard: Heard, size: np.ndarray, start: np.ndarray) 
     prefix = heard.prefix
     shared = np.minimum(prefix[hi] - prefix[lo], _target_counts(target)).sum(axis=1)
     return 2.0 * shared / (len(target) + (hi - lo))
+
+
+def bag_totals(heards: list[Heard]) -> np.ndarray:
+    """Character counts (64 bins) of each heard text's whole key, one row per text, in one pass."""
+    totals = np.zeros((len(heards), _BINS), dtype=np.int32)
+    joined = ["".join(h.keys) for h in heards]
+    if any(joined):
+        codes = _codes("".join(joined))
+        rows = np.repeat(np.arange(len(heards)), [len(j) for j in joined])
+        np.add.at(totals, (rows, codes), 1)
+    return totals
+
+
+def may_reach(phrase_words: tuple[str, ...], totals: np.ndarray, lang: str = "fr", *, floor: float) -> np.ndarray:
+    """For each text (a row of ``bag_totals``), whether any of its windows can reach *floor* against
+    the phrase: a window holds at most the characters of its text (*S* shared with the phrase), so
+    its ratio is at most 2·S/(len(phrase key) + S). False rows need no ``phonetic_match``: their
+    answer is below *floor* (all False for a phrase too short to be matched by sound)."""
+    target = phrase_key(phrase_words, lang)
+    if len(target) < MIN_KEY_CHARS:
+        return np.zeros(len(totals), dtype=bool)
+    shared = np.minimum(totals, _target_counts(target)).sum(axis=1)
+    return 2.0 * shared >= (floor - 1e-9) * (len(target) + shared)
