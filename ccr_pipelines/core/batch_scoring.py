@@ -392,52 +392,60 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
         return hits
     have = np.zeros(sg.nc * nq, dtype=bool)
     have[hits.pair // 2] = True
-    missing = [(c, qi) for c in range(sg.nc) for qi in steps if not have[c * nq + qi]]
-    if not missing:
+    missing = ~have.reshape(sg.nc, nq)[:, steps]  # (call, step): no hit of either kind
+    if not missing.any():
         return hits
     lang = "en" if card.language == "en" else "fr"
-    bounds = np.concatenate([np.flatnonzero(np.diff(sg.call_of, prepend=-1)), [len(sg.call_of)]])
-    # the distinct texts the loop can read: speech of the calls missing a step
-    rows = np.flatnonzero(np.isin(sg.call_of, np.unique([c for c, _ in missing])) & sg.speech)
+    # the distinct texts that can be read: speech of the calls missing a step
+    rows = np.flatnonzero(missing.any(axis=1)[sg.call_of] & sg.speech)
     used = np.unique(sg.text_of[rows])
     slot = np.full(sg.nu, -1, dtype=np.int64)
     slot[used] = np.arange(len(used))
-    heards = [Heard(accented_words(x), lang) for x in sg.texts.take(pa.array(used, pa.int64())).to_pylist()]
-    totals = bag_totals(heards)
+    said = [accented_words(x) for x in sg.texts.take(pa.array(used, pa.int64())).to_pylist()]
+    totals = bag_totals(said, lang)
+    heards: dict[int, Heard] = {}  # built for the few texts a phrase may reach
     phrase_words = {p: tuple(accented_words(p)) for qi in steps for p in qs[qi].phrases}
     reach = {p: may_reach(w, totals, lang, floor=PHONETIC_SIMILARITY) for p, w in phrase_words.items()}
     memo: dict[tuple[str, int], tuple[float, int]] = {}
+    row_slot = slot[sg.text_of]
     new = []
-    for c, qi in missing:
+    for j, qi in enumerate(steps):
         q = qs[qi]
-        found = [False, False]
-        for r in range(int(bounds[c]), int(bounds[c + 1])):
-            if not sg.speech[r]:
-                continue
-            if q.speaker == "any":
-                who = 0
-            elif sg.is_agent[r] if q.speaker == "agent" else sg.is_customer[r]:
-                who = 0
-            elif sg.is_unknown[r]:
-                who = 1
-            else:
-                continue
+        # who may say it: 0 = the step's speaker (or anyone), 1 = a turn of unknown role, -1 = nobody
+        if q.speaker == "any":
+            who_of = np.zeros(len(sg.call_of), dtype=np.int64)
+        else:
+            own = sg.is_agent if q.speaker == "agent" else sg.is_customer
+            who_of = np.where(own, 0, np.where(sg.is_unknown, 1, -1))
+        can = np.zeros(len(used), dtype=bool)
+        for phrase in q.phrases:
+            can |= reach[phrase]
+        # the only turns that can hold the step by sound: every other one is below the threshold
+        cand = np.flatnonzero(
+            missing[sg.call_of, j] & sg.speech & (who_of >= 0) & (row_slot >= 0) & can[np.maximum(row_slot, 0)]
+        )
+        current, found = -1, [False, False]
+        for r, c, who, k in zip(
+            cand.tolist(), sg.call_of[cand].tolist(), who_of[cand].tolist(), row_slot[cand].tolist()
+        ):
+            if c != current:
+                current, found = c, [False, False]
             if found[who]:
                 continue
-            k = int(slot[sg.text_of[r]])
             for pi, phrase in enumerate(q.phrases):
                 if not reach[phrase][k]:
                     continue  # below the threshold whatever the window
                 key = (phrase, k)
                 if key not in memo:
+                    if k not in heards:
+                        heards[k] = Heard(said[k], lang)
                     memo[key] = phonetic_match(phrase_words[phrase], heards[k], lang, floor=PHONETIC_SIMILARITY)
                 sim, pos = memo[key]
                 if sim >= PHONETIC_SIMILARITY:
                     new.append((r, qi, pi, sim, pos, (c * nq + qi) * 2 + who))
                     found[who] = True
                     break
-            if all(found):
-                break
+    new.sort(key=lambda h: (h[5] // 2, h[0]))  # call, step, then turn: the order of the hits found by words
     if not new:
         return hits
     add = np.array(new, dtype=object)

@@ -140,6 +140,11 @@ def accented_words(text: str) -> list[str]:
 
 
 def phrase_key(words: list[str] | tuple[str, ...], lang: str = "fr") -> str:
+    return _phrase_key(tuple(words), lang)
+
+
+@lru_cache(maxsize=4096)
+def _phrase_key(words: tuple[str, ...], lang: str) -> str:
     return "".join(word_key(w, lang) for w in words)
 
 
@@ -244,15 +249,27 @@ def _bag_bounds(target: str, heard: Heard, size: np.ndarray, start: np.ndarray) 
     return 2.0 * shared / (len(target) + (hi - lo))
 
 
-def bag_totals(heards: list[Heard]) -> np.ndarray:
-    """Character counts (64 bins) of each heard text's whole key, one row per text, in one pass."""
-    totals = np.zeros((len(heards), _BINS), dtype=np.int32)
-    joined = ["".join(h.keys) for h in heards]
-    if any(joined):
-        codes = _codes("".join(joined))
-        rows = np.repeat(np.arange(len(heards)), [len(j) for j in joined])
-        np.add.at(totals, (rows, codes), 1)
-    return totals
+def bag_totals(texts: list[list[str]], lang: str = "fr") -> np.ndarray:
+    """Character counts (64 bins) of each text's whole phoneme key, one row per text (its words as
+    ``accented_words`` gives them). Each distinct word's key is counted once: texts share words."""
+    vocab: dict[str, int] = {}
+    ids = [vocab.setdefault(w, len(vocab)) for words in texts for w in words]
+    totals = np.zeros((len(texts), _BINS), dtype=np.int32)
+    if not ids:
+        return totals
+    keys = [word_key(w, lang) for w in vocab]
+    vocab_codes = _codes("".join(keys))
+    key_len = np.fromiter((len(k) for k in keys), dtype=np.intp, count=len(keys))
+    key_start = np.concatenate([[0], np.cumsum(key_len)[:-1]])
+    occ = np.asarray(ids, dtype=np.intp)  # each word said, as its vocabulary number
+    occ_len = key_len[occ]
+    owner = np.repeat(np.arange(len(texts)), [len(words) for words in texts])
+    # every character of every word said: which text it belongs to and its bin
+    ends = np.cumsum(occ_len)
+    within = np.arange(int(ends[-1])) - np.repeat(ends - occ_len, occ_len)
+    codes = vocab_codes[np.repeat(key_start[occ], occ_len) + within]
+    flat = np.bincount(np.repeat(owner, occ_len) * _BINS + codes, minlength=len(texts) * _BINS)
+    return flat.reshape(len(texts), _BINS).astype(np.int32)
 
 
 def may_reach(phrase_words: tuple[str, ...], totals: np.ndarray, lang: str = "fr", *, floor: float) -> np.ndarray:
