@@ -396,9 +396,20 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
     if not missing.any():
         return hits
     lang = "en" if card.language == "en" else "fr"
-    # the distinct texts that can be read: speech of the calls missing a step
-    rows = np.flatnonzero(missing.any(axis=1)[sg.call_of] & sg.speech)
-    used = np.unique(sg.text_of[rows])
+    # who may say each step: 0 = its speaker (or anyone), 1 = a turn of unknown role, -1 = nobody
+    who_by_step = []
+    for qi in steps:
+        q = qs[qi]
+        if q.speaker == "any":
+            who_by_step.append(np.zeros(len(sg.call_of), dtype=np.int64))
+        else:
+            own = sg.is_agent if q.speaker == "agent" else sg.is_customer
+            who_by_step.append(np.where(own, 0, np.where(sg.is_unknown, 1, -1)))
+    # the distinct texts that can be read: speech a missing step's speaker said in its call
+    readable = np.zeros(len(sg.call_of), dtype=bool)
+    for j, who_of in enumerate(who_by_step):
+        readable |= missing[sg.call_of, j] & (who_of >= 0)
+    used = np.unique(sg.text_of[readable & sg.speech])
     slot = np.full(sg.nu, -1, dtype=np.int64)
     slot[used] = np.arange(len(used))
     said = [accented_words(x) for x in sg.texts.take(pa.array(used, pa.int64())).to_pylist()]
@@ -410,13 +421,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
     row_slot = slot[sg.text_of]
     new = []
     for j, qi in enumerate(steps):
-        q = qs[qi]
-        # who may say it: 0 = the step's speaker (or anyone), 1 = a turn of unknown role, -1 = nobody
-        if q.speaker == "any":
-            who_of = np.zeros(len(sg.call_of), dtype=np.int64)
-        else:
-            own = sg.is_agent if q.speaker == "agent" else sg.is_customer
-            who_of = np.where(own, 0, np.where(sg.is_unknown, 1, -1))
+        q, who_of = qs[qi], who_by_step[j]
         can = np.zeros(len(used), dtype=bool)
         for phrase in q.phrases:
             can |= reach[phrase]

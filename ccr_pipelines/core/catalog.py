@@ -319,6 +319,10 @@ CALL_CARDS_SCHEMA = pa.schema(
         ("commitments", pa.list_(COMMITMENT)),
         ("commitments_n", pa.int32()),
         ("card_version", pa.string()),
+        # a call with no rule driver: the driver its opening words are most like (a suggestion, never
+        # its driver; only where the tenant's categories give drivers examples) and that similarity
+        ("suggested_driver", pa.string()),
+        ("suggested_similarity", pa.float64()),
     ]
 )
 

@@ -95,11 +95,31 @@ class Condition(_Strict):
         return self
 
 
+Example = Annotated[str, Field(min_length=3, max_length=300)]
+
+
 class Category(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
     driver: bool = False  # a call driver: why the customer called
     description: Annotated[str, Field(max_length=300)] = ""
     match: Condition
+    # a driver's example sentences (what a customer says when calling for it): with two drivers or
+    # more that have some, calls no rule gives a driver get a SUGGESTED one (core/driver_suggestions)
+    examples: Annotated[list[Example], Field(min_length=3, max_length=30)] | None = None
+
+    @model_validator(mode="after")
+    def _examples_for_drivers(self) -> Category:
+        if self.examples is not None and not self.driver:
+            raise ValueError("only a driver (driver: true) takes examples")
+        return self
+
+
+class SuggestionSettings(_Strict):
+    """When a call with no rule driver gets a suggested one: its opening words' similarity to the
+    driver's nearest example reaches *min_similarity* and beats the next driver's by *min_margin*."""
+
+    min_similarity: Annotated[float, Field(ge=0.5, le=1)] = 0.85
+    min_margin: Annotated[float, Field(ge=0, le=0.5)] = 0.01
 
 
 class Categories(_Strict):
@@ -107,6 +127,7 @@ class Categories(_Strict):
     version: Annotated[int, Field(ge=1)]
     language: Literal["fr", "en"]
     categories: Annotated[list[Category], Field(min_length=1, max_length=200)]
+    suggestions: SuggestionSettings = SuggestionSettings()
 
     @model_validator(mode="after")
     def _unique(self) -> Categories:
@@ -118,7 +139,13 @@ class Categories(_Strict):
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+        # fields added later count only when used: a file that does not use them keeps its digest
+        exclude: dict = {}
+        if self.suggestions == SuggestionSettings():
+            exclude["suggestions"] = True
+        if not any(c.examples for c in self.categories):
+            exclude["categories"] = {"__all__": {"examples"}}
+        return hashlib.sha256(self.model_dump_json(exclude=exclude or None).encode()).hexdigest()[:12]
 
     @property
     def version_tag(self) -> str:

@@ -342,6 +342,19 @@ def call_cards(
             "commitments": promised,
             "commitments_n": pa.array(count, pa.int32()),
             "card_version": _const(CARD_VERSION, nc),
+            "suggested_driver": pa.nulls(nc, pa.string()),
+            "suggested_similarity": pa.nulls(nc, pa.float64()),
         },
         schema=CARDS_SCHEMA,
     )
+
+
+def with_suggestions(cards: pa.Table, driver: list[str | None], similarity: np.ndarray) -> pa.Table:
+    """The cards with their suggested drivers (one per card, None: none) and similarities; a card
+    that has a driver keeps no suggestion."""
+    has = pc.is_valid(cards.column("driver")).to_numpy(zero_copy_only=False)
+    keep = np.array([d is not None for d in driver], dtype=bool) & ~has
+    names = pa.array([d if k else None for d, k in zip(driver, keep.tolist())], pa.string())
+    sims = pa.array(np.round(np.where(keep, similarity, np.nan), 4), pa.float64(), mask=~keep)
+    cards = cards.set_column(cards.schema.get_field_index("suggested_driver"), "suggested_driver", names)
+    return cards.set_column(cards.schema.get_field_index("suggested_similarity"), "suggested_similarity", sims)

@@ -110,6 +110,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "resolved_rate": "Resolved",
         "closing_sentiment": "Customer sentiment at the end",
         "driver_none": "no driver recognised",
+        "driver_suggestions": "Suggested for calls with no driver recognised (unconfirmed: the driver whose "
+        "examples the customer's opening words are most like)",
         "categories": "Categories",
         "category": "Category",
         "no_categories": "No category matched a call in this period.",
@@ -208,6 +210,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "resolved_rate": "Résolus",
         "closing_sentiment": "Sentiment du client en fin d'appel",
         "driver_none": "aucun motif reconnu",
+        "driver_suggestions": "Suggestions pour les appels sans motif reconnu (non confirmées : le motif dont "
+        "les exemples ressemblent le plus aux premiers mots du client)",
         "categories": "Catégories",
         "category": "Catégorie",
         "no_categories": "Aucune catégorie reconnue sur cette période.",
@@ -247,6 +251,7 @@ class ReportData:
     quality: dict[str, int] = field(default_factory=dict)
     versions: dict[str, list[str]] = field(default_factory=dict)
     drivers: list[dict[str, Any]] = field(default_factory=list)  # issue 19
+    driver_suggestions: list[dict[str, Any]] = field(default_factory=list)  # {driver, calls}
     categories: list[dict[str, Any]] = field(default_factory=list)
     sentiment: list[dict[str, Any]] = field(default_factory=list)
     sentiment_daily: list[dict[str, Any]] = field(default_factory=list)
@@ -607,6 +612,13 @@ def render_html(data: ReportData) -> str:
         ]
         for r in data.sentiment
     ]
+    suggested = (
+        f'<p class="note" id="driver-suggestions">{_esc(t["driver_suggestions"])}: '
+        + ", ".join(f"{_esc(r['driver'])} {fmt(r['calls'], 'count', lang)}" for r in data.driver_suggestions)
+        + "</p>"
+        if data.driver_suggestions
+        else ""
+    )
     title = f"{t['title']} — {data.tenant_name}"
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -623,7 +635,7 @@ def render_html(data: ReportData) -> str:
 <section id="agents"><h2>{_esc(t["agents"])}</h2>{_table([t["agent"], t["team"], t["calls"], t["avg_score"], t["auto_fail_rate"], t["needs_review"], t["agent_talk_ratio"]], agents, t["none"])}</section>
 <section id="drivers"><h2>{_esc(t["drivers"])}</h2>
 <p>{_esc(t["drivers_chart"])}</p>{share_chart_svg(data.drivers, "driver", driver_labels, t["drivers_chart"], lang) if data.drivers else ""}
-{_table([t["driver"], t["calls"], t["share"], t["change_calls"], t["resolved_rate"], t["closing_sentiment"]], drivers, t["none"])}</section>
+{_table([t["driver"], t["calls"], t["share"], t["change_calls"], t["resolved_rate"], t["closing_sentiment"]], drivers, t["none"])}{suggested}</section>
 <section id="sentiment"><h2>{_esc(t["sentiment"])}</h2>
 <p>{_esc(t["sentiment_chart"])}</p>{sentiment_chart_svg(data.sentiment_daily, t["sentiment_chart"])}
 {_table([t["measure"], t["value"], t["previous"], t["change"]], sentiment, t["none"])}

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.categories import Categories
 from ..core.conversation import (
@@ -24,7 +26,9 @@ from ..core.conversation import (
     categories_table,
     prepare,
     turn_sentiment,
+    with_suggestions,
 )
+from ..core.driver_suggestions import examples, opening_texts, suggest, wants_suggestions
 from ..core.tenants import Tenant
 from ..loaders.config_files import load_categories
 from ..stores.warehouse import Warehouse
@@ -60,12 +64,45 @@ def analyse_partition(
     turns, call_ids, ordered = prepare(segs, language_of, tenant.languages[0])
     sentiment = call_sentiment(turns, call_ids, tenant.id, day)
     categories = categories_table(cats, turns, call_ids, tenant.id, day)
+    cards = call_cards(turns, ordered, call_ids, categories, sentiment, steps, tenant.id, day)
+    if wants_suggestions(cats):
+        cards = suggest_drivers(cats, turns, ordered, cards)
     return {
         TURN_SENTIMENT_DATASET: turn_sentiment(turns, ordered, tenant.id, day),
         CALL_SENTIMENT_DATASET: sentiment,
         CALL_CATEGORIES_DATASET: categories,
-        CALL_CARDS_DATASET: call_cards(turns, ordered, call_ids, categories, sentiment, steps, tenant.id, day),
+        CALL_CARDS_DATASET: cards,
     }
+
+
+def suggest_drivers(cats: Categories, turns, ordered: pa.Table, cards: pa.Table) -> pa.Table:
+    """Suggested drivers for the cards no rule gave one (issue 19): the customer's opening words and
+    the drivers' examples embedded by the packaged model, compared in ``core/driver_suggestions``."""
+    from ..loaders.embeddings import embed_passages, embed_queries
+
+    need = ~pc.is_valid(cards.column("driver")).to_numpy(zero_copy_only=False)
+    if not need.any():
+        return cards
+    texts = pc.fill_null(ordered.column("text").combine_chunks(), "")
+    distinct = pc.dictionary_encode(texts).dictionary  # turns.text_of points into this
+    openings = opening_texts(turns, distinct, need)
+    asked = [i for i, text in enumerate(openings) if text]
+    if not asked:
+        return cards
+    driver_of, examples_text = examples(cats)
+    vectors = embed_queries([openings[i] for i in asked])
+    picked, best, _margin = suggest(
+        vectors,
+        embed_passages(examples_text),
+        driver_of,
+        min_similarity=cats.suggestions.min_similarity,
+        min_margin=cats.suggestions.min_margin,
+    )
+    driver: list[str | None] = [None] * cards.num_rows
+    similarity = np.full(cards.num_rows, np.nan)
+    for i, d, b in zip(asked, picked, best.tolist()):
+        driver[i], similarity[i] = d, b
+    return with_suggestions(cards, driver, similarity)
 
 
 def write_partition(warehouse: Warehouse, tenant_id: str, day: str, tables: dict[str, pa.Table]) -> dict[str, str]:

@@ -142,6 +142,11 @@ SELECT coalesce(driver, 'none') AS driver, count(*) AS calls, count(*) * 1.0 / s
        avg(closing_sentiment) AS closing_sentiment
 FROM cards GROUP BY 1 ORDER BY calls DESC, driver LIMIT {TOP_DRIVERS}
 """
+# calls with no rule driver that got a suggested one (issue 19): shown as suggestions, apart
+DRIVER_SUGGESTIONS_SQL = """
+SELECT suggested_driver AS driver, count(*) AS calls
+FROM cards WHERE driver IS NULL AND suggested_driver IS NOT NULL GROUP BY 1 ORDER BY calls DESC, driver
+"""
 CATEGORIES_SQL = """
 SELECT category, count(DISTINCT call_id) AS calls,
        count(DISTINCT call_id) * 1.0 / nullif((SELECT count(*) FROM csent), 0) AS share
@@ -215,6 +220,7 @@ def gather(
                 "agents": AGENTS_SQL,
                 "lowest": LOWEST_SQL,
                 "drivers": DRIVERS_SQL,
+                "driver_suggestions": DRIVER_SUGGESTIONS_SQL,
                 "categories": CATEGORIES_SQL,
                 "sentiment": SENTIMENT_SQL,
                 "sentiment_daily": SENTIMENT_DAILY_SQL,
@@ -278,6 +284,7 @@ def gather(
         quality=quality,
         versions=versions,
         drivers=_with_previous(q["drivers"], prev["drivers"], "driver"),
+        driver_suggestions=q["driver_suggestions"],
         categories=_with_previous(q["categories"], prev["categories"], "category"),
         sentiment=_sentiment_rows(q["sentiment"][0], prev["sentiment"][0]),
         sentiment_daily=[

@@ -168,10 +168,12 @@ class Warehouse:
                     if keys[name]:
                         # DDL cannot take parameters; the paths are our own (store root or temp dir), quoted.
                         listing = ", ".join("'" + by_key[k].replace("'", "''") + "'" for k in keys[name])
-                        con.execute(
-                            f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{listing}], "
-                            f"union_by_name=true, hive_partitioning=false){where}"
-                        )
+                        source = f"read_parquet([{listing}], union_by_name=true, hive_partitioning=false)"
+                        if schema is not None:
+                            # partitions written before a column was added still answer it (NULL)
+                            con.register(f"_declared_{name}", schema.empty_table())
+                            source = f"(SELECT * FROM {source} UNION ALL BY NAME SELECT * FROM _declared_{name})"
+                        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}{where}")
                     elif schema is not None:
                         con.register(name, schema.empty_table())
                     else:
