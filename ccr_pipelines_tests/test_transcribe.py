@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ccr_pipelines.core.search import fold
 from ccr_pipelines.core.transcripts import boundaries_within, turns, word_error_rate, word_errors
 from ccr_pipelines.defs.transcribe.assets import WORKER_CHECK, transcripts
 from ccr_pipelines.resources import (
@@ -170,7 +171,9 @@ def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenan
     assert set(table.column("speaker").to_pylist()) == {"unknown"}
     # base model on synthetic French: the content words come through
     assert word_error_rate(EXPECTED[key]["reference_text"]["mixed"], text) <= 0.5
-    assert "acme" in text.lower() or "énergie" in text.lower()
+    # the brand comes through, accents aside: the decoding of this weak model differs by CPU
+    # (« ma énergie » on one machine, « ma ménérgie » on another: same beam search, other kernels)
+    assert "acme" in fold(text) or "energie" in fold(text)
 
 
 def test_idempotent_rerun_skips_and_a_corrupt_call_fails_alone_then_a_crash_leaves_no_partial_output(
