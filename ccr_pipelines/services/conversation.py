@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core.categories import Categories
+from ..core.categories import Categories, Turns
 from ..core.conversation import (
     CALL_CARDS_DATASET,
     CALL_CATEGORIES_DATASET,
@@ -75,7 +75,7 @@ def analyse_partition(
     }
 
 
-def suggest_drivers(cats: Categories, turns, ordered: pa.Table, cards: pa.Table) -> pa.Table:
+def suggest_drivers(cats: Categories, turns: Turns, ordered: pa.Table, cards: pa.Table) -> pa.Table:
     """Suggested drivers for the cards no rule gave one (issue 19): the customer's opening words and
     the drivers' examples embedded by the packaged model, compared in ``core/driver_suggestions``."""
     from ..loaders.embeddings import embed_passages, embed_queries
