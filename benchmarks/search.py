@@ -136,51 +136,55 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3, help="query rounds (each all queries); median per class")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument(
+        "--reuse", action="store_true", help="query the index an earlier run of the same size built (no build)"
+    )
     a = ap.parse_args()
     url = a.url or (f"sqlite:////tmp/ccr-search-bench-{a.calls}.db" if a.engine == "sqlite" else None)
     if url is None:
         ap.error("--url is required with --engine postgres (a fresh database)")
-    if url.startswith("sqlite"):
+    if url.startswith("sqlite") and not a.reuse:
         path = url.split("///", 1)[1]
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
     control = ControlStore(url)
     control.migrate()
-    rng = random.Random(19)
-    # some subjects and an active restriction: every query pays the restriction check
-    control.insert(
-        subject_calls,
-        [
-            dict(
-                tenant_id=TENANT,
-                subject_hash=f"{i:064x}",
-                identifier_type="phone",
-                call_id=f"c-{i * 97 % a.calls:07d}",
-                day=START.isoformat(),
-                created_at=utcnow(),
-            )
-            for i in range(min(5000, a.calls))
-        ],
-    )
-    control.insert(
-        subject_restrictions,
-        [
-            dict(
-                tenant_id=TENANT,
-                subject_hash=f"{i:064x}",
-                identifier_type="phone",
-                actor="bench",
-                restricted_at=utcnow(),
-            )
-            for i in range(0, 50)
-        ],
-    )
     t0 = time.perf_counter()
     rows = 0
-    for tenant, calls, prefix in ((TENANT, a.calls, "c-"), (OTHER, max(1, a.calls // 100), "g-")):
-        for day, table in _day_tables(tenant, calls, a.days, a.segments, rng, prefix):
-            rows += svc.index_partition(control, tenant, day, table)
+    if not a.reuse:
+        rng = random.Random(19)
+        # some subjects and an active restriction: every query pays the restriction check
+        control.insert(
+            subject_calls,
+            [
+                dict(
+                    tenant_id=TENANT,
+                    subject_hash=f"{i:064x}",
+                    identifier_type="phone",
+                    call_id=f"c-{i * 97 % a.calls:07d}",
+                    day=START.isoformat(),
+                    created_at=utcnow(),
+                )
+                for i in range(min(5000, a.calls))
+            ],
+        )
+        control.insert(
+            subject_restrictions,
+            [
+                dict(
+                    tenant_id=TENANT,
+                    subject_hash=f"{i:064x}",
+                    identifier_type="phone",
+                    actor="bench",
+                    restricted_at=utcnow(),
+                )
+                for i in range(0, 50)
+            ],
+        )
+        for tenant, calls, prefix in ((TENANT, a.calls, "c-"), (OTHER, max(1, a.calls // 100), "g-")):
+            for day, table in _day_tables(tenant, calls, a.days, a.segments, rng, prefix):
+                rows += svc.index_partition(control, tenant, day, table)
     build_s = time.perf_counter() - t0
     with control.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -223,7 +227,8 @@ def main() -> int:
         "engine": a.engine,
         "calls": a.calls,
         "segments": rows,
-        "build_s": round(build_s, 1),
+        "build_s": None if a.reuse else round(build_s, 1),
+        "reused_index": a.reuse,
         "optimise_s": round(optimise_s, 1),
         "index_mib": round(size / 2**20, 1),
         "queries_per_run": len(all_runs[0]),

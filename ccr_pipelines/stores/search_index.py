@@ -113,6 +113,27 @@ def _not_restricted(s: sa.Table) -> sa.ColumnElement:
 
 
 MAX_WINDOW_DAYS = 400
+# PostgreSQL: below this many estimated matches a query reads the GIN index's matches (a bitmap) and
+# sorts them; above it the planner's newest-first walk finds its 20 rows sooner. Measured at 20M
+# rows: a word found nowhere 6.8 s newest-first vs 3 ms from the index; 36,000 matches 93 ms vs 314 ms.
+FEW_MATCHES = 5_000
+
+
+def _pg_few_matches(conn: sa.Connection, terms: Iterable[str]) -> bool:
+    """Whether a query's rarest term is estimated below ``FEW_MATCHES`` rows, from the statistics
+    ANALYZE keeps of the ``tsv`` column (its most common lexemes and their frequencies). A term
+    absent from them is rarer than the rarest listed: few. Without statistics the planner decides."""
+    row = conn.execute(
+        sa.text(
+            "SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs, c.reltuples "
+            "FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename "
+            "WHERE s.schemaname = current_schema() AND s.tablename = 'search_segments' AND s.attname = 'tsv'"
+        )
+    ).first()
+    if row is None or not row.lexemes or not row.reltuples or row.reltuples < FEW_MATCHES:
+        return False
+    freq = dict(zip(row.lexemes, row.freqs))
+    return min(freq.get(t, 0.0) for t in terms) * row.reltuples < FEW_MATCHES
 
 
 def _id_window(conn: sa.Connection, tenant_id: str, day_from: str | None, day_to: str) -> tuple[int, int] | None:
@@ -182,6 +203,9 @@ def find(
             if conn.dialect.name == "postgresql":
                 match = sa.text("search_segments.tsv @@ to_tsquery('simple', :tsq)").bindparams(tsq=pg_tsquery(terms))
                 q = sa.select(*cols).where(match, s.c.id.between(*window), *where).order_by(s.c.id.desc()).limit(limit)
+                if _pg_few_matches(conn, terms):
+                    # read the full-text index's matches, not every row newest-first (transaction-scoped)
+                    conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
             else:
                 fts = sa.table("search_fts", sa.column("rowid"))
                 match = sa.text("search_fts MATCH :m").bindparams(m=fts5_match(terms))
