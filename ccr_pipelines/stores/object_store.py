@@ -206,9 +206,7 @@ class LocalObjectStore(ObjectStore):
 
         A temp file goes when its writer's pid is no longer running, or when it is older than
         ``PARTIAL_WRITE_MAX_AGE_S`` (a pid reused by another process, or a name without a pid)."""
-        validate_prefix(prefix)
-        base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        base = self.root / base_rel if base_rel else self.root
+        _rel, base = self._prefix_dir(prefix)
         removed = 0
         now = time.time()
         # A temp file's target key is unknown: everything under the prefix's folder is in scope.
@@ -253,13 +251,16 @@ class LocalObjectStore(ObjectStore):
         return self._info(key, path)
 
     def list(self, prefix: str = "", *, start_after: str | None = None, page_size: int = 1000) -> Iterator[ObjectInfo]:
-        validate_prefix(prefix)
-        # Walk only the directory that can contain the prefix.
-        base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        base = self.root / base_rel if base_rel else self.root
+        base_rel, base = self._prefix_dir(prefix)  # walk only the folder that can hold the prefix
         if not base.is_dir():
             return
         yield from self._walk(base, base_rel, prefix, start_after)
+
+    def _prefix_dir(self, prefix: str) -> tuple[str, Path]:
+        """The folder (relative, absolute) that holds every key starting with *prefix* (validated)."""
+        validate_prefix(prefix)
+        base_rel = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        return base_rel, (self.root / base_rel if base_rel else self.root)
 
     def _walk(self, directory: Path, rel: str, prefix: str, start_after: str | None) -> Iterator[ObjectInfo]:
         try:
