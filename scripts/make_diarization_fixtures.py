@@ -4,8 +4,10 @@
 Two-party calls with a known script and known turn times: espeak-ng speaks each turn in the
 party's voice, numpy places the turns on an agent (left) and a customer (right) channel with known
 silences, and the channels are written as one stereo FLAC. benchmarks/diarization.py sums the channels into a mono
-mix: each channel is the truth for its speaker. Pairs: a man and a woman, two men, two women (same
-gender), English and French. Needs espeak-ng (Debian package) and the project's virtualenv:
+mix: each channel is the truth for its speaker (the agent channel holds both agents of a transferred
+call; the truth's "voice" names the second). Pairs: a man and a woman, two men, two women (same
+gender), English and French; clean 16 kHz takes and telephone takes (8 kHz band, mu-law, noise,
+turns 0.3-0.8 s apart); a transferred call with three voices. Needs espeak-ng (Debian package) and the project's virtualenv:
 
     .venv/bin/python scripts/make_diarization_fixtures.py
 
@@ -26,6 +28,10 @@ import numpy as np
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "diarization"
 RATE = 16_000
 GAP = 0.7
+# Telephone-like takes: turns closer together (gaps cycle through these), the 300-3400 Hz band of an
+# 8 kHz recording, 8-bit mu-law, and room/line noise at about 20 dB SNR; seeded, so deterministic.
+PHONE_GAPS = (0.35, 0.6, 0.3, 0.8, 0.45)
+PHONE_SNR_DB = 20.0
 
 EN = [
     ("agent", "Hello, thank you for calling Globex support, my name is Sam."),
@@ -45,13 +51,52 @@ FR = [
     ("customer", "Très bien, merci beaucoup madame."),
     ("agent", "Merci de votre appel, au revoir."),
 ]
-# (name, language, script, agent voice, customer voice, direction)
-CALLS = [
-    ("en-man-woman", "en", EN, "en-us+m3", "en-us+f3", "inbound"),
-    ("en-two-men", "en", EN, "en-us+m1", "en-gb+m4", "inbound"),
-    ("fr-two-women", "fr", FR, "fr+f2", "fr+f4", "inbound"),
-    ("fr-man-woman", "fr", FR, "fr+m3", "fr+f3", "inbound"),
+EN_TRANSFER = [
+    ("agent", "Hello, thank you for calling Globex support, my name is Sam."),
+    ("customer", "Hi, I was charged twice for my subscription this month."),
+    ("agent", "I see. Billing handles that, I am transferring you now, please hold."),
+    ("agent2", "Hello, you are speaking with Alex from billing, how can I help?"),
+    ("customer", "I was charged twice for my subscription, can you refund one?"),
+    ("agent2", "Yes, the second payment will be refunded within five days."),
+    ("customer", "Great, thank you."),
+    ("agent2", "Is there anything else I can do for you today?"),
+    ("customer", "No, that is all, goodbye."),
 ]
+# (name, language, script, {party: voice}, direction, telephone take)
+CALLS = [
+    ("en-man-woman", "en", EN, {"agent": "en-us+m3", "customer": "en-us+f3"}, "inbound", False),
+    ("en-two-men", "en", EN, {"agent": "en-us+m1", "customer": "en-gb+m4"}, "inbound", False),
+    ("fr-two-women", "fr", FR, {"agent": "fr+f2", "customer": "fr+f4"}, "inbound", False),
+    ("fr-man-woman", "fr", FR, {"agent": "fr+m3", "customer": "fr+f3"}, "inbound", False),
+    ("en-two-women-phone", "en", EN, {"agent": "en-us+f2", "customer": "en-gb+f4"}, "inbound", True),
+    ("fr-two-men-phone", "fr", FR, {"agent": "fr+m1", "customer": "fr+m4"}, "inbound", True),
+    ("fr-man-woman-phone", "fr", FR, {"agent": "fr+f3", "customer": "fr+m3"}, "inbound", True),
+    (
+        "en-transfer-phone",
+        "en",
+        EN_TRANSFER,
+        {"agent": "en-us+m3", "agent2": "en-gb+m1", "customer": "en-us+f3"},
+        "inbound",
+        True,
+    ),
+]
+
+
+def telephone(x: np.ndarray, seed: int) -> np.ndarray:
+    """An 8 kHz telephone take of 16 kHz audio: 300-3400 Hz band (FFT mask), noise at PHONE_SNR_DB,
+    8-bit mu-law quantisation; returned at 8 kHz."""
+    spec = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(len(x), 1.0 / RATE)
+    spec[(freqs < 300) | (freqs > 3400)] = 0
+    y = np.fft.irfft(spec, len(x))[::2]
+    rng = np.random.default_rng(seed)
+    active = y[np.abs(y) > 0.01]
+    power = float(np.mean(active**2)) if len(active) else 1e-4
+    y = y + rng.normal(0.0, np.sqrt(power / 10 ** (PHONE_SNR_DB / 10)), len(y))
+    mu = 255.0
+    y = np.clip(y, -1, 1)
+    q = np.round(np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu) * 127) / 127
+    return (np.sign(q) * ((1 + mu) ** np.abs(q) - 1) / mu).astype(np.float32)
 
 
 def speak(text: str, voice: str) -> np.ndarray:
@@ -69,25 +114,30 @@ def speak(text: str, voice: str) -> np.ndarray:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     truth = {}
-    for name, lang, script, agent_voice, customer_voice, direction in CALLS:
-        voices = {"agent": agent_voice, "customer": customer_voice}
+    for n_call, (name, lang, script, voices, direction, phone) in enumerate(CALLS):
         parts, t, turns = [], 0.4, []
-        for speaker, text in script:
-            audio = speak(text, voices[speaker])
-            parts.append((speaker, int(t * RATE), audio))
-            turns.append(
-                {"speaker": speaker, "start_s": round(t, 3), "end_s": round(t + len(audio) / RATE, 3), "text": text}
-            )
-            t += len(audio) / RATE + GAP
+        for k, (party, text) in enumerate(script):
+            audio = speak(text, voices[party])
+            role = "agent" if party.startswith("agent") else "customer"
+            parts.append((role, int(t * RATE), audio))
+            turn = {"speaker": role, "start_s": round(t, 3), "end_s": round(t + len(audio) / RATE, 3), "text": text}
+            if party != role:
+                turn["voice"] = party
+            turns.append(turn)
+            t += len(audio) / RATE + (PHONE_GAPS[k % len(PHONE_GAPS)] if phone else GAP)
         n = int((t + 0.3) * RATE)
         stereo = np.zeros((2, n), dtype=np.float32)
-        for speaker, at, audio in parts:
-            stereo[0 if speaker == "agent" else 1, at : at + len(audio)] = audio
+        for role, at, audio in parts:
+            stereo[0 if role == "agent" else 1, at : at + len(audio)] = audio
+        rate = RATE
+        if phone:
+            stereo = np.stack([telephone(stereo[c], seed=100 * n_call + c) for c in range(2)])
+            rate = RATE // 2
         pcm = (np.clip(stereo, -1, 1) * 32767).astype(np.int16)
         with av.open(str(OUT / f"{name}.flac"), "w", format="flac") as container:
-            stream = container.add_stream("flac", rate=RATE, layout="stereo")
+            stream = container.add_stream("flac", rate=rate, layout="stereo")
             frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1, order="F"), format="s16", layout="stereo")
-            frame.sample_rate = RATE
+            frame.sample_rate = rate
             for packet in stream.encode(frame):
                 container.mux(packet)
             for packet in stream.encode(None):
@@ -96,6 +146,7 @@ def main() -> None:
             "language": lang,
             "direction": direction,
             "voices": voices,
+            "sample_rate": rate,
             "duration_s": round(n / RATE, 3),
             "turns": turns,
         }

@@ -33,7 +33,8 @@ class AsrConfig:
     threads: int = 2  # CTranslate2 intra-op threads (one decode uses them all)
     inter_threads: int = 1  # CTranslate2 parallel batches; > 1 only with cores to spare
     alignment_model_dir: str | None = None
-    diarization_model_dir: str | None = None
+    # mono calls: speaker turns told apart by pitch, roles from evidence (core/diarization.py), or "off"
+    mono_diarization: str = "pitch"
     # Silero's ONNX VAD (ships in faster-whisper, no torch: start-up ~1 s) or pyannote's (whisperx, torch,
     # Lightning: ~5-9 s of start-up). Both measured on the fixtures in benchmarks/RESULTS.md (issue 21).
     vad: str = "silero"

@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 
-from ..core import catalog
+from ..core import catalog, diarization
 from ..core.errors import InvalidKeyError
 from ..core.loudness import call_acoustics
 from ..core.transcripts import merge_channel_segments, quality_signals
@@ -110,12 +110,29 @@ def prepare_call(engines: Engines, store: ObjectStore, tenant_id: str, call: dic
     return prepared
 
 
-def _labelled(p: _Prepared, roles: list[str], engines: Engines):
+def _labelled(p: _Prepared, roles: list[str]):
+    """[(speaker, channel, audio)]: a stereo call's channels with the tenant's roles; a mono call's
+    one channel, ``unknown`` until diarization (``_speakers``) says who spoke each turn."""
     if len(p.channels) == 2:
-        return [(roles[i], i, p.channels[i]) for i in range(2)], "per_channel"
-    # No diarization runs yet (issue 17: pyannote's models are gated on a hub, the packaged-encoder
-    # experiment is in benchmarks/diarization.py): speaker_mode says what really ran.
-    return [("unknown", None, p.channels[0])], "diarization_unavailable"
+        return [(roles[i], i, p.channels[i]) for i in range(2)]
+    return [("unknown", None, p.channels[0])]
+
+
+def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tuple[list, str, dict | None]:
+    """(per-channel segments by speaker, speaker_mode, diarization numbers). speaker_mode says what
+    really ran: ``per_channel`` (stereo), ``diarized`` (mono, roles found), ``diarization_inconclusive``
+    (mono: one voice heard, the voices not told apart, or too little evidence for roles: every turn
+    stays ``unknown``), ``diarization_off`` (mono, ``asr.mono_diarization: off``)."""
+    per_channel = [(speaker, ch, raw[(p.call["call_id"], speaker, ch)]) for speaker, ch, _a in labelled]
+    if len(p.channels) == 2:
+        return per_channel, "per_channel", None
+    if engines.config.mono_diarization == "off":
+        return per_channel, "diarization_off", None
+    found = diarization.diarize(
+        p.channels[0], per_channel[0][2], language=p.language, direction=p.call.get("direction")
+    )
+    mode = "diarized" if found.roles_known else "diarization_inconclusive"
+    return [(role, None, segs) for role, segs in found.by_role], mode, found.info()
 
 
 def _call_of(item_id: tuple) -> str:
@@ -137,11 +154,14 @@ def transcribe_group(
     for (_pid, language), members in by_pipeline.items():
         items = []
         for p in members:
-            labelled, _mode = _labelled(p, roles, engines)
-            items += [((p.call["call_id"], speaker, ch), audio) for speaker, ch, audio in labelled]
+            items += [((p.call["call_id"], speaker, ch), audio) for speaker, ch, audio in _labelled(p, roles)]
         raw.update(
             transcribe_many(
-                members[0].pipeline, items, language=language, batch_size=engines.config.batch_size, pack_group=_call_of
+                members[0].pipeline,
+                items,
+                language=language,
+                batch_size=engines.config.batch_size,
+                pack_group=_call_of,
             )
         )
     shared = time.perf_counter() - t_shared
@@ -149,8 +169,7 @@ def transcribe_group(
     results = []
     for p in group:
         t_own = time.perf_counter()
-        labelled, mode = _labelled(p, roles, engines)
-        per_channel = [(speaker, ch, raw[(p.call["call_id"], speaker, ch)]) for speaker, ch, _a in labelled]
+        per_channel, mode, diarized = _speakers(p, _labelled(p, roles), raw, engines)
         try:
             detected = engines.detect_language(p.channels[0][: 30 * ASR_SAMPLE_RATE])
         except ModelUnavailable:
@@ -175,6 +194,8 @@ def transcribe_group(
             "audio_seconds": round(p.audio_seconds, 3),
             "processing_seconds": round(processing, 3),
             "speaker_mode": mode,
+            # mono: speakers found, role confidence, evidence counts and pitch ratio (numbers only)
+            "diarization": diarized,
             "signals": signals,
             "segments": [s.as_row(tenant_id, p.call["call_id"]) for s in segments],
             # issue 19: loudness per turn, raised voice, non-talk (numbers only), from the decoded audio
@@ -193,6 +214,7 @@ def transcribe_group(
                 "processing_seconds": doc["processing_seconds"],
                 "signals": signals,
                 "speaker_mode": mode,
+                "role_confidence": (diarized or {}).get("role_confidence"),
                 "language_detected": detected,
             }
         )

@@ -142,6 +142,7 @@ TRANSCRIPT_CALLS_SCHEMA = pa.schema(
         ("language_configured", pa.string()),
         ("language_detected", pa.string()),
         ("speaker_mode", pa.string()),
+        ("role_confidence", pa.float64()),  # mono calls diarized: how sure the agent/customer roles are
         ("audio_seconds", pa.float64()),
         ("processing_seconds", pa.float64()),
         ("segments", pa.int32()),

@@ -109,7 +109,9 @@ class AsrSettings(_Strict):
     # speech detection: Silero's ONNX VAD (no torch: ~1 s start-up) or whisperx's pyannote VAD (torch)
     vad: Literal["silero", "pyannote"] = "silero"
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
-    diarization_model_dir: str | None = None
+    # Mono calls: who spoke each turn, told apart by the voices' pitch, roles from evidence
+    # (core/diarization.py; issue 17). "off": every mono segment stays `unknown`.
+    mono_diarization: Literal["pitch", "off"] = "pitch"
     calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200
     # Where a batch runs: a local subprocess, or a pod on a GPU node through Dagster Pipes (prod).
     launcher: Literal["subprocess", "k8s"] = "subprocess"

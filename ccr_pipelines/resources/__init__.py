@@ -157,7 +157,7 @@ class AsrResource(dg.ConfigurableResource):
     inter_threads: int = _asr("inter_threads")
     vad: str = _asr("vad")
     alignment_model_dir: str = _asr("alignment_model_dir")
-    diarization_model_dir: str = _asr("diarization_model_dir")
+    mono_diarization: str = _asr("mono_diarization")
     calls_per_launch: int = _asr("calls_per_launch")
     launcher: str = _asr("launcher")
     k8s_image: str = _asr("k8s_image")
@@ -194,7 +194,7 @@ class AsrResource(dg.ConfigurableResource):
             "inter_threads": self.inter_threads,
             "vad": self.vad,
             "alignment_model_dir": self.alignment_model_dir or None,
-            "diarization_model_dir": self.diarization_model_dir or None,
+            "mono_diarization": self.mono_diarization,
         }
 
 

@@ -77,7 +77,8 @@ def calls_to_transcribe(
         return []
     wanted = set(call_ids) if call_ids else None
     out = []
-    for r in table.select(["call_id", "audio_key", "sha256", "channels", "language", "day", "duration_s"]).to_pylist():
+    columns = ["call_id", "audio_key", "sha256", "channels", "language", "day", "duration_s", "direction"]
+    for r in table.select([c for c in columns if c in table.column_names]).to_pylist():
         if wanted is None or r["call_id"] in wanted:
             out.append(r)
     return out
@@ -148,6 +149,7 @@ def write_tables(
                 "language_configured": doc["language"]["configured"],
                 "language_detected": doc["language"]["detected"],
                 "speaker_mode": doc["speaker_mode"],
+                "role_confidence": (doc.get("diarization") or {}).get("role_confidence"),
                 "audio_seconds": doc["audio_seconds"],
                 "processing_seconds": doc["processing_seconds"],
                 "segments": sig["segments"],

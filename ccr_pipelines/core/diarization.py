@@ -1,0 +1,421 @@
+"""Who spoke each turn of a mono call, and which party is the agent (issue 17).
+
+Pure numpy/scipy, no model to fetch or load: every speech *unit* (a stretch of one turn between
+pauses) is described by its voice — the median pitch (F0, normalised autocorrelation) and the
+mean spectral envelope (12 mel-cepstral coefficients of the telephone band) — the units are
+clustered (Ward, on features standardised across the call's units), 2 speakers by default and a
+third only when it stands as far from the other two as they stand from each other (a transfer);
+roles come from evidence: agent phrases said in a cluster's units (greeting, self-identification,
+offer of help, recording disclosure, closing) and who spoke first given the sidecar's direction.
+Too little evidence leaves the roles ``unknown``: scoring then marks agent steps unverifiable
+instead of crediting or blaming anyone.
+
+Why not a neural speaker encoder: none that ships its weights inside a package separated two
+voices of the same gender on the mixed set (resemblyzer's GE2E, benchmarks/RESULTS.md,
+"Diarization"), and it cost as much as transcribing the call. This description costs a few
+milliseconds per second of audio and is measured on the same set (benchmarks/diarization.py).
+
+Output carries numbers only (speakers found, role confidence, evidence counts): no text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scorecards import normalise
+
+SAMPLE_RATE = 16_000
+FRAME_S = 0.025
+HOP_S = 0.010
+SPLIT_PAUSE_S = 0.25  # a pause this long inside a speech region may be a change of speaker
+MIN_UNIT_S = 0.5  # shorter units take the speaker of the nearest unit that has a voice description
+F0_RANGE_HZ = (60.0, 400.0)
+YIN_THRESHOLD = 0.15  # YIN's absolute threshold (de Cheveigne & Kawahara, 2002)
+YIN_VOICED = 0.35  # frames whose best dip is above this are unvoiced
+PITCH_AGREE = 0.15  # a voiced frame agrees with the unit's median pitch within ±15 % (log)
+N_MEL, N_CEP = 24, 12
+MEL_BAND_HZ = (100.0, 3800.0)  # the telephone band: what an 8 kHz recording keeps
+MIN_VOICE_UNITS = 2  # each voice must be heard in at least 2 units
+MIN_PITCH_RATIO = 1.25  # two voices are told apart when their median pitch differs by 25 % (~4 semitones)
+ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
+
+# Phrases an agent says and a customer seldom does (generic; no tenant's script is needed).
+AGENT_CUES = {
+    "en": (
+        "thank you for calling",
+        "my name is",
+        "how can i help",
+        "what can i do for you",
+        "you are speaking with",
+        "this call is recorded",
+        "this call may be recorded",
+        "welcome to",
+        "is there anything else",
+    ),
+    "fr": (
+        "vous etes bien chez",
+        "je m'appelle",
+        "que puis je faire",
+        "comment puis je vous aider",
+        "merci de votre appel",
+        "merci d'avoir appele",
+        "cet appel est enregistre",
+        "cet appel peut etre enregistre",
+        "bienvenue chez",
+        "a l'appareil",
+        "autre chose pour vous",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Diarized:
+    """The result for one mono channel: segments per role, and numbers about how they were found."""
+
+    by_role: list[tuple[str, list[dict]]]  # (role, segments), role in agent / customer / unknown
+    speakers: int
+    role_confidence: float | None
+    agent_phrases: list[int]  # per speaker cluster
+    first_speaker: int | None
+    pitch_ratio: float | None  # the two voices' median pitch, higher / lower
+
+    @property
+    def roles_known(self) -> bool:
+        return any(role != "unknown" for role, _ in self.by_role)
+
+    def info(self) -> dict:
+        return {
+            "speakers": self.speakers,
+            "role_confidence": self.role_confidence,
+            "agent_phrases": self.agent_phrases,
+            "first_speaker": self.first_speaker,
+            "pitch_ratio": self.pitch_ratio,
+        }
+
+
+def _frames(x: np.ndarray, sr: int, frame_s: float, hop_s: float) -> np.ndarray:
+    n, hop = int(frame_s * sr), int(hop_s * sr)
+    if len(x) < n:
+        return np.zeros((0, n), dtype=np.float64)
+    count = 1 + (len(x) - n) // hop
+    idx = np.arange(n)[None, :] + hop * np.arange(count)[:, None]
+    return x[idx].astype(np.float64)
+
+
+def _rms(x: np.ndarray, hop: int) -> np.ndarray:
+    n = len(x) // hop
+    return np.sqrt((x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1))
+
+
+def speech_units(
+    audio: np.ndarray, regions: list[tuple[float, float]], sr: int = SAMPLE_RATE
+) -> list[tuple[float, float]]:
+    """The speech *regions* cut at pauses of at least SPLIT_PAUSE_S: 20 ms frames quieter than both
+    5 % of the channel's loud frames and 3x its noise floor (the 10th percentile of all its
+    frames: a noisy line's pauses are not silent). The VAD bridges short pauses; a change of
+    speaker is one."""
+    frame_s = 0.02
+    hop = int(frame_s * sr)
+    whole = _rms(audio, hop)
+    if len(whole) == 0:
+        return list(regions)
+    threshold = max(0.05 * float(np.percentile(whole, 95)), 3.0 * float(np.percentile(whole, 10)), 1e-5)
+    units: list[tuple[float, float]] = []
+    need = int(round(SPLIT_PAUSE_S / frame_s))
+    for a, b in regions:
+        rms = _rms(audio[int(a * sr) : int(b * sr)], hop)
+        loud = np.flatnonzero(rms >= threshold)
+        if len(rms) < 2 * need or len(loud) == 0:
+            units.append((a, b))
+            continue
+        # runs of loud frames separated by >= need quiet frames
+        breaks = np.flatnonzero(np.diff(loud) > need)
+        starts = np.concatenate(([loud[0]], loud[breaks + 1]))
+        ends = np.concatenate((loud[breaks], [loud[-1]])) + 1
+        for s, e in zip(starts, ends):
+            units.append((round(a + s * frame_s, 3), round(min(b, a + e * frame_s), 3)))
+    return units
+
+
+def _mel_filterbank(sr: int, n_fft: int) -> np.ndarray:
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def hz(m):
+        return 700.0 * (10 ** (m / 2595.0) - 1.0)
+
+    lo, hi = MEL_BAND_HZ
+    points = hz(np.linspace(mel(lo), mel(hi), N_MEL + 2))
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    fb = np.zeros((N_MEL, len(bins)))
+    for i in range(N_MEL):
+        left, centre, right = points[i : i + 3]
+        up = (bins - left) / (centre - left)
+        down = (right - bins) / (right - centre)
+        fb[i] = np.clip(np.minimum(up, down), 0.0, None)
+    return fb
+
+
+_FB_CACHE: dict = {}
+
+
+def voice_features(x: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray | None:
+    """[log median F0, mean cepstral coefficients 1..N_CEP] of one unit's audio (F0 NaN when under
+    0.1 s of it is voiced), or None when it holds too little speech to describe (under 0.2 s)."""
+    frames = _frames(x, sr, 0.040, HOP_S)  # 40 ms: two periods of a 60 Hz voice
+    if len(frames) < 20:
+        return None
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    energy = (frames**2).sum(axis=1)
+    speech = energy > 0.1 * float(np.percentile(energy, 90))
+    if speech.sum() < 20:
+        return None
+    f = frames[speech] * np.hanning(frames.shape[1])
+    n_fft = 1 << int(math.ceil(math.log2(2 * f.shape[1])))
+    spec = np.fft.rfft(f, n_fft, axis=1)
+    power = np.abs(spec) ** 2
+    # pitch: cumulative mean normalised difference (YIN) from the autocorrelation (Wiener-Khinchin);
+    # the first dip under YIN_THRESHOLD in the F0 range, so a sub-harmonic never wins
+    ac = np.fft.irfft(np.abs(np.fft.rfft(frames[speech], n_fft, axis=1)) ** 2, n_fft, axis=1)[:, : f.shape[1]]
+    diff = np.maximum(2.0 * (ac[:, :1] - ac), 0.0)
+    tau = np.arange(diff.shape[1])
+    cmnd = np.ones_like(diff)
+    cmnd[:, 1:] = diff[:, 1:] * tau[1:] / np.maximum(np.cumsum(diff[:, 1:], axis=1), 1e-12)
+    lo, hi = int(sr / F0_RANGE_HZ[1]), int(sr / F0_RANGE_HZ[0])
+    band = cmnd[:, lo:hi]
+    under = band < YIN_THRESHOLD
+    first = np.where(under.any(axis=1), under.argmax(axis=1), band.argmin(axis=1))
+    # walk down to the dip's own minimum
+    lag = first.copy()
+    for _ in range(hi - lo):
+        nxt = np.minimum(lag + 1, hi - lo - 1)
+        step = band[np.arange(len(band)), nxt] < band[np.arange(len(band)), lag]
+        if not step.any():
+            break
+        lag = np.where(step, nxt, lag)
+    voiced = band[np.arange(len(band)), lag] < YIN_VOICED
+    f0 = float("nan")
+    if voiced.sum() >= 10:
+        track = sr / (lo + lag[voiced])
+        median = float(np.median(track))
+        # an octave error or a second voice scatters the track: trust the median only when most
+        # voiced frames agree with it
+        if np.mean(np.abs(np.log(track / median)) < PITCH_AGREE) >= 0.5:
+            f0 = median
+    # spectral envelope: log mel energies of the telephone band, DCT-II, coefficients 1..N_CEP
+    key = (sr, n_fft)
+    if key not in _FB_CACHE:
+        _FB_CACHE[key] = _mel_filterbank(sr, n_fft)
+    logmel = np.log(power @ _FB_CACHE[key].T + 1e-10)
+    k = np.arange(N_MEL)
+    dct = np.cos(np.pi / N_MEL * (k[None, :] + 0.5) * np.arange(1, N_CEP + 1)[:, None])
+    cep = logmel @ dct.T
+    return np.concatenate(([math.log(f0)], cep.mean(axis=0)))  # log(nan): pitch unknown
+
+
+def cluster_units(features: list[np.ndarray | None], mids: list[float]) -> tuple[list[int], float | None]:
+    """(a speaker label per unit, 0 or 1, numbered in order of first appearance; the ratio of the two
+    voices' median pitch, or None when there are not two voices with a known pitch). Units whose
+    pitch is known are split in two by pitch (Ward); the others take the label of the nearest
+    unit in the spectral envelope's space (standardised), or in time when they have no features."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    idx = [i for i, f in enumerate(features) if f is not None and not math.isnan(f[0])]
+    labels = [0] * len(features)
+    if len(idx) < 2:
+        return labels, None
+    pitch = np.array([features[i][0] for i in idx])[:, None]
+    flat = fcluster(linkage(pitch, method="ward"), 2, criterion="maxclust")
+    sizes = np.bincount(flat)[1:]
+    if len(sizes) < 2 or sizes.min() < MIN_VOICE_UNITS:
+        return labels, None  # one voice, or one odd unit: not two voices
+    lo, hi = sorted(float(np.median(pitch[flat == c, 0])) for c in (1, 2))
+    ratio = round(math.exp(hi - lo), 3)
+    for i, lab in zip(idx, flat):
+        labels[i] = int(lab) - 1
+    described = [i for i, f in enumerate(features) if f is not None]
+    if len(described) > len(idx):
+        env = np.stack([features[i][1:] for i in described])
+        env = (env - env.mean(axis=0)) / np.where(env.std(axis=0) > 1e-9, env.std(axis=0), 1.0)
+        row = {i: r for r, i in enumerate(described)}
+        for i in described:
+            if i not in idx:
+                j = min(idx, key=lambda j: float(((env[row[i]] - env[row[j]]) ** 2).sum()))
+                labels[i] = labels[j]
+    for i, f in enumerate(features):
+        if f is None:
+            j = min(described, key=lambda j: abs(mids[j] - mids[i]))
+            labels[i] = labels[j]
+    in_time = sorted(range(len(mids)), key=mids.__getitem__)
+    order = {lab: n for n, lab in enumerate(dict.fromkeys(labels[i] for i in in_time))}
+    return [order[lab] for lab in labels], ratio
+
+
+def assign_roles(
+    texts: list[str], starts: list[float], labels: list[int], *, language: str, direction: str | None
+) -> tuple[dict[int, str], float, list[int], int | None]:
+    """({label: role}, role confidence 0..1, agent phrases per label, first speaker's label). The
+    agent is the speaker with the most agent phrases; the first speaker counts for the agent on an
+    inbound call (a caller reaches an agent who answers) and for the customer on an outbound one;
+    without a direction (no sidecar) the order is no evidence, and without phrases the roles stay
+    unknown.
+    A third speaker (a transfer) is a second agent when it says more agent phrases than the customer."""
+    speakers = sorted(set(labels))
+    cues = AGENT_CUES.get(language, ()) + (AGENT_CUES["en"] if language != "en" else ())
+    folded = [" ".join(normalise(c)) for c in cues]
+    hits = {c: 0 for c in speakers}
+    for text, lab in zip(texts, labels):
+        said = " " + " ".join(normalise(text or "")) + " "
+        hits[lab] += sum(1 for cue in folded if f" {cue} " in said)
+    first = labels[min(range(len(starts)), key=starts.__getitem__)] if starts else None
+    score = {c: 2.0 * hits[c] for c in speakers}
+    if first is not None and direction == "outbound":
+        for c in speakers:
+            score[c] += 1.0 if c != first else 0.0
+    elif first is not None and direction == "inbound":
+        score[first] += 1.0
+    phrases = [hits[c] for c in speakers]
+    if len(speakers) < 2:
+        return {c: "unknown" for c in speakers}, 0.0, phrases, first
+    ranked = sorted(speakers, key=lambda c: (-score[c], c))
+    margin = score[ranked[0]] - score[ranked[1]] if len(speakers) == 2 else score[ranked[0]] - score[ranked[-1]]
+    confidence = round(0.5 + 0.5 * (1.0 - math.exp(-margin)), 3)
+    if confidence < ROLE_MIN_CONFIDENCE:
+        return {c: "unknown" for c in speakers}, confidence, phrases, first
+    roles = {c: "customer" for c in speakers}
+    roles[ranked[0]] = "agent"
+    if len(speakers) == 3 and hits[ranked[1]] > hits[ranked[2]]:
+        roles[ranked[1]] = "agent"
+    return roles, confidence, phrases, first
+
+
+def diarize(
+    audio: np.ndarray,
+    segments: list[dict],
+    *,
+    language: str,
+    direction: str | None,
+    sr: int = SAMPLE_RATE,
+) -> Diarized:
+    """Split a mono channel's segments (the ASR engine's: text, start, end, speech_regions) by speaker
+    role. A segment is cut into units at pauses; its words are shared by the units' durations."""
+    units: list[dict] = []
+    for seg in segments:
+        regions = [tuple(r) for r in seg.get("speech_regions") or [(seg["start"], seg["end"])]]
+        parts = speech_units(audio, regions, sr) or [(seg["start"], seg["end"])]
+        words = (seg.get("text") or "").split()
+        total = sum(b - a for a, b in parts) or 1.0
+        done, acc = 0, 0.0
+        for a, b in parts:
+            acc += b - a
+            upto = round(len(words) * acc / total)
+            units.append({**seg, "start": a, "end": b, "speech_regions": [[a, b]], "text": " ".join(words[done:upto])})
+            done = upto
+    if not units:
+        return Diarized([], 0, None, [], None, None)
+    feats = [
+        voice_features(audio[int(u["start"] * sr) : int(u["end"] * sr)], sr)
+        if u["end"] - u["start"] >= MIN_UNIT_S
+        else None
+        for u in units
+    ]
+    mids = [(u["start"] + u["end"]) / 2 for u in units]
+    labels, ratio = cluster_units(feats, mids)
+    if ratio is None or ratio < MIN_PITCH_RATIO:
+        # the voices are not told apart: nobody's words are credited to a role (scoring: unverifiable)
+        kept = [{**u, "speaker_label": 0} for u in units if u["text"]]
+        return Diarized([("unknown", kept)] if kept else [], 1, None, [], None, ratio)
+    roles, confidence, phrases, first = assign_roles(
+        [u["text"] for u in units], [u["start"] for u in units], labels, language=language, direction=direction
+    )
+    by_role: dict[str, list[dict]] = {}
+    for u, lab in zip(units, labels):
+        if u["text"]:
+            by_role.setdefault(roles.get(lab, "unknown"), []).append({**u, "speaker_label": lab})
+    return Diarized(sorted(by_role.items()), len(set(labels)), confidence, phrases, first, ratio)
+
+
+def _grid(spans: list[tuple[str, float, float]], names: list[str], n: int, step_s: float) -> np.ndarray:
+    lab = np.full(n, -1)
+    for s, a, b in spans:
+        lab[int(round(a / step_s)) : int(round(b / step_s))] = names.index(s)
+    return lab
+
+
+def diarization_error(
+    truth: list[tuple[str, float, float]],
+    found: list[tuple[str, float, float]],
+    *,
+    collar_s: float = 0.25,
+    step_s: float = 0.01,
+) -> dict:
+    """Diarization error rate and its parts, each a share of the truth's speech: ``missed`` (speech
+    nobody was found speaking: the VAD's or the decoder's loss), ``false_alarm``, ``confusion``
+    (the wrong speaker: diarization's own error), ``der`` their sum. On a 10 ms grid, with the best
+    one-to-one mapping of found speakers to true ones; *collar_s* either side of each truth
+    boundary is not scored (the usual 0.25 s collar)."""
+    import itertools
+
+    end = max([b for _, _, b in truth] + [b for _, _, b in found] + [0.0])
+    n = int(end / step_s) + 2
+    speakers = sorted({s for s, _, _ in truth})
+    names = sorted({s for s, _, _ in found})
+    t_lab, f_lab = _grid(truth, speakers, n, step_s), _grid(found, names, n, step_s)
+    scored = np.ones(n, dtype=bool)
+    for _s, a, b in truth:
+        for x in (a, b):
+            scored[max(0, int((x - collar_s) / step_s)) : int((x + collar_s) / step_s) + 1] = False
+    speech = (t_lab >= 0) & scored
+    total = int(speech.sum())
+    if total == 0:
+        return {"der": 0.0, "missed": 0.0, "false_alarm": 0.0, "confusion": 0.0}
+    miss = int((speech & (f_lab < 0)).sum())
+    fa = int((scored & (t_lab < 0) & (f_lab >= 0)).sum())
+    both = speech & (f_lab >= 0)
+    best_conf = None if names else 0
+    width = max(len(names), len(speakers))
+    for perm in itertools.permutations(range(width), len(names)) if names else ():
+        mapped = np.array(perm)[np.maximum(f_lab, 0)]
+        conf = int((both & (mapped != t_lab)).sum())
+        best_conf = conf if best_conf is None else min(best_conf, conf)
+    conf = best_conf or 0
+    return {
+        "der": (miss + fa + conf) / total,
+        "missed": miss / total,
+        "false_alarm": fa / total,
+        "confusion": conf / total,
+    }
+
+
+def merge_spans(spans: list[tuple[str, float, float]], max_gap_s: float = 0.5) -> list[tuple[str, float, float]]:
+    """One speaker's consecutive spans less than *max_gap_s* apart as one (a turn's inner pauses are
+    its speaker's, as in the truth's turns)."""
+    out: list[tuple[str, float, float]] = []
+    for who, a, b in sorted(spans, key=lambda s: (s[1], s[2])):
+        if out and out[-1][0] == who and a - out[-1][2] <= max_gap_s:
+            out[-1] = (who, out[-1][1], max(b, out[-1][2]))
+        else:
+            out.append((who, a, b))
+    return out
+
+
+def role_accuracy(
+    truth: list[tuple[str, float, float]],
+    found: list[tuple[str, float, float]],
+    step_s: float = 0.01,
+    *,
+    attributed_only: bool = False,
+) -> float:
+    """Share of the truth's speech time (roles: agent / customer) that was given its own role; with
+    *attributed_only*, of the speech that was given a role at all (not missed, not ``unknown``)."""
+    end = max([b for _, _, b in truth] + [b for _, _, b in found] + [0.0])
+    n = int(end / step_s) + 2
+    names = sorted({s for s, _, _ in truth} | {s for s, _, _ in found})
+    t_lab, f_lab = _grid(truth, names, n, step_s), _grid(found, names, n, step_s)
+    speech = t_lab >= 0
+    if attributed_only:
+        speech &= (f_lab >= 0) & (f_lab != names.index("unknown") if "unknown" in names else True)
+    return float((speech & (f_lab == t_lab)).sum() / max(1, int(speech.sum())))
