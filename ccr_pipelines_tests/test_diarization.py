@@ -73,11 +73,20 @@ def test_two_voices_a_fifth_apart_are_split_and_one_voice_is_never_split_into_ro
         units.append((_voice(110 if k % 2 == 0 else 190, 1.2, seed=k), t))
         t += 1.6
     feats = [D.voice_features(u) for u, _ in units]
-    labels, ratio = D.cluster_units(feats, [s for _, s in units])
+    labels, ratio = D.cluster_units(feats, [s for _, s in units], [1.2] * 8)
     assert labels == [0, 1] * 4 and ratio > 1.6
     same = [D.voice_features(_voice(120 * (1 + 0.03 * (k % 3)), 1.2, seed=k)) for k in range(8)]
-    labels, ratio = D.cluster_units(same, [1.6 * k for k in range(8)])
+    labels, ratio = D.cluster_units(same, [1.6 * k for k in range(8)], [1.2] * 8)
     assert ratio is not None and ratio < D.MIN_PITCH_RATIO  # one voice: diarize() keeps it unknown
+    # one unit an octave and a half above the rest (a tracking error), or a short lone one: no split
+    odd = same[:7] + [D.voice_features(_voice(120 * 2.9, 1.2, seed=9))]
+    assert D.cluster_units(odd, [1.6 * k for k in range(8)], [1.2] * 8)[1] is None
+    lone = same[:7] + [D.voice_features(_voice(200, 0.8, seed=9))]
+    assert D.cluster_units(lone, [1.6 * k for k in range(8)], [1.2] * 7 + [0.8])[1] is None
+    # a customer who speaks once, long enough, at a plausible pitch: two voices
+    once = same[:7] + [D.voice_features(_voice(200, 1.5, seed=9))]
+    labels, ratio = D.cluster_units(once, [1.6 * k for k in range(8)], [1.2] * 7 + [1.5])
+    assert labels == [0] * 7 + [1] and 1.5 < ratio < 1.8
 
 
 def test_roles_come_from_agent_phrases_and_who_speaks_first_and_stay_unknown_without_evidence():

@@ -167,9 +167,13 @@ def test_french_call_runs_end_to_end_with_the_multilingual_model(tmp_path, tenan
     text = " ".join(table.column("text").to_pylist())
     calls = Warehouse(store).read_partition(CALLS_DATASET, "acme-energie", "2026-11-17").to_pylist()
     assert calls[0]["model_name"] == "whisper-base" and calls[0]["language_detected"] == "fr"
-    # one synthetic voice speaks both parties: diarization cannot tell them apart, so no role is guessed
-    assert calls[0]["speaker_mode"] == "diarization_inconclusive" and calls[0]["role_confidence"] is None
-    assert set(table.column("speaker").to_pylist()) == {"unknown"}
+    # a mono call of two voices (a man's and a woman's): diarized, roles from the agent's phrases
+    assert calls[0]["speaker_mode"] == "diarized" and calls[0]["role_confidence"] >= 0.9
+    assert set(table.column("speaker").to_pylist()) == {"agent", "customer"}
+    truth = EXPECTED[key]["utterances"]
+    for seg in table.to_pylist():
+        said = [u for u in truth if min(u["end_s"], seg["end_s"]) - max(u["start_s"], seg["start_s"]) > 0.2]
+        assert [u["speaker"] for u in said] == [seg["speaker"]]
     # base model on synthetic French: the content words come through
     assert word_error_rate(EXPECTED[key]["reference_text"]["mixed"], text) <= 0.5
     # the brand comes through, accents aside: the decoding of this weak model differs by CPU

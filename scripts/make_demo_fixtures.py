@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "demo" / "fixture
 RATE = 16_000
 GAP = 0.6  # seconds of silence between turns
 VOICES = {"fr": "fr-fr", "en": "en-us"}
+# Mono calls: two voices (a mono recording of one voice speaking both parties cannot be diarized,
+# and no real call sounds like that); the agent's first, the customer's second.
+# The agents keep the default voices, which the small models transcribe best.
+MONO_VOICES = {"fr": ("fr-fr", "fr+f3"), "en": ("en-us", "en-us+f3")}
 
 # (speaker, text) turns. Agent speaks on the left channel, customer on the right.
 ACME_FULL = [
@@ -50,7 +54,7 @@ ACME_NO_DISCLOSURE = [
     ("agent", "Je vous envoie une offre, merci de votre appel, au revoir."),
 ]
 ACME_MONO = [
-    ("agent", "Bonjour, vous êtes bien chez Acme Énergie, je m'appelle Léa."),
+    ("agent", "Bonjour, vous êtes bien chez Acme Énergie, je m'appelle Léo."),
     ("customer", "Bonjour, je signale une coupure de courant."),
     ("agent", "Un technicien passera demain. Merci de votre appel, au revoir."),
 ]
@@ -81,9 +85,9 @@ GLOBEX_MONO = [
 ]
 
 
-def speak(text: str, lang: str, tmp: Path) -> np.ndarray:
+def speak(text: str, lang: str, tmp: Path, voice: str | None = None) -> np.ndarray:
     out = tmp / "u.wav"
-    subprocess.run(["espeak-ng", "-v", VOICES[lang], "-s", "150", "-w", str(out), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice or VOICES[lang], "-s", "150", "-w", str(out), text], check=True)
     with wave.open(str(out)) as w:
         rate, data = w.getframerate(), w.readframes(w.getnframes())
     pcm = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
@@ -92,11 +96,13 @@ def speak(text: str, lang: str, tmp: Path) -> np.ndarray:
     return np.interp(np.linspace(0, len(pcm) - 1, n), np.arange(len(pcm)), pcm).astype(np.float32)
 
 
-def render(turns, lang: str, stereo: bool, tmp: Path, lead: float = 0.3):
-    """Place turns on channels; return (samples[channels, n], utterance timings)."""
+def render(turns, lang: str, stereo: bool, tmp: Path, lead: float = 0.3, voices: tuple | None = None):
+    """Place turns on channels; return (samples[channels, n], utterance timings). *voices*: (agent's,
+    customer's) espeak voice; the language's default voice otherwise."""
     pieces, t, timings = [], lead, []
     for speaker, text in turns:
-        audio = speak(text, lang, tmp)
+        voice = voices[0 if speaker == "agent" else 1] if voices else None
+        audio = speak(text, lang, tmp, voice)
         pieces.append((speaker, int(t * RATE), audio))
         timings.append(
             {"speaker": speaker, "start_s": round(t, 2), "end_s": round(t + len(audio) / RATE, 2), "text": text}
@@ -286,7 +292,7 @@ def main() -> None:
             ),
         ]
         for tenant, day, call_id, fmt, turns, lang, stereo, disclosure, pii, sidecar in calls:
-            samples, timings = render(turns, lang, stereo, tmp)
+            samples, timings = render(turns, lang, stereo, tmp, voices=None if stereo else MONO_VOICES[lang])
             data = encode(samples, fmt)
             key = f"{tenant}/{day}/{call_id}.{fmt}"
             (raw / key).parent.mkdir(parents=True, exist_ok=True)

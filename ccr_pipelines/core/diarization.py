@@ -38,7 +38,8 @@ YIN_VOICED = 0.35  # frames whose best dip is above this are unvoiced
 PITCH_AGREE = 0.15  # a voiced frame agrees with the unit's median pitch within ±15 % (log)
 N_MEL, N_CEP = 24, 12
 MEL_BAND_HZ = (100.0, 3800.0)  # the telephone band: what an 8 kHz recording keeps
-MIN_VOICE_UNITS = 2  # each voice must be heard in at least 2 units
+MIN_LONE_UNIT_S = 1.0  # a voice heard in a single unit must speak this long
+MAX_PITCH_RATIO = 2.6  # adult voices' medians (~85-255 Hz) are never further apart than this
 MIN_PITCH_RATIO = 1.25  # two voices are told apart when their median pitch differs by 25 % (~4 semitones)
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
 
@@ -216,11 +217,16 @@ def voice_features(x: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray | None:
     return np.concatenate(([math.log(f0)], cep.mean(axis=0)))  # log(nan): pitch unknown
 
 
-def cluster_units(features: list[np.ndarray | None], mids: list[float]) -> tuple[list[int], float | None]:
+def cluster_units(
+    features: list[np.ndarray | None], mids: list[float], durations: list[float]
+) -> tuple[list[int], float | None]:
     """(a speaker label per unit, 0 or 1, numbered in order of first appearance; the ratio of the two
     voices' median pitch, or None when there are not two voices with a known pitch). Units whose
     pitch is known are split in two by pitch (Ward); the others take the label of the nearest
-    unit in the spectral envelope's space (standardised), or in time when they have no features."""
+    unit in the spectral envelope's space (standardised), or in time when they have no features.
+    A voice heard in one unit only counts when that unit lasts MIN_LONE_UNIT_S and its pitch is
+    within MAX_PITCH_RATIO of the other voice's (further apart is a tracking error: an octave jump
+    on a noisy line)."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     idx = [i for i, f in enumerate(features) if f is not None and not math.isnan(f[0])]
@@ -229,11 +235,12 @@ def cluster_units(features: list[np.ndarray | None], mids: list[float]) -> tuple
         return labels, None
     pitch = np.array([features[i][0] for i in idx])[:, None]
     flat = fcluster(linkage(pitch, method="ward"), 2, criterion="maxclust")
-    sizes = np.bincount(flat)[1:]
-    if len(sizes) < 2 or sizes.min() < MIN_VOICE_UNITS:
-        return labels, None  # one voice, or one odd unit: not two voices
     lo, hi = sorted(float(np.median(pitch[flat == c, 0])) for c in (1, 2))
     ratio = round(math.exp(hi - lo), 3)
+    for c in (1, 2):
+        alone = [i for i, lab in zip(idx, flat) if lab == c]
+        if len(alone) == 1 and (durations[alone[0]] < MIN_LONE_UNIT_S or ratio > MAX_PITCH_RATIO):
+            return labels, None  # one short or implausibly pitched unit: a tracking error, not a voice
     for i, lab in zip(idx, flat):
         labels[i] = int(lab) - 1
     described = [i for i, f in enumerate(features) if f is not None]
@@ -323,7 +330,7 @@ def diarize(
         for u in units
     ]
     mids = [(u["start"] + u["end"]) / 2 for u in units]
-    labels, ratio = cluster_units(feats, mids)
+    labels, ratio = cluster_units(feats, mids, [u["end"] - u["start"] for u in units])
     if ratio is None or ratio < MIN_PITCH_RATIO:
         # the voices are not told apart: nobody's words are credited to a role (scoring: unverifiable)
         kept = [{**u, "speaker_label": 0} for u in units if u["text"]]
