@@ -9,6 +9,8 @@ stages measured inside, peak RSS. Run:
 
 ``--calls N``: calls per launch, cycling through the three English fixtures. ``--asr '{"vad": "pyannote"}'``:
 worker settings (asr.* keys) for the worker contender. ``--contenders worker,faster_whisper,worker_pyannote``.
+``--variants '{"w1x2": {"threads": 1, "inter_threads": 2}}'``: more worker contenders, each with its
+own settings on top of ``--asr``, interleaved with the others (name them in ``--contenders``).
 Prints one JSON line per run and a summary (median and spread per figure); the tables in
 benchmarks/RESULTS.md come from it.
 """
@@ -134,9 +136,11 @@ def child_faster_whisper(calls: list[dict]) -> dict:
     return {"audio_s": audio_s, "stages": stages}
 
 
-def _child(which: str, n: int, asr: dict) -> None:
+def _child(which: str, n: int, asr: dict, variants: dict) -> None:
     calls = _calls(n)
-    if which.startswith("worker"):  # worker_pyannote: the worker with whisperx's pyannote VAD (torch)
+    if which in variants:
+        out = child_worker(calls, {**asr, **variants[which]})
+    elif which.startswith("worker"):  # worker_pyannote: the worker with whisperx's pyannote VAD (torch)
         out = child_worker(calls, {**asr, "vad": "pyannote"} if which == "worker_pyannote" else asr)
     else:
         out = child_faster_whisper(calls)
@@ -156,10 +160,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--contenders", default="worker,faster_whisper")
     ap.add_argument("--asr", default="{}", help="worker settings as JSON (asr.* keys)")
+    ap.add_argument("--variants", default="{}", help="more worker contenders: {name: asr settings}")
     ap.add_argument("--child")
     args = ap.parse_args()
+    variants = json.loads(args.variants)
     if args.child:
-        _child(args.child, args.calls, json.loads(args.asr))
+        _child(args.child, args.calls, json.loads(args.asr), variants)
         return
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     runs: dict[str, list[dict]] = {}
@@ -168,7 +174,8 @@ def main() -> None:
         for which in args.contenders.split(","):
             t = time.perf_counter()
             p = subprocess.run(
-                [sys.executable, __file__, "--child", which, "--calls", str(args.calls), "--asr", args.asr],
+                [sys.executable, __file__, "--child", which, "--calls", str(args.calls), "--asr", args.asr]
+                + ["--variants", args.variants],
                 capture_output=True,
                 text=True,
                 env=env,
@@ -193,6 +200,7 @@ def main() -> None:
         "calls": args.calls,
         "runs": args.runs,
         "asr": json.loads(args.asr),
+        "variants": variants,
         "load1_min_max": [round(min(load), 2), round(max(load), 2)],
     }
     for which, rs in runs.items():
@@ -204,12 +212,15 @@ def main() -> None:
             "peak_rss_mb": _spread([r["peak_rss_mb"] for r in rs]),
             "stages_s": {n: _spread([r["stages"].get(n, 0.0) for r in rs]) for n in names},
         }
-    if "worker" in runs and "faster_whisper" in runs:  # per run pair, then the median
-        pairs = list(zip(runs["worker"], runs["faster_whisper"]))
-        summary["speedup_worker_vs_faster_whisper"] = _spread(
+    for which in runs:  # per run pair, then the median
+        if which.startswith("faster_whisper") or "faster_whisper" not in runs:
+            continue
+        pairs = list(zip(runs[which], runs["faster_whisper"]))
+        suffix = "" if which == "worker" else f"_{which}"
+        summary[f"speedup_worker_vs_faster_whisper{suffix}"] = _spread(
             [f["launch_wall_s"] / w["launch_wall_s"] for w, f in pairs]
         )
-        summary["speedup_without_start_up"] = _spread(
+        summary[f"speedup_without_start_up{suffix}"] = _spread(
             [f["stages"]["work_wall"] / w["stages"]["work_wall"] for w, f in pairs]
         )
     print(json.dumps(summary, indent=1))

