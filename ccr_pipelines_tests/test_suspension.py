@@ -96,3 +96,48 @@ def test_p12_a_switch_needs_a_known_tenant_and_a_reason(local_settings_env, caps
     assert "unknown tenant" in capsys.readouterr().err
     assert main(["tenants", "suspend", "acme-energie"]) == 2
     assert "--reason" in capsys.readouterr().err
+
+
+def test_issue21_the_transcripts_sensor_asks_one_run_per_day_for_all_its_tenants(local_settings_env):
+    loaded = load_settings()
+    registry = TenantRegistryResource(
+        path=loaded.registry.source, control_store=ControlStoreResource(url=loaded.settings.control_url())
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    for tenant, day in (
+        ("acme-energie", "2026-11-16"),
+        ("globex-support", "2026-11-16"),
+        ("globex-support", "2026-11-17"),
+    ):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=CALL_MANIFEST_KEY, partition=day, metadata={"tenant_id": tenant, "accepted": 1}
+            )
+        )
+    with dg.build_sensor_context(instance=instance, resources={"tenant_registry": registry}) as ctx:
+        result = manifest_to_transcripts_sensor(ctx)
+    by_day = {r.partition_key: r for r in result.run_requests}
+    assert sorted(by_day) == ["2026-11-16", "2026-11-17"]
+    both = by_day["2026-11-16"].run_config["ops"]["silver__transcribe__transcripts"]["config"]
+    assert both == {"tenant_ids": ["acme-energie", "globex-support"]}
+    assert by_day["2026-11-16"].tags == {"ccr/tenant_count": "2"}
+    alone = by_day["2026-11-17"]
+    assert alone.run_config["ops"]["silver__transcribe__transcripts"]["config"] == {"tenant_id": "globex-support"}
+    assert alone.tags == {"ccr/tenant": "globex-support"}  # one tenant keeps its tag (alert routing)
+    # the same events never ask twice; a later batch of the same day is a new run
+    with dg.build_sensor_context(
+        instance=instance, resources={"tenant_registry": registry}, cursor=result.cursor
+    ) as ctx:
+        again = manifest_to_transcripts_sensor(ctx)
+    assert not again.run_requests
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=CALL_MANIFEST_KEY, partition="2026-11-16", metadata={"tenant_id": "acme-energie", "accepted": 1}
+        )
+    )
+    with dg.build_sensor_context(
+        instance=instance, resources={"tenant_registry": registry}, cursor=result.cursor
+    ) as ctx:
+        later = manifest_to_transcripts_sensor(ctx)
+    [req] = later.run_requests
+    assert req.run_key != by_day["2026-11-16"].run_key and req.tags == {"ccr/tenant": "acme-energie"}

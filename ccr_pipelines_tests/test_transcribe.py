@@ -228,3 +228,64 @@ def test_a_missing_model_fails_the_calls_with_the_setting_to_change(tmp_path, te
     _run(res, "globex-support")
     [row] = _calls(store, "globex-support").values()
     assert row["status"] == "failed" and row["failure_reason"] == "model_unavailable"
+
+
+def test_issue21_one_day_of_two_tenants_is_one_launch_and_each_tenant_gets_only_its_calls(tmp_path, tenants_file):
+    """The daemon path batches a day's tenants into one run; the run shares one worker launch (each
+    model loaded once) and still writes each tenant's transcripts and tables apart (P4)."""
+    _ingest(tmp_path, ["raw/acme-energie/2026/11/16/c-1001.flac"])
+    store = _ingest(tmp_path, ["raw/globex-support/2026/11/16/c-2001.flac"])
+    result = dg.materialize(
+        [transcripts],
+        resources=_resources(store, tenants_file),
+        partition_key=DAY,
+        run_config={
+            "ops": {"silver__transcribe__transcripts": {"config": {"tenant_ids": ["acme-energie", "globex-support"]}}}
+        },
+    )
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed and check.metadata["launches"].value == 1 and check.metadata["calls"].value == 2
+    md = result.get_asset_materialization_events()[0].materialization.metadata
+    per_tenant = md["tenants"].value
+    assert (
+        per_tenant["acme-energie"]["worker_transcribed"] == 1
+        and per_tenant["globex-support"]["worker_transcribed"] == 1
+    )
+    assert per_tenant["acme-energie"]["models"].startswith("whisper-base@")
+    assert per_tenant["globex-support"]["models"].startswith("whisper-tiny.en@")
+    # the launch's time is charged by audio: both shares add up to at most the launch
+    assert (
+        0 < per_tenant["acme-energie"]["processing_seconds"] and 0 < per_tenant["globex-support"]["processing_seconds"]
+    )
+    assert set(_calls(store, "acme-energie")) == {"c-1001"} and set(_calls(store, "globex-support")) == {"c-2001"}
+    for tenant, call_id, lang in (("acme-energie", "c-1001", "fr"), ("globex-support", "c-2001", "en")):
+        assert {s["call_id"] for s in _segments(store, tenant)} == {call_id}
+        row = _calls(store, tenant)[call_id]
+        assert row["transcript_key"].startswith(f"restricted/{tenant}/transcripts/")
+        doc = json.loads(store.get_bytes(row["transcript_key"]))
+        assert doc["tenant_id"] == tenant and doc["language"]["configured"] == lang
+    # acme's French call keeps the French model's words, globex's the English one's
+    acme_text = fold(" ".join(s["text"] for s in _segments(store, "acme-energie")))
+    assert "bonjour" in acme_text and "thank you" not in acme_text
+
+
+def test_issue21_launches_split_and_share_by_calls_and_a_foreign_tenant_result_fails_the_run():
+    from ccr_pipelines.defs.transcribe.assets import launches_of, split_results
+
+    a, b, c = "tenant-a", "tenant-b", "tenant-c"
+    jobs = [(a, list(range(3))), (b, list(range(5))), (c, list(range(1)))]
+    launches = launches_of(jobs, 4)
+    assert [[(t, len(calls)) for t, calls in launch] for launch in launches] == [
+        [(a, 3), (b, 1)],
+        [(b, 4)],
+        [(c, 1)],
+    ]
+    assert sum(len(calls) for launch in launches for _t, calls in launch) == 9  # every call, once
+    assert launches_of([(a, list(range(3)))], 200) == [[(a, [0, 1, 2])]]
+    ok = split_results([{"tenant_id": a, "status": "transcribed"}, {"tenant_id": b, "status": "failed"}], [a, b])
+    assert [len(ok[a]), len(ok[b])] == [1, 1]
+    with pytest.raises(ValueError, match="outside this launch"):
+        split_results([{"tenant_id": c, "status": "transcribed"}], [a, b])
+    with pytest.raises(ValueError, match="outside this launch"):
+        split_results([{"status": "transcribed"}], [a])

@@ -138,6 +138,20 @@ class Engines:
     _loaded: dict = field(default_factory=dict)
     load_seconds: float = 0.0
     _vad_model: object | None = None  # one VAD for every loaded model
+    _models: dict = field(default_factory=dict)  # WhisperModel by path, shared with with_context() views
+
+    def with_context(self, hotwords: str | None) -> Engines:
+        """A view of these engines with another tenant's decoder context (its custom vocabulary):
+        the same loaded models and VAD, so a launch over several tenants loads each model once."""
+        from dataclasses import replace
+
+        first, t0 = self._vad_model is None, time.perf_counter()
+        vad = self._vad()
+        if first:
+            self.load_seconds += time.perf_counter() - t0
+        view = Engines(replace(self.config, hotwords=hotwords))
+        view._models, view._vad_model = self._models, vad
+        return view
 
     def versions(self) -> dict:
         import ctranslate2
@@ -171,21 +185,24 @@ class Engines:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing file is an error, never a hub download
         key = (resolved.path, language)
         if key not in self._loaded:
-            t0 = time.perf_counter()
-            from faster_whisper import WhisperModel
+            model = self._models.get(resolved.path)
+            if model is None:
+                t0 = time.perf_counter()
+                from faster_whisper import WhisperModel
 
-            route_library_logs()
-            vad = self._vad()
-            model = WhisperModel(
-                resolved.path,
-                device=self.config.device,
-                compute_type=self.config.compute_type,
-                cpu_threads=self.config.threads,
-                num_workers=self.config.inter_threads,
-                local_files_only=True,
-            )
-            self.load_seconds += time.perf_counter() - t0
-            self._loaded[key] = Loaded(model, vad, self.config, "en" if resolved.english_only else language)
+                route_library_logs()
+                self._vad()
+                model = WhisperModel(
+                    resolved.path,
+                    device=self.config.device,
+                    compute_type=self.config.compute_type,
+                    cpu_threads=self.config.threads,
+                    num_workers=self.config.inter_threads,
+                    local_files_only=True,
+                )
+                self._models[resolved.path] = model
+                self.load_seconds += time.perf_counter() - t0
+            self._loaded[key] = Loaded(model, self._vad(), self.config, "en" if resolved.english_only else language)
         return self._loaded[key]
 
     def for_language(self, language: str) -> tuple[ResolvedModel, Loaded]:

@@ -86,8 +86,11 @@ def prepare_call(engines: Engines, store: ObjectStore, tenant_id: str, call: dic
         raise CallFailed(f"model_unavailable: {exc}") from None
     try:
         key = transcript_key(tenant_id, call, model.revision)
+        own_audio = call["audio_key"].startswith(catalog.call_audio_prefix(tenant_id, call["day"], call["call_id"]))
     except InvalidKeyError:  # a tenant id, day or call id that could escape its prefix (P4): nothing written
         raise CallFailed("invalid_key") from None
+    if not own_audio:  # audio outside the tenant's own prefix is never read, whatever the batch holds (P4)
+        raise CallFailed("invalid_key")
     if store.exists(key):
         return {
             "call_id": call["call_id"],
@@ -221,13 +224,33 @@ def transcribe_group(
     return results
 
 
+def batch_jobs(extras: dict) -> list[dict]:
+    """The launch's work, one job per tenant: ``extras["tenants"]`` (a launch over several tenants'
+    pending calls: each tenant with its own calls, channel roles, language and custom vocabulary),
+    or the one tenant of the older form (``tenant_id``, ``calls``… at the top level)."""
+    if "tenants" in extras:
+        return list(extras["tenants"])
+    asr = extras.get("asr") or {}
+    return [
+        {
+            "tenant_id": extras["tenant_id"],
+            "channel_roles": extras.get("channel_roles"),
+            "default_language": extras.get("default_language"),
+            "hotwords": asr.get("hotwords"),
+            "calls": extras["calls"],
+        }
+    ]
+
+
 def run_batch(extras: dict, report=lambda msg: None) -> dict:
-    """Transcribe every call in *extras*; returns the batch summary (numbers only)."""
+    """Transcribe every call in *extras*; returns the batch summary (numbers only).
+
+    Several tenants' calls may come in one launch (their models loaded once): each tenant's calls
+    are transcribed in groups of that tenant only — two tenants never share a decoding batch or a
+    window — with that tenant's vocabulary, and written under that tenant's prefix. Each result
+    names its tenant, so the asset writes each tenant's tables apart (P4)."""
     store = store_from_config(extras["store"])
     engines = Engines(AsrConfig.from_dict(extras.get("asr", {})))
-    tenant_id = extras["tenant_id"]
-    roles = list(extras.get("channel_roles") or ["agent", "customer"])
-    default_language = extras.get("default_language") or "en"
     summary = {
         "calls": 0,
         "transcribed": 0,
@@ -236,10 +259,29 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
         "audio_seconds": 0.0,
         "processing_seconds": 0.0,
         "failures": {},
+        "tenants": 0,
     }
     t_start = time.perf_counter()
+    views = [engines]  # each view's model loads are counted once
+    for job in batch_jobs(extras):
+        hotwords = job.get("hotwords")
+        tenant_engines = engines if hotwords == engines.config.hotwords else engines.with_context(hotwords)
+        views.append(tenant_engines)
+        summary["tenants"] += 1
+        _run_tenant(tenant_engines, store, job, summary, report)
+    summary["processing_seconds"] = time.perf_counter() - t_start
+    summary["load_seconds"] = round(sum(v.load_seconds for v in {id(v): v for v in views}.values()), 3)
+    summary["models_loaded"] = len(engines._models)
+    return summary
+
+
+def _run_tenant(engines: Engines, store: ObjectStore, job: dict, summary: dict, report) -> None:
+    tenant_id = job["tenant_id"]
+    roles = list(job.get("channel_roles") or ["agent", "customer"])
+    default_language = job.get("default_language") or "en"
 
     def record(res: dict) -> None:
+        res = {**res, "tenant_id": tenant_id}
         summary[res["status"]] += 1
         summary["audio_seconds"] += res.get("audio_seconds", 0.0)
         if res["status"] == "failed":
@@ -254,7 +296,7 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
                 record(res)
             group.clear()
 
-    for call in extras["calls"]:
+    for call in job["calls"]:
         summary["calls"] += 1
         try:
             prepared = prepare_call(engines, store, tenant_id, call, default_language)
@@ -268,10 +310,6 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
         if len(group) >= GROUP_MAX_CALLS or sum(p.audio_seconds for p in group) >= GROUP_MAX_AUDIO_S:
             flush()
     flush()
-    summary["processing_seconds"] = time.perf_counter() - t_start
-    summary["load_seconds"] = round(engines.load_seconds, 3)
-    summary["models_loaded"] = len(engines._loaded)
-    return summary
 
 
 def _quiet_libraries() -> None:

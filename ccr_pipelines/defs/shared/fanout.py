@@ -53,7 +53,11 @@ def tenant_fanout_sensor(
     downstream: dg.AssetsDefinition,
     had_work: Callable[[dict], bool],
     description: str,
+    batch_tenants: bool = False,
 ) -> dg.SensorDefinition:
+    """A sensor requesting one *downstream* run per (tenant, day) whose *upstream* materialization
+    *had_work*; with *batch_tenants*, one run per day for all of that day's tenants (config
+    ``tenant_ids``), for a downstream whose start-up is paid per run (the ASR worker, issue 21)."""
     downstream_key = downstream.key
 
     @dg.sensor(
@@ -92,6 +96,8 @@ def tenant_fanout_sensor(
                 else f"no new {upstream.path[-1]} materializations with work"
             )
             return dg.SensorResult(skip_reason=dg.SkipReason(why), cursor=cursor)
+        if batch_tenants:
+            return dg.SensorResult(run_requests=_day_requests(name, downstream_key, launch), cursor=cursor)
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
@@ -107,6 +113,31 @@ def tenant_fanout_sensor(
         )
 
     return _sensor
+
+
+def _day_requests(name: str, downstream_key: dg.AssetKey, launch: dict[tuple[str, str], int]) -> list[dg.RunRequest]:
+    """One run per day over the tenants with work that day. The run key names the upstream events it
+    answers (a digest: a day of many tenants would make a long key), so a re-evaluation never asks
+    twice; one tenant alone keeps its tenant tag (alert routing); several get a count."""
+    import hashlib
+
+    by_day: dict[str, list[tuple[str, int]]] = {}
+    for (tenant, day), storage_id in sorted(launch.items()):
+        by_day.setdefault(day, []).append((tenant, storage_id))
+    out = []
+    for day, pairs in sorted(by_day.items()):
+        tenants = [t for t, _ in pairs]
+        digest = hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
+        config = {"tenant_id": tenants[0]} if len(tenants) == 1 else {"tenant_ids": tenants}
+        out.append(
+            dg.RunRequest(
+                run_key=f"{name}:{day}:{digest}",
+                partition_key=day,
+                run_config={"ops": {downstream_key.to_python_identifier(): {"config": config}}},
+                tags={TENANT_TAG: tenants[0]} if len(tenants) == 1 else {"ccr/tenant_count": str(len(tenants))},
+            )
+        )
+    return out
 
 
 def metadata_count(md: dict, *keys: str) -> int:
