@@ -370,9 +370,12 @@ def erasure_facet_fields(
     return out
 
 
-def ol_run_id(dagster_run_id: str, asset_key: str, partition: str | None) -> str:
-    """One OpenLineage run per asset materialization (a Dagster run may materialize several)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ccr:{dagster_run_id}:{asset_key}:{partition or ''}"))
+def ol_run_id(dagster_run_id: str, asset_key: str, partition: str | None, tenant: str | None = None) -> str:
+    """One OpenLineage run per asset materialization (a Dagster run may materialize several), and per
+    tenant when the materialization covered several (a day's transcription, a backfill): one
+    tenant's run never links another tenant's datasets (P4)."""
+    name = f"ccr:{dagster_run_id}:{asset_key}:{partition or ''}" + (f":{tenant}" if tenant else "")
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 CHECKS_JOB_SUFFIX = ".checks"
@@ -389,6 +392,7 @@ def run_event(
     outputs: list,
     engine_version: str,
     error: str | None = None,
+    tenant: str | None = None,
 ) -> olev.RunEvent:
     """A RunEvent (START, COMPLETE or FAIL) for one asset materialization, as the client's class."""
     if event_type not in ("START", "COMPLETE", "FAIL"):
@@ -409,7 +413,7 @@ def run_event(
     return olev.RunEvent(
         eventType=olev.RunState[event_type],
         eventTime=event_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        run=olev.Run(runId=ol_run_id(dagster_run_id, asset_key, partition), facets=run_facets),
+        run=olev.Run(runId=ol_run_id(dagster_run_id, asset_key, partition, tenant), facets=run_facets),
         job=olev.Job(namespace=JOB_NAMESPACE, name=asset_key),
         inputs=inputs,
         outputs=outputs,

@@ -128,86 +128,107 @@ def events_for_run(
                 and r["artefact_uri"].endswith("." + a.asset_key.rsplit("/", 1)[-1])
             )
         ]
-        outs: dict[str, dict] = {}
-        ins: dict[str, set] = {}
-        for r in mine:
-            base, part = dataset_partition(r["artefact_uri"])
-            o = outs.setdefault(
-                base,
-                {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(), "uri": r["artefact_uri"]},
-            )
-            o["rows"] += 1
-            o["parts"].update([part] if part else [])
-            if r["deleted_at"] is not None:
-                o["deleted"] += 1
-                o["erased"] += 1 if r["call_id"] else 0
-                o["deleted_at"] = iso_utc(r["deleted_at"])
-            sources: list[tuple[str, str | None]] = []
-            if r["artefact_kind"] == "mart" and datasets_root:
-                sources = [(_tenant_dataset(datasets_root, r["tenant_id"], d), None) for d in _mart_sources()]
-            elif r["artefact_kind"] in ("report", "report_file") and datasets_root:
-                sources = [(_tenant_dataset(datasets_root, r["tenant_id"], d), None) for d in _report_inputs()]
-            elif r["source_uri"]:
-                sources = [dataset_partition(r["source_uri"])]
-            for src, spart in sources:
-                ins.setdefault(src, set()).update([spart] if spart else [])
-            if datasets_root:
-                store_root = datasets_root.rsplit("/", 1)[0]
-                for zone, ds in EXTRA_OUTPUTS.get(r["artefact_kind"], ()):
-                    uri = _tenant_dataset(f"{store_root}/{zone}", r["tenant_id"], ds)
-                    extra = outs.setdefault(
-                        uri, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(), "uri": uri}
-                    )
-                    extra["parts"].update([part] if part else [])
-                for zone in EXTRA_INPUTS.get(r["artefact_kind"], ()):
-                    ins.setdefault(_tenant_dataset(store_root, zone, r["tenant_id"]), set()).update(
-                        [part] if part else []
-                    )
-        for base in list(ins):
-            if base in outs:
-                del ins[base]
-        if a.ok and not outs and not ins:
-            continue  # nothing read, nothing written: no event (issue 16)
-        inputs = [ol_dataset(u, fields=_fields(u), partitions=p) for u, p in sorted(ins.items())]
-        own = [o for o in outs.values() if o["rows"]]  # the asset's row count is its own output's, not side tables
-        outputs = [
-            ol_dataset(
-                o["uri"],
-                fields=_fields(o["uri"]),
-                row_count=a.row_count if len(own) == 1 and o["rows"] else None,
-                output=True,
-                partitions=o["parts"],
-                erasure={
-                    "deleted": o["rows"] > 0 and o["deleted"] == o["rows"],
-                    "deleted_at": o["deleted_at"],
-                    "erased_calls": o["erased"],
-                },
-            )
+        tenants = sorted({r["tenant_id"] for r in mine if r["tenant_id"]})
+        if len(tenants) > 1:  # one OpenLineage run per tenant: a tenant's run links only its datasets
+            for tenant in tenants:
+                own = [r for r in mine if r["tenant_id"] == tenant]
+                events += _asset_events(a, own, dagster_run_id, engine_version, datasets_root, None, tenant)
+        else:
+            events += _asset_events(a, mine, dagster_run_id, engine_version, datasets_root, a.row_count)
+    return events
+
+
+def _asset_events(
+    a: AssetRun,
+    mine: list[dict],
+    dagster_run_id: str,
+    engine_version: str,
+    datasets_root: str | None,
+    row_count: int | None,
+    tenant: str | None = None,
+) -> list[RunEvent]:
+    """START + COMPLETE/FAIL (and the checks run) of one asset materialization from its lineage rows
+    *mine*; with *tenant*, that tenant's share of a materialization over several (its own run id,
+    no row count: the asset's count is the run's)."""
+    events: list[RunEvent] = []
+    outs: dict[str, dict] = {}
+    ins: dict[str, set] = {}
+    for r in mine:
+        base, part = dataset_partition(r["artefact_uri"])
+        o = outs.setdefault(
+            base,
+            {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(), "uri": r["artefact_uri"]},
+        )
+        o["rows"] += 1
+        o["parts"].update([part] if part else [])
+        if r["deleted_at"] is not None:
+            o["deleted"] += 1
+            o["erased"] += 1 if r["call_id"] else 0
+            o["deleted_at"] = iso_utc(r["deleted_at"])
+        sources: list[tuple[str, str | None]] = []
+        if r["artefact_kind"] == "mart" and datasets_root:
+            sources = [(_tenant_dataset(datasets_root, r["tenant_id"], d), None) for d in _mart_sources()]
+        elif r["artefact_kind"] in ("report", "report_file") and datasets_root:
+            sources = [(_tenant_dataset(datasets_root, r["tenant_id"], d), None) for d in _report_inputs()]
+        elif r["source_uri"]:
+            sources = [dataset_partition(r["source_uri"])]
+        for src, spart in sources:
+            ins.setdefault(src, set()).update([spart] if spart else [])
+        if datasets_root:
+            store_root = datasets_root.rsplit("/", 1)[0]
+            for zone, ds in EXTRA_OUTPUTS.get(r["artefact_kind"], ()):
+                uri = _tenant_dataset(f"{store_root}/{zone}", r["tenant_id"], ds)
+                extra = outs.setdefault(
+                    uri, {"rows": 0, "deleted": 0, "erased": 0, "deleted_at": None, "parts": set(), "uri": uri}
+                )
+                extra["parts"].update([part] if part else [])
+            for zone in EXTRA_INPUTS.get(r["artefact_kind"], ()):
+                ins.setdefault(_tenant_dataset(store_root, zone, r["tenant_id"]), set()).update([part] if part else [])
+    for base in list(ins):
+        if base in outs:
+            del ins[base]
+    if a.ok and not outs and not ins:
+        return events  # nothing read, nothing written: no event (issue 16)
+    inputs = [ol_dataset(u, fields=_fields(u), partitions=p) for u, p in sorted(ins.items())]
+    own = [o for o in outs.values() if o["rows"]]  # the asset's row count is its own output's, not side tables
+    outputs = [
+        ol_dataset(
+            o["uri"],
+            fields=_fields(o["uri"]),
+            row_count=row_count if len(own) == 1 and o["rows"] else None,
+            output=True,
+            partitions=o["parts"],
+            erasure={
+                "deleted": o["rows"] > 0 and o["deleted"] == o["rows"],
+                "deleted_at": o["deleted_at"],
+                "erased_calls": o["erased"],
+            },
+        )
+        for _, o in sorted(outs.items())
+    ]
+    common = dict(
+        dagster_run_id=dagster_run_id, asset_key=a.asset_key, partition=a.partition, engine_version=engine_version
+    )
+    events.append(run_event("START", event_time=a.started, inputs=inputs, outputs=[], **common))
+    events.append(
+        run_event(
+            "COMPLETE" if a.ok else "FAIL",
+            event_time=a.finished,
+            inputs=inputs,
+            outputs=outputs if a.ok else [],
+            error=None if a.ok else (a.error or "step failed"),
+            **common,
+        )
+    )
+    if a.ok and a.checks and any(o["rows"] for o in outs.values()):
+        checked = [
+            ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks)
             for _, o in sorted(outs.items())
-        ]
-        common = dict(
-            dagster_run_id=dagster_run_id, asset_key=a.asset_key, partition=a.partition, engine_version=engine_version
-        )
-        events.append(run_event("START", event_time=a.started, inputs=inputs, outputs=[], **common))
-        events.append(
-            run_event(
-                "COMPLETE" if a.ok else "FAIL",
-                event_time=a.finished,
-                inputs=inputs,
-                outputs=outputs if a.ok else [],
-                error=None if a.ok else (a.error or "step failed"),
-                **common,
-            )
-        )
-        if a.ok and a.checks and any(o["rows"] for o in outs.values()):
-            checked = [
-                ol_dataset(o["uri"], partitions=o["parts"], assertions=a.checks)
-                for _, o in sorted(outs.items())
-                if o["rows"]
-            ]  # the asset's own output, not side tables
-            common["asset_key"] = a.asset_key + CHECKS_JOB_SUFFIX
-            events.append(run_event("START", event_time=a.finished, inputs=checked, outputs=[], **common))
-            events.append(run_event("COMPLETE", event_time=a.finished, inputs=checked, outputs=[], **common))
+            if o["rows"]
+        ]  # the asset's own output, not side tables
+        common["asset_key"] = a.asset_key + CHECKS_JOB_SUFFIX
+        events.append(run_event("START", event_time=a.finished, inputs=checked, outputs=[], **common))
+        events.append(run_event("COMPLETE", event_time=a.finished, inputs=checked, outputs=[], **common))
     return events
 
 
