@@ -204,3 +204,34 @@ def test_p23_the_sidecars_recording_notice_passes_the_disclosure_where_the_tenan
         steps["recording_disclosure"]["status"] == "passed"
         and steps["recording_disclosure"]["evidence_segment"] is None
     )
+
+
+def test_issue17_p15_a_mono_call_whose_roles_were_inferred_from_weak_evidence_goes_to_review(
+    tmp_path, tenants_file, monkeypatch
+):
+    """The acme call scores 100: with roles from the speaking order alone (confidence 0.816) it still
+    needs a person's look; with strong evidence (0.997) or per-channel roles it does not."""
+    from ccr_pipelines.core.catalog import TRANSCRIPT_CALLS_SCHEMA
+    from ccr_pipelines.services.transcribe import CALLS_DATASET
+
+    _cards, wh, res = _setup(tmp_path, tenants_file, monkeypatch)
+
+    def calls(mode, confidence):
+        row = {"tenant_id": "acme-energie", "call_id": "c-1", "day": DAY, "status": "transcribed"}
+        row |= {"speaker_mode": mode, "role_confidence": confidence, "mean_confidence": 0.9}
+        wh.write_partition(
+            CALLS_DATASET, "acme-energie", DAY, pa.Table.from_pylist([row], schema=TRANSCRIPT_CALLS_SCHEMA)
+        )
+
+    for mode, confidence, flagged in (
+        ("diarized", 0.816, True),
+        ("diarized", 0.997, False),
+        ("per_channel", None, False),
+        ("diarization_inconclusive", None, False),
+    ):
+        calls(mode, confidence)
+        _score(res, "acme-energie")
+        row = wh.read_partition(SCORES_DATASET, "acme-energie", DAY).to_pylist()[0]
+        assert row["score"] == 100.0
+        assert ("roles_inferred" in row["review_reasons"]) is flagged, (mode, confidence, row["review_reasons"])
+        assert row["needs_review"] is flagged

@@ -42,6 +42,15 @@ MIN_LONE_UNIT_S = 1.0  # a voice heard in a single unit must speak this long
 MAX_PITCH_RATIO = 2.6  # adult voices' medians (~85-255 Hz) are never further apart than this
 MIN_PITCH_RATIO = 1.25  # two voices are told apart when their median pitch differs by 25 % (~4 semitones)
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
+ROLE_REVIEW_BELOW = 0.95  # roles kept but inferred from little (the speaking order alone): a review reason
+ROLES_INFERRED_REASON = "roles_inferred"
+
+
+def roles_inferred(speaker_mode, role_confidence) -> bool:
+    """A mono call diarized on weak evidence (confidence under ROLE_REVIEW_BELOW: no agent phrase, or
+    phrases that disagree): its steps are scored by inferred roles, so a person should look (P15)."""
+    return speaker_mode == "diarized" and role_confidence is not None and role_confidence < ROLE_REVIEW_BELOW
+
 
 # Phrases an agent says and a customer seldom does (generic; no tenant's script is needed).
 AGENT_CUES = {

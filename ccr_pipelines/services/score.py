@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from ..core.batch_scoring import score_segments
 from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.conversation import CALL_SENTIMENT_DATASET, NEGATIVE_END_REASON
+from ..core.diarization import ROLES_INFERRED_REASON, roles_inferred
 from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard
 from ..core.tenants import Tenant
@@ -50,6 +51,7 @@ def score_partition(
         raise ValueError("redacted partition holds another tenant's rows")
     calls_meta = warehouse.read_partition(CALLS_DATASET, tenant.id, day)
     meta = calls_meta.select(["call_id", "mean_confidence", "model_revision"]) if calls_meta is not None else None
+    inferred = _roles_inferred(calls_meta)
     asr = dict(zip(meta.column("call_id").to_pylist(), meta.column("mean_confidence").to_pylist())) if meta else {}
     manifest = warehouse.read_partition(MANIFEST_DATASET, tenant.id, day)
     notice = (
@@ -73,6 +75,7 @@ def score_partition(
     )
     conversation = analyse_partition(tenant, day, segs, language_of=language_of, steps=steps, cats=cats)
     scores = add_review_reason(scores, conversation[CALL_SENTIMENT_DATASET], "negative_end", NEGATIVE_END_REASON)
+    scores = add_review_reason(scores, inferred, "roles_inferred", ROLES_INFERRED_REASON)  # issue 17
     n = scores.num_rows
     if meta is not None and n:
         revisions = dict(zip(meta.column("call_id").to_pylist(), meta.column("model_revision").to_pylist()))
@@ -164,6 +167,18 @@ def score_partition(
         "negative_end": pc.sum(conversation[CALL_SENTIMENT_DATASET]["negative_end"].cast(pa.int64())).as_py() or 0,
         "category_hits": conversation["call_categories"].num_rows,
     }
+
+
+def _roles_inferred(calls: pa.Table | None) -> pa.Table:
+    """call_id, roles_inferred: the mono calls whose speaker roles were inferred from weak evidence
+    (core/diarization.roles_inferred). Transcripts written before issue 17 have no role_confidence."""
+    if calls is None or "role_confidence" not in calls.column_names:
+        return pa.table({"call_id": pa.array([], pa.string()), "roles_inferred": pa.array([], pa.bool_())})
+    flags = [
+        roles_inferred(m, c)
+        for m, c in zip(calls.column("speaker_mode").to_pylist(), calls.column("role_confidence").to_pylist())
+    ]
+    return pa.table({"call_id": calls.column("call_id"), "roles_inferred": pa.array(flags, pa.bool_())})
 
 
 def add_review_reason(scores: pa.Table, flags: pa.Table, column: str, reason: str) -> pa.Table:
