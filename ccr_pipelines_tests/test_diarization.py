@@ -254,3 +254,27 @@ def test_issue17_mono_calls_through_the_worker_get_roles_or_stay_unknown(tmp_pat
     # numbers only in the transcript's diarization block
     doc = json.loads(store.get_bytes(rows["c-7001"]["transcript_key"]))
     assert set(doc["diarization"]) == {"speakers", "role_confidence", "agent_phrases", "first_speaker", "pitch_ratio"}
+
+
+def test_issue17_mono_diarization_off_leaves_every_turn_unknown_and_says_so(tmp_path):
+    """`asr.mono_diarization: off` (README): the worker's own core, in process, on a two-voice mono call."""
+    from ccr_pipelines.asr.worker import run_batch
+    from ccr_pipelines.stores.object_store import LocalObjectStore
+
+    store = LocalObjectStore(tmp_path / "objects")
+    key = "audio/globex-support/2026/11/16/c-7101.wav"
+    store.put_bytes(key, _wav(_mono("en-man-woman")))
+    call = {"call_id": "c-7101", "audio_key": key, "sha256": "ab" * 32, "day": "2026-11-16", "language": "en"}
+    results = []
+    summary = run_batch(
+        {
+            "store": {"kind": "local", "root": str(store.root)},
+            "asr": {"multilingual_model": None, "mono_diarization": "off"},
+            "tenants": [{"tenant_id": "globex-support", "default_language": "en", "calls": [call]}],
+        },
+        report=results.append,
+    )
+    assert summary["transcribed"] == 1 and results[0]["speaker_mode"] == "diarization_off"
+    doc = json.loads(store.get_bytes(results[0]["transcript_key"]))
+    assert doc["diarization"] is None and {s["speaker"] for s in doc["segments"]} == {"unknown"}
+    assert results[0]["tenant_id"] == "globex-support"

@@ -289,3 +289,32 @@ def test_issue21_launches_split_and_share_by_calls_and_a_foreign_tenant_result_f
         split_results([{"tenant_id": c, "status": "transcribed"}], [a, b])
     with pytest.raises(ValueError, match="outside this launch"):
         split_results([{"status": "transcribed"}], [a])
+
+
+def test_issue21_p4_a_call_whose_audio_is_under_another_tenant_is_failed_and_never_read(tmp_path, monkeypatch):
+    """Two tenants in one launch: a call listed for tenant A whose audio key points into tenant B's
+    prefix fails with invalid_key; nothing is written for it, B's audio is not downloaded."""
+    from ccr_pipelines.asr.worker import run_batch
+
+    store = LocalObjectStore(tmp_path / "objects")
+    fixture = FIXTURES / "raw/globex-support/2026/11/16/c-2001.flac"
+    theirs = "audio/globex-support/2026/11/16/c-2001.flac"
+    store.put_file(theirs, fixture)
+    downloads = []
+    real = store.download_file
+    store.download_file = lambda key, dest: (downloads.append(key), real(key, dest))[1]
+    stray = {"call_id": "c-1001", "audio_key": theirs, "sha256": "cd" * 32, "day": DAY, "language": "en"}
+    results = []
+    monkeypatch.setattr("ccr_pipelines.asr.worker.store_from_config", lambda cfg: store)  # the one that counts reads
+    summary = run_batch(
+        {
+            "store": {"kind": "local", "root": str(store.root)},
+            "asr": {"multilingual_model": None},
+            "tenants": [{"tenant_id": "acme-energie", "calls": [stray]}],
+        },
+        report=results.append,
+    )
+    assert summary["failed"] == 1 and results == [
+        {"call_id": "c-1001", "status": "failed", "reason": "invalid_key", "tenant_id": "acme-energie"}
+    ]
+    assert downloads == [] and not list(store.list("restricted/"))
