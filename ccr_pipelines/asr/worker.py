@@ -262,15 +262,16 @@ def run_batch(extras: dict, report=lambda msg: None) -> dict:
         "tenants": 0,
     }
     t_start = time.perf_counter()
-    views = [engines]  # each view's model loads are counted once
+    views = [engines]  # the engines and each tenant view made from them: their model loads add up
     for job in batch_jobs(extras):
-        hotwords = job.get("hotwords")
-        tenant_engines = engines if hotwords == engines.config.hotwords else engines.with_context(hotwords)
-        views.append(tenant_engines)
+        tenant_engines = engines
+        if job.get("hotwords") != engines.config.hotwords:
+            tenant_engines = engines.with_context(job.get("hotwords"))
+            views.append(tenant_engines)
         summary["tenants"] += 1
         _run_tenant(tenant_engines, store, job, summary, report)
     summary["processing_seconds"] = time.perf_counter() - t_start
-    summary["load_seconds"] = round(sum(v.load_seconds for v in {id(v): v for v in views}.values()), 3)
+    summary["load_seconds"] = round(sum(v.load_seconds for v in views), 3)
     summary["models_loaded"] = len(engines._models)
     return summary
 

@@ -46,12 +46,6 @@ ROLE_REVIEW_BELOW = 0.95  # roles kept but inferred from little (the speaking or
 ROLES_INFERRED_REASON = "roles_inferred"
 
 
-def roles_inferred(speaker_mode, role_confidence) -> bool:
-    """A mono call diarized on weak evidence (confidence under ROLE_REVIEW_BELOW: no agent phrase, or
-    phrases that disagree): its steps are scored by inferred roles, so a person should look (P15)."""
-    return speaker_mode == "diarized" and role_confidence is not None and role_confidence < ROLE_REVIEW_BELOW
-
-
 # Phrases an agent says and a customer seldom does (generic; no tenant's script is needed).
 AGENT_CUES = {
     "en": (
@@ -120,19 +114,30 @@ def _rms(x: np.ndarray, hop: int) -> np.ndarray:
     return np.sqrt((x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1))
 
 
-def speech_units(
-    audio: np.ndarray, regions: list[tuple[float, float]], sr: int = SAMPLE_RATE
-) -> list[tuple[float, float]]:
-    """The speech *regions* cut at pauses of at least SPLIT_PAUSE_S: 20 ms frames quieter than both
-    5 % of the channel's loud frames and 3x its noise floor (the 10th percentile of all its
-    frames: a noisy line's pauses are not silent). The VAD bridges short pauses; a change of
-    speaker is one."""
-    frame_s = 0.02
-    hop = int(frame_s * sr)
-    whole = _rms(audio, hop)
+PAUSE_FRAME_S = 0.02
+
+
+def pause_threshold(audio: np.ndarray, sr: int = SAMPLE_RATE) -> float | None:
+    """The level under which a 20 ms frame of this channel is a pause: under both 5 % of its loud
+    frames and 3x its noise floor (the 10th percentile of all its frames: a noisy line's pauses are
+    not silent). None for audio shorter than a frame."""
+    whole = _rms(audio, int(PAUSE_FRAME_S * sr))
     if len(whole) == 0:
+        return None
+    return max(0.05 * float(np.percentile(whole, 95)), 3.0 * float(np.percentile(whole, 10)), 1e-5)
+
+
+def speech_units(
+    audio: np.ndarray, regions: list[tuple[float, float]], sr: int = SAMPLE_RATE, threshold: float | None = None
+) -> list[tuple[float, float]]:
+    """The speech *regions* cut at pauses of at least SPLIT_PAUSE_S (frames under the channel's
+    ``pause_threshold``, computed here unless given). The VAD bridges short pauses; a change of
+    speaker is one."""
+    frame_s = PAUSE_FRAME_S
+    hop = int(frame_s * sr)
+    threshold = pause_threshold(audio, sr) if threshold is None else threshold
+    if threshold is None:
         return list(regions)
-    threshold = max(0.05 * float(np.percentile(whole, 95)), 3.0 * float(np.percentile(whole, 10)), 1e-5)
     units: list[tuple[float, float]] = []
     need = int(round(SPLIT_PAUSE_S / frame_s))
     for a, b in regions:
@@ -169,7 +174,15 @@ def _mel_filterbank(sr: int, n_fft: int) -> np.ndarray:
     return fb
 
 
-_FB_CACHE: dict = {}
+_ENVELOPE: dict = {}  # (sr, n_fft) -> (mel filter bank, DCT-II rows 1..N_CEP): built once
+
+
+def _envelope_bases(sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    if (sr, n_fft) not in _ENVELOPE:
+        k = np.arange(N_MEL)
+        dct = np.cos(np.pi / N_MEL * (k[None, :] + 0.5) * np.arange(1, N_CEP + 1)[:, None])
+        _ENVELOPE[(sr, n_fft)] = (_mel_filterbank(sr, n_fft), dct)
+    return _ENVELOPE[(sr, n_fft)]
 
 
 def voice_features(x: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray | None:
@@ -216,13 +229,8 @@ def voice_features(x: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray | None:
         if np.mean(np.abs(np.log(track / median)) < PITCH_AGREE) >= 0.5:
             f0 = median
     # spectral envelope: log mel energies of the telephone band, DCT-II, coefficients 1..N_CEP
-    key = (sr, n_fft)
-    if key not in _FB_CACHE:
-        _FB_CACHE[key] = _mel_filterbank(sr, n_fft)
-    logmel = np.log(power @ _FB_CACHE[key].T + 1e-10)
-    k = np.arange(N_MEL)
-    dct = np.cos(np.pi / N_MEL * (k[None, :] + 0.5) * np.arange(1, N_CEP + 1)[:, None])
-    cep = logmel @ dct.T
+    bank, dct = _envelope_bases(sr, n_fft)
+    cep = np.log(power @ bank.T + 1e-10) @ dct.T
     return np.concatenate(([math.log(f0)], cep.mean(axis=0)))  # log(nan): pitch unknown
 
 
@@ -277,8 +285,7 @@ def assign_roles(
     agent is the speaker with the most agent phrases; the first speaker counts for the agent on an
     inbound call (a caller reaches an agent who answers) and for the customer on an outbound one;
     without a direction (no sidecar) the order is no evidence, and without phrases the roles stay
-    unknown.
-    A third speaker (a transfer) is a second agent when it says more agent phrases than the customer."""
+    unknown. Speakers are the two voices cluster_units finds (a transfer's agents share one)."""
     speakers = sorted(set(labels))
     cues = AGENT_CUES.get(language, ()) + (AGENT_CUES["en"] if language != "en" else ())
     folded = [" ".join(normalise(c)) for c in cues]
@@ -297,14 +304,12 @@ def assign_roles(
     if len(speakers) < 2:
         return {c: "unknown" for c in speakers}, 0.0, phrases, first
     ranked = sorted(speakers, key=lambda c: (-score[c], c))
-    margin = score[ranked[0]] - score[ranked[1]] if len(speakers) == 2 else score[ranked[0]] - score[ranked[-1]]
+    margin = score[ranked[0]] - score[ranked[1]]
     confidence = round(0.5 + 0.5 * (1.0 - math.exp(-margin)), 3)
     if confidence < ROLE_MIN_CONFIDENCE:
         return {c: "unknown" for c in speakers}, confidence, phrases, first
     roles = {c: "customer" for c in speakers}
     roles[ranked[0]] = "agent"
-    if len(speakers) == 3 and hits[ranked[1]] > hits[ranked[2]]:
-        roles[ranked[1]] = "agent"
     return roles, confidence, phrases, first
 
 
@@ -319,9 +324,10 @@ def diarize(
     """Split a mono channel's segments (the ASR engine's: text, start, end, speech_regions) by speaker
     role. A segment is cut into units at pauses; its words are shared by the units' durations."""
     units: list[dict] = []
+    threshold = pause_threshold(audio, sr)  # once per channel
     for seg in segments:
         regions = [tuple(r) for r in seg.get("speech_regions") or [(seg["start"], seg["end"])]]
-        parts = speech_units(audio, regions, sr) or [(seg["start"], seg["end"])]
+        parts = (speech_units(audio, regions, sr, threshold) if threshold else regions) or [(seg["start"], seg["end"])]
         words = (seg.get("text") or "").split()
         total = sum(b - a for a, b in parts) or 1.0
         done, acc = 0, 0.0

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from ..core.batch_scoring import score_segments
 from ..core.catalog import CALL_MANIFEST, CALL_SCORE_STEPS, CALL_SCORES, REDACTED_SEGMENTS, TRANSCRIPT_CALLS
 from ..core.conversation import CALL_SENTIMENT_DATASET, NEGATIVE_END_REASON
-from ..core.diarization import ROLES_INFERRED_REASON, roles_inferred
+from ..core.diarization import ROLE_REVIEW_BELOW, ROLES_INFERRED_REASON
 from ..core.lineage import LineageContext, row_uri
 from ..core.scorecards import Scorecard
 from ..core.tenants import Tenant
@@ -170,15 +170,15 @@ def score_partition(
 
 
 def _roles_inferred(calls: pa.Table | None) -> pa.Table:
-    """call_id, roles_inferred: the mono calls whose speaker roles were inferred from weak evidence
-    (core/diarization.roles_inferred). Transcripts written before issue 17 have no role_confidence."""
+    """call_id, roles_inferred: the mono calls diarized on weak evidence (role confidence under
+    ROLE_REVIEW_BELOW: the speaking order alone, or one phrase and no direction), scored by inferred
+    roles, so a person should look (P15). Set-wise. Transcripts before issue 17 have no role_confidence."""
     if calls is None or "role_confidence" not in calls.column_names:
         return pa.table({"call_id": pa.array([], pa.string()), "roles_inferred": pa.array([], pa.bool_())})
-    flags = [
-        roles_inferred(m, c)
-        for m, c in zip(calls.column("speaker_mode").to_pylist(), calls.column("role_confidence").to_pylist())
-    ]
-    return pa.table({"call_id": calls.column("call_id"), "roles_inferred": pa.array(flags, pa.bool_())})
+    weak = pc.and_(
+        pc.equal(calls.column("speaker_mode"), "diarized"), pc.less(calls.column("role_confidence"), ROLE_REVIEW_BELOW)
+    )
+    return pa.table({"call_id": calls.column("call_id"), "roles_inferred": pc.fill_null(weak, False)})
 
 
 def add_review_reason(scores: pa.Table, flags: pa.Table, column: str, reason: str) -> pa.Table:
