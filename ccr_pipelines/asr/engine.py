@@ -33,8 +33,9 @@ class AsrConfig:
     threads: int = 1  # CTranslate2 intra-op threads per batch
     inter_threads: int = 2  # batches at once (CTranslate2 replicas); threads x inter_threads = cores
     alignment_model_dir: str | None = None
-    # mono calls: speaker turns told apart by pitch, roles from evidence (core/diarization.py), or "off"
-    mono_diarization: str = "pitch"
+    # mono calls: speaker turns told apart by pitch, then by the speaker-segmentation model when pitch
+    # cannot ("auto"); "pitch" alone; or "off". Roles from evidence (core/diarization.py)
+    mono_diarization: str = "auto"
     # Silero's ONNX VAD (ships in faster-whisper, no torch: start-up ~1 s) or pyannote's (whisperx, torch,
     # Lightning: ~5-9 s of start-up). Both measured on the fixtures in benchmarks/RESULTS.md (issue 21).
     vad: str = "silero"
@@ -138,6 +139,8 @@ class Engines:
     _loaded: dict = field(default_factory=dict)
     load_seconds: float = 0.0
     _vad_model: object | None = None  # one VAD for every loaded model
+    # the speaker-segmentation model, loaded at the first mono call that needs it; shared with views
+    _segmenter: dict = field(default_factory=dict)
     _models: dict = field(default_factory=dict)  # WhisperModel by path, shared with with_context() views
 
     def with_context(self, hotwords: str | None) -> Engines:
@@ -151,7 +154,21 @@ class Engines:
             self.load_seconds += time.perf_counter() - t0
         view = Engines(replace(self.config, hotwords=hotwords))
         view._models, view._vad_model = self._models, vad
+        view._segmenter = self._segmenter  # loaded once, by whichever view needs it first
         return view
+
+    def speaker_segmenter(self):
+        """The speaker-segmentation model (asr/segmenter.py) for mono calls pitch cannot diarize, loaded
+        on first use (its load counts in load_seconds); None unless ``mono_diarization: auto``."""
+        if self.config.mono_diarization != "auto":
+            return None
+        if "model" not in self._segmenter:
+            from .segmenter import SpeakerSegmenter
+
+            t0 = time.perf_counter()
+            self._segmenter["model"] = SpeakerSegmenter(threads=self.config.threads * self.config.inter_threads)
+            self.load_seconds += time.perf_counter() - t0
+        return self._segmenter["model"]
 
     def versions(self) -> dict:
         import ctranslate2
@@ -172,6 +189,13 @@ class Engines:
             import onnxruntime
 
             out["onnxruntime"] = onnxruntime.__version__
+        if self.config.mono_diarization == "auto":
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:  # mono calls pitch cannot diarize: whisperx's segmentation model, as ONNX (asr/segmenter.py)
+                out["speaker_segmentation"] = f"whisperx {version('whisperx')} segmentation (onnx)"
+            except PackageNotFoundError:
+                out["speaker_segmentation"] = None
         return out
 
     def _vad(self):

@@ -29,6 +29,7 @@ from ..platform import build_object_store
 from ..stores.object_store import ObjectStore
 from .engine import AsrConfig, Engines
 from .models import ModelUnavailable
+from .segmenter import WINDOW_S as SEGMENTER_WINDOW_S
 
 
 def store_from_config(cfg: dict) -> ObjectStore:
@@ -125,17 +126,34 @@ def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tupl
     """(per-channel segments by speaker, speaker_mode, diarization numbers). speaker_mode says what
     really ran: ``per_channel`` (stereo), ``diarized`` (mono, roles found), ``diarization_inconclusive``
     (mono: one voice heard, the voices not told apart, or too little evidence for roles: every turn
-    stays ``unknown``), ``diarization_off`` (mono, ``asr.mono_diarization: off``)."""
+    stays ``unknown``), ``diarization_off`` (mono, ``asr.mono_diarization: off``). The transcript's
+    ``diarization.method`` says what told the voices apart (``pitch`` or ``segmentation``)."""
     per_channel = [(speaker, ch, raw[(p.call["call_id"], speaker, ch)]) for speaker, ch, _a in labelled]
     if len(p.channels) == 2:
         return per_channel, "per_channel", None
     if engines.config.mono_diarization == "off":
         return per_channel, "diarization_off", None
     found = diarization.diarize(
-        p.channels[0], per_channel[0][2], language=p.language, direction=p.call.get("direction")
+        p.channels[0],
+        per_channel[0][2],
+        language=p.language,
+        direction=p.call.get("direction"),
+        segmenter=_LazySegmenter(engines) if engines.config.mono_diarization == "auto" else None,
     )
     mode = "diarized" if found.roles_known else "diarization_inconclusive"
     return [(role, None, segs) for role, segs in found.by_role], mode, found.info()
+
+
+class _LazySegmenter:
+    """The engines' speaker segmenter, loaded only when a call's pitch cannot tell its voices apart."""
+
+    window_s = SEGMENTER_WINDOW_S
+
+    def __init__(self, engines: Engines):
+        self.engines = engines
+
+    def __call__(self, audio, starts):
+        return self.engines.speaker_segmenter()(audio, starts)
 
 
 def _call_of(item_id: tuple) -> str:

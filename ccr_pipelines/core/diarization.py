@@ -1,19 +1,29 @@
 """Who spoke each turn of a mono call, and which party is the agent (issue 17).
 
-Pure numpy/scipy, no model to fetch or load: every speech *unit* (a stretch of one turn between
-pauses) is described by its voice — the median pitch (F0, normalised autocorrelation) and the
-mean spectral envelope (12 mel-cepstral coefficients of the telephone band) — the units are
-clustered (Ward, on features standardised across the call's units), 2 speakers by default and a
-third only when it stands as far from the other two as they stand from each other (a transfer);
-roles come from evidence: agent phrases said in a cluster's units (greeting, self-identification,
-offer of help, recording disclosure, closing) and who spoke first given the sidecar's direction.
-Too little evidence leaves the roles ``unknown``: scoring then marks agent steps unverifiable
-instead of crediting or blaming anyone.
+Two sources of evidence, the cheap one first:
 
-Why not a neural speaker encoder: none that ships its weights inside a package separated two
-voices of the same gender on the mixed set (resemblyzer's GE2E, benchmarks/RESULTS.md,
-"Diarization"), and it cost as much as transcribing the call. This description costs a few
-milliseconds per second of audio and is measured on the same set (benchmarks/diarization.py).
+1. **Pitch** (numpy/scipy, no model): every speech *unit* (a stretch of one turn between pauses)
+   is described by its voice: the median pitch (F0, YIN) and the mean spectral envelope (12
+   mel-cepstral coefficients of the telephone band). The units are split in two by pitch (Ward);
+   two voices are told apart when their medians differ by MIN_PITCH_RATIO (a man and a woman,
+   mostly). A few milliseconds per second of audio.
+2. **The speaker-segmentation model**, when pitch cannot tell the voices apart (same-gender pairs):
+   pyannote's segmentation network (shipped inside whisperx; run by ``asr.segmenter`` with ONNX
+   Runtime) gives, on 5 s windows every SEG_STEP_S (2.5 s), the activity of up to three *local* speakers,
+   trained on real conversations to tell voices apart. Local speakers are linked across windows
+   by a signed graph: two tracks of one window are different voices; tracks of overlapping windows
+   active on the same frames are one voice. Its split in two (the strongest links first, then
+   single moves) gives each frame a voice. One voice heard (never two side by side in a window) leaves the call
+   undiarized. Here the model is a function passed in: this module stays arrays.
+
+Roles come from evidence: agent phrases said by a voice (greeting, self-identification, offer of
+help, recording disclosure, closing) and who spoke first given the sidecar's direction. Too little
+evidence leaves the roles ``unknown``: scoring then marks agent steps unverifiable instead of
+crediting or blaming anyone. Two voices at most: a transfer's two agents share one (both `agent`).
+
+Measured in benchmarks/RESULTS.md ("Diarization"): on real same-gender recordings the model splits
+voices that pitch cannot; on espeak's same-gender variants (one synthesiser, one vocal tract)
+neither can.
 
 Output carries numbers only (speakers found, role confidence, evidence counts): no text.
 """
@@ -44,6 +54,12 @@ MIN_PITCH_RATIO = 1.25  # two voices are told apart when their median pitch diff
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
 ROLE_REVIEW_BELOW = 0.95  # roles kept but inferred from little (the speaking order alone): a review reason
 ROLES_INFERRED_REASON = "roles_inferred"
+SEG_STEP_S = 2.5  # the model's 5 s windows start every 2.5 s: each frame seen twice (1.25 s: same DER, 1.4x the cost)
+MIN_TRACK_S = 0.2  # a local speaker active for less than this in a window is not linked
+MIN_LINK_S = 0.1  # two tracks of overlapping windows are compared when both are active this long there
+MIN_TWO_VOICES_S = 1.0  # two voices heard side by side in the windows for at least this long (once per frame)
+MIN_TWO_VOICES_SHARE = 0.1  # ... and for a tenth of the call's speech: a two-party call changes voice every few seconds
+SMOOTH_S = 0.3  # a voice's run shorter than this inside a speech region takes its neighbours' voice
 
 
 # Phrases an agent says and a customer seldom does (generic; no tenant's script is needed).
@@ -85,6 +101,8 @@ class Diarized:
     agent_phrases: list[int]  # per speaker cluster
     first_speaker: int | None
     pitch_ratio: float | None  # the two voices' median pitch, higher / lower
+    method: str | None = None  # "pitch" or "segmentation": what told the voices apart; None: nothing did
+    two_voices_s: float | None = None  # seconds the segmentation model heard two voices side by side
 
     @property
     def roles_known(self) -> bool:
@@ -97,6 +115,8 @@ class Diarized:
             "agent_phrases": self.agent_phrases,
             "first_speaker": self.first_speaker,
             "pitch_ratio": self.pitch_ratio,
+            "method": self.method,
+            "two_voices_s": self.two_voices_s,
         }
 
 
@@ -313,6 +333,192 @@ def assign_roles(
     return roles, confidence, phrases, first
 
 
+def _share_words(seg: dict, parts: list[tuple[float, float]], labels: list[int] | None = None) -> list[dict]:
+    """A segment cut into *parts* (its speech, in time order), its words shared by the parts' durations."""
+    words = (seg.get("text") or "").split()
+    total = sum(b - a for a, b in parts) or 1.0
+    out, done, acc = [], 0, 0.0
+    for k, (a, b) in enumerate(parts):
+        acc += b - a
+        upto = round(len(words) * acc / total)
+        unit = {**seg, "start": a, "end": b, "speech_regions": [[a, b]], "text": " ".join(words[done:upto])}
+        if labels is not None:
+            unit["speaker_label"] = labels[k]
+        out.append(unit)
+        done = upto
+    return out
+
+
+def _regions(seg: dict) -> list[tuple[float, float]]:
+    return [tuple(r) for r in seg.get("speech_regions") or [(seg["start"], seg["end"])]]
+
+
+def segmentation_windows(duration_s: float, window_s: float, step_s: float = SEG_STEP_S) -> list[float]:
+    """Start times of the model's windows: every *step_s*, the last one ending at the audio's end."""
+    if duration_s <= window_s:
+        return [0.0]
+    starts = [round(k * step_s, 6) for k in range(int((duration_s - window_s) / step_s) + 1)]
+    if duration_s - window_s - starts[-1] > 1e-6:
+        starts.append(round(duration_s - window_s, 6))
+    return starts
+
+
+def _overlap(activity: np.ndarray, w: int, v: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """The frames windows w and v share (v starts *shift* frames after w): (w's rows, v's rows)."""
+    frames = activity.shape[1]
+    if shift >= 0:
+        return activity[w, shift:], activity[v, : frames - shift]
+    return activity[w, : frames + shift], activity[v, -shift:]
+
+
+def track_graph(activity: np.ndarray, starts: list[float], window_s: float):
+    """(signed evidence between local speaker tracks, a sparse symmetric matrix; the tracks as
+    (window, local speaker); seconds two voices were heard side by side). *activity*: (windows,
+    frames, local speakers) in 0..1.
+
+    Nodes are the tracks active (activity over 0.5, the model's own onset) at least MIN_TRACK_S in
+    their window. Two tracks of one window are different voices (the model's own verdict): weight
+    -min(their active seconds). Two tracks of overlapping windows are compared on their shared
+    frames: cosine c of their activity, weight (2c - 1) * min(their active seconds there),
+    positive when they follow the same voice."""
+    from scipy.sparse import coo_matrix
+
+    n_win, frames, local = activity.shape
+    frame_s = window_s / frames
+    offsets = [int(round(s / frame_s)) for s in starts]
+    active = (activity > 0.5).sum(axis=1) * frame_s  # (windows, local): seconds the model says "speaking"
+    nodes = [(w, p) for w in range(n_win) for p in range(local) if active[w, p] >= MIN_TRACK_S]
+    rows, cols, weights = [], [], []
+    apart = 0.0
+    for i, (w, p) in enumerate(nodes):
+        for j in range(i + 1, len(nodes)):
+            v, q = nodes[j]
+            if v == w:
+                weight = -min(active[w, p], active[w, q])
+                apart += -weight
+            elif offsets[v] - offsets[w] < frames:  # nodes are in window order: later ones share no frame
+                a, b = _overlap(activity, w, v, offsets[v] - offsets[w])
+                a, b = a[:, p], b[:, q]
+                shared = min(float(a.sum()), float(b.sum())) * frame_s
+                if shared < MIN_LINK_S:
+                    continue
+                c = float((a * b).sum() / (math.sqrt(float((a * a).sum()) * float((b * b).sum())) + 1e-9))
+                weight = (2.0 * c - 1.0) * shared
+            else:
+                break
+            rows += [i, j]
+            cols += [j, i]
+            weights += [weight, weight]
+    graph = coo_matrix((weights, (rows, cols)), shape=(len(nodes), len(nodes))).tocsr()
+    step_s = starts[1] - starts[0] if len(starts) > 1 else window_s
+    return graph, nodes, float(apart * min(1.0, step_s / window_s))  # each frame counted once
+
+
+def split_in_two(graph) -> np.ndarray:
+    """A side (0/1) per node that agrees with most of the signed evidence. The strongest links first:
+    a maximum spanning tree of |weight| fixes each node's side from its neighbour's (same side over
+    a positive link, the other over a negative one), so one weak wrong link cannot flip a long call's
+    remainder; then single moves while one improves the agreement (a local optimum)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+    graph = csr_matrix(graph)
+    n = graph.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    strength = abs(graph)
+    cost = strength.copy()
+    cost.data = 1.0 / (cost.data + 1e-6)  # strongest link = cheapest edge
+    tree = minimum_spanning_tree(cost)
+    tree = tree + tree.T
+    sign = np.zeros(n)
+    for root in range(n):
+        if sign[root]:
+            continue
+        order, parent = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+        sign[root] = 1.0
+        for node in order[1:]:
+            sign[node] = sign[parent[node]] * (1.0 if graph[node, parent[node]] >= 0 else -1.0)
+    for _ in range(4 * n):
+        gain = sign * (graph @ sign)
+        worst = int(np.argmin(gain))
+        if gain[worst] >= 0:
+            break
+        sign[worst] = -sign[worst]
+    return (sign < 0).astype(int)
+
+
+def voice_activity(
+    activity: np.ndarray, starts: list[float], window_s: float, nodes: list[tuple[int, int]], sides: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """((frames of the call, 2) mean activity of each voice over the windows covering each frame, frame
+    seconds)."""
+    n_win, frames, _local = activity.shape
+    frame_s = window_s / frames
+    total = max(int(round(s / frame_s)) for s in starts) + frames
+    out, seen = np.zeros((total, 2)), np.zeros(total)
+    for s in starts:
+        o = int(round(s / frame_s))
+        seen[o : o + frames] += 1
+    for (w, p), side in zip(nodes, sides):
+        o = int(round(starts[w] / frame_s))
+        out[o : o + frames, side] += activity[w, :, p]
+    return out / np.maximum(seen, 1)[:, None], frame_s
+
+
+def label_regions(
+    voices: np.ndarray, frame_s: float, regions: list[tuple[float, float]]
+) -> list[list[tuple[float, float, int]]]:
+    """Per speech region, its parts (start, end, voice): each frame goes to the more active voice, and
+    runs shorter than SMOOTH_S take their neighbours' voice (a median filter)."""
+    from scipy.ndimage import median_filter
+
+    out = []
+    size = max(1, int(SMOOTH_S / frame_s)) | 1
+    for a, b in regions:
+        f0 = min(int(a / frame_s), max(len(voices) - 1, 0))
+        f1 = max(f0 + 1, min(int(math.ceil(b / frame_s)), len(voices)))
+        lab = voices[f0:f1].argmax(axis=1) if len(voices) else np.zeros(1, dtype=int)
+        lab = median_filter(lab, size=size, mode="nearest")
+        cuts = [0, *(np.flatnonzero(np.diff(lab)) + 1).tolist(), len(lab)]
+        parts = []
+        for x, y in zip(cuts[:-1], cuts[1:]):
+            lo = a if x == 0 else round((f0 + x) * frame_s, 3)
+            hi = b if y == len(lab) else round((f0 + y) * frame_s, 3)
+            if hi > lo:
+                parts.append((lo, hi, int(lab[x])))
+        out.append(parts or [(a, b, int(lab[0]))])
+    return out
+
+
+def by_segmentation(
+    audio: np.ndarray, segments: list[dict], segmenter, sr: int = SAMPLE_RATE, step_s: float | None = None
+) -> tuple[list[dict] | None, float]:
+    """(units with a ``speaker_label`` 0/1, or None when one voice only was heard, or two too seldom to
+    be a conversation: less than MIN_TWO_VOICES_S and MIN_TWO_VOICES_SHARE of the speech; seconds
+    two voices were heard side by side). *segmenter(audio, starts)* gives the model's activity per window."""
+    window_s = float(segmenter.window_s)
+    starts = segmentation_windows(len(audio) / sr, window_s, step_s or SEG_STEP_S)
+    activity = np.asarray(segmenter(audio, starts), dtype=np.float64)
+    graph, nodes, two_voices = track_graph(activity, starts, window_s)
+    speech_s = sum(b - a for seg in segments for a, b in _regions(seg))
+    if two_voices < max(MIN_TWO_VOICES_S, MIN_TWO_VOICES_SHARE * speech_s):
+        return None, round(two_voices, 2)
+    voices, frame_s = voice_activity(activity, starts, window_s, nodes, split_in_two(graph))
+    units = []
+    for seg in segments:
+        parts = [p for region in label_regions(voices, frame_s, _regions(seg)) for p in region]
+        units += _share_words(seg, [(a, b) for a, b, _v in parts], [v for _a, _b, v in parts])
+    return units, round(two_voices, 2)
+
+
+def _first_appearance(labels: list[int], starts: list[float]) -> list[int]:
+    order: dict[int, int] = {}
+    for i in sorted(range(len(labels)), key=starts.__getitem__):
+        order.setdefault(labels[i], len(order))
+    return [order[lab] for lab in labels]
+
+
 def diarize(
     audio: np.ndarray,
     segments: list[dict],
@@ -320,22 +526,19 @@ def diarize(
     language: str,
     direction: str | None,
     sr: int = SAMPLE_RATE,
+    segmenter=None,
+    step_s: float | None = None,
 ) -> Diarized:
     """Split a mono channel's segments (the ASR engine's: text, start, end, speech_regions) by speaker
-    role. A segment is cut into units at pauses; its words are shared by the units' durations."""
+    role. Pitch first (a segment cut into units at pauses, its words shared by the units'
+    durations); when pitch cannot tell two voices apart and a *segmenter* is given, the
+    speaker-segmentation model (``by_segmentation``)."""
     units: list[dict] = []
     threshold = pause_threshold(audio, sr)  # once per channel
     for seg in segments:
-        regions = [tuple(r) for r in seg.get("speech_regions") or [(seg["start"], seg["end"])]]
+        regions = _regions(seg)
         parts = (speech_units(audio, regions, sr, threshold) if threshold else regions) or [(seg["start"], seg["end"])]
-        words = (seg.get("text") or "").split()
-        total = sum(b - a for a, b in parts) or 1.0
-        done, acc = 0, 0.0
-        for a, b in parts:
-            acc += b - a
-            upto = round(len(words) * acc / total)
-            units.append({**seg, "start": a, "end": b, "speech_regions": [[a, b]], "text": " ".join(words[done:upto])})
-            done = upto
+        units += _share_words(seg, parts)
     if not units:
         return Diarized([], 0, None, [], None, None)
     feats = [
@@ -346,10 +549,17 @@ def diarize(
     ]
     mids = [(u["start"] + u["end"]) / 2 for u in units]
     labels, ratio = cluster_units(feats, mids, [u["end"] - u["start"] for u in units])
+    method, two_voices = "pitch", None
     if ratio is None or ratio < MIN_PITCH_RATIO:
-        # the voices are not told apart: nobody's words are credited to a role (scoring: unverifiable)
-        kept = [{**u, "speaker_label": 0} for u in units if u["text"]]
-        return Diarized([("unknown", kept)] if kept else [], 1, None, [], None, ratio)
+        found = None
+        if segmenter is not None:
+            found, two_voices = by_segmentation(audio, segments, segmenter, sr, step_s)
+        if found is None:
+            # the voices are not told apart: nobody's words are credited to a role (scoring: unverifiable)
+            kept = [{**u, "speaker_label": 0} for u in units if u["text"]]
+            return Diarized([("unknown", kept)] if kept else [], 1, None, [], None, ratio, None, two_voices)
+        units, method = found, "segmentation"
+        labels = _first_appearance([u.pop("speaker_label") for u in units], [u["start"] for u in units])
     roles, confidence, phrases, first = assign_roles(
         [u["text"] for u in units], [u["start"] for u in units], labels, language=language, direction=direction
     )
@@ -357,7 +567,7 @@ def diarize(
     for u, lab in zip(units, labels):
         if u["text"]:
             by_role.setdefault(roles.get(lab, "unknown"), []).append({**u, "speaker_label": lab})
-    return Diarized(sorted(by_role.items()), len(set(labels)), confidence, phrases, first, ratio)
+    return Diarized(sorted(by_role.items()), len(set(labels)), confidence, phrases, first, ratio, method, two_voices)
 
 
 def _grid(spans: list[tuple[str, float, float]], names: list[str], n: int, step_s: float) -> np.ndarray:

@@ -110,9 +110,11 @@ class AsrSettings(_Strict):
     # speech detection: Silero's ONNX VAD (no torch: ~1 s start-up) or whisperx's pyannote VAD (torch)
     vad: Literal["silero", "pyannote"] = "silero"
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
-    # Mono calls: who spoke each turn, told apart by the voices' pitch, roles from evidence
-    # (core/diarization.py; issue 17). "off": every mono segment stays `unknown`.
-    mono_diarization: Literal["pitch", "off"] = "pitch"
+    # Mono calls: who spoke each turn, roles from evidence (core/diarization.py; issue 17). "auto":
+    # the voices' pitch, then the speaker-segmentation model (whisperx's, run with ONNX Runtime) when
+    # pitch cannot tell them apart; "pitch": pitch only (no model); "off": every mono segment
+    # stays `unknown`.
+    mono_diarization: Literal["auto", "pitch", "off"] = "auto"
     calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200
     # Where a batch runs: a local subprocess, or a pod on a GPU node through Dagster Pipes (prod).
     launcher: Literal["subprocess", "k8s"] = "subprocess"
