@@ -371,7 +371,7 @@ def _overlap(activity: np.ndarray, w: int, v: int, shift: int) -> tuple[np.ndarr
     return activity[w, : frames + shift], activity[v, -shift:]
 
 
-def track_graph(activity: np.ndarray, starts: list[float], window_s: float):
+def track_graph(activity: np.ndarray, starts: list[float], window_s: float, step_s: float | None = None):
     """(signed evidence between local speaker tracks, a sparse symmetric matrix; the tracks as
     (window, local speaker); seconds two voices were heard side by side). *activity*: (windows,
     frames, local speakers) in 0..1.
@@ -380,7 +380,8 @@ def track_graph(activity: np.ndarray, starts: list[float], window_s: float):
     their window. Two tracks of one window are different voices (the model's own verdict): weight
     -min(their active seconds). Two tracks of overlapping windows are compared on their shared
     frames: cosine c of their activity, weight (2c - 1) * min(their active seconds there),
-    positive when they follow the same voice."""
+    positive when they follow the same voice. *step_s*: the windows' step (the first two starts' by
+    default), to count each second of two voices once."""
     from scipy.sparse import coo_matrix
 
     n_win, frames, local = activity.shape
@@ -410,7 +411,8 @@ def track_graph(activity: np.ndarray, starts: list[float], window_s: float):
             cols += [j, i]
             weights += [weight, weight]
     graph = coo_matrix((weights, (rows, cols)), shape=(len(nodes), len(nodes))).tocsr()
-    step_s = starts[1] - starts[0] if len(starts) > 1 else window_s
+    if step_s is None:
+        step_s = starts[1] - starts[0] if len(starts) > 1 else window_s
     return graph, nodes, float(apart * min(1.0, step_s / window_s))  # each frame counted once
 
 
@@ -497,11 +499,19 @@ def by_segmentation(
     """(units with a ``speaker_label`` 0/1, or None when one voice only was heard, or two too seldom to
     be a conversation: less than MIN_TWO_VOICES_S and MIN_TWO_VOICES_SHARE of the speech; seconds
     two voices were heard side by side). *segmenter(audio, starts)* gives the model's activity per window."""
-    window_s = float(segmenter.window_s)
-    starts = segmentation_windows(len(audio) / sr, window_s, step_s or SEG_STEP_S)
+    window_s, step_s = float(segmenter.window_s), step_s or SEG_STEP_S
+    regions = [r for seg in segments for r in _regions(seg)]
+    # only the windows holding some of the ASR's speech: the model's time goes where the words are
+    starts = [
+        s
+        for s in segmentation_windows(len(audio) / sr, window_s, step_s)
+        if any(a < s + window_s and b > s for a, b in regions)
+    ]
+    if not starts:
+        return None, 0.0
     activity = np.asarray(segmenter(audio, starts), dtype=np.float64)
-    graph, nodes, two_voices = track_graph(activity, starts, window_s)
-    speech_s = sum(b - a for seg in segments for a, b in _regions(seg))
+    graph, nodes, two_voices = track_graph(activity, starts, window_s, step_s)
+    speech_s = sum(b - a for a, b in regions)
     if two_voices < max(MIN_TWO_VOICES_S, MIN_TWO_VOICES_SHARE * speech_s):
         return None, round(two_voices, 2)
     voices, frame_s = voice_activity(activity, starts, window_s, nodes, split_in_two(graph))
