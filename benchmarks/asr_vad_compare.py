@@ -7,7 +7,14 @@ that is script speech), recall (script speech detected), F1. Each VAD runs with 
 settings (``AsrConfig``), loaded once; times are the median of ``--repeat`` passes over every
 channel. The WER through the whole worker with each VAD is in benchmarks/RESULTS.md. Run:
 
-    PYTHONPATH=. .venv/bin/python benchmarks/asr_vad_compare.py --repeat 3
+    PYTHONPATH=. .venv/bin/python benchmarks/asr_vad_compare.py --repeat 3 \
+        [--thresholds 0.5,0.35] [--phone 20,30] [--real DIR] [--no-pyannote]
+
+``--thresholds``: Silero contenders at these speech-probability thresholds (the default's first).
+``--phone``: every channel also as telephone takes at these line-noise SNRs (dB; the diarization
+fixtures' transform: 300-3400 Hz, noise, 8-bit mu-law, 8 kHz), truth unchanged. ``--real``: real
+recordings with a ``<name>.truth.json`` (benchmarks/diarization.py's format; not committed), their
+truth being every speaker's speech. Figures are reported per condition (clean, each SNR).
 """
 
 from __future__ import annotations
@@ -32,9 +39,42 @@ def _frames(regions, n: int) -> list[bool]:
     return out
 
 
+def _real(folder: Path) -> list[tuple[str, object, list]]:
+    import numpy as np
+
+    from ccr_pipelines.loaders.audio_files import decode_channels
+
+    out = []
+    for path in sorted([*folder.rglob("*.wav"), *folder.rglob("*.flac")]):
+        truth_file = path.with_name(path.stem.removesuffix("_mono_mix") + ".truth.json")
+        if not truth_file.exists():
+            continue
+        t = json.loads(truth_file.read_text())
+        spans = [(a, b) for spans in t["speakers"].values() for a, b in spans]
+        mono = np.mean(np.stack(decode_channels(str(path), sample_rate=16000)), axis=0).astype(np.float32)
+        out.append((f"real:{path.stem}", mono, spans))
+    return out
+
+
+def _telephone(audio, snr_db: float, seed: int):
+    import sys
+
+    from scipy.signal import resample_poly
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import make_diarization_fixtures as fixtures
+
+    fixtures.PHONE_SNR_DB = snr_db
+    return resample_poly(fixtures.telephone(audio, seed), 2, 1).astype("float32")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--thresholds", default="0.5", help="Silero speech-probability thresholds to compare")
+    ap.add_argument("--phone", default="", help="line-noise SNRs (dB) of telephone takes to add")
+    ap.add_argument("--real", type=Path, help="a folder of real recordings with truth (not committed)")
+    ap.add_argument("--no-pyannote", action="store_true", help="skip whisperx's pyannote VAD")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ccr_pipelines.asr.engine import AsrConfig, PyannoteVad, SileroVad
@@ -49,34 +89,53 @@ def main() -> None:
         for i, ch in enumerate(audio):
             truth = [(u["start_s"], u["end_s"]) for u in e["utterances"] if len(audio) == 1 or u["speaker"] == roles[i]]
             channels.append((f"{e['call_id']}/{i}", ch, truth))
+    if args.real:
+        channels += _real(args.real)
+    conditions = {"clean": channels}
+    for snr in [float(x) for x in args.phone.split(",") if x]:
+        conditions[f"phone {snr:g} dB"] = [
+            (label, _telephone(ch, snr, seed), truth) for seed, (label, ch, truth) in enumerate(channels)
+        ]
     audio_s = sum(len(ch) for _l, ch, _t in channels) / 16000
     out = {"channels": len(channels), "channel_audio_s": round(audio_s, 1), "load1": os.getloadavg()[0]}
-    for name, cls in (("silero", SileroVad), ("pyannote", PyannoteVad)):
+    contenders = [(f"silero@{t}", SileroVad, {"vad_threshold": float(t)}) for t in args.thresholds.split(",")]
+    if not args.no_pyannote:
+        contenders.append(("pyannote", PyannoteVad, {"vad": "pyannote"}))
+    for name, cls, settings in contenders:
         t = time.perf_counter()
-        vad = cls(AsrConfig())
+        vad = cls(AsrConfig(**settings))
         load_s = time.perf_counter() - t
-        times: list[float] = []
-        tp = fp = fn = 0
-        for _r in range(args.repeat):
-            t = time.perf_counter()
-            found = [vad.regions(ch) for _l, ch, _t in channels]
-            times.append(time.perf_counter() - t)
-        for (_label, ch, truth), regions in zip(channels, found):
-            n = int(len(ch) / 16000 / FRAME_S) + 1
-            f, g = _frames(regions, n), _frames(truth, n)
-            tp += sum(a and b for a, b in zip(f, g))
-            fp += sum(a and not b for a, b in zip(f, g))
-            fn += sum(b and not a for a, b in zip(f, g))
-        p, rc = tp / (tp + fp), tp / (tp + fn)
-        out[name] = {
-            "load_s": round(load_s, 2),
-            "pass_s_median": round(statistics.median(times), 2),
-            "pass_s_runs": [round(x, 2) for x in times],
-            "precision": round(p, 3),
-            "recall": round(rc, 3),
-            "f1": round(2 * p * rc / (p + rc), 3),
-            "regions": sum(len(x) for x in found),
-        }
+        for condition, chans in conditions.items():
+            times: list[float] = []
+            for _r in range(args.repeat):
+                t = time.perf_counter()
+                found = [vad.regions(ch) for _l, ch, _t in chans]
+                times.append(time.perf_counter() - t)
+            row = {"load_s": round(load_s, 2), "pass_s_median": round(statistics.median(times), 2)}
+            row["pass_s_runs"] = [round(x, 2) for x in times]
+            for part in ("fixtures", "real"):
+                tp = fp = fn = 0
+                regions = 0
+                for (label, ch, truth), got in zip(chans, found):
+                    if label.startswith("real:") != (part == "real"):
+                        continue
+                    n = int(len(ch) / 16000 / FRAME_S) + 1
+                    f, g = _frames(got, n), _frames(truth, n)
+                    tp += sum(a and b for a, b in zip(f, g))
+                    fp += sum(a and not b for a, b in zip(f, g))
+                    fn += sum(b and not a for a, b in zip(f, g))
+                    regions += len(got)
+                if tp + fn == 0:
+                    continue
+                p, rc = tp / max(1, tp + fp), tp / (tp + fn)
+                row[part] = {
+                    "precision": round(p, 3),
+                    "recall": round(rc, 3),
+                    "f1": round(2 * p * rc / (p + rc), 3) if p + rc else 0.0,
+                    "regions": regions,
+                }
+            out[f"{name} | {condition}"] = row
+            print(json.dumps({name: {condition: row}}), flush=True)
     out["load1_end"] = os.getloadavg()[0]
     print(json.dumps(out, indent=1))
 
