@@ -173,7 +173,7 @@ def test_a_daemon_backfill_without_config_fans_out_over_active_tenants_only_P4_P
 
         backfill = _wait("the backfill", finished, 240, procs, log, step=3)
     finally:
-        _stop(procs)
+        _stop(procs, home)
     elapsed = time.time() - started
     assert backfill["status"] in ("COMPLETED_SUCCESS", "COMPLETED"), (backfill, log.read_text()[-4000:])
 

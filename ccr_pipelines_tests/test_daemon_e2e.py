@@ -58,7 +58,10 @@ def _wait(what: str, predicate, timeout_s: float, procs: list, log: Path, step: 
     pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}; daemon log tail:\n" + log.read_text()[-6000:])
 
 
-def _stop(procs: list) -> None:
+def _stop(procs: list, home: Path | None = None) -> None:
+    """Stop the daemon and webserver (their process groups), then whatever still names this test's
+    DAGSTER_HOME: the code servers the daemon starts in sessions of their own outlive its group (seen:
+    two `dagster api grpc` processes per run, 380 MB each, alive half an hour later)."""
     for p in procs:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGTERM)
@@ -68,6 +71,36 @@ def _stop(procs: list) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(timeout=10)
+    if home is not None:
+        _reap(home)
+
+
+def _naming(home: Path) -> list[int]:
+    proc, needle = Path("/proc"), str(home).encode()
+    if not proc.is_dir():  # not Linux: nothing to look through
+        return []
+    found = []
+    for d in proc.iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                if needle in (d / "cmdline").read_bytes():
+                    found.append(int(d.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return found
+
+
+def _reap(home: Path, grace_s: float = 10.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in _naming(home):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + grace_s
+        while _naming(home) and time.time() < deadline:
+            time.sleep(0.2)
+    assert not _naming(home), "processes of this test's Dagster instance outlived it"
 
 
 @pytest.mark.slow
@@ -197,7 +230,7 @@ def test_uploads_flow_to_reports_and_a_failed_check_pages_under_the_real_daemon(
             evaluated = _check_evaluated_at(home, env)
             check_to_page = page["at"] - evaluated
         finally:
-            _stop(procs)
+            _stop(procs, home)
     text = log.read_text()
     # no sensor raised (issue 16: the check sensor raised "…cursor that is not run-aware" on SQLite)
     assert "run-aware" not in text and "evaluation_fn for sensor" not in text, text[-4000:]
