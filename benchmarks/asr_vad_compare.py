@@ -39,35 +39,6 @@ def _frames(regions, n: int) -> list[bool]:
     return out
 
 
-def _real(folder: Path) -> list[tuple[str, object, list]]:
-    import numpy as np
-
-    from ccr_pipelines.loaders.audio_files import decode_channels
-
-    out = []
-    for path in sorted([*folder.rglob("*.wav"), *folder.rglob("*.flac")]):
-        truth_file = path.with_name(path.stem.removesuffix("_mono_mix") + ".truth.json")
-        if not truth_file.exists():
-            continue
-        t = json.loads(truth_file.read_text())
-        spans = [(a, b) for spans in t["speakers"].values() for a, b in spans]
-        mono = np.mean(np.stack(decode_channels(str(path), sample_rate=16000)), axis=0).astype(np.float32)
-        out.append((f"real:{path.stem}", mono, spans))
-    return out
-
-
-def _telephone(audio, snr_db: float, seed: int):
-    import sys
-
-    from scipy.signal import resample_poly
-
-    sys.path.insert(0, str(REPO / "scripts"))
-    import make_diarization_fixtures as fixtures
-
-    fixtures.PHONE_SNR_DB = snr_db
-    return resample_poly(fixtures.telephone(audio, seed), 2, 1).astype("float32")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -77,6 +48,7 @@ def main() -> None:
     ap.add_argument("--no-pyannote", action="store_true", help="skip whisperx's pyannote VAD")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from benchmarks.diarization import real_recordings, telephone_take
     from ccr_pipelines.asr.engine import AsrConfig, PyannoteVad, SileroVad
     from ccr_pipelines.loaders.audio_files import decode_channels
 
@@ -90,11 +62,14 @@ def main() -> None:
             truth = [(u["start_s"], u["end_s"]) for u in e["utterances"] if len(audio) == 1 or u["speaker"] == roles[i]]
             channels.append((f"{e['call_id']}/{i}", ch, truth))
     if args.real:
-        channels += _real(args.real)
+        channels += [
+            (f"real:{name}", mono, [(u["start_s"], u["end_s"]) for u in truth["turns"]])
+            for name, truth, mono in real_recordings(args.real, phone=False)
+        ]
     conditions = {"clean": channels}
     for snr in [float(x) for x in args.phone.split(",") if x]:
         conditions[f"phone {snr:g} dB"] = [
-            (label, _telephone(ch, snr, seed), truth) for seed, (label, ch, truth) in enumerate(channels)
+            (label, telephone_take(ch, seed, snr), truth) for seed, (label, ch, truth) in enumerate(channels)
         ]
     audio_s = sum(len(ch) for _l, ch, _t in channels) / 16000
     out = {"channels": len(channels), "channel_audio_s": round(audio_s, 1), "load1": os.getloadavg()[0]}

@@ -48,17 +48,28 @@ def mono_mixes() -> list[tuple[str, dict, np.ndarray]]:
     return out
 
 
-def real_recordings(folder: Path) -> list[tuple[str, dict, np.ndarray]]:
-    """(name, truth in the fixtures' shape, mono at 16 kHz) of the real recordings under *folder*, each
-    also as a telephone take (name + ``~phone``)."""
+def telephone_take(audio: np.ndarray, seed: int, snr_db: float | None = None) -> np.ndarray:
+    """A 16 kHz telephone take of 16 kHz audio (the fixtures' transform: 300-3400 Hz, line noise at
+    *snr_db*, or the fixtures' PHONE_SNR_DB, 8-bit mu-law at 8 kHz), resampled back to 16 kHz."""
     import sys
 
     from scipy.signal import resample_poly
 
-    from ccr_pipelines.loaders.audio_files import decode_channels
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    from make_diarization_fixtures import telephone
+    import make_diarization_fixtures as fixtures
+
+    default = fixtures.PHONE_SNR_DB
+    fixtures.PHONE_SNR_DB = default if snr_db is None else snr_db
+    try:
+        return resample_poly(fixtures.telephone(audio, seed), 2, 1).astype(np.float32)
+    finally:
+        fixtures.PHONE_SNR_DB = default
+
+
+def real_recordings(folder: Path, *, phone: bool = True) -> list[tuple[str, dict, np.ndarray]]:
+    """(name, truth in the fixtures' shape, mono at 16 kHz) of the real recordings under *folder* with
+    two speakers or more, each also as a telephone take (name + ``~phone``) unless *phone* is False."""
+    from ccr_pipelines.loaders.audio_files import decode_channels
 
     out = []
     for path in sorted([*folder.rglob("*.wav"), *folder.rglob("*.flac")]):
@@ -76,8 +87,8 @@ def real_recordings(folder: Path) -> list[tuple[str, dict, np.ndarray]]:
         mono = np.mean(np.stack(channels), axis=0).astype(np.float32)
         name = f"{path.parent.name}/{path.stem}"
         out.append((name, truth, mono))
-        phone = telephone(mono, seed=len(out))
-        out.append((name + "~phone", truth, resample_poly(phone, 2, 1).astype(np.float32)))  # back to 16 kHz
+        if phone:
+            out.append((name + "~phone", truth, telephone_take(mono, seed=len(out))))
     return out
 
 

@@ -11,6 +11,7 @@ latencies are printed and recorded in benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -93,10 +94,8 @@ def _naming(home: Path) -> list[int]:
 def _reap(home: Path, grace_s: float = 10.0) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in _naming(home):
-            try:
+            with contextlib.suppress(ProcessLookupError):  # gone meanwhile
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.time() + grace_s
         while _naming(home) and time.time() < deadline:
             time.sleep(0.2)

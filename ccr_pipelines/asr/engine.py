@@ -596,22 +596,32 @@ def route_library_logs(lightning: bool = False) -> None:
             child.propagate = True
 
 
+def bundled_vad_checkpoint():
+    """whisperx's bundled pyannote segmentation checkpoint (its VAD; also the speaker-segmentation
+    model of asr/segmenter.py), or None when whisperx is absent or ships none."""
+    from pathlib import Path
+
+    try:
+        import whisperx
+    except ImportError:
+        return None
+    src = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
+    return src if src.is_file() else None
+
+
 def upgraded_vad_checkpoint() -> str | None:
     """The pyannote VAD checkpoint bundled with whisperx, migrated once to the installed Lightning
     version and kept in the model cache (``CCR_MODEL_CACHE``; the worker image does it at build
     time): loading it needs no migration, so Lightning prints nothing and spends nothing on it.
     None (whisperx's own file) when whisperx ships none."""
-    from pathlib import Path
-
     import lightning
     import torch
-    import whisperx
     from lightning.pytorch.utilities.migration import migrate_checkpoint, pl_legacy_patch
 
     from .models import cache_dir
 
-    src = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
-    if not src.is_file():
+    src = bundled_vad_checkpoint()
+    if src is None:
         return None
     target = cache_dir() / f"whisperx-vad-{src.stat().st_size}-lightning-{lightning.__version__}.bin"
     if not target.exists():

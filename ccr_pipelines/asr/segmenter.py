@@ -25,33 +25,24 @@ WINDOW_S = 5.0  # the model's own chunk length (its specifications' duration)
 _EXPORT_LOCK = threading.Lock()
 
 
-def bundled_checkpoint() -> Path | None:
-    """whisperx's bundled segmentation checkpoint, or None when whisperx ships none."""
-    try:
-        import whisperx
-    except ImportError:
-        return None
-    src = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
-    return src if src.is_file() else None
-
-
 def segmentation_onnx() -> Path:
     """The segmentation model as ONNX in the model cache, exported from whisperx's checkpoint the first
     time (atomic: concurrent workers never read a half-written file). Raises ModelUnavailable when
     the checkpoint or the export's libraries are missing."""
+    from .engine import bundled_vad_checkpoint
     from .models import ModelUnavailable, cache_dir
 
-    src = bundled_checkpoint()
+    src = bundled_vad_checkpoint()
     if src is None:
         raise ModelUnavailable("the speaker-segmentation model needs whisperx (pip install -e '.[asr]')")
     target = cache_dir() / f"speaker-segmentation-{src.stat().st_size}.onnx"
     with _EXPORT_LOCK:
         if not target.exists():
-            _export(src, target)
+            _export(target)
     return target
 
 
-def _export(src: Path, target: Path) -> None:
+def _export(target: Path) -> None:
     import contextlib
     import io
     import warnings
@@ -71,7 +62,7 @@ def _export(src: Path, target: Path) -> None:
                 f"exporting the speaker-segmentation model needs {exc.name} (the asr extra)"
             ) from None
         route_library_logs(lightning=True)
-        model = Model.from_pretrained(upgraded_vad_checkpoint() or str(src))
+        model = Model.from_pretrained(upgraded_vad_checkpoint())
         model.eval()
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + f".{os.getpid()}.tmp")

@@ -254,6 +254,14 @@ def voice_features(x: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray | None:
     return np.concatenate(([math.log(f0)], cep.mean(axis=0)))  # log(nan): pitch unknown
 
 
+def _first_appearance(labels: list[int], starts: list[float]) -> list[int]:
+    """Labels renumbered 0, 1, ... in the order their first unit starts."""
+    order: dict[int, int] = {}
+    for i in sorted(range(len(labels)), key=starts.__getitem__):
+        order.setdefault(labels[i], len(order))
+    return [order[lab] for lab in labels]
+
+
 def cluster_units(
     features: list[np.ndarray | None], mids: list[float], durations: list[float]
 ) -> tuple[list[int], float | None]:
@@ -293,9 +301,7 @@ def cluster_units(
         if f is None:
             j = min(described, key=lambda j: abs(mids[j] - mids[i]))
             labels[i] = labels[j]
-    in_time = sorted(range(len(mids)), key=mids.__getitem__)
-    order = {lab: n for n, lab in enumerate(dict.fromkeys(labels[i] for i in in_time))}
-    return [order[lab] for lab in labels], ratio
+    return _first_appearance(labels, mids), ratio
 
 
 def assign_roles(
@@ -520,13 +526,6 @@ def by_segmentation(
         parts = [p for region in label_regions(voices, frame_s, _regions(seg)) for p in region]
         units += _share_words(seg, [(a, b) for a, b, _v in parts], [v for _a, _b, v in parts])
     return units, round(two_voices, 2)
-
-
-def _first_appearance(labels: list[int], starts: list[float]) -> list[int]:
-    order: dict[int, int] = {}
-    for i in sorted(range(len(labels)), key=starts.__getitem__):
-        order.setdefault(labels[i], len(order))
-    return [order[lab] for lab in labels]
 
 
 def diarize(
