@@ -10,7 +10,7 @@ channel. The WER through the whole worker with each VAD is in benchmarks/RESULTS
     PYTHONPATH=. .venv/bin/python benchmarks/asr_vad_compare.py --repeat 3 \
         [--thresholds 0.5,0.35] [--phone 20,30] [--real DIR] [--no-pyannote]
 
-``--thresholds``: Silero contenders at these speech-probability thresholds (the default's first).
+``--thresholds``: Silero contenders at these speech-probability thresholds (default: 0.3, the worker's, and 0.5, Silero's own).
 ``--phone``: every channel also as telephone takes at these line-noise SNRs (dB; the diarization
 fixtures' transform: 300-3400 Hz, noise, 8-bit mu-law, 8 kHz), truth unchanged. ``--real``: real
 recordings with a ``<name>.truth.json`` (benchmarks/diarization.py's format; not committed), their
@@ -39,20 +39,12 @@ def _frames(regions, n: int) -> list[bool]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--thresholds", default="0.5", help="Silero speech-probability thresholds to compare")
-    ap.add_argument("--phone", default="", help="line-noise SNRs (dB) of telephone takes to add")
-    ap.add_argument("--real", type=Path, help="a folder of real recordings with truth (not committed)")
-    ap.add_argument("--no-pyannote", action="store_true", help="skip whisperx's pyannote VAD")
-    args = ap.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from benchmarks.diarization import real_recordings, telephone_take
-    from ccr_pipelines.asr.engine import AsrConfig, PyannoteVad, SileroVad
+def fixture_channels() -> list[tuple[str, object, list[tuple[float, float]]]]:
+    """(label, 16 kHz audio, truth regions) of every channel of the demo fixtures with a script: a
+    stereo channel's truth is its own speaker's utterances, a mono call's every utterance."""
     from ccr_pipelines.loaders.audio_files import decode_channels
 
-    channels = []  # (label, audio, truth regions)
+    channels = []
     for key, e in json.loads((FIXTURES / "expected.json").read_text())["good"].items():
         if not e.get("utterances"):
             continue
@@ -61,6 +53,35 @@ def main() -> None:
         for i, ch in enumerate(audio):
             truth = [(u["start_s"], u["end_s"]) for u in e["utterances"] if len(audio) == 1 or u["speaker"] == roles[i]]
             channels.append((f"{e['call_id']}/{i}", ch, truth))
+    return channels
+
+
+def frame_agreement(found, truth, seconds: float) -> tuple[int, int, int]:
+    """(true positive, false positive, false negative) 10 ms frames of *found* speech against *truth*."""
+    n = int(seconds / FRAME_S) + 1
+    f, g = _frames(found, n), _frames(truth, n)
+    tp = sum(a and b for a, b in zip(f, g))
+    fp = sum(a and not b for a, b in zip(f, g))
+    return tp, fp, sum(b and not a for a, b in zip(f, g))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--thresholds",
+        default="0.3,0.5",
+        help="Silero speech-probability thresholds to compare (the default, then 0.5)",
+    )
+    ap.add_argument("--phone", default="", help="line-noise SNRs (dB) of telephone takes to add")
+    ap.add_argument("--real", type=Path, help="a folder of real recordings with truth (not committed)")
+    ap.add_argument("--no-pyannote", action="store_true", help="skip whisperx's pyannote VAD")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from benchmarks.diarization import real_recordings, telephone_take
+    from ccr_pipelines.asr.engine import AsrConfig, PyannoteVad, SileroVad
+
+    channels = fixture_channels()  # (label, audio, truth regions)
     if args.real:
         channels += [
             (f"real:{name}", mono, [(u["start_s"], u["end_s"]) for u in truth["turns"]])
@@ -94,11 +115,8 @@ def main() -> None:
                 for (label, ch, truth), got in zip(chans, found):
                     if label.startswith("real:") != (part == "real"):
                         continue
-                    n = int(len(ch) / 16000 / FRAME_S) + 1
-                    f, g = _frames(got, n), _frames(truth, n)
-                    tp += sum(a and b for a, b in zip(f, g))
-                    fp += sum(a and not b for a, b in zip(f, g))
-                    fn += sum(b and not a for a, b in zip(f, g))
+                    counts = frame_agreement(got, truth, len(ch) / 16000)
+                    tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
                     regions += len(got)
                 if tp + fn == 0:
                     continue

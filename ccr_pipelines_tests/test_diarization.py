@@ -395,7 +395,9 @@ def test_issue17_mono_calls_through_the_worker_get_roles_or_stay_unknown(tmp_pat
     assert {s["speaker"] for s in mine} == {"agent", "customer"}
     agent_text = " ".join(normalise(" ".join(s["text"] for s in mine if s["speaker"] == "agent")))
     customer_text = " ".join(normalise(" ".join(s["text"] for s in mine if s["speaker"] == "customer")))
-    assert "thank you for calling" in agent_text and "how can i help" in agent_text
+    # agent phrases of the first turns and of the middle (tiny.en's words there vary with the VAD's
+    # edges: "how can i help" came back as "how can i tell" at threshold 0.3)
+    assert "thank you for calling" in agent_text and "sorry to hear" in agent_text
     assert "my internet" in customer_text and "my internet" not in agent_text
     assert {s["speaker"] for s in segs if s["call_id"] == "c-7002"} == {"unknown"}
     # numbers only in the transcript's diarization block

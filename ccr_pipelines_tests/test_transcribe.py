@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 
 from ccr_pipelines.core.search import fold
+from ccr_pipelines.core.settings import AsrSettings
 from ccr_pipelines.core.transcripts import boundaries_within, turns, word_error_rate, word_errors
 from ccr_pipelines.defs.transcribe.assets import WORKER_CHECK, transcripts
 from ccr_pipelines.resources import (
@@ -118,6 +119,7 @@ def test_english_stereo_calls_get_low_wer_and_one_speaker_per_channel(tmp_path, 
         assert 0.5 < row["mean_confidence"] <= 1.0 and not row["hallucination_suspected"]
         versions = json.loads(row["engine_versions"])  # P9: what really ran (issue 21: no torch, Silero VAD)
         assert versions["vad"] == "silero" and versions["faster_whisper"] and "torch" not in versions
+        assert versions["vad_threshold"] == AsrSettings().vad_threshold  # README: the threshold that ran
     # Whisper's no-speech probability is reported per segment (a quality-gate signal)
     assert all(s["no_speech_prob"] is not None and 0.0 <= s["no_speech_prob"] <= 1.0 for s in segments)
     assert not any(s["no_speech"] for s in segments)  # clear speech passes the no-speech gate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ccr_pipelines.asr.engine import pack_regions
+from ccr_pipelines.asr.engine import looping_windows, pack_regions
 from ccr_pipelines.asr.models import ModelUnavailable, resolve_model
 from ccr_pipelines.core.transcripts import (
     compression_ratio,
@@ -27,6 +27,14 @@ def test_packing_fills_windows_with_speech_not_timeline():
 def test_packing_keeps_a_full_length_region_alone():
     assert pack_regions([(0.0, 30.0), (31.0, 32.0)], window_s=30.0) == [[(0.0, 30.0)], [(31.0, 32.0)]]
     assert pack_regions([]) == []
+
+
+def test_a_packed_window_whose_text_loops_is_decoded_again_region_by_region():
+    """Whisper's compression-ratio rule, applied to the whole packed window: a sentence repeated while
+    the rest of the window's speech is lost (seen on a French mix: 18 words for 24 s of speech)."""
+    loop = "Je m'appelle Julie. " * 6
+    fine = "Bonjour, vous êtes bien chez Acme Énergie, je m'appelle Julie. Je comprends, je vérifie votre compte."
+    assert looping_windows([3, 3, 1, 2], [loop, fine, loop, ""]) == [0]  # one region: nothing smaller to decode
 
 
 def test_channels_merge_by_start_time_with_speakers_and_regions():

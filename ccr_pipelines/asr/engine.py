@@ -42,8 +42,15 @@ class AsrConfig:
     # Silero: probability threshold, silence that ends a region, and padding around each region
     # (faster-whisper's defaults are 2,000 and 400 ms: made for long-form audio, they merge a stereo
     # channel's turns). 500 / 200 ms gave the best WER and turn boundaries on the fixtures (RESULTS.md).
-    vad_threshold: float = 0.5
+    # Threshold 0.3, not Silero's 0.5: at 0.5 noisy telephone takes lost 22-67 % of their speech (real
+    # recordings: up to all of it); 0.3 kept 80-94 % at the same precision, clean audio unchanged
+    # (benchmarks/asr_vad_compare.py, RESULTS.md "Silero's threshold on telephone takes").
+    vad_threshold: float = 0.3
     vad_min_silence_ms: int = 500
+    # Speech shorter than this (before padding) is no word: at threshold 0.3 a 60 ms blip of a noise-only
+    # clip became a region the decoder "heard" as "Thank you." (faster-whisper's default is 0, Silero's
+    # 250). 100-250 ms changed nothing on the fixtures' speech, clean or telephone (test_vad.py).
+    vad_min_speech_ms: int = 150
     vad_speech_pad_ms: int = 200
     # pyannote slides its 5 s window by 10 % by default: ten passes over every
     # second of audio, a large share of a call's CPU time. One pass (step = the
@@ -89,6 +96,7 @@ class SileroVad:
         self.options = VadOptions(
             threshold=config.vad_threshold,
             min_silence_duration_ms=config.vad_min_silence_ms,
+            min_speech_duration_ms=config.vad_min_speech_ms,
             speech_pad_ms=config.vad_speech_pad_ms,
             max_speech_duration_s=WINDOW_S,
         )
@@ -179,6 +187,8 @@ class Engines:
             "ctranslate2": ctranslate2.__version__,
             "vad": self.config.vad,
         }
+        if self.config.vad == "silero":
+            out["vad_threshold"] = self.config.vad_threshold
         if self.config.vad == "pyannote":
             from importlib.metadata import version
 
@@ -336,6 +346,20 @@ def decode_windows(
 
 
 PACK_GAP_S = 0.3  # silence put between packed speech regions
+
+
+def looping_windows(region_counts: list[int], texts: list[str]) -> list[int]:
+    """The packed windows (indexes) to decode again region by region: those of several speech regions
+    whose text is repetitive by Whisper's own rule (gzip compression ratio above 2.4), the mark of a
+    decoding loop. A window of one region has nothing smaller to be decoded as; its text stays, and
+    the no-speech gate flags it."""
+    from ..core.transcripts import HALLUCINATION_COMPRESSION_RATIO, compression_ratio
+
+    return [
+        k
+        for k, (n, text) in enumerate(zip(region_counts, texts))
+        if n > 1 and compression_ratio(text) > HALLUCINATION_COMPRESSION_RATIO
+    ]
 
 
 def pack_regions(regions: list[tuple[float, float]], window_s: float = 30.0, gap_s: float = PACK_GAP_S):
@@ -498,6 +522,24 @@ def transcribe_many(
     results = decode_windows(
         loaded, tokenizer, [w[1] for w in windows], batch_size=batch_size, timestamps=timestamps, timings=t
     )
+    loops = looping_windows([len(w[0]) for w in windows], [r["text"] for r in results])
+    if loops:
+        # Whisper's fallback, by speech region: a packed window whose text is repetitive (a decoding
+        # loop: one sentence repeated while the rest of the window's speech is lost) is decoded again
+        # one region per window. Deterministic, and only the looping windows pay for it.
+        singles = [
+            ([r], audio_of[r[2]][int(r[0] * SAMPLE_RATE) : int(r[1] * SAMPLE_RATE)])
+            for k in loops
+            for r in windows[k][0]
+        ]
+        again = decode_windows(
+            loaded, tokenizer, [a for _r, a in singles], batch_size=batch_size, timestamps=timestamps, timings=t
+        )
+        keep = [k for k in range(len(windows)) if k not in set(loops)]
+        windows = [windows[k] for k in keep] + singles
+        results = [results[k] for k in keep] + again
+        t["windows"] += len(singles)
+        t["redecoded_windows"] = t.get("redecoded_windows", 0) + len(loops)
     for (tagged, _audio), res in zip(windows, results):
         text, lp, ns, spans = res["text"], res["avg_logprob"], res["no_speech_prob"], res["words"]
         window = [(a, b) for a, b, _i in tagged]

@@ -109,6 +109,10 @@ class AsrSettings(_Strict):
     inter_threads: Annotated[int, Field(ge=1, le=16)] = 2
     # speech detection: Silero's ONNX VAD (no torch: ~1 s start-up) or whisperx's pyannote VAD (torch)
     vad: Literal["silero", "pyannote"] = "silero"
+    # Silero's speech probability above which a frame is speech. 0.3, not Silero's 0.5: at 0.5 noisy
+    # telephone takes lost 22-67 % of their speech, at 0.3 80-94 % was kept at the same precision and
+    # clean audio was unchanged (benchmarks/RESULTS.md). Raise it only for audio with loud non-speech.
+    vad_threshold: Annotated[float, Field(ge=0.05, le=0.95)] = 0.3
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
     # Mono calls: who spoke each turn, roles from evidence (core/diarization.py; issue 17). "auto":
     # the voices' pitch, then the speaker-segmentation model (whisperx's, run with ONNX Runtime) when

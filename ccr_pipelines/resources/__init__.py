@@ -156,6 +156,7 @@ class AsrResource(dg.ConfigurableResource):
     threads: int = _asr("threads")
     inter_threads: int = _asr("inter_threads")
     vad: str = _asr("vad")
+    vad_threshold: float = _asr("vad_threshold")
     alignment_model_dir: str = _asr("alignment_model_dir")
     mono_diarization: str = _asr("mono_diarization")
     calls_per_launch: int = _asr("calls_per_launch")
@@ -193,6 +194,7 @@ class AsrResource(dg.ConfigurableResource):
             "threads": self.threads,
             "inter_threads": self.inter_threads,
             "vad": self.vad,
+            "vad_threshold": self.vad_threshold,
             "alignment_model_dir": self.alignment_model_dir or None,
             "mono_diarization": self.mono_diarization,
         }
