@@ -235,3 +235,33 @@ def test_issue17_p15_a_mono_call_whose_roles_were_inferred_from_weak_evidence_go
         assert row["score"] == 100.0
         assert ("roles_inferred" in row["review_reasons"]) is flagged, (mode, confidence, row["review_reasons"])
         assert row["needs_review"] is flagged
+
+
+def test_issue17_the_demo_passes_the_calls_whose_script_holds_the_disclosure_and_fails_the_others(demo_run):
+    """`ccr demo --reset` as a newcomer runs it (subprocess): each tenant's report shows a spread of
+    outcomes, each for its stated reason. A call whose script says the recording disclosure passes it
+    (the French one as the ASR hears it, « C'est appelé Tangistré… », by sound, through redaction);
+    a call without it, or with it late, auto-fails. Until redaction-5 every French demo call
+    auto-failed: the disclosure's misheard word was redacted as a name before scoring."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    data_dir, _captured = demo_run
+    fixtures = Path(__file__).resolve().parents[1] / "ccr_pipelines" / "demo" / "fixtures"
+    good = json.loads((fixtures / "expected.json").read_text())["good"].values()
+    expected = {e["call_id"]: e["disclosure"] for e in good if "disclosure" in e}  # calls with a script
+    rows = [
+        r
+        for path in sorted((data_dir / "objects" / "datasets").glob(f"*/{SCORES_DATASET}/day=*/part.parquet"))
+        for r in pq.read_table(path).to_pylist()
+    ]
+    assert {r["call_id"] for r in rows} == set(expected)
+    for r in rows:
+        disclosure = next(x for x in json.loads(r["results_json"]) if x["question"] == "recording_disclosure")
+        if expected[r["call_id"]] == "present":
+            assert disclosure["status"] == "passed" and not r["auto_failed"] and r["score"] > 50, r["call_id"]
+        else:
+            assert r["auto_failed"] and disclosure["status"] in ("missing", "late"), r["call_id"]
+    by_tenant = {t: [r["auto_failed"] for r in rows if r["tenant_id"] == t] for t in {r["tenant_id"] for r in rows}}
+    assert all(any(v) and not all(v) for v in by_tenant.values()), by_tenant  # a spread in every report

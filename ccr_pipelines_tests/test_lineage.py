@@ -339,7 +339,7 @@ def test_p13_a_calls_chain_runs_from_audio_to_report_with_versions_runs_and_regi
     assert by_kind["call_score"]["scorer_version"] and by_kind["call_score"]["scorecard_version"].startswith(
         "default.v1"
     )
-    assert by_kind["redacted_transcript"]["code_version"].endswith("+redaction-4")
+    assert by_kind["redacted_transcript"]["code_version"].endswith("+redaction-5")
     assert by_kind["call_metrics"]["engine"].startswith("duckdb")  # P9
     assert {a["region"] for a in ans["artefacts"]} == {"local"}  # P2
     assert by_kind["report"]["run_id"] == runs[("acme-energie", "report")]

@@ -357,3 +357,31 @@ def test_p21_the_redacted_text_is_a_fixed_point_of_the_detector_even_when_a_plac
     [(out, counts)] = redact_batch([text])
     assert find_entities_batch([out]) == [[]], out
     assert "Mankaraparei" not in out and counts["person"] >= 2
+
+
+def test_issue17_p21_the_tenants_script_as_the_asr_heard_it_is_not_redacted_as_a_name():
+    """The French demo call's disclosure comes back from the ASR as « C'est appelé Tangistré… »; the
+    name cue "appelé" made "Tangistré" a [PERSON], and scoring (which reads redacted text only) never
+    heard the disclosure: every French demo call auto-failed. The tenant's script phrases heard by
+    sound are spared; a known first name inside them, and any name outside them, are still redacted."""
+    import ccr_pipelines
+    from ccr_pipelines.loaders.config_files import load_scorecard
+
+    card = load_scorecard(Path(ccr_pipelines.__file__).parent / "config" / "scorecards" / "acme-energie.v1.yaml")
+    script = card.heard_script()
+    texts = [
+        "C'est appelé Tangistré pour la qualité de service.",
+        "C'est appelé Julie pour la qualité de service.",
+        "Cet appel est enregistré, je vous passe Monsieur Dupont.",
+        "Le technicien appelé Marceaux viendra demain.",
+    ]
+    spared = [t for t, _c in redact_batch(texts, script)]
+    assert spared == [
+        "C'est appelé Tangistré pour la qualité de service.",
+        "C'est appelé [PERSON] pour la qualité de service.",
+        "Cet appel est enregistré, je vous passe Monsieur [PERSON].",
+        "Le technicien appelé [PERSON] viendra demain.",
+    ]
+    assert [t for t, _c in redact_batch(texts[:1])] == ["C'est appelé [PERSON] pour la qualité de service."]
+    # the blocking no_pii_left check verifies with the same script: the spared output is a fixed point
+    assert find_entities_batch(spared, script) == [[], [], [], []]

@@ -183,9 +183,17 @@ class Heard:
 def phonetic_match(
     phrase_words: tuple[str, ...], words: list[str] | Heard, lang: str = "fr", *, floor: float = 0.0
 ) -> tuple[float, int]:
+    """``phonetic_window``'s (score, start)."""
+    score, start, _size = phonetic_window(phrase_words, words, lang, floor=floor)
+    return score, start
+
+
+def phonetic_window(
+    phrase_words: tuple[str, ...], words: list[str] | Heard, lang: str = "fr", *, floor: float = 0.0
+) -> tuple[float, int, int]:
     """Best phonetic similarity of the phrase against any window of *words* (phrase length −1 … +2:
-    ASR splits one word in two, « enregistré » → « en registré », or merges two); (score, start).
-    (0.0, -1) when the phrase is too short to be told apart by sound. *words* may be a ``Heard``
+    ASR splits one word in two, « enregistré » → « en registré », or merges two); (score, start, size
+    in words). (0.0, -1, 0) when the phrase is too short to be told apart by sound. *words* may be a ``Heard``
     built with the same *lang* (a text compared with many phrases).
 
     With *floor* (the callers pass ``PHONETIC_SIMILARITY``), windows that cannot reach it are not
@@ -196,13 +204,13 @@ def phonetic_match(
     target = phrase_key(phrase_words, lang)
     heard = words if isinstance(words, Heard) else Heard(words, lang)
     if len(target) < MIN_KEY_CHARS or not heard.words:
-        return 0.0, -1
+        return 0.0, -1, 0
     keys = heard.keys
     size, start = _windows(len(phrase_words), len(keys))
     order = range(len(size))
     if floor > 0.0:
         order = np.flatnonzero(_bag_bounds(target, heard, size, start) >= floor - 1e-9).tolist()
-    best, where = 0.0, -1
+    best, where, width = 0.0, -1, 0
     for w in order:
         i = int(start[w])
         window = "".join(keys[i : i + int(size[w])])
@@ -213,8 +221,50 @@ def phonetic_match(
             continue
         r = sm.ratio()
         if r > best:
-            best, where = r, i
-    return best, where
+            best, where, width = r, i, int(size[w])
+    return best, where, width
+
+
+def word_spans(text: str) -> list[tuple[int, int]] | None:
+    """The character span in *text* of each word of ``accented_words(text)`` (same count, same
+    order), or None where folding changes a character's length (a ligature) and the two cannot be
+    lined up."""
+    spans, start = [], None
+    for i, ch in enumerate(text):
+        folded = _fold(ch)
+        inside = len(folded) == 1 and _SPLIT.fullmatch(folded) is None
+        if len(folded) != 1 and _SPLIT.fullmatch(folded) is None:
+            return None
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            spans.append((start, i))
+            start = None
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans if len(spans) == len(accented_words(text)) else None
+
+
+MIN_SCRIPT_WORDS = 3  # shorter phrases ("je m'appelle") sit next to the name they introduce
+
+
+def heard_script_spans(text: str, phrases: list[tuple[str, ...]], lang: str = "fr") -> list[tuple[int, int]]:
+    """Character spans of *text* that sound like one of a scorecard's *phrases* (of MIN_SCRIPT_WORDS
+    words or more; ``PHONETIC_SIMILARITY``): the script as the ASR heard it, « C'est appelé Tangistré »
+    for « cet appel est enregistré ». What the redactor must not take for a name (issue 17)."""
+    phrases = [p for p in phrases if len(p) >= MIN_SCRIPT_WORDS]
+    if not phrases or not text:
+        return []
+    spans = word_spans(text)
+    if not spans:
+        return []
+    heard = Heard(accented_words(text), lang)
+    out = []
+    for phrase in phrases:
+        score, start, size = phonetic_window(phrase, heard, lang, floor=PHONETIC_SIMILARITY)
+        if score >= PHONETIC_SIMILARITY and start >= 0:
+            out.append((spans[start][0], spans[start + size - 1][1]))
+    return out
 
 
 _BINS = 64

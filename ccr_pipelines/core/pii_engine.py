@@ -146,10 +146,34 @@ def _ner_may_find(text: str) -> bool:
     return True
 
 
-def find_entities_batch(texts: Iterable[str]) -> list[list[Entity]]:
+def spare_script(text: str, entities: list[Entity], script: list[tuple[int, int]]) -> list[Entity]:
+    """*entities* less the person names found inside the *script* spans (``phonetic.heard_script_spans``:
+    the tenant's script as the ASR heard it, « C'est appelé Tangistré » for « cet appel est enregistré »,
+    where "appelé" is a name cue). A word the first-name gazetteer knows stays a name even there."""
+    if not script:
+        return entities
+
+    def spared(e: Entity) -> bool:
+        if e.kind != "person" or not any(a <= e.start and e.end <= b for a, b in script):
+            return False
+        return not any(_is_known(w.lower()) for w in re.findall(r"[^\W\d_]+", text[e.start : e.end]))
+
+    return [e for e in entities if not spared(e)]
+
+
+def find_entities_batch(texts: Iterable[str], script=None) -> list[list[Entity]]:
     """Resolved PII spans for each text. Identical texts are analysed once ("oui", "d'accord", "merci"
-    fill a call centre's day) and the NER runs in batches (``nlp.pipe``)."""
+    fill a call centre's day) and the NER runs in batches (``nlp.pipe``). *script* (text -> character
+    spans, optional): the tenant's script phrases heard in a text, whose words are not names
+    (``spare_script``)."""
     texts = list(texts)
+    found = _find_entities_batch(texts)
+    if script is None:
+        return found
+    return [spare_script(t, ents, script(t)) if ents else ents for t, ents in zip(texts, found)]
+
+
+def _find_entities_batch(texts: list[str]) -> list[list[Entity]]:
     unique = list(dict.fromkeys(t for t in texts if t and _may_hold_pii(t)))
     found: dict[str, list[Entity]] = {}
     ner = [t for t in unique if _ner_may_find(t)]
@@ -171,11 +195,12 @@ def find_entities_batch(texts: Iterable[str]) -> list[list[Entity]]:
 MAX_PASSES = 3
 
 
-def redact_batch(texts: Iterable[str]) -> list[tuple[str, dict[str, int]]]:
+def redact_batch(texts: Iterable[str], script=None) -> list[tuple[str, dict[str, int]]]:
     """Each text with its PII replaced by typed placeholders (Presidio's anonymizer), and per-type counts.
 
     Texts changed by a pass are detected again, until the detector finds nothing in them (at most
-    ``MAX_PASSES``): an unchanged text needs no second look (the detector is deterministic)."""
+    ``MAX_PASSES``): an unchanged text needs no second look (the detector is deterministic).
+    *script*: as ``find_entities_batch``'s (the same function must then verify the output)."""
     from presidio_anonymizer import AnonymizerEngine
     from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
@@ -189,7 +214,7 @@ def redact_batch(texts: Iterable[str]) -> list[tuple[str, dict[str, int]]]:
         if not todo:
             break
         changed = []
-        for i, entities in zip(todo, find_entities_batch([current[i] for i in todo]), strict=True):
+        for i, entities in zip(todo, find_entities_batch([current[i] for i in todo], script), strict=True):
             if not entities:
                 continue
             counts[i].update(apply(current[i], entities)[1])

@@ -104,6 +104,20 @@ class Scorecard(_Strict):
     def version_tag(self) -> str:
         return f"{self.id}@v{self.version}-{self.digest}"
 
+    def heard_script(self):
+        """text -> character spans of the text that sound like one of this card's script-step phrases
+        (``phonetic.heard_script_spans``): what the redactor must not take for a name (issue 17)."""
+        from .phonetic import accented_words, heard_script_spans
+
+        phrases = [
+            tuple(accented_words(p))
+            for s in self.sections
+            for q in s.questions
+            if q.kind == "script_step"
+            for p in q.phrases
+        ]
+        return lambda text: heard_script_spans(text, phrases, self.language)
+
 
 def parse_scorecard(text: str, *, source: str | Path = "<memory>") -> Scorecard:
     """The scorecard in *text* (a scorecard file's content), validated; *source* names it in errors.

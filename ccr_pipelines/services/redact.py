@@ -19,9 +19,11 @@ from ..stores.warehouse import Warehouse, partition_key
 SEGMENTS_DATASET, SEGMENTS_ZONE = TRANSCRIPT_SEGMENTS.name, TRANSCRIPT_SEGMENTS.zone
 # The dataset this service writes (core/catalog.py); the names stay for callers that used them.
 REDACTED_DATASET, REDACTED_SCHEMA = REDACTED_SEGMENTS.name, REDACTED_SEGMENTS.schema
-REDACTOR_VERSION = "redaction-4"  # bump when the rules change: downstream rescoring keys on it
+REDACTOR_VERSION = "redaction-5"  # bump when the rules change: downstream rescoring keys on it
 # redaction-3: Presidio + spaCy NER (names, addresses, dates of birth, spelled letters, NANP phones, 7+ digit runs)
 # redaction-4: names after a title in lower case, kinship/role/"reach" cues, name particles join one span
+# redaction-5: the tenant's script as the ASR heard it is no name (« C'est appelé Tangistré »: "appelé" is
+#              a name cue, and the disclosure was redacted away before scoring could hear it)
 
 
 def redact_partition(
@@ -31,9 +33,11 @@ def redact_partition(
     *,
     control: ControlStore | None = None,
     lineage: LineageContext | None = None,
+    script=None,
 ) -> dict:
     """Rewrite the tenant-day's redacted table from its restricted segments; return counts only.
-    With *control* and *lineage*, one lineage row per call's redacted rows (P13)."""
+    With *control* and *lineage*, one lineage row per call's redacted rows (P13). *script*: the
+    tenant's ``Scorecard.heard_script()``, whose spans are not taken for names."""
     source = warehouse.read_partition(SEGMENTS_DATASET, tenant_id, day, zone=SEGMENTS_ZONE)
     if source is None:
         return {"segments": 0, "calls": 0, **{f"pii_{t}": 0 for t in TYPES}}
@@ -44,7 +48,9 @@ def redact_partition(
     segments = source.to_pylist()
     if any(seg["tenant_id"] != tenant_id for seg in segments):  # P4
         raise ValueError("restricted partition holds another tenant's rows")
-    for seg, (text, counts) in zip(segments, redact_batch([seg["text"] or "" for seg in segments]), strict=True):
+    for seg, (text, counts) in zip(
+        segments, redact_batch([seg["text"] or "" for seg in segments], script), strict=True
+    ):
         totals.update(counts)
         rows.append(
             {

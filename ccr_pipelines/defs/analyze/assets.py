@@ -19,7 +19,7 @@ from ...services import search as search_index
 from ...services.metrics import METRICS_VERSION, metrics_partition
 from ...services.playback import render_partition
 from ...services.redact import REDACTOR_VERSION, redact_partition
-from ...services.score import score_partition
+from ...services.score import score_partition, scorecard_for
 from ..ingest.assets import CALL_MANIFEST_KEY
 from ..ingest.partitions import daily_partitions
 from ..shared.lineage import lineage_context
@@ -65,6 +65,7 @@ def redacted_transcripts(
 
     per_tenant, leftovers = {}, {}
     for tenant in run_tenants(tenant_registry, config.tenant_id, config.tenant_ids):
+        script = scorecard_for(tenant).heard_script()  # the tenant's script as heard is no name (issue 17)
         counts = redact_partition(
             wh,
             tenant.id,
@@ -73,13 +74,14 @@ def redacted_transcripts(
             lineage=lineage_context(
                 context, region=object_store.region_label, engine=f"ccr redactor {REDACTOR_VERSION}"
             ),
+            script=script,
         )
         written = wh.read_partition(REDACTED_SEGMENTS.name, tenant.id, context.partition_key)
         counts["search_rows"] = search_index.index_partition(
             control_store.get(), tenant.id, context.partition_key, written
         )  # issue 19: the search index follows
         leftovers[tenant.id] = (
-            sum(map(len, find_entities_batch(written.column("text").to_pylist()))) if written is not None else 0
+            sum(map(len, find_entities_batch(written.column("text").to_pylist(), script))) if written is not None else 0
         )
         per_tenant[tenant.id] = {**counts, "dagster/row_count": counts["segments"]}
     failed = sorted(t for t, n in leftovers.items() if n)
