@@ -11,8 +11,8 @@ measure on, never committed (they are other people's data). Each is measured as 
 telephone take (``scripts/make_diarization_fixtures.telephone``: 8 kHz band, noise, mu-law). They
 have no roles, so only DER.
 
-Material: benchmarks/data/diarization/ (scripts/make_diarization_fixtures.py: espeak-ng dialogues,
-one voice per channel, summed to mono here, each channel being the truth for its speaker): clean
+Material: benchmarks/data/diarization/ (scripts/make_diarization_fixtures.py: espeak-ng dialogues
+and one pair of Festival's diphone voices cut from two real men, one voice per channel, summed to mono here, each channel being the truth for its speaker): clean
 16 kHz and telephone takes (8 kHz band, mu-law, noise), mixed- and same-gender pairs, a transferred
 call with three voices. The worker's own path: `transcribe_many` on the mono mix, then
 `core.diarization.diarize`. DER with a 0.25 s collar and the best speaker mapping, split into missed

@@ -167,8 +167,11 @@ def test_issue17_mono_mixes_of_two_voices_meet_the_der_and_role_targets(engines,
     assert roles >= 0.85 and attributed >= 0.95
 
 
-@pytest.mark.parametrize("name", ["en-two-men", "fr-two-women"])
+@pytest.mark.parametrize("name", ["en-two-men", "fr-two-women", "fr-two-men-phone", "en-two-men-festival-phone"])
 def test_issue17_voices_not_told_apart_leave_every_turn_unknown_rather_than_guess(engines, name):
+    """Same-pitch pairs, by pitch alone. On the two men's telephone takes the tracker's octave errors
+    put the two clusters' medians 3.2-3.5x apart (no two adults are): split on that, 29-36 % of the
+    speech went to the wrong voice with role confidence 0.98-1.0."""
     t, result = _diarized(engines, name)
     assert not result.roles_known
     assert [role for role, _ in result.by_role] == ["unknown"]

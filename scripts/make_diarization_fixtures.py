@@ -7,9 +7,15 @@ silences, and the channels are written as one stereo FLAC. benchmarks/diarizatio
 mix: each channel is the truth for its speaker (the agent channel holds both agents of a transferred
 call; the truth's "voice" names the second). Pairs: a man and a woman, two men, two women (same
 gender), English and French; clean 16 kHz takes and telephone takes (8 kHz band, mu-law, noise,
-turns 0.3-0.8 s apart); a transferred call with three voices. Needs espeak-ng (Debian package) and the project's virtualenv:
+turns 0.3-0.8 s apart); a transferred call with three voices. espeak's same-gender variants come
+from one synthesiser and one vocal-tract model; the ``festival:`` voices (kal and ked, Festival's
+diphone voices of two American men, Debian's festvox-kallpc16k and festvox-kdlpc16k) are cut from
+two real men's recordings: a same-gender pair closer to two real callers. Needs espeak-ng and
+festival with those voices (Debian packages) and the project's virtualenv:
 
-    .venv/bin/python scripts/make_diarization_fixtures.py
+    .venv/bin/python scripts/make_diarization_fixtures.py [--only NAME,NAME]
+
+``--only``: regenerate those calls alone (the others' files and truth are kept as they are).
 
 benchmarks/diarization.py only reads the committed output; it never needs espeak.
 """
@@ -79,6 +85,23 @@ CALLS = [
         "inbound",
         True,
     ),
+    # appended, not inserted: a telephone take's noise seed is its call's position
+    (
+        "en-two-men-festival",
+        "en",
+        EN,
+        {"agent": "festival:kal_diphone", "customer": "festival:ked_diphone"},
+        "inbound",
+        False,
+    ),
+    (
+        "en-two-men-festival-phone",
+        "en",
+        EN,
+        {"agent": "festival:ked_diphone", "customer": "festival:kal_diphone"},
+        "inbound",
+        True,
+    ),
 ]
 
 
@@ -102,19 +125,38 @@ def telephone(x: np.ndarray, seed: int) -> np.ndarray:
 def speak(text: str, voice: str) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "u.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(out), text], check=True)
+        if voice.startswith("festival:"):
+            festival = ["text2wave", "-eval", f"(voice_{voice.removeprefix('festival:')})", "-o", str(out)]
+            subprocess.run(festival, input=text.encode(), check=True)
+        else:
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(out), text], check=True)
         with wave.open(str(out)) as w:
             rate = w.getframerate()
             pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+    if voice.startswith("festival:"):  # Festival's level varies by voice: peaks at 0.5 (espeak's: 0.6-0.7, similar RMS)
+        pcm = pcm * (0.5 / max(float(np.abs(pcm).max()), 1e-6))
     x = np.interp(np.arange(0, len(pcm) * RATE / rate) * rate / RATE, np.arange(len(pcm)), pcm).astype(np.float32)
     idx = np.flatnonzero(np.abs(x) > 0.01)  # trim espeak's own leading and trailing silence
     return x[idx[0] : idx[-1] + 1] if len(idx) else x
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="", help="comma-separated call names to regenerate (default: all)")
+    only = {n for n in ap.parse_args().only.split(",") if n}
+    unknown = only - {c[0] for c in CALLS}
+    if unknown:
+        raise SystemExit(f"no such call: {', '.join(sorted(unknown))}")
     OUT.mkdir(parents=True, exist_ok=True)
+    kept = json.loads((OUT / "truth.json").read_text()) if only and (OUT / "truth.json").exists() else {}
     truth = {}
     for n_call, (name, lang, script, voices, direction, phone) in enumerate(CALLS):
+        if only and name not in only:
+            if name in kept:
+                truth[name] = kept[name]
+            continue
         parts, t, turns = [], 0.4, []
         for k, (party, text) in enumerate(script):
             audio = speak(text, voices[party])

@@ -6,7 +6,8 @@ Two sources of evidence, the cheap one first:
    is described by its voice: the median pitch (F0, YIN) and the mean spectral envelope (12
    mel-cepstral coefficients of the telephone band). The units are split in two by pitch (Ward);
    two voices are told apart when their medians differ by MIN_PITCH_RATIO (a man and a woman,
-   mostly). A few milliseconds per second of audio.
+   mostly) and by no more than MAX_PITCH_RATIO (further apart is the tracker's octave error on a
+   narrow-band line). A few milliseconds per second of audio.
 2. **The speaker-segmentation model**, when pitch cannot tell the voices apart (same-gender pairs):
    pyannote's segmentation network (shipped inside whisperx; run by ``asr.segmenter`` with ONNX
    Runtime) gives, on 5 s windows every SEG_STEP_S (2.5 s), the activity of up to three *local* speakers,
@@ -21,9 +22,10 @@ help, recording disclosure, closing) and who spoke first given the sidecar's dir
 evidence leaves the roles ``unknown``: scoring then marks agent steps unverifiable instead of
 crediting or blaming anyone. Two voices at most: a transfer's two agents share one (both `agent`).
 
-Measured in benchmarks/RESULTS.md ("Diarization"): on real same-gender recordings the model splits
-voices that pitch cannot; on espeak's same-gender variants (one synthesiser, one vocal tract)
-neither can.
+Measured in benchmarks/RESULTS.md ("Mono diarization"): on a real telephone call of two women the
+model splits voices that pitch cannot; on espeak's same-gender variants (one synthesiser, one vocal
+tract) neither can, and on a Festival pair of two real men's diphone voices the model hears two
+voices and splits them wrongly (37 % confusion): a known failure.
 
 Output carries numbers only (speakers found, role confidence, evidence counts): no text.
 """
@@ -559,7 +561,9 @@ def diarize(
     mids = [(u["start"] + u["end"]) / 2 for u in units]
     labels, ratio = cluster_units(feats, mids, [u["end"] - u["start"] for u in units])
     method, two_voices = "pitch", None
-    if ratio is None or ratio < MIN_PITCH_RATIO:
+    if ratio is None or not MIN_PITCH_RATIO <= ratio <= MAX_PITCH_RATIO:
+        # too close to tell apart, or further apart than two adults' voices: an octave error of the
+        # tracker on a narrow-band line (two men's telephone takes measured 3.2 and 3.5), not two voices
         found = None
         if segmenter is not None:
             found, two_voices = by_segmentation(audio, segments, segmenter, sr, step_s)
