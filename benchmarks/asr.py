@@ -78,6 +78,12 @@ def contender_worker(calls: list[dict], timestamps: bool = True) -> dict:
                 "compute_type": "int8",
                 "device": "cpu",
                 "vad_step_ratio": float(os.environ.get("BENCH_VAD_STEP", "1.0")),
+                # Silero's threshold: the worker's default unless set (0.5 = the default before 2026-11-30)
+                **(
+                    {"vad_threshold": float(os.environ["BENCH_VAD_THRESHOLD"])}
+                    if os.environ.get("BENCH_VAD_THRESHOLD")
+                    else {}
+                ),
                 "beam_size": BEAM,
                 "timestamps": timestamps,
             },
