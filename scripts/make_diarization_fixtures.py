@@ -10,7 +10,9 @@ gender), English and French; clean 16 kHz takes and telephone takes (8 kHz band,
 turns 0.3-0.8 s apart); a transferred call with three voices. espeak's same-gender variants come
 from one synthesiser and one vocal-tract model; the ``festival:`` voices (kal and ked, Festival's
 diphone voices of two American men, Debian's festvox-kallpc16k and festvox-kdlpc16k) are cut from
-two real men's recordings: a same-gender pair closer to two real callers. Needs espeak-ng and
+two real men's recordings: a same-gender pair closer to two real callers. (Both voices are free to
+use and distribute: kal (c) 1998 Alan W Black and Kevin Lenzo, ked (c) 1997 CSTR, University of
+Edinburgh; the dialogues spoken with them here are this project's own.) Needs espeak-ng and
 festival with those voices (Debian packages) and the project's virtualenv:
 
     .venv/bin/python scripts/make_diarization_fixtures.py [--only NAME,NAME]
