@@ -58,12 +58,8 @@ def telephone_take(audio: np.ndarray, seed: int, snr_db: float | None = None) ->
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
     import make_diarization_fixtures as fixtures
 
-    default = fixtures.PHONE_SNR_DB
-    fixtures.PHONE_SNR_DB = default if snr_db is None else snr_db
-    try:
-        return resample_poly(fixtures.telephone(audio, seed), 2, 1).astype(np.float32)
-    finally:
-        fixtures.PHONE_SNR_DB = default
+    snr = fixtures.PHONE_SNR_DB if snr_db is None else snr_db
+    return resample_poly(fixtures.telephone(audio, seed, snr), 2, 1).astype(np.float32)
 
 
 def real_recordings(folder: Path, *, phone: bool = True) -> list[tuple[str, dict, np.ndarray]]:

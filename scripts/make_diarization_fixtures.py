@@ -107,8 +107,8 @@ CALLS = [
 ]
 
 
-def telephone(x: np.ndarray, seed: int) -> np.ndarray:
-    """An 8 kHz telephone take of 16 kHz audio: 300-3400 Hz band (FFT mask), noise at PHONE_SNR_DB,
+def telephone(x: np.ndarray, seed: int, snr_db: float = PHONE_SNR_DB) -> np.ndarray:
+    """An 8 kHz telephone take of 16 kHz audio: 300-3400 Hz band (FFT mask), noise at *snr_db*,
     8-bit mu-law quantisation; returned at 8 kHz."""
     spec = np.fft.rfft(x)
     freqs = np.fft.rfftfreq(len(x), 1.0 / RATE)
@@ -117,7 +117,7 @@ def telephone(x: np.ndarray, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     active = y[np.abs(y) > 0.01]
     power = float(np.mean(active**2)) if len(active) else 1e-4
-    y = y + rng.normal(0.0, np.sqrt(power / 10 ** (PHONE_SNR_DB / 10)), len(y))
+    y = y + rng.normal(0.0, np.sqrt(power / 10 ** (snr_db / 10)), len(y))
     mu = 255.0
     y = np.clip(y, -1, 1)
     q = np.round(np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu) * 127) / 127

@@ -535,7 +535,8 @@ def transcribe_many(
         again = decode_windows(
             loaded, tokenizer, [a for _r, a in singles], batch_size=batch_size, timestamps=timestamps, timings=t
         )
-        keep = [k for k in range(len(windows)) if k not in set(loops)]
+        looped = set(loops)
+        keep = [k for k in range(len(windows)) if k not in looped]
         windows = [windows[k] for k in keep] + singles
         results = [results[k] for k in keep] + again
         t["windows"] += len(singles)

@@ -232,8 +232,8 @@ def word_spans(text: str) -> list[tuple[int, int]] | None:
     spans, start = [], None
     for i, ch in enumerate(text):
         folded = _fold(ch)
-        inside = len(folded) == 1 and _SPLIT.fullmatch(folded) is None
-        if len(folded) != 1 and _SPLIT.fullmatch(folded) is None:
+        inside = _SPLIT.fullmatch(folded) is None  # no separator: part of a word
+        if inside and len(folded) != 1:
             return None
         if inside and start is None:
             start = i
