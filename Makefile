@@ -12,10 +12,13 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 # on CPU); pip's wheel cache would keep a second ~4 GB copy that nothing reuses.
 # The exact versions come from requirements.lock (every package, transitive ones included), so two
 # installs a week apart are the same; the project itself goes in editable, without re-resolving.
-$(BIN)/.installed: pyproject.toml requirements.lock
+# requirements-nodeps.txt: packages whose data the project reads but whose modules it never imports
+# (resemblyzer's speaker-encoder weights), installed without their dependencies.
+$(BIN)/.installed: pyproject.toml requirements.lock requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-cache-dir --upgrade pip
 	$(BIN)/python -m pip install -q --no-cache-dir -r requirements.lock
+	$(BIN)/python -m pip install -q --no-cache-dir --no-deps -r requirements-nodeps.txt
 	$(BIN)/python -m pip install -q --no-cache-dir --no-deps -e '.[dev]'
 	touch $@
 

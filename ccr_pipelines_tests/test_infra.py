@@ -175,7 +175,8 @@ def test_images_are_pinned_non_root_health_checked_and_only_the_worker_has_torch
     assert "pip install ." in code and "[asr]" not in code
     assert "pip install '.[asr]'" in worker and "HF_HUB_OFFLINE=1" in worker
     # the models the worker would otherwise prepare at its first call are prepared at build (issue 17)
-    assert "upgraded_vad_checkpoint" in worker and "segmentation_onnx" in worker
+    assert "upgraded_vad_checkpoint" in worker and "segmentation_onnx" in worker and "voice_encoder_onnx" in worker
+    assert "pip install --no-deps -r requirements-nodeps.txt" in worker
     assert 'ENTRYPOINT ["python", "-m", "ccr_pipelines.asr.worker"]' in worker
 
 

@@ -147,7 +147,7 @@ class Engines:
     _loaded: dict = field(default_factory=dict)
     load_seconds: float = 0.0
     _vad_model: object | None = None  # one VAD for every loaded model
-    # the speaker-segmentation model, loaded at the first mono call that needs it; shared with views
+    # the speaker-segmentation and -embedding models, loaded at the first mono call that needs them; shared with views
     _segmenter: dict = field(default_factory=dict)
     _models: dict = field(default_factory=dict)  # WhisperModel by path, shared with with_context() views
 
@@ -178,6 +178,20 @@ class Engines:
             self.load_seconds += time.perf_counter() - t0
         return self._segmenter["model"]
 
+    def voice_encoder(self):
+        """The speaker-embedding model (asr/voice_encoder.py) that splits the voices the segmentation
+        model hears, loaded on first use like the segmenter; None unless ``mono_diarization: auto``
+        and resemblyzer's weights are installed (then the segmentation model's own split is used)."""
+        from .voice_encoder import VoiceEncoder, encoder_weights
+
+        if self.config.mono_diarization != "auto" or encoder_weights() is None:
+            return None
+        if "encoder" not in self._segmenter:
+            t0 = time.perf_counter()
+            self._segmenter["encoder"] = VoiceEncoder(threads=self.config.threads * self.config.inter_threads)
+            self.load_seconds += time.perf_counter() - t0
+        return self._segmenter["encoder"]
+
     def versions(self) -> dict:
         import ctranslate2
         import faster_whisper
@@ -206,6 +220,9 @@ class Engines:
                 out["speaker_segmentation"] = f"whisperx {version('whisperx')} segmentation (onnx)"
             except PackageNotFoundError:
                 out["speaker_segmentation"] = None
+            from .voice_encoder import encoder_version
+
+            out["speaker_embedding"] = encoder_version()
         return out
 
     def _vad(self):

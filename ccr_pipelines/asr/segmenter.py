@@ -14,15 +14,12 @@ pyannote.audio and onnx (all in the ``asr`` extra).
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import numpy as np
 
 SAMPLE_RATE = 16_000
 WINDOW_S = 5.0  # the model's own chunk length (its specifications' duration)
-_EXPORT_LOCK = threading.Lock()
 
 
 def segmentation_onnx() -> Path:
@@ -30,19 +27,15 @@ def segmentation_onnx() -> Path:
     time (atomic: concurrent workers never read a half-written file). Raises ModelUnavailable when
     the checkpoint or the export's libraries are missing."""
     from .engine import bundled_vad_checkpoint
-    from .models import ModelUnavailable, cache_dir
+    from .models import ModelUnavailable, cached_export
 
     src = bundled_vad_checkpoint()
     if src is None:
         raise ModelUnavailable("the speaker-segmentation model needs whisperx (pip install -e '.[asr]')")
-    target = cache_dir() / f"speaker-segmentation-{src.stat().st_size}.onnx"
-    with _EXPORT_LOCK:
-        if not target.exists():
-            _export(target)
-    return target
+    return cached_export(f"speaker-segmentation-{src.stat().st_size}.onnx", _export)
 
 
-def _export(target: Path) -> None:
+def _export(tmp: Path) -> None:
     import contextlib
     import io
     import warnings
@@ -64,8 +57,6 @@ def _export(target: Path) -> None:
         route_library_logs(lightning=True)
         model = Model.from_pretrained(upgraded_vad_checkpoint())
         model.eval()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
         example = torch.zeros(1, 1, int(WINDOW_S * SAMPLE_RATE))
         torch.onnx.export(
             model,
@@ -77,7 +68,6 @@ def _export(target: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    os.replace(tmp, target)
 
 
 class SpeakerSegmenter:

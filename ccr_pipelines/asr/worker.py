@@ -30,6 +30,7 @@ from ..stores.object_store import ObjectStore
 from .engine import AsrConfig, Engines
 from .models import ModelUnavailable
 from .segmenter import WINDOW_S as SEGMENTER_WINDOW_S
+from .voice_encoder import encoder_weights
 
 
 def store_from_config(cfg: dict) -> ObjectStore:
@@ -127,7 +128,8 @@ def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tupl
     really ran: ``per_channel`` (stereo), ``diarized`` (mono, roles found), ``diarization_inconclusive``
     (mono: one voice heard, the voices not told apart, or too little evidence for roles: every turn
     stays ``unknown``), ``diarization_off`` (mono, ``asr.mono_diarization: off``). The transcript's
-    ``diarization.method`` says what told the voices apart (``pitch`` or ``segmentation``)."""
+    ``diarization.method`` says what told the voices apart (``pitch``, ``segmentation``, or ``embedding``:
+    the segmentation model heard two voices, the speaker embedding split them)."""
     per_channel = [(speaker, ch, raw[(p.call["call_id"], speaker, ch)]) for speaker, ch, _a in labelled]
     if len(p.channels) == 2:
         return per_channel, "per_channel", None
@@ -139,6 +141,7 @@ def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tupl
         language=p.language,
         direction=p.call.get("direction"),
         segmenter=_LazySegmenter(engines) if engines.config.mono_diarization == "auto" else None,
+        encoder=_LazyEncoder(engines) if engines.config.mono_diarization == "auto" and encoder_weights() else None,
     )
     mode = "diarized" if found.roles_known else "diarization_inconclusive"
     return [(role, None, segs) for role, segs in found.by_role], mode, found.info()
@@ -154,6 +157,16 @@ class _LazySegmenter:
 
     def __call__(self, audio, starts):
         return self.engines.speaker_segmenter()(audio, starts)
+
+
+class _LazyEncoder:
+    """The engines' speaker-embedding model, loaded only when the segmentation model hears two voices."""
+
+    def __init__(self, engines: Engines):
+        self.engines = engines
+
+    def __call__(self, audio, spans):
+        return self.engines.voice_encoder()(audio, spans)
 
 
 def _call_of(item_id: tuple) -> str:

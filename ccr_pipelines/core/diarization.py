@@ -1,6 +1,6 @@
 """Who spoke each turn of a mono call, and which party is the agent (issue 17).
 
-Two sources of evidence, the cheap one first:
+Three sources of evidence, the cheap one first:
 
 1. **Pitch** (numpy/scipy, no model): every speech *unit* (a stretch of one turn between pauses)
    is described by its voice: the median pitch (F0, YIN) and the mean spectral envelope (12
@@ -16,6 +16,11 @@ Two sources of evidence, the cheap one first:
    active on the same frames are one voice. Its split in two (the strongest links first, then
    single moves) gives each frame a voice. One voice heard (never two side by side in a window) leaves the call
    undiarized. Here the model is a function passed in: this module stays arrays.
+3. **A speaker embedding** (GE2E, ``asr.voice_encoder``; ``core.voice_embedding``), once the model
+   has heard two voices: the model's parts (its boundaries) are named by their embeddings' split in
+   two. The model's local verdicts can link two similar voices wrongly (a pair of two real men:
+   37 % of the speech on the wrong voice); their embeddings tell them apart (1.4 %). The
+   embedding never decides *whether* there are two voices: it splits one voice as readily.
 
 Roles come from evidence: agent phrases said by a voice (greeting, self-identification, offer of
 help, recording disclosure, closing) and who spoke first given the sidecar's direction. Too little
@@ -24,8 +29,9 @@ crediting or blaming anyone. Two voices at most: a transfer's two agents share o
 
 Measured in benchmarks/RESULTS.md ("Mono diarization"): on a real telephone call of two women the
 model splits voices that pitch cannot; on espeak's same-gender variants (one synthesiser, one vocal
-tract) neither can, and on a Festival pair of two real men's diphone voices the model hears two
-voices and splits them wrongly (37 % confusion): a known failure.
+tract) neither can; on a Festival pair of two real men's diphone voices the model hears two voices
+and the embedding splits them; same-gender pairs on a telephone line stay undiarized (the model
+hears them as two voices too seldom, and the embedding cannot separate them on that band).
 
 Output carries numbers only (speakers found, role confidence, evidence counts): no text.
 """
@@ -103,7 +109,7 @@ class Diarized:
     agent_phrases: list[int]  # per speaker cluster
     first_speaker: int | None
     pitch_ratio: float | None  # the two voices' median pitch, higher / lower
-    method: str | None = None  # "pitch" or "segmentation": what told the voices apart; None: nothing did
+    method: str | None = None  # "pitch", "segmentation" or "embedding": what told the voices apart; None: nothing did
     two_voices_s: float | None = None  # seconds the segmentation model heard two voices side by side
 
     @property
@@ -530,6 +536,33 @@ def by_segmentation(
     return units, round(two_voices, 2)
 
 
+def by_embedding(audio: np.ndarray, parts: list[dict], encoder, sr: int = SAMPLE_RATE) -> list[dict] | None:
+    """The segmentation model's *parts* (``by_segmentation``'s units, each with its ``speaker_label``)
+    labelled again by their speaker embeddings: the parts of MIN_EMBED_S or more split in two
+    (``core.voice_embedding.split_two``); the shorter ones keep the model's voice, renamed to match
+    (the naming of the two splits that agrees on most of the long parts' time). None when fewer
+    than two parts are long enough to embed. *encoder(audio, spans)* gives one embedding per
+    (start, end) span. Only called once the model has heard two voices: an embedding splits one
+    voice as readily as two. The model's boundaries are kept: parts are finer than the pauses, so
+    a turn taken without a pause is not averaged into its neighbour's voice."""
+    from .voice_embedding import MIN_EMBED_S, split_two
+
+    if sr != SAMPLE_RATE:
+        raise ValueError(f"the speaker embedding needs {SAMPLE_RATE} Hz audio, not {sr}")
+    spans = [(p["start"], p["end"]) for p in parts]
+    long = [i for i, (a, b) in enumerate(spans) if b - a >= MIN_EMBED_S]
+    if len(long) < 2:
+        return None
+    durations = np.array([spans[i][1] - spans[i][0] for i in long])
+    split = split_two(np.asarray(encoder(audio, [spans[i] for i in long])), durations)
+    model = np.array([parts[i]["speaker_label"] for i in long])
+    same = float(durations[split == model].sum())
+    flip = same < float(durations.sum()) - same  # the model's 0 is the embedding's 1
+    labels = {i: int(parts[i]["speaker_label"]) ^ int(flip) for i in range(len(parts))}
+    labels.update(zip(long, (int(v) for v in split)))
+    return [{**p, "speaker_label": labels[i]} for i, p in enumerate(parts)]
+
+
 def diarize(
     audio: np.ndarray,
     segments: list[dict],
@@ -539,11 +572,14 @@ def diarize(
     sr: int = SAMPLE_RATE,
     segmenter=None,
     step_s: float | None = None,
+    encoder=None,
 ) -> Diarized:
     """Split a mono channel's segments (the ASR engine's: text, start, end, speech_regions) by speaker
     role. Pitch first (a segment cut into units at pauses, its words shared by the units'
     durations); when pitch cannot tell two voices apart and a *segmenter* is given, the
-    speaker-segmentation model (``by_segmentation``)."""
+    speaker-segmentation model (``by_segmentation``) says whether two voices speak, and splits
+    them; with an *encoder* too, the model's parts are named by their speaker embeddings
+    (``by_embedding``): the model's verdict and boundaries, the embedding's voices."""
     units: list[dict] = []
     threshold = pause_threshold(audio, sr)  # once per channel
     for seg in segments:
@@ -567,11 +603,18 @@ def diarize(
         found = None
         if segmenter is not None:
             found, two_voices = by_segmentation(audio, segments, segmenter, sr, step_s)
+        method = "segmentation"
+        if found is not None and encoder is not None:
+            # the model heard two voices, and where each part starts and ends: whose part it is, the
+            # speaker embedding says
+            embedded = by_embedding(audio, found, encoder, sr)
+            if embedded is not None:
+                found, method = embedded, "embedding"
         if found is None:
             # the voices are not told apart: nobody's words are credited to a role (scoring: unverifiable)
             kept = [{**u, "speaker_label": 0} for u in units if u["text"]]
             return Diarized([("unknown", kept)] if kept else [], 1, None, [], None, ratio, None, two_voices)
-        units, method = found, "segmentation"
+        units = found
         labels = _first_appearance([u.pop("speaker_label") for u in units], [u["start"] for u in units])
     roles, confidence, phrases, first = assign_roles(
         [u["text"] for u in units], [u["start"] for u in units], labels, language=language, direction=direction
