@@ -85,6 +85,32 @@ MISHEARD = [
 ]
 
 
+# Utterances one step matches word for word and another step reaches too, on the same words: the greeting
+# that is also (at the threshold) the closing, a step's words that another step's phrase sounds like.
+# One utterance is one step's evidence (issue 17): both paths must drop the weaker claim.
+OVERLAPS = [
+    "Hello, thank you for calling Globex support.",
+    "thank you for calling globex support goodbye",
+    "C'est appelé Tangistré.",
+]
+OVERLAPPING = sc.parse_scorecard(
+    """
+id: overlapping.v1
+version: 1
+language: fr
+sections:
+  - id: opening
+    questions:
+      - {id: disclosure, kind: script_step, step: recording_disclosure, points: 20, auto_fail: true, within_s: 60,
+         phrases: ["cet appel est enregistré"]}
+      - {id: named, kind: script_step, step: agent_identification, points: 10, phrases: ["c'est appelé"]}
+      - {id: greeting, kind: script_step, step: greeting, points: 10, phrases: ["thank you for calling globex support"]}
+      - {id: closing, kind: script_step, step: closing, points: 5, phrases: ["thank you for calling goodbye"]}
+      - {id: courtesy, kind: forbidden_phrases, points: 5, phrases: ["calm down"]}
+"""
+)
+
+
 def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
     phrases = [p for s in card.sections for q in s.questions for p in q.phrases]
     calls = []
@@ -94,6 +120,8 @@ def _calls(rng: random.Random, card: sc.Scorecard, n: int) -> list[list[dict]]:
             r = rng.random()
             if r < 0.06:
                 text = rng.choice(MISHEARD)
+            elif r < 0.1:
+                text = rng.choice(OVERLAPS)
             elif r < 0.45:
                 text = _slip(rng, rng.choice(phrases))
                 if rng.random() < 0.3:
@@ -134,8 +162,9 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
     edge = default.model_copy(update={"thresholds": sc.Thresholds(borderline_low=50, borderline_high=50)})
     # a card that accepts the sidecar's recording_notice as the disclosure
     noticed = load_scorecard(CARDS[0]).model_copy(update={"recording_notice_satisfies_disclosure": True})
-    borderline = unverifiable = by_notice = phonetic = 0
-    for card in [load_scorecard(p) for p in CARDS] + [edge, noticed]:  # edge: a score of exactly 50 is borderline
+    borderline = unverifiable = by_notice = phonetic = claimed_words = claimed_sounds = 0
+    cards = [load_scorecard(p) for p in CARDS] + [edge, noticed, OVERLAPPING]
+    for card in cards:  # edge: a score of exactly 50 is borderline
         for uva in (False, True):
             calls = _calls(rng, card, 60)
             asr = {f"c-{c:04d}": (None if c % 7 == 0 else round(rng.uniform(0.3, 1.0), 4)) for c in range(len(calls))}
@@ -226,12 +255,32 @@ def test_the_vectorised_scorer_matches_score_call_on_generated_calls():
                 unverifiable += statuses.count("unverifiable")
                 by_notice += sum((r.get("evidence") or {}).get("source") == "sidecar" for r in ref["results"])
                 phonetic += sum((r.get("evidence") or {}).get("method") == "phonetic" for r in ref["results"])
+                # how often one utterance was claimed by two steps (counted with score_call's own parts)
+                norm = [(x, w, set(w)) for x in segs for w in [sc.normalise(x["text"] or "")]]
+                found = {
+                    q.id: sc._word_hits(q, norm, card.thresholds.similarity, True)
+                    for sec in card.sections
+                    for q in sec.questions
+                }
+                claims = sc._claims(card, found)
+                claimed_words += sum(
+                    sc._claimed(qid, h[0]["segment_index"], h[1], h[2], h[3], claims)
+                    for qid, hits in found.items()
+                    for spans in hits.values()
+                    for h in spans
+                )
+                if card is OVERLAPPING:
+                    disclosure = card.sections[0].questions[0]
+                    claimed_sounds += bool(sc._phonetic_hits(card, disclosure, norm, {})["verified"]) and not bool(
+                        sc._phonetic_hits(card, disclosure, norm, claims)["verified"]
+                    )
     assert compared > 300
     # the generated calls exercise every branch
     assert passed > 300 and late > 10 and forbidden > 10 and na > 30 and auto_failed > 30, (passed, late, forbidden, na)
     assert borderline >= 2, borderline
     assert unverifiable > 30 and by_notice > 10, (unverifiable, by_notice)
     assert phonetic > 10, phonetic  # steps passed (or late, or unverifiable) by sound, on both paths
+    assert claimed_words > 20 and claimed_sounds > 5, (claimed_words, claimed_sounds)  # one utterance, one step
 
 
 def test_arrow_normalisation_equals_normalise_on_every_fast_character():

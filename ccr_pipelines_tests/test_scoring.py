@@ -64,6 +64,69 @@ def test_fuzzy_matching_tolerates_asr_errors_but_not_other_sentences():
     )
 
 
+def test_issue17_one_utterance_is_one_steps_evidence_the_greeting_is_not_the_closing():
+    """The globex greeting reaches the closing "thank you for calling goodbye" at 0.80 (4 words of 5 in
+    order), the card's threshold: before scorer-4 a call with no closing passed it on its greeting."""
+    card = load_scorecard(CARDS / "globex-support.v1.yaml")
+    call = [
+        seg(0, "agent", 0.5, "Hello, thank you for calling Globex support."),
+        seg(1, "agent", 5.0, "My name is Sam and this call is recorded."),
+        seg(2, "customer", 10.0, "My line drops every evening."),
+        seg(3, "agent", 15.0, "How can I help you? I will reset your line."),
+    ]
+    q = _by_q(score_call(card, call, uses_virtual_agents=False, asr_confidence=0.9))
+    assert q["greeting"]["status"] == "passed" and q["greeting"]["evidence"]["segment_index"] == 0
+    assert q["closing"]["status"] == "missing" and q["closing"]["evidence"] is None
+    # with the call's own closing, that is the evidence (it used to be the greeting: the earliest hit)
+    closed = [*call, seg(4, "agent", 22.0, "Thank you for calling, goodbye.")]
+    q = _by_q(score_call(card, closed, uses_virtual_agents=False, asr_confidence=0.9))
+    assert q["closing"]["status"] == "passed" and q["closing"]["evidence"]["segment_index"] == 4
+    assert q["greeting"]["evidence"]["segment_index"] == 0
+    # the same words said alone, with nothing to claim them, are the closing at the threshold
+    alone = [seg(0, "agent", 0.5, "Thank you for calling Globex support.")]
+    only_closing = card.model_copy(
+        update={
+            "sections": [
+                s.model_copy(update={"questions": [x for x in s.questions if x.id == "closing"]})
+                for s in card.sections
+                if any(x.id == "closing" for x in s.questions)
+            ]
+        }
+    )
+    assert (
+        _by_q(score_call(only_closing, alone, uses_virtual_agents=False, asr_confidence=0.9))["closing"]["status"]
+        == "passed"
+    )
+
+
+def test_issue17_a_sound_alike_yields_to_another_steps_words():
+    """« C'est appelé Tangistré » sounds like « cet appel est enregistré »; where a step of the card matches
+    « c'est appelé » word for word, those words are that step's, not the disclosure's."""
+    from ccr_pipelines.core.scorecards import parse_scorecard
+
+    text = """
+id: t.v1
+version: 1
+language: fr
+sections:
+  - id: s
+    questions:
+      - {id: disclosure, kind: script_step, step: recording_disclosure, points: 20, phrases: ["cet appel est enregistré"]}
+      - {id: named, kind: script_step, step: agent_identification, points: 10, phrases: ["c'est appelé"]}
+"""
+    call = [seg(0, "agent", 0.5, "C'est appelé Tangistré.")]
+    q = _by_q(score_call(parse_scorecard(text), call, uses_virtual_agents=False, asr_confidence=0.9))
+    assert q["named"]["status"] == "passed" and q["disclosure"]["status"] == "missing"
+    alone = parse_scorecard(
+        text.replace(
+            """      - {id: named, kind: script_step, step: agent_identification, points: 10, phrases: ["c'est appelé"]}\n""",
+            "",
+        )
+    )
+    q = _by_q(score_call(alone, call, uses_virtual_agents=False, asr_confidence=0.9))
+    assert q["disclosure"]["status"] == "passed" and q["disclosure"]["evidence"]["method"] == "phonetic"
+
+
 def test_p23_a_missing_disclosure_auto_fails_the_call_and_queues_it_for_review():
     card = load_scorecard(CARDS / "acme-energie.v1.yaml")
     res = score_call(

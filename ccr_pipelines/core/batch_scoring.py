@@ -376,6 +376,7 @@ class _Hits:
     pos: np.ndarray
     pair: np.ndarray
     phonetic: np.ndarray | None = None  # bool per hit: found by sound (core/phonetic.py), None: none was
+    claims: _Claims | None = None  # the script steps' word matches (one utterance is one step's evidence)
 
 
 def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hits) -> _Hits:
@@ -384,7 +385,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
     in card order). Loops only over the missing steps' calls; each (phrase, text) is compared once,
     and only where the text holds enough of the phrase's sounds to reach the threshold at all
     (``phonetic.may_reach``, one array operation per phrase over every text concerned)."""
-    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, bag_totals, may_reach, phonetic_match
+    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, bag_totals, may_reach, phonetic_window
 
     nq = len(qs)
     steps = [qi for qi, q in enumerate(qs) if q.applies and q.kind == "script_step"]
@@ -417,7 +418,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
     heards: dict[int, Heard] = {}  # built for the few texts a phrase may reach
     phrase_words = {p: tuple(accented_words(p)) for qi in steps for p in qs[qi].phrases}
     reach = {p: may_reach(w, totals, lang, floor=PHONETIC_SIMILARITY) for p, w in phrase_words.items()}
-    memo: dict[tuple[str, int], tuple[float, int]] = {}
+    memo: dict[tuple[str, int], tuple[float, int, int]] = {}
     row_slot = slot[sg.text_of]
     new = []
     for j, qi in enumerate(steps):
@@ -444,12 +445,13 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
                 if key not in memo:
                     if k not in heards:
                         heards[k] = Heard(said[k], lang)
-                    memo[key] = phonetic_match(phrase_words[phrase], heards[k], lang, floor=PHONETIC_SIMILARITY)
-                sim, pos = memo[key]
+                    memo[key] = phonetic_window(phrase_words[phrase], heards[k], lang, floor=PHONETIC_SIMILARITY)
+                sim, pos, size = memo[key]
                 if sim >= PHONETIC_SIMILARITY:
-                    new.append((r, qi, pi, sim, pos, (c * nq + qi) * 2 + who))
-                    found[who] = True
-                    break
+                    if hits.claims is None or not hits.claims.holds(r, qi, pos, pos + size):
+                        new.append((r, qi, pi, sim, pos, (c * nq + qi) * 2 + who))
+                        found[who] = True
+                    break  # another step's words: the next turn may hold this one
     new.sort(key=lambda h: (h[5] // 2, h[0]))  # call, step, then turn: the order of the hits found by words
     if not new:
         return hits
@@ -469,6 +471,7 @@ def _with_phonetic_hits(card: Scorecard, qs: list[_Q], sg: _Segments, hits: _Hit
         pos=cat(hits.pos, 4, np.int64),
         pair=cat(hits.pair, 5, np.int64),
         phonetic=phon,
+        claims=hits.claims,
     )
 
 
@@ -478,13 +481,67 @@ def _first_hits(qs: list[_Q], sg: _Segments, cand_seg, cand_q, cand_p, sim, pos,
     nq = len(qs)
     hit = sim >= threshold
     hs, hq, hp, hsim, hpos = cand_seg[hit], cand_q[hit], cand_p[hit], sim[hit], pos[hit]
+    # per segment and question, the first phrase (card order) that reaches the threshold
+    o = np.lexsort((hp, hq, hs))
+    hs, hq, hp, hsim, hpos = hs[o], hq[o], hp[o], hsim[o], hpos[o]
+    head = np.ones(len(hs), dtype=bool)
+    head[1:] = (hs[1:] != hs[:-1]) | (hq[1:] != hq[:-1])
+    hs, hq, hp, hsim, hpos = hs[head], hq[head], hp[head], hsim[head], hpos[head]
+    # one utterance, one step: a script step's hit on words another step matched better is no evidence
+    claims = _Claims.of(qs, hs, hq, hp, hsim, hpos)
+    kept = np.ones(len(hs), dtype=bool)
+    kept[claims.row] = ~claims.beaten()
+    hs, hq, hp, hsim, hpos = hs[kept], hq[kept], hp[kept], hsim[kept], hpos[kept]
     any_q = np.array([q.speaker == "any" for q in qs] + [False], dtype=bool)
     who = (sg.is_unknown[hs] & ~any_q[hq]).astype(np.int64) if len(hs) else np.zeros(0, dtype=np.int64)
     order = np.lexsort((hp, hs, who, hq))
     hs, hq, hp, hsim, hpos, who = hs[order], hq[order], hp[order], hsim[order], hpos[order], who[order]
     pair = (sg.call_of[hs] * nq + hq) * 2 + who if len(hs) else np.zeros(0, dtype=np.int64)
     _, first = np.unique(pair, return_index=True)
-    return _Hits(seg=hs[first], q=hq[first], p=hp[first], sim=hsim[first], pos=hpos[first], pair=pair[first])
+    return _Hits(
+        seg=hs[first], q=hq[first], p=hp[first], sim=hsim[first], pos=hpos[first], pair=pair[first], claims=claims
+    )
+
+
+@dataclass
+class _Claims:
+    """The words each script step's word match covers, per segment (score_call's ``_claims``): the
+    hits sorted by segment, with their question, span [lo, hi) and unrounded similarity."""
+
+    row: np.ndarray  # the hit each claim is
+    seg: np.ndarray
+    q: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    sim: np.ndarray
+
+    @classmethod
+    def of(cls, qs: list[_Q], hs, hq, hp, hsim, hpos) -> _Claims:
+        """From the first-phrase hits *hs*.. (sorted by segment): those of script steps."""
+        step = np.array([q.kind == "script_step" for q in qs] + [False], dtype=bool)
+        size = np.zeros((len(qs) + 1, max([len(q.phrases) for q in qs] + [1])), dtype=np.int64)
+        for qi, q in enumerate(qs):
+            size[qi, : len(q.phrases)] = [len(_phrase_words(p)) for p in q.phrases]
+        mine = np.flatnonzero(step[hq]) if len(hq) else np.zeros(0, dtype=np.int64)
+        return cls(mine, hs[mine], hq[mine], hpos[mine], hpos[mine] + size[hq[mine], hp[mine]], hsim[mine])
+
+    def beaten(self) -> np.ndarray:
+        """Per claim, whether another step's claim on the same segment overlaps it with a higher
+        similarity (``scorecards._claimed``), compared pairwise within each segment's run."""
+        out = np.zeros(len(self.seg), dtype=bool)
+        runs = np.unique(self.seg, return_counts=True)[1] if len(self.seg) else np.zeros(0, dtype=np.int64)
+        for d in range(1, int(runs.max()) if len(runs) else 0):
+            a, b = np.arange(len(self.seg) - d), np.arange(d, len(self.seg))
+            both = (self.seg[a] == self.seg[b]) & (self.q[a] != self.q[b])
+            both &= (self.lo[a] < self.hi[b]) & (self.lo[b] < self.hi[a])
+            out[a[both & (self.sim[b] > self.sim[a])]] = True
+            out[b[both & (self.sim[a] > self.sim[b])]] = True
+        return out
+
+    def holds(self, seg: int, qi: int, lo: int, hi: int) -> bool:
+        """Whether another step matched words of [lo, hi) of *seg* word for word (a sound-alike's test)."""
+        a, b = np.searchsorted(self.seg, [seg, seg + 1])
+        return bool(((self.q[a:b] != qi) & (self.lo[a:b] < hi) & (lo < self.hi[a:b])).any())
 
 
 @dataclass

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 
-SCORER_VERSION = "scorer-3"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; 3: phonetic
+SCORER_VERSION = "scorer-4"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; 3: phonetic
+# 4: one utterance is one step's evidence (a step's words that another step matched better are not its evidence)
 # fallback for script steps (core/phonetic.py). Unchanged by the pre-check.
 STEP_KINDS = (
     "greeting",
@@ -273,11 +274,13 @@ def _counts(seg: dict, role: str) -> str | None:
     return "unknown" if speaker in ("unknown", None, "") else None
 
 
-def _phonetic_hits(card: Scorecard, q, norm: list) -> dict[str, list]:
+def _phonetic_hits(card: Scorecard, q, norm: list, claims: dict[int, list]) -> dict[str, list]:
     """Issue 17: a script step that no window matches word for word, found by sound (« C'est appelé
     Tangistré » for « cet appel est enregistré »); the earliest segment per role, evidence marked
-    ``"method": "phonetic"``. Never used for forbidden phrases: a sound-alike must not fail an agent."""
-    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, phonetic_match
+    ``"method": "phonetic"``, as ``_word_hits`` gives them (evidence, first word, end word, similarity); never words
+    another step matched word for word (``_claimed``). Never used for forbidden phrases: a sound-alike
+    must not fail an agent."""
+    from .phonetic import PHONETIC_SIMILARITY, Heard, accented_words, phonetic_window
 
     lang = "en" if card.language == "en" else "fr"
     hits: dict[str, list] = {"verified": [], "unknown": []}
@@ -287,21 +290,72 @@ def _phonetic_hits(card: Scorecard, q, norm: list) -> dict[str, list]:
             continue
         heard = Heard(accented_words(seg["text"] or ""), lang)
         for phrase in q.phrases:
-            sim, pos = phonetic_match(tuple(accented_words(phrase)), heard, lang, floor=PHONETIC_SIMILARITY)
+            sim, pos, size = phonetic_window(tuple(accented_words(phrase)), heard, lang, floor=PHONETIC_SIMILARITY)
             if sim >= PHONETIC_SIMILARITY:
-                hits[who].append(
-                    {
-                        "segment_index": seg["segment_index"],
-                        "start_s": time_at(seg, pos, len(words)),
-                        "segment_start_s": seg["start_s"],
-                        "segment_end_s": seg["end_s"],
-                        "matched_phrase": phrase,
-                        "similarity": round(sim, 3),
-                        "method": "phonetic",
-                    }
-                )
+                if _claimed(q.id, seg["segment_index"], pos, pos + size, None, claims):
+                    break  # these words are another step's: the next turn may hold this one
+                evidence = {
+                    "segment_index": seg["segment_index"],
+                    "start_s": time_at(seg, pos, len(words)),
+                    "segment_start_s": seg["start_s"],
+                    "segment_end_s": seg["end_s"],
+                    "matched_phrase": phrase,
+                    "similarity": round(sim, 3),
+                    "method": "phonetic",
+                }
+                hits[who].append((evidence, pos, pos + size, sim))
                 break
     return hits
+
+
+def _word_hits(q: Question, norm: list, threshold: float, precheck: bool) -> dict[str, list]:
+    """Every segment where one of *q*'s phrases reaches *threshold* word for word (the first phrase that
+    does, in card order), in time order, by whose speech it is ('verified' / 'unknown', see
+    ``_counts``): (evidence, first word, end word, similarity unrounded)."""
+    hits: dict[str, list] = {"verified": [], "unknown": []}
+    for seg, words, vocab in norm:
+        who = _counts(seg, q.speaker)
+        if who is None:
+            continue
+        for phrase in q.phrases:
+            if precheck and not could_reach(phrase, vocab, threshold):
+                continue  # exact: best_match could not reach the threshold here
+            sim, pos = best_match(phrase, words)
+            if sim >= threshold:
+                evidence = {
+                    "segment_index": seg["segment_index"],
+                    "start_s": time_at(seg, pos, len(words)),
+                    "segment_start_s": seg["start_s"],
+                    "segment_end_s": seg["end_s"],
+                    "matched_phrase": phrase,
+                    "similarity": round(sim, 3),
+                }
+                hits[who].append((evidence, pos, pos + len(_phrase_words(phrase)), sim))
+                break
+    return hits
+
+
+def _claims(card: Scorecard, found: dict[str, dict]) -> dict[int, list]:
+    """Per segment, the words each script step's word matches cover: (first word, end word,
+    similarity, question id)."""
+    steps = {q.id for s in card.sections for q in s.questions if q.kind == "script_step"}
+    out: dict[int, list] = {}
+    for qid, hits in found.items():
+        if qid in steps:
+            for spans in hits.values():
+                for evidence, lo, hi, sim in spans:
+                    out.setdefault(evidence["segment_index"], []).append((lo, hi, sim, qid))
+    return out
+
+
+def _claimed(qid: str, segment_index: int, lo: int, hi: int, similarity: float | None, claims: dict) -> bool:
+    """Whether words [lo, hi) of a segment, matched by question *qid* at *similarity* (None: by sound),
+    are another script step's, matched word for word at a higher similarity: one utterance is the
+    evidence of one step. "thank you for calling globex support" is the greeting (1.0); it reaches the
+    closing "thank you for calling goodbye" at 0.8, the card's threshold, but is not the closing
+    (issue 17). A sound-alike yields to any other step's word match."""
+    mine = -1.0 if similarity is None else similarity
+    return any(other != qid and a < hi and lo < b and sim > mine for a, b, sim, other in claims.get(segment_index, ()))
 
 
 def score_call(
@@ -325,34 +379,27 @@ def score_call(
     notice = bool(recording_notice) and card.recording_notice_satisfies_disclosure
     # the earliest evidence wins: hits are collected in time order below
     threshold = card.thresholds.similarity
+    found = {
+        q.id: _word_hits(q, norm, threshold, precheck)
+        for section in card.sections
+        for q in section.questions
+        if not (q.applies_if == "uses_virtual_agents" and not uses_virtual_agents)
+    }
+    claims = _claims(card, found)
     for section in card.sections:
         for q in section.questions:
-            if q.applies_if == "uses_virtual_agents" and not uses_virtual_agents:
+            if q.id not in found:
                 results.append({"question": q.id, "step": q.step, "section": section.id, "status": "not_applicable"})
                 continue
-            hits: dict[str, list] = {"verified": [], "unknown": []}
-            for seg, words, vocab in norm:
-                who = _counts(seg, q.speaker)
-                if who is None:
-                    continue
-                for phrase in q.phrases:
-                    if precheck and not could_reach(phrase, vocab, threshold):
-                        continue  # exact: best_match could not reach the threshold here
-                    sim, pos = best_match(phrase, words)
-                    if sim >= threshold:
-                        hits[who].append(
-                            {
-                                "segment_index": seg["segment_index"],
-                                "start_s": time_at(seg, pos, len(words)),
-                                "segment_start_s": seg["start_s"],
-                                "segment_end_s": seg["end_s"],
-                                "matched_phrase": phrase,
-                                "similarity": round(sim, 3),
-                            }
-                        )
-                        break
-            if q.kind == "script_step" and not hits["verified"] and not hits["unknown"]:
-                hits = _phonetic_hits(card, q, norm)  # ASR misheard the step: does it SOUND said?
+            hits = found[q.id]
+            if q.kind == "script_step":
+                hits = {
+                    who: [h for h in spans if not _claimed(q.id, h[0]["segment_index"], h[1], h[2], h[3], claims)]
+                    for who, spans in hits.items()
+                }
+                if not hits["verified"] and not hits["unknown"]:
+                    hits = _phonetic_hits(card, q, norm, claims)  # ASR misheard the step: does it SOUND said?
+            hits = {who: [h[0] for h in spans] for who, spans in hits.items()}
             weight = section.weight * q.points
             first = hits["verified"][0] if hits["verified"] else None
             unknown = hits["unknown"][0] if hits["unknown"] else None
