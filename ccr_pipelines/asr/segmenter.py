@@ -41,7 +41,7 @@ def _export(tmp: Path) -> None:
     import warnings
 
     from .engine import route_library_logs, upgraded_vad_checkpoint
-    from .models import ModelUnavailable
+    from .models import ModelUnavailable, export_onnx
 
     # pyannote's import warns that torchcodec cannot decode files (no FFmpeg): it decodes nothing here
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -57,17 +57,7 @@ def _export(tmp: Path) -> None:
         route_library_logs(lightning=True)
         model = Model.from_pretrained(upgraded_vad_checkpoint())
         model.eval()
-        example = torch.zeros(1, 1, int(WINDOW_S * SAMPLE_RATE))
-        torch.onnx.export(
-            model,
-            example,
-            str(tmp),
-            input_names=["audio"],
-            output_names=["activity"],
-            dynamic_axes={"audio": {0: "windows"}, "activity": {0: "windows"}},
-            opset_version=17,
-            dynamo=False,
-        )
+        export_onnx(model, torch.zeros(1, 1, int(WINDOW_S * SAMPLE_RATE)), tmp, ("audio", "activity"), "windows")
 
 
 class SpeakerSegmenter:
@@ -76,14 +66,10 @@ class SpeakerSegmenter:
     window_s = WINDOW_S
 
     def __init__(self, threads: int = 1, batch: int = 16):
-        import onnxruntime as ort
+        from .models import onnx_session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         self.batch = batch
-        self.session = ort.InferenceSession(str(segmentation_onnx()), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(segmentation_onnx(), threads)
 
     def __call__(self, audio: np.ndarray, starts: list[float]) -> np.ndarray:
         """Activity (windows, frames, 3 local speakers) in 0..1 of the WINDOW_S windows of 16 kHz *audio*

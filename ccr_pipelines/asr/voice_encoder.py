@@ -59,9 +59,7 @@ def voice_encoder_onnx() -> Path:
 
 
 def _export(src: Path, tmp: Path) -> None:
-    import warnings
-
-    from .models import ModelUnavailable
+    from .models import ModelUnavailable, export_onnx
 
     try:
         import onnx  # noqa: F401  (torch's exporter needs it)
@@ -87,34 +85,17 @@ def _export(src: Path, tmp: Path) -> None:
     if missing:
         raise ModelUnavailable(f"{src}: not a GE2E checkpoint (missing {', '.join(missing)})")
     model.eval()
-    with warnings.catch_warnings():
-        # the exporter warns that an LSTM with a batch size other than the example's may mis-run:
-        # the batch axis is declared dynamic, and a test runs the ONNX file at other sizes
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            torch.zeros(1, ve.PARTIAL_FRAMES, ve.N_MELS),
-            str(tmp),
-            input_names=["mels"],
-            output_names=["embedding"],
-            dynamic_axes={"mels": {0: "partials"}, "embedding": {0: "partials"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    export_onnx(model, torch.zeros(1, ve.PARTIAL_FRAMES, ve.N_MELS), tmp, ("mels", "embedding"), "partials")
 
 
 class VoiceEncoder:
     """Runs the exported encoder with ONNX Runtime: spans of audio in, one embedding per span out."""
 
     def __init__(self, threads: int = 1, batch: int = 32):
-        import onnxruntime as ort
+        from .models import onnx_session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
         self.batch = batch
-        self.session = ort.InferenceSession(str(voice_encoder_onnx()), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(voice_encoder_onnx(), threads)
 
     def partial_embeddings(self, parts: np.ndarray) -> np.ndarray:
         """(k, HIDDEN) unit-length embeddings of (k, PARTIAL_FRAMES, N_MELS) partials."""

@@ -294,18 +294,22 @@ def _phonetic_hits(card: Scorecard, q, norm: list, claims: dict[int, list]) -> d
             if sim >= PHONETIC_SIMILARITY:
                 if _claimed(q.id, seg["segment_index"], pos, pos + size, None, claims):
                     break  # these words are another step's: the next turn may hold this one
-                evidence = {
-                    "segment_index": seg["segment_index"],
-                    "start_s": time_at(seg, pos, len(words)),
-                    "segment_start_s": seg["start_s"],
-                    "segment_end_s": seg["end_s"],
-                    "matched_phrase": phrase,
-                    "similarity": round(sim, 3),
-                    "method": "phonetic",
-                }
+                evidence = {**_evidence(seg, words, pos, phrase, sim), "method": "phonetic"}
                 hits[who].append((evidence, pos, pos + size, sim))
                 break
     return hits
+
+
+def _evidence(seg: dict, words: list[str], pos: int, phrase: str, sim: float) -> dict:
+    """A step's evidence: the segment, the matched phrase's time inside it, the similarity."""
+    return {
+        "segment_index": seg["segment_index"],
+        "start_s": time_at(seg, pos, len(words)),
+        "segment_start_s": seg["start_s"],
+        "segment_end_s": seg["end_s"],
+        "matched_phrase": phrase,
+        "similarity": round(sim, 3),
+    }
 
 
 def _word_hits(q: Question, norm: list, threshold: float, precheck: bool) -> dict[str, list]:
@@ -322,15 +326,7 @@ def _word_hits(q: Question, norm: list, threshold: float, precheck: bool) -> dic
                 continue  # exact: best_match could not reach the threshold here
             sim, pos = best_match(phrase, words)
             if sim >= threshold:
-                evidence = {
-                    "segment_index": seg["segment_index"],
-                    "start_s": time_at(seg, pos, len(words)),
-                    "segment_start_s": seg["start_s"],
-                    "segment_end_s": seg["end_s"],
-                    "matched_phrase": phrase,
-                    "similarity": round(sim, 3),
-                }
-                hits[who].append((evidence, pos, pos + len(_phrase_words(phrase)), sim))
+                hits[who].append((_evidence(seg, words, pos, phrase, sim), pos, pos + len(_phrase_words(phrase)), sim))
                 break
     return hits
 
