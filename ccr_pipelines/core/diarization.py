@@ -19,7 +19,7 @@ Three sources of evidence, the cheap one first:
 3. **A speaker embedding** (GE2E, ``asr.voice_encoder``; ``core.voice_embedding``), once the model
    has heard two voices: the model's parts (its boundaries) are named by their embeddings' split in
    two. The model's local verdicts can link two similar voices wrongly (a pair of two real men:
-   37 % of the speech on the wrong voice); their embeddings tell them apart (1.4 %). The
+   37 % of the speech on the wrong voice); their embeddings tell them apart (no speech on the wrong voice). The
    embedding never decides *whether* there are two voices: it splits one voice as readily.
 
 Roles come from evidence: agent phrases said by a voice (greeting, self-identification, offer of
