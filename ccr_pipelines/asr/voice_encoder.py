@@ -14,6 +14,7 @@ with ONNX Runtime: no torch at a launch. The features, the partials and the spli
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,10 @@ HIDDEN = 256
 LAYERS = 3
 
 
+@lru_cache(maxsize=1)
 def encoder_weights() -> Path | None:
     """Resemblyzer's shipped GE2E checkpoint, found through the package's metadata (no import), or
-    None when the package is not installed."""
+    None when the package is not installed. Looked up once per process: the worker asks per mono call."""
     from importlib.metadata import PackageNotFoundError, distribution
 
     try:

@@ -135,38 +135,29 @@ def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tupl
         return per_channel, "per_channel", None
     if engines.config.mono_diarization == "off":
         return per_channel, "diarization_off", None
+    auto = engines.config.mono_diarization == "auto"
     found = diarization.diarize(
         p.channels[0],
         per_channel[0][2],
         language=p.language,
         direction=p.call.get("direction"),
-        segmenter=_LazySegmenter(engines) if engines.config.mono_diarization == "auto" else None,
-        encoder=_LazyEncoder(engines) if engines.config.mono_diarization == "auto" and encoder_weights() else None,
+        segmenter=_OnFirstCall(engines.speaker_segmenter, window_s=SEGMENTER_WINDOW_S) if auto else None,
+        encoder=_OnFirstCall(engines.voice_encoder) if auto and encoder_weights() else None,
     )
     mode = "diarized" if found.roles_known else "diarization_inconclusive"
     return [(role, None, segs) for role, segs in found.by_role], mode, found.info()
 
 
-class _LazySegmenter:
-    """The engines' speaker segmenter, loaded only when a call's pitch cannot tell its voices apart."""
+class _OnFirstCall:
+    """A model of the engines (*load*: the segmenter or the voice encoder), loaded at its first call only:
+    most mono calls are split by pitch and never need it. *attrs*: what diarize reads off the model."""
 
-    window_s = SEGMENTER_WINDOW_S
+    def __init__(self, load, **attrs):
+        self.load = load
+        self.__dict__.update(attrs)
 
-    def __init__(self, engines: Engines):
-        self.engines = engines
-
-    def __call__(self, audio, starts):
-        return self.engines.speaker_segmenter()(audio, starts)
-
-
-class _LazyEncoder:
-    """The engines' speaker-embedding model, loaded only when the segmentation model hears two voices."""
-
-    def __init__(self, engines: Engines):
-        self.engines = engines
-
-    def __call__(self, audio, spans):
-        return self.engines.voice_encoder()(audio, spans)
+    def __call__(self, *args):
+        return self.load()(*args)
 
 
 def _call_of(item_id: tuple) -> str:

@@ -128,7 +128,8 @@ class Diarized:
         }
 
 
-def _frames(x: np.ndarray, sr: int, frame_s: float, hop_s: float) -> np.ndarray:
+def frames(x: np.ndarray, sr: int, frame_s: float, hop_s: float) -> np.ndarray:
+    """(count, frame samples) float64 frames of *x*, one every *hop_s* (none when *x* is shorter than a frame)."""
     n, hop = int(frame_s * sr), int(hop_s * sr)
     if len(x) < n:
         return np.zeros((0, n), dtype=np.float64)
@@ -216,21 +217,21 @@ def _envelope_bases(sr: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
 def voice_features(x: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray | None:
     """[log median F0, mean cepstral coefficients 1..N_CEP] of one unit's audio (F0 NaN when under
     0.1 s of it is voiced), or None when it holds too little speech to describe (under 0.2 s)."""
-    frames = _frames(x, sr, 0.040, HOP_S)  # 40 ms: two periods of a 60 Hz voice
-    if len(frames) < 20:
+    fr = frames(x, sr, 0.040, HOP_S)  # 40 ms: two periods of a 60 Hz voice
+    if len(fr) < 20:
         return None
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    energy = (frames**2).sum(axis=1)
+    fr = fr - fr.mean(axis=1, keepdims=True)
+    energy = (fr**2).sum(axis=1)
     speech = energy > 0.1 * float(np.percentile(energy, 90))
     if speech.sum() < 20:
         return None
-    f = frames[speech] * np.hanning(frames.shape[1])
+    f = fr[speech] * np.hanning(fr.shape[1])
     n_fft = 1 << int(math.ceil(math.log2(2 * f.shape[1])))
     spec = np.fft.rfft(f, n_fft, axis=1)
     power = np.abs(spec) ** 2
     # pitch: cumulative mean normalised difference (YIN) from the autocorrelation (Wiener-Khinchin);
     # the first dip under YIN_THRESHOLD in the F0 range, so a sub-harmonic never wins
-    ac = np.fft.irfft(np.abs(np.fft.rfft(frames[speech], n_fft, axis=1)) ** 2, n_fft, axis=1)[:, : f.shape[1]]
+    ac = np.fft.irfft(np.abs(np.fft.rfft(fr[speech], n_fft, axis=1)) ** 2, n_fft, axis=1)[:, : f.shape[1]]
     diff = np.maximum(2.0 * (ac[:, :1] - ac), 0.0)
     tau = np.arange(diff.shape[1])
     cmnd = np.ones_like(diff)

@@ -32,9 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .config_yaml import UnsafeYamlError, load_config_yaml
 from .errors import SettingsError
 
-SCORER_VERSION = "scorer-4"  # 2: speaker-aware (unverifiable), no-speech gate, recording_notice; 3: phonetic
-# 4: one utterance is one step's evidence (a step's words that another step matched better are not its evidence)
-# fallback for script steps (core/phonetic.py). Unchanged by the pre-check.
+# 2: speaker-aware (unverifiable), no-speech gate, recording_notice; 3: phonetic fallback for script steps
+# (core/phonetic.py); 4: one utterance is one step's evidence (words another step matched better are not a
+# step's evidence). Unchanged by the pre-check.
+SCORER_VERSION = "scorer-4"
 STEP_KINDS = (
     "greeting",
     "agent_identification",

@@ -16,6 +16,7 @@ readily as two, so the embedding alone never decides that there are two voices.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -51,23 +52,23 @@ def slaney_mel_bank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_M
     return bank
 
 
-_BANK: list[np.ndarray] = []
+@lru_cache(maxsize=1)
+def _bank() -> np.ndarray:
+    return slaney_mel_bank()
 
 
 def mel_frames(wav: np.ndarray) -> np.ndarray:
     """(frames, N_MELS) float32 mel power frames of 16 kHz *wav*, brought to TARGET_DBFS first; frames
     centred (half a window of zeros at each end)."""
-    if not _BANK:
-        _BANK.append(slaney_mel_bank())
+    from .diarization import frames
+
     x = np.asarray(wav, dtype=np.float64)
     rms = float(np.sqrt(np.mean(x**2))) if len(x) else 0.0
     if rms > 0:
         x = x * (10 ** (TARGET_DBFS / 20) / rms)
-    x = np.pad(x, N_FFT // 2)
-    n = 1 + max(0, len(x) - N_FFT) // HOP
-    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
-    spec = np.abs(np.fft.rfft(x[idx] * np.hanning(N_FFT + 1)[:-1], N_FFT)) ** 2
-    return (spec @ _BANK[0].T).astype(np.float32)
+    framed = frames(np.pad(x, N_FFT // 2), SAMPLE_RATE, N_FFT / SAMPLE_RATE, HOP / SAMPLE_RATE)
+    spec = np.abs(np.fft.rfft(framed * np.hanning(N_FFT + 1)[:-1], N_FFT)) ** 2
+    return (spec @ _bank().T).astype(np.float32)
 
 
 def partials(mels: np.ndarray) -> np.ndarray:
