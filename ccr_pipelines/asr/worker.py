@@ -30,7 +30,7 @@ from ..stores.object_store import ObjectStore
 from .engine import AsrConfig, Engines
 from .models import ModelUnavailable
 from .segmenter import WINDOW_S as SEGMENTER_WINDOW_S
-from .voice_encoder import encoder_weights
+from .voice_encoder import encoder_files
 
 
 def store_from_config(cfg: dict) -> ObjectStore:
@@ -142,7 +142,7 @@ def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tupl
         language=p.language,
         direction=p.call.get("direction"),
         segmenter=_OnFirstCall(engines.speaker_segmenter, window_s=SEGMENTER_WINDOW_S) if auto else None,
-        encoder=_OnFirstCall(engines.voice_encoder) if auto and encoder_weights() else None,
+        encoder=_OnFirstCall(engines.voice_encoder) if auto and encoder_files() else None,
     )
     mode = "diarized" if found.roles_known else "diarization_inconclusive"
     return [(role, None, segs) for role, segs in found.by_role], mode, found.info()

@@ -16,7 +16,7 @@ Three sources of evidence, the cheap one first:
    active on the same frames are one voice. Its split in two (the strongest links first, then
    single moves) gives each frame a voice. One voice heard (never two side by side in a window) leaves the call
    undiarized. Here the model is a function passed in: this module stays arrays.
-3. **A speaker embedding** (GE2E, ``asr.voice_encoder``; ``core.voice_embedding``), once the model
+3. **A speaker embedding** (CAM++, ``asr.voice_encoder``; ``core.voice_embedding``), once the model
    has heard two voices: the model's parts (its boundaries) are named by their embeddings' split in
    two. The model's local verdicts can link two similar voices wrongly (a pair of two real men:
    37 % of the speech on the wrong voice); their embeddings tell them apart (no speech on the wrong voice). The
@@ -31,7 +31,8 @@ Measured in benchmarks/RESULTS.md ("Mono diarization"): on a real telephone call
 model splits voices that pitch cannot; on espeak's same-gender variants (one synthesiser, one vocal
 tract) neither can; on a Festival pair of two real men's diphone voices the model hears two voices
 and the embedding splits them; same-gender pairs on a telephone line stay undiarized (the model
-hears them as two voices too seldom, and the embedding cannot separate them on that band).
+hears them as two voices too seldom; the embedding would separate them, but it splits one voice
+as readily, so it cannot be the judge of "two voices").
 
 Output carries numbers only (speakers found, role confidence, evidence counts): no text.
 """

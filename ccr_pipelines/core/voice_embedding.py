@@ -1,16 +1,16 @@
 """Speaker embeddings of speech units, and their split in two voices (issue 17): arrays only.
 
-The encoder is GE2E (a 3-layer LSTM over 40 mel bands of 1.6 s *partials*; ``asr.voice_encoder``
-runs it). This module holds what is not the network: the encoder's input (mel power frames, 25 ms
-every 10 ms, Slaney's mel scale: the features the weights were trained on), the partials a unit is
-cut into, and the duration-weighted two-way split of the units' embeddings.
+The encoder is CAM++ (``asr.voice_encoder`` runs it). This module holds what is not the network: its
+input, Kaldi's log mel filter bank (80 bins, 25 ms every 10 ms: the features the weights were
+trained on, computed in numpy as torchaudio's ``compliance.kaldi.fbank`` computes them), and the
+duration-weighted two-way split of the units' embeddings.
 
 Where it is used (``core.diarization.by_embedding``): only once the speaker-segmentation model has
 heard two voices side by side, to name the model's parts. Measured in benchmarks/RESULTS.md
-("Speaker embeddings per unit", "The speaker embedding in the worker"): the embedding separates
-every clean two-voice mix, same-gender pairs included, and a pair of two real men the model's own
-split got wrong; it fails same-gender pairs on the telephone band, and it splits a single voice as
-readily as two, so the embedding alone never decides that there are two voices.
+("Speaker embeddings per unit", "CAM++ in the worker"): the embedding separates every clean
+two-voice mix and two men on the telephone band, but it splits a single voice as readily as two
+(the cosine of two real women's voices is within the range of one voice's two halves), so the
+embedding alone never decides that there are two voices.
 """
 
 from __future__ import annotations
@@ -21,71 +21,57 @@ from functools import lru_cache
 import numpy as np
 
 SAMPLE_RATE = 16_000
-N_FFT = 400  # 25 ms
-HOP = 160  # 10 ms
-N_MELS = 40
-PARTIAL_FRAMES = 160  # 1.6 s: the length the encoder was trained on
-PARTIAL_STEP = PARTIAL_FRAMES // 2  # partials overlap by half
-TARGET_DBFS = -30.0  # the level the encoder's training audio was normalised to
 MIN_EMBED_S = 0.5  # a unit shorter than this is not embedded: it takes its neighbour's voice
+FBANK_BINS = 80  # CAM++'s input: Kaldi's log mel filter bank
+KALDI_FRAME, KALDI_HOP, KALDI_FFT = 400, 160, 512  # 25 ms every 10 ms, the frame padded to a power of two
+KALDI_PREEMPHASIS, KALDI_POVEY, KALDI_LOW_HZ = 0.97, 0.85, 20.0
 
 
-def slaney_mel_bank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
-    """(n_mels, n_fft // 2 + 1) triangular filters on Slaney's mel scale (linear to 1 kHz, logarithmic
-    above), each normalised to unit area."""
-    f_sp, min_log_hz = 200.0 / 3, 1000.0
-    min_log_mel, logstep = min_log_hz / f_sp, math.log(6.4) / 27.0
+def kaldi_mel_bank(n_mels: int = FBANK_BINS, sr: int = SAMPLE_RATE, n_fft: int = KALDI_FFT) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) Kaldi's triangular filters: equal widths on the mel scale
+    1127 ln(1 + f/700) from KALDI_LOW_HZ to Nyquist, unnormalised, the Nyquist bin left out."""
 
-    def to_mel(f: np.ndarray) -> np.ndarray:
-        return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-9) / min_log_hz) / logstep, f / f_sp)
+    def mel(f):
+        return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)
 
-    def to_hz(m: np.ndarray) -> np.ndarray:
-        return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), m * f_sp)
-
-    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
-    edges = to_hz(np.linspace(to_mel(np.float64(0.0)), to_mel(np.float64(sr / 2)), n_mels + 2))
-    bank = np.zeros((n_mels, len(freqs)))
-    for i in range(n_mels):
-        lo, mid, hi = edges[i : i + 3]
-        rise, fall = (freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)
-        bank[i] = np.maximum(0.0, np.minimum(rise, fall)) * 2.0 / (hi - lo)
+    lo, hi = mel(KALDI_LOW_HZ), mel(sr / 2)
+    delta = (hi - lo) / (n_mels + 1)
+    at = mel(np.arange(n_fft // 2) * sr / n_fft)
+    bank = np.zeros((n_mels, n_fft // 2 + 1))
+    for m in range(n_mels):
+        left, centre, right = lo + m * delta, lo + (m + 1) * delta, lo + (m + 2) * delta
+        bank[m, : n_fft // 2] = np.maximum(
+            0.0, np.minimum((at - left) / (centre - left), (right - at) / (right - centre))
+        )
     return bank
 
 
 @lru_cache(maxsize=1)
-def _bank() -> np.ndarray:
-    return slaney_mel_bank()
+def _kaldi_bank() -> np.ndarray:
+    return kaldi_mel_bank().T.copy()
 
 
-def mel_frames(wav: np.ndarray) -> np.ndarray:
-    """(frames, N_MELS) float32 mel power frames of 16 kHz *wav*, brought to TARGET_DBFS first; frames
-    centred (half a window of zeros at each end)."""
+@lru_cache(maxsize=1)
+def _povey_window() -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * math.pi * np.arange(KALDI_FRAME) / (KALDI_FRAME - 1))) ** KALDI_POVEY
+
+
+def kaldi_fbank(wav: np.ndarray) -> np.ndarray:
+    """(frames, FBANK_BINS) float32 log mel energies of 16 kHz *wav* as Kaldi's ``compute-fbank-feats``
+    computes them with its defaults and no dither (torchaudio's ``compliance.kaldi.fbank``; checked
+    against it in the tests): frames inside the signal only, each with its mean removed,
+    pre-emphasised, Povey-windowed, its power spectrum through the mel bank, the log floored at
+    float32's epsilon."""
+    x = np.asarray(wav, dtype=np.float64)
+    if len(x) < KALDI_FRAME:
+        return np.zeros((0, FBANK_BINS), dtype=np.float32)
     from .diarization import frames
 
-    x = np.asarray(wav, dtype=np.float64)
-    rms = float(np.sqrt(np.mean(x**2))) if len(x) else 0.0
-    if rms > 0:
-        x = x * (10 ** (TARGET_DBFS / 20) / rms)
-    framed = frames(np.pad(x, N_FFT // 2), SAMPLE_RATE, N_FFT / SAMPLE_RATE, HOP / SAMPLE_RATE)
-    spec = np.abs(np.fft.rfft(framed * np.hanning(N_FFT + 1)[:-1], N_FFT)) ** 2
-    return (spec @ _bank().T).astype(np.float32)
-
-
-def partials(mels: np.ndarray) -> np.ndarray:
-    """(k, PARTIAL_FRAMES, N_MELS): the partials covering *mels*, every PARTIAL_STEP frames, the last
-    one ending on the last frame; a unit shorter than one partial is zero-padded."""
-    if len(mels) < PARTIAL_FRAMES:
-        mels = np.pad(mels, ((0, PARTIAL_FRAMES - len(mels)), (0, 0)))
-    starts = list(range(0, len(mels) - PARTIAL_FRAMES + 1, PARTIAL_STEP))
-    if starts[-1] + PARTIAL_FRAMES < len(mels):
-        starts.append(len(mels) - PARTIAL_FRAMES)
-    return np.stack([mels[s : s + PARTIAL_FRAMES] for s in starts])
-
-
-def unit_embedding(partial_embeddings: np.ndarray) -> np.ndarray:
-    """A unit's embedding: its partials' embeddings averaged, unit length."""
-    e = np.asarray(partial_embeddings, dtype=np.float64).mean(axis=0)
-    return e / max(float(np.linalg.norm(e)), 1e-12)
+    f = frames(x, SAMPLE_RATE, KALDI_FRAME / SAMPLE_RATE, KALDI_HOP / SAMPLE_RATE)
+    f = f - f.mean(axis=1, keepdims=True)
+    f = np.concatenate([f[:, :1] * (1 - KALDI_PREEMPHASIS), f[:, 1:] - KALDI_PREEMPHASIS * f[:, :-1]], axis=1)
+    power = np.abs(np.fft.rfft(f * _povey_window(), KALDI_FFT)) ** 2
+    return np.log(np.maximum(power @ _kaldi_bank(), np.finfo(np.float32).eps)).astype(np.float32)
 
 
 def split_two(embeddings: np.ndarray, durations: np.ndarray, iterations: int = 50) -> np.ndarray:
