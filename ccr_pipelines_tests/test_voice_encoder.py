@@ -164,8 +164,10 @@ def engines():
 
 def test_issue17_two_real_mens_voices_the_model_hears_are_told_apart_by_their_embeddings(engines, encoder):
     """Festival's kal and ked (each cut from one real man's recordings), mixed to mono: pitch cannot tell
-    them apart; the segmentation model hears two voices but its own split put 37 % of the speech on
-    the wrong voice, with role confidence 0.997. Named by the embedding: DER <= 10 %, roles right."""
+    them apart; the segmentation model hears two voices, and its parts named by the embedding give
+    DER <= 10 % with the roles right. (whisperx's 2.x model, the worker's until 2026-12-01, put 37 %
+    of this speech on the wrong man by itself; segmentation-3.0 splits it right alone too: both
+    paths are held to the target.)"""
     from ccr_pipelines.asr.engine import transcribe_many
     from ccr_pipelines.asr.segmenter import SpeakerSegmenter
 
@@ -186,9 +188,9 @@ def test_issue17_two_real_mens_voices_the_model_hears_are_told_apart_by_their_em
     kwargs = {"language": t["language"], "direction": t["direction"], "segmenter": segmenter}
     alone = D.diarize(mono, segs, **kwargs)
     named = D.diarize(mono, segs, **kwargs, encoder=encoder)
-    (der_alone, _), (der, attributed) = measured(alone), measured(named)
+    (der_alone, attributed_alone), (der, attributed) = measured(alone), measured(named)
     print({k: round(v, 3) for k, v in der.items()}, round(attributed, 3), named.info())
-    assert alone.method == "segmentation" and der_alone["confusion"] > 0.2  # the failure this fixes
+    assert alone.method == "segmentation" and der_alone["der"] <= 0.10 and attributed_alone >= 0.95
     assert named.method == "embedding" and named.roles_known
     assert der["der"] <= 0.10 and attributed >= 0.95
     words = sum(len(s["text"].split()) for _r, ss in named.by_role for s in ss)

