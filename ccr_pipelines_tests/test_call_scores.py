@@ -240,9 +240,12 @@ def test_issue17_p15_a_mono_call_whose_roles_were_inferred_from_weak_evidence_go
 def test_issue17_the_demo_passes_the_calls_whose_script_holds_the_disclosure_and_fails_the_others(demo_run):
     """`ccr demo --reset` as a newcomer runs it (subprocess): each tenant's report shows a spread of
     outcomes, each for its stated reason. A call whose script says the recording disclosure passes it
-    (the French one as the ASR hears it, « C'est appelé Tangistré… », by sound, through redaction);
-    a call without it, or with it late, auto-fails. Until redaction-5 every French demo call
-    auto-failed: the disclosure's misheard word was redacted as a name before scoring."""
+    (the French one as the ASR hears it, « C'est appel peut-être enregistré… », by sound, through
+    redaction); a call without it, or with it late, auto-fails. Until redaction-5 every French demo
+    call auto-failed: the disclosure's misheard word was redacted as a name before scoring. Its
+    script said « Cet appel est enregistré » until 2026-12-01, which espeak's French voice makes
+    unintelligible to the base model (« C'est appelé Tangistré », « …ton gestrait », depending on
+    the machine and on what else is in the batch): it now says the scorecard's other wording."""
     import json
 
     import pyarrow.parquet as pq

@@ -39,7 +39,7 @@ MONO_VOICES = {"fr": ("fr-fr", "fr+f3"), "en": ("en-us", "en-us+f3")}
 ACME_FULL = [
     ("agent", "Bonjour, vous êtes bien chez Acme Énergie."),
     ("agent", "Je m'appelle Julie."),
-    ("agent", "Cet appel est enregistré pour la qualité de service."),
+    ("agent", "Cet appel peut être enregistré pour la qualité de service."),
     ("customer", "Bonjour, j'ai une question sur ma facture."),
     ("agent", "Que puis-je faire pour vous ?"),
     ("customer", "Vous pouvez me rappeler au zéro six douze trente-quatre cinquante-six soixante-dix-huit."),
