@@ -5,7 +5,8 @@ apart: ``auto`` without a speaker-embedding model) and ``auto`` (the same, the p
 the model hears named by their CAM++ embeddings: the worker's default). GE2E, the embedding before
 CAM++, and whisperx's segmentation model before segmentation-3.0 were measured against them in
 benchmarks/RESULTS.md (commit 3328514 has the GE2E contender; ``--legacy`` adds
-``auto-whisperx-seg``: the same with whisperx's 2.x segmentation model).
+``auto-whisperx-seg``: the same with whisperx's 2.x segmentation model; ``--pitch-ratio 1.25``
+adds ``auto@pitch1.25``: the same with pitch's threshold before 2026-12-01).
 Run:
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/diarization.py [--runs 3] [--real DIR]
@@ -186,6 +187,7 @@ def main() -> None:
     ap.add_argument(
         "--legacy", action="store_true", help="also auto with whisperx's 2.x segmentation model (needs torch)"
     )
+    ap.add_argument("--pitch-ratio", type=float, help="also auto with another MIN_PITCH_RATIO, e.g. 1.25")
     args = ap.parse_args()
     from ccr_pipelines.asr.engine import AsrConfig, Engines, transcribe_many
     from ccr_pipelines.asr.segmenter import SpeakerSegmenter
@@ -199,6 +201,9 @@ def main() -> None:
     loads = {"segmenter_load_s": round(t1 - t0, 2), "encoder_load_s": round(time.perf_counter() - t1, 2)}
     legacy = WhisperxSegmentation(threads=2) if args.legacy else None
     print(json.dumps(loads), flush=True)
+    import ccr_pipelines.core.diarization as D
+
+    min_pitch_ratio = D.MIN_PITCH_RATIO
     material = [("fixture", *m) for m in mono_mixes()]
     if args.real:
         material += [("real", *m) for m in real_recordings(args.real)]
@@ -209,6 +214,7 @@ def main() -> None:
         contenders = [("pitch", None, None, None), ("segmentation", segmenter, None, None)]
         contenders += [("auto", segmenter, None, encoder)]
         contenders += [("auto-whisperx-seg", legacy, None, encoder)] if legacy else []
+        contenders += [(f"auto@pitch{args.pitch_ratio}", segmenter, None, encoder)] if args.pitch_ratio else []
         contenders += [(f"auto@{step}", segmenter, float(step), encoder) for step in args.steps.split(",") if step]
         asr_s, diar_s = [], {c: [] for c, *_rest in contenders}
         results = {}
@@ -217,6 +223,8 @@ def main() -> None:
             segs = transcribe_many(pipe, [(name, mono)], language=t["language"], batch_size=8)[name]
             asr_s.append(time.perf_counter() - t0)
             for contender, seg, step, enc in contenders:
+                # the pitch threshold is a module constant: a contender's own value for its call only
+                D.MIN_PITCH_RATIO = args.pitch_ratio if contender.startswith("auto@pitch") else min_pitch_ratio
                 t0 = time.perf_counter()
                 results[contender] = diarize(
                     mono,

@@ -59,7 +59,10 @@ N_MEL, N_CEP = 24, 12
 MEL_BAND_HZ = (100.0, 3800.0)  # the telephone band: what an 8 kHz recording keeps
 MIN_LONE_UNIT_S = 1.0  # a voice heard in a single unit must speak this long
 MAX_PITCH_RATIO = 2.6  # adult voices' medians (~85-255 Hz) are never further apart than this
-MIN_PITCH_RATIO = 1.25  # two voices are told apart when their median pitch differs by 25 % (~4 semitones)
+# two voices are told apart by pitch when their medians differ by 50 % (7 semitones): one real speaker's
+# speech cut at pauses reached 1.33-1.43 (3 of 20 one-voice takes were split at 1.25), the man/woman
+# pairs measured 1.72-2.09; closer pairs go to the segmentation model (benchmarks/RESULTS.md)
+MIN_PITCH_RATIO = 1.5
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
 ROLE_REVIEW_BELOW = 0.95  # roles kept but inferred from little (the speaking order alone): a review reason
 ROLES_INFERRED_REASON = "roles_inferred"
