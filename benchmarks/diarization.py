@@ -170,13 +170,10 @@ class WhisperxSegmentation:
         self.torch, self.model = torch, Model.from_pretrained(upgraded_vad_checkpoint()).eval()
 
     def __call__(self, audio: np.ndarray, starts: list[float]) -> np.ndarray:
-        n = int(self.window_s * 16_000)
-        chunks = np.zeros((len(starts), 1, n), dtype=np.float32)
-        for k, s in enumerate(starts):
-            piece = audio[int(round(s * 16_000)) : int(round(s * 16_000)) + n]
-            chunks[k, 0, : len(piece)] = piece
+        from ccr_pipelines.asr.segmenter import audio_windows
+
         with self.torch.inference_mode():
-            return self.model(self.torch.from_numpy(chunks)).numpy()
+            return self.model(self.torch.from_numpy(audio_windows(audio, starts, self.window_s))).numpy()
 
 
 def main() -> None:

@@ -287,17 +287,23 @@ def test_issue17_the_onnx_segmentation_model_gives_what_the_checkpoint_gives(seg
     powerset's class probabilities turned into each local speaker's probability of talking."""
     import torch
 
-    from ccr_pipelines.asr.segmenter import POWERSET, load_network, powerset_to_speakers, segmentation_files
+    from ccr_pipelines.asr.segmenter import (
+        POWERSET,
+        audio_windows,
+        load_network,
+        powerset_to_speakers,
+        segmentation_files,
+    )
 
     mono = _mono("en-man-woman")
-    starts = [0.0, 3.0, 12.5]
+    starts = [0.0, 3.0, 20.0]  # the call is 28.4 s: the last window runs past its end
     ours = segmenter(mono, starts)
     net = load_network(*segmentation_files())
+    chunks = audio_windows(mono, starts)
     n = int(segmenter.window_s * SR)
-    chunks = np.zeros((len(starts), 1, n), dtype=np.float32)
-    for k, s in enumerate(starts):
-        piece = mono[int(s * SR) : int(s * SR) + n]
-        chunks[k, 0, : len(piece)] = piece  # the last window runs past the call: zero-padded
+    tail = len(mono) - 20 * SR
+    assert chunks.shape == (3, 1, n) and np.array_equal(chunks[1, 0], mono[3 * SR : 3 * SR + n])
+    assert np.array_equal(chunks[2, 0, :tail], mono[20 * SR :]) and not chunks[2, 0, tail:].any()  # padded
     with torch.inference_mode():
         classes = np.exp(net(torch.from_numpy(chunks)).numpy())
     theirs = classes @ powerset_to_speakers()

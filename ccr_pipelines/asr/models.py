@@ -100,6 +100,17 @@ def packaged_onnx(what: str, files: tuple[Path, ...] | None, distribution: str, 
     return cached_export(f"{name}-{files[-1].stat().st_size}.onnx", lambda tmp: export(*files, tmp))
 
 
+def export_libraries(what: str):
+    """torch, once onnx (which torch's exporter needs) and torch import; ModelUnavailable naming *what*
+    and the missing module otherwise (both come with the ``asr`` extra)."""
+    try:
+        import onnx  # noqa: F401
+        import torch
+    except ImportError as exc:
+        raise ModelUnavailable(f"exporting the {what} needs {exc.name} (the asr extra)") from None
+    return torch
+
+
 def module_from_file(path: Path, name: str):
     """The Python module in *path*, loaded by path: a network's definition inside a package that is
     never imported (its ``__init__`` imports far more than the definition needs)."""

