@@ -56,16 +56,20 @@ class FaultyProxy:
     """Forwards HTTP to *upstream*; a seeded fraction of requests gets a fault.
 
     Faults (chosen per request): ``500_before`` / ``503_before`` (not forwarded),
-    ``500_after`` (forwarded, the answer replaced by a 500) and ``timeout_after``
-    (forwarded, the answer held for *delay_s*, past the client's read timeout).
+    ``500_after`` (forwarded, the answer replaced by a 500), ``timeout_after``
+    (forwarded, the answer held for *delay_s*, past the client's read timeout) and, asked for
+    by name only, ``empty_after`` (a GET forwarded, its body dropped but its headers kept: the
+    object's checksum no longer matches what arrives). *max_faults*: stop injecting after that many.
     ``faults`` counts what was injected, ``forwarded`` counts requests S3 saw, by method.
     """
 
     KINDS = ("500_before", "503_before", "500_after", "timeout_after")
 
-    def __init__(self, upstream: str, *, rate: float, seed: int, delay_s: float = 1.5, kinds=KINDS):
+    def __init__(
+        self, upstream: str, *, rate: float, seed: int, delay_s: float = 1.5, kinds=KINDS, max_faults: int | None = None
+    ):
         self.upstream = urlsplit(upstream)
-        self.rate, self.delay_s, self.kinds = rate, delay_s, tuple(kinds)
+        self.rate, self.delay_s, self.kinds, self.max_faults = rate, delay_s, tuple(kinds), max_faults
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.faults: Counter = Counter()
@@ -82,7 +86,14 @@ class FaultyProxy:
             def _any(self):
                 body = self._read_body()
                 with proxy.lock:
-                    fault = proxy.rng.choice(proxy.kinds) if proxy.enabled and proxy.rng.random() < proxy.rate else None
+                    spent = proxy.max_faults is not None and sum(proxy.faults.values()) >= proxy.max_faults
+                    fault = (
+                        proxy.rng.choice(proxy.kinds)
+                        if proxy.enabled and not spent and proxy.rng.random() < proxy.rate
+                        else None
+                    )
+                    if fault == "empty_after" and self.command != "GET":
+                        fault = None
                     if fault:
                         proxy.faults[fault] += 1
                 if fault in ("500_before", "503_before"):
@@ -94,6 +105,8 @@ class FaultyProxy:
                     return self._error(500)
                 if fault == "timeout_after":
                     time.sleep(proxy.delay_s)
+                if fault == "empty_after":
+                    data = b""
                 self.send_response(status)
                 for k, v in headers:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

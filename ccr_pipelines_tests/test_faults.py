@@ -111,6 +111,30 @@ def test_a_held_answer_past_the_read_timeout_is_a_timeout_then_a_retry(s3_bucket
     assert S3ObjectStore(bucket, endpoint_url=endpoint).get_bytes("datasets/acme-energie/t/1.bin") == b"t"
 
 
+def test_a_body_that_fails_its_checksum_is_read_again(s3_bucket, tmp_path):
+    """A GET whose body arrives empty (seen once against moto's server on a loaded machine: a
+    warehouse query failed with botocore's FlexibleChecksumError) is read again, up to
+    DAMAGED_READ_ATTEMPTS times; a body damaged every time still fails, loudly."""
+    from botocore.exceptions import FlexibleChecksumError
+
+    from ccr_pipelines.stores.object_store import DAMAGED_READ_ATTEMPTS
+
+    endpoint, bucket = s3_bucket
+    key, data = "datasets/acme-energie/d/0.bin", os.urandom(4096)
+    S3ObjectStore(bucket, endpoint_url=endpoint).put_bytes(key, data)
+    once = DAMAGED_READ_ATTEMPTS - 1
+    with FaultyProxy(endpoint, rate=1.0, seed=3, kinds=("empty_after",), max_faults=once) as proxy:
+        assert S3ObjectStore(bucket, endpoint_url=proxy.url).get_bytes(key) == data
+        assert proxy.faults["empty_after"] == once
+    with FaultyProxy(endpoint, rate=1.0, seed=3, kinds=("empty_after",), max_faults=once) as proxy:
+        S3ObjectStore(bucket, endpoint_url=proxy.url).download_file(key, tmp_path / "d.bin")
+        assert (tmp_path / "d.bin").read_bytes() == data and proxy.faults["empty_after"] == once
+    with FaultyProxy(endpoint, rate=1.0, seed=3, kinds=("empty_after",)) as proxy:
+        with pytest.raises(FlexibleChecksumError):
+            S3ObjectStore(bucket, endpoint_url=proxy.url).get_bytes(key)
+        assert proxy.faults["empty_after"] == DAMAGED_READ_ATTEMPTS
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------
 @pytest.fixture
 def private_pg():
